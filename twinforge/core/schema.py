@@ -1,0 +1,92 @@
+"""The output schema: channel specifications, label columns and the configuration hash.
+
+Every column a twin writes is declared by a :class:`ChannelSpec` with an SI unit. Column
+names carry their unit as a suffix (``power_w``, ``temp_indoor_c``); see
+``docs/nomenclature.md`` for the glossary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = [
+    "ChannelSpec",
+    "LABEL_CHANNELS",
+    "NO_EVENT",
+    "config_hash",
+    "canonical_json",
+]
+
+Kind = Literal["interval", "instant", "label"]
+
+#: Value of the ``event`` label where no event is active.
+NO_EVENT = ""
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One column of the ``samples`` table.
+
+    Parameters
+    ----------
+    name : str
+        snake_case column name with its unit suffix.
+    unit : str
+        SI unit (``"W"``, ``"degC"``, ``"1"`` for dimensionless, ``"count"``).
+    kind : {"interval", "instant", "label"}
+        ``interval``: mean over ``[t, t + period)``; ``instant``: value at ``t``;
+        ``label``: ground truth, not a measurement.
+    dtype : str
+        NumPy dtype of the column (``"float64"``, ``"int16"``, ``"str"``...).
+    description : str
+        One line on what the column means.
+    """
+
+    name: str
+    unit: str
+    kind: Kind
+    dtype: str
+    description: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "unit": self.unit,
+            "kind": self.kind,
+            "dtype": self.dtype,
+            "description": self.description,
+        }
+
+
+#: Label columns every twin writes (rare events; ``""``/-1/NaN where none is active).
+LABEL_CHANNELS: tuple[ChannelSpec, ...] = (
+    ChannelSpec("event", "", "label", "str", "type of the active labelled event ('' if none)"),
+    ChannelSpec("event_id", "", "label", "int64", "id of the active event in events.parquet (-1 if none)"),
+    ChannelSpec("severity", "1", "label", "float64", "severity of the active event (NaN if none)"),
+)
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
+
+
+def canonical_json(obj: Any) -> str:
+    """Deterministic JSON (sorted keys, no spaces) for hashing and metadata."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_default)
+
+
+def config_hash(config: Any) -> str:
+    """SHA-256 (first 16 hex) of the canonical JSON of ``config``."""
+    return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()[:16]
