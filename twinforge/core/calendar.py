@@ -1,0 +1,87 @@
+"""Local civil time for schedules (occupancy, appliance use) on a UTC simulation clock.
+
+People live by local time: :class:`LocalClock` maps engine time (seconds since the UTC
+start of a run) to the local time of day, day of week and day index, with the time zone's
+daylight-saving rules (IANA names via :mod:`zoneinfo`). Offsets are cached per UTC day,
+so scalar look-ups from SimPy processes are cheap.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["LocalClock"]
+
+_DAY_S = 86_400.0
+
+
+class LocalClock:
+    """Local-time view of a UTC engine clock.
+
+    Parameters
+    ----------
+    start : pandas.Timestamp
+        UTC time of engine time ``t_s = 0`` (naive is taken as UTC).
+    tz : str
+        IANA time zone, e.g. ``"Europe/Paris"``.
+    """
+
+    def __init__(self, start: pd.Timestamp, tz: str = "UTC") -> None:
+        try:
+            self.zone = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"tz must be an IANA time zone such as 'Europe/Paris', got {tz!r}") from None
+        start = pd.Timestamp(start)
+        self.start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
+        self.tz = tz
+        self._epoch0 = self.start.value / 1e9
+        self._offsets: dict[int, float] = {}
+
+    def _offset_s(self, epoch_s: float) -> float:
+        # Offsets change at most a few times a year; cache per UTC hour (DST switches on hours).
+        key = int(epoch_s // 3600.0)
+        off = self._offsets.get(key)
+        if off is None:
+            dt = datetime.fromtimestamp(key * 3600.0, tz=timezone.utc).astimezone(self.zone)
+            off = dt.utcoffset().total_seconds()  # type: ignore[union-attr]
+            if len(self._offsets) > 100_000:
+                self._offsets.clear()
+            self._offsets[key] = off
+        return off
+
+    def local_s(self, t_s: float) -> float:
+        """Local wall-clock seconds since 1970-01-01 00:00 local, for engine time ``t_s``."""
+        epoch = self._epoch0 + t_s
+        return epoch + self._offset_s(epoch)
+
+    def hour_of_day(self, t_s: float) -> float:
+        """Local hour of day in [0, 24) at engine time ``t_s`` [s]."""
+        return (self.local_s(t_s) % _DAY_S) / 3600.0
+
+    def is_weekend(self, t_s: float) -> bool:
+        """Whether the local day at ``t_s`` is a Saturday or Sunday."""
+        # 1970-01-01 was a Thursday (weekday 3, Monday = 0).
+        return (int(self.local_s(t_s) // _DAY_S) + 3) % 7 >= 5
+
+    def next_local_midnight(self, t_s: float) -> float:
+        """Engine time [s] of the next local midnight strictly after ``t_s``."""
+        local = self.local_s(t_s)
+        target_local = (np.floor(local / _DAY_S) + 1.0) * _DAY_S
+        guess = t_s + (target_local - local)
+        # Correct for an offset change between t_s and the midnight (DST night).
+        return t_s + (target_local - self.local_s(t_s)) - (self.local_s(guess) - target_local)
+
+    def hour_of_day_array(self, t_s: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`hour_of_day`, ndarray like ``t_s``."""
+        ts = pd.to_datetime(self._epoch0 + np.asarray(t_s, dtype=np.float64), unit="s", utc=True)
+        local = ts.tz_convert(self.zone)
+        return np.asarray(local.hour + local.minute / 60.0 + local.second / 3600.0, dtype=np.float64)
+
+    def is_weekend_array(self, t_s: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`is_weekend`, boolean ndarray like ``t_s``."""
+        ts = pd.to_datetime(self._epoch0 + np.asarray(t_s, dtype=np.float64), unit="s", utc=True)
+        return np.asarray(ts.tz_convert(self.zone).dayofweek >= 5)
