@@ -84,4 +84,4 @@ class LocalClock:
     def is_weekend_array(self, t_s: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`is_weekend`, boolean ndarray like ``t_s``."""
         ts = pd.to_datetime(self._epoch0 + np.asarray(t_s, dtype=np.float64), unit="s", utc=True)
-        return np.asarray(ts.tz_convert(self.zone).dayofweek >= 5)
+        return np.asarray(ts.tz_convert(self.zone).day_of_week >= 5)

@@ -1,0 +1,5 @@
+"""Twins: SimPy compositions of partial models. Importing registers them."""
+
+from twinforge.twins.home import HomeConfig, HomeDiversity, HomeTwin, draw_home
+
+__all__ = ["HomeConfig", "HomeDiversity", "HomeTwin", "draw_home"]

@@ -1,0 +1,118 @@
+"""Thermal envelope, heat-pump efficiency, battery dispatch and sensor models."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+from scipy.integrate import solve_ivp
+
+from twinforge.processes.battery import BatteryParams, bounded_cumsum, dispatch_self_consumption
+from twinforge.processes.hvac import HVACParams, cop_cooling, cop_heating
+from twinforge.processes.sensors import SensorParams, measure, quantise
+from twinforge.processes.thermal import EnvelopeParams, equilibrium_temp_c, rc_temp_c, time_to_reach_s
+
+
+class TestThermal:
+    def test_closed_form_matches_ode_solver(self):
+        ua, c, t_out, q = 180.0, 1.65e7, -2.0, 4000.0
+        sol = solve_ivp(lambda t, y: [(ua * (t_out - y[0]) + q) / c], (0, 86_400), [15.0],
+                        t_eval=np.linspace(0, 86_400, 25), rtol=1e-10, atol=1e-10)
+        teq = equilibrium_temp_c(t_out, q, ua)
+        np.testing.assert_allclose(rc_temp_c(sol.t, 15.0, teq, c / ua), sol.y[0], atol=1e-6)
+
+    def test_switch_time_lands_on_threshold(self):
+        tau, t0, teq = 90_000.0, 21.0, 5.0
+        t = time_to_reach_s(t0, teq, tau, 19.5)
+        assert 0 < t < np.inf
+        assert rc_temp_c(t, t0, teq, tau) == pytest.approx(19.5, abs=1e-12)
+
+    def test_unreachable_and_reached_thresholds(self):
+        assert time_to_reach_s(20.0, 25.0, 1e5, 19.0) == np.inf  # moving away
+        assert time_to_reach_s(20.0, 19.5, 1e5, 19.0) == np.inf  # equilibrium above target
+        assert time_to_reach_s(18.0, 10.0, 1e5, 19.0) == np.inf  # behind the start
+        assert time_to_reach_s(19.0, 10.0, 1e5, 19.0) == 0.0  # there already
+
+    def test_time_constant_from_iso13790_medium_class(self):
+        env = EnvelopeParams(floor_area_m2=100, ua_w_per_k=180)
+        assert env.capacity_j_per_k == 1.65e7
+        assert env.tau_s / 3600 == pytest.approx(25.46, abs=0.01)
+
+    def test_bad_envelope(self):
+        with pytest.raises(ValidationError, match="ua_w_per_k"):
+            EnvelopeParams(ua_w_per_k=-5)
+
+
+class TestHVAC:
+    def test_staffell_reference_and_monotone(self):
+        # Staffell et al. (2012) ASHP regression at dT = 25 K: 6.08 - 2.25 + 0.3125.
+        assert cop_heating(15.0, 40.0) == pytest.approx(4.1425)
+        cops = cop_heating(np.array([-15.0, -5.0, 5.0, 15.0]), 40.0)
+        assert np.all(np.diff(cops) > 0) and np.all(cops > 1.5)
+
+    def test_cooling_cop_falls_with_outdoor_temperature(self):
+        cops = cop_cooling(25.0, np.array([25.0, 30.0, 35.0, 40.0]))
+        assert np.all(np.diff(cops) < 0) and np.all((cops >= 1) & (cops <= 8))
+
+    def test_setpoint_consistency(self):
+        with pytest.raises(ValidationError, match="heat_setback_c"):
+            HVACParams(heat_setpoint_c=18, heat_setback_c=19)
+        with pytest.raises(ValidationError, match="cool_setpoint_c"):
+            HVACParams(cooling=True, heat_setpoint_c=22, cool_setpoint_c=22.5, deadband_k=1.0)
+
+
+class TestBattery:
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.floats(-5, 5), min_size=1, max_size=200), st.floats(0, 3))
+    def test_bounded_cumsum_matches_the_recursion(self, d, x0):
+        lo, hi = 0.0, 3.0
+        x, ref = x0, []
+        for v in d:
+            x = min(hi, max(lo, x + v))
+            ref.append(x)
+        np.testing.assert_allclose(bounded_cumsum(x0, np.array(d), lo, hi), ref, atol=1e-9)
+
+    def test_dispatch_energy_balance_and_soc_window(self):
+        rng = np.random.default_rng(0)
+        dt = 60.0
+        t = np.arange(7 * 1440) * dt
+        pv = np.maximum(0, 4000 * np.sin(2 * np.pi * (t / 86_400 - 0.25)))
+        load = 900 + 300 * rng.random(t.size)
+        p = BatteryParams(capacity_kwh=10, power_kw=3, eta_charge=0.9, eta_discharge=0.92)
+        power, soc, soc_end = dispatch_self_consumption(load - pv, dt, 0.5, p)
+        assert soc.min() >= p.soc_min - 1e-12 and soc.max() <= p.soc_max + 1e-12
+        assert np.abs(power).max() <= 3000 + 1e-9
+        # Stored energy change equals charged x eta_c minus discharged / eta_d.
+        stored = (soc_end - 0.5) * 10 * 3.6e6
+        flows = (np.where(power > 0, power * 0.9, power / 0.92) * dt).sum()
+        assert stored == pytest.approx(flows, rel=1e-9, abs=1e-3)
+        # Self-consumption: never charges from the grid nor exports from the battery.
+        assert np.all(power[(load - pv) > 0] <= 1e-9) and np.all(power[(load - pv) < 0] >= -1e-9)
+        assert soc.max() == pytest.approx(p.soc_max) and soc.min() == pytest.approx(p.soc_min)
+
+    def test_no_battery(self):
+        power, soc, end = dispatch_self_consumption(np.ones(5), 60, 0.0, BatteryParams(capacity_kwh=0))
+        assert not power.any() and not soc.any() and end == 0.0
+
+    @pytest.mark.parametrize("kw", [dict(soc_min=0.9, soc_max=0.5), dict(soc_init=0.99), dict(eta_charge=1.2)])
+    def test_impossible_battery(self, kw):
+        with pytest.raises(ValidationError):
+            BatteryParams(capacity_kwh=5, **kw)
+
+
+class TestSensors:
+    def test_quantise(self):
+        np.testing.assert_array_equal(quantise(np.array([0.04, 0.06, 1.26]), 0.1), [0.0, 0.1, 1.3])
+
+    def test_noise_level_and_nonnegative(self):
+        rng = np.random.default_rng(1)
+        x = np.full(200_000, 1000.0)
+        y = measure(x, SensorParams(noise_rel=0.01), rng)
+        assert np.std(y - x) == pytest.approx(10.0, rel=0.02)
+        z = measure(np.zeros(1000), SensorParams(noise_sd=5.0), rng, nonnegative=True)
+        assert z.min() == 0.0 and z.max() > 0
+
+    def test_true_values_untouched(self):
+        x = np.arange(5.0)
+        measure(x, SensorParams(noise_sd=1.0, resolution=1.0), np.random.default_rng(0))
+        np.testing.assert_array_equal(x, np.arange(5.0))

@@ -1,0 +1,5 @@
+import sys
+
+from twinforge.cli import main
+
+sys.exit(main())

@@ -1,0 +1,77 @@
+"""Event types: what an event is, what it labels and how it acts on a twin.
+
+An event type is a class registered in :data:`twinforge.core.registry.EVENTS`. Each
+declares its ``category`` (``"weather"``, ``"grid"``, ``"machine"``, ``"sensor"``), which
+twins it can act on, and implements :meth:`EventType.apply`, which changes the twin's
+inputs or state over ``[start_s, end_s)`` and records the event in the run's log with
+``label=True`` so that it labels the sample grid. New types register without touching
+the core::
+
+    @EVENTS.register("my_event")
+    class MyEvent(EventType): ...
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from twinforge.core.registry import EVENTS
+
+__all__ = ["EventType", "ScheduledEvent"]
+
+
+class EventType:
+    """Base class of registered event types."""
+
+    name: ClassVar[str]
+    category: ClassVar[str]
+    #: Names of the twins this event can act on.
+    twins: ClassVar[tuple[str, ...]]
+    #: Unit and meaning of ``severity`` (documented in docs/events.md).
+    severity_unit: ClassVar[str]
+    severity_range: ClassVar[tuple[float, float]]
+
+    def apply(self, twin: Any, start_s: float, end_s: float, severity: float) -> int:
+        """Act on ``twin`` over ``[start_s, end_s)`` and log the event; returns its id."""
+        raise NotImplementedError
+
+
+class ScheduledEvent(BaseModel):
+    """An event placed by the user at a fixed time (a scenario's ``[[events]]`` entry)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    type: str = Field(description="registered event type, e.g. 'heat_wave'")
+    start: pd.Timestamp = Field(description="onset (UTC; naive times are UTC)")
+    duration_h: float = Field(gt=0.0, le=24 * 366, description="duration [h]")
+    severity: float = Field(description="intensity in the event type's unit (see docs/events.md)")
+
+    @field_validator("type")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in EVENTS:
+            raise ValueError(f"unknown event type {v!r}; known: {', '.join(EVENTS.names())}")
+        return v
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _ts(cls, v: Any) -> pd.Timestamp:
+        try:
+            ts = pd.Timestamp(v)
+        except (ValueError, TypeError):
+            raise ValueError(f"start must be a date/time such as '2024-07-10T12:00', got {v!r}") from None
+        if ts is pd.NaT:
+            raise ValueError("start must be a date/time, got an empty value")
+        return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+    def check_severity(self) -> None:
+        cls = EVENTS.get(self.type)
+        lo, hi = cls.severity_range
+        if not lo <= self.severity <= hi:
+            raise ValueError(
+                f"events: severity of {self.type!r} must be within [{lo}, {hi}] {cls.severity_unit}, "
+                f"got {self.severity}"
+            )

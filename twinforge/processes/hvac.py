@@ -1,0 +1,84 @@
+"""Heating and cooling plant: heat-pump efficiency and thermostat settings.
+
+Heating COP of an air-source heat pump follows the field-data regression of Staffell,
+Brett, Brandon & Hawkes (2012), "A review of domestic heat pumps", Energy Environ. Sci. 5,
+9291-9306, doi:10.1039/C2EE22653G:
+
+.. math::  COP = 6.08 - 0.09\\,\\Delta T + 0.0005\\,\\Delta T^2, \\quad \\Delta T = T_{sink} - T_{out}
+
+Cooling uses a fraction of the Carnot limit between an evaporator ``approach_k`` below the
+indoor air and a condenser ``approach_k`` above the outdoor air. Resistive heating has
+COP 1.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["HVACParams", "cop_heating", "cop_cooling"]
+
+
+def cop_heating(temp_out_c, temp_sink_c=40.0):
+    """Air-source heat pump heating COP (Staffell et al. 2012) [1].
+
+    The regression is fitted for ``15 <= dT <= 60`` K; ``dT`` is clipped to that range.
+
+    Examples
+    --------
+    >>> round(float(cop_heating(7.0, 35.0)), 3)
+    3.952
+    """
+    dt = np.clip(np.asarray(temp_sink_c, dtype=np.float64) - temp_out_c, 15.0, 60.0)
+    return 6.08 - 0.09 * dt + 0.0005 * dt**2
+
+
+def cop_cooling(temp_in_c, temp_out_c, carnot_fraction=0.35, approach_k=10.0):
+    """Cooling COP as a fraction of the Carnot limit [1], clipped to [1, 8]."""
+    t_evap = np.asarray(temp_in_c, dtype=np.float64) - approach_k + 273.15
+    t_cond = np.asarray(temp_out_c, dtype=np.float64) + approach_k + 273.15
+    lift = np.maximum(t_cond - t_evap, 1.0)
+    return np.clip(carnot_fraction * t_evap / lift, 1.0, 8.0)
+
+
+class HVACParams(BaseModel):
+    """Heating/cooling plant and thermostat.
+
+    Setpoints follow common practice (EN 16798-1 category II comfort range: 20-24 degC
+    heating, 23-26 degC cooling) with a night/away setback.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    heating: Literal["heat_pump", "resistive", "none"] = "heat_pump"
+    heating_capacity_w: float = Field(6000.0, ge=0.0, le=50_000.0, description="thermal output when on [W]")
+    sink_temp_c: float = Field(40.0, ge=25.0, le=65.0, description="heat-pump supply (sink) temperature [degC]")
+    cooling: bool = Field(False, description="air conditioning installed")
+    cooling_capacity_w: float = Field(4000.0, ge=0.0, le=50_000.0, description="thermal extraction when on [W]")
+    heat_setpoint_c: float = Field(20.0, ge=5.0, le=28.0, description="heating setpoint, someone active [degC]")
+    heat_setback_c: float = Field(17.0, ge=5.0, le=28.0, description="heating setpoint, asleep or away [degC]")
+    cool_setpoint_c: float = Field(25.0, ge=16.0, le=35.0, description="cooling setpoint, someone active [degC]")
+    cool_setback_c: float = Field(28.0, ge=16.0, le=40.0, description="cooling setpoint, asleep or away [degC]")
+    deadband_k: float = Field(1.0, gt=0.05, le=5.0, description="thermostat hysteresis band [K]")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "HVACParams":
+        if self.heat_setback_c > self.heat_setpoint_c:
+            raise ValueError("heat_setback_c must not exceed heat_setpoint_c")
+        if self.cool_setback_c < self.cool_setpoint_c:
+            raise ValueError("cool_setback_c must not be below cool_setpoint_c")
+        if self.cooling and self.heat_setpoint_c + self.deadband_k >= self.cool_setpoint_c:
+            raise ValueError(
+                "cool_setpoint_c must exceed heat_setpoint_c + deadband_k when cooling is installed"
+            )
+        return self
+
+    def cop(self, mode: int, temp_in_c: float, temp_out_c: float) -> float:
+        """COP for mode 1 (heating) or 2 (cooling)."""
+        if mode == 1:
+            if self.heating == "heat_pump":
+                return float(cop_heating(temp_out_c, self.sink_temp_c))
+            return 1.0
+        return float(cop_cooling(temp_in_c, temp_out_c))
