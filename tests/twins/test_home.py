@@ -1,0 +1,141 @@
+"""The home twin end to end: physical invariants, labels, determinism, published ranges."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twinforge.campaign.runner import build_twin, plan_runs
+from twinforge.campaign.spec import load_spec
+from twinforge.core.engine import simulate
+
+
+def run_frame(spec, run_id=0, chunk_samples=None):
+    """Simulate one run of ``spec`` in memory: (samples DataFrame, events DataFrame, twin)."""
+    plan = plan_runs(spec, spec.seed)[run_id]
+    twin = build_twin(spec, plan)
+    blocks = list(simulate(twin, spec.grid(), chunk_samples=chunk_samples or spec.chunk_samples))
+    df = pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]})
+    return df, twin.events(run_id), twin
+
+
+EVERYTHING = {
+    "diversity": {"pv_share": 1.0, "battery_share_of_pv": 1.0, "ev_share": 1.0, "cooling_share": 1.0},
+}
+
+
+@pytest.fixture(scope="module")
+def winter():
+    spec = load_spec(None, runs=2, days=6, period="5min", seed=11, start="2024-01-08", **EVERYTHING)
+    return spec, run_frame(spec, 0), run_frame(spec, 1)
+
+
+@pytest.fixture(scope="module")
+def summer_heatwave():
+    common = dict(runs=1, days=8, period="10min", seed=5, start="2024-07-01", **EVERYTHING)
+    event = {"type": "heat_wave", "start": "2024-07-03T00:00", "duration_h": 96, "severity": 8.0}
+    with_ev = load_spec(None, events=[event], **common)
+    without = load_spec(None, **common)
+    return with_ev, run_frame(with_ev), run_frame(without)
+
+
+def test_power_balance_is_exact_in_every_sample(winter):
+    _, (df, _, _), (df2, _, _) = winter
+    for d in (df, df2):
+        np.testing.assert_array_equal(d.load_power_w, d.appliance_power_w + d.hvac_power_w + d.ev_power_w)
+        np.testing.assert_array_equal(d.mains_power_w, d.load_power_w - d.pv_power_w + d.battery_power_w)
+        assert (d[["load_power_w", "pv_power_w", "hvac_power_w", "ev_power_w"]] >= 0).all().all()
+
+
+def test_soc_stays_within_its_window(winter):
+    spec, (df, _, twin), _ = winter
+    b = twin.config.battery
+    assert b.capacity_kwh > 0
+    assert df.battery_soc.between(b.soc_min - 1e-9, b.soc_max + 1e-9).all()
+    assert df.battery_soc.between(0, 1).all()
+    # Charging only from PV surplus: charging power never exceeds what PV produced.
+    charging = df.battery_power_w > 0
+    assert (df.battery_power_w[charging] <= df.pv_power_w[charging] * 1.05 + 2).all()
+
+
+def test_thermostat_holds_the_band_in_winter(winter):
+    _, (df, _, twin), _ = winter
+    h = twin.config.hvac
+    lower = h.heat_setback_c - h.deadband_k / 2 - 0.3  # sensor noise and quantisation margin
+    assert (df.temp_indoor_c >= lower).mean() > 0.99
+    assert df.temp_indoor_c.max() < 30.0
+    # Heating runs in winter and draws power only while on.
+    assert (df.hvac_mode == 1).mean() > 0.05
+    both_off = (df.hvac_mode == 0) & (df.hvac_mode.shift(-1) == 0)
+    assert (df.hvac_power_w[both_off.to_numpy()] == 0).all()
+    both_on = (df.hvac_mode == 1) & (df.hvac_mode.shift(-1) == 1)
+    assert (df.hvac_power_w[both_on.to_numpy()] > 0).all()
+
+
+def test_heating_cycles_in_events_match_the_mode_label(winter):
+    _, (df, events, _), _ = winter
+    cycles = events[events.type == "heating_cycle"]
+    assert len(cycles) > 3
+    t = pd.DatetimeIndex(df.time, tz="UTC") if df.time.dt.tz is None else pd.DatetimeIndex(df.time)
+    for _, ev in cycles.head(20).iterrows():
+        inside = (t > ev.start + pd.Timedelta("5min")) & (t < ev.end - pd.Timedelta("5min"))
+        assert (df.hvac_mode[inside] == 1).all()
+        assert json.loads(ev.params)["energy_j"] > 0
+
+
+def test_occupancy_counts_are_consistent(winter):
+    _, (df, _, twin), _ = winter
+    n = twin.config.occupancy.n_occupants
+    assert (df.occupants_active <= df.occupants_home).all() and (df.occupants_home <= n).all()
+    hours = pd.DatetimeIndex(df.time).tz_localize(None).tz_localize("UTC").tz_convert("Europe/Paris").hour
+    night = df.occupants_active[(hours >= 2) & (hours < 5)].mean()
+    evening = df.occupants_active[(hours >= 18) & (hours < 21)].mean()
+    assert evening > night
+
+
+def test_heat_wave_labels_and_warms(summer_heatwave):
+    spec, (df, events, _), (base, _, _) = summer_heatwave
+    ev = events[events.type == "heat_wave"].iloc[0]
+    t = pd.DatetimeIndex(df.time)
+    inside = (t >= ev.start) & (t < ev.end)
+    assert (df.event[inside] == "heat_wave").all() and (df.event[~inside] == "").all()
+    assert (df.event_id[inside] == ev.event_id).all() and (df.event_id[~inside] == -1).all()
+    assert (df.severity[inside] == 8.0).all() and df.severity[~inside].isna().all()
+    # Same seed without the event: outdoor air is severity warmer on the plateau, indoors warmer too.
+    plateau = (t >= ev.start + pd.Timedelta("12h")) & (t < ev.end - pd.Timedelta("12h"))
+    delta = (df.temp_outdoor_c - base.temp_outdoor_c)[plateau]
+    assert delta.mean() == pytest.approx(8.0, abs=0.1)
+    assert (df.temp_indoor_c - base.temp_indoor_c)[plateau].mean() > 1.0
+    assert (df.temp_outdoor_c - base.temp_outdoor_c)[t < ev.start].abs().max() < 0.25
+
+
+def test_same_seed_same_output_other_seed_differs():
+    spec = load_spec(None, runs=1, days=2, period="15min", seed=3)
+    a, ea, _ = run_frame(spec)
+    b, eb, _ = run_frame(spec)
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(ea, eb)
+    c, _, _ = run_frame(load_spec(None, runs=1, days=2, period="15min", seed=4))
+    assert not a.mains_power_w.equals(c.mains_power_w)
+
+
+def test_output_does_not_depend_on_chunking():
+    spec = load_spec(None, runs=1, days=3, period="1min", seed=9, **EVERYTHING)
+    a, _, _ = run_frame(spec, chunk_samples=1_000)
+    b, _, _ = run_frame(spec, chunk_samples=100_000)
+    pd.testing.assert_frame_equal(a.drop(columns=["battery_soc", "battery_power_w", "mains_power_w"]),
+                                  b.drop(columns=["battery_soc", "battery_power_w", "mains_power_w"]))
+    np.testing.assert_allclose(a.battery_soc, b.battery_soc, atol=1e-9)
+
+
+def test_daily_energy_in_published_range():
+    # Households without electric heating use about 4-20 kWh/day on appliances and lighting
+    # (UK Household Electricity Survey 2012: 4,093 kWh/yr mean; EU ODYSSEE ~ 3,600 kWh/yr).
+    spec = load_spec(None, runs=6, days=14, period="15min", seed=21, start="2024-03-04")
+    daily = []
+    for run in range(spec.runs):
+        df, _, _ = run_frame(spec, run)
+        daily.append(df.appliance_power_w.mean() * 24 / 1000)
+    assert 4.0 < np.mean(daily) < 20.0, daily
+    assert np.std(daily) > 0.3  # homes differ
