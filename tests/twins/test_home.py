@@ -17,6 +17,7 @@ def run_frame(spec, run_id=0, chunk_samples=None):
     twin = build_twin(spec, plan)
     blocks = list(simulate(twin, spec.grid(), chunk_samples=chunk_samples or spec.chunk_samples))
     df = pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]})
+    df["time"] = pd.DatetimeIndex(df["time"]).tz_localize("UTC")
     return df, twin.events(run_id), twin
 
 
@@ -77,7 +78,7 @@ def test_heating_cycles_in_events_match_the_mode_label(winter):
     _, (df, events, _), _ = winter
     cycles = events[events.type == "heating_cycle"]
     assert len(cycles) > 3
-    t = pd.DatetimeIndex(df.time, tz="UTC") if df.time.dt.tz is None else pd.DatetimeIndex(df.time)
+    t = pd.DatetimeIndex(df.time)
     for _, ev in cycles.head(20).iterrows():
         inside = (t > ev.start + pd.Timedelta("5min")) & (t < ev.end - pd.Timedelta("5min"))
         assert (df.hvac_mode[inside] == 1).all()
@@ -88,7 +89,7 @@ def test_occupancy_counts_are_consistent(winter):
     _, (df, _, twin), _ = winter
     n = twin.config.occupancy.n_occupants
     assert (df.occupants_active <= df.occupants_home).all() and (df.occupants_home <= n).all()
-    hours = pd.DatetimeIndex(df.time).tz_localize(None).tz_localize("UTC").tz_convert("Europe/Paris").hour
+    hours = pd.DatetimeIndex(df.time).tz_convert("Europe/Paris").hour
     night = df.occupants_active[(hours >= 2) & (hours < 5)].mean()
     evening = df.occupants_active[(hours >= 18) & (hours < 21)].mean()
     assert evening > night

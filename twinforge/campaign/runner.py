@@ -21,7 +21,7 @@ from twinforge.core.engine import simulate
 from twinforge.core.registry import TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import config_hash
-from twinforge.export import DatasetWriter
+
 from twinforge.twins.home import HomeConfig, draw_home
 
 __all__ = ["RunPlan", "plan_runs", "build_twin", "generate", "GenerateSummary"]
@@ -86,6 +86,8 @@ def generate(
     atomically, so an interruption leaves only whole runs behind.
     """
     from tqdm.auto import tqdm
+
+    from twinforge.export import DatasetWriter
 
     t0 = time.perf_counter()
     seed = spec.seed if spec.seed is not None else secrets.randbits(63)

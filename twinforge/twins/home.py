@@ -267,7 +267,7 @@ class ThermalZone:
             mid = day * 86_400.0 + (np.arange(per_day) + 0.5) * self.knot_s
             geom = self.geometry_fn(mid)
             self._knot_tout = np.asarray(self.weather.temp_c(mid), dtype=np.float64)
-            ghi = np.asarray(self.weather.ghi_w_per_m2(mid, zenith_deg=geom["zenith"].to_numpy()))
+            ghi = np.asarray(self.weather.ghi_w_per_m2(mid, zenith_deg=geom["apparent_zenith"].to_numpy()))
             self._knot_sol = self.envelope.solar_aperture_m2 * ghi
             self._knot_day = day
         k = min(int((t_s - day * 86_400.0) // self.knot_s), per_day - 1)
@@ -497,7 +497,7 @@ class HomeTwin:
         # would need a second geometry pass, so they are instantaneous at t.
         geom = self._geometry_s(t)
         temp_out = np.asarray(self.weather.temp_c(t), dtype=np.float64)
-        ghi = np.asarray(self.weather.ghi_w_per_m2(t, zenith_deg=geom["zenith"].to_numpy()), dtype=np.float64)
+        ghi = np.asarray(self.weather.ghi_w_per_m2(t, zenith_deg=geom["apparent_zenith"].to_numpy()), dtype=np.float64)
         n_home = self.occupancy.n_home.at(t)
         n_active = self.occupancy.n_active.at(t)
 
