@@ -1,0 +1,231 @@
+"""Occupancy chains: profiles, exact transition matrices, simulated laws, SimPy process."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import simpy
+from pydantic import ValidationError
+
+from twinforge.core.calendar import LocalClock
+from twinforge.processes import occupancy as occ
+
+
+def _z_max(share: np.ndarray, p: np.ndarray, n: int) -> float:
+    """Largest binomial z-score of observed shares against probabilities."""
+    sd = np.sqrt(np.clip(p * (1.0 - p), 1e-6, None) / n)
+    return float(np.max(np.abs(share - p) / sd))
+
+
+# -- profiles -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weekend", [False, True])
+def test_profile_rows_are_distributions(weekend):
+    p = occ.occupancy_profile(weekend)
+    assert p.shape == (occ.SLOTS_PER_DAY, 3)
+    assert (p > 0).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_profile_published_shape():
+    wd, we = occ.occupancy_profile(False), occ.occupancy_profile(True)
+    at = lambda h: int(h * 6)  # noqa: E731 - slot starting at local hour h
+    for p in (wd, we):
+        assert p[at(3), occ.ASLEEP] > 0.93
+        assert p[at(20), occ.ACTIVE] > 0.85
+    assert 0.40 <= wd[at(10) : at(16), occ.AWAY].mean() <= 0.50
+    assert we[at(10) : at(16), occ.AWAY].mean() < wd[at(10) : at(16), occ.AWAY].mean()
+    # Later mornings at weekends.
+    assert we[at(8), occ.ASLEEP] > wd[at(8), occ.ASLEEP] + 0.2
+
+
+# -- transition matrices --------------------------------------------------------------------
+
+
+def _profiles():
+    rng = np.random.default_rng(3)
+    rough = rng.dirichlet([2.0, 1.0, 3.0], size=50)  # abrupt changes from slot to slot
+    return [occ.occupancy_profile(False), occ.occupancy_profile(True), rough]
+
+
+@pytest.mark.parametrize("floor", [0.0, 0.1, 0.5])
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_transition_matrices_carry_profile_exactly(k, floor):
+    prof = _profiles()[k]
+    P = occ.transition_matrices(prof, redraw_floor=floor)
+    assert P.shape == (prof.shape[0], 3, 3)
+    assert (P >= 0).all()
+    np.testing.assert_allclose(P.sum(axis=2), 1.0, atol=1e-12)
+    carried = np.einsum("ki,kij->kj", prof, P)
+    np.testing.assert_allclose(carried, np.roll(prof, -1, axis=0), atol=1e-12)
+
+
+@pytest.mark.parametrize("floor", [0.05, 0.3])
+def test_transition_matrices_are_minimal_redraws(floor):
+    prof = _profiles()[2]
+    P = occ.transition_matrices(prof, redraw_floor=floor)
+    # P = (1 - lam) I + lam 1 q^T: every row carries the same off-diagonal column j.
+    lam_q = P[:, (1, 2, 0), (0, 1, 2)]  # P[k, i != j, j] for each j
+    np.testing.assert_allclose(P[:, (2, 0, 1), (0, 1, 2)], lam_q, atol=1e-12)
+    lam = 1.0 - np.einsum("kii->ki", P) + lam_q
+    np.testing.assert_allclose(lam, lam[:, :1].repeat(3, axis=1), atol=1e-12)
+    lam = lam[:, 0]
+    q = lam_q / lam[:, None]
+    assert (lam >= floor - 1e-12).all()
+    # Where lam exceeds the floor it is the smallest feasible value: some q_j is 0.
+    tight = lam > floor + 1e-9
+    assert tight.any()
+    assert np.allclose(q[tight].min(axis=1), 0.0, atol=1e-9)
+
+
+def test_transition_matrices_reject_bad_profiles():
+    with pytest.raises(ValueError, match="sum to 1"):
+        occ.transition_matrices(np.full((144, 3), 0.5))
+    with pytest.raises(ValueError, match="shape"):
+        occ.transition_matrices(np.ones(3) / 3)
+    with pytest.raises(ValueError, match="redraw_floor"):
+        occ.transition_matrices(occ.occupancy_profile(False), redraw_floor=1.5)
+
+
+# -- laws of the simulated chains -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("weekend", [False, True])
+def test_simulated_shares_follow_profile(weekend):
+    prof = occ.occupancy_profile(weekend)
+    P = occ.transition_matrices(prof)
+    rng = np.random.default_rng(11)
+    n = 20_000
+    s0 = rng.choice(3, size=n, p=prof[0])
+    states = occ.simulate_chain(P, s0, 143, rng)  # (144, n): slots 0..143
+    assert states.shape == (144, n) and states.dtype == np.int8
+    share = np.stack([(states == j).mean(axis=1) for j in range(3)], axis=1)
+    assert _z_max(share, prof, n) < 4.5
+
+
+def test_stationary_distribution_matches_long_simulation():
+    P = np.array([[0.90, 0.02, 0.08], [0.01, 0.95, 0.04], [0.06, 0.03, 0.91]])
+    pi = occ.stationary_distribution(P)
+    np.testing.assert_allclose(pi @ P, pi, atol=1e-12)
+    assert pi.sum() == pytest.approx(1.0)
+    rng = np.random.default_rng(5)
+    chains = occ.simulate_chain(P, np.zeros(200, dtype=int), 2_000, rng)[500:]  # burn-in
+    share = np.array([(chains == j).mean() for j in range(3)])
+    np.testing.assert_allclose(share, pi, atol=0.01)
+
+
+def test_simulate_chain_scalar_and_errors():
+    P = np.array([[0.0, 1.0], [1.0, 0.0]])
+    out = occ.simulate_chain(P, 0, 5, np.random.default_rng(0))
+    np.testing.assert_array_equal(out, [0, 1, 0, 1, 0, 1])
+    with pytest.raises(ValueError, match="states"):
+        occ.simulate_chain(P, 2, 5, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="shape"):
+        occ.simulate_chain(np.ones((2, 3)), 0, 5, np.random.default_rng(0))
+
+
+def test_params_validated_and_frozen():
+    with pytest.raises(ValidationError):
+        occ.OccupancyParams(n_occupants=9)
+    with pytest.raises(ValidationError):
+        occ.OccupancyParams(persistence=1.2)
+    with pytest.raises(ValidationError):
+        occ.OccupancyParams(colour="red")
+    p = occ.OccupancyParams()
+    with pytest.raises(ValidationError):
+        p.n_occupants = 3
+
+
+# -- SimPy process --------------------------------------------------------------------------
+
+
+def _run(start: str, tz: str, days: float, n: int, params: occ.OccupancyParams, seed: int = 0):
+    env = simpy.Environment()
+    clock = LocalClock(pd.Timestamp(start), tz)
+    logs: list[tuple[float, int, int, int]] = []
+    for k in range(n):
+        env.process(occ.occupant_process(
+            env, clock, params, np.random.default_rng([seed, k]), k,
+            lambda *a: logs.append(a),
+        ))
+    env.run(until=days * 86_400.0)
+    return clock, np.array(logs)
+
+
+def _states_at(logs: np.ndarray, n: int, t_s: np.ndarray) -> np.ndarray:
+    """States of occupants 0..n-1 at engine times t_s, shape (len(t_s), n)."""
+    out = np.empty((len(t_s), n), dtype=int)
+    for k in range(n):
+        r = logs[logs[:, 1] == k]
+        out[:, k] = r[np.searchsorted(r[:, 0], t_s, side="right") - 1, 3]
+    return out
+
+
+def test_process_reports_only_real_changes_in_order():
+    clock, logs = _run("2024-03-04 05:17", "Europe/Paris", 10, 20, occ.OccupancyParams())
+    for k in range(20):
+        r = logs[logs[:, 1] == k]
+        assert r[0, 0] == 0.0 and r[0, 2] == -1  # initial state, reported once at t = 0
+        assert (r[1:, 2] >= 0).all()
+        assert (np.diff(r[:, 0]) > 0).all()  # strictly in time order
+        assert (r[1:, 2] != r[1:, 3]).all()  # only real changes
+        np.testing.assert_array_equal(r[1:, 2], r[:-1, 3])  # old state = previous new state
+        # Changes fall on local 10-min slot boundaries.
+        local_min = np.round(np.array([clock.hour_of_day(t) for t in r[1:, 0]]) * 60.0, 6)
+        np.testing.assert_allclose(local_min % 10.0, 0.0, atol=1e-5)
+    per_day = (len(logs) - 20) / (20 * 10)
+    assert 3.0 < per_day < 10.0
+
+
+def test_process_is_reproducible():
+    _, a = _run("2024-01-01", "UTC", 3, 3, occ.OccupancyParams(), seed=4)
+    _, b = _run("2024-01-01", "UTC", 3, 3, occ.OccupancyParams(), seed=4)
+    _, c = _run("2024-01-01", "UTC", 3, 3, occ.OccupancyParams(), seed=5)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape != c.shape or not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("tz", ["Europe/Paris", "America/New_York", "Asia/Tokyo"])
+def test_process_follows_local_time(tz):
+    """State shares at local slots match the profile whatever the UTC offset."""
+    n, days = 600, 5
+    params = occ.OccupancyParams(schedule_shift_sd_h=0.0)
+    # Monday 2024-06-03 00:00 UTC; summer offsets +2, -4, +9 h.
+    clock, logs = _run("2024-06-03", tz, days, n, params, seed=1)
+    prof = occ.occupancy_profile(False)
+    for day in (1, 2):  # whole local weekdays (Tue, Wed) inside the run
+        midnight = clock.next_local_midnight(day * 86_400.0 - 43_200.0)
+        for hour in (3.0, 8.0, 12.0, 20.0):
+            k = int(hour * 6)
+            t = midnight + hour * 3600.0 + 300.0  # inside slot k
+            assert clock.hour_of_day(t) == pytest.approx(hour + 300.0 / 3600.0)
+            st = _states_at(logs, n, np.array([t]))[0]
+            share = np.array([(st == j).mean() for j in range(3)])
+            assert _z_max(share, prof[k], n) < 4.5, (tz, day, hour, share, prof[k])
+    # Asleep share at 03:00 local is high, at 03:00 UTC (05:00 local in Paris) it is lower.
+    st = _states_at(logs, n, np.array([clock.next_local_midnight(86_400.0) + 3 * 3600.0 + 60]))
+    assert (st == occ.ASLEEP).mean() > 0.9
+
+
+@pytest.mark.parametrize("start,label", [("2024-03-29", "spring"), ("2024-10-25", "autumn")])
+def test_process_on_dst_days(start, label):
+    """23-h and 25-h local days: shares still follow the profile of the local slot."""
+    n = 600
+    params = occ.OccupancyParams(schedule_shift_sd_h=0.0)
+    clock, logs = _run(start, "Europe/Paris", 4, n, params, seed=2)
+    for k in range(n):
+        r = logs[logs[:, 1] == k]
+        assert (np.diff(r[:, 0]) > 0).all() and (r[1:, 2] != r[1:, 3]).all()
+    # Sunday 31 March / 27 October is the DST day.
+    sunday = clock.next_local_midnight(2 * 86_400.0 - 43_200.0)
+    nxt = clock.next_local_midnight(sunday + 1.0)
+    assert nxt - sunday == (23 if label == "spring" else 25) * 3600.0
+    prof = occ.occupancy_profile(True)
+    times = sunday + np.arange(300.0, nxt - sunday, 600.0)
+    assert len(times) == (138 if label == "spring" else 150)
+    st = _states_at(logs, n, times)
+    slots = [int(clock.hour_of_day(t) * 6) for t in times]
+    share = np.stack([(st == j).mean(axis=1) for j in range(3)], axis=1)
+    assert _z_max(share, prof[slots], n) < 4.8

@@ -1,0 +1,413 @@
+"""Occupancy: each occupant is a time-inhomogeneous Markov chain over away / asleep / active.
+
+The day is cut into 144 slots of 10 minutes of *local* time. A daily profile ``pi[k]`` gives
+the target probability of each state in slot ``k`` (weekday and weekend shapes), and one
+row-stochastic matrix ``P[k]`` moves the state from slot ``k`` to slot ``k + 1``. The
+matrices are built so that the state distribution follows the profile *exactly*:
+
+.. math::  \\pi_{k+1} = \\pi_k P_k
+
+using the rank-one "redraw" family (stay with probability :math:`1 - \\lambda_k`, else redraw
+the state from a distribution :math:`q_k`):
+
+.. math::  P_k = (1 - \\lambda_k) I + \\lambda_k \\mathbf{1} q_k^T, \\qquad
+           \\pi_k P_k = (1 - \\lambda_k)\\pi_k + \\lambda_k q_k
+
+so that :math:`q_k = \\pi_k + (\\pi_{k+1} - \\pi_k)/\\lambda_k`. It is a distribution
+(it sums to one by construction) iff :math:`q_k \\ge 0`, that is iff
+
+.. math::  \\lambda_k \\ge \\max_j \\left(1 - \\pi_{k+1,j} / \\pi_{k,j}\\right),
+
+the largest relative *drop* of a state's share over the slot. :math:`\\lambda_k` is the
+smallest value that satisfies this and is at least the floor :math:`1 - p` set by the
+persistence ``p`` (:class:`OccupancyParams`). An occupant in state ``j`` leaves it in a slot
+with probability :math:`\\lambda_k (1 - q_{k,j})`; with the floor alone (a flat profile),
+the mean dwell time in state ``j`` is :math:`1 / ((1 - p)(1 - \\pi_j))` slots. With the
+default ``p = 0.9`` and a daytime away share of 0.45, a daytime absence lasts about
+18 slots (3 h) unless the profile ends it sooner, a night's sleep lasts until the morning
+drop of the asleep share forces the wake-up, and an occupant changes state about 6 times
+a day (measured in the tests). A limitation of the rank-one family: a redraw may jump
+straight between asleep and away (about 10 % of the changes, mostly around the morning
+departure), which a diary-fitted matrix (as in the CREST model) would forbid.
+
+The profiles are hand-shaped (logistic flanks) after the UK 2000 Time Use Survey occupancy
+curves used by the CREST occupancy model: Richardson, Thomson & Infield (2008), "A
+high-resolution domestic building occupancy model for energy demand simulations", Energy
+and Buildings 40(8), 1560-1566, doi:10.1016/j.enbuild.2008.02.006. They reproduce the
+published shapes (about 95 % asleep at 03:00, a weekday daytime away share of about 0.45,
+the evening active peak near 0.85) but are not the published tables. Unlike the CREST
+model, occupants are simulated independently (no household correlation); a per-occupant
+random shift of the daily profile spreads their schedules.
+
+In SimPy, :func:`occupant_process` draws a whole local day of the chain at once and yields
+only at the state changes, so the number of SimPy events is the number of changes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from twinforge.core.calendar import LocalClock
+
+__all__ = [
+    "AWAY",
+    "ASLEEP",
+    "ACTIVE",
+    "STATE_NAMES",
+    "SLOTS_PER_DAY",
+    "SLOT_S",
+    "OccupancyParams",
+    "occupancy_profile",
+    "transition_matrices",
+    "stationary_distribution",
+    "simulate_chain",
+    "occupant_process",
+]
+
+#: Occupant states (column order of profiles and matrices).
+AWAY, ASLEEP, ACTIVE = 0, 1, 2
+STATE_NAMES = ("away", "asleep", "active")
+#: Local-time slots per day and their length [s].
+SLOTS_PER_DAY = 144
+SLOT_S = 600.0
+_DAY_S = 86_400.0
+
+
+class OccupancyParams(BaseModel):
+    """Occupants of one home and the persistence of their states.
+
+    Attributes
+    ----------
+    n_occupants : int
+        Number of occupants (1-8). Default 2 (between the UK and French mean household
+        sizes of 2.4 and 2.2 persons).
+    schedule_shift_sd_h : float
+        Standard deviation [h] of a per-occupant shift of the whole daily profile, drawn
+        once per occupant (clipped to 3 standard deviations, rounded to 10-min slots);
+        positive shifts make a later riser. Default 0.75 h (hand-set: spreads wake-up
+        times over about +-1.5 h as in TUS diaries).
+    persistence : float
+        Per-slot floor of staying put: in every slot an occupant redraws the state with
+        probability at least ``1 - persistence`` (more when the profile changes fast).
+        Default 0.9: a redraw every 100 min on average, giving daytime absences of about
+        3 h and about 6 state changes per occupant and day.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_occupants: int = Field(2, ge=1, le=8, description="number of occupants")
+    schedule_shift_sd_h: float = Field(
+        0.75, ge=0.0, le=4.0, description="SD of the per-occupant shift of the daily profile [h]"
+    )
+    persistence: float = Field(
+        0.9, ge=0.0, le=1.0, description="per-slot floor of keeping the state [1]"
+    )
+
+
+def _logistic(h: np.ndarray, centre_h: float, width_h: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(h - centre_h) / width_h))
+
+
+def _window(h: np.ndarray, on_h: float, on_w: float, off_h: float, off_w: float) -> np.ndarray:
+    """Smooth 24-h periodic indicator of [on_h, off_h] (off_h may exceed 24)."""
+    out = np.zeros_like(h)
+    for shift in (-24.0, 0.0, 24.0):
+        out += _logistic(h, on_h + shift, on_w) - _logistic(h, off_h + shift, off_w)
+    return np.clip(out, 0.0, 1.0)
+
+
+# (bed time, width, wake time, width, leave, width, return, width, daytime away share)
+_SHAPES = {
+    False: (22.9, 0.55, 7.0, 0.5, 8.3, 0.7, 17.5, 1.0, 0.45),
+    True: (23.3, 0.6, 8.0, 0.7, 10.0, 0.9, 17.0, 1.4, 0.32),
+}
+_ASLEEP_PEAK, _NAP, _AWAY_NIGHT, _MIN_SHARE = 0.955, 0.01, 0.035, 0.005
+
+
+def occupancy_profile(weekend: bool) -> np.ndarray:
+    """Target probability of each state in each local 10-min slot.
+
+    Hand-shaped after the UK TUS 2000 curves of Richardson et al. (2008),
+    doi:10.1016/j.enbuild.2008.02.006: sleep between logistic flanks around bedtime
+    (22:54 weekdays, 23:18 weekends) and wake-up (07:00, 08:00) with a peak share of
+    0.955; an away window from about 08:20 to 17:30 on weekdays (share 0.45 on top of
+    0.035 away at night) and 10:00 to 17:00 on weekends (0.32); active is the rest. Every
+    share is at least 0.005.
+
+    Parameters
+    ----------
+    weekend : bool
+        Saturday/Sunday shape instead of the weekday one.
+
+    Returns
+    -------
+    ndarray of shape (144, 3)
+        Columns ``AWAY, ASLEEP, ACTIVE``; slot ``k`` covers local ``[k, k+1) x 10 min``;
+        rows sum to one.
+
+    Examples
+    --------
+    >>> p = occupancy_profile(weekend=False)
+    >>> p.shape, bool(p[18, ASLEEP] > 0.9)   # 03:00-03:10
+    ((144, 3), True)
+    """
+    bed, bed_w, wake, wake_w, leave, leave_w, back, back_w, away_day = _SHAPES[bool(weekend)]
+    h = (np.arange(SLOTS_PER_DAY) + 0.5) * (24.0 / SLOTS_PER_DAY)
+    asleep = _NAP + (_ASLEEP_PEAK - _NAP) * _window(h, bed, bed_w, wake + 24.0, wake_w)
+    away = _AWAY_NIGHT + away_day * _window(h, leave, leave_w, back, back_w)
+    away = np.minimum(away, 1.0 - asleep)
+    prof = np.stack([away, asleep, 1.0 - away - asleep], axis=1)
+    prof = np.maximum(prof, _MIN_SHARE)
+    return prof / prof.sum(axis=1, keepdims=True)
+
+
+def _redraw_rate(pa: np.ndarray, pb: np.ndarray, floor: float) -> np.ndarray:
+    """Smallest lambda >= floor keeping q >= 0, for rows of pa -> pb (shape (..., m))."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drop = np.where(pa > 0.0, 1.0 - pb / pa, 0.0)
+    return np.clip(np.maximum(drop.max(axis=-1), floor), 0.0, 1.0)
+
+
+def _matrices(pa: np.ndarray, pb: np.ndarray, floor: float) -> np.ndarray:
+    """Rank-one redraw matrices taking the distributions pa to pb, shape (n, m, m)."""
+    lam = _redraw_rate(pa, pb, floor)
+    safe = np.where(lam > 0.0, lam, 1.0)[:, None]
+    q = np.where(lam[:, None] > 0.0, pa + (pb - pa) / safe, pa)
+    q = np.maximum(q, 0.0)  # round-off only: q >= 0 by the choice of lambda
+    q /= q.sum(axis=1, keepdims=True)
+    m = pa.shape[1]
+    eye = np.eye(m)[None, :, :]
+    return (1.0 - lam)[:, None, None] * eye + lam[:, None, None] * q[:, None, :]
+
+
+def transition_matrices(profile: np.ndarray, *, redraw_floor: float = 0.1) -> np.ndarray:
+    """Row-stochastic matrices that carry the state distribution along ``profile``.
+
+    ``P[k] = (1 - lam_k) I + lam_k 1 q_k^T`` with
+    ``lam_k = max(redraw_floor, max_j(1 - profile[k+1, j] / profile[k, j]))`` and
+    ``q_k = profile[k] + (profile[k+1] - profile[k]) / lam_k`` (module docstring), so that
+    ``profile[k] @ P[k] == profile[k + 1]`` exactly (indices wrap: the last matrix leads
+    back to slot 0).
+
+    Parameters
+    ----------
+    profile : ndarray of shape (n_slots, n_states)
+        State probabilities per slot; rows sum to one.
+    redraw_floor : float
+        Minimal per-slot redraw probability ``1 - persistence`` in [0, 1].
+
+    Returns
+    -------
+    ndarray of shape (n_slots, n_states, n_states)
+
+    Examples
+    --------
+    >>> prof = occupancy_profile(False)
+    >>> P = transition_matrices(prof)
+    >>> bool(np.allclose(np.einsum("ki,kij->kj", prof, P), np.roll(prof, -1, axis=0)))
+    True
+    """
+    prof = np.asarray(profile, dtype=np.float64)
+    if prof.ndim != 2 or prof.shape[0] < 1:
+        raise ValueError(f"profile must have shape (n_slots, n_states), got {prof.shape}")
+    if (prof < 0).any() or not np.allclose(prof.sum(axis=1), 1.0, atol=1e-9):
+        raise ValueError("profile rows must be non-negative and sum to 1")
+    if not 0.0 <= redraw_floor <= 1.0:
+        raise ValueError(f"redraw_floor must lie in [0, 1], got {redraw_floor}")
+    return _matrices(prof, np.roll(prof, -1, axis=0), redraw_floor)
+
+
+def stationary_distribution(P: np.ndarray) -> np.ndarray:
+    """Stationary distribution ``pi = pi P`` of a time-homogeneous chain.
+
+    Parameters
+    ----------
+    P : ndarray of shape (m, m)
+        Row-stochastic matrix of an irreducible chain.
+
+    Returns
+    -------
+    ndarray of shape (m,)
+
+    Examples
+    --------
+    >>> stationary_distribution(np.array([[0.9, 0.1], [0.2, 0.8]])).round(4)
+    array([0.6667, 0.3333])
+    """
+    P = np.asarray(P, dtype=np.float64)
+    if P.ndim != 2 or P.shape[0] != P.shape[1]:
+        raise ValueError(f"P must be a square matrix, got shape {P.shape}")
+    if (P < 0).any() or not np.allclose(P.sum(axis=1), 1.0):
+        raise ValueError("P must be row-stochastic")
+    m = P.shape[0]
+    a = P.T - np.eye(m)
+    a[-1, :] = 1.0
+    b = np.zeros(m)
+    b[-1] = 1.0
+    return np.linalg.solve(a, b)
+
+
+def simulate_chain(
+    P: np.ndarray, state0: int | np.ndarray, n_steps: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Simulate Markov chains with (cyclic) time-varying transition matrices.
+
+    Step ``i`` (``i = 1 .. n_steps``) uses ``P[(i - 1) % n]`` for a stack of ``n``
+    matrices, or ``P`` itself for one matrix.
+
+    Parameters
+    ----------
+    P : ndarray of shape (n, m, m) or (m, m)
+        Row-stochastic matrices.
+    state0 : int or ndarray of int of shape (n_chains,)
+        Initial state(s).
+    n_steps : int
+        Number of transitions.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of int8 of shape (n_steps + 1,) or (n_steps + 1, n_chains)
+        States; row 0 is ``state0``. Time is axis 0.
+    """
+    P = np.asarray(P, dtype=np.float64)
+    if P.ndim == 2:
+        P = P[None]
+    if P.ndim != 3 or P.shape[1] != P.shape[2]:
+        raise ValueError(f"P must have shape (n, m, m) or (m, m), got {P.shape}")
+    m = P.shape[1]
+    if m > 127:
+        raise ValueError("at most 127 states")
+    if n_steps < 0:
+        raise ValueError("n_steps must be >= 0")
+    scalar = np.ndim(state0) == 0
+    s = np.atleast_1d(np.asarray(state0, dtype=np.int64)).copy()
+    if ((s < 0) | (s >= m)).any():
+        raise ValueError(f"states must lie in [0, {m})")
+    cum = np.cumsum(P, axis=2)
+    cum[:, :, -1] = 1.0
+    out = np.empty((n_steps + 1, s.size), dtype=np.int8)
+    out[0] = s
+    u = rng.random((n_steps, s.size))
+    n = P.shape[0]
+    for i in range(n_steps):
+        c = cum[i % n][s]  # (n_chains, m)
+        s = (u[i][:, None] >= c).sum(axis=1)
+        out[i + 1] = s
+    return out[:, 0] if scalar else out
+
+
+# -- SimPy process ---------------------------------------------------------------------------
+
+
+def _midnight_at_or_before(clock: LocalClock, t_s: float) -> float:
+    """Engine time [s] of the local midnight starting the local day of ``t_s``."""
+    local = clock.local_s(t_s)
+    day0 = math.floor(local / _DAY_S) * _DAY_S
+    t0 = t_s - (local - day0)
+    t0 -= clock.local_s(t0) - day0  # DST change between midnight and t_s
+    return t0
+
+
+def _slot_of(clock: LocalClock, t_s: float) -> int:
+    # A millisecond inside the slot: boundary times are exact only up to round-off.
+    return int(clock.hour_of_day(t_s + 1e-3) * (SLOTS_PER_DAY / 24.0)) % SLOTS_PER_DAY
+
+
+def occupant_process(
+    env: Any,
+    clock: LocalClock,
+    params: OccupancyParams,
+    rng: np.random.Generator,
+    occupant: int,
+    on_change: Callable[[float, int, int, int], None],
+) -> Generator[Any, Any, None]:
+    """SimPy process of one occupant: yields only at its state changes.
+
+    At ``env.now`` the state is drawn from the (shifted) profile of the current local slot
+    and reported as ``on_change(env.now, occupant, -1, state)``. Then, one local day at a
+    time, the chain is drawn for every 10-min slot boundary of the day (vectorised
+    uniforms) and the process sleeps until each boundary where the state changes, calling
+    ``on_change(t_s, occupant, old_state, new_state)`` there. Slot boundaries are found
+    from local midnight in real seconds, so 23-h and 25-h DST days have 138 and 150 slots:
+    a skipped local hour is jumped over and a repeated one replayed, each with the exact
+    matrix from the previous slot's profile row to the next one's (as between a weekday and
+    a weekend day), so the state distribution at every boundary is the profile row of its
+    local slot.
+
+    Parameters
+    ----------
+    env : simpy.Environment
+    clock : LocalClock
+        Local time of the home.
+    params : OccupancyParams
+    rng : numpy.random.Generator
+        This occupant's stream.
+    occupant : int
+        Index passed back to ``on_change``.
+    on_change : callable ``(t_s, occupant, old_state, new_state) -> None``
+    """
+    shift = 0
+    sd = params.schedule_shift_sd_h
+    if sd > 0.0:
+        shift_h = float(np.clip(rng.normal(0.0, sd), -3.0 * sd, 3.0 * sd))
+        shift = int(round(shift_h * SLOTS_PER_DAY / 24.0))
+    floor = 1.0 - params.persistence
+    profiles = {wk: np.roll(occupancy_profile(wk), shift, axis=0) for wk in (False, True)}
+    cum_day = {}
+    for wk, prof in profiles.items():
+        c = np.cumsum(transition_matrices(prof, redraw_floor=floor), axis=2)
+        c[:, :, -1] = 1.0
+        cum_day[wk] = c
+    special: dict[tuple[bool, int, bool, int], np.ndarray] = {}
+
+    def cum_for(wa: bool, a: int, wb: bool, b: int) -> np.ndarray:
+        if wa == wb and b == (a + 1) % SLOTS_PER_DAY:
+            return cum_day[wa][a]
+        key = (wa, a, wb, b)
+        c = special.get(key)
+        if c is None:
+            mat = _matrices(profiles[wa][a][None], profiles[wb][b][None], floor)[0]
+            c = np.cumsum(mat, axis=1)
+            c[:, -1] = 1.0
+            special[key] = c
+        return c
+
+    t_now = float(env.now)
+    wk = clock.is_weekend(t_now + 1e-3)
+    slot = _slot_of(clock, t_now)
+    state = int(rng.choice(3, p=profiles[wk][slot]))
+    on_change(t_now, occupant, -1, state)
+
+    d0 = _midnight_at_or_before(clock, t_now + 1e-3)
+    while True:
+        d1 = clock.next_local_midnight(d0 + 1.0)
+        wk_next = clock.is_weekend(d1 + 1e-3)
+        n_slots = int(round((d1 - d0) / SLOT_S))
+        j_first = int(math.floor((t_now - d0) / SLOT_S + 1e-9)) + 1
+        regular = n_slots == SLOTS_PER_DAY
+        u = rng.random(max(n_slots - j_first + 1, 0))
+        changes: list[tuple[float, int, int]] = []
+        for i, j in enumerate(range(j_first, n_slots + 1)):
+            b = d0 + j * SLOT_S
+            if j == n_slots:
+                w_b, s_b = wk_next, 0
+            else:
+                w_b, s_b = wk, (j if regular else _slot_of(clock, b))
+            c = cum_for(wk, slot, w_b, s_b)[state]
+            new = 0 if u[i] < c[0] else (1 if u[i] < c[1] else 2)
+            if new != state:
+                changes.append((b, state, new))
+                state = new
+            wk, slot = w_b, s_b
+        for b, old, new in changes:
+            yield env.timeout(max(b - env.now, 0.0))
+            on_change(env.now, occupant, old, new)
+        if not changes and d1 > env.now:
+            yield env.timeout(d1 - env.now)
+        d0, t_now = d1, d1
