@@ -18,7 +18,7 @@ examples:
   twinforge generate home --config scenario.toml --out data/
 
 A scenario file (TOML) may set any of: twin, runs, days, period, start, seed,
-[home.*] parameters (weather, occupancy, appliances, envelope, hvac, pv, battery, ev,
+[home.*] (or [machine.*], ...) parameters (weather, occupancy, appliances, envelope, hvac, pv, battery, ev,
 sensors), [diversity] laws and [[events]] (type, start, duration_h, severity).
 Flags given on the command line override the file. See docs/nomenclature.md.
 """

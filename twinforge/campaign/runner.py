@@ -22,7 +22,6 @@ from twinforge.core.registry import TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import config_hash
 
-from twinforge.twins.home import HomeConfig, draw_home
 
 __all__ = ["RunPlan", "plan_runs", "build_twin", "generate", "GenerateSummary"]
 
@@ -33,18 +32,19 @@ class RunPlan:
 
     run_id: int
     seed: int
-    config: HomeConfig
+    config: Any
     weight: float = 1.0
     stratum: str = ""
 
 
 def plan_runs(spec: GenerateSpec, seed: int) -> list[RunPlan]:
     """The runs of ``spec`` under the effective root ``seed``."""
+    plugin = TWINS.get(spec.twin)
     plans = []
     root = RngStreams(seed)
     for run_id in range(spec.runs):
         rng = root.child(f"run/{run_id}").generator("parameters")
-        plans.append(RunPlan(run_id, seed, draw_home(spec.home, spec.diversity, rng)))
+        plans.append(RunPlan(run_id, seed, plugin.draw(spec.config, spec.diversity, rng)))
     return plans
 
 

@@ -14,45 +14,50 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from twinforge.core.registry import TWINS
+from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.timegrid import TimeGrid, parse_period_s
 from twinforge.events.base import ScheduledEvent
-from twinforge.twins.home import HomeConfig, HomeDiversity
 
 __all__ = ["GenerateSpec", "SpecError", "load_spec", "format_validation_error"]
-
-#: Sample periods each twin accepts [s].
-PERIOD_RANGE_S = {"home": (1.0, 3600.0)}
 
 
 class SpecError(ValueError):
     """A scenario that cannot be run; the message names the field and what is allowed."""
 
 
+def _twin_plugin(name: str):
+    import twinforge.twins  # noqa: F401  (registers the built-in twins)
+
+    return TWINS.get(name)
+
+
 class GenerateSpec(BaseModel):
     """A ``twinforge generate`` scenario.
 
-    Each run is one home with its own parameters (drawn with ``diversity``) and its own
-    random streams under the root ``seed``.
+    ``config`` holds the twin's own parameters (its ``Config`` model, written as the
+    ``[home]``/``[machine]``/... section of a scenario file) and ``diversity`` the laws by
+    which runs differ (its ``Diversity`` model, or None for identical runs). Each run gets
+    its own parameters and random streams under the root ``seed``. Build one with
+    :meth:`from_data` or :func:`load_spec`, which validate the twin's sections too.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     twin: str = Field("home", description="registered twin name")
-    runs: int = Field(1, ge=1, le=1_000_000, description="number of runs (homes)")
+    runs: int = Field(1, ge=1, le=1_000_000, description="number of runs (homes, machines, feeders)")
     days: float = Field(7.0, gt=0.0, le=3660.0, description="horizon [days]")
     period: str = Field("1min", description="sample period, e.g. '1s', '1min', '15min', '1h'")
     start: pd.Timestamp = Field(pd.Timestamp("2024-01-01", tz="UTC"), description="first sample (UTC)")
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="root seed; None draws one and records it")
     chunk_samples: int = Field(100_000, ge=1_000, le=10_000_000, description="samples per rendered block")
-    home: HomeConfig = HomeConfig()
-    diversity: HomeDiversity | None = HomeDiversity()
+    config: Any = Field(None, description="the twin's parameters (its Config model)")
+    diversity: Any = Field(None, description="the twin's Diversity model, or None")
     events: tuple[ScheduledEvent, ...] = ()
 
     @field_validator("twin")
     @classmethod
     def _twin(cls, v: str) -> str:
-        import twinforge.twins  # noqa: F401  (registers the built-in twins)
+        import twinforge.twins  # noqa: F401
 
         if v not in TWINS:
             raise ValueError(f"unknown twin {v!r}; known: {', '.join(TWINS.names())}")
@@ -77,20 +82,74 @@ class GenerateSpec(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "GenerateSpec":
+        plugin = _twin_plugin(self.twin)
+        if self.config is None:
+            object.__setattr__(self, "config", plugin.Config())
+        elif not isinstance(self.config, plugin.Config):
+            raise ValueError(f"config must be a {plugin.Config.__name__} for the {self.twin} twin")
+        if self.diversity is not None and not isinstance(self.diversity, plugin.Diversity):
+            raise ValueError(f"diversity must be a {plugin.Diversity.__name__} or None")
         period_s = parse_period_s(self.period)
-        lo, hi = PERIOD_RANGE_S.get(self.twin, (1e-6, 86_400.0))
+        lo, hi = plugin.period_range_s
         if not lo <= period_s <= hi:
-            raise ValueError(f"period must be between {lo:g} s and {hi:g} s for the {self.twin} twin, got {self.period!r}")
+            raise ValueError(
+                f"period must be between {lo:g} s and {hi:g} s for the {self.twin} twin, got {self.period!r}"
+            )
         if self.days * 86_400.0 < period_s:
             raise ValueError(f"days ({self.days:g} d) is shorter than one period ({self.period})")
         end = self.start + pd.Timedelta(days=self.days)
         for k, ev in enumerate(self.events):
             ev.check_severity()
+            if self.twin not in EVENTS.get(ev.type).twins:
+                raise ValueError(f"events[{k}].type {ev.type!r} does not act on the {self.twin} twin")
             if not self.start <= ev.start < end:
                 raise ValueError(
                     f"events[{k}].start ({ev.start}) must lie within the horizon [{self.start}, {end})"
                 )
         return self
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], source: str = "") -> "GenerateSpec":
+        """Validate plain data (a parsed TOML file, a dict): the twin's section included.
+
+        Raises
+        ------
+        SpecError
+            One line per problem, naming the field (``home.battery.capacity_kwh``) and
+            what is allowed.
+        """
+        data = dict(data)
+        twin = data.get("twin", "home")
+        try:
+            plugin = _twin_plugin(twin) if isinstance(twin, str) else None
+        except KeyError:
+            plugin = None
+        if plugin is None:
+            raise SpecError(f"{source}twin: unknown twin {twin!r}; known: {', '.join(TWINS.names())}")
+        errors: list[str] = []
+        for other in TWINS.names():
+            if other != twin and other in data:
+                errors.append(f"{source}{other}: section [{other}] does not apply to the {twin} twin")
+                data.pop(other)
+        section = data.pop(twin, {})
+        try:
+            data["config"] = plugin.Config.model_validate(section if section is not None else {})
+        except ValidationError as e:
+            errors.append(format_validation_error(e, source, prefix=f"{twin}."))
+        div = data.pop("diversity", True)
+        try:
+            if div is False or div is None:
+                data["diversity"] = None
+            else:
+                data["diversity"] = plugin.Diversity.model_validate({} if div is True else div)
+        except ValidationError as e:
+            errors.append(format_validation_error(e, source, prefix="diversity."))
+        if errors:
+            raise SpecError("\n".join(errors))
+        try:
+            return cls.model_validate(data)
+        except ValidationError as e:
+            raise SpecError(format_validation_error(e, source)) from None
 
     @property
     def period_s(self) -> float:
@@ -100,20 +159,23 @@ class GenerateSpec(BaseModel):
         return TimeGrid.from_horizon(self.start, self.days * 86_400.0, self.period_s)
 
     def to_json_dict(self) -> dict[str, Any]:
-        """Canonical plain-data form (for the config hash and the metadata)."""
-        return self.model_dump(mode="json")
+        """Canonical plain-data form, as a scenario file would hold it (hash, metadata)."""
+        out = self.model_dump(mode="json", exclude={"config", "diversity"})
+        out[self.twin] = self.config.model_dump(mode="json")
+        out["diversity"] = self.diversity.model_dump(mode="json") if self.diversity is not None else False
+        return out
 
 
-def format_validation_error(err: ValidationError, source: str = "") -> str:
+def format_validation_error(err: ValidationError, source: str = "", prefix: str = "") -> str:
     """One line per problem: ``field.path: message (got value)``."""
     lines = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(scenario)"
+        loc = prefix + ".".join(str(p) for p in e["loc"]) if e["loc"] else (prefix.rstrip(".") or "(scenario)")
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see `twinforge generate --help`)"
         got = e.get("input")
-        got_text = "" if isinstance(got, dict) or e["type"] == "missing" else f" (got {got!r})"
+        got_text = "" if isinstance(got, dict) or e["type"] in ("missing", "extra_forbidden") else f" (got {got!r})"
         lines.append(f"{source}{loc}: {msg}{got_text}")
     return "\n".join(lines)
 
@@ -138,7 +200,4 @@ def load_spec(path: str | Path | None = None, **overrides: Any) -> GenerateSpec:
         except tomllib.TOMLDecodeError as e:
             raise SpecError(f"{path}: not valid TOML: {e}") from None
     data.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return GenerateSpec.model_validate(data)
-    except ValidationError as e:
-        raise SpecError(format_validation_error(e, source)) from None
+    return GenerateSpec.from_data(data, source)

@@ -29,13 +29,21 @@ DEFAULT_CHUNK_SAMPLES = 100_000
 class Twin(Protocol):
     """What a twin provides to the engine.
 
-    ``start`` wires the SimPy processes for a grid; ``render`` returns, for samples
-    ``i0 .. i1-1``, one ndarray of shape (i1 - i0,) per declared channel (labels
-    included); ``events`` returns the run's ground-truth event table; ``parameters``
-    the flat parameter vector recorded in ``runs.parquet``.
+    Class level (used by the scenario and the runner): ``Config`` (pydantic model of one
+    run's parameters), ``Diversity`` (laws by which runs differ), ``draw(config,
+    diversity, rng)`` (one run's parameters), ``period_range_s``; constructed as
+    ``Twin(config, streams, events)``.
+
+    Per run: ``start`` wires the SimPy processes for a grid; ``render`` returns, for
+    samples ``i0 .. i1-1``, one ndarray of shape (i1 - i0,) per declared channel (labels
+    included); ``events`` returns the run's ground-truth event table; ``parameters`` the
+    flat parameter vector recorded in ``runs.parquet``.
     """
 
     name: ClassVar[str]
+    Config: ClassVar[type]
+    Diversity: ClassVar[type]
+    period_range_s: ClassVar[tuple[float, float]]
 
     def channels(self) -> tuple[ChannelSpec, ...]: ...
 

@@ -404,6 +404,11 @@ class HomeTwin:
     """
 
     name: ClassVar[str] = "home"
+    Config: ClassVar[type] = HomeConfig
+    Diversity: ClassVar[type] = HomeDiversity
+    #: Sample periods this twin renders [s].
+    period_range_s: ClassVar[tuple[float, float]] = (1.0, 3600.0)
+    draw = staticmethod(draw_home)
 
     def __init__(
         self, config: HomeConfig, streams: RngStreams, events: tuple[ScheduledEvent, ...] = ()
