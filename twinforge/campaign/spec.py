@@ -49,7 +49,7 @@ class GenerateSpec(BaseModel):
     period: str = Field("1min", description="sample period, e.g. '1s', '1min', '15min', '1h'")
     start: pd.Timestamp = Field(pd.Timestamp("2024-01-01", tz="UTC"), description="first sample (UTC)")
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="root seed; None draws one and records it")
-    chunk_samples: int = Field(100_000, ge=1_000, le=10_000_000, description="samples per rendered block")
+    chunk_samples: int = Field(20_160, ge=1_000, le=10_000_000, description="samples per rendered block")
     config: Any = Field(None, description="the twin's parameters (its Config model)")
     diversity: Any = Field(None, description="the twin's Diversity model, or None")
     events: tuple[ScheduledEvent, ...] = ()
