@@ -57,6 +57,17 @@ class EventLog:
         c["label"].append(bool(label))
         return len(c["type"]) - 1
 
+    def update(self, event_id: int, *, end_s: float | None = None, **params: float | int | str | bool) -> None:
+        """Set the end of an open event and add parameters known only later (e.g. energy)."""
+        c = self._cols
+        if end_s is not None:
+            if end_s < c["start_s"][event_id]:
+                raise ValueError(f"event {event_id} cannot end before it starts")
+            c["end_s"][event_id] = float(end_s)
+        if params:
+            merged = {**json.loads(c["params"][event_id]), **params}
+            c["params"][event_id] = canonical_json(merged)
+
     def labelled(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Ids, start [s], end [s] and severity of the grid-labelling events."""
         mask = np.asarray(self._cols["label"], dtype=bool)

@@ -20,6 +20,7 @@ __all__ = [
     "NO_EVENT",
     "config_hash",
     "canonical_json",
+    "flatten_params",
 ]
 
 Kind = Literal["interval", "instant", "label"]
@@ -90,3 +91,28 @@ def canonical_json(obj: Any) -> str:
 def config_hash(config: Any) -> str:
     """SHA-256 (first 16 hex) of the canonical JSON of ``config``."""
     return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()[:16]
+
+
+def flatten_params(model: Any, prefix: str = "") -> dict[str, Any]:
+    """Every field of a (nested) pydantic model as ``section.name`` -> scalar.
+
+    Nested models recurse, dicts recurse by sorted key, lists and tuples become their
+    ``repr``; ``None`` stays ``None``. This is the parameter vector of ``runs.parquet``.
+    """
+    out: dict[str, Any] = {}
+
+    def walk(pre: str, obj: Any) -> None:
+        fields = getattr(type(obj), "model_fields", None)
+        if fields is not None:
+            for k in fields:
+                walk(f"{pre}{k}.", getattr(obj, k))
+        elif isinstance(obj, dict):
+            for k in sorted(obj):
+                walk(f"{pre}{k}.", obj[k])
+        elif isinstance(obj, (list, tuple)):
+            out[pre[:-1]] = repr(obj)
+        else:
+            out[pre[:-1]] = obj
+
+    walk(prefix, model)
+    return out

@@ -18,7 +18,10 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["HVACParams", "cop_heating", "cop_cooling"]
+__all__ = ["HVACParams", "cop_heating", "cop_cooling", "GAS_AUX_FRACTION"]
+
+#: Electric auxiliaries (circulation pump, fan) of a gas boiler per unit of heat [1].
+GAS_AUX_FRACTION = 0.02
 
 
 def cop_heating(temp_out_c, temp_sink_c=40.0):
@@ -52,7 +55,7 @@ class HVACParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    heating: Literal["heat_pump", "resistive", "none"] = "heat_pump"
+    heating: Literal["heat_pump", "resistive", "gas", "none"] = "heat_pump"
     heating_capacity_w: float = Field(6000.0, ge=0.0, le=50_000.0, description="thermal output when on [W]")
     sink_temp_c: float = Field(40.0, ge=25.0, le=65.0, description="heat-pump supply (sink) temperature [degC]")
     cooling: bool = Field(False, description="air conditioning installed")
@@ -80,5 +83,7 @@ class HVACParams(BaseModel):
         if mode == 1:
             if self.heating == "heat_pump":
                 return float(cop_heating(temp_out_c, self.sink_temp_c))
+            if self.heating == "gas":
+                return 1.0 / GAS_AUX_FRACTION
             return 1.0
         return float(cop_cooling(temp_in_c, temp_out_c))

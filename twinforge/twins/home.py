@@ -33,7 +33,7 @@ from twinforge.core.calendar import LocalClock
 from twinforge.core.eventlog import EventLog
 from twinforge.core.registry import TWINS
 from twinforge.core.rng import RngStreams
-from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec
+from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
 from twinforge.core.timeline import StepSignal
 from twinforge.events.base import ScheduledEvent
@@ -113,21 +113,7 @@ class HomeConfig(BaseModel):
 
     def flat(self) -> dict[str, Any]:
         """Every parameter as ``section.name`` -> scalar (for ``runs.parquet``)."""
-        out: dict[str, Any] = {}
-
-        def walk(prefix: str, obj: Any) -> None:
-            if isinstance(obj, BaseModel):
-                for k in type(obj).model_fields:
-                    walk(f"{prefix}{k}.", getattr(obj, k))
-            elif isinstance(obj, dict):
-                for k in sorted(obj):
-                    walk(f"{prefix}{k}.", obj[k])
-            elif isinstance(obj, (list, tuple)):
-                out[prefix[:-1]] = repr(obj)
-            else:
-                out[prefix[:-1]] = obj
-
-        walk("", self)
+        out = flatten_params(self)
         out["ev.present"] = self.ev is not None
         return out
 
@@ -150,7 +136,10 @@ class HomeDiversity(BaseModel):
     floor_area_sigma: float = Field(0.3, ge=0.0, le=1.5, description="lognormal sigma of floor area [1]")
     ua_per_m2_median: float = Field(1.8, ge=0.2, le=6.0, description="median UA per floor area [W K-1 m-2]")
     ua_sigma: float = Field(0.25, ge=0.0, le=1.5, description="lognormal sigma of UA per area [1]")
-    heat_pump_share: float = Field(0.5, ge=0.0, le=1.0, description="share of heat pumps (else resistive)")
+    heat_pump_share: float = Field(0.2, ge=0.0, le=1.0, description="share of homes heated by a heat pump")
+    resistive_share: float = Field(
+        0.3, ge=0.0, le=1.0, description="share heated by resistive electric heaters (the rest: gas boiler)"
+    )
     cooling_share: float = Field(0.25, ge=0.0, le=1.0, description="share of homes with air conditioning")
     heat_setpoint_sd_k: float = Field(1.0, ge=0.0, le=5.0, description="spread of heating setpoints [K]")
     pv_share: float = Field(0.15, ge=0.0, le=1.0, description="share of homes with rooftop PV")
@@ -163,6 +152,8 @@ class HomeDiversity(BaseModel):
         p = np.asarray(self.household_size_probs, dtype=float)
         if p.size == 0 or p.size > 8 or (p < 0).any() or abs(p.sum() - 1.0) > 1e-6:
             raise ValueError("household_size_probs must hold 1-8 non-negative values summing to 1")
+        if self.heat_pump_share + self.resistive_share > 1.0 + 1e-12:
+            raise ValueError("heat_pump_share + resistive_share must not exceed 1")
         lo, hi = self.pv_kwp_range
         if not 0.0 < lo <= hi <= 50.0:
             raise ValueError("pv_kwp_range must satisfy 0 < low <= high <= 50 kWp")
@@ -181,7 +172,10 @@ def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.
     n_occ = int(rng.choice(np.arange(1, len(d.household_size_probs) + 1), p=d.household_size_probs))
     area = float(np.clip(d.floor_area_median_m2 * rng.lognormal(0.0, d.floor_area_sigma), 25.0, 600.0))
     ua = float(np.clip(area * d.ua_per_m2_median * rng.lognormal(0.0, d.ua_sigma), 20.0, 4000.0))
-    heat_pump = bool(rng.random() < d.heat_pump_share)
+    u_heat = rng.random()
+    heating = "heat_pump" if u_heat < d.heat_pump_share else (
+        "resistive" if u_heat < d.heat_pump_share + d.resistive_share else "gas"
+    )
     cooling = bool(rng.random() < d.cooling_share)
     heat_sp = float(np.clip(rng.normal(base.hvac.heat_setpoint_c, d.heat_setpoint_sd_k), 17.0, 23.0))
     has_pv = bool(rng.random() < d.pv_share)
@@ -193,7 +187,7 @@ def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.
     capacity = float(np.ceil(1.2 * ua * (heat_sp + 7.0) / 500.0) * 500.0)
     setback = min(base.hvac.heat_setback_c, heat_sp)
     hvac = base.hvac.model_copy(update={
-        "heating": "heat_pump" if heat_pump else "resistive",
+        "heating": heating,
         "heating_capacity_w": capacity,
         "heat_setpoint_c": heat_sp,
         "heat_setback_c": setback,

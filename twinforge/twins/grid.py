@@ -1,0 +1,390 @@
+"""The grid twin: a distribution feeder of many homes, its transformer, voltage and outages.
+
+All homes live under one weather and one clock (a heat wave raises every home's cooling
+load, the transformer's ambient and its hot spot together). The homes are a
+:class:`~twinforge.twins.fleet.HomeFleet`, advanced on a sub-step grid (``substep_s``,
+5 minutes by default) and vectorised across homes.
+
+- **Transformer**: IEC 60076-7 thermal model (:mod:`~twinforge.processes.transformer`):
+  top-oil and hot-spot temperatures from load and ambient, ageing factor, loss of life.
+- **Voltage**: linearised DistFlow on a radial feeder with the homes spread uniformly over
+  its nodes (:mod:`~twinforge.processes.feeder`); reverse PV flow raises the end voltage.
+  The linearised model is validated against an exact backward/forward sweep in the tests
+  (agreement to about 1e-4 pu on a 10-home case); it is 6x faster and never fails to
+  converge, which matters inside long campaigns. Line and transformer losses are added
+  from the branch flows (``I^2 R``).
+- **Protection and outages**: feeder faults arrive as a Poisson process (SimPy) with a
+  lognormal repair time; a fault at a random point of the feeder cuts the homes
+  downstream of it. A definite-time overcurrent relay trips the whole feeder when the
+  transformer carries more than ``trip_pu`` for ``trip_delay_s``; supply comes back after
+  a restoration time. Unserved homes draw nothing; on restoration every heat pump whose
+  home cooled below its band starts at once (cold-load pickup).
+
+Energy not served of an outage is the net energy its homes would have drawn had they been
+served, from the fleet's shadow state (equal to a counterfactual run without the outage).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import simpy
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from twinforge.core.calendar import LocalClock
+from twinforge.core.eventlog import EventLog
+from twinforge.core.registry import EVENTS, TWINS
+from twinforge.core.rng import RngStreams
+from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
+from twinforge.core.timegrid import TimeGrid
+from twinforge.events.base import ScheduledEvent
+from twinforge.processes.feeder import FeederParams, voltage_linearised, voltage_violation
+from twinforge.processes.transformer import TransformerParams, transformer_thermal
+from twinforge.processes.weather import Weather, WeatherParams
+from twinforge.twins.fleet import HomeFleet
+from twinforge.twins.home import HomeConfig, HomeDiversity, draw_home
+
+__all__ = ["GridConfig", "GridDiversity", "ProtectionParams", "GridTwin", "GRID_CHANNELS"]
+
+_YEAR_S = 365.25 * 86_400.0
+
+GRID_CHANNELS: tuple[ChannelSpec, ...] = (
+    ChannelSpec("feeder_power_w", "W", "interval", "float64", "active power into the feeder at the transformer (homes + losses)"),
+    ChannelSpec("feeder_reactive_power_var", "var", "interval", "float64", "reactive power into the feeder"),
+    ChannelSpec("homes_power_w", "W", "interval", "float64", "net power drawn by all homes together"),
+    ChannelSpec("losses_w", "W", "interval", "float64", "line and transformer losses"),
+    ChannelSpec("pv_total_w", "W", "interval", "float64", "PV output of all homes"),
+    ChannelSpec("hvac_total_w", "W", "interval", "float64", "heating/cooling power of all homes"),
+    ChannelSpec("transformer_load_pu", "1", "interval", "float64", "apparent power / rating"),
+    ChannelSpec("transformer_top_oil_c", "degC", "instant", "float64", "top-oil temperature"),
+    ChannelSpec("transformer_hot_spot_c", "degC", "instant", "float64", "winding hot-spot temperature"),
+    ChannelSpec("transformer_ageing_factor", "1", "interval", "float64", "relative ageing rate V (1 at 98 degC)"),
+    ChannelSpec("transformer_loss_of_life_h", "h", "instant", "float64", "cumulative loss of life"),
+    ChannelSpec("voltage_secondary_pu", "pu", "interval", "float64", "voltage at the transformer LV terminals"),
+    ChannelSpec("voltage_end_pu", "pu", "interval", "float64", "voltage at the far end of the feeder"),
+    ChannelSpec("homes_served", "count", "instant", "int32", "homes with supply"),
+    ChannelSpec("temp_outdoor_c", "degC", "instant", "float64", "outdoor air temperature"),
+    ChannelSpec("outage", "", "label", "int8", "1 if any home is without supply"),
+    ChannelSpec("transformer_overload", "", "label", "int8", "1 if the transformer load exceeds its rating"),
+    ChannelSpec("voltage_violation", "", "label", "int8", "-1 under, +1 over the EN 50160 band at some node, 0 within"),
+) + LABEL_CHANNELS
+
+
+class ProtectionParams(BaseModel):
+    """Feeder faults, the overcurrent relay and restoration.
+
+    Defaults: about 0.2-1 interruptions per customer-year on European LV/MV networks
+    (CEER 7th Benchmarking Report on the Quality of Electricity Supply, 2022); repair of
+    LV faults a few hours (lognormal, median 2 h).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fault_rate_per_year: float = Field(0.5, ge=0.0, le=1000.0, description="feeder faults per year [yr-1]")
+    repair_median_h: float = Field(2.0, gt=0.0, le=500.0, description="median repair time [h]")
+    repair_sigma: float = Field(0.8, ge=0.0, le=3.0, description="lognormal sigma of repair time [1]")
+    trip_pu: float = Field(1.6, gt=1.0, le=5.0, description="overcurrent pickup, x transformer rating [1]")
+    trip_delay_s: float = Field(600.0, ge=0.0, le=86_400.0, description="definite-time delay [s]")
+    restore_median_h: float = Field(1.0, gt=0.0, le=100.0, description="median restoration after a trip [h]")
+
+
+class GridConfig(BaseModel):
+    """Every parameter of one feeder (one run of the grid twin)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_homes: int = Field(200, ge=1, le=20_000, description="homes on the feeder")
+    tz: str = Field("Europe/Paris", description="IANA time zone of the occupants")
+    weather: WeatherParams = WeatherParams()
+    home: HomeConfig = HomeConfig()
+    homes: HomeDiversity = HomeDiversity()
+    kva_per_home: float = Field(
+        4.0, gt=0.1, le=50.0,
+        description="transformer rating per home when not given [kVA] (after-diversity demand with electric heating)",
+    )
+    homes_per_cable: int = Field(
+        50, ge=1, le=1000, description="homes per LV cable; parallel cables make the equivalent feeder"
+    )
+    transformer: TransformerParams | None = None
+    feeder: FeederParams | None = None
+    protection: ProtectionParams = ProtectionParams()
+    substep_s: float = Field(300.0, ge=10.0, le=900.0, description="internal sub-step [s]")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> "GridConfig":
+        if self.transformer is not None and self.feeder is not None:
+            if abs(self.transformer.rated_kva - self.feeder.transformer_rated_kva) > 1e-6:
+                raise ValueError("transformer.rated_kva must equal feeder.transformer_rated_kva")
+        return self
+
+    def rated_kva(self) -> float:
+        if self.transformer is not None:
+            return self.transformer.rated_kva
+        return float(max(25.0, math.ceil(self.n_homes * self.kva_per_home / 25.0) * 25.0))
+
+    def transformer_params(self) -> TransformerParams:
+        return self.transformer or TransformerParams(rated_kva=self.rated_kva())
+
+    def feeder_params(self) -> FeederParams:
+        if self.feeder is not None:
+            return self.feeder
+        # One equivalent feeder for ceil(n / homes_per_cable) parallel cables of the default type.
+        base = FeederParams()
+        n_par = max(1, math.ceil(self.n_homes / self.homes_per_cable))
+        return FeederParams(
+            transformer_rated_kva=self.rated_kva(),
+            line_r_ohm_per_km=base.line_r_ohm_per_km / n_par,
+            line_x_ohm_per_km=base.line_x_ohm_per_km / n_par,
+        )
+
+    def flat(self) -> dict[str, Any]:
+        out = flatten_params(self)
+        out["transformer.rated_kva_effective"] = self.rated_kva()
+        return out
+
+
+class GridDiversity(BaseModel):
+    """How feeders of one scenario differ: adoption shares drawn per feeder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pv_share_range: tuple[float, float] = Field((0.05, 0.4), description="PV share of homes, uniform range")
+    ev_share_range: tuple[float, float] = Field((0.05, 0.3), description="EV share of homes, uniform range")
+    cooling_share_range: tuple[float, float] = Field((0.1, 0.4), description="AC share, uniform range")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "GridDiversity":
+        for name in ("pv_share_range", "ev_share_range", "cooling_share_range"):
+            lo, hi = getattr(self, name)
+            if not 0.0 <= lo <= hi <= 1.0:
+                raise ValueError(f"{name} must satisfy 0 <= low <= high <= 1")
+        return self
+
+
+def draw_grid(base: GridConfig, diversity: GridDiversity | None, rng: np.random.Generator) -> GridConfig:
+    """One feeder's parameters: adoption shares drawn from ``diversity``."""
+    if diversity is None:
+        return base
+    homes = base.homes.model_copy(update={
+        "pv_share": float(rng.uniform(*diversity.pv_share_range)),
+        "ev_share": float(rng.uniform(*diversity.ev_share_range)),
+        "cooling_share": float(rng.uniform(*diversity.cooling_share_range)),
+    })
+    return base.model_copy(update={"homes": homes})
+
+
+@EVENTS.register("feeder_fault")
+class FeederFault:
+    """A fault on the feeder: the homes downstream of the fault lose supply.
+
+    ``severity`` is the share of the feeder (from its far end) cut off, in (0, 1]: 1 trips
+    the whole feeder. Supply returns at the event's end (the repair).
+    """
+
+    name = "feeder_fault"
+    category = "grid"
+    twins = ("grid",)
+    severity_unit = "share of homes"
+    severity_range = (0.0, 1.0)
+
+    def apply(self, twin: "GridTwin", start_s: float, end_s: float, severity: float) -> int:
+        return twin.protection.add_outage(start_s, end_s, "fault", severity)
+
+
+class Protection:
+    """Outage bookkeeping: which homes are cut, when, why; and the relay."""
+
+    def __init__(self, n_homes: int, params: ProtectionParams, rated_w: float, log: EventLog, rng) -> None:
+        self.n, self.params, self.rated_w, self.log, self.rng = n_homes, params, rated_w, log, rng
+        # Open outages: (start_s, end_s, first_home_cut, event_id, ens_j)
+        self.outages: list[list] = []
+        self._over_since: float | None = None
+
+    def add_outage(self, start_s: float, end_s: float, cause: str, share: float) -> int:
+        first = int(round(self.n * (1.0 - min(max(share, 0.0), 1.0))))
+        first = min(first, self.n - 1)
+        eid = self.log.log(
+            "rare", "outage", start_s, end_s, float(share), label=True,
+            cause=cause, homes_affected=self.n - first,
+        )
+        self.outages.append([start_s, end_s, first, eid, 0.0])
+        return eid
+
+    def served(self, t_s: float) -> np.ndarray:
+        mask = np.ones(self.n, dtype=bool)
+        for start, end, first, *_ in self.outages:
+            if start <= t_s < end:
+                mask[first:] = False
+        return mask
+
+    def relay(self, t_s: float, dt_s: float, load_w: float) -> None:
+        """Definite-time overcurrent on the previous sub-step's load."""
+        p = self.params
+        if load_w > p.trip_pu * self.rated_w:
+            if self._over_since is None:
+                self._over_since = t_s - dt_s
+            whole_feeder_out = any(s <= t_s < e and f == 0 for s, e, f, *_ in self.outages)
+            if t_s - self._over_since >= p.trip_delay_s and not whole_feeder_out:
+                restore = float(self.rng.lognormal(math.log(p.restore_median_h * 3600.0), 0.5))
+                self.add_outage(t_s, t_s + restore, "overload", 1.0)
+                self._over_since = None
+        else:
+            self._over_since = None
+
+    def account(self, t: np.ndarray, dt_s: float, would_be: np.ndarray, served: np.ndarray) -> None:
+        """Add each outage's energy not served over these sub-steps [J]."""
+        for o in self.outages:
+            start, end, first, eid, _ = o
+            inside = (t >= start) & (t < end)
+            if inside.any():
+                o[4] += float(would_be[inside][:, first:].sum() * dt_s)
+
+    def close(self, t_end: float) -> None:
+        """Write energy not served into the events of outages that ended before ``t_end``."""
+        for o in self.outages:
+            self.log.update(o[3], energy_not_served_j=round(o[4], 3))
+        self.outages = [o for o in self.outages if o[1] > t_end]
+
+
+@TWINS.register("grid")
+class GridTwin:
+    """One distribution feeder over one run."""
+
+    name: ClassVar[str] = "grid"
+    Config: ClassVar[type] = GridConfig
+    Diversity: ClassVar[type] = GridDiversity
+    period_range_s: ClassVar[tuple[float, float]] = (60.0, 3600.0)
+    draw = staticmethod(draw_grid)
+
+    def __init__(self, config: GridConfig, streams: RngStreams, events: tuple[ScheduledEvent, ...] = ()) -> None:
+        self.config, self.streams, self.scheduled = config, streams, tuple(events)
+        self.log = EventLog()
+
+    def channels(self) -> tuple[ChannelSpec, ...]:
+        return GRID_CHANNELS
+
+    def parameters(self) -> dict[str, Any]:
+        return self.config.flat()
+
+    def start(self, env: simpy.Environment, grid: TimeGrid) -> None:
+        cfg, streams = self.config, self.streams
+        self.grid = grid
+        self.dt = min(cfg.substep_s, grid.period_s)
+        if abs(grid.period_s / self.dt - round(grid.period_s / self.dt)) > 1e-9:
+            raise ValueError(f"period ({grid.period_s:g} s) must be a multiple of substep_s ({self.dt:g} s)")
+        self.per_sample = int(round(grid.period_s / self.dt))
+        self.clock = LocalClock(grid.start, cfg.tz)
+        self.weather = Weather(cfg.weather, grid.start, streams.generator("weather"))
+        base_home = cfg.home.model_copy(update={"weather": cfg.weather, "tz": cfg.tz})
+        home_streams = streams.child("homes")
+        self.homes = [
+            draw_home(base_home, cfg.homes, home_streams.generator(f"home/{i}")) for i in range(cfg.n_homes)
+        ]
+        self.fleet = HomeFleet(self.homes, self.weather, self.clock, streams.child("fleet"), self.dt, grid.start)
+        self.tparams = cfg.transformer_params()
+        self.fparams = cfg.feeder_params()
+        self.rated_w = self.tparams.rated_kva * 1e3
+        self.protection = Protection(
+            cfg.n_homes, cfg.protection, self.rated_w, self.log, streams.generator("protection/restore")
+        )
+        self.tstate = None
+        n_nodes = self.fparams.n_nodes
+        self.node_of_home = np.minimum((np.arange(cfg.n_homes) * n_nodes) // cfg.n_homes, n_nodes - 1)
+        for ev in self.scheduled:
+            start_s = (ev.start - grid.start).total_seconds()
+            EVENTS.get(ev.type)().apply(self, start_s, start_s + ev.duration_h * 3600.0, ev.severity)
+        if cfg.protection.fault_rate_per_year > 0:
+            env.process(self._faults(env, streams.generator("protection/faults")))
+
+    def _faults(self, env: simpy.Environment, rng: np.random.Generator):
+        p = self.config.protection
+        while True:
+            yield env.timeout(float(rng.exponential(_YEAR_S / p.fault_rate_per_year)))
+            repair = float(rng.lognormal(math.log(p.repair_median_h * 3600.0), p.repair_sigma))
+            self.protection.add_outage(env.now, env.now + repair, "fault", float(rng.uniform(0.05, 1.0)))
+
+    def _supply(self, k: int, t_s: float, last_net_w: float) -> np.ndarray:
+        self.protection.relay(t_s, self.dt, last_net_w)
+        return self.protection.served(t_s)
+
+    def render(self, grid: TimeGrid, i0: int, i1: int) -> dict[str, np.ndarray]:
+        n_samples = i1 - i0
+        n_sub = n_samples * self.per_sample
+        t0 = i0 * grid.period_s
+        out = self.fleet.step_block(t0, n_sub, self._supply)
+        t_sub = t0 + np.arange(n_sub) * self.dt
+        self.protection.account(t_sub, self.dt, out.would_be_net_w, out.served)
+        # Feeder: node powers, voltage, losses.
+        n_nodes = self.fparams.n_nodes
+        p_nodes = np.zeros((n_sub, n_nodes))
+        np.add.at(p_nodes.T, self.node_of_home, out.net_w.T)
+        volt = voltage_linearised(p_nodes, None, self.fparams)
+        homes_p = out.net_w.sum(axis=1)
+        pf = self.fparams.power_factor
+        q_nodes = np.where(p_nodes > 0, p_nodes * math.tan(math.acos(pf)), 0.0)
+        # Branch flows from the far end back: segment j carries the nodes j..end.
+        p_branch = np.cumsum(p_nodes[:, ::-1], axis=1)[:, ::-1]
+        q_branch = np.cumsum(q_nodes[:, ::-1], axis=1)[:, ::-1]
+        v_ll = self.fparams.voltage_nominal_v
+        r_seg = self.fparams.line_r_ohm_per_km * self.fparams.length_m / 1000.0 / n_nodes
+        line_loss = ((p_branch**2 + q_branch**2) / v_ll**2 * r_seg).sum(axis=1)
+        s_w = np.hypot(homes_p, q_nodes.sum(axis=1))
+        load_pu = s_w / self.rated_w
+        z_t = self.fparams.transformer_impedance_pu
+        copper = z_t.real * load_pu**2 * self.rated_w
+        no_load = z_t.real * self.rated_w / self.tparams.r
+        losses = line_loss + copper + no_load
+        temp_out = np.asarray(self.weather.temp_c(t_sub + self.dt / 2), dtype=np.float64)
+        th = transformer_thermal(load_pu, temp_out, self.dt, self.tparams, self.tstate, method="exponential")
+        self.tstate = th["state"]
+        # Sub-steps -> samples: interval means, or the state at the sample time.
+        m = self.per_sample
+
+        def mean(x):
+            return np.asarray(x, dtype=np.float64).reshape(n_samples, m).mean(axis=1)
+
+        def at_start(x):
+            return np.asarray(x, dtype=np.float64).reshape(n_samples, m)[:, 0]
+
+        top_prev = np.concatenate(([self._top_prev if hasattr(self, "_top_prev") else th["top_oil_c"][0]], th["top_oil_c"][:-1]))
+        hot_prev = np.concatenate(([self._hot_prev if hasattr(self, "_hot_prev") else th["hot_spot_c"][0]], th["hot_spot_c"][:-1]))
+        lol_prev = np.concatenate(([getattr(self, "_lol_prev", 0.0)], th["loss_of_life_h"][:-1]))
+        self._top_prev, self._hot_prev, self._lol_prev = th["top_oil_c"][-1], th["hot_spot_c"][-1], th["loss_of_life_h"][-1]
+        v_nodes = volt["voltage_nodes_pu"]
+        viol_sub = voltage_violation(np.concatenate([volt["voltage_secondary_pu"][:, None], v_nodes], axis=1))
+        viol = np.where((viol_sub == 1).any(axis=1), 1, np.where((viol_sub == -1).any(axis=1), -1, 0))
+        served_count = out.served.sum(axis=1)
+        t = grid.t_s(i0, i1)
+        block = {
+            "feeder_power_w": mean(homes_p + losses),
+            "feeder_reactive_power_var": mean(q_branch[:, 0] if n_nodes else np.zeros(n_sub)),
+            "homes_power_w": mean(homes_p),
+            "losses_w": mean(losses),
+            "pv_total_w": mean(out.pv_w.sum(axis=1)),
+            "hvac_total_w": mean(out.hvac_w.sum(axis=1)),
+            "transformer_load_pu": mean(load_pu),
+            "transformer_top_oil_c": at_start(top_prev),
+            "transformer_hot_spot_c": at_start(hot_prev),
+            "transformer_ageing_factor": mean(th["ageing_factor"]),
+            "transformer_loss_of_life_h": at_start(lol_prev),
+            "voltage_secondary_pu": mean(volt["voltage_secondary_pu"]),
+            "voltage_end_pu": mean(volt["voltage_end_pu"]),
+            "homes_served": at_start(served_count).astype(np.int32),
+            "temp_outdoor_c": np.asarray(self.weather.temp_c(t), dtype=np.float64),
+            "outage": (served_count.reshape(n_samples, m) < self.config.n_homes).any(axis=1).astype(np.int8),
+            "transformer_overload": (mean(load_pu) > 1.0).astype(np.int8),
+            "voltage_violation": np.where(
+                (viol.reshape(n_samples, m) == 1).any(axis=1), 1,
+                np.where((viol.reshape(n_samples, m) == -1).any(axis=1), -1, 0),
+            ).astype(np.int8),
+        }
+        block.update(self.log.render_labels(t))
+        self.protection.close(i1 * grid.period_s)
+        self.weather.discard_before(t0 - 86_400.0)
+        return block
+
+    def events(self, run_id: int) -> pd.DataFrame:
+        return self.log.to_frame(self.grid.start, run_id, self.name)
