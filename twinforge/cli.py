@@ -15,6 +15,7 @@ __all__ = ["main"]
 _GENERATE_EPILOG = """\
 examples:
   twinforge generate home --homes 10 --days 30 --period 1min --seed 7 --out data/
+  twinforge generate grid --homes 200 --days 365 --period 15min --seed 7 --out grid/
   twinforge generate home --config scenario.toml --out data/
 
 A scenario file (TOML) may set any of: twin, runs, days, period, start, seed,
@@ -34,9 +35,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Simulate runs of a twin and write a labelled Parquet dataset.",
         epilog=_GENERATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    g.add_argument("twin", nargs="?", default=None, help="twin to run: home (default: the scenario's, else home)")
+    g.add_argument("twin", nargs="?", default=None, help="twin to run: home, grid (default: the scenario's, else home)")
     g.add_argument("--config", type=Path, help="TOML scenario file")
-    g.add_argument("--homes", "--runs", dest="runs", type=int, help="number of runs (homes), 1 to 1,000,000")
+    g.add_argument("--runs", type=int, help="number of runs, 1 to 1,000,000 (homes, feeders, machines)")
+    g.add_argument("--homes", type=int, help="home twin: number of homes (= runs); grid twin: homes per feeder")
     g.add_argument("--days", type=float, help="horizon in days (> 0, <= 3660)")
     g.add_argument("--period", help="sample period: 1s .. 1h, e.g. 1min, 15min")
     g.add_argument("--start", help="first sample, UTC date/time (default 2024-01-01)")
@@ -61,10 +63,20 @@ def _generate(args: argparse.Namespace) -> int:
     from twinforge.campaign.runner import generate
     from twinforge.campaign.spec import SpecError, load_spec
 
+    twin = args.twin
+    if twin is None and args.config is None:
+        twin = "home"
+    extra: dict = {}
+    runs = args.runs
+    if args.homes is not None:
+        if (twin or "home") == "grid":
+            extra["grid"] = {"n_homes": args.homes}
+        elif runs is None:
+            runs = args.homes
     try:
         spec = load_spec(
-            args.config, twin=args.twin, runs=args.runs, days=args.days, period=args.period,
-            start=args.start, seed=args.seed,
+            args.config, twin=twin, runs=runs, days=args.days, period=args.period,
+            start=args.start, seed=args.seed, **extra,
         )
     except SpecError as e:
         return _fail(str(e), 2)

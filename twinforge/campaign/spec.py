@@ -180,8 +180,19 @@ def format_validation_error(err: ValidationError, source: str = "", prefix: str 
     return "\n".join(lines)
 
 
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def load_spec(path: str | Path | None = None, **overrides: Any) -> GenerateSpec:
-    """Read a TOML scenario (optional) and apply ``overrides``; raise :class:`SpecError`."""
+    """Read a TOML scenario (optional) and apply ``overrides``; raise :class:`SpecError`.
+
+    Overrides that are dicts (a twin's section, ``diversity``) are merged into the file's
+    section key by key; other overrides replace the file's value; ``None`` is ignored.
+    """
     data: dict[str, Any] = {}
     source = ""
     if path is not None:
@@ -199,5 +210,5 @@ def load_spec(path: str | Path | None = None, **overrides: Any) -> GenerateSpec:
             raise SpecError(f"{path}: not a text file (a TOML scenario is expected)") from None
         except tomllib.TOMLDecodeError as e:
             raise SpecError(f"{path}: not valid TOML: {e}") from None
-    data.update({k: v for k, v in overrides.items() if v is not None})
+    data = _deep_merge(data, {k: v for k, v in overrides.items() if v is not None})
     return GenerateSpec.from_data(data, source)

@@ -320,6 +320,7 @@ class HomeFleet:
     def _thermal(self, temp, mode, t_out, q_free, heat_sp, cool_sp, served):
         """One exact 1R1C step with a thermostat deciding at the step start."""
         h = self.half_band
+        served = np.broadcast_to(np.asarray(served, dtype=bool), temp.shape)
         can_heat = (self.heat_cap > 0) & served
         can_cool = (self.cool_cap > 0) & served
         new = mode.copy()

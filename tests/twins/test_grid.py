@@ -1,0 +1,132 @@
+"""The grid twin end to end: conservation, outage bookkeeping, cold-load pickup, voltage."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twinforge.campaign.runner import build_twin, plan_runs
+from twinforge.campaign.spec import load_spec
+from twinforge.core.engine import simulate
+from twinforge.processes.feeder import voltage_linearised, voltage_power_flow
+
+
+def run(spec, run_id=0):
+    twin = build_twin(spec, plan_runs(spec, spec.seed)[run_id])
+    blocks = list(simulate(twin, spec.grid(), chunk_samples=spec.chunk_samples))
+    df = pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]})
+    df["time"] = pd.DatetimeIndex(df["time"]).tz_localize("UTC")
+    return df, twin.events(run_id), twin
+
+
+QUIET = {"protection": {"fault_rate_per_year": 0.0}}
+
+
+def grid_spec(start, days=4, events=(), n_homes=60, homes=None, **grid):
+    g = {"n_homes": n_homes, **QUIET, **grid}
+    if homes:
+        g["homes"] = homes
+    return load_spec(None, twin="grid", runs=1, days=days, period="15min", seed=17, start=start,
+                     grid=g, diversity=False, events=list(events))
+
+
+@pytest.fixture(scope="module")
+def winter_outage():
+    fault = {"type": "feeder_fault", "start": "2024-01-10T06:00", "duration_h": 4, "severity": 1.0}
+    with_fault = run(grid_spec("2024-01-08", events=[fault]))
+    without = run(grid_spec("2024-01-08"))
+    return with_fault, without
+
+
+def test_feeder_power_is_homes_plus_losses(winter_outage):
+    (df, _, _), _ = winter_outage
+    np.testing.assert_allclose(df.feeder_power_w, df.homes_power_w + df.losses_w, rtol=1e-12)
+    assert (df.losses_w > 0).all()
+    assert (df.losses_w < 0.1 * df.feeder_power_w.abs().max()).all()
+
+
+def test_linearised_losses_match_the_exact_power_flow(winter_outage):
+    (_, _, twin), _ = winter_outage
+    fp = twin.fparams
+    p_nodes = np.linspace(5e3, 20e3, fp.n_nodes)[None, :].repeat(3, axis=0) * np.array([[0.5], [1.0], [2.0]])
+    exact = voltage_power_flow(p_nodes, None, fp)
+    lin = voltage_linearised(p_nodes, None, fp)
+    np.testing.assert_allclose(lin["voltage_end_pu"], exact["voltage_end_pu"], atol=5e-3)
+
+
+def test_outage_cuts_supply_and_energy_not_served_is_the_counterfactual_load(winter_outage):
+    (df, events, _), (base, _, _) = winter_outage
+    out = events[events.type == "outage"].iloc[0]
+    t = pd.DatetimeIndex(df.time)
+    inside = (t >= out.start) & (t < out.end)
+    assert inside.sum() == 16  # 4 h at 15 min
+    assert (df.homes_served[inside] == 0).all() and (df.homes_power_w[inside] == 0).all()
+    assert (df.outage[inside] == 1).all() and (df.outage[~inside] == 0).all()
+    assert (df.event[inside] == "outage").all()
+    params = json.loads(out.params)
+    assert params["cause"] == "fault" and params["homes_affected"] == 60
+    ens = (base.homes_power_w[inside] * 900.0).sum()
+    assert params["energy_not_served_j"] == pytest.approx(ens, rel=1e-9)
+    # Before the outage both runs are identical.
+    before = t < out.start
+    np.testing.assert_array_equal(df.homes_power_w[before], base.homes_power_w[before])
+
+
+def test_cold_load_pickup_after_restoration(winter_outage):
+    (df, events, twin), (base, _, _) = winter_outage
+    out = events[events.type == "outage"].iloc[0]
+    t = pd.DatetimeIndex(df.time)
+    after = (t >= out.end) & (t < out.end + pd.Timedelta("1h"))
+    assert df.hvac_total_w[after].mean() > 1.3 * base.hvac_total_w[after].mean()
+    assert df.hvac_total_w[after].iloc[0] > base.hvac_total_w[after].iloc[0]
+
+
+def test_transformer_follows_load_and_ages_per_iec(winter_outage):
+    (df, _, _), _ = winter_outage
+    assert np.corrcoef(df.transformer_load_pu, df.transformer_hot_spot_c)[0, 1] > 0.5
+    assert (df.transformer_hot_spot_c >= df.transformer_top_oil_c - 1e-9).mean() > 0.95
+    assert (np.diff(df.transformer_loss_of_life_h) >= 0).all()
+    v = 2.0 ** ((df.transformer_hot_spot_c - 98.0) / 6.0)
+    assert np.median(df.transformer_ageing_factor / v) == pytest.approx(1.0, rel=0.3)
+
+
+def test_pv_reverse_flow_raises_the_end_voltage():
+    homes = {"pv_share": 1.0, "pv_kwp_range": [5.0, 6.0], "cooling_share": 0.0}
+    df, _, _ = run(grid_spec("2024-06-17", days=3, homes=homes))
+    hours = pd.DatetimeIndex(df.time).hour
+    noon = (hours >= 11) & (hours <= 13)
+    assert (df.homes_power_w[noon] < 0).mean() > 0.5
+    export = df.homes_power_w < 0
+    assert (df.voltage_end_pu[export] > df.voltage_secondary_pu[export]).all()
+    night = (hours >= 1) & (hours <= 3)
+    assert (df.voltage_end_pu[night] < df.voltage_secondary_pu[night]).all()
+
+
+def test_heat_wave_drives_cooling_and_transformer_heat():
+    homes = {"cooling_share": 1.0}
+    wave = {"type": "heat_wave", "start": "2024-07-02T00:00", "duration_h": 72, "severity": 9.0}
+    hot, events, _ = run(grid_spec("2024-07-01", days=4, events=[wave], homes=homes))
+    base, _, _ = run(grid_spec("2024-07-01", days=4, homes=homes))
+    t = pd.DatetimeIndex(hot.time)
+    w = events[events.type == "heat_wave"].iloc[0]
+    plateau = (t >= w.start + pd.Timedelta("12h")) & (t < w.end - pd.Timedelta("12h"))
+    assert hot.hvac_total_w[plateau].mean() > 1.5 * base.hvac_total_w[plateau].mean()
+    assert hot.transformer_hot_spot_c[plateau].mean() > base.transformer_hot_spot_c[plateau].mean() + 3
+    assert (hot.event[plateau] == "heat_wave").all()
+
+
+def test_overload_trips_the_feeder():
+    # A transformer far too small for the homes: the relay must trip it.
+    df, events, _ = run(grid_spec("2024-01-08", days=2, n_homes=40, kva_per_home=0.8))
+    trips = events[(events.type == "outage")]
+    assert len(trips) >= 1
+    assert {json.loads(p)["cause"] for p in trips.params} == {"overload"}
+    assert (df.outage == 1).any()
+
+
+def test_same_seed_same_output():
+    a, ea, _ = run(grid_spec("2024-03-01", days=2, n_homes=20))
+    b, eb, _ = run(grid_spec("2024-03-01", days=2, n_homes=20))
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(ea, eb)
