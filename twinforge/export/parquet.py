@@ -1,0 +1,960 @@
+"""The streaming, crash-safe Parquet dataset writer.
+
+A dataset is a folder that every Parquet reader opens as it is::
+
+    <root>/
+      samples/twin=<twin>/run_id=<n>/part-0.parquet   hive partitions, one file per run
+      events.parquet                                  every event of every run (merged)
+      runs.parquet                                    one row per run: seed, weight, parameters
+      manifest.json                                   the completed runs (written atomically)
+      _runs/twin=<twin>/run_id=<n>/events.parquet     per-run shards, the source of the merges
+      _runs/twin=<twin>/run_id=<n>/run.parquet        ('_' folders are skipped by discovery)
+
+A run streams its samples block by block, one row group per block, into a hidden temporary
+file (``.part-0.parquet.tmp``, skipped by dataset discovery); :meth:`RunWriter.commit`
+syncs it, writes the run's shards, renames the file into place and only then records the
+run in ``manifest.json``. A run that fails or is interrupted leaves no file that looks
+complete, so ``mode="resume"`` redoes exactly the runs missing from the manifest.
+
+No wall-clock time, host name or user name is written anywhere: the same inputs give
+byte-identical files, and :meth:`DatasetWriter.finalize` sorts the merged tables by
+``(twin, run_id, ...)`` so that they do not depend on the order in which runs finished.
+
+>>> import numpy as np, pandas as pd
+>>> from twinforge.core.schema import ChannelSpec
+>>> w = DatasetWriter(tmp / "data")                                   # doctest: +SKIP
+>>> ch = [ChannelSpec("power_w", "W", "interval", "float64", "power")]
+>>> meta = {"period_s": 60.0, "seed": 7, "config_hash": "abc", "start": "2024-01-01T00:00:00Z"}
+>>> with w.open_run("home", 0, ch, meta) as run:                      # doctest: +SKIP
+...     run.write({"time": times, "power_w": power})
+...     run.commit(events, {"run_id": 0, "twin": "home", "seed": 7, "weight": 1.0})
+>>> w.finalize({"scenario": "..."})                                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno as errno_mod
+import json
+import math
+import os
+import re
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from twinforge.core.schema import ChannelSpec, canonical_json
+
+__all__ = [
+    "EVENTS_SCHEMA",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "METADATA_KEY",
+    "DatasetWriter",
+    "RunWriter",
+    "arrow_type",
+]
+
+#: ``format`` field of ``manifest.json``; its presence marks a twinforge dataset.
+FORMAT = "twinforge-dataset"
+FORMAT_VERSION = 1
+#: Parquet key-value metadata key of every file twinforge writes.
+METADATA_KEY = b"twinforge"
+MANIFEST = "manifest.json"
+SAMPLES_DIR = "samples"
+SHARDS_DIR = "_runs"
+PART_NAME = "part-0.parquet"
+EVENTS_NAME = "events.parquet"
+RUNS_NAME = "runs.parquet"
+SHARD_RUN_NAME = "run.parquet"
+
+#: Schema of ``events.parquet`` (and of each run's events shard).
+EVENTS_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.int64()),
+        ("run_id", pa.int64()),
+        ("twin", pa.string()),
+        ("category", pa.string()),
+        ("type", pa.string()),
+        ("start", pa.timestamp("ns", tz="UTC")),
+        ("end", pa.timestamp("ns", tz="UTC")),
+        ("severity", pa.float64()),
+        ("params", pa.string()),
+    ]
+)
+
+#: Metadata keys a run must provide (``twin``, ``run_id``, ``columns`` are filled in).
+REQUIRED_METADATA = ("period_s", "seed", "config_hash")
+
+_WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_STRING_DTYPES = {"str", "string", "object", "unicode", "U"}
+_ARROW_TYPES = {
+    "float64": pa.float64(),
+    "float32": pa.float32(),
+    "int64": pa.int64(),
+    "int32": pa.int32(),
+    "int16": pa.int16(),
+    "int8": pa.int8(),
+    "uint64": pa.uint64(),
+    "uint32": pa.uint32(),
+    "uint16": pa.uint16(),
+    "uint8": pa.uint8(),
+    "bool": pa.bool_(),
+}
+
+
+def arrow_type(dtype: str) -> pa.DataType:
+    """Arrow type of a :attr:`ChannelSpec.dtype` (``"float64"``, ``"int16"``, ``"str"``...)."""
+    if dtype in _STRING_DTYPES:
+        return pa.string()
+    try:
+        return _ARROW_TYPES[str(np.dtype(dtype))]
+    except (TypeError, KeyError):
+        raise ValueError(
+            f"unsupported channel dtype {dtype!r}; use one of {sorted(_ARROW_TYPES)} or 'str'"
+        ) from None
+
+
+# -- disk helpers ------------------------------------------------------------------------
+
+_HINTS = {
+    errno_mod.ENOSPC: "free some disk space or choose another output folder",
+    errno_mod.EDQUOT: "disk quota exceeded; free some space or choose another output folder",
+    errno_mod.EACCES: "check the folder's permissions or choose another output folder",
+    errno_mod.EPERM: "check the folder's permissions or choose another output folder",
+    errno_mod.EROFS: "the file system is read-only; choose another output folder",
+}
+
+
+def _errno_of(exc: OSError) -> int | None:
+    if exc.errno is not None:
+        return exc.errno
+    m = re.search(r"errno (\d+)", str(exc), re.IGNORECASE)  # pyarrow's native I/O errors
+    return int(m.group(1)) if m else None
+
+
+@contextlib.contextmanager
+def _disk(action: str, path: Path) -> Iterator[None]:
+    """Re-raise any OSError (Python's or pyarrow's) as one naming ``path`` and a remedy."""
+    try:
+        yield
+    except OSError as exc:
+        if getattr(exc, "_twinforge", False):
+            raise
+        code = _errno_of(exc)
+        reason = os.strerror(code) if code is not None else str(exc)
+        hint = _HINTS.get(code, "") if code is not None else ""
+        msg = f"cannot {action} {path}: {reason}" + (f" ({hint})" if hint else "")
+        err = OSError(code, msg) if code is not None else OSError(msg)
+        err._twinforge = True  # type: ignore[attr-defined]
+        raise err from exc
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":  # directories cannot be opened for fsync on Windows
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a synced temporary file and ``os.replace``."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with _disk("write", path):
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+        _fsync_dir(path.parent)
+
+
+def _atomic_write_table(path: Path, table: pa.Table, *, only_if_changed: bool = False) -> None:
+    """Write ``table`` as Parquet to ``path`` through a synced temporary file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    dictionary = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    with _disk("write", path):
+        try:
+            pq.write_table(
+                table,
+                tmp,
+                use_dictionary=dictionary,
+                row_group_size=max(table.num_rows, 1),
+                **_WRITE_OPTIONS,
+            )
+            if only_if_changed and path.exists() and _same_bytes(tmp, path):
+                tmp.unlink()  # leave the file (and its mtime) alone
+                return
+            _fsync_file(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+        _fsync_dir(path.parent)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    return a.read_bytes() == b.read_bytes()
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def _with_metadata(schema: pa.Schema, meta: Mapping[str, Any]) -> pa.Schema:
+    return schema.with_metadata({METADATA_KEY: canonical_json(dict(meta)).encode("utf-8")})
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """An exclusive inter-process lock (POSIX ``flock``; a no-op elsewhere)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with _disk("lock", lock_path):
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+# -- manifest ----------------------------------------------------------------------------
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    """The parsed ``manifest.json`` of ``root`` (ValueError if it is not twinforge's)."""
+    path = root / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path} is not valid JSON ({exc}); is this a twinforge dataset?"
+        ) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ValueError(f'{path} is not a twinforge manifest (no "format": "{FORMAT}")')
+    if manifest.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has format version {manifest.get('format_version')}; this twinforge reads "
+            f"up to {FORMAT_VERSION}: upgrade twinforge"
+        )
+    return manifest
+
+
+def _manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
+    return (json.dumps(manifest, sort_keys=True, indent=1, default=_json_default) + "\n").encode(
+        "utf-8"
+    )
+
+
+def _json_default(obj: Any) -> Any:
+    return json.loads(canonical_json(obj))
+
+
+def _empty_manifest() -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "finalized": False,
+        "dataset": None,
+        "runs": [],
+    }
+
+
+# -- the writers -------------------------------------------------------------------------
+
+Mode = Literal["create", "resume", "overwrite"]
+
+
+class DatasetWriter:
+    """Write a twinforge dataset at ``root``, one run at a time.
+
+    Parameters
+    ----------
+    root : str or Path
+        Dataset folder.
+    mode : {"create", "resume", "overwrite"}
+        ``create``: ``root`` must not exist or be an empty folder. ``resume``: keep the
+        runs ``root`` already completed (:meth:`completed_runs`). ``overwrite``: replace
+        a previous twinforge dataset (a folder holding ``manifest.json``); any other
+        non-empty folder is refused.
+
+    Nothing is created, and nothing deleted, until the first :meth:`open_run` (or
+    :meth:`finalize`), so a validation error before it leaves the disk untouched.
+    Several processes may commit runs to the same dataset (``mode="resume"`` in each):
+    manifest updates take a file lock.
+    """
+
+    def __init__(self, root: str | Path, *, mode: Mode = "create") -> None:
+        if mode not in ("create", "resume", "overwrite"):
+            raise ValueError(f"mode must be 'create', 'resume' or 'overwrite', not {mode!r}")
+        self.root = Path(root)
+        self.mode: Mode = mode
+        self._prepared = False
+        self._open: set[tuple[str, int]] = set()
+        root_ = self.root
+        if root_.exists() and not root_.is_dir():
+            raise FileExistsError(f"{root_} exists and is not a folder; choose another output path")
+        is_dataset = (root_ / MANIFEST).is_file()
+        non_empty = root_.is_dir() and any(root_.iterdir())
+        if mode == "create" and non_empty:
+            what = "a twinforge dataset" if is_dataset else "a non-empty folder"
+            raise FileExistsError(
+                f"{root_} already exists and is {what}; use --overwrite to replace it"
+                f"{' or --resume to complete it' if is_dataset else ''}, "
+                "or choose another output path"
+            )
+        in_progress = mode == "resume" and not is_dataset and _only_our_skeleton(root_)
+        if mode in ("overwrite", "resume") and non_empty and not is_dataset and not in_progress:
+            raise FileExistsError(
+                f"{root_} is a non-empty folder but not a twinforge dataset (no {MANIFEST}); "
+                f"refusing to {'delete' if mode == 'overwrite' else 'write into'} it: "
+                "choose another output path"
+            )
+        self._completed: dict[tuple[str, int], dict[str, Any]] = {}
+        if mode == "overwrite" and is_dataset:
+            read_manifest(root_)  # never delete a folder whose manifest is not ours
+        if mode == "resume" and is_dataset:
+            for entry in read_manifest(root_).get("runs", []):
+                key = (str(entry["twin"]), int(entry["run_id"]))
+                if all((root_ / f).is_file() for f in entry.get("files", [])):
+                    self._completed[key] = entry
+        #: config hashes of the runs found on disk, per twin: a resumed run must share them
+        self._resumed_hashes: dict[str, set[str]] = {}
+        for (t, _), e in self._completed.items():
+            if e.get("config_hash") is not None:
+                self._resumed_hashes.setdefault(t, set()).add(e["config_hash"])
+
+    # -- state ---------------------------------------------------------------------------
+    def completed_runs(self) -> set[tuple[str, int]]:
+        """``(twin, run_id)`` of every run complete on disk (empty unless resuming)."""
+        return set(self._completed)
+
+    def _prepare(self) -> None:
+        """Create (or clear, with ``overwrite``) the dataset folder on first use."""
+        if self._prepared:
+            return
+        root = self.root
+        if self.mode == "overwrite" and (root / MANIFEST).is_file():
+            read_manifest(root)  # never delete a folder whose manifest is not ours
+            with _disk("remove the previous dataset in", root):
+                for name in (SAMPLES_DIR, SHARDS_DIR):
+                    if (root / name).exists():
+                        shutil.rmtree(root / name)
+                for name in (EVENTS_NAME, RUNS_NAME, MANIFEST):
+                    _unlink_quietly(root / name)
+                for p in root.glob(".*.tmp"):
+                    _unlink_quietly(p)
+        with _disk("create", root):
+            root.mkdir(parents=True, exist_ok=True)
+            (root / SAMPLES_DIR).mkdir(exist_ok=True)
+            (root / SHARDS_DIR).mkdir(exist_ok=True)
+        with _locked(root / SHARDS_DIR / ".lock"):  # other processes may share the dataset
+            if not (root / MANIFEST).is_file():
+                _atomic_write_bytes(root / MANIFEST, _manifest_bytes(_empty_manifest()))
+        if self.mode == "resume":  # forget runs whose files have gone: they will be redone
+
+            def prune(manifest: dict[str, Any]) -> None:
+                manifest["runs"] = [
+                    e for e in manifest["runs"] if all((root / f).is_file() for f in e["files"])
+                ]
+
+            self._update_manifest(prune)
+        self._prepared = True
+
+    def _update_manifest(self, fn: Any) -> dict[str, Any]:
+        """Read-modify-write ``manifest.json`` under the dataset's lock."""
+        with _locked(self.root / SHARDS_DIR / ".lock"):
+            manifest = read_manifest(self.root)
+            fn(manifest)
+            manifest["runs"] = sorted(manifest["runs"], key=lambda e: (e["twin"], e["run_id"]))
+            _atomic_write_bytes(self.root / MANIFEST, _manifest_bytes(manifest))
+        return manifest
+
+    def _record_run(self, entry: dict[str, Any]) -> None:
+        key = (entry["twin"], entry["run_id"])
+
+        def add(manifest: dict[str, Any]) -> None:
+            runs = [e for e in manifest["runs"] if (e["twin"], e["run_id"]) != key]
+            manifest["runs"] = [*runs, entry]
+            manifest["finalized"] = False  # the merged tables are stale until finalize
+
+        self._update_manifest(add)
+        self._completed[key] = entry
+
+    # -- runs ----------------------------------------------------------------------------
+    def open_run(
+        self, twin: str, run_id: int, channels: Sequence[ChannelSpec], metadata: dict[str, Any]
+    ) -> RunWriter:
+        """Start writing run ``run_id`` of ``twin``; use the result as a context manager.
+
+        Parameters
+        ----------
+        twin : str
+            Twin name (a folder name: letters, digits, ``_ . -``).
+        run_id : int
+            Non-negative run number.
+        channels : sequence of ChannelSpec
+            Every column of the samples table but ``time``, labels included, in order.
+        metadata : dict
+            JSON-serialisable run metadata stored under the ``twinforge`` Parquet key:
+            at least ``period_s``, ``seed`` and ``config_hash``; ``start`` (UTC) is taken
+            from the first sample when absent; ``twinforge_version`` defaults to this one.
+        """
+        if not isinstance(twin, str) or not _NAME_RE.match(twin):
+            raise ValueError(
+                f"twin name {twin!r} must be letters, digits, '_', '.' or '-' (a folder name)"
+            )
+        if isinstance(run_id, bool) or not isinstance(run_id, (int, np.integer)) or run_id < 0:
+            raise ValueError(f"run_id must be a non-negative integer, not {run_id!r}")
+        run_id = int(run_id)
+        channels = tuple(channels)
+        _check_channels(channels)
+        meta = _run_metadata(twin, run_id, channels, metadata)
+        hashes = self._resumed_hashes.get(twin, set()) - {meta["config_hash"]}
+        if hashes:
+            raise ValueError(
+                f"{self.root} holds runs of another configuration (config_hash "
+                f"{min(hashes)}, this run: {meta['config_hash']}); resume with the same "
+                "scenario and seed, or use --overwrite"
+            )
+        key = (twin, run_id)
+        if key in self._completed:
+            raise ValueError(f"run {twin}/{run_id} is already complete in {self.root}")
+        if key in self._open:
+            raise ValueError(f"run {twin}/{run_id} is already open for writing")
+        self._prepare()
+        self._open.add(key)
+        return RunWriter(self, twin, run_id, channels, meta)
+
+    # -- the merged tables ---------------------------------------------------------------
+    def finalize(self, dataset_metadata: dict[str, Any] | None = None) -> Path:
+        """Merge every completed run's shards into ``events.parquet`` and ``runs.parquet``.
+
+        Rows are sorted by ``(twin, run_id)`` (events also by ``start`` and ``event_id``),
+        so the files do not depend on the order in which runs finished. A file whose
+        content has not changed is left untouched. ``dataset_metadata`` (JSON-serialisable,
+        e.g. the scenario and its seed) is stored as ``manifest.json["dataset"]``.
+
+        Returns
+        -------
+        Path
+            The dataset folder.
+        """
+        if dataset_metadata is not None:
+            canonical_json(dataset_metadata)  # fail before touching the disk
+        self._prepare()
+        root = self.root
+        with _locked(root / SHARDS_DIR / ".lock"):
+            manifest = read_manifest(root)
+            entries = sorted(manifest["runs"], key=lambda e: (e["twin"], e["run_id"]))
+            _check_dataset_hash(root, entries, dataset_metadata)
+            events, runs = [], []
+            for e in entries:
+                shard = root / SHARDS_DIR / f"twin={e['twin']}" / f"run_id={e['run_id']}"
+                with _disk("read", shard):
+                    events.append(_strip(pq.read_table(shard / EVENTS_NAME)))
+                    runs.append(_strip(pq.read_table(shard / SHARD_RUN_NAME)))
+            ev = pa.concat_tables(events) if events else EVENTS_SCHEMA.empty_table()
+            ev = ev.sort_by(
+                [
+                    ("twin", "ascending"),
+                    ("run_id", "ascending"),
+                    ("start", "ascending"),
+                    ("event_id", "ascending"),
+                ]
+            )
+            rn = (
+                pa.concat_tables(runs, promote_options="permissive")
+                if runs
+                else _run_table({"run_id": 0, "twin": "", "seed": 0, "weight": 1.0}).slice(0, 0)
+            )
+            rn = rn.sort_by([("twin", "ascending"), ("run_id", "ascending")])
+            info = {"table": "events", "format_version": FORMAT_VERSION}
+            _atomic_write_table(
+                root / EVENTS_NAME,
+                ev.replace_schema_metadata({METADATA_KEY: canonical_json(info).encode()}),
+                only_if_changed=True,
+            )
+            info["table"] = "runs"
+            _atomic_write_table(
+                root / RUNS_NAME,
+                rn.replace_schema_metadata({METADATA_KEY: canonical_json(info).encode()}),
+                only_if_changed=True,
+            )
+            manifest["runs"] = entries
+            manifest["finalized"] = True
+            if dataset_metadata is not None:
+                manifest["dataset"] = dict(dataset_metadata)
+            _atomic_write_bytes(root / MANIFEST, _manifest_bytes(manifest))
+        return root
+
+
+class RunWriter:
+    """Streams one run's samples to Parquet (a context manager from :meth:`DatasetWriter.open_run`).
+
+    Each :meth:`write` appends one row group; nothing but the open file is held in
+    memory. Leaving the ``with`` block without :meth:`commit` (an exception, an
+    interrupt) removes the temporary file: the run is then simply not complete.
+    """
+
+    def __init__(
+        self,
+        dataset: DatasetWriter,
+        twin: str,
+        run_id: int,
+        channels: tuple[ChannelSpec, ...],
+        metadata: dict[str, Any],
+    ) -> None:
+        self.dataset = dataset
+        self.twin = twin
+        self.run_id = run_id
+        self.channels = channels
+        self.metadata = metadata
+        rel = Path(SAMPLES_DIR) / f"twin={twin}" / f"run_id={run_id}"
+        self.path = dataset.root / rel / PART_NAME
+        self.tmp_path = dataset.root / rel / f".{PART_NAME}.tmp"
+        self.shard_dir = dataset.root / SHARDS_DIR / f"twin={twin}" / f"run_id={run_id}"
+        self._relative = rel / PART_NAME
+        self.rows = 0
+        self.row_groups = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._first_ns: int | None = None
+        self._last_time: int | None = None
+        self._state = "open"  # open -> committed | aborted
+        self._names = [c.name for c in channels]
+        self._types = {c.name: arrow_type(c.dtype) for c in channels}
+        self._types["time"] = pa.timestamp("ns", tz="UTC")
+        self._fields = pa.schema(
+            [pa.field("time", self._types["time"], nullable=False)]
+            + [pa.field(n, self._types[n]) for n in self._names]
+        )
+
+    # -- context manager -------------------------------------------------------------------
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._state == "open":
+            self.abort()
+
+    def abort(self) -> None:
+        """Drop the run: close and remove the temporary file (the manifest is untouched)."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            self._writer = None
+        _unlink_quietly(self.tmp_path)
+        for d in (self.tmp_path.parent, self.shard_dir):
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only if empty: our own folder of a run that never completed
+        self._state = "aborted"
+        self.dataset._open.discard((self.twin, self.run_id))
+
+    # -- writing ---------------------------------------------------------------------------
+    def _schema(self, first_time_ns: int | None) -> pa.Schema:
+        meta = dict(self.metadata)
+        if "start" not in meta:
+            if first_time_ns is None:
+                raise ValueError(
+                    f"run {self.twin}/{self.run_id}: no samples written and no 'start' "
+                    "in the metadata"
+                )
+            meta["start"] = _iso_utc(pd.Timestamp(first_time_ns, tz="UTC"))
+        self.metadata = meta
+        return _with_metadata(self._fields, meta)
+
+    def _open(self, first_time_ns: int | None) -> pq.ParquetWriter:
+        schema = self._schema(first_time_ns)
+        dictionary, split = [], []
+        for c in self.channels:
+            t = self._types[c.name]
+            if pa.types.is_floating(t):
+                split.append(c.name)  # also float labels (severity, health): BSS is as small
+            elif pa.types.is_string(t) or c.kind == "label":
+                dictionary.append(c.name)
+        with _disk("create", self.tmp_path):
+            self.tmp_path.parent.mkdir(parents=True, exist_ok=True)
+            # time: delta encoding stores a regular grid in a few bytes per page (1M rows:
+            # 23 kB instead of 6.3 MB); every reader tested (pyarrow, polars, DuckDB) reads it
+            return pq.ParquetWriter(
+                self.tmp_path,
+                schema,
+                use_dictionary=dictionary,
+                use_byte_stream_split=split,
+                column_encoding={"time": "DELTA_BINARY_PACKED"},
+                sorting_columns=[pq.SortingColumn(0)],
+                **_WRITE_OPTIONS,
+            )
+
+    def write(self, block: Mapping[str, Any]) -> None:
+        """Append one block of samples as one row group.
+
+        Parameters
+        ----------
+        block : dict of str to ndarray of shape (n,)
+            ``time`` (``datetime64``, UTC; tz-aware pandas values are converted) and
+            every declared channel; no other key. Times must increase strictly, also
+            across blocks.
+        """
+        self._check_open("write")
+        table = self._to_table(block)
+        if table.num_rows == 0:
+            return
+        if self._writer is None:
+            self._writer = self._open(self._first_ns)
+        with _disk("write", self.tmp_path):
+            self._writer.write_table(table, row_group_size=table.num_rows)
+        self.rows += table.num_rows
+        self.row_groups += 1
+
+    def _to_table(self, block: Mapping[str, Any]) -> pa.Table:
+        where = f"run {self.twin}/{self.run_id}"
+        if not isinstance(block, Mapping):
+            raise TypeError(
+                f"{where}: a block is a dict of column name -> array, not {type(block).__name__}"
+            )
+        missing = [n for n in ["time", *self._names] if n not in block]
+        extra = sorted(set(block) - {"time", *self._names})
+        if missing or extra:
+            raise ValueError(
+                f"{where}: block columns do not match the declared channels"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; undeclared {extra}" if extra else "")
+            )
+        time_ns = _time_ns(block["time"], where)
+        n = len(time_ns)
+        if n:
+            if np.any(np.diff(time_ns) <= 0) or (
+                self._last_time is not None and time_ns[0] <= self._last_time
+            ):
+                raise ValueError(
+                    f"{where}: 'time' must increase strictly (within and across blocks)"
+                )
+            if self._last_time is None:
+                self._first_ns = int(time_ns[0])
+            self._last_time = int(time_ns[-1])
+        arrays = [pa.array(time_ns.view("datetime64[ns]"), type=self._types["time"])]
+        for name in self._names:
+            values = block[name]
+            arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else np.asarray(values)
+            if getattr(arr, "ndim", 1) != 1 or len(arr) != n:
+                shape = getattr(arr, "shape", (len(arr),))
+                raise ValueError(
+                    f"{where}: column {name!r} has shape {shape}, expected ({n},) like 'time'"
+                )
+            try:
+                arrays.append(
+                    pa.array(arr, type=self._types[name])
+                    if not isinstance(arr, pa.Array)
+                    else arr.cast(self._types[name])
+                )
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+                raise ValueError(
+                    f"{where}: column {name!r} cannot be stored as {self._types[name]}: {exc}"
+                ) from None
+        return pa.Table.from_arrays(arrays, schema=self._fields)
+
+    # -- committing ------------------------------------------------------------------------
+    def commit(self, events: pd.DataFrame, run_record: Mapping[str, Any]) -> Path:
+        """Complete the run: sync the samples, write its shards, rename, record it.
+
+        Parameters
+        ----------
+        events : pandas.DataFrame
+            The run's events with the columns of :data:`EVENTS_SCHEMA` (``run_id`` and
+            ``twin`` may be omitted); zero rows allowed.
+        run_record : dict
+            Flat dict of scalars (``run_id``, ``twin``, ``seed``, ``weight``, ``stratum``,
+            ``config_hash``, ``section.name`` parameters): one row of ``runs.parquet``.
+
+        Returns
+        -------
+        Path
+            The run's ``part-0.parquet``.
+        """
+        self._check_open("commit")
+        where = f"run {self.twin}/{self.run_id}"
+        ev_table = _events_table(events, self.twin, self.run_id, where)
+        record = dict(run_record)
+        for key, value in (("run_id", self.run_id), ("twin", self.twin)):
+            if key in record and record[key] != value:
+                raise ValueError(
+                    f"{where}: run_record[{key!r}] is {record[key]!r}, expected {value!r}"
+                )
+            record[key] = value
+        run_table = _run_table(record, where)
+        if self._writer is None:
+            self._writer = self._open(None)
+        try:
+            with _disk("write", self.tmp_path):
+                self._writer.close()
+                self._writer = None
+                _fsync_file(self.tmp_path)
+            with _disk("create", self.shard_dir):
+                self.shard_dir.mkdir(parents=True, exist_ok=True)
+            _atomic_write_table(self.shard_dir / EVENTS_NAME, ev_table)
+            _atomic_write_table(self.shard_dir / SHARD_RUN_NAME, run_table)
+            with _disk("rename into place", self.path):
+                os.replace(self.tmp_path, self.path)
+                _fsync_dir(self.path.parent)
+            root = self.dataset.root
+            entry = {
+                "twin": self.twin,
+                "run_id": self.run_id,
+                "rows": self.rows,
+                "config_hash": self.metadata.get("config_hash"),
+                "files": [
+                    self._relative.as_posix(),
+                    (self.shard_dir / EVENTS_NAME).relative_to(root).as_posix(),
+                    (self.shard_dir / SHARD_RUN_NAME).relative_to(root).as_posix(),
+                ],
+            }
+            try:
+                self.dataset._record_run(entry)
+            except BaseException:
+                _unlink_quietly(self.path)  # not in the manifest: must not look complete
+                raise
+        except BaseException:
+            self.abort()
+            raise
+        self._state = "committed"
+        self.dataset._open.discard((self.twin, self.run_id))
+        return self.path
+
+    def _check_open(self, what: str) -> None:
+        if self._state != "open":
+            raise RuntimeError(f"run {self.twin}/{self.run_id} is {self._state}; cannot {what}")
+
+
+# -- conversions -------------------------------------------------------------------------
+
+
+def _check_dataset_hash(
+    root: Path, entries: list[dict[str, Any]], dataset_metadata: Mapping[str, Any] | None
+) -> None:
+    """Refuse dataset metadata whose ``config_hash`` is not the one every run was made with."""
+    chash = (dataset_metadata or {}).get("config_hash")
+    hashes = {e.get("config_hash") for e in entries}
+    if isinstance(chash, str) and len(hashes) == 1 and chash not in hashes:
+        raise ValueError(
+            f"the runs in {root} were made with config_hash {hashes.pop()}, not {chash}: "
+            "resume with the same scenario and seed, or use --overwrite"
+        )
+
+
+def _only_our_skeleton(root: Path) -> bool:
+    """Whether ``root`` holds only the folders another process creates before its manifest."""
+    try:
+        for entry in root.iterdir():
+            if entry.name in (MANIFEST, f".{MANIFEST}.tmp"):  # appearing right now
+                continue
+            if entry.name not in (SAMPLES_DIR, SHARDS_DIR) or not entry.is_dir():
+                return False
+            for child in entry.iterdir():
+                if not (child.name.startswith("twin=") or child.name == ".lock"):
+                    return False
+    except OSError:
+        return False
+    return True
+
+
+def _check_channels(channels: tuple[ChannelSpec, ...]) -> None:
+    seen: set[str] = set()
+    for c in channels:
+        if not isinstance(c, ChannelSpec):
+            raise TypeError(f"channels must be ChannelSpec objects, got {type(c).__name__}")
+        if not _COLUMN_RE.match(c.name) or c.name in ("time", "twin", "run_id"):
+            raise ValueError(
+                f"invalid channel name {c.name!r} "
+                "(snake_case; 'time', 'twin', 'run_id' are reserved)"
+            )
+        if c.name in seen:
+            raise ValueError(f"channel {c.name!r} is declared twice")
+        seen.add(c.name)
+        arrow_type(c.dtype)
+
+
+def _iso_utc(ts: pd.Timestamp) -> str:
+    return ts.isoformat()
+
+
+def _run_metadata(
+    twin: str, run_id: int, channels: tuple[ChannelSpec, ...], metadata: Mapping[str, Any]
+) -> dict[str, Any]:
+    from twinforge import __version__
+
+    where = f"run {twin}/{run_id}"
+    if not isinstance(metadata, Mapping):
+        raise TypeError(f"{where}: metadata must be a dict, not {type(metadata).__name__}")
+    missing = [k for k in REQUIRED_METADATA if k not in metadata]
+    if missing:
+        raise ValueError(f"{where}: metadata lacks {missing}")
+    meta = dict(metadata)
+    for key, value in (("twin", twin), ("run_id", run_id)):
+        if key in meta and meta[key] != value:
+            raise ValueError(f"{where}: metadata[{key!r}] is {meta[key]!r}, expected {value!r}")
+        meta[key] = value
+    period = meta["period_s"]
+    if (
+        isinstance(period, bool)
+        or not isinstance(period, (int, float, np.number))
+        or not period > 0
+    ):
+        raise ValueError(f"{where}: metadata['period_s'] must be a positive number, not {period!r}")
+    meta["period_s"] = float(period)
+    if "start" in meta:
+        try:
+            ts = pd.Timestamp(meta["start"])
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"{where}: metadata['start'] is not a timestamp: {meta['start']!r}"
+            ) from None
+        meta["start"] = _iso_utc(
+            ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        )
+    meta.setdefault("twinforge_version", __version__)
+    meta["columns"] = {c.name: c.to_dict() for c in channels}
+    try:
+        canonical_json(meta)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: metadata is not JSON-serialisable: {exc}") from None
+    return meta
+
+
+def _time_ns(values: Any, where: str) -> np.ndarray:
+    """``values`` as int64 nanoseconds since the epoch, UTC."""
+    if isinstance(values, (pd.Series, pd.Index)) and isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.tz_convert("UTC").tz_localize(None)
+    if isinstance(values, (pd.Series, pd.Index)):
+        values = values.to_numpy()
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.dtype.kind != "M":
+        raise ValueError(
+            f"{where}: 'time' must be a 1-d datetime64 array (UTC), "
+            f"got dtype {arr.dtype} and shape {arr.shape}"
+        )
+    if np.isnat(arr).any():
+        raise ValueError(f"{where}: 'time' contains NaT")
+    return arr.astype("datetime64[ns]").view(np.int64)
+
+
+def _events_table(events: pd.DataFrame, twin: str, run_id: int, where: str) -> pa.Table:
+    if not isinstance(events, pd.DataFrame):
+        raise TypeError(f"{where}: events must be a pandas DataFrame, not {type(events).__name__}")
+    df = events.copy()
+    if "run_id" not in df:
+        df["run_id"] = run_id
+    if "twin" not in df:
+        df["twin"] = twin
+    names = EVENTS_SCHEMA.names
+    missing = [n for n in names if n not in df]
+    extra = [c for c in df.columns if c not in names]
+    if missing or extra:
+        raise ValueError(
+            f"{where}: events columns must be {names}"
+            + (f"; missing {missing}" if missing else "")
+            + (f"; unexpected {extra}" if extra else "")
+        )
+    if len(df) and (not (df["run_id"] == run_id).all() or not (df["twin"] == twin).all()):
+        raise ValueError(f"{where}: events belong to another run (run_id/twin columns differ)")
+    arrays = []
+    for field in EVENTS_SCHEMA:
+        col = df[field.name]
+        try:
+            if pa.types.is_timestamp(field.type):
+                ts = pd.to_datetime(col, utc=True)
+                arrays.append(
+                    pa.array(
+                        ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]"),
+                        type=field.type,
+                    )
+                )
+            elif pa.types.is_string(field.type):
+                arrays.append(
+                    pa.array(col.astype(object).to_numpy(), type=field.type, from_pandas=True)
+                )
+            else:
+                arrays.append(pa.array(col.to_numpy(), type=field.type, from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError) as exc:
+            raise ValueError(
+                f"{where}: events column {field.name!r} cannot be stored as {field.type}: {exc}"
+            ) from None
+    for name in ("event_id", "run_id", "start", "end"):
+        if arrays[names.index(name)].null_count:
+            raise ValueError(f"{where}: events column {name!r} has missing values")
+    return pa.Table.from_arrays(arrays, schema=EVENTS_SCHEMA)
+
+
+def _scalar(key: str, value: Any, where: str) -> tuple[Any, pa.DataType]:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None:
+        return None, pa.null()
+    if isinstance(value, bool):
+        return value, pa.bool_()
+    if isinstance(value, int):
+        return value, pa.int64()
+    if isinstance(value, float):
+        return value, pa.float64()
+    if isinstance(value, str):
+        return value, pa.string()
+    if isinstance(value, pd.Timestamp):
+        ts = value.tz_localize("UTC") if value.tzinfo is None else value.tz_convert("UTC")
+        return ts, pa.timestamp("ns", tz="UTC")
+    raise ValueError(
+        f"{where}: run_record[{key!r}] = {value!r} is not a scalar (int, float, str, bool, None); "
+        "flatten it or store it as a string"
+    )
+
+
+def _run_table(record: Mapping[str, Any], where: str = "run") -> pa.Table:
+    arrays, names = [], []
+    for key, value in record.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"{where}: run_record keys must be non-empty strings, got {key!r}")
+        v, t = _scalar(key, value, where)
+        if t == pa.float64() and v is not None and math.isnan(v):
+            v = float("nan")
+        arrays.append(pa.array([v], type=t))
+        names.append(key)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _strip(table: pa.Table) -> pa.Table:
+    return table.replace_schema_metadata(None)
