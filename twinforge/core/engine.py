@@ -81,6 +81,9 @@ def simulate(
     """
     env = simpy.Environment()
     twin.start(env, grid)
+    limit = getattr(twin, "max_chunk_samples", None)
+    if limit is not None:  # a twin whose state per sample is large caps its own chunks
+        chunk_samples = max(1, min(chunk_samples, int(limit(grid))))
     for i0, i1 in grid.chunks(chunk_samples):
         t_end = i1 * grid.period_s
         if t_end > env.now:

@@ -141,7 +141,7 @@ class HomeFleet:
         # Appliances: ownership per home, triggered profiles on the sub-step grid.
         own_rng = streams.generator("appliances/ownership")
         owned = [c.appliances.owned or appl.draw_ownership(c.appliances, own_rng) for c in configs]
-        self.triggered: list[tuple[appl.ApplianceSpec, np.ndarray, np.ndarray, float]] = []
+        self.triggered: list[tuple[appl.ApplianceSpec, np.ndarray, np.ndarray, np.ndarray, np.random.Generator]] = []
         self.cold: list[tuple[appl.ApplianceSpec, np.ndarray, np.ndarray]] = []
         app_rng = streams.generator("appliances/phase")
         for name, spec in appl.APPLIANCES.items():
@@ -156,9 +156,10 @@ class HomeFleet:
             n_year = spec.cycles_per_year * scale
             # Starts per second while someone is active (mean over the day's hour weights).
             rate = n_year / (365.25 * _DAY_S)
-            self.triggered.append((spec, mask, rate, profile))
+            # One stream per appliance type: its draws follow time, so blocks of any size
+            # consume it identically.
+            self.triggered.append((spec, mask, rate, profile, streams.generator(f"appliances/starts/{name}")))
         self._pending = np.zeros((0, n))  # tails of cycles that run into the next block
-        self._start_rng = streams.generator("appliances/starts")
         # EVs: one session per evening at most, drawn per local day.
         self.has_ev = np.array([c.ev is not None for c in configs])
         self.ev_kw = g(lambda c: c.ev.charger_kw if c.ev is not None else 0.0)
@@ -253,16 +254,16 @@ class HomeFleet:
             hours[k] = self.clock.hour_of_day(t[k])
         appliance = np.broadcast_to(self.standby, (n_steps, n)).copy()
         appliance += appl.lighting_power_w(n_active, ghi[:, None], self.configs[0].appliances) if n else 0.0
-        horizon = max([p.size for *_, p in self.triggered], default=1)
+        horizon = max([tr[3].size for tr in self.triggered], default=1)
         block = np.zeros((n_steps + horizon, n))
         block[: self._pending.shape[0]] += self._pending
         active = n_active > 0
-        for spec, mask, rate, profile in self.triggered:
+        for spec, mask, rate, profile, start_rng in self.triggered:
             wts = np.asarray(spec.hour_weights, dtype=np.float64)
             wts = wts / wts.mean()
             p_start = rate[None, :] * wts[hours.astype(int)][:, None] * dt
             allowed = (active if spec.requires_active else np.ones_like(active)) & mask[None, :]
-            u = self._start_rng.random((n_steps, n))
+            u = start_rng.random((n_steps, n))
             starts = (u < p_start) & allowed
             for j, pw in enumerate(profile):
                 block[j : j + n_steps] += starts * pw

@@ -299,6 +299,11 @@ class GridTwin:
         if cfg.protection.fault_rate_per_year > 0:
             env.process(self._faults(env, streams.generator("protection/faults")))
 
+    def max_chunk_samples(self, grid: TimeGrid) -> int:
+        """Chunks of at most ~1.5 M home-sub-steps (about 12 MB per fleet array)."""
+        per_sample = max(1, int(round(grid.period_s / min(self.config.substep_s, grid.period_s))))
+        return max(1, 1_500_000 // (self.config.n_homes * per_sample))
+
     def _faults(self, env: simpy.Environment, rng: np.random.Generator):
         p = self.config.protection
         while True:
