@@ -73,6 +73,23 @@ class GenerateSummary:
         )
 
 
+def _recorded_seed(out: str | Path) -> int | None:
+    from twinforge.export.parquet import read_manifest
+
+    try:
+        dataset = read_manifest(Path(out)).get("dataset") or {}
+    except (OSError, ValueError):
+        return None
+    seed = dataset.get("seed")
+    if seed is None:  # interrupted before finalize: the completed runs carry it
+        import pyarrow.parquet as pq
+
+        for shard in sorted(Path(out).glob("_runs/twin=*/run_id=*/run.parquet")):
+            seed = pq.read_table(shard, columns=["seed"]).column("seed")[0].as_py()
+            break
+    return int(seed) if seed is not None else None
+
+
 def generate(
     spec: GenerateSpec,
     out: str | Path,
@@ -90,7 +107,11 @@ def generate(
     from twinforge.export import DatasetWriter
 
     t0 = time.perf_counter()
-    seed = spec.seed if spec.seed is not None else secrets.randbits(63)
+    seed = spec.seed
+    if seed is None and mode == "resume":
+        seed = _recorded_seed(out)  # finishing a dataset whose seed was drawn
+    if seed is None:
+        seed = secrets.randbits(63)
     spec_json = spec.to_json_dict()
     spec_json["seed"] = seed
     chash = config_hash(spec_json)
