@@ -14,8 +14,16 @@ from pydantic import BaseModel
 
 HERE = Path(__file__).parent
 
-TWIN_CHANNELS = {"home": "twinforge.twins.home:HOME_CHANNELS"}
-TWIN_CONFIGS = {"home": ("twinforge.twins.home:HomeConfig", "twinforge.twins.home:HomeDiversity")}
+TWIN_CHANNELS = {
+    "home": "twinforge.twins.home:HOME_CHANNELS",
+    "grid": "twinforge.twins.grid:GRID_CHANNELS",
+}
+TWIN_CONFIGS = {
+    "home": ("twinforge.twins.home:HomeConfig", "twinforge.twins.home:HomeDiversity"),
+    # The grid's [grid.home] and [grid.homes] sections are the home twin's models above.
+    "grid": ("twinforge.twins.grid:GridConfig", "twinforge.twins.grid:GridDiversity"),
+}
+SKIP_SECTIONS = {"GridConfig": ("home.", "homes.", "weather.")}
 
 
 def _load(ref: str):
@@ -78,7 +86,11 @@ def build() -> str:
             model = _load(ref)
             out += [f"## Parameters: `{model.__name__}`", "", (model.__doc__ or "").strip().split("\n\n")[0], "",
                     "| parameter | type | default | range | meaning |", "|---|---|---|---|---|"]
-            out += _rows(model)
+            skip = SKIP_SECTIONS.get(model.__name__, ())
+            rows = [r for r in _rows(model) if not any(r.startswith(f"| `{p}") for p in skip)]
+            if skip:
+                rows.append(f"| `{'`, `'.join(p + '*' for p in skip)}` | | | | as the home twin's `weather`, `HomeConfig` and `HomeDiversity` above |")
+            out += rows
             out.append("")
     return "\n".join(out).rstrip() + "\n"
 

@@ -142,6 +142,12 @@ class HomeDiversity(BaseModel):
     )
     cooling_share: float = Field(0.25, ge=0.0, le=1.0, description="share of homes with air conditioning")
     heat_setpoint_sd_k: float = Field(1.0, ge=0.0, le=5.0, description="spread of heating setpoints [K]")
+    setback_share: float = Field(
+        0.5, ge=0.0, le=1.0, description="share of homes that set the heating back at night and when away"
+    )
+    setback_depth_k: tuple[float, float] = Field(
+        (1.0, 4.0), description="range of setback depths of those homes [K] (uniform)"
+    )
     pv_share: float = Field(0.15, ge=0.0, le=1.0, description="share of homes with rooftop PV")
     pv_kwp_range: tuple[float, float] = Field((2.0, 6.0), description="PV size range [kWp]")
     battery_share_of_pv: float = Field(0.3, ge=0.0, le=1.0, description="share of PV homes with a battery")
@@ -154,6 +160,9 @@ class HomeDiversity(BaseModel):
             raise ValueError("household_size_probs must hold 1-8 non-negative values summing to 1")
         if self.heat_pump_share + self.resistive_share > 1.0 + 1e-12:
             raise ValueError("heat_pump_share + resistive_share must not exceed 1")
+        lo, hi = self.setback_depth_k
+        if not 0.0 <= lo <= hi <= 15.0:
+            raise ValueError("setback_depth_k must satisfy 0 <= low <= high <= 15 K")
         lo, hi = self.pv_kwp_range
         if not 0.0 < lo <= hi <= 50.0:
             raise ValueError("pv_kwp_range must satisfy 0 < low <= high <= 50 kWp")
@@ -182,15 +191,15 @@ def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.
     kwp = float(rng.uniform(*d.pv_kwp_range))
     has_batt = bool(rng.random() < d.battery_share_of_pv)
     has_ev = bool(rng.random() < d.ev_share)
+    setback = heat_sp - float(rng.uniform(*d.setback_depth_k)) if rng.random() < d.setback_share else heat_sp
     roof = max(base.roof_area_m2, area * 0.45)
     # Size the heat pump for a design outdoor temperature of -7 degC with 20 % margin.
     capacity = float(np.ceil(1.2 * ua * (heat_sp + 7.0) / 500.0) * 500.0)
-    setback = min(base.hvac.heat_setback_c, heat_sp)
     hvac = base.hvac.model_copy(update={
         "heating": heating,
         "heating_capacity_w": capacity,
         "heat_setpoint_c": heat_sp,
-        "heat_setback_c": setback,
+        "heat_setback_c": max(setback, 5.0),
         "cooling": cooling,
         "cooling_capacity_w": float(np.ceil(ua * 15.0 / 500.0) * 500.0),
         "cool_setpoint_c": max(base.hvac.cool_setpoint_c, heat_sp + base.hvac.deadband_k + 1.0),
