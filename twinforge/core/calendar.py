@@ -14,7 +14,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-__all__ = ["LocalClock"]
+__all__ = ["LocalClock", "validate_tz"]
+
+
+def validate_tz(name: str) -> str:
+    """``name`` if it is an IANA time zone, else ValueError naming what is allowed."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"tz must be an IANA time zone such as 'Europe/Paris', got {name!r}") from None
+    return name
 
 _DAY_S = 86_400.0
 

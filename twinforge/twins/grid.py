@@ -32,9 +32,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import simpy
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from twinforge.core.calendar import LocalClock
+from twinforge.core.calendar import LocalClock, validate_tz
 from twinforge.core.eventlog import EventLog
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.rng import RngStreams
@@ -98,6 +98,8 @@ class GridConfig(BaseModel):
 
     n_homes: int = Field(200, ge=1, le=20_000, description="homes on the feeder")
     tz: str = Field("Europe/Paris", description="IANA time zone of the occupants")
+
+    _tz = field_validator("tz")(classmethod(lambda cls, v: validate_tz(v)))
     weather: WeatherParams = WeatherParams()
     home: HomeConfig = HomeConfig()
     homes: HomeDiversity = HomeDiversity()

@@ -27,9 +27,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import simpy
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from twinforge.core.calendar import LocalClock
+from twinforge.core.calendar import LocalClock, validate_tz
 from twinforge.core.eventlog import EventLog
 from twinforge.core.registry import TWINS
 from twinforge.core.rng import RngStreams
@@ -88,6 +88,8 @@ class HomeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tz: str = Field("Europe/Paris", description="IANA time zone of the occupants' schedules")
+
+    _tz = field_validator("tz")(classmethod(lambda cls, v: validate_tz(v)))
     roof_area_m2: float = Field(40.0, ge=0.0, le=2000.0, description="roof area usable for PV [m2]")
     weather: WeatherParams = WeatherParams()
     occupancy: occ.OccupancyParams = occ.OccupancyParams()
