@@ -395,3 +395,19 @@ class GridTwin:
 
     def events(self, run_id: int) -> pd.DataFrame:
         return self.log.to_frame(self.grid.start, run_id, self.name)
+
+    @staticmethod
+    def invariants(df: pd.DataFrame) -> list[str]:
+        """Physical invariants every sample of a feeder run satisfies; the violated ones."""
+        bad = []
+        if not np.allclose(df.feeder_power_w, df.homes_power_w + df.losses_w, rtol=1e-9, atol=1e-6):
+            bad.append("feeder_power_w != homes_power_w + losses_w")
+        if (df.losses_w < 0).any():
+            bad.append("losses_w negative")
+        if (df.homes_served < 0).any():
+            bad.append("homes_served negative")
+        if (np.diff(df.transformer_loss_of_life_h.to_numpy()) < -1e-9).any():
+            bad.append("transformer_loss_of_life_h decreases")
+        if ((df.outage == 1) != (df.homes_served < df.homes_served.max())).any() and (df.outage == 0).all():
+            bad.append("outage label disagrees with homes_served")
+        return bad

@@ -565,3 +565,22 @@ class HomeTwin:
 
     def events(self, run_id: int) -> pd.DataFrame:
         return self.log.to_frame(self.grid.start, run_id, self.name)
+
+    @staticmethod
+    def invariants(df: pd.DataFrame) -> list[str]:
+        """Physical invariants every sample of a home run satisfies; the violated ones."""
+        bad = []
+        if not (df.load_power_w == df.appliance_power_w + df.hvac_power_w + df.ev_power_w).all():
+            bad.append("load_power_w != appliance_power_w + hvac_power_w + ev_power_w")
+        if not (df.mains_power_w == df.load_power_w - df.pv_power_w + df.battery_power_w).all():
+            bad.append("mains_power_w != load_power_w - pv_power_w + battery_power_w")
+        if not df.battery_soc.between(0.0, 1.0).all():
+            bad.append("battery_soc outside [0, 1]")
+        for col in ("load_power_w", "pv_power_w", "hvac_power_w", "ev_power_w"):
+            if (df[col] < 0).any():
+                bad.append(f"{col} negative")
+        if not df.temp_indoor_c.between(-40.0, 60.0).all():
+            bad.append("temp_indoor_c outside [-40, 60] degC")
+        if (df.occupants_active > df.occupants_home).any():
+            bad.append("occupants_active > occupants_home")
+        return bad
