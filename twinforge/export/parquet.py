@@ -371,6 +371,8 @@ class DatasetWriter:
                 for name in (SAMPLES_DIR, SHARDS_DIR):
                     if (root / name).exists():
                         shutil.rmtree(root / name)
+                for extra in _extra_table_dirs(root):
+                    shutil.rmtree(extra)
                 for name in (EVENTS_NAME, RUNS_NAME, MANIFEST):
                     _unlink_quietly(root / name)
                 for p in root.glob(".*.tmp"):
@@ -552,6 +554,8 @@ class RunWriter:
         self._first_ns: int | None = None
         self._last_time: int | None = None
         self._state = "open"  # open -> committed | aborted
+        #: extra per-run tables (name -> _TableStream), see :meth:`write_table`
+        self._tables: dict[str, _TableStream] = {}
         self._names = [c.name for c in channels]
         self._types = {c.name: arrow_type(c.dtype) for c in channels}
         self._types["time"] = pa.timestamp("ns", tz="UTC")
@@ -580,6 +584,8 @@ class RunWriter:
                 self._writer.close()
             self._writer = None
         _unlink_quietly(self.tmp_path)
+        for stream in self._tables.values():
+            stream.abort()
         for d in (self.tmp_path.parent, self.shard_dir):
             with contextlib.suppress(OSError):
                 d.rmdir()  # only if empty: our own folder of a run that never completed
@@ -690,6 +696,34 @@ class RunWriter:
                 ) from None
         return pa.Table.from_arrays(arrays, schema=self._fields)
 
+    def write_table(self, name: str, block: Mapping[str, Any]) -> None:
+        """Append rows to the run's extra table ``name`` (e.g. raw ``snapshots``).
+
+        The table streams into ``<name>/twin=<twin>/run_id=<n>/.part-0.parquet.tmp`` and is
+        renamed into place by :meth:`commit` together with the samples (listed in the
+        manifest's ``files`` of the run), so it is exactly as crash-safe. Its schema is
+        fixed by the first block; read it back with ``TwinDataset.table(name)``.
+
+        Parameters
+        ----------
+        name : str
+            Table name, a folder name other than ``samples`` (letters, digits, ``_ . -``).
+        block : dict of str to array-like
+            Columns of equal length: 1-d arrays (``datetime64`` stored as UTC timestamps),
+            2-d arrays (one list per row, e.g. ``list<float32>`` waveforms) or lists.
+        """
+        self._check_open("write a table to")
+        stream = self._tables.get(name)
+        if stream is None:
+            if not isinstance(name, str) or not _NAME_RE.match(name) or name in _RESERVED_TABLES:
+                raise ValueError(
+                    f"run {self.twin}/{self.run_id}: table name {name!r} must be a folder name "
+                    f"(letters, digits, '_', '.', '-') other than {sorted(_RESERVED_TABLES)}"
+                )
+            stream = _TableStream(self, name)
+            self._tables[name] = stream
+        stream.write(block)
+
     # -- committing ------------------------------------------------------------------------
     def commit(self, events: pd.DataFrame, run_record: Mapping[str, Any]) -> Path:
         """Complete the run: sync the samples, write its shards, rename, record it.
@@ -728,8 +762,13 @@ class RunWriter:
                 _fsync_file(self.tmp_path)
             with _disk("create", self.shard_dir):
                 self.shard_dir.mkdir(parents=True, exist_ok=True)
+            tables = [self._tables[k] for k in sorted(self._tables)]
+            for stream in tables:
+                stream.close()
             _atomic_write_table(self.shard_dir / EVENTS_NAME, ev_table)
             _atomic_write_table(self.shard_dir / SHARD_RUN_NAME, run_table)
+            for stream in tables:
+                stream.rename_into_place()
             with _disk("rename into place", self.path):
                 os.replace(self.tmp_path, self.path)
                 _fsync_dir(self.path.parent)
@@ -743,12 +782,15 @@ class RunWriter:
                     self._relative.as_posix(),
                     (self.shard_dir / EVENTS_NAME).relative_to(root).as_posix(),
                     (self.shard_dir / SHARD_RUN_NAME).relative_to(root).as_posix(),
+                    *(stream.relative.as_posix() for stream in tables),
                 ],
             }
             try:
                 self.dataset._record_run(entry)
             except BaseException:
                 _unlink_quietly(self.path)  # not in the manifest: must not look complete
+                for stream in tables:
+                    _unlink_quietly(stream.path)
                 raise
         except BaseException:
             self.abort()
@@ -760,6 +802,128 @@ class RunWriter:
     def _check_open(self, what: str) -> None:
         if self._state != "open":
             raise RuntimeError(f"run {self.twin}/{self.run_id} is {self._state}; cannot {what}")
+
+
+# -- extra per-run tables ----------------------------------------------------------------
+
+#: Names an extra table cannot take (folders of the dataset itself).
+_RESERVED_TABLES = frozenset({SAMPLES_DIR, SHARDS_DIR, "events", "runs", "manifest"})
+
+
+def _extra_table_dirs(root: Path) -> list[Path]:
+    """Top-level folders of extra tables: every child a ``twin=`` partition (or nothing)."""
+    out = []
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        if d.name in (SAMPLES_DIR, SHARDS_DIR) or d.name.startswith(".") or not d.is_dir():
+            continue
+        children = list(d.iterdir())
+        if children and all(c.is_dir() and c.name.startswith("twin=") for c in children):
+            out.append(d)
+    return out
+
+
+def _column_array(name: str, values: Any, where: str) -> pa.Array:
+    """One column of an extra table: 1-d values, or one list per row from a 2-d array."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
+    if isinstance(values, (pd.Series, pd.Index)) and isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.tz_convert("UTC").tz_localize(None).to_numpy()
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "M":
+            return pa.array(values.astype("datetime64[ns]"), type=pa.timestamp("ns", tz="UTC"))
+        if values.ndim == 2:
+            n, m = values.shape
+            flat = pa.array(np.ascontiguousarray(values).reshape(-1))
+            offsets = pa.array(np.arange(n + 1, dtype=np.int32) * m, type=pa.int32())
+            return pa.ListArray.from_arrays(offsets, flat)
+        if values.ndim != 1:
+            raise ValueError(f"{where}: column {name!r} must be 1-d or 2-d, got shape {values.shape}")
+        return pa.array(values)
+    try:
+        return pa.array(list(values))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
+        raise ValueError(f"{where}: column {name!r} cannot be stored: {exc}") from None
+
+
+class _TableStream:
+    """One extra table of a run: streamed to a hidden temporary file, renamed at commit."""
+
+    def __init__(self, run: RunWriter, name: str) -> None:
+        self.run, self.name = run, name
+        rel = Path(name) / f"twin={run.twin}" / f"run_id={run.run_id}"
+        self.relative = rel / PART_NAME
+        self.path = run.dataset.root / self.relative
+        self.tmp_path = run.dataset.root / rel / f".{PART_NAME}.tmp"
+        self.schema: pa.Schema | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self.rows = 0
+
+    def write(self, block: Mapping[str, Any]) -> None:
+        where = f"run {self.run.twin}/{self.run.run_id}, table {self.name!r}"
+        if not isinstance(block, Mapping) or not block:
+            raise TypeError(f"{where}: a block is a non-empty dict of column name -> array")
+        arrays = {k: _column_array(k, v, where) for k, v in block.items()}
+        lengths = {k: len(a) for k, a in arrays.items()}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f"{where}: columns differ in length: {lengths}")
+        if self.schema is None:
+            for k in arrays:
+                if not isinstance(k, str) or not _COLUMN_RE.match(k) or k in ("twin", "run_id"):
+                    raise ValueError(f"{where}: invalid column name {k!r} ('twin', 'run_id' are reserved)")
+            fields = pa.schema([pa.field(k, a.type) for k, a in arrays.items()])
+            meta = {k: v for k, v in self.run.metadata.items() if k != "columns"}
+            meta["table"] = self.name
+            self.schema = _with_metadata(fields, meta)
+        elif list(arrays) != self.schema.names:
+            raise ValueError(f"{where}: columns {list(arrays)} differ from the first block's {self.schema.names}")
+        try:
+            table = pa.Table.from_arrays(
+                [a.cast(f.type) if a.type != f.type else a for a, f in zip(arrays.values(), self.schema)],
+                schema=self.schema,
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            raise ValueError(f"{where}: block does not match the table's schema: {exc}") from None
+        if table.num_rows == 0:
+            return
+        if self._writer is None:
+            split = [f.name for f in self.schema if pa.types.is_floating(f.type)]
+            with _disk("create", self.tmp_path):
+                self.tmp_path.parent.mkdir(parents=True, exist_ok=True)
+                self._writer = pq.ParquetWriter(
+                    self.tmp_path, self.schema, use_dictionary=False,
+                    use_byte_stream_split=split or False, **_WRITE_OPTIONS,
+                )
+        with _disk("write", self.tmp_path):
+            self._writer.write_table(table, row_group_size=table.num_rows)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        """Close and sync the temporary file (an empty table if no row was written)."""
+        if self._writer is None:
+            if self.schema is None:
+                raise ValueError(f"table {self.name!r} has no schema")
+            with _disk("create", self.tmp_path):
+                self.tmp_path.parent.mkdir(parents=True, exist_ok=True)
+                self._writer = pq.ParquetWriter(self.tmp_path, self.schema, **_WRITE_OPTIONS)
+        with _disk("write", self.tmp_path):
+            self._writer.close()
+            self._writer = None
+            _fsync_file(self.tmp_path)
+
+    def rename_into_place(self) -> None:
+        with _disk("rename into place", self.path):
+            os.replace(self.tmp_path, self.path)
+            _fsync_dir(self.path.parent)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            self._writer = None
+        _unlink_quietly(self.tmp_path)
+        _unlink_quietly(self.path)  # renamed by a commit that then failed: not complete
+        with contextlib.suppress(OSError):
+            self.tmp_path.parent.rmdir()
 
 
 # -- conversions -------------------------------------------------------------------------

@@ -243,6 +243,70 @@ class TwinDataset:
             [("twin", "ascending"), ("run_id", "ascending"), ("time", "ascending")]
         )
 
+    @property
+    def tables(self) -> list[str]:
+        """Names of the extra per-run tables (e.g. ``snapshots``) of the completed runs."""
+        names = {f.split("/", 1)[0] for e in self._entries for f in e.get("files", [])[3:]}
+        return sorted(names)
+
+    def table(
+        self,
+        name: str,
+        runs: int | Iterable[int] | None = None,
+        twin: str | Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """An extra per-run table (e.g. the machine twin's raw ``snapshots``) as a DataFrame.
+
+        Parameters
+        ----------
+        name : str
+            Table name (see :attr:`tables`).
+        runs, twin : optional
+            Runs and twin(s) to read (default all completed runs that wrote the table).
+        columns : list of str, optional
+            Columns to read (default all); ``twin`` and ``run_id`` always come.
+
+        Returns
+        -------
+        DataFrame with ``twin``, ``run_id``, then the table's columns, sorted by twin and
+        run in the order the rows were written.
+        """
+        prefix = f"{name}/"
+        entries = self._files(twin, runs)
+        paths = [
+            self.root / f for e in entries for f in e.get("files", [])[3:] if f.startswith(prefix)
+        ]
+        if not paths:
+            raise ValueError(
+                f"no table {name!r} in the selected runs of {self.root} "
+                f"(tables: {', '.join(self.tables) or 'none'})"
+            )
+        file_schema = pa.unify_schemas(
+            [pq.read_schema(p).remove_metadata() for p in paths], promote_options="permissive"
+        )
+        wanted = file_schema.names if columns is None else [
+            c for c in ([columns] if isinstance(columns, str) else columns) if c not in _IDS
+        ]
+        unknown = [c for c in wanted if c not in file_schema.names]
+        if unknown:
+            raise ValueError(f"unknown column(s) {unknown} in table {name!r}; available: {file_schema.names}")
+        dataset = pads.dataset(
+            [str(p) for p in paths],
+            schema=pa.schema([*PARTITION_SCHEMA, *file_schema]),
+            format="parquet",
+            partitioning=PARTITIONING,
+            partition_base_dir=str(self.root / name),
+        )
+        table = dataset.to_table(columns=[*_IDS, *wanted])
+        # Stable: keep each run's row order, runs in (twin, run_id) order.
+        order = pa.table({
+            "twin": table.column("twin"),
+            "run_id": table.column("run_id"),
+            "_row": pa.array(np.arange(table.num_rows)),
+        }).sort_by([("twin", "ascending"), ("run_id", "ascending"), ("_row", "ascending")])
+        return table.take(order.column("_row")).to_pandas()
+
     @cached_property
     def events(self) -> pd.DataFrame:
         """Every event of every completed run (``events.parquet``), sorted by twin, run, start."""

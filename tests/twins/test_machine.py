@@ -1,0 +1,245 @@
+"""The machinery twin end to end: spectra of its snapshots, degradation labels, events, determinism."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twinforge.campaign.runner import build_twin, generate, plan_runs
+from twinforge.campaign.spec import SpecError, load_spec
+from twinforge.core.engine import simulate
+from twinforge.core.rng import RngStreams
+from twinforge.export import open_dataset
+from twinforge.processes.bearing import BEARING_PRESETS, defect_frequencies
+from twinforge.processes.condition import envelope_spectrum
+from twinforge.twins.machine import MachineConfig, MachineDiversity, MachineTwin, draw_machine
+
+START = "2024-01-01"
+
+
+def spec_of(days=0.1, period="10s", events=(), diversity=False, seed=11, chunk=None, **machine):
+    extra = {"chunk_samples": chunk} if chunk else {}
+    return load_spec(None, twin="machine", runs=1, days=days, period=period, seed=seed, start=START,
+                     machine=machine, diversity=diversity, events=list(events), **extra)
+
+
+def run(spec, run_id=0, chunk_samples=None):
+    """(samples DataFrame, events, twin, waveforms (n, m)) of one run, as the runner makes it."""
+    twin = build_twin(spec, plan_runs(spec, spec.seed)[run_id])
+    grid = twin.run_grid(spec.grid())
+    blocks = list(simulate(twin, grid, chunk_samples=chunk_samples or spec.chunk_samples))
+    tables = [b.pop("_tables")["snapshots"] for b in blocks]
+    df = pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]})
+    df["t_s"] = grid.t_s()
+    waves = np.concatenate([t["accel_g"] for t in tables])
+    assert np.array_equal(np.concatenate([t["snapshot"] for t in tables]), np.arange(len(df)))
+    return df, twin.events(run_id), twin, waves
+
+
+def fault_event(kind, minutes=0.0, hours=2.0, severity=0.6):
+    start = pd.Timestamp(START) + pd.Timedelta(minutes=minutes)
+    return {"type": kind, "start": str(start), "duration_h": hours, "severity": severity}
+
+
+@pytest.fixture(scope="module")
+def to_failure():
+    """One PRONOSTIA-like machine run to failure at 30 s spacing (about 250 snapshots)."""
+    return run(spec_of(days=1, period="30s", seed=3, until_failure=True, sample_rate_hz=12_800.0))
+
+
+# -- the vibration physics seen through the twin ----------------------------------------
+
+
+def test_outer_race_envelope_peaks_at_bpfo():
+    spec = spec_of(days=60 / 86_400, snapshot_duration_s=1.0, fault_modes=[],
+                   events=[fault_event("bearing_outer_race", severity=0.6)])
+    df, _, twin, waves = run(spec)
+    fs = twin.config.sample_rate_hz
+    bpfo = float(defect_frequencies(BEARING_PRESETS["pronostia"], 30.0)["bpfo"])
+    f, a = envelope_spectrum(waves.astype(float), fs)
+    inside = (f > 20) & (f < 1000)
+    peaks = f[inside][np.argmax(a[:, inside], axis=1)]
+    assert np.all(np.abs(peaks - bpfo) / bpfo < 0.01), (peaks, bpfo)
+    assert (df.accel_env_bpfo_g > 5 * df.accel_env_bpfi_g).all()
+
+
+def test_inner_race_envelope_has_bpfi_with_shaft_sidebands():
+    spec = spec_of(days=60 / 86_400, snapshot_duration_s=1.0, fault_modes=[],
+                   events=[fault_event("bearing_inner_race", severity=0.8)])
+    _, _, twin, waves = run(spec)
+    freqs = defect_frequencies(BEARING_PRESETS["pronostia"], 30.0)
+    bpfi, fr = float(freqs["bpfi"]), 30.0
+    f, a = envelope_spectrum(waves.astype(float), twin.config.sample_rate_hz)
+    a = a.mean(axis=0)
+
+    def line(target):
+        return a[np.abs(f - target) <= 0.01 * target].max()
+
+    floor = np.median(a[(f > 20) & (f < 1000)])
+    inside = (f > 100) & (f < 1000)
+    assert abs(f[inside][np.argmax(a[inside])] - bpfi) / bpfi < 0.01
+    assert line(bpfi - fr) > 4 * floor and line(bpfi + fr) > 4 * floor
+    assert line(bpfi) > line(bpfi - fr)
+
+
+def test_healthy_snapshots_are_gaussian_and_pronostia_like(to_failure):
+    df, _, _, _ = to_failure
+    healthy = df[df.health == 1.0]
+    assert len(healthy) > 50
+    assert 2.85 < healthy.accel_kurtosis.median() < 3.15
+    assert 0.3 < healthy.accel_rms_g.median() < 0.6  # PRONOSTIA Bearing1_1: 0.45-0.56 g
+    last = df.iloc[-1]
+    assert last.accel_rms_g > 3 * healthy.accel_rms_g.median() and last.accel_kurtosis > 5
+
+
+# -- degradation labels -------------------------------------------------------------------
+
+
+def test_health_monotone_and_rul_true_by_construction(to_failure):
+    df, ev, twin, _ = to_failure
+    tf = twin.failure_s
+    assert np.all(np.diff(df.health) <= 0) and df.health.iloc[0] == 1.0
+    assert np.allclose(np.diff(df.rul_s.iloc[:-1]), -30.0, atol=1e-6)  # 1 s per s until failure
+    np.testing.assert_allclose(df.rul_s, np.maximum(tf - df.t_s, 0.0), atol=1e-9)
+    # until_failure: the last row is the first snapshot at or after the failure
+    assert df.t_s.iloc[-1] >= tf > df.t_s.iloc[-2]
+    assert df.rul_s.iloc[-1] == 0.0 and df.health.iloc[-1] == 0.0 and df.fault_severity.iloc[-1] == 1.0
+    assert (df.health.iloc[:-1] > 0).all()
+    assert 0.5 * 3600 < tf < 12 * 3600
+
+
+def test_labels_follow_the_fault_events(to_failure):
+    df, ev, twin, _ = to_failure
+    fault = ev[ev.type == "bearing_outer_race"].iloc[0]
+    failure = ev[ev.type == "machine_failure"].iloc[0]
+    t0 = (fault.start - pd.Timestamp(START, tz="UTC")).total_seconds()
+    np.testing.assert_allclose(t0, twin.onset_s["outer_race"], atol=1e-6)
+    assert fault.end == failure.start
+    inside = (df.t_s >= t0) & (df.t_s < twin.failure_s)
+    assert (df.event[inside] == "bearing_outer_race").all() and (df.event[df.t_s < t0] == "").all()
+    assert (df.event[df.t_s >= twin.failure_s] == "machine_failure").all()
+    assert (df.fault[df.t_s < t0] == "").all() and (df.fault[df.fault_severity > 0] == "outer_race").all()
+    assert (df.fault_severity[df.t_s <= t0] == 0).all()
+
+
+def test_lifetimes_spread_like_pronostia():
+    """Failure times of 300 default machines against the PRONOSTIA learning set (1.4-7.8 h)."""
+    spec = load_spec(None, twin="machine", runs=300, period="10s", seed=0)
+    grid = spec.grid()
+    life_h = []
+    for p in plan_runs(spec, 0):
+        twin = build_twin(spec, p)
+        twin.run_grid(grid)
+        life_h.append(twin.failure_s / 3600.0)
+    life_h = np.array(life_h)
+    assert 2.5 < life_h.mean() < 4.5 and 0.45 < life_h.std() / life_h.mean() < 0.85
+    assert 0.8 < np.mean((life_h > 1.0) & (life_h < 8.0)) < 0.98
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+def test_scheduled_fault_forces_the_defect():
+    spec = spec_of(days=1200 / 86_400, fault_modes=[], events=[fault_event("bearing_outer_race", minutes=10, severity=0.5)])
+    df, ev, twin, _ = run(spec)
+    before, after = df[df.t_s < 600], df[df.t_s >= 600]
+    assert (before.health == 1).all() and (before.fault == "").all()
+    assert (after.fault == "outer_race").all() and (after.fault_severity >= 0.5).all()
+    assert (after.health <= 0.5).all() and np.all(np.diff(df.health) <= 0)
+    assert after.accel_env_bpfo_g.median() > 5 * before.accel_env_bpfo_g.median()
+    assert after.accel_rms_g.median() > 2 * before.accel_rms_g.median()
+    assert set(ev.type) == {"bearing_outer_race"} and ev.params.str.contains("injected").any()
+
+
+def test_imbalance_and_heat_wave():
+    events = [fault_event("imbalance", minutes=10, hours=1 / 6, severity=1.0),
+              {"type": "heat_wave", "start": START, "duration_h": 48, "severity": 10.0}]
+    df, ev, twin, waves = run(spec_of(days=2400 / 86_400, fault_modes=[], events=events))
+    inside = (df.t_s >= 600) & (df.t_s < 1200)
+    assert (df.fault[inside] == "imbalance").all() and (df.fault[~inside] == "").all()
+    # the 10 K heat wave outranks severity 1 in the `event` label; events.parquet has both
+    assert (df.event == "heat_wave").all()
+    imb = ev[ev.type == "imbalance"].iloc[0]
+    assert imb.start == pd.Timestamp(START, tz="UTC") + pd.Timedelta(minutes=10) and imb.severity == 1.0
+    assert (df.health == 1).all()  # a temporary condition is no damage
+    fs, n = twin.config.sample_rate_hz, waves.shape[1]
+    spec_1x = np.abs(np.fft.rfft(waves.astype(float), axis=1))[:, round(30.0 * n / fs)] * 2 / n
+    assert spec_1x[inside.to_numpy()].min() > 5 * spec_1x[~inside.to_numpy()].max()
+    # the heat wave ramps the ambient up (half-cosine over 12 h): warmer at the end than at the start
+    assert df.temp_ambient_c.iloc[-5:].mean() > df.temp_ambient_c.iloc[:5].mean() + 0.05
+    assert "heat_wave" in set(ev.type)
+
+
+def test_duty_cycle_changes_speed_and_load():
+    duty = [{"duration_s": 300, "speed_factor": 1.0, "load_factor": 1.0},
+            {"duration_s": 300, "speed_factor": 0.5, "load_factor": 1.5}]
+    df, _, twin, _ = run(spec_of(days=1200 / 86_400, duty_cycle=duty))
+    slow = (df.t_s % 600) >= 300
+    assert (df.shaft_speed_rpm[~slow] == 1800).all() and (df.shaft_speed_rpm[slow] == 900).all()
+    assert (df.radial_load_n[slow] == 6000).all()
+
+
+# -- determinism ------------------------------------------------------------------------------
+
+
+def test_output_does_not_depend_on_chunking():
+    spec = spec_of(days=600 / 86_400, fault_modes=["outer_race", "imbalance"],
+                   degradation={"onset_weibull_scale_s": 60.0}, events=[fault_event("misalignment", minutes=3, hours=0.05)])
+    a, ev_a, _, wa = run(spec)
+    b, ev_b, _, wb = run(spec, chunk_samples=7)
+    pd.testing.assert_frame_equal(a, b)
+    np.testing.assert_array_equal(wa, wb)
+    pd.testing.assert_frame_equal(ev_a, ev_b)
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path):
+    def make(seed, name):
+        spec = load_spec(None, twin="machine", runs=2, days=300 / 86_400, period="10s", seed=seed,
+                         machine={"sample_rate_hz": 12_000.0})
+        generate(spec, tmp_path / name, progress=False)
+        return tmp_path / name
+
+    a, b, c = make(5, "a"), make(5, "b"), make(6, "c")
+    files = sorted(p.relative_to(a) for p in a.rglob("*.parquet"))
+    assert any(str(f).startswith("snapshots/") for f in files)
+    for f in files:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    snap = "snapshots/twin=machine/run_id=0/part-0.parquet"
+    assert (a / snap).read_bytes() != (c / snap).read_bytes()
+    ds = open_dataset(a)
+    t = ds.table("snapshots")
+    s = ds.samples()
+    assert len(t) == len(s) and list(t.run_id.unique()) == [0, 1]
+    x = np.asarray(t.accel_g.iloc[3], dtype=float)
+    assert x.dtype == float and len(x) == round(0.1 * 12_000)
+    np.testing.assert_allclose(np.sqrt(np.mean(x**2)), s.accel_rms_g.iloc[3])
+
+
+# -- configuration ------------------------------------------------------------------------------
+
+
+def test_config_ranges_and_diversity():
+    with pytest.raises(SpecError, match="machine.sample_rate_hz"):
+        spec_of(sample_rate_hz=500.0)
+    with pytest.raises(SpecError, match="machine.fault_modes"):
+        spec_of(fault_modes=["outer_race", "outer_race"])
+    with pytest.raises(SpecError, match="machine.bearing"):
+        spec_of(bearing="skf-9999")
+    with pytest.raises(SpecError, match="diversity.fault_mode_probs"):
+        load_spec(None, twin="machine", diversity={"fault_mode_probs": {"outer_race": 0.3}})
+    base = MachineConfig()
+    div = MachineDiversity(fault_mode_probs={"outer_race": 0.5, "inner_race": 0.5})
+    drawn = [draw_machine(base, div, np.random.default_rng(i)) for i in range(40)]
+    assert {d.fault_modes for d in drawn} == {("outer_race",), ("inner_race",)}
+    assert len({d.radial_load_n for d in drawn}) == 40
+    assert draw_machine(base, None, np.random.default_rng(0)) is base
+    twin = MachineTwin(MachineConfig(snapshot_duration_s=2.0), RngStreams(0))
+    with pytest.raises(ValueError, match="snapshot_duration_s"):
+        twin.run_grid(load_spec(None, twin="machine", period="1s").grid())
+
+
+def test_rate_below_the_resonances_drops_them():
+    twin = MachineTwin(MachineConfig(sample_rate_hz=12_000.0), RngStreams(0))
+    assert all(f < 0.45 * 12_000 for f, _, _ in twin.vibration.resonances)
+    assert math.isclose(twin.vibration.sample_rate_hz, 12_000.0)
