@@ -20,21 +20,55 @@ from twinforge.campaign.spec import GenerateSpec
 from twinforge.core.engine import simulate
 from twinforge.core.registry import TWINS
 from twinforge.core.rng import RngStreams
-from twinforge.core.schema import config_hash
+from twinforge.core.schema import canonical_json, config_hash
+from twinforge.events.base import ScheduledEvent
 
 
-__all__ = ["RunPlan", "plan_runs", "build_twin", "generate", "GenerateSummary"]
+__all__ = ["RunPlan", "plan_runs", "build_twin", "write_run", "execute_run", "generate", "GenerateSummary"]
 
 
 @dataclass(frozen=True)
 class RunPlan:
-    """Everything that defines one run."""
+    """Everything that defines one run.
+
+    ``events`` are placed on this run on top of the scenario's; ``pair_id`` keys the
+    twin's random streams (``run/<pair_id>``, the run's own id when None), so that the
+    two members of a counterfactual pair share all their noise; ``overrides`` are the
+    ``(parameter path, value)`` a campaign set (already applied to ``config``).
+    """
 
     run_id: int
     seed: int
     config: Any
     weight: float = 1.0
     stratum: str = ""
+    events: tuple[ScheduledEvent, ...] = ()
+    pair_id: int | None = None
+    counterfactual: bool = False
+    log_weight: float = 0.0
+    overrides: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def stream_id(self) -> int:
+        return self.run_id if self.pair_id is None else self.pair_id
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data (for a worker process): the config and events dumped as JSON."""
+        return {
+            "run_id": self.run_id, "seed": self.seed, "config": self.config.model_dump(mode="json"),
+            "weight": self.weight, "stratum": self.stratum,
+            "events": [{**e.model_dump(mode="json"), "start": e.start.isoformat()} for e in self.events],  # ns kept
+            "pair_id": self.pair_id, "counterfactual": self.counterfactual,
+            "log_weight": self.log_weight, "overrides": [list(o) for o in self.overrides],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], config_type: type) -> "RunPlan":
+        d = dict(data)
+        d["config"] = config_type.model_validate(d["config"])
+        d["events"] = tuple(ScheduledEvent.model_validate(e) for e in d.get("events", ()))
+        d["overrides"] = tuple((str(k), float(v)) for k, v in d.get("overrides", ()))
+        return cls(**d)
 
 
 def plan_runs(spec: GenerateSpec, seed: int) -> list[RunPlan]:
@@ -50,8 +84,94 @@ def plan_runs(spec: GenerateSpec, seed: int) -> list[RunPlan]:
 
 def build_twin(spec: GenerateSpec, plan: RunPlan):
     """The twin object of one planned run."""
-    streams = RngStreams(plan.seed).child(f"run/{plan.run_id}")
-    return TWINS.get(spec.twin)(plan.config, streams, spec.events)
+    streams = RngStreams(plan.seed).child(f"run/{plan.stream_id}")
+    return TWINS.get(spec.twin)(plan.config, streams, tuple(spec.events) + tuple(plan.events))
+
+
+class _NoBar:
+    total = 0
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass
+
+
+def write_run(
+    writer: Any, spec: GenerateSpec, plan: RunPlan, *, seed: int, chash: str,
+    grid: Any = None, bar: Any = None,
+) -> tuple[int, int]:
+    """Simulate one planned run and commit it to ``writer``; returns ``(rows, values)``."""
+    grid = spec.grid() if grid is None else grid
+    bar = _NoBar() if bar is None else bar
+    rows = values = 0
+    twin = build_twin(spec, plan)
+    run_grid = twin.run_grid(grid) if hasattr(twin, "run_grid") else grid  # e.g. until failure
+    if run_grid.n_steps != grid.n_steps:
+        bar.total -= grid.n_steps - run_grid.n_steps
+        bar.refresh()
+    channels = twin.channels()
+    meta: dict[str, Any] = {
+        "period_s": grid.period_s,
+        "seed": seed,
+        "run_id": plan.run_id,
+        "config_hash": chash,
+        "twinforge_version": __version__,
+        "twin": spec.twin,
+        "start": grid.start.isoformat(),
+    }
+    with writer.open_run(spec.twin, plan.run_id, channels, meta) as run:
+        for block in simulate(twin, run_grid, chunk_samples=spec.chunk_samples, on_chunk=bar.update):
+            tables = block.pop("_tables", None) or {}  # extra per-run tables (raw snapshots)
+            run.write(block)
+            for name in sorted(tables):
+                run.write_table(name, tables[name])
+            n = len(block["time"])
+            rows += n
+            values += n * len(channels)
+        record = {
+            "run_id": plan.run_id,
+            "twin": spec.twin,
+            "seed": seed,
+            "weight": plan.weight,
+            "stratum": plan.stratum,
+            "log_weight": plan.log_weight,
+            "pair_id": plan.stream_id,
+            "counterfactual": plan.counterfactual,
+            "config_hash": chash,
+            **twin.parameters(),
+        }
+        run.commit(twin.events(plan.run_id), record)
+    return rows, values
+
+
+_SPEC_CACHE: dict[str, GenerateSpec] = {}
+
+
+def execute_run(
+    spec_json: dict[str, Any], plan_json: dict[str, Any], out: str | Path, *, chash: str | None = None
+) -> dict[str, Any]:
+    """Simulate and commit one run in this process (the task of a worker process).
+
+    ``spec_json`` is :meth:`GenerateSpec.to_json_dict` with the effective ``seed``,
+    ``plan_json`` :meth:`RunPlan.to_json`; the run is committed to the dataset ``out``
+    (``mode="resume"``: other processes may commit other runs of it at the same time).
+    ``chash`` is the dataset's config hash (default: that of ``spec_json``). Returns
+    ``{"run_id", "rows", "values"}``.
+    """
+    from twinforge.campaign.spec import GenerateSpec as _Spec
+    from twinforge.export import DatasetWriter
+
+    key = canonical_json(spec_json)
+    spec = _SPEC_CACHE.get(key)
+    if spec is None:
+        spec = _SPEC_CACHE[key] = _Spec.from_data(spec_json)
+    plan = RunPlan.from_json(plan_json, TWINS.get(spec.twin).Config)
+    seed = int(spec_json["seed"])
+    writer = DatasetWriter(out, mode="resume")
+    rows, values = write_run(writer, spec, plan, seed=seed, chash=chash or config_hash(spec_json))
+    return {"run_id": plan.run_id, "rows": rows, "values": values}
 
 
 @dataclass
@@ -127,32 +247,8 @@ def generate(
     )
     with bar:
         for plan in plans:
-            twin = build_twin(spec, plan)
-            channels = twin.channels()
-            meta: dict[str, Any] = {
-                "period_s": grid.period_s,
-                "seed": seed,
-                "run_id": plan.run_id,
-                "config_hash": chash,
-                "twinforge_version": __version__,
-                "twin": spec.twin,
-                "start": grid.start.isoformat(),
-            }
-            with writer.open_run(spec.twin, plan.run_id, channels, meta) as run:
-                for block in simulate(twin, grid, chunk_samples=spec.chunk_samples, on_chunk=bar.update):
-                    run.write(block)
-                    n = len(block["time"])
-                    rows += n
-                    values += n * len(channels)
-                record = {
-                    "run_id": plan.run_id,
-                    "twin": spec.twin,
-                    "seed": seed,
-                    "weight": plan.weight,
-                    "stratum": plan.stratum,
-                    "config_hash": chash,
-                    **twin.parameters(),
-                }
-                run.commit(twin.events(plan.run_id), record)
+            n_rows, n_values = write_run(writer, spec, plan, seed=seed, chash=chash, grid=grid, bar=bar)
+            rows += n_rows
+            values += n_values
     writer.finalize({"scenario": spec_json, "config_hash": chash, "seed": seed})
     return GenerateSummary(Path(out), seed, len(plans), skipped, rows, values, time.perf_counter() - t0)

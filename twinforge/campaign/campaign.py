@@ -1,0 +1,511 @@
+"""Monte Carlo campaigns: a campaign file, validated, and the plan of every run.
+
+A campaign is a :class:`~twinforge.campaign.spec.GenerateSpec` (the twin, its base
+parameters, the horizon, the seed) plus the laws by which its runs differ:
+
+- parameter distributions (``[parameters."envelope.ua_w_per_k"] dist = "lognorm" ...``,
+  any :mod:`scipy.stats` law) or a quasi-random design (``[design]``, Sobol' or Latin
+  hypercube, :func:`~twinforge.events.sampling.qmc_design`);
+- rare events with their natural models (``[events.heat_wave] rate_per_year = 2``,
+  overriding :data:`~twinforge.events.natural.NATURAL_MODELS`);
+- a ``sampler``: ``"natural"`` (plain Monte Carlo), ``"importance"`` (biased proposals
+  ``[proposal.<type>]``, each run weighted by its likelihood ratio), ``"stratified"``
+  (``[classes]``: runs per stratum, weighted :math:`P_h N / n_h`) or ``"design"``
+  (parameters from ``[design]``, events at natural rates);
+- ``counterfactual = true``: every run twice, with and without its events, sharing all
+  other randomness.
+
+**Determinism.** Run ``i``'s plan (parameters, events, weight, stratum) derives only from
+the root seed and ``i``: its draws come from the streams ``run/<i>/parameters``
+(the twin's diversity), ``run/<i>/campaign/parameters/<name>`` (one per distribution) and
+``run/<i>/campaign/events``, so a run is planned alone, in any process, and adding a
+parameter law never shifts the draws of another. A design is drawn once from the stream
+``campaign/design`` and row ``i`` goes to run ``i``. In a counterfactual campaign, runs
+``2k`` (factual) and ``2k + 1`` (no events) share the pair's plan and its twin streams
+(``run/<k>``), so they differ only by the events.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from scipy import stats
+
+from twinforge.campaign.runner import RunPlan
+from twinforge.campaign.spec import GenerateSpec, SpecError, _deep_merge, format_validation_error
+from twinforge.core.registry import EVENTS, TWINS
+from twinforge.core.rng import RngStreams
+from twinforge.core.schema import canonical_json, config_hash
+from twinforge.events.base import ScheduledEvent
+from twinforge.events.natural import NATURAL_MODELS, NaturalModel
+from twinforge.events.sampling import (
+    MIXED,
+    NONE,
+    ImportanceProposal,
+    qmc_design,
+    sample_events,
+    sample_stratum,
+    stratum_probabilities,
+)
+
+__all__ = [
+    "CampaignSpec",
+    "DesignSpec",
+    "ParameterLaw",
+    "load_campaign",
+    "plan_campaign",
+    "plan_run",
+    "load_twins",
+]
+
+Sampler = Literal["natural", "importance", "stratified", "design"]
+
+#: Keys of a campaign file that are not part of the underlying scenario.
+_CAMPAIGN_KEYS = (
+    "name", "sampler", "counterfactual", "parameters", "design", "events", "proposal",
+    "classes", "output", "scheduled",
+)
+#: Longest duration a ScheduledEvent accepts [h]; longer draws (far tails) are capped.
+_MAX_DURATION_H = 24.0 * 366
+
+
+def load_twins() -> None:
+    """Import the built-in twins (so that their names and event types are registered)."""
+    import importlib
+
+    import twinforge.twins  # noqa: F401
+
+    for mod in ("twinforge.twins.machine",):
+        try:
+            importlib.import_module(mod)
+        except ImportError:  # pragma: no cover - a twin still being written
+            pass
+
+
+class ParameterLaw(BaseModel):
+    """The law of one parameter across runs: a :mod:`scipy.stats` distribution.
+
+    ``dist`` names the distribution (``"lognorm"``, ``"norm"``, ``"uniform"``,
+    ``"truncnorm"``...); every other key is passed to it as a keyword (``s``, ``loc``,
+    ``scale``, ``a``, ``b``...). ``clip = [low, high]`` bounds the values (clipping, not
+    truncation: use ``truncnorm`` for a truncated law). Values are drawn by inversion,
+    :math:`x = F^{-1}(u)`, one uniform per run from the parameter's own stream.
+
+    Examples
+    --------
+    >>> law = ParameterLaw(dist="lognorm", s=0.25, scale=200.0)
+    >>> round(law.ppf(0.5), 6)
+    200.0
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    dist: str = Field(description="scipy.stats distribution name")
+    clip: tuple[float, float] | None = Field(None, description="bounds [low, high] of the values")
+
+    @model_validator(mode="after")
+    def _valid(self) -> "ParameterLaw":
+        law = getattr(stats, self.dist, None)
+        if not isinstance(law, (stats.rv_continuous, stats.rv_discrete)):
+            raise ValueError(f"dist {self.dist!r} is not a scipy.stats distribution (e.g. 'lognorm', 'norm', 'uniform')")
+        for k, v in self.kwargs().items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"{k} must be a finite number, got {v!r}")
+        try:
+            median = float(self.frozen().ppf(0.5))
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"invalid arguments for {self.dist}: {e}") from None
+        if not math.isfinite(median):
+            raise ValueError(f"arguments {self.kwargs()} are outside the domain of {self.dist}")
+        if self.clip is not None and not self.clip[0] < self.clip[1]:
+            raise ValueError(f"clip must be [low, high] with low < high, got {list(self.clip)}")
+        return self
+
+    def kwargs(self) -> dict[str, Any]:
+        return dict(sorted((self.model_extra or {}).items()))
+
+    def frozen(self) -> Any:
+        return _frozen_law(self.dist, tuple(self.kwargs().items()))
+
+    def ppf(self, u: float) -> float:
+        """The value at probability ``u`` (clipped to ``clip``)."""
+        x = float(self.frozen().ppf(u))
+        return float(np.clip(x, *self.clip)) if self.clip is not None else x
+
+
+@functools.lru_cache(maxsize=256)
+def _frozen_law(dist: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    return getattr(stats, dist)(**dict(kwargs))
+
+
+class DesignSpec(BaseModel):
+    """A scrambled quasi-random design of parameters (``sampler = "design"``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: Literal["sobol", "lhs"] = Field("sobol", description="Sobol' points or a Latin hypercube")
+    bounds: dict[str, tuple[float, float]] = Field(description="parameter path -> [low, high]")
+
+    @field_validator("bounds")
+    @classmethod
+    def _bounds(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        if not v:
+            raise ValueError("bounds must name at least one parameter")
+        for k, (lo, hi) in v.items():
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                raise ValueError(f"bounds of {k!r} must be finite with low < high, got {[lo, hi]}")
+        return v
+
+
+class _CampaignPart(BaseModel):
+    """The campaign-only keys of a campaign file, validated on their own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field("", max_length=200, description="free label")
+    sampler: Sampler = "natural"
+    counterfactual: bool = False
+    parameters: dict[str, ParameterLaw] = {}
+    design: DesignSpec | None = None
+    events: dict[str, NaturalModel] = {}
+    proposal: dict[str, ImportanceProposal] = {}
+    classes: dict[str, int] = {}
+    output: str | None = Field(None, description="default output folder")
+
+
+class CampaignSpec(BaseModel):
+    """A validated campaign: its scenario plus the laws by which runs differ.
+
+    Build one with :func:`load_campaign` (a TOML file) or :meth:`from_data` (a dict);
+    see ``docs/campaigns.md`` for every key. ``scenario.runs`` is the number of runs in
+    the dataset (twice the factual runs when ``counterfactual``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    scenario: GenerateSpec
+    name: str = ""
+    sampler: Sampler = "natural"
+    counterfactual: bool = False
+    parameters: dict[str, ParameterLaw] = {}
+    design: DesignSpec | None = None
+    events: dict[str, NaturalModel] = {}
+    proposal: dict[str, ImportanceProposal] = {}
+    classes: dict[str, int] = {}
+    output: str | None = None
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_data(cls, data: dict[str, Any], source: str = "") -> "CampaignSpec":
+        """Validate plain data (a parsed campaign file); raise :class:`SpecError`.
+
+        Every problem is reported on its own line naming the field
+        (``events.heat_wave.rate_per_year: ...``).
+        """
+        load_twins()
+        data = dict(data)
+        part = {k: data.pop(k) for k in _CAMPAIGN_KEYS if k in data}
+        errors: list[str] = []
+        twin = data.get("twin", "home")
+        events = part.get("events", {})
+        if isinstance(events, list):
+            errors.append(
+                f"{source}events: a campaign declares event *models* as tables "
+                "([events.heat_wave] rate_per_year = ...); fixed events go in [[scheduled]]"
+            )
+            events = {}
+        if isinstance(events, dict):
+            merged = {}
+            for name, ov in events.items():
+                if not isinstance(ov, dict):
+                    errors.append(f"{source}events.{name}: must be a table of model fields (got {ov!r})")
+                    continue
+                base = NATURAL_MODELS[name].model_dump() if name in NATURAL_MODELS else {}
+                if "severity" in ov:  # a new severity law replaces the default one
+                    base.pop("severity", None)
+                merged[name] = {**base, **ov, "type": name}
+            part["events"] = merged
+        if "scheduled" in part:
+            data["events"] = part.pop("scheduled")
+        if data.get("runs") is None:
+            data.pop("runs", None)
+        classes = part.get("classes")
+        if part.get("sampler") == "stratified" and isinstance(classes, dict) and "runs" not in data:
+            if all(isinstance(v, int) and not isinstance(v, bool) for v in classes.values()):
+                data["runs"] = max(1, sum(classes.values()))
+        runs = data.get("runs")
+        if runs is None and part.get("sampler") != "stratified":
+            errors.append(f"{source}runs: required (the number of runs of the campaign)")
+        elif part.get("counterfactual") is True and isinstance(runs, int) and not isinstance(runs, bool):
+            data["runs"] = 2 * runs  # the dataset holds both members of every pair
+        try:
+            campaign = _CampaignPart.model_validate(part)
+        except ValidationError as e:
+            errors.append(format_validation_error(e, source))
+            campaign = None
+        try:
+            scenario = GenerateSpec.from_data(data, source)
+        except SpecError as e:
+            errors.append(str(e))
+            scenario = None
+        if errors:
+            raise SpecError("\n".join(errors))
+        try:
+            return cls(scenario=scenario, **dict(campaign))
+        except ValidationError as e:
+            lines = []
+            for err in e.errors():
+                if err["loc"]:
+                    lines.append(format_validation_error(e, source))
+                    break
+                lines += [source + ln for ln in err["msg"].removeprefix("Value error, ").splitlines()]
+            raise SpecError("\n".join(lines)) from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "CampaignSpec":
+        s = self.scenario
+        problems: list[str] = []
+        for name in self.events:
+            if name not in EVENTS:
+                problems.append(f"events.{name}: {name!r} is not a registered event type; known: {', '.join(EVENTS.names())}")
+            elif s.twin not in EVENTS.get(name).twins:
+                problems.append(f"events.{name}: {name!r} does not act on the {s.twin} twin")
+        if self.sampler == "importance":
+            if not self.proposal:
+                problems.append("proposal: sampler 'importance' needs a [proposal.<event type>] table")
+        elif self.proposal:
+            problems.append(f"proposal: only used with sampler = 'importance' (sampler is {self.sampler!r})")
+        for name in self.proposal:
+            if name not in self.events:
+                problems.append(f"proposal.{name}: no [events.{name}] model to bias")
+        if self.sampler == "stratified":
+            problems += self._check_classes()
+        elif self.classes:
+            problems.append(f"classes: only used with sampler = 'stratified' (sampler is {self.sampler!r})")
+        if self.sampler == "design" and self.design is None:
+            problems.append("design: sampler 'design' needs a [design] table (method, bounds)")
+        if self.design is not None and self.sampler != "design":
+            problems.append(f"design: only used with sampler = 'design' (sampler is {self.sampler!r})")
+        if self.sampler in ("importance", "stratified") and not self.events:
+            problems.append(f"events: sampler {self.sampler!r} needs at least one [events.<type>] model")
+        if self.counterfactual and not self.events:
+            problems.append("counterfactual: pairs differ by their sampled events; declare [events.<type>]")
+        paths = dict(self.parameters)
+        for name in (self.design.bounds if self.design else {}):
+            if name in paths:
+                problems.append(f"design.bounds.{name}: also given a law in [parameters]; choose one")
+        for name, law in paths.items():
+            problems += _check_path(s, f'parameters."{name}"', name, law.ppf(0.5))
+        for name, (lo, hi) in (self.design.bounds if self.design else {}).items():
+            problems += _check_path(s, f'design.bounds."{name}"', name, 0.5 * (lo + hi))
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _check_classes(self) -> list[str]:
+        if not self.classes:
+            return ["classes: sampler 'stratified' needs a [classes] table (runs per stratum)"]
+        s = self.scenario
+        known = [NONE, *sorted(self.events), MIXED]
+        out = []
+        probs = stratum_probabilities(self.events, s.start, s.days) if self.events else {}
+        for h, k in self.classes.items():
+            if h not in known:
+                out.append(f"classes.{h}: unknown stratum; known: {', '.join(known)}")
+            elif k < 1:
+                out.append(f"classes.{h}: must be a positive number of runs (got {k})")
+            elif probs.get(h, 0.0) <= 0.0:
+                out.append(f"classes.{h}: the stratum has natural probability 0 on this horizon")
+        n = sum(self.classes.values())
+        if self.factual_runs != n:
+            out.append(f"runs: {self.factual_runs} does not equal the sum of [classes] ({n}); leave runs out")
+        return out
+
+    # -- derived ------------------------------------------------------------------------
+    @property
+    def twin(self) -> str:
+        return self.scenario.twin
+
+    @property
+    def runs(self) -> int:
+        """Runs in the dataset (both members of every pair)."""
+        return self.scenario.runs
+
+    @property
+    def factual_runs(self) -> int:
+        """Planned runs before pairing (pairs when ``counterfactual``)."""
+        return self.scenario.runs // 2 if self.counterfactual else self.scenario.runs
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Canonical plain-data form (hashed into ``config_hash``, stored in the manifest)."""
+        out = self.scenario.to_json_dict()
+        out["events_scheduled"] = out.pop("events")
+        out.update(
+            self.model_dump(mode="json", exclude={"scenario", "output"}, round_trip=True)
+        )
+        return out
+
+    def config_hash(self, seed: int) -> str:
+        """Hash of the campaign under the effective root ``seed``."""
+        return config_hash({**self.to_json_dict(), "seed": seed})
+
+
+def load_campaign(path: str | Path, **overrides: Any) -> CampaignSpec:
+    """Read a TOML campaign file and apply ``overrides`` (None ignored); raise :class:`SpecError`."""
+    path = Path(path)
+    source = f"{path}: "
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read the campaign file ({e.strerror})") from None
+    if not raw.strip():
+        raise SpecError(f"{path}: the campaign file is empty")
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not a text file (a TOML campaign is expected)") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"{path}: not valid TOML: {e}") from None
+    data = _deep_merge(data, {k: v for k, v in overrides.items() if v is not None})
+    return CampaignSpec.from_data(data, source)
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    keys = path.split(".")
+    node = data
+    for k in keys[:-1]:
+        if not isinstance(node.get(k), dict):
+            raise KeyError(path)
+        node = node[k]
+    if keys[-1] not in node:
+        raise KeyError(path)
+    old = node[keys[-1]]
+    if isinstance(old, bool) or not isinstance(old, (int, float)) and old is not None:
+        raise TypeError(path)
+    node[keys[-1]] = int(round(value)) if isinstance(old, int) else float(value)
+
+
+def _with_overrides(config: Any, overrides: dict[str, float]) -> Any:
+    if not overrides:
+        return config
+    data = config.model_dump()
+    for path, value in overrides.items():
+        _set_path(data, path, value)
+    return type(config).model_validate(data)
+
+
+def _check_path(s: GenerateSpec, field: str, path: str, value: float) -> list[str]:
+    try:
+        _with_overrides(s.config, {path: value})
+    except KeyError:
+        return [f"{field}: no numeric parameter {path!r} in the {s.twin} twin's configuration"]
+    except TypeError:
+        return [f"{field}: {path!r} is not a numeric parameter"]
+    except ValidationError as e:
+        msg = format_validation_error(e, prefix=f"{s.twin}.").replace("\n", "; ")
+        return [f"{field}: the law's median {value:g} is not allowed: {msg}"]
+    return []
+
+
+def _design(campaign: CampaignSpec, seed: int) -> Any:
+    if campaign.design is None:
+        return None
+    return _cached_design(canonical_json(campaign.design.model_dump(mode="json")), campaign.factual_runs, seed)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_design(key: str, n: int, seed: int) -> Any:
+    import json
+    import warnings
+
+    d = DesignSpec.model_validate(json.loads(key))
+    bounds = {k: d.bounds[k] for k in sorted(d.bounds)}
+    rng = RngStreams(seed).generator("campaign/design")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # n not a power of two: documented
+        return qmc_design(bounds, n, method=d.method, rng=rng).to_numpy()
+
+
+def _strata(campaign: CampaignSpec) -> list[str]:
+    return [h for h, k in campaign.classes.items() for _ in range(k)]
+
+
+def plan_run(campaign: CampaignSpec, seed: int, run_id: int, *, _design_rows: Any = None) -> RunPlan:
+    """The plan of run ``run_id`` of ``campaign`` under the root ``seed``.
+
+    Depends only on the campaign, the seed and ``run_id`` (see the module docstring).
+    """
+    if not 0 <= run_id < campaign.runs:
+        raise ValueError(f"run_id must be in [0, {campaign.runs}), got {run_id}")
+    s = campaign.scenario
+    k, cf = (run_id // 2, run_id % 2 == 1) if campaign.counterfactual else (run_id, False)
+    root = RngStreams(seed).child(f"run/{k}")
+    plugin = TWINS.get(s.twin)
+    config = plugin.draw(s.config, s.diversity, root.generator("parameters"))
+    overrides: dict[str, float] = {}
+    for name in sorted(campaign.parameters):
+        u = float(root.generator(f"campaign/parameters/{name}").random())
+        overrides[name] = campaign.parameters[name].ppf(u)
+    if campaign.design is not None:
+        rows = _design_rows if _design_rows is not None else _design(campaign, seed)
+        for j, name in enumerate(sorted(campaign.design.bounds)):  # design columns by name
+            overrides[name] = float(rows[k, j])
+    try:
+        config = _with_overrides(config, overrides)
+    except ValidationError as e:
+        values = ", ".join(f"{k}={v:.6g}" for k, v in sorted(overrides.items()))
+        why = format_validation_error(e, prefix="").replace("\n", "; ")
+        raise SpecError(
+            f"run {run_id}: parameters {values} give an invalid {s.twin} configuration: {why} "
+            "(narrow the laws or clip them)"
+        ) from None
+
+    weight, log_w, stratum = 1.0, 0.0, ""
+    events: list[dict[str, Any]] = []
+    if campaign.events:
+        rng = root.generator("campaign/events")
+        if campaign.sampler == "stratified":
+            stratum = _strata(campaign)[k]
+            probs = stratum_probabilities(campaign.events, s.start, s.days)
+            weight = probs[stratum] * campaign.factual_runs / campaign.classes[stratum]
+            log_w = math.log(weight)
+            events = sample_stratum(stratum, campaign.events, s.start, s.days, rng)
+        else:
+            proposal = campaign.proposal if campaign.sampler == "importance" else None
+            events, log_w = sample_events(campaign.events, s.start, s.days, rng, proposal)
+            weight = math.exp(log_w)
+    scheduled = tuple(
+        ScheduledEvent(
+            type=e["type"], start=e["start"], duration_h=min(e["duration_h"], _MAX_DURATION_H),
+            severity=e["severity"],
+        )
+        for e in events
+    )
+    return RunPlan(
+        run_id=run_id,
+        seed=seed,
+        config=config,
+        weight=weight,
+        stratum=stratum,
+        events=() if cf else scheduled,
+        pair_id=k,
+        counterfactual=cf,
+        log_weight=log_w,
+        overrides=tuple(sorted(overrides.items())),
+    )
+
+
+def plan_campaign(campaign: CampaignSpec, seed: int, runs: Any = None) -> list[RunPlan]:
+    """The plans of all runs (or of the run ids in ``runs``), in run order."""
+    rows = _design(campaign, seed)
+    ids = range(campaign.runs) if runs is None else sorted(runs)
+    return [plan_run(campaign, seed, i, _design_rows=rows) for i in ids]

@@ -1,0 +1,236 @@
+"""Run a campaign: in this process, in local worker processes, or on a Dask cluster.
+
+A campaign is a list of independent runs. Each task simulates one run and commits it to
+the dataset itself (:func:`twinforge.campaign.runner.execute_run`: an atomic run file,
+its shards, a manifest entry under the dataset's file lock); the parent plans, hands out
+tasks, follows progress and alone merges the tables at the end
+(:meth:`~twinforge.export.DatasetWriter.finalize`, sorted by run). Since a run's bytes
+depend only on the campaign, its seed and the run id, the dataset is byte-identical
+whatever the number of workers, the executor or the order in which runs finish; an
+interrupted campaign resumes (``mode="resume"``) by running exactly the runs missing
+from the manifest.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import secrets
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from twinforge.campaign.campaign import CampaignSpec, load_twins, plan_campaign
+from twinforge.campaign.runner import RunPlan, _recorded_seed, execute_run, write_run
+
+__all__ = ["CampaignSummary", "run_campaign"]
+
+Mode = Literal["create", "resume", "overwrite"]
+
+
+@dataclass
+class CampaignSummary:
+    """What :func:`run_campaign` did."""
+
+    path: Path
+    seed: int
+    runs_written: int
+    runs_skipped: int
+    rows: int
+    values: int
+    seconds: float
+    executor: str
+
+    @property
+    def runs_per_s(self) -> float:
+        return self.runs_written / self.seconds if self.seconds > 0 else float("nan")
+
+    @property
+    def values_per_s(self) -> float:
+        return self.values / self.seconds if self.seconds > 0 else float("nan")
+
+    def text(self) -> str:
+        return (
+            f"wrote {self.runs_written} run(s) ({self.runs_skipped} already complete) to {self.path} "
+            f"[{self.executor}]\n"
+            f"  {self.rows:,} rows, {self.values:,} values in {self.seconds:.1f} s "
+            f"({self.runs_per_s:,.2f} runs/s, {self.values_per_s:,.0f} values/s)\n"
+            f"  seed {self.seed}; estimate with: twinforge campaign estimate {self.path} --column ..."
+        )
+
+
+def _task(spec_json: dict[str, Any], plan_json: dict[str, Any], out: str, chash: str) -> dict[str, Any]:
+    """One run in a worker (a process of the pool or a Dask worker)."""
+    load_twins()
+    return execute_run(spec_json, plan_json, out, chash=chash)
+
+
+def _mp_context() -> Any:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        # workers fork from a server that has imported twinforge once (fast start-up)
+        ctx.set_forkserver_preload(["twinforge.campaign.executor", "twinforge.twins"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def run_campaign(
+    campaign: CampaignSpec,
+    out: str | Path | None = None,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    client: Any = None,
+    mode: Mode = "create",
+    progress: bool = True,
+) -> CampaignSummary:
+    """Plan and run every run of ``campaign`` into the dataset ``out``.
+
+    Parameters
+    ----------
+    campaign : CampaignSpec
+    out : str or Path, optional
+        Dataset folder (default: the campaign's ``output``).
+    workers : int
+        1: runs one after the other in this process; N > 1: N local worker processes
+        (``forkserver`` start method, ``spawn`` where unavailable). Ignored with a
+        scheduler or a client.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``); each run becomes one
+        task. ``out`` must be a path that every worker sees (a shared file system).
+    client : dask.distributed.Client, optional
+        An existing client to submit to instead (not closed here).
+    mode : {"create", "resume", "overwrite"}
+        As for :class:`~twinforge.export.DatasetWriter`; ``resume`` skips the runs the
+        manifest lists as complete and reuses the recorded seed of a campaign whose seed
+        was drawn.
+    progress : bool
+        A tqdm progress bar over runs.
+
+    Returns
+    -------
+    CampaignSummary
+    """
+    from tqdm.auto import tqdm
+
+    from twinforge.export import DatasetWriter
+
+    if out is None:
+        if campaign.output is None:
+            raise ValueError("no output folder: pass --out (or set output in the campaign file)")
+        out = campaign.output
+    out = Path(out).absolute()
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    t0 = time.perf_counter()
+    seed = campaign.scenario.seed
+    if seed is None and mode == "resume":
+        seed = _recorded_seed(out)
+    if seed is None:
+        seed = secrets.randbits(63)
+    chash = campaign.config_hash(seed)
+    spec = campaign.scenario.model_copy(update={"seed": seed})
+    spec_json = spec.to_json_dict()
+    writer = DatasetWriter(out, mode=mode)
+    done = {run_id for twin, run_id in writer.completed_runs() if twin == campaign.twin}
+    todo = [i for i in range(campaign.runs) if i not in done]
+    plans = plan_campaign(campaign, seed, todo)
+    writer._prepare()  # create (or clear, for overwrite) the folder before any worker writes
+    rows = values = 0
+    if client is not None or scheduler is not None:
+        kind = f"dask {scheduler or client.scheduler.address}"
+    else:
+        kind = "serial" if workers == 1 else f"{workers} processes"
+    bar = tqdm(total=len(plans), unit="run", disable=not progress, desc=f"{campaign.twin} campaign")
+    with bar:
+        if client is None and scheduler is None and workers == 1:
+            grid = spec.grid()
+            for plan in plans:
+                r, v = write_run(writer, spec, plan, seed=seed, chash=chash, grid=grid)
+                rows, values = rows + r, values + v
+                bar.update(1)
+        else:
+            args = (spec_json, str(out), chash)
+            results = (
+                _run_dask(plans, args, scheduler, client)
+                if client is not None or scheduler is not None
+                else _run_processes(plans, args, workers)
+            )
+            for res in results:
+                rows, values = rows + res["rows"], values + res["values"]
+                bar.update(1)
+    writer.finalize(
+        {"campaign": campaign.to_json_dict(), "scenario": spec_json, "config_hash": chash, "seed": seed}
+    )
+    return CampaignSummary(
+        out, seed, len(plans), len(done), rows, values, time.perf_counter() - t0, kind
+    )
+
+
+def _run_processes(plans: list[RunPlan], args: tuple[Any, ...], workers: int) -> Iterator[dict[str, Any]]:
+    """Results of the runs in ``workers`` local processes, as they finish."""
+    spec_json, out, chash = args
+    pending = iter(plans)
+    window = 2 * workers  # bounded in-flight tasks: plans are not all pickled at once
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
+        running: set[Future] = set()
+        try:
+            while True:
+                while len(running) < window:
+                    plan = next(pending, None)
+                    if plan is None:
+                        break
+                    running.add(pool.submit(_task, spec_json, plan.to_json(), out, chash))
+                if not running:
+                    return
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for f in sorted(finished, key=id):
+                    yield f.result()
+        except BaseException:
+            for f in running:
+                f.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def _run_dask(
+    plans: list[RunPlan], args: tuple[Any, ...], scheduler: str | None, client: Any
+) -> Iterator[dict[str, Any]]:
+    """Results of the runs as tasks of a Dask cluster, as they finish."""
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:  # pragma: no cover
+        raise RuntimeError("--scheduler needs dask.distributed: pip install 'twinforge[dask]'") from None
+    spec_json, out, chash = args
+    own = client is None
+    if own:
+        client = Client(scheduler)
+    try:
+        n_threads = max(1, sum(client.nthreads().values()))
+        window = 2 * n_threads
+        pending = iter(plans)
+        first = [
+            client.submit(_task, spec_json, p.to_json(), out, chash, pure=False)
+            for p in (next(pending, None) for _ in range(window))
+            if p is not None
+        ]
+        if not first:
+            return
+        ac = as_completed(first)
+        try:
+            for fut in ac:
+                res = fut.result()
+                fut.release()
+                plan = next(pending, None)
+                if plan is not None:
+                    ac.add(client.submit(_task, spec_json, plan.to_json(), out, chash, pure=False))
+                yield res
+        except BaseException:
+            for f in list(getattr(ac, "futures", ())):
+                f.cancel()
+            raise
+    finally:
+        if own:
+            client.close()
