@@ -38,6 +38,12 @@ class Twin(Protocol):
     samples ``i0 .. i1-1``, one ndarray of shape (i1 - i0,) per declared channel (labels
     included); ``events`` returns the run's ground-truth event table; ``parameters`` the
     flat parameter vector recorded in ``runs.parquet``.
+
+    Optional: ``corruptions``, a sequence of callables ``(block, t_s) -> None`` that
+    :func:`simulate` applies in order to each rendered block (with ``t_s`` its sample times
+    [s]). They replace measured columns of the block (sensor faults, see
+    :mod:`twinforge.events.sensor`) after the twin has rendered it, so what they change is
+    what the sensors report, never the state the twin's processes see.
     """
 
     name: ClassVar[str]
@@ -89,6 +95,8 @@ def simulate(
         if t_end > env.now:
             env.run(until=t_end)
         block = twin.render(grid, i0, i1)
+        for corrupt in getattr(twin, "corruptions", ()):  # measurement faults, state untouched
+            corrupt(block, grid.t_s(i0, i1))
         block["time"] = grid.timestamps(i0, i1)
         yield block
         if on_chunk is not None:

@@ -4,8 +4,10 @@ An event type is a class registered in :data:`twinforge.core.registry.EVENTS`. E
 declares its ``category`` (``"weather"``, ``"grid"``, ``"machine"``, ``"sensor"``), which
 twins it can act on, and implements :meth:`EventType.apply`, which changes the twin's
 inputs or state over ``[start_s, end_s)`` and records the event in the run's log with
-``label=True`` so that it labels the sample grid. New types register without touching
-the core::
+``label=True`` so that it labels the sample grid. A scheduled event's ``params`` reach
+``apply`` as keyword arguments; a type that takes some checks them in
+:meth:`EventType.check_params` (a type without that method takes none). New types
+register without touching the core::
 
     @EVENTS.register("my_event")
     class MyEvent(EventType): ...
@@ -16,7 +18,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer
 
 from twinforge.core.registry import EVENTS
 
@@ -34,9 +36,15 @@ class EventType:
     severity_unit: ClassVar[str]
     severity_range: ClassVar[tuple[float, float]]
 
-    def apply(self, twin: Any, start_s: float, end_s: float, severity: float) -> int:
+    def apply(self, twin: Any, start_s: float, end_s: float, severity: float, **params: Any) -> int:
         """Act on ``twin`` over ``[start_s, end_s)`` and log the event; returns its id."""
         raise NotImplementedError
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """Refuse bad ``params`` of a scheduled event (ValueError); by default: none allowed."""
+        if params:
+            raise ValueError(f"{cls.name!r} takes no params, got {', '.join(sorted(params))}")
 
 
 class ScheduledEvent(BaseModel):
@@ -48,6 +56,9 @@ class ScheduledEvent(BaseModel):
     start: pd.Timestamp = Field(description="onset (UTC; naive times are UTC)")
     duration_h: float = Field(gt=0.0, le=24 * 366, description="duration [h]")
     severity: float = Field(description="intensity in the event type's unit (see docs/events.md)")
+    params: dict[str, str | float | int | bool] = Field(
+        default_factory=dict, description="type-specific settings, e.g. {channel = 'temp_indoor_c'}"
+    )
 
     @field_validator("type")
     @classmethod
@@ -66,6 +77,30 @@ class ScheduledEvent(BaseModel):
         if ts is pd.NaT:
             raise ValueError("start must be a date/time, got an empty value")
         return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        name = info.data.get("type")
+        if name is None:  # the type itself was refused
+            return v
+        check = getattr(EVENTS.get(name), "check_params", None)
+        if check is not None:
+            check(v)
+        elif v:
+            raise ValueError(f"{name!r} takes no params, got {', '.join(sorted(v))}")
+        return v
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> Any:
+        # Without params an event dumps (and hashes into config hashes) as it always did.
+        out = handler(self)
+        if isinstance(out, dict) and not self.params:
+            out.pop("params", None)
+        return out
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.start, self.duration_h, self.severity, tuple(sorted(self.params.items()))))
 
     def check_severity(self) -> None:
         cls = EVENTS.get(self.type)

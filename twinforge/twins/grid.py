@@ -18,7 +18,9 @@ load, the transformer's ambient and its hot spot together). The homes are a
   downstream of it. A definite-time overcurrent relay trips the whole feeder when the
   transformer carries more than ``trip_pu`` for ``trip_delay_s``; supply comes back after
   a restoration time. Unserved homes draw nothing; on restoration every heat pump whose
-  home cooled below its band starts at once (cold-load pickup).
+  home cooled below its band starts at once (cold-load pickup). A storm multiplies the
+  fault rate over its window (:attr:`GridTwin.fault_rate_multipliers`,
+  :mod:`~twinforge.events.storm`).
 
 Energy not served of an outage is the net energy its homes would have drawn had they been
 served, from the fleet's shadow state (equal to a counterfactual run without the outage).
@@ -295,11 +297,15 @@ class GridTwin:
         self.tstate = None
         n_nodes = self.fparams.n_nodes
         self.node_of_home = np.minimum((np.arange(cfg.n_homes) * n_nodes) // cfg.n_homes, n_nodes - 1)
+        #: (start_s, end_s, factor) windows in which storms multiply the fault rate.
+        self.fault_rate_multipliers: list[tuple[float, float, float]] = []
         for ev in self.scheduled:
             start_s = (ev.start - grid.start).total_seconds()
-            EVENTS.get(ev.type)().apply(self, start_s, start_s + ev.duration_h * 3600.0, ev.severity)
+            EVENTS.get(ev.type)().apply(self, start_s, start_s + ev.duration_h * 3600.0, ev.severity, **ev.params)
         if cfg.protection.fault_rate_per_year > 0:
             env.process(self._faults(env, streams.generator("protection/faults")))
+            if self.fault_rate_multipliers:
+                env.process(self._storm_faults(env, streams.generator("protection/faults/storm")))
 
     def max_chunk_samples(self, grid: TimeGrid) -> int:
         """Chunks of at most ~1.5 M home-sub-steps (about 12 MB per fleet array)."""
@@ -310,6 +316,34 @@ class GridTwin:
         p = self.config.protection
         while True:
             yield env.timeout(float(rng.exponential(_YEAR_S / p.fault_rate_per_year)))
+            repair = float(rng.lognormal(math.log(p.repair_median_h * 3600.0), p.repair_sigma))
+            self.protection.add_outage(env.now, env.now + repair, "fault", float(rng.uniform(0.05, 1.0)))
+
+    def fault_rate_multiplier(self, t_s: float) -> float:
+        """Factor m(t) on the fault rate at ``t_s``: the largest active storm's, 1 without."""
+        return max((f for s, e, f in self.fault_rate_multipliers if s <= t_s < e), default=1.0)
+
+    def _storm_faults(self, env: simpy.Environment, rng: np.random.Generator):
+        """The extra faults of storms: a Poisson process of rate lambda0 (m(t) - 1) by thinning.
+
+        Superposed on :meth:`_faults` (rate lambda0, whose draws a storm leaves unchanged), the
+        faults arrive at rate lambda0 m(t). Candidates at the bound lambda0 (max m - 1) are kept
+        with probability (m(t) - 1) / (max m - 1) (Lewis & Shedler 1979, doi:10.1002/nav.3800260304).
+        """
+        p = self.config.protection
+        excess_max = max(f for _, _, f in self.fault_rate_multipliers) - 1.0
+        if excess_max <= 0.0:
+            return
+        t = min(s for s, _, _ in self.fault_rate_multipliers)
+        t_stop = max(e for _, e, _ in self.fault_rate_multipliers)
+        scale_s = _YEAR_S / (p.fault_rate_per_year * excess_max)
+        while True:
+            t += float(rng.exponential(scale_s))
+            if t >= t_stop:
+                return
+            if rng.random() * excess_max >= self.fault_rate_multiplier(t) - 1.0:
+                continue
+            yield env.timeout(t - env.now)
             repair = float(rng.lognormal(math.log(p.repair_median_h * 3600.0), p.repair_sigma))
             self.protection.add_outage(env.now, env.now + repair, "fault", float(rng.uniform(0.05, 1.0)))
 

@@ -437,7 +437,7 @@ class HomeTwin:
         self.weather = Weather(cfg.weather, grid.start, streams.generator("weather"))
         for ev in self.scheduled:
             start_s = (ev.start - grid.start).total_seconds()
-            EVENTS.get(ev.type)().apply(self, start_s, start_s + ev.duration_h * 3600.0, ev.severity)
+            EVENTS.get(ev.type)().apply(self, start_s, start_s + ev.duration_h * 3600.0, ev.severity, **ev.params)
 
         self.occupancy = Occupancy(cfg.occupancy.n_occupants, self.log)
         self.zone = ThermalZone(
