@@ -4,6 +4,10 @@ Real traces are loaded and cleaned into the synthetic output's shape (:mod:`.loa
 ``time`` index, channel names, SI units, explicit gap and daylight-saving handling), cut
 into windows and summarised by a fixed feature vector (:mod:`.windows`), and compared with
 metrics whose range and direction are documented one by one (:mod:`.metrics`).
+:func:`compare` computes all of them for a real trace against synthetic runs and returns a
+:class:`FidelityReport` (JSON, HTML with figures: :mod:`.report`); :mod:`.tstr` measures
+train-on-synthetic-test-on-real utility; :func:`calibrate` fits home-twin parameters to a
+real trace and writes a preset.
 
 >>> from twinforge.fidelity import load_pjm, make_windows, window_features
 >>> real = load_pjm()                                   # shipped sample: PJME 2014, hourly
@@ -16,31 +20,68 @@ metrics whose range and direction are documented one by one (:mod:`.metrics`).
 
 from __future__ import annotations
 
-from twinforge.fidelity.loader import (
-    PJM_SAMPLE,
-    UCI_SAMPLE,
-    UNITS,
-    TraceError,
-    TraceWarning,
-    find_gaps,
-    infer_period,
-    load_pjm,
-    load_trace,
-    load_uci_household,
-)
-from twinforge.fidelity.metrics import (
-    acf_distance,
-    correlation_matrix_distance,
-    discriminative_score,
-    ks_statistic,
-    memorisation,
-    nn_indistinguishability,
-    profile_error,
-    psd_log_distance,
-    tail_quantiles,
-    wasserstein_normalised,
-)
-from twinforge.fidelity.windows import feature_names, make_windows, window_features
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from twinforge.fidelity.calibrate import (
+        HOME_PARAMETERS,
+        Bound,
+        CalibrationResult,
+        calibrate,
+        simulate_homes,
+    )
+    from twinforge.fidelity.compare import (
+        METRIC_INFO,
+        CompareError,
+        FidelityReport,
+        compare,
+        synthetic_frame,
+    )
+    from twinforge.fidelity.loader import (
+        PJM_SAMPLE,
+        UCI_SAMPLE,
+        UNITS,
+        TraceError,
+        TraceWarning,
+        find_gaps,
+        infer_period,
+        load_pjm,
+        load_trace,
+        load_uci_household,
+    )
+    from twinforge.fidelity.metrics import (
+        acf_distance,
+        correlation_matrix_distance,
+        discriminative_score,
+        ks_statistic,
+        memorisation,
+        nn_indistinguishability,
+        profile_error,
+        psd_log_distance,
+        tail_quantiles,
+        wasserstein_normalised,
+    )
+    from twinforge.fidelity.tstr import TSTRResult, tstr_classify, tstr_forecast
+    from twinforge.fidelity.windows import feature_names, make_windows, window_features
+
+#: Public name -> submodule. Submodules are imported on first use, so that
+#: ``twinforge.fidelity.commands`` (imported by the CLI) does not pay for scipy and sklearn.
+_WHERE = {
+    **dict.fromkeys(
+        ["load_trace", "load_uci_household", "load_pjm", "find_gaps", "infer_period", "TraceError",
+         "TraceWarning", "UNITS", "UCI_SAMPLE", "PJM_SAMPLE"], "loader"),
+    **dict.fromkeys(["make_windows", "window_features", "feature_names"], "windows"),
+    **dict.fromkeys(
+        ["ks_statistic", "wasserstein_normalised", "acf_distance", "psd_log_distance",
+         "profile_error", "correlation_matrix_distance", "tail_quantiles", "discriminative_score",
+         "nn_indistinguishability", "memorisation"], "metrics"),
+    **dict.fromkeys(["compare", "FidelityReport", "CompareError", "METRIC_INFO", "synthetic_frame"],
+                    "compare"),
+    **dict.fromkeys(["tstr_forecast", "tstr_classify", "TSTRResult"], "tstr"),
+    **dict.fromkeys(["calibrate", "CalibrationResult", "HOME_PARAMETERS", "Bound", "simulate_homes"],
+                    "calibrate"),
+}
 
 __all__ = [
     # loading
@@ -69,4 +110,33 @@ __all__ = [
     "discriminative_score",
     "nn_indistinguishability",
     "memorisation",
+    # comparison and report
+    "compare",
+    "FidelityReport",
+    "CompareError",
+    "METRIC_INFO",
+    "synthetic_frame",
+    # utility
+    "tstr_forecast",
+    "tstr_classify",
+    "TSTRResult",
+    # calibration
+    "calibrate",
+    "CalibrationResult",
+    "HOME_PARAMETERS",
+    "Bound",
+    "simulate_homes",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'twinforge.fidelity' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"twinforge.fidelity.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,67 @@
+"""Calibration recovers a known parameter and writes a preset that generate accepts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from twinforge.campaign.spec import load_spec
+from twinforge.fidelity.calibrate import calibrate, preset_toml, simulate_homes
+from twinforge.fidelity.compare import CompareError
+from twinforge.processes.appliances import APPLIANCES
+from twinforge.twins.home import HomeConfig
+
+# A fixed appliance stock and no electric heating, so that usage_scale is what differs.
+OWNED = {k: k not in ("fridge", "freezer") for k in APPLIANCES}
+COMMON = {"hvac": {"heating": "gas"}, "appliances": {"owned": OWNED}}
+START = pd.Timestamp("2024-01-01", tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def recovered():
+    truth = HomeConfig.model_validate({**COMMON, "appliances": {"owned": OWNED, "usage_scale": 1.6}})
+    # the "real" home: another seed than any calibration home
+    target = simulate_homes(truth, START, 21, "900s", [202], ["mains_power_w"]).drop(columns="run_id")
+    base = HomeConfig.model_validate(COMMON)
+    return calibrate(target, params=["appliances.usage_scale"], base=base, max_runs=12, holdout=0.25,
+                     n_homes=3, n_eval_homes=2, seed=0)
+
+
+def test_recovers_usage_scale_from_a_wrong_start(recovered):
+    res = recovered
+    assert res.start_params == {"appliances.usage_scale": 1.0}
+    assert abs(res.params["appliances.usage_scale"] - 1.6) < 0.3
+    assert res.loss_best < 0.8 * res.loss_start
+    assert res.n_runs <= 12 and len(res.history) == res.n_runs
+    assert res.config.appliances.usage_scale == res.params["appliances.usage_scale"]
+    # held-out windows: the calibrated home is closer than the start on the marginal
+    before, after = res.report_before, res.report_after
+    assert after.value("channels.mains_power_w.wasserstein") < before.value("channels.mains_power_w.wasserstein")
+    assert res.details["holdout_days"] == 5.0 and res.details["calibration_days"] == 15.0  # 20 whole Paris days
+
+
+def test_preset_loads_as_a_scenario(recovered, tmp_path):
+    path = recovered.write_preset(tmp_path / "preset.toml", days=3)
+    spec = load_spec(path)
+    assert spec.twin == "home" and spec.diversity is None and spec.days == 3.0
+    assert spec.config.appliances.usage_scale == pytest.approx(recovered.params["appliances.usage_scale"], abs=1e-6)
+    assert spec.config.hvac.heating == "gas" and spec.config.appliances.owned == OWNED
+    assert path.read_text().startswith("# twinforge preset")
+
+
+def test_preset_toml_writes_nested_tables():
+    text = preset_toml({"twin": "home", "home": {"appliances": {"standby_w": 80.0}, "tz": "UTC"}}, ["hi"])
+    assert text == '# hi\n\ntwin = "home"\n\n[home]\ntz = "UTC"\n\n[home.appliances]\nstandby_w = 80.0\n'
+
+
+def test_errors():
+    t = pd.date_range("2024-01-01", periods=4 * 96, freq="15min", tz="UTC")
+    real = pd.DataFrame({"mains_power_w": 500.0}, index=t)
+    with pytest.raises(CompareError, match="no default range"):
+        calibrate(real, params=["weather.temp_mean_c"], max_runs=3)
+    with pytest.raises(CompareError, match="unknown home parameter"):
+        calibrate(real, params={"appliances.nope": (0, 1)}, max_runs=3)
+    with pytest.raises(CompareError, match="unknown home channel"):
+        calibrate(real, channels={"mains_power_w": "feeder_power_w"}, max_runs=3)
+    with pytest.raises(CompareError, match="not numeric"):
+        calibrate(real, params={"hvac.heating": (0, 1)}, max_runs=3)

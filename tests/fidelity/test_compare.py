@@ -1,0 +1,123 @@
+"""compare(): ideal values on identical data, finite in-range values against the home twin."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twinforge.campaign.runner import generate
+from twinforge.campaign.spec import load_spec
+from twinforge.export.reader import open_dataset
+from twinforge.fidelity import load_uci_household
+from twinforge.fidelity.compare import METRIC_INFO, CompareError, FidelityReport, compare
+
+
+@pytest.fixture(scope="module")
+def uci() -> pd.DataFrame:
+    return load_uci_household()
+
+
+@pytest.fixture(scope="module")
+def home_dataset(tmp_path_factory):
+    """Three homes x five days at 15 min, starting with the UCI sample (December 2008)."""
+    out = tmp_path_factory.mktemp("fid") / "homes"
+    spec = load_spec(None, twin="home", runs=3, days=5, period="15min", start="2008-12-01", seed=11)
+    generate(spec, out, progress=False)
+    return out
+
+
+def test_identical_data_gives_ideal_values(uci):
+    real = uci[["mains_power_w", "kitchen_power_w"]]
+    rep = compare(real, real.assign(run_id=0), period="15min")
+    for ch in ("mains_power_w", "kitchen_power_w"):
+        for name in ("ks", "wasserstein", "acf_distance", "psd_log_distance", "profile_error_hour",
+                     "profile_error_hour_week", "tail_q01", "tail_q99", "tail_q999"):
+            assert rep.value(f"channels.{ch}.{name}") == pytest.approx(0.0, abs=1e-12), name
+    assert rep.value("cross_channel.correlation_matrix_distance") == pytest.approx(0.0, abs=1e-12)
+    assert rep.value("windows.discriminative_score") == 0.0
+    n = rep.info["n_real_windows"]
+    assert rep.info["n_synth_windows"] == n
+    # every synthetic window's nearest neighbour is its real twin: the maximum, a copying signal
+    assert rep.value("windows.nn_indistinguishability") == pytest.approx((2 * n - 1) / n)
+    assert rep.value("windows.memorisation_copy_share") == 1.0
+    assert rep.value("windows.memorisation_median_ratio") == 0.0
+
+
+def test_against_home_twin_metrics_are_finite_and_in_range(uci, home_dataset):
+    rep = compare(uci[["mains_power_w"]], home_dataset, channels={"mains_power_w": "mains_power_w"})
+    assert rep.info["period"] == "15min" and rep.info["n_runs"] == 3
+    # 5 UTC days from midnight hold 4 whole Paris days per home, cut run by run
+    assert rep.info["n_synth_windows"] == 12 and len(set(rep.synth_window_runs)) == 3
+    assert rep.info["n_real_windows"] == 62
+    table = rep.table()
+    assert set(table["direction"]) <= {"lower is better", "higher is better", "closer to ideal is better"}
+    for _, row in table.iterrows():
+        if row["metric"] == "profile_error_hour_week":
+            assert pd.isna(row["value"]) and "week" in row["note"]  # 5 synthetic days
+            continue
+        assert math.isfinite(row["value"]), row["metric"]
+    ch = rep.metrics["channels"]["mains_power_w"]
+    assert 0 < ch["ks"]["value"] <= 1
+    assert 0 <= ch["acf_distance"]["value"] <= 2
+    assert 0 <= rep.value("windows.discriminative_score") <= 0.5
+    n_r, n_s = rep.info["n_real_windows"], rep.info["n_synth_windows"]
+    assert 0 <= rep.value("windows.nn_indistinguishability") <= (n_r + n_s - 1) / n_r
+    assert 0 <= rep.value("windows.memorisation_copy_share") <= 1
+    assert rep.real_features.shape == (n_r, len(rep.feature_names))
+    # a dataset path, an opened dataset and its DataFrame give the same numbers
+    df = open_dataset(home_dataset).samples(columns=["mains_power_w"])
+    again = compare(uci[["mains_power_w"]], df.drop(columns="twin"))
+    assert again.metrics == rep.metrics
+
+
+def test_json_is_standard_and_complete(uci, home_dataset, tmp_path):
+    rep = compare(uci[["mains_power_w"]], open_dataset(home_dataset))
+    path = rep.to_json(tmp_path / "metrics.json")
+    data = json.loads(path.read_text())  # strict JSON: no NaN/Infinity tokens
+    assert "NaN" not in path.read_text() and "Infinity" not in path.read_text()
+    entry = data["metrics"]["windows"]["discriminative_score"]
+    assert set(entry) >= {"value", "range", "direction", "ideal", "meaning"}
+    assert data["info"]["channels"] == {"mains_power_w": "mains_power_w"}
+    assert set(METRIC_INFO) >= set(data["metrics"]["channels"]["mains_power_w"])
+    assert "discriminative score" in rep.summary()
+
+
+def test_windows_are_cut_per_run():
+    t = pd.date_range("2024-01-01", periods=4 * 96, freq="15min", tz="UTC", name="time")
+    rng = np.random.default_rng(0)
+    one = pd.DataFrame({"p": rng.gamma(2.0, 300.0, t.size)}, index=t)
+    two = pd.concat([one.assign(run_id=0), one.assign(run_id=1)])
+    rep = compare(one, two, tz="UTC")
+    assert rep.info["n_synth_windows"] == 8 and rep.info["n_real_windows"] == 4
+    assert list(rep.synth_window_runs) == [0] * 4 + [1] * 4
+
+
+def test_mean_normalisation_compares_shapes():
+    t = pd.date_range("2024-01-01", periods=14 * 24, freq="1h", tz="UTC", name="time")
+    shape = 1.0 + 0.5 * np.sin(2 * np.pi * t.hour / 24)
+    real = pd.DataFrame({"load_power_w": 1e9 * shape}, index=t)
+    synth = pd.DataFrame({"feeder_power_w": 2e5 * shape}, index=t)
+    m = {"load_power_w": "feeder_power_w"}
+    assert compare(real, synth, channels=m, tz="UTC").value("channels.load_power_w.ks") == 1.0
+    rep = compare(real, synth, channels=m, tz="UTC", normalise="mean")
+    assert rep.value("channels.load_power_w.wasserstein") == pytest.approx(0.0, abs=1e-9)
+    assert rep.value("channels.load_power_w.profile_error_hour") == pytest.approx(0.0, abs=1e-9)
+
+
+def test_errors_name_the_problem(uci, home_dataset, tmp_path):
+    real = uci[["mains_power_w"]]
+    with pytest.raises(CompareError, match="real column 'nope' not in the real trace"):
+        compare(real, home_dataset, channels={"nope": "mains_power_w"})
+    with pytest.raises(CompareError, match="synthetic channel 'nope' not in dataset"):
+        compare(real, home_dataset, channels={"mains_power_w": "nope"})
+    with pytest.raises(CompareError, match="cannot compare at"):
+        compare(real, home_dataset, period="1min")
+    with pytest.raises(CompareError, match="no dataset at"):
+        compare(real, tmp_path / "missing")
+    with pytest.raises(CompareError, match="normalise"):
+        compare(real, home_dataset, normalise="max")
+    assert isinstance(compare(real, home_dataset, period="1h"), FidelityReport)

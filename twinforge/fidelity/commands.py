@@ -1,0 +1,272 @@
+"""The ``twinforge fidelity`` and ``twinforge calibrate`` commands.
+
+``cli.py`` registers them with :func:`add_parsers` and dispatches to :func:`run` (both
+commands carry their handler in ``args.fidelity_handler``). Exit codes as in ``cli.py``:
+0 success, 2 bad input (one line naming the problem; nothing written), 1 a failure while
+running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parsers", "run", "run_fidelity", "run_calibrate", "load_real", "parse_map", "main"]
+
+_FIDELITY_EPILOG = """\
+examples:
+  twinforge fidelity --real household_power.csv.xz --synthetic data/ \\
+      --map mains_power_w=mains_power_w --period 1min --out report/
+  twinforge fidelity --real PJME_hourly.csv --synthetic grid/ --map load_power_w=feeder_power_w \\
+      --normalise mean --tz America/New_York --period 1h --out pjm_report/
+
+--real is read by format: 'uci' (UCI household power text/CSV), 'pjm' (Kaggle PJM hourly
+load), 'trace' (a CSV/Parquet with a time column, see twinforge.fidelity.load_trace); 'auto'
+(default) recognises the first two from their header.
+"""
+
+_CALIBRATE_EPILOG = """\
+examples:
+  twinforge calibrate --real household_power.csv.xz --map mains_power_w=mains_power_w \\
+      --params appliances.usage_scale,appliances.standby_w --budget 40 --out uci.toml
+  twinforge generate --config uci.toml --runs 10 --out data/
+
+A parameter is a dotted home path (appliances.usage_scale, appliances.standby_w,
+appliances.lighting_w_per_active, occupancy.n_occupants, occupancy.persistence,
+occupancy.schedule_shift_sd_h, hvac.heating_capacity_w, hvac.heat_setpoint_c,
+envelope.ua_w_per_k) or name=low:high for any numeric home parameter.
+"""
+
+
+class _InputError(ValueError):
+    pass
+
+
+def _fail(msg: str, code: int) -> int:
+    print(f"twinforge: error: {msg}", file=sys.stderr)
+    return code
+
+
+def parse_map(items: list[str] | None) -> dict[str, str] | None:
+    """``["real=channel", ...]`` (or comma-separated) -> ``{real: channel}``."""
+    if not items:
+        return None
+    out: dict[str, str] = {}
+    for item in items:
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            real, sep, synth = part.partition("=")
+            if not sep or not real.strip() or not synth.strip():
+                raise _InputError(f"--map expects real_column=channel, got {part!r}")
+            out[real.strip()] = synth.strip()
+    return out or None
+
+
+def _sniff(path: Path) -> str:
+    from twinforge.fidelity.loader import _columns_of
+
+    try:
+        cols = [c.strip() for c in _columns_of(path)]
+    except Exception:  # noqa: BLE001 - any unreadable header: let load_trace report it
+        return "trace"
+    if "Global_active_power" in cols:
+        return "uci"
+    if "Datetime" in cols and any(c.endswith("_MW") for c in cols):
+        return "pjm"
+    return "trace"
+
+
+def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None = None) -> Any:
+    """Load ``--real``: a UCI household file, a PJM hourly file or a generic trace."""
+    import warnings
+
+    from twinforge.fidelity.loader import TraceError, TraceWarning, load_pjm, load_trace, load_uci_household
+
+    if not path.exists():
+        raise _InputError(f"--real {path}: file not found")
+    if path.is_dir():
+        raise _InputError(f"--real {path}: is a folder, not a trace file")
+    kind = _sniff(path) if fmt == "auto" else fmt
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TraceWarning)
+            if kind == "uci":
+                return load_uci_household(path)
+            if kind == "pjm":
+                if zone is None:
+                    from twinforge.fidelity.loader import _columns_of
+
+                    mw = [c for c in _columns_of(path) if c.endswith("_MW")]
+                    zone = mw[0][:-3] if mw else "PJME"
+                return load_pjm(path, zone=zone)
+            return load_trace(path, tz=tz)
+    except TraceError as exc:
+        raise _InputError(str(exc).splitlines()[0]) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise _InputError(f"--real {path}: cannot read it as a {kind} trace ({exc})") from None
+
+
+def add_parsers(subparsers: Any) -> None:
+    """Register ``fidelity`` and ``calibrate`` on the CLI's subparsers object."""
+    f = subparsers.add_parser(
+        "fidelity", help="compare a real trace with a synthetic dataset (metrics + HTML report)",
+        description="Compare a real trace with synthetic data: metrics.json and report.html.",
+        epilog=_FIDELITY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    f.add_argument("--real", type=Path, required=True, help="real trace file (CSV/Parquet)")
+    f.add_argument("--synthetic", type=Path, required=True, help="synthetic dataset folder (twinforge generate)")
+    f.add_argument("--map", action="append", metavar="REAL=CHANNEL",
+                   help="real column = synthetic channel (repeat or comma-separate); default: same names")
+    f.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "trace"], help="format of --real")
+    f.add_argument("--real-tz", default="UTC", help="zone of naive timestamps in a generic --real trace")
+    f.add_argument("--tz", default="Europe/Paris", help="local zone for day windows and profiles")
+    f.add_argument("--window", default="1D", help="window length (default 1D)")
+    f.add_argument("--period", help="common period, e.g. 1min, 15min, 1h (default: the coarser one)")
+    f.add_argument("--normalise", default="none", choices=["none", "mean"],
+                   help="'mean': divide each trace / run by its mean (compare shapes)")
+    f.add_argument("--twin", help="twin to read from a multi-twin dataset")
+    f.add_argument("--seed", type=int, default=0, help="seed of the classifier (default 0)")
+    f.add_argument("--out", type=Path, required=True, help="output folder for report.html and metrics.json")
+    f.set_defaults(fidelity_handler=run_fidelity)
+
+    c = subparsers.add_parser(
+        "calibrate", help="fit home-twin parameters to a real trace and write a preset",
+        description="Fit home-twin parameters to a real trace; write a scenario preset (TOML).",
+        epilog=_CALIBRATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("--real", type=Path, required=True, help="real trace file (CSV/Parquet)")
+    c.add_argument("--map", action="append", metavar="REAL=CHANNEL",
+                   help="real column = home channel (default mains_power_w=mains_power_w)")
+    c.add_argument("--params", required=True,
+                   help="comma-separated parameters, e.g. appliances.usage_scale,appliances.standby_w")
+    c.add_argument("--budget", type=int, default=30, help="candidate simulations (default 30)")
+    c.add_argument("--config", type=Path, help="base scenario TOML (its [home] is the start point)")
+    c.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "trace"], help="format of --real")
+    c.add_argument("--real-tz", default="UTC", help="zone of naive timestamps in a generic --real trace")
+    c.add_argument("--tz", default="Europe/Paris", help="local zone for day windows and profiles")
+    c.add_argument("--period", help="simulation period (default: the real trace's)")
+    c.add_argument("--holdout", type=float, default=0.3, help="share of the last days held out (default 0.3)")
+    c.add_argument("--homes", type=int, default=3, help="homes per candidate (default 3)")
+    c.add_argument("--method", default="auto",
+                   choices=["auto", "bounded", "nelder-mead", "powell", "differential_evolution"])
+    c.add_argument("--seed", type=int, default=0, help="seed of the calibration homes (default 0)")
+    c.add_argument("--report", type=Path, help="also write the held-out before/after reports into this folder")
+    c.add_argument("--out", type=Path, required=True, help="preset TOML to write")
+    c.set_defaults(fidelity_handler=run_calibrate)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch to the handler :func:`add_parsers` attached."""
+    return int(args.fidelity_handler(args))
+
+
+def run_fidelity(args: argparse.Namespace) -> int:
+    from twinforge.fidelity.compare import CompareError, compare
+
+    try:
+        mapping = parse_map(args.map)
+        if args.out.exists() and not args.out.is_dir():
+            raise _InputError(f"--out {args.out}: exists and is not a folder")
+        real = load_real(args.real, args.format, args.real_tz)
+        rep = compare(real, args.synthetic, channels=mapping, window=args.window, tz=args.tz,
+                      period=args.period, seed=args.seed, normalise=args.normalise, twin=args.twin)
+    except (_InputError, CompareError) as exc:
+        return _fail(str(exc).splitlines()[0], 2)
+    try:
+        html = rep.to_html(args.out)
+        rep.to_json(args.out / "metrics.json")
+    except OSError as exc:
+        return _fail(f"cannot write the report to {args.out}: {exc}", 1)
+    print(rep.summary())
+    print(f"wrote {html} and {args.out / 'metrics.json'}")
+    return 0
+
+
+def _parse_params(text: str) -> list[str] | dict[str, tuple[float, float] | None]:
+    out: dict[str, Any] = {}
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, sep, rng = part.partition("=")
+        if sep:
+            lo, colon, hi = rng.partition(":")
+            try:
+                out[name.strip()] = (float(lo), float(hi))
+            except ValueError:
+                raise _InputError(f"--params: expected name=low:high, got {part!r}") from None
+            if not colon:
+                raise _InputError(f"--params: expected name=low:high, got {part!r}")
+        else:
+            out[name] = None
+    if not out:
+        raise _InputError("--params: give at least one parameter")
+    return out
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from twinforge.campaign.spec import SpecError, load_spec
+    from twinforge.fidelity.calibrate import HOME_PARAMETERS, calibrate
+    from twinforge.fidelity.compare import CompareError
+
+    try:
+        mapping = parse_map(args.map)
+        params = _parse_params(args.params)
+        resolved: dict[str, Any] = {}
+        for name, b in params.items():
+            if b is None and name not in HOME_PARAMETERS:
+                raise _InputError(
+                    f"--params: no default range for {name!r}; write {name}=low:high or use one of "
+                    f"{', '.join(HOME_PARAMETERS)}"
+                )
+            resolved[name] = HOME_PARAMETERS[name] if b is None else b
+            if isinstance(resolved[name], tuple) and not resolved[name][0] < resolved[name][1]:
+                raise _InputError(f"--params: {name} needs low < high")
+        if args.budget < 2:
+            raise _InputError(f"--budget must be >= 2, got {args.budget}")
+        if args.homes < 1:
+            raise _InputError(f"--homes must be >= 1, got {args.homes}")
+        if args.out.exists() and args.out.is_dir():
+            raise _InputError(f"--out {args.out}: is a folder; give a .toml file name")
+        base = None
+        if args.config is not None:
+            spec = load_spec(args.config)
+            if spec.twin != "home":
+                raise _InputError(f"--config {args.config}: calibration fits the home twin, not {spec.twin!r}")
+            base = spec.config
+        real = load_real(args.real, args.format, args.real_tz)
+        res = calibrate(
+            real, params=resolved,
+            channels=mapping, base=base, max_runs=args.budget, n_homes=args.homes,
+            holdout=args.holdout, tz=args.tz, period=args.period, method=args.method,
+            seed=args.seed, source=str(args.real),
+        )
+    except (_InputError, CompareError, SpecError) as exc:
+        return _fail(str(exc).splitlines()[0], 2)
+    except ValueError as exc:
+        return _fail(str(exc).splitlines()[0], 2)
+    try:
+        res.write_preset(args.out, source=str(args.real))
+        if args.report is not None and res.report_after is not None:
+            res.report_before.to_html(args.report / "before")
+            res.report_after.to_html(args.report / "after")
+    except (OSError, SpecError) as exc:
+        return _fail(f"cannot write {args.out}: {exc}", 1)
+    print(res.summary())
+    print(f"wrote {args.out}; use it with: twinforge generate --config {args.out} --out DIR")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point: ``python -m twinforge.fidelity.commands fidelity|calibrate ...``."""
+    parser = argparse.ArgumentParser(prog="twinforge")
+    add_parsers(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,661 @@
+"""Compare a real trace with synthetic data: every fidelity metric, one report.
+
+:func:`compare` puts a real trace (as :func:`~twinforge.fidelity.load_trace` gives it) and
+synthetic data (a dataset folder, a :class:`~twinforge.export.reader.TwinDataset` or a
+DataFrame) on a common sampling period, cuts both into windows (the synthetic data run by
+run, so no window straddles two homes), and computes:
+
+- per channel, on the pooled samples: Kolmogorov-Smirnov, normalised Wasserstein, tail
+  quantiles; on the windows: autocorrelation and Welch-spectrum distances; on local time:
+  daily (and, with a week of data or more, weekly) profile error;
+- across channels (two or more): the correlation-matrix distance;
+- on the window feature vectors (:func:`~twinforge.fidelity.window_features`): the
+  discriminative score, nearest-neighbour indistinguishability and memorisation.
+
+Each metric is stored with its value, range, direction, ideal value and a one-line meaning
+(:data:`METRIC_INFO`), so the JSON and the HTML report read on their own.
+
+>>> from twinforge.fidelity import load_uci_household
+>>> real = load_uci_household()[["mains_power_w"]]
+>>> rep = compare(real, real.assign(run_id=0), period="15min")      # doctest: +SKIP
+>>> rep.value("channels.mains_power_w.ks")                          # doctest: +SKIP
+0.0
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from twinforge.fidelity.loader import infer_period
+from twinforge.fidelity.metrics import (
+    acf_distance,
+    correlation_matrix_distance,
+    discriminative_score,
+    ks_statistic,
+    memorisation,
+    nn_indistinguishability,
+    profile_error,
+    psd_log_distance,
+    tail_quantiles,
+    wasserstein_normalised,
+)
+from twinforge.fidelity.windows import feature_names, make_windows, window_features
+
+__all__ = ["FidelityReport", "METRIC_INFO", "compare", "synthetic_frame", "CompareError"]
+
+Direction = Literal["lower is better", "higher is better", "closer to ideal is better"]
+
+
+class CompareError(ValueError):
+    """The inputs of :func:`compare` do not fit together; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a metric's number means."""
+
+    range: str
+    direction: Direction
+    ideal: float
+    meaning: str
+
+
+#: Range, direction, ideal value and meaning of every metric :func:`compare` reports.
+METRIC_INFO: dict[str, MetricInfo] = {
+    "ks": MetricInfo(
+        "[0, 1]", "lower is better", 0.0,
+        "largest gap between the real and synthetic value distributions (CDFs)",
+    ),
+    "wasserstein": MetricInfo(
+        "[0, inf)", "lower is better", 0.0,
+        "average displacement of the values, in real interquartile ranges",
+    ),
+    "acf_distance": MetricInfo(
+        "[0, 2]", "lower is better", 0.0,
+        "RMS gap between the mean within-window autocorrelations (lags 1..max_lag)",
+    ),
+    "psd_log_distance": MetricInfo(
+        "[0, inf)", "lower is better", 0.0,
+        "RMS gap between log10 Welch spectra (1 = a factor 10 in power)",
+    ),
+    "profile_error_hour": MetricInfo(
+        "[0, inf)", "lower is better", 0.0,
+        "CV(RMSE) of the mean daily profile by local hour, relative to the real level",
+    ),
+    "profile_error_hour_week": MetricInfo(
+        "[0, inf)", "lower is better", 0.0,
+        "CV(RMSE) of the mean weekly profile by local hour of week",
+    ),
+    "tail_q01": MetricInfo(
+        "[0, inf)", "lower is better", 0.0,
+        "|relative error| of the 1 % quantile (low tail: base load)",
+    ),
+    "tail_q99": MetricInfo(
+        "[0, inf)", "lower is better", 0.0,
+        "|relative error| of the 99 % quantile (high tail: peaks)",
+    ),
+    "tail_q999": MetricInfo(
+        "[0, inf)", "lower is better", 0.0,
+        "|relative error| of the 99.9 % quantile (extreme peaks; needs thousands of samples)",
+    ),
+    "correlation_matrix_distance": MetricInfo(
+        "[0, 4/sqrt(k(k-1))]", "lower is better", 0.0,
+        "Frobenius gap between cross-channel correlation matrices, per channel pair",
+    ),
+    "discriminative_score": MetricInfo(
+        "[0, 0.5]", "lower is better", 0.0,
+        "cross-validated balanced accuracy - 0.5 of a forest telling real from synthetic windows",
+    ),
+    "nn_indistinguishability": MetricInfo(
+        "[0, (n_r+n_s-1)/n_r]", "higher is better", 1.0,
+        "share of synthetic windows whose nearest neighbour is real / share expected; 1 = mixed",
+    ),
+    "memorisation_median_ratio": MetricInfo(
+        "[0, inf)", "closer to ideal is better", 1.0,
+        "median synthetic-to-real / real-to-real neighbour distance; << 1 = copies, >> 1 = far",
+    ),
+    "memorisation_copy_share": MetricInfo(
+        "[0, 1]", "lower is better", 0.01,
+        "share of synthetic windows closer to a real one than 99 % of real pairs (about 0.01 is fresh)",
+    ),
+}
+
+_TAILS = {"tail_q01": 0.01, "tail_q99": 0.99, "tail_q999": 0.999}
+
+
+def _entry(name: str, value: float | None, **extra: Any) -> dict[str, Any]:
+    info = METRIC_INFO[name]
+    v = None if value is None else float(value)
+    return {
+        "value": v, "range": info.range, "direction": info.direction, "ideal": info.ideal,
+        "meaning": info.meaning, **extra,
+    }
+
+
+def _finite_or_none(obj: Any) -> Any:
+    """JSON-safe copy: non-finite floats become None, numpy scalars plain Python."""
+    if isinstance(obj, Mapping):
+        return {str(k): _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_or_none(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+@dataclass
+class FidelityReport:
+    """The outcome of :func:`compare`.
+
+    Attributes
+    ----------
+    metrics : dict
+        ``{"channels": {channel: {metric: entry}}, "cross_channel": {...}, "windows":
+        {...}}``; every entry is ``{"value", "range", "direction", "ideal", "meaning"}``
+        (plus details such as the quantile values). A metric that cannot be computed (too
+        few windows) has ``value`` None and a ``note``.
+    info : dict
+        What was compared: channel mapping, period, window, zone, counts, seed, chance level.
+    real, synthetic : DataFrame
+        The compared data on the common period, columns named after the real channels;
+        ``synthetic`` has a ``run_id`` column.
+    real_windows, synth_windows : ndarray of shape (n_windows, n_steps, n_channels)
+    real_starts, synth_starts : DatetimeIndex
+    synth_window_runs : ndarray of shape (n_synth_windows,)
+        Run id of each synthetic window.
+    real_features, synth_features : ndarray of shape (n_windows, n_features)
+    feature_names : list of str
+    """
+
+    metrics: dict[str, Any]
+    info: dict[str, Any]
+    real: pd.DataFrame = field(repr=False)
+    synthetic: pd.DataFrame = field(repr=False)
+    real_windows: np.ndarray = field(repr=False)
+    synth_windows: np.ndarray = field(repr=False)
+    real_starts: pd.DatetimeIndex = field(repr=False)
+    synth_starts: pd.DatetimeIndex = field(repr=False)
+    synth_window_runs: np.ndarray = field(repr=False)
+    real_features: np.ndarray = field(repr=False)
+    synth_features: np.ndarray = field(repr=False)
+    feature_names: list[str] = field(repr=False)
+
+    # -- reading -----------------------------------------------------------------------
+    @property
+    def channels(self) -> list[str]:
+        """The compared channels (real column names)."""
+        return list(self.info["channels"])
+
+    @property
+    def period_s(self) -> float:
+        return float(self.info["period_s"])
+
+    def value(self, key: str) -> float | None:
+        """A metric's value by dotted path, e.g. ``"windows.discriminative_score"`` or
+        ``"channels.mains_power_w.ks"``."""
+        node: Any = self.metrics
+        for part in self._split(key):
+            if not isinstance(node, Mapping) or part not in node:
+                raise KeyError(f"no metric {key!r} in this report")
+            node = node[part]
+        if not isinstance(node, Mapping) or "value" not in node:
+            raise KeyError(f"{key!r} is a group, not a metric")
+        return node["value"]
+
+    def _split(self, key: str) -> list[str]:
+        # channel names contain no dots, but be robust to them
+        head, _, rest = key.partition(".")
+        if head == "channels":
+            for ch in self.metrics.get("channels", {}):
+                if rest.startswith(ch + "."):
+                    return [head, ch, rest[len(ch) + 1:]]
+        return key.split(".")
+
+    def table(self) -> pd.DataFrame:
+        """One row per metric: group, channel, metric, value, ideal, range, direction, meaning."""
+        rows = []
+        for ch, ms in self.metrics.get("channels", {}).items():
+            for name, e in ms.items():
+                rows.append({"group": "channel", "channel": ch, "metric": name, **_row(e)})
+        for group in ("cross_channel", "windows"):
+            for name, e in self.metrics.get(group, {}).items():
+                rows.append({"group": group, "channel": "", "metric": name, **_row(e)})
+        return pd.DataFrame(rows)
+
+    def summary(self) -> str:
+        """A few headline lines: counts, the window-level scores, the per-channel distances."""
+        i = self.info
+        w = self.metrics["windows"]
+
+        def fmt(e: Mapping[str, Any]) -> str:
+            v = e.get("value")
+            return "n/a" if v is None else f"{v:.3g}"
+
+        lines = [
+            f"fidelity: {i['n_real_windows']} real vs {i['n_synth_windows']} synthetic windows "
+            f"({i['n_runs']} run(s)) of {i['window']} at {i['period']}, local time {i['tz']}",
+            f"  discriminative score {fmt(w['discriminative_score'])} (0 best, 0.5 separable; "
+            f"chance level about {i['chance_discriminative']:.2f})",
+            f"  NN indistinguishability {fmt(w['nn_indistinguishability'])} (1 = fully mixed, 0 = separate)",
+            f"  memorisation: median distance ratio {fmt(w['memorisation_median_ratio'])} (about 1), "
+            f"copy share {fmt(w['memorisation_copy_share'])} (about 0.01)",
+        ]
+        for ch, ms in self.metrics["channels"].items():
+            synth = i["channels"][ch]
+            name = ch if synth == ch else f"{ch} ~ {synth}"
+            lines.append(
+                f"  {name}: KS {fmt(ms['ks'])}, W1/IQR {fmt(ms['wasserstein'])}, "
+                f"ACF {fmt(ms['acf_distance'])}, PSD {fmt(ms['psd_log_distance'])}, "
+                f"profile {fmt(ms['profile_error_hour'])}, q99 {fmt(ms['tail_q99'])}"
+            )
+        return "\n".join(lines)
+
+    # -- writing -----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """``{"info": ..., "metrics": ...}`` with non-finite values as None (JSON null)."""
+        return _finite_or_none({"info": self.info, "metrics": self.metrics})
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write :meth:`to_dict` as JSON (atomically: a temporary file, then a rename)."""
+        path = Path(path)
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+            from twinforge.fidelity.report import _chmod_default
+
+            _chmod_default(Path(tmp))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def to_html(self, path_dir: str | Path, *, title: str | None = None) -> Path:
+        """Write ``report.html`` and its PNG figures into ``path_dir``; see :mod:`.report`."""
+        from twinforge.fidelity.report import write_report
+
+        return write_report(self, path_dir, title=title)
+
+
+def _row(e: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: e.get(k) for k in ("value", "ideal", "range", "direction", "meaning")} | {
+        "note": e.get("note", "")
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# inputs
+
+
+def synthetic_frame(
+    synthetic: Any, columns: list[str], *, twin: str | None = None
+) -> pd.DataFrame:
+    """Synthetic data as a DataFrame indexed by UTC ``time`` with ``run_id`` and ``columns``.
+
+    Parameters
+    ----------
+    synthetic : str, Path, TwinDataset or DataFrame
+        A dataset folder written by ``twinforge generate``, an opened dataset, or a
+        DataFrame with a ``time`` column or a DatetimeIndex (and optionally ``run_id``; a
+        frame without it is one run, ``run_id`` 0).
+    columns : list of str
+        Synthetic channels to read.
+    twin : str, optional
+        Twin to read from a dataset holding several; default: the one twin that has all
+        ``columns``.
+
+    Raises
+    ------
+    CompareError
+        Unknown channel, unreadable dataset, no time information.
+    """
+    from twinforge.export.reader import TwinDataset, open_dataset
+
+    if isinstance(synthetic, (str, Path)):
+        try:
+            synthetic = open_dataset(synthetic)
+        except (FileNotFoundError, ValueError) as exc:
+            raise CompareError(str(exc)) from None
+    if isinstance(synthetic, TwinDataset):
+        twins = [twin] if twin is not None else synthetic.twins
+        fits = [t for t in twins if set(columns) <= set(synthetic.columns(t))]
+        if not fits:
+            avail = sorted({c for t in twins for c in synthetic.columns(t)})
+            missing = [c for c in columns if c not in avail] or columns
+            raise CompareError(
+                f"synthetic channel {missing[0]!r} not in dataset {synthetic.root}; "
+                f"its channels are {avail}"
+            )
+        df = synthetic.samples(columns=columns, twin=fits[0])
+        df = df.drop(columns="twin").set_index("time")
+    elif isinstance(synthetic, pd.DataFrame):
+        df = synthetic
+        if "time" in df.columns:
+            df = df.set_index("time")
+        if not isinstance(df.index, pd.DatetimeIndex):
+            raise CompareError("synthetic DataFrame needs a 'time' column or a DatetimeIndex")
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            cols = [c for c in df.columns if c != "run_id"]
+            raise CompareError(
+                f"synthetic channel {missing[0]!r} not in the synthetic data; its channels are {cols}"
+            )
+        if "run_id" not in df.columns:
+            df = df.assign(run_id=0)
+        df = df[["run_id", *columns]]
+    else:
+        raise CompareError(
+            f"synthetic must be a dataset path, a TwinDataset or a DataFrame, got {type(synthetic).__name__}"
+        )
+    idx = pd.DatetimeIndex(df.index)
+    idx = idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
+    out = df.copy()
+    out.index = idx.rename("time")
+    out["run_id"] = out["run_id"].astype("int64")
+    for c in columns:
+        out[c] = out[c].astype("float64")
+    return out
+
+
+def _real_frame(real: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    if not isinstance(real, pd.DataFrame):
+        raise CompareError(f"real must be a DataFrame (as load_trace returns), got {type(real).__name__}")
+    df = real
+    if "time" in df.columns:
+        df = df.set_index("time")
+    if not isinstance(df.index, pd.DatetimeIndex):
+        raise CompareError("real trace needs a DatetimeIndex (load it with twinforge.fidelity.load_trace)")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise CompareError(
+            f"real column {missing[0]!r} not in the real trace; its columns are {list(df.columns)}"
+        )
+    idx = df.index if df.index.tz is not None else df.index.tz_localize("UTC")
+    out = pd.DataFrame(df[columns].to_numpy(dtype="float64"), index=idx.tz_convert("UTC").rename("time"),
+                       columns=columns)
+    out = out[~out.index.duplicated()].sort_index()
+    if len(out) < 2:
+        raise CompareError("real trace has fewer than two samples")
+    return out
+
+
+def _resample(df: pd.DataFrame, period: pd.Timedelta, native: pd.Timedelta) -> pd.DataFrame:
+    """Mean over ``[t, t + period)``; a no-op when the trace is already at ``period``."""
+    if period == native:
+        return df
+    if period < native:
+        raise CompareError(
+            f"cannot compare at {period}: a trace is sampled every {native} (choose a period >= {native})"
+        )
+    return df.resample(period, label="left", closed="left").mean()
+
+
+def _period_text(td: pd.Timedelta) -> str:
+    s = td.total_seconds()
+    for unit, n in (("D", 86_400), ("h", 3600), ("min", 60), ("s", 1)):
+        if s >= n and s % n == 0:
+            return f"{int(s // n)}{unit}"
+    return f"{s:g}s"
+
+
+def _normalise_by_mean(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    out = df.copy()
+    for c in cols:
+        m = float(np.nanmean(out[c].to_numpy()))
+        if m == 0 or not math.isfinite(m):
+            raise CompareError(f"cannot normalise {c!r} by its mean ({m})")
+        out[c] = out[c] / m
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# compare
+
+
+def compare(
+    real: pd.DataFrame,
+    synthetic: Any,
+    *,
+    channels: Mapping[str, str] | None = None,
+    window: str = "1D",
+    tz: str = "Europe/Paris",
+    period: str | None = None,
+    seed: int = 0,
+    max_lag: int | None = None,
+    max_nan_frac: float = 0.05,
+    normalise: Literal["none", "mean"] = "none",
+    twin: str | None = None,
+) -> FidelityReport:
+    """Compare a real trace with synthetic data on every fidelity metric.
+
+    Parameters
+    ----------
+    real : DataFrame
+        UTC-indexed trace with channels as columns, as :func:`~twinforge.fidelity.load_trace`
+        returns.
+    synthetic : DataFrame, TwinDataset, str or Path
+        Synthetic samples: a dataset folder, an opened dataset or a DataFrame (``time``
+        column or DatetimeIndex; ``run_id`` column if several runs). Windows are cut run by
+        run.
+    channels : mapping, optional
+        ``{real column: synthetic channel}``; default: every real column, same name.
+    window : str
+        Window length (``"1D"``: days starting at local midnight in ``tz``).
+    tz : str
+        Local zone for windows and profiles.
+    period : str, optional
+        Common sampling period; both sides are averaged to it. Default: the coarser of the
+        two native periods (the finer side is averaged).
+    seed : int
+        Seeds the discriminative classifier and its folds.
+    max_lag : int, optional
+        Largest autocorrelation lag in samples; default a quarter of the window.
+    max_nan_frac : float
+        Windows with more missing values than this share are dropped.
+    normalise : {"none", "mean"}
+        ``"mean"`` divides the real trace and each synthetic run by its own mean per channel
+        before anything else: compares shapes, not levels (a feeder against a region).
+    twin : str, optional
+        Twin to read from a multi-twin dataset.
+
+    Returns
+    -------
+    FidelityReport
+
+    Raises
+    ------
+    CompareError
+        Unknown column or channel, incompatible periods, no complete window on a side.
+    """
+    if normalise not in ("none", "mean"):
+        raise CompareError(f"normalise must be 'none' or 'mean', got {normalise!r}")
+    if channels is None:
+        if not isinstance(real, pd.DataFrame):
+            raise CompareError("real must be a DataFrame (as load_trace returns)")
+        channels = {str(c): str(c) for c in real.columns if c not in ("time", "run_id")}
+    channels = dict(channels)
+    if not channels:
+        raise CompareError("no channel to compare")
+    cols = list(channels)
+    real_df = _real_frame(real, cols)
+    synth_raw = synthetic_frame(synthetic, list(dict.fromkeys(channels.values())), twin=twin)
+    synth = pd.DataFrame(
+        {"run_id": synth_raw["run_id"], **{c: synth_raw[channels[c]] for c in cols}},
+        index=synth_raw.index,
+    )
+
+    # common period
+    p_real = infer_period(real_df.index)
+    periods = [infer_period(g.index.unique()) for _, g in synth.groupby("run_id") if g.index.nunique() > 1]
+    if not periods:
+        raise CompareError("synthetic data has no run with two samples or more")
+    p_synth = min(periods)
+    try:
+        target = pd.Timedelta(period) if period is not None else max(p_real, p_synth)
+    except ValueError:
+        raise CompareError(f"period must be a duration such as '1min' or '1h', got {period!r}") from None
+    if target <= pd.Timedelta(0):
+        raise CompareError(f"period must be positive, got {period!r}")
+    real_df = _resample(real_df, target, p_real)
+    runs = {}
+    for rid, g in synth.groupby("run_id", sort=True):
+        g = g.drop(columns="run_id").sort_index()
+        g = g[~g.index.duplicated()]
+        runs[int(rid)] = _resample(g, target, p_synth)
+    if normalise == "mean":
+        real_df = _normalise_by_mean(real_df, cols)
+        runs = {k: _normalise_by_mean(v, cols) for k, v in runs.items()}
+    period_s = target.total_seconds()
+
+    # windows
+    try:
+        rw, rs = make_windows(real_df, cols, window, max_nan_frac=max_nan_frac, tz=tz, period=target)
+    except ValueError as exc:
+        raise CompareError(f"window {window!r}: {exc}") from None
+    s_list, s_starts, s_runs = [], [], []
+    for rid, g in runs.items():
+        if len(g) < 2:
+            continue
+        w, st = make_windows(g, cols, window, max_nan_frac=max_nan_frac, tz=tz, period=target)
+        s_list.append(w)
+        s_starts.append(st)
+        s_runs.append(np.full(len(w), rid, dtype=np.int64))
+    sw = np.concatenate(s_list) if s_list else np.empty((0,) + rw.shape[1:])
+    ss = s_starts[0].append(s_starts[1:]) if s_starts else pd.DatetimeIndex([], tz="UTC")
+    sr = np.concatenate(s_runs) if s_runs else np.empty(0, dtype=np.int64)
+    if len(rw) == 0:
+        raise CompareError(
+            f"the real trace holds no complete {window} window (at most {max_nan_frac:.0%} missing) "
+            f"starting at local midnight in {tz}"
+        )
+    if len(sw) == 0:
+        raise CompareError(
+            f"the synthetic data holds no complete {window} window starting at local midnight in {tz}"
+        )
+    n_steps = rw.shape[1]
+    lag = max(1, n_steps // 4) if max_lag is None else int(max_lag)
+    if not 1 <= lag < n_steps:
+        raise CompareError(f"max_lag must be in [1, {n_steps - 1}] for {window} windows, got {lag}")
+
+    synth_all = pd.concat(
+        [g.assign(run_id=rid) for rid, g in runs.items()]
+    )[["run_id", *cols]]
+
+    # per-channel metrics
+    per_channel: dict[str, Any] = {}
+    fs = 1.0 / period_s
+    for k, c in enumerate(cols):
+        r_vals, s_vals = real_df[c].to_numpy(), synth_all[c].to_numpy()
+        m: dict[str, Any] = {
+            "ks": _entry("ks", ks_statistic(r_vals, s_vals)),
+            "wasserstein": _entry("wasserstein", wasserstein_normalised(r_vals, s_vals)),
+        }
+        try:
+            m["acf_distance"] = _entry(
+                "acf_distance", acf_distance(rw[..., k], sw[..., k], lag), max_lag=lag
+            )
+        except ValueError as exc:
+            m["acf_distance"] = _entry("acf_distance", None, note=str(exc))
+        m["psd_log_distance"] = _entry(
+            "psd_log_distance", psd_log_distance(rw[..., k], sw[..., k], fs, nperseg=min(256, n_steps)),
+        )
+        m["profile_error_hour"] = _entry(
+            "profile_error_hour", profile_error(real_df[c], synth_all[c], by="hour", tz=tz)
+        )
+        week = pd.Timedelta("7D")
+        span_r = real_df.index[-1] - real_df.index[0]
+        span_s = max(g.index[-1] - g.index[0] for g in runs.values())
+        if span_r >= week and span_s >= week:
+            m["profile_error_hour_week"] = _entry(
+                "profile_error_hour_week",
+                profile_error(real_df[c], synth_all[c], by="hour_week", tz=tz),
+            )
+        else:
+            m["profile_error_hour_week"] = _entry(
+                "profile_error_hour_week", None, note="needs a week of data on both sides"
+            )
+        tails = tail_quantiles(r_vals, s_vals, q=tuple(_TAILS.values()))
+        for name, q in _TAILS.items():
+            t = tails[q]
+            m[name] = _entry(name, abs(t["rel_error"]), real=t["real"], synth=t["synth"],
+                             signed_error=t["rel_error"])
+        per_channel[c] = m
+
+    cross: dict[str, Any] = {}
+    if len(cols) >= 2:
+        try:
+            cross["correlation_matrix_distance"] = _entry(
+                "correlation_matrix_distance",
+                correlation_matrix_distance(real_df[cols], synth_all[cols]), k=len(cols),
+            )
+        except ValueError as exc:
+            cross["correlation_matrix_distance"] = _entry("correlation_matrix_distance", None, note=str(exc))
+
+    # window-level metrics
+    rf = window_features(rw, period_s)
+    sf = window_features(sw, period_s)
+    win: dict[str, Any] = {}
+    n_min = min(len(rf), len(sf))
+    if n_min >= 5:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            win["discriminative_score"] = _entry(
+                "discriminative_score", discriminative_score(rf, sf, seed=seed)
+            )
+    else:
+        win["discriminative_score"] = _entry(
+            "discriminative_score", None, note="needs at least 5 windows on each side"
+        )
+    if len(rf) + len(sf) >= 3:
+        win["nn_indistinguishability"] = _entry("nn_indistinguishability", nn_indistinguishability(rf, sf))
+    else:
+        win["nn_indistinguishability"] = _entry("nn_indistinguishability", None, note="needs 3 windows")
+    if len(rf) >= 2:
+        mem = memorisation(rf, sf)
+        win["memorisation_median_ratio"] = _entry("memorisation_median_ratio", mem["median_ratio"])
+        win["memorisation_copy_share"] = _entry(
+            "memorisation_copy_share", mem["copy_share"], threshold=mem["threshold"]
+        )
+    else:
+        for name in ("memorisation_median_ratio", "memorisation_copy_share"):
+            win[name] = _entry(name, None, note="needs 2 real windows")
+
+    info = {
+        "channels": {c: channels[c] for c in cols},
+        "window": window,
+        "tz": tz,
+        "period": _period_text(target),
+        "period_s": period_s,
+        "normalise": normalise,
+        "seed": int(seed),
+        "n_real_windows": int(len(rw)),
+        "n_synth_windows": int(len(sw)),
+        "n_runs": int(len(runs)),
+        "n_real_samples": int(real_df[cols].notna().any(axis=1).sum()),
+        "n_synth_samples": int(len(synth_all)),
+        "real_start": real_df.index[0].isoformat(),
+        "real_end": real_df.index[-1].isoformat(),
+        "chance_discriminative": 0.5 / math.sqrt(max(n_min, 1)),
+        "max_nan_frac": max_nan_frac,
+    }
+    metrics = {"channels": per_channel, "cross_channel": cross, "windows": win}
+    return FidelityReport(
+        metrics=metrics, info=info, real=real_df, synthetic=synth_all,
+        real_windows=rw, synth_windows=sw, real_starts=rs, synth_starts=ss, synth_window_runs=sr,
+        real_features=rf, synth_features=sf, feature_names=feature_names(cols),
+    )
