@@ -17,11 +17,13 @@ HERE = Path(__file__).parent
 TWIN_CHANNELS = {
     "home": "twinforge.twins.home:HOME_CHANNELS",
     "grid": "twinforge.twins.grid:GRID_CHANNELS",
+    "machine": "twinforge.twins.machine:machine_channels",
 }
 TWIN_CONFIGS = {
     "home": ("twinforge.twins.home:HomeConfig", "twinforge.twins.home:HomeDiversity"),
     # The grid's [grid.home] and [grid.homes] sections are the home twin's models above.
     "grid": ("twinforge.twins.grid:GridConfig", "twinforge.twins.grid:GridDiversity"),
+    "machine": ("twinforge.twins.machine:MachineConfig", "twinforge.twins.machine:MachineDiversity"),
 }
 SKIP_SECTIONS = {"GridConfig": ("home.", "homes.", "weather.")}
 
@@ -78,7 +80,12 @@ def build() -> str:
     ]
     for twin, ref in TWIN_CHANNELS.items():
         out += [f"## Channels of the {twin} twin", "", "| column | unit | kind | dtype | meaning |", "|---|---|---|---|---|"]
-        for ch in _load(ref):
+        channels = _load(ref)
+        if callable(channels):  # channels that depend on the configuration: all of them
+            from twinforge.twins.machine import MachineConfig, MotorCurrentParams
+
+            channels = channels(MachineConfig(current=MotorCurrentParams()))
+        for ch in channels:
             out.append(f"| `{ch.name}` | {ch.unit or '-'} | {ch.kind} | {ch.dtype} | {ch.description} |")
         out += ["", "`interval`: mean over `[time, time + period)`; `instant`: value at `time`;",
                 "`label`: ground truth, not a measurement.", ""]

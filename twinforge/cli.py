@@ -16,6 +16,7 @@ _GENERATE_EPILOG = """\
 examples:
   twinforge generate home --homes 10 --days 30 --period 1min --seed 7 --out data/
   twinforge generate grid --homes 200 --days 365 --period 15min --seed 7 --out grid/
+  twinforge generate machine --machines 20 --until-failure --rate 25.6kHz --period 10s --out data/
   twinforge generate home --config scenario.toml --out data/
 
 A scenario file (TOML) may set any of: twin, runs, days, period, start, seed,
@@ -35,10 +36,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Simulate runs of a twin and write a labelled Parquet dataset.",
         epilog=_GENERATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    g.add_argument("twin", nargs="?", default=None, help="twin to run: home, grid (default: the scenario's, else home)")
+    g.add_argument("twin", nargs="?", default=None, help="twin to run: home, grid, machine (default: the scenario's, else home)")
     g.add_argument("--config", type=Path, help="TOML scenario file")
     g.add_argument("--runs", type=int, help="number of runs, 1 to 1,000,000 (homes, feeders, machines)")
     g.add_argument("--homes", type=int, help="home twin: number of homes (= runs); grid twin: homes per feeder")
+    g.add_argument("--machines", type=int, help="machine twin: number of machines (= runs)")
+    g.add_argument("--until-failure", action="store_true", default=None,
+                   help="machine twin: end each run at its bearing failure (capped by --days)")
+    g.add_argument("--rate", help="machine twin: accelerometer sample rate, 12kHz .. 51.2kHz, e.g. 25.6kHz")
     g.add_argument("--days", type=float, help="horizon in days (> 0, <= 3660)")
     g.add_argument("--period", help="sample period: 1s .. 1h, e.g. 1min, 15min")
     g.add_argument("--start", help="first sample, UTC date/time (default 2024-01-01)")
@@ -51,6 +56,39 @@ def _parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("info", help="describe a dataset: runs, channels, units, events")
     i.add_argument("path", type=Path)
+
+    c = sub.add_parser(
+        "campaign", help="Monte Carlo campaigns: many runs with rare events, weights, pairs",
+        description="Run a campaign file (see docs/campaigns.md) or estimate from its dataset.",
+    )
+    csub = c.add_subparsers(dest="campaign_command", metavar="ACTION")
+    cr = csub.add_parser(
+        "run", help="plan and run every run of a campaign file",
+        description="Plan and run a campaign. The dataset depends only on the file and its seed, "
+        "whatever --workers or --scheduler.",
+    )
+    cr.add_argument("spec", type=Path, help="campaign file (TOML)")
+    cr.add_argument("--out", type=Path, help="output dataset folder (default: the file's output)")
+    cr.add_argument("--workers", type=int, default=1, help="local worker processes (default 1: in this process)")
+    cr.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    cr.add_argument("--seed", type=int, help="root seed (overrides the file's)")
+    cmode = cr.add_mutually_exclusive_group()
+    cmode.add_argument("--resume", action="store_true", help="finish an interrupted campaign, keeping complete runs")
+    cmode.add_argument("--overwrite", action="store_true", help="replace an existing twinforge dataset at --out")
+    cr.add_argument("--quiet", action="store_true", help="no progress bar")
+    ce = csub.add_parser(
+        "estimate", help="weighted estimate of a per-run statistic of a samples column",
+        description="Weighted estimate over the factual runs: per run, STAT of COLUMN "
+        "(or the indicator STAT > ABOVE), averaged with the runs' weights.",
+    )
+    ce.add_argument("dataset", type=Path)
+    ce.add_argument("--column", required=True, help="samples column, e.g. temp_indoor_c")
+    ce.add_argument("--stat", default="max", choices=["max", "min", "mean", "sum", "std"])
+    ce.add_argument("--above", type=float, help="estimate P(STAT > ABOVE) instead of E[STAT]")
+    ce.add_argument("--self-normalised", action="store_true", help="self-normalised estimator")
+    from twinforge.fidelity.commands import add_parsers as add_fidelity_parsers
+
+    add_fidelity_parsers(sub)
     return p
 
 
@@ -73,6 +111,22 @@ def _generate(args: argparse.Namespace) -> int:
             extra["grid"] = {"n_homes": args.homes}
         elif runs is None:
             runs = args.homes
+    machine: dict = {}
+    if args.until_failure:
+        machine["until_failure"] = True
+    if args.rate is not None:
+        from twinforge.core.timegrid import parse_rate_hz
+
+        try:
+            machine["sample_rate_hz"] = parse_rate_hz(args.rate)
+        except ValueError as e:
+            return _fail(f"machine.sample_rate_hz: {e}", 2)
+    if args.machines is not None and runs is None:
+        runs = args.machines
+    if (machine or args.machines is not None) and twin not in (None, "machine"):
+        return _fail(f"--machines, --until-failure and --rate apply to the machine twin, not {twin}", 2)
+    if machine:
+        extra["machine"] = machine
     try:
         spec = load_spec(
             args.config, twin=twin, runs=runs, days=args.days, period=args.period,
@@ -103,6 +157,56 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _campaign(args: argparse.Namespace) -> int:
+    from twinforge.campaign.spec import SpecError
+
+    if args.campaign_command == "run":
+        from twinforge.campaign.campaign import load_campaign
+        from twinforge.campaign.executor import run_campaign
+
+        try:
+            campaign = load_campaign(args.spec, seed=args.seed)
+        except SpecError as e:
+            return _fail(str(e), 2)
+        if args.workers < 1:
+            return _fail(f"--workers must be >= 1, got {args.workers}", 2)
+        out = args.out if args.out is not None else campaign.output
+        if out is None:
+            return _fail("no output folder: give --out (or output = ... in the campaign file)", 2)
+        mode = "resume" if args.resume else "overwrite" if args.overwrite else "create"
+        try:
+            summary = run_campaign(
+                campaign, out, workers=args.workers, scheduler=args.scheduler, mode=mode,
+                progress=not args.quiet,
+            )
+        except FileExistsError as e:
+            return _fail(str(e), 2)
+        except (OSError, ValueError, RuntimeError) as e:
+            return _fail(str(e), 1)
+        except KeyboardInterrupt:
+            return _fail(f"interrupted; complete runs are kept, finish with: twinforge campaign run {args.spec} --resume --out {out}", 130)
+        print(summary.text())
+        return 0
+    if args.campaign_command == "estimate":
+        from twinforge.campaign.analysis import column_outcome, estimate
+
+        try:
+            fn = column_outcome(args.column, args.stat, args.above)
+            est = estimate(
+                args.dataset, fn, probability=args.above is not None,
+                kind="self_normalised" if args.self_normalised else "unbiased",
+            )
+        except (OSError, ValueError, KeyError) as e:
+            return _fail(str(e), 2)
+        what = f"P({args.stat} {args.column} > {args.above:g})" if args.above is not None else f"E[{args.stat} {args.column}]"
+        print(
+            f"{what} = {est.value:.6g} +/- {est.std_error:.3g} (95 % CI {est.ci_low:.6g} .. {est.ci_high:.6g}); "
+            f"{est.n} runs, effective sample size {est.ess:.1f}"
+        )
+        return 0
+    return _fail("campaign needs an action: run or estimate (see twinforge campaign --help)", 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -123,6 +227,10 @@ def _main(argv: list[str] | None = None) -> int:
         return _generate(args)
     if args.command == "info":
         return _info(args)
+    if args.command == "campaign":
+        return _campaign(args)
+    if hasattr(args, "fidelity_handler"):
+        return args.fidelity_handler(args)
     parser.print_help()
     return 2
 
