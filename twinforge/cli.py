@@ -86,6 +86,14 @@ def _parser() -> argparse.ArgumentParser:
     ce.add_argument("--stat", default="max", choices=["max", "min", "mean", "sum", "std"])
     ce.add_argument("--above", type=float, help="estimate P(STAT > ABOVE) instead of E[STAT]")
     ce.add_argument("--self-normalised", action="store_true", help="self-normalised estimator")
+    v = sub.add_parser(
+        "verify", help="re-check a dataset: schema, metadata, manifest, invariants, regeneration",
+        description="Re-check a dataset: manifest and files, schema and units, row counts and time grid, "
+        "events and runs tables, the twin's physical invariants, and that a sample of runs regenerates "
+        "byte for byte from the recorded scenario and seed. Exit 0 if all is well, 1 if not.",
+    )
+    v.add_argument("path", type=Path)
+    v.add_argument("--regenerate", type=int, default=2, help="runs to regenerate (0: none; default 2)")
     from twinforge.fidelity.commands import add_parsers as add_fidelity_parsers
 
     add_fidelity_parsers(sub)
@@ -145,6 +153,19 @@ def _generate(args: argparse.Namespace) -> int:
         return _fail(f"interrupted; complete runs are kept, finish with --resume --out {args.out}", 130)
     print(summary.text())
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from twinforge.campaign.verify import verify
+
+    if args.regenerate < 0:
+        return _fail("--regenerate must be >= 0", 2)
+    try:
+        report = verify(args.path, regenerate=args.regenerate)
+    except (FileNotFoundError, ValueError) as e:
+        return _fail(str(e), 2)
+    print(report.text())
+    return 0 if report.ok else 1
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -229,6 +250,8 @@ def _main(argv: list[str] | None = None) -> int:
         return _info(args)
     if args.command == "campaign":
         return _campaign(args)
+    if args.command == "verify":
+        return _verify(args)
     if hasattr(args, "fidelity_handler"):
         return args.fidelity_handler(args)
     parser.print_help()

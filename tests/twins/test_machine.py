@@ -243,3 +243,12 @@ def test_rate_below_the_resonances_drops_them():
     twin = MachineTwin(MachineConfig(sample_rate_hz=12_000.0), RngStreams(0))
     assert all(f < 0.45 * 12_000 for f, _, _ in twin.vibration.resonances)
     assert math.isclose(twin.vibration.sample_rate_hz, 12_000.0)
+
+
+def test_fault_mode_draw_does_not_depend_on_the_order_of_the_probabilities():
+    a = MachineDiversity(fault_mode_probs={"outer_race": 0.5, "inner_race": 0.3, "rolling_element": 0.2})
+    b = MachineDiversity(fault_mode_probs={"inner_race": 0.3, "rolling_element": 0.2, "outer_race": 0.5})
+    for i in range(20):
+        ca = draw_machine(MachineConfig(), a, RngStreams(3).child(f"run/{i}").generator("parameters"))
+        cb = draw_machine(MachineConfig(), b, RngStreams(3).child(f"run/{i}").generator("parameters"))
+        assert ca.fault_modes == cb.fault_modes

@@ -63,6 +63,8 @@ def verify(path: str | Path, *, regenerate: int = 2, seed: int = 0) -> VerifyRep
         for f in e.get("files", []):
             if not (root / f).is_file():
                 rep.problems.append(f"run {e['twin']}/{e['run_id']}: listed file {f} is missing")
+    if rep.problems and any("is missing" in p for p in rep.problems):
+        return rep  # the tables cannot be read consistently; fix (or --resume) first
     ds = open_dataset(root)
     runs = ds.runs
     events = ds.events
@@ -116,24 +118,32 @@ def verify(path: str | Path, *, regenerate: int = 2, seed: int = 0) -> VerifyRep
 
 
 def _regenerate(root: Path, manifest: dict, entries: list, n: int, seed: int, rep: VerifyReport) -> list[str]:
-    from twinforge.campaign.runner import generate_runs
+    """Simulate ``n`` runs again from the recorded scenario (or campaign) and seed."""
+    from twinforge.campaign.campaign import CampaignSpec, plan_run
+    from twinforge.campaign.runner import plan_runs, write_run
     from twinforge.campaign.spec import GenerateSpec
+    from twinforge.export import DatasetWriter
 
-    scenario = manifest["dataset"].get("scenario")
-    if scenario is None:
-        return ["manifest has no scenario: runs cannot be regenerated"]
-    spec = GenerateSpec.from_data(scenario)
+    dataset = manifest["dataset"]
+    if dataset.get("scenario") is None or dataset.get("seed") is None:
+        return ["manifest has no scenario and seed: runs cannot be regenerated"]
+    root_seed = int(dataset["seed"])
+    chash = dataset.get("config_hash", "")
+    campaign = CampaignSpec.from_data(dataset["campaign"]) if dataset.get("campaign") else None
+    spec = campaign.scenario if campaign is not None else GenerateSpec.from_data(dataset["scenario"])
     rng = np.random.default_rng(seed)
     pick = sorted(rng.choice(len(entries), size=min(n, len(entries)), replace=False).tolist())
-    ids = [int(entries[i]["run_id"]) for i in pick]
     problems = []
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "again"
-        generate_runs(spec, out, run_ids=ids)
+        writer = DatasetWriter(Path(tmp) / "again")
+        plans = None if campaign is not None else plan_runs(spec, root_seed)
         for i in pick:
             e = entries[i]
+            run_id = int(e["run_id"])
+            plan = plan_run(campaign, root_seed, run_id) if campaign is not None else plans[run_id]
+            write_run(writer, spec, plan, seed=root_seed, chash=chash)
             for f in e["files"]:
-                if f.startswith("samples/") and not filecmp.cmp(root / f, out / f, shallow=False):
-                    problems.append(f"run {e['twin']}/{e['run_id']}: regenerated {f} differs from the stored one")
-            rep.regenerated.append(int(e["run_id"]))
+                if f.startswith("samples/") and not filecmp.cmp(root / f, Path(tmp) / "again" / f, shallow=False):
+                    problems.append(f"run {e['twin']}/{run_id}: regenerated {f} differs from the stored one")
+            rep.regenerated.append(run_id)
     return problems

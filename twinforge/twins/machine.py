@@ -270,7 +270,9 @@ def draw_machine(
     u_mode = float(rng.random())
     modes = base.fault_modes
     if d.fault_mode_probs:
-        names = list(d.fault_mode_probs)
+        # A fixed order (not the dict's): the draw must not depend on how the file listed them,
+        # nor on the key order of the scenario recorded in the manifest.
+        names = [m for m in FAULT_MODES if m in d.fault_mode_probs]
         cum = np.cumsum([d.fault_mode_probs[k] for k in names])
         modes = (names[min(int(np.searchsorted(cum, u_mode, side="right")), len(names) - 1)],)
     deg = base.degradation
