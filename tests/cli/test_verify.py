@@ -65,3 +65,21 @@ def test_a_missing_file_and_an_unfinished_dataset_are_found(datasets, tmp_path):
     (bad / "manifest.json").write_text(json.dumps(m))
     text = verify(bad, regenerate=0).text()
     assert "never finalized" in text and "run_id=2/part-0.parquet is missing" in text
+
+
+def test_a_campaign_dataset_verifies_and_its_campaign_round_trips(tmp_path):
+    import json
+
+    from twinforge.campaign.campaign import CampaignSpec, load_campaign
+    from twinforge.campaign.executor import run_campaign
+
+    c = load_campaign(
+        __import__("pathlib").Path(__file__).parents[2] / "campaigns" / "home_heat_wave.toml",
+        runs=4, days=2, period="30min",
+    )
+    out = tmp_path / "c"
+    run_campaign(c, out, progress=False)
+    stored = json.loads((out / "manifest.json").read_text())["dataset"]
+    assert CampaignSpec.from_json_dict(stored["campaign"]).config_hash(stored["seed"]) == stored["config_hash"]
+    rep = verify(out, regenerate=2)
+    assert rep.ok, rep.text()

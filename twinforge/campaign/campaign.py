@@ -342,6 +342,13 @@ class CampaignSpec(BaseModel):
         """Planned runs before pairing (pairs when ``counterfactual``)."""
         return self.scenario.runs // 2 if self.counterfactual else self.scenario.runs
 
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> "CampaignSpec":
+        """The campaign back from :meth:`to_json_dict` (as stored in a dataset's manifest)."""
+        data = dict(data)
+        data["scheduled"] = data.pop("events_scheduled", [])
+        return cls.from_data(data)
+
     def to_json_dict(self) -> dict[str, Any]:
         """Canonical plain-data form (hashed into ``config_hash``, stored in the manifest)."""
         out = self.scenario.to_json_dict()

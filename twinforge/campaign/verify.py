@@ -129,7 +129,7 @@ def _regenerate(root: Path, manifest: dict, entries: list, n: int, seed: int, re
         return ["manifest has no scenario and seed: runs cannot be regenerated"]
     root_seed = int(dataset["seed"])
     chash = dataset.get("config_hash", "")
-    campaign = CampaignSpec.from_data(dataset["campaign"]) if dataset.get("campaign") else None
+    campaign = CampaignSpec.from_json_dict(dataset["campaign"]) if dataset.get("campaign") else None
     spec = campaign.scenario if campaign is not None else GenerateSpec.from_data(dataset["scenario"])
     rng = np.random.default_rng(seed)
     pick = sorted(rng.choice(len(entries), size=min(n, len(entries)), replace=False).tolist())
