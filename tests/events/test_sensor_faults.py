@@ -17,7 +17,6 @@ from twinforge.core.eventlog import EventLog
 from twinforge.core.registry import EVENTS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import ChannelSpec
-from twinforge.core.timegrid import TimeGrid
 from twinforge.twins.home import HomeConfig
 
 BASE = dict(runs=1, days=2, period="5min", seed=3, start="2024-01-08", diversity=False)

@@ -212,7 +212,6 @@ class CampaignSpec(BaseModel):
         data = dict(data)
         part = {k: data.pop(k) for k in _CAMPAIGN_KEYS if k in data}
         errors: list[str] = []
-        twin = data.get("twin", "home")
         events = part.get("events", {})
         if isinstance(events, list):
             errors.append(

@@ -7,13 +7,11 @@ do not depend on which runs came before it or how many there are.
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-
-import numpy as np
-import secrets
 
 from twinforge import __version__
 from twinforge.campaign.spec import GenerateSpec
@@ -22,7 +20,6 @@ from twinforge.core.registry import TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import canonical_json, config_hash
 from twinforge.events.base import ScheduledEvent
-
 
 __all__ = ["RunPlan", "plan_runs", "build_twin", "write_run", "execute_run", "generate", "GenerateSummary"]
 

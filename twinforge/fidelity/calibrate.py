@@ -35,7 +35,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from twinforge.fidelity.compare import CompareError, FidelityReport, _period_text, _real_frame, compare
+from twinforge.fidelity.compare import (
+    CompareError,
+    FidelityReport,
+    _period_text,
+    _real_frame,
+    compare,
+)
 from twinforge.fidelity.loader import infer_period
 from twinforge.fidelity.metrics import (
     acf_distance,

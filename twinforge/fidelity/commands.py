@@ -84,7 +84,13 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
     """Load ``--real``: a UCI household file, a PJM hourly file or a generic trace."""
     import warnings
 
-    from twinforge.fidelity.loader import TraceError, TraceWarning, load_pjm, load_trace, load_uci_household
+    from twinforge.fidelity.loader import (
+        TraceError,
+        TraceWarning,
+        load_pjm,
+        load_trace,
+        load_uci_household,
+    )
 
     if not path.exists():
         raise _InputError(f"--real {path}: file not found")

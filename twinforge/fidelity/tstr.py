@@ -358,8 +358,8 @@ def tstr_classify(
         ``ratio = balanced_accuracy_TSTR / balanced_accuracy_TRTR``.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from threadpoolctl import threadpool_limits
     from sklearn.metrics import balanced_accuracy_score, f1_score
+    from threadpoolctl import threadpool_limits
 
     rlab, slab = (label, label) if isinstance(label, str) else label
     feats = dict(features)

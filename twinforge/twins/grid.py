@@ -39,13 +39,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from twinforge.core.calendar import LocalClock, validate_tz
 from twinforge.core.eventlog import EventLog
 from twinforge.core.registry import EVENTS, TWINS
-from twinforge.core.rng import RngStreams
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
-from twinforge.events.base import ScheduledEvent
 from twinforge.processes.feeder import FeederParams, voltage_linearised, voltage_violation
 from twinforge.processes.transformer import TransformerParams, transformer_thermal
 from twinforge.processes.weather import Weather, WeatherParams
+from twinforge.twins.base import TwinBase
 from twinforge.twins.fleet import HomeFleet
 from twinforge.twins.home import HomeConfig, HomeDiversity, draw_home
 
@@ -254,7 +253,7 @@ class Protection:
 
 
 @TWINS.register("grid")
-class GridTwin:
+class GridTwin(TwinBase):
     """One distribution feeder over one run."""
 
     name: ClassVar[str] = "grid"
@@ -263,15 +262,8 @@ class GridTwin:
     period_range_s: ClassVar[tuple[float, float]] = (60.0, 3600.0)
     draw = staticmethod(draw_grid)
 
-    def __init__(self, config: GridConfig, streams: RngStreams, events: tuple[ScheduledEvent, ...] = ()) -> None:
-        self.config, self.streams, self.scheduled = config, streams, tuple(events)
-        self.log = EventLog()
-
     def channels(self) -> tuple[ChannelSpec, ...]:
         return GRID_CHANNELS
-
-    def parameters(self) -> dict[str, Any]:
-        return self.config.flat()
 
     def start(self, env: simpy.Environment, grid: TimeGrid) -> None:
         cfg, streams = self.config, self.streams
@@ -299,9 +291,7 @@ class GridTwin:
         self.node_of_home = np.minimum((np.arange(cfg.n_homes) * n_nodes) // cfg.n_homes, n_nodes - 1)
         #: (start_s, end_s, factor) windows in which storms multiply the fault rate.
         self.fault_rate_multipliers: list[tuple[float, float, float]] = []
-        for ev in self.scheduled:
-            start_s = (ev.start - grid.start).total_seconds()
-            EVENTS.get(ev.type)().apply(self, start_s, start_s + ev.duration_h * 3600.0, ev.severity, **ev.params)
+        self.apply_scheduled_events(grid)
         if cfg.protection.fault_rate_per_year > 0:
             env.process(self._faults(env, streams.generator("protection/faults")))
             if self.fault_rate_multipliers:
@@ -426,9 +416,6 @@ class GridTwin:
         self.protection.close(i1 * grid.period_s)
         self.weather.discard_before(t0 - 86_400.0)
         return block
-
-    def events(self, run_id: int) -> pd.DataFrame:
-        return self.log.to_frame(self.grid.start, run_id, self.name)
 
     @staticmethod
     def invariants(df: pd.DataFrame) -> list[str]:

@@ -32,12 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from twinforge.core.calendar import LocalClock, validate_tz
 from twinforge.core.eventlog import EventLog
 from twinforge.core.registry import TWINS
-from twinforge.core.rng import RngStreams
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
 from twinforge.core.timeline import StepSignal
-from twinforge.events.base import ScheduledEvent
-from twinforge.core.registry import EVENTS
 from twinforge.processes import appliances as appl
 from twinforge.processes import occupancy as occ
 from twinforge.processes.battery import BatteryParams, dispatch_self_consumption
@@ -48,6 +45,7 @@ from twinforge.processes.sensors import SensorParams, measure
 from twinforge.processes.solar import solar_geometry
 from twinforge.processes.thermal import EnvelopeParams, rc_temp_c, time_to_reach_s
 from twinforge.processes.weather import Weather, WeatherParams
+from twinforge.twins.base import TwinBase
 
 __all__ = ["HomeConfig", "HomeDiversity", "HomeSensors", "HomeTwin", "ThermalZone", "HOME_CHANNELS", "draw_home"]
 
@@ -395,7 +393,7 @@ class Occupancy:
 
 
 @TWINS.register("home")
-class HomeTwin:
+class HomeTwin(TwinBase):
     """One home over one run.
 
     Parameters
@@ -415,19 +413,8 @@ class HomeTwin:
     period_range_s: ClassVar[tuple[float, float]] = (1.0, 3600.0)
     draw = staticmethod(draw_home)
 
-    def __init__(
-        self, config: HomeConfig, streams: RngStreams, events: tuple[ScheduledEvent, ...] = ()
-    ) -> None:
-        self.config = config
-        self.streams = streams
-        self.scheduled = tuple(events)
-        self.log = EventLog()
-
     def channels(self) -> tuple[ChannelSpec, ...]:
         return HOME_CHANNELS
-
-    def parameters(self) -> dict[str, Any]:
-        return self.config.flat()
 
     # -- wiring -----------------------------------------------------------------------
     def start(self, env: simpy.Environment, grid: TimeGrid) -> None:
@@ -435,9 +422,7 @@ class HomeTwin:
         self.grid = grid
         self.clock = LocalClock(grid.start, cfg.tz)
         self.weather = Weather(cfg.weather, grid.start, streams.generator("weather"))
-        for ev in self.scheduled:
-            start_s = (ev.start - grid.start).total_seconds()
-            EVENTS.get(ev.type)().apply(self, start_s, start_s + ev.duration_h * 3600.0, ev.severity, **ev.params)
+        self.apply_scheduled_events(grid)
 
         self.occupancy = Occupancy(cfg.occupancy.n_occupants, self.log)
         self.zone = ThermalZone(
@@ -562,9 +547,6 @@ class HomeTwin:
         self.zone.discard_before(t_end)
         self.weather.discard_before(t_end - 86_400.0)
         return block
-
-    def events(self, run_id: int) -> pd.DataFrame:
-        return self.log.to_frame(self.grid.start, run_id, self.name)
 
     @staticmethod
     def invariants(df: pd.DataFrame) -> list[str]:

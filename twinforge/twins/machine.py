@@ -49,7 +49,6 @@ import pandas as pd
 import simpy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from twinforge.core.eventlog import EventLog
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
@@ -71,7 +70,13 @@ from twinforge.processes.machine_thermal import (
     motor_loss_w,
 )
 from twinforge.processes.sensors import SensorParams, measure
-from twinforge.processes.vibration import LOCALISED_FAULTS, VibrationParams, motor_current, render_snapshot
+from twinforge.processes.vibration import (
+    LOCALISED_FAULTS,
+    VibrationParams,
+    motor_current,
+    render_snapshot,
+)
+from twinforge.twins.base import TwinBase
 
 __all__ = [
     "DutyStep",
@@ -441,7 +446,7 @@ _register_fault_events()
 
 
 @TWINS.register("machine")
-class MachineTwin:
+class MachineTwin(TwinBase):
     """One machine over one run (see the module docstring).
 
     Parameters
@@ -465,10 +470,7 @@ class MachineTwin:
     def __init__(
         self, config: MachineConfig, streams: RngStreams, events: tuple[ScheduledEvent, ...] = ()
     ) -> None:
-        self.config = config
-        self.streams = streams
-        self.scheduled = tuple(events)
-        self.log = EventLog()
+        super().__init__(config, streams, events)
         self._plan_start: pd.Timestamp | None = None
         self.geometry = config.geometry
         rate = config.sample_rate_hz
@@ -527,9 +529,7 @@ class MachineTwin:
         self._offsets: dict[str, list[tuple[float, float]]] = {}
         #: injected temporary conditions: (mode, start_s, end_s, severity)
         self._windows: list[tuple[str, float, float, float]] = []
-        for ev in self.scheduled:
-            start_s = (ev.start - grid.start).total_seconds()
-            EVENTS.get(ev.type)().apply(self, start_s, start_s + ev.duration_h * 3600.0, ev.severity, **ev.params)
+        self.apply_scheduled_events(grid)
         self._build_age_clock(horizon_s=grid.horizon_s)
         modes = list(dict.fromkeys([*cfg.fault_modes, *self._offsets]))
         self.paths: dict[str, _DamagePath] = {}
@@ -880,5 +880,3 @@ class MachineTwin:
                         out[k][sel] = ci[k]
         return out
 
-    def events(self, run_id: int) -> pd.DataFrame:
-        return self.log.to_frame(self.grid.start, run_id, self.name)

@@ -1,0 +1,59 @@
+"""What every twin shares: its parameters, streams, scheduled events and event log.
+
+A concrete twin subclasses :class:`TwinBase`, sets the class attributes the engine and the
+scenario read (``name``, ``Config``, ``Diversity``, ``draw``, ``period_range_s``) and
+implements ``channels``, ``start`` and ``render`` (see :class:`twinforge.core.engine.Twin`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from twinforge.core.eventlog import EventLog
+from twinforge.core.registry import EVENTS
+from twinforge.core.rng import RngStreams
+from twinforge.core.timegrid import TimeGrid
+from twinforge.events.base import ScheduledEvent
+
+__all__ = ["TwinBase"]
+
+
+class TwinBase:
+    """Plumbing shared by the twins.
+
+    Parameters
+    ----------
+    config : pydantic model
+        The run's parameters (the twin's ``Config``).
+    streams : RngStreams
+        The run's random streams; each component draws from its own named stream.
+    events : sequence of ScheduledEvent
+        Events placed on this run.
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+    Diversity: ClassVar[type]
+    period_range_s: ClassVar[tuple[float, float]]
+
+    def __init__(self, config: Any, streams: RngStreams, events: tuple[ScheduledEvent, ...] = ()) -> None:
+        self.config = config
+        self.streams = streams
+        self.scheduled = tuple(events)
+        self.log = EventLog()
+
+    def parameters(self) -> dict[str, Any]:
+        """The flat parameter vector recorded in ``runs.parquet``."""
+        return self.config.flat()
+
+    def apply_scheduled_events(self, grid: TimeGrid) -> None:
+        """Let each scheduled event act on this twin (call once its components exist)."""
+        for ev in self.scheduled:
+            start_s = (ev.start - grid.start).total_seconds()
+            EVENTS.get(ev.type)().apply(self, start_s, start_s + ev.duration_h * 3600.0, ev.severity, **ev.params)
+
+    def events(self, run_id: int) -> pd.DataFrame:
+        """The run's ground-truth events (``events.parquet`` rows)."""
+        return self.log.to_frame(self.grid.start, run_id, self.name)
