@@ -22,6 +22,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_home.py
+	$(BIN)/python benchmarks/bench_grid.py
+	$(BIN)/python benchmarks/bench_machine.py
+	$(BIN)/python benchmarks/bench_rare.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

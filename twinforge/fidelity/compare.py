@@ -427,6 +427,19 @@ def _normalise_by_mean(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 # compare
 
 
+def _synthetic_channels(synthetic: Any, twin: str | None) -> set[str] | None:
+    """The channel names a synthetic input offers, or None if it cannot tell cheaply."""
+    if isinstance(synthetic, pd.DataFrame):
+        return {str(c) for c in synthetic.columns}
+    try:
+        from twinforge.export import open_dataset
+
+        ds = synthetic if hasattr(synthetic, "columns") and not isinstance(synthetic, (str, Path)) else open_dataset(synthetic)
+        return set(ds.columns(twin))
+    except Exception:  # noqa: BLE001 - let synthetic_frame report the real problem
+        return None
+
+
 def compare(
     real: pd.DataFrame,
     synthetic: Any,
@@ -488,6 +501,17 @@ def compare(
         if not isinstance(real, pd.DataFrame):
             raise CompareError("real must be a DataFrame (as load_trace returns)")
         channels = {str(c): str(c) for c in real.columns if c not in ("time", "run_id")}
+        # Without a map, compare the channels both sides have (a UCI file also carries
+        # voltage, reactive power and sub-meters a twin may not simulate).
+        available = _synthetic_channels(synthetic, twin)
+        if available is not None:
+            shared = {c: c for c in channels if c in available}
+            if not shared:
+                raise CompareError(
+                    f"no real column matches a synthetic channel; real: {sorted(channels)}, "
+                    f"synthetic: {sorted(available)}; give --map real_column=channel"
+                )
+            channels = shared
     channels = dict(channels)
     if not channels:
         raise CompareError("no channel to compare")
