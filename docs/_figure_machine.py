@@ -1,6 +1,6 @@
 """Synthetic machines versus the PRONOSTIA learning set: docs/figures/machine_vs_pronostia.png.
 
-    python docs/_figure_machine.py [--pronostia /work/shared/data/femto_pronostia]
+    python docs/_figure_machine.py [--pronostia ../shared/data/femto_pronostia]
 
 Runs 12 default (PRONOSTIA-like) machines to failure (0.1 s at 25.6 kHz every 10 s) and
 plots their horizontal RMS and kurtosis against normalised life, next to the six
@@ -51,7 +51,7 @@ def lifetimes(n: int = 300, seed: int = 0) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pronostia", type=Path, default=Path("/work/shared/data/femto_pronostia"))
+    ap.add_argument("--pronostia", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "femto_pronostia")
     args = ap.parse_args()
     real = pd.read_csv(args.pronostia / "DERIVED_learning_set_snapshot_features.csv")
     syn = synthetic()
