@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from twinforge.campaign.spec import load_spec
-from twinforge.fidelity.calibrate import calibrate, preset_toml, simulate_homes
-from twinforge.fidelity.compare import CompareError
+from twinforge.fidelity.calibration import calibrate, preset_toml, simulate_homes
+from twinforge.fidelity.comparison import CompareError
 from twinforge.processes.appliances import APPLIANCES
 from twinforge.twins.home import HomeConfig
 

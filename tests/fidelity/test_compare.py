@@ -13,7 +13,7 @@ from twinforge.campaign.runner import generate
 from twinforge.campaign.spec import load_spec
 from twinforge.export.reader import open_dataset
 from twinforge.fidelity import load_uci_household
-from twinforge.fidelity.compare import METRIC_INFO, CompareError, FidelityReport, compare
+from twinforge.fidelity.comparison import METRIC_INFO, CompareError, FidelityReport, compare
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from twinforge.campaign.runner import generate
 from twinforge.campaign.spec import load_spec
 from twinforge.fidelity import load_uci_household
 from twinforge.fidelity import report as report_mod
-from twinforge.fidelity.compare import compare
+from twinforge.fidelity.comparison import compare
 
 FIGS = ["marginals.png", "acf.png", "spectra.png", "profiles.png", "embedding.png"]
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from twinforge.fidelity import load_uci_household
-from twinforge.fidelity.compare import CompareError
+from twinforge.fidelity.comparison import CompareError
 from twinforge.fidelity.tstr import lag_features, tstr_classify, tstr_forecast
 
 

@@ -24,14 +24,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from twinforge.fidelity.calibrate import (
+    from twinforge.fidelity.calibration import (
         HOME_PARAMETERS,
         Bound,
         CalibrationResult,
         calibrate,
         simulate_homes,
     )
-    from twinforge.fidelity.compare import (
+    from twinforge.fidelity.comparison import (
         METRIC_INFO,
         CompareError,
         FidelityReport,
@@ -77,10 +77,10 @@ _WHERE = {
          "profile_error", "correlation_matrix_distance", "tail_quantiles", "discriminative_score",
          "nn_indistinguishability", "memorisation"], "metrics"),
     **dict.fromkeys(["compare", "FidelityReport", "CompareError", "METRIC_INFO", "synthetic_frame"],
-                    "compare"),
+                    "comparison"),
     **dict.fromkeys(["tstr_forecast", "tstr_classify", "TSTRResult"], "tstr"),
     **dict.fromkeys(["calibrate", "CalibrationResult", "HOME_PARAMETERS", "Bound", "simulate_homes"],
-                    "calibrate"),
+                    "calibration"),
 }
 
 __all__ = [

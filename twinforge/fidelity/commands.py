@@ -109,11 +109,21 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
                     mw = [c for c in _columns_of(path) if c.endswith("_MW")]
                     zone = mw[0][:-3] if mw else "PJME"
                 return load_pjm(path, zone=zone)
-            return load_trace(path, tz=tz)
+            df = load_trace(path, tz=tz)
     except TraceError as exc:
         raise _InputError(str(exc).splitlines()[0]) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise _InputError(f"--real {path}: cannot read it as a {kind} trace ({exc})") from None
+        what = "trace" if kind == "trace" else f"{kind} trace"
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise _InputError(
+            f"--real {path}: cannot read it as a {what} ({detail}); allowed: a CSV or Parquet file "
+            "with a time column and numeric value columns"
+        ) from None
+    if len(df) < 2:
+        raise _InputError(
+            f"--real {path}: {len(df)} timestamp(s); allowed: a trace with at least two timestamps"
+        )
+    return df
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -171,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_fidelity(args: argparse.Namespace) -> int:
-    from twinforge.fidelity.compare import CompareError, compare
+    from twinforge.fidelity.comparison import CompareError, compare
 
     try:
         mapping = parse_map(args.map)
@@ -216,8 +226,8 @@ def _parse_params(text: str) -> list[str] | dict[str, tuple[float, float] | None
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from twinforge.campaign.spec import SpecError, load_spec
-    from twinforge.fidelity.calibrate import HOME_PARAMETERS, calibrate
-    from twinforge.fidelity.compare import CompareError
+    from twinforge.fidelity.calibration import HOME_PARAMETERS, calibrate
+    from twinforge.fidelity.comparison import CompareError
 
     try:
         mapping = parse_map(args.map)

@@ -34,12 +34,13 @@ True
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import io
 import lzma
 import warnings
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -138,11 +139,44 @@ def _open_text(path: Path) -> IO[str]:
     suffix = path.suffix.lower()
     if suffix == ".zip":
         zf = zipfile.ZipFile(path)
+        if not zf.namelist():
+            raise TraceError(f"{path}: empty zip archive (no file inside); allowed: a zip holding one CSV file")
         return io.TextIOWrapper(zf.open(zf.namelist()[0]), encoding="utf-8", errors="replace")
     opener = _OPENERS.get(suffix)
     if opener is not None:
         return opener(path, "rt", encoding="utf-8", errors="replace", newline="")
     return open(path, encoding="utf-8", errors="replace", newline="")
+
+
+#: What a trace file may be, for the messages of files that cannot be read at all.
+_ALLOWED_FILES = (
+    "allowed: a CSV file (UTF-8 text, optionally .gz/.xz/.bz2/.zip compressed) or a Parquet file "
+    "(.parquet/.pq)"
+)
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn the errors of reading a file (not text, corrupt or truncated archive, CSV syntax,
+    not Parquet) into one :class:`TraceError` naming the file."""
+    errors: tuple[type[BaseException], ...] = (
+        OSError, EOFError, ValueError, lzma.LZMAError, zipfile.BadZipFile,
+    )
+    try:
+        import pyarrow
+
+        errors += (pyarrow.ArrowException,)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        yield
+    except TraceError:
+        raise
+    except UnicodeDecodeError:
+        raise TraceError(f"{path}: not a UTF-8 text file; {_ALLOWED_FILES}") from None
+    except errors as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise TraceError(f"{path}: cannot read it ({detail}); {_ALLOWED_FILES}") from None
 
 
 def _sniff_sep(header: str) -> str:
@@ -201,8 +235,13 @@ def _resolve_time_cols(
 
 def _parse_times(raw: pd.Series, date_format: str | None, src: str, col: str) -> pd.DatetimeIndex:
     raw = raw.astype("string")
-    parsed = pd.to_datetime(raw, format=date_format, errors="coerce")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parsed = pd.to_datetime(raw, format=date_format, errors="coerce")
     bad = (parsed.isna() | raw.isna()).to_numpy()
+    if not bad.any():  # pandas' own warnings (format not inferred ...) only matter on success
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         hint = (
@@ -326,7 +365,8 @@ def load_trace(
     ------
     TraceError
         Missing time column, unparseable timestamp, empty file, all-NaN channel, unknown
-        unit, non-numeric value, backward time step, duplicate timestamps, DST problems.
+        unit, non-numeric or infinite value, backward time step, duplicate timestamps, DST
+        problems, a file that cannot be read (not text, corrupt archive or Parquet file).
     """
     if isinstance(path_or_df, pd.DataFrame):
         src = "<DataFrame>"
@@ -340,16 +380,17 @@ def load_trace(
         src = str(path)
         if not path.exists():
             raise TraceError(f"{src}: file not found")
-        if any(s in _PARQUET for s in _suffixes(path)):
-            frame, all_cols = _read_table(path, None, None, sep, na_values)
-        else:
-            # header first: resolve the time and value columns, then read only those
-            _, all_cols = _read_table_header(path, sep)
-            tcols0 = _resolve_time_cols(time_col, all_cols, src)
-            values0 = list(columns) if columns is not None else None
-            frame, all_cols = _read_table(
-                path, tcols0 or [], values0 if tcols0 is not None else None, sep, na_values
-            )
+        with _reading(path):
+            if any(s in _PARQUET for s in _suffixes(path)):
+                frame, all_cols = _read_table(path, None, None, sep, na_values)
+            else:
+                # header first: resolve the time and value columns, then read only those
+                _, all_cols = _read_table_header(path, sep)
+                tcols0 = _resolve_time_cols(time_col, all_cols, src)
+                values0 = list(columns) if columns is not None else None
+                frame, all_cols = _read_table(
+                    path, tcols0 or [], values0 if tcols0 is not None else None, sep, na_values
+                )
         tcols = _resolve_time_cols(time_col, all_cols, src)
         if frame.empty:
             raise TraceError(f"{src}: empty file (header {all_cols} but no data rows)")
@@ -416,6 +457,13 @@ def load_trace(
                 )
             values = numeric
         data[col] = np.asarray(values, dtype="float64")
+        infinite = np.isinf(data[col])
+        if infinite.any():
+            i = int(np.flatnonzero(infinite)[0])
+            raise TraceError(
+                f"{src}: column {col!r}: infinite value {float(data[col][i])!r} at data row {i}; "
+                f"allowed: finite numbers or one of na_values={list(na_values)} for missing ones"
+            )
     out = pd.DataFrame(data, index=pd.RangeIndex(len(times)))
 
     # --- zone, order, duplicates ----------------------------------------------------

@@ -33,7 +33,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from twinforge.fidelity.compare import FidelityReport
+    from twinforge.fidelity.comparison import FidelityReport
 
 __all__ = ["FIGURES", "write_report", "plot_marginals", "plot_acf", "plot_spectra",
            "plot_profiles", "plot_embedding"]

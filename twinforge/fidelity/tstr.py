@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from twinforge.fidelity.compare import CompareError, _real_frame, synthetic_frame
+from twinforge.fidelity.comparison import CompareError, _real_frame, synthetic_frame
 from twinforge.fidelity.loader import infer_period
 
 __all__ = ["TSTRResult", "tstr_forecast", "tstr_classify", "lag_features"]
@@ -76,7 +76,7 @@ class TSTRResult:
         return self.ratio
 
     def to_dict(self) -> dict[str, Any]:
-        from twinforge.fidelity.compare import _finite_or_none
+        from twinforge.fidelity.comparison import _finite_or_none
 
         return _finite_or_none(asdict(self))
 
@@ -197,7 +197,7 @@ def tstr_forecast(
     real : DataFrame
         UTC-indexed real trace.
     synthetic : DataFrame, TwinDataset, str or Path
-        As in :func:`~twinforge.fidelity.compare`; each run is a separate series.
+        As in :func:`~twinforge.fidelity.comparison`; each run is a separate series.
     channels : mapping, optional
         One pair ``{real column: synthetic channel}``: the forecast target. Default: the
         first real column, same name.

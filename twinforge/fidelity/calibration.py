@@ -13,7 +13,7 @@ summed over the mapped channels (:mod:`.metrics`). :mod:`scipy.optimize` searche
 parameters inside their bounds (scaled to the unit cube) until ``max_runs`` candidate
 simulations are spent. Then the start and the best parameters are both simulated over the
 **held-out** dates with other seeds and compared with the held-out real days by
-:func:`~twinforge.fidelity.compare` (before/after reports). :meth:`CalibrationResult.write_preset`
+:func:`~twinforge.fidelity.comparison` (before/after reports). :meth:`CalibrationResult.write_preset`
 writes the result as a scenario file for ``twinforge generate --config``.
 
 >>> from twinforge.fidelity import load_uci_household
@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from twinforge.fidelity.compare import (
+from twinforge.fidelity.comparison import (
     CompareError,
     FidelityReport,
     _period_text,
@@ -410,7 +410,7 @@ def calibrate(
     holdout : float
         Share of the real days (the last ones) held out from calibration; 0 = none.
     tz, window, max_nan_frac
-        As in :func:`~twinforge.fidelity.compare`.
+        As in :func:`~twinforge.fidelity.comparison`.
     period : str, optional
         Simulation and comparison period; default the real trace's.
     weights : mapping, optional
