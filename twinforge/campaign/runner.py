@@ -219,7 +219,7 @@ def generate(
     Runs already complete in ``out`` (``mode="resume"``) are skipped; each run is written
     atomically, so an interruption leaves only whole runs behind.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from twinforge.export import DatasetWriter
 

@@ -192,6 +192,8 @@ def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.
     has_batt = bool(rng.random() < d.battery_share_of_pv)
     has_ev = bool(rng.random() < d.ev_share)
     setback = heat_sp - float(rng.uniform(*d.setback_depth_k)) if rng.random() < d.setback_share else heat_sp
+    # Start inside the comfort band, not all homes cold at once (no start-up transient).
+    temp_init = float(heat_sp + base.hvac.deadband_k * (rng.random() - 0.5))
     roof = max(base.roof_area_m2, area * 0.45)
     # Size the heat pump for a design outdoor temperature of -7 degC with 20 % margin.
     capacity = float(np.ceil(1.2 * ua * (heat_sp + 7.0) / 500.0) * 500.0)
@@ -208,7 +210,9 @@ def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.
     update: dict[str, Any] = {
         "roof_area_m2": roof,
         "occupancy": base.occupancy.model_copy(update={"n_occupants": n_occ}),
-        "envelope": base.envelope.model_copy(update={"floor_area_m2": area, "ua_w_per_k": ua}),
+        "envelope": base.envelope.model_copy(
+            update={"floor_area_m2": area, "ua_w_per_k": ua, "temp_init_c": temp_init}
+        ),
         "hvac": hvac,
         "pv": base.pv.model_copy(update={"capacity_kwp": min(kwp, roof * KWP_PER_M2) if has_pv else 0.0}),
         "battery": base.battery.model_copy(update={
