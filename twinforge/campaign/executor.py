@@ -62,9 +62,42 @@ class CampaignSummary:
 
 
 def _task(spec_json: dict[str, Any], plan_json: dict[str, Any], out: str, chash: str) -> dict[str, Any]:
-    """One run in a worker (a process of the pool or a Dask worker)."""
+    """One run in a worker (a process of the pool or a Dask worker).
+
+    Idempotent: when the run is already committed to ``out`` under the same configuration,
+    it is reported, not redone. Dask runs a finished task again when the worker holding its
+    result is lost before the result was fetched; without this the run would be "already
+    complete" and fail the campaign.
+    """
     load_twins()
+    done = _committed_run(out, str(spec_json["twin"]), int(plan_json["run_id"]), chash)
+    if done is not None:
+        return done
     return execute_run(spec_json, plan_json, out, chash=chash)
+
+
+def _committed_run(out: str, twin: str, run_id: int, chash: str) -> dict[str, Any] | None:
+    """``{"run_id", "rows", "values"}`` of a run the manifest of ``out`` lists as complete
+    (every file present, same config hash), else None."""
+    import pyarrow.parquet as pq
+
+    from twinforge.export.parquet import read_manifest
+
+    root = Path(out)
+    try:
+        entries = read_manifest(root).get("runs", [])
+    except (OSError, ValueError):
+        return None
+    for e in entries:
+        if (e.get("twin"), e.get("run_id")) != (twin, run_id) or e.get("config_hash") != chash:
+            continue
+        files = e.get("files") or []
+        if not files or not all((root / f).is_file() for f in files):
+            return None
+        n_channels = len(pq.read_schema(root / files[0]).names) - 1  # all but time
+        rows = int(e["rows"])
+        return {"run_id": run_id, "rows": rows, "values": rows * n_channels}
+    return None
 
 
 def _mp_context() -> Any:

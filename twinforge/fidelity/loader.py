@@ -140,7 +140,9 @@ def _open_text(path: Path) -> IO[str]:
     if suffix == ".zip":
         zf = zipfile.ZipFile(path)
         if not zf.namelist():
-            raise TraceError(f"{path}: empty zip archive (no file inside); allowed: a zip holding one CSV file")
+            raise TraceError(
+                f"{path}: empty zip archive (no file inside); allowed: a zip holding one CSV file"
+            )
         return io.TextIOWrapper(zf.open(zf.namelist()[0]), encoding="utf-8", errors="replace")
     opener = _OPENERS.get(suffix)
     if opener is not None:
