@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import math
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scipy import stats
 
 from twinforge.campaign.runner import RunPlan
-from twinforge.campaign.spec import GenerateSpec, SpecError, _deep_merge, format_validation_error
+from twinforge.campaign.spec import GenerateSpec, SpecError, _deep_merge, format_validation_error, read_toml
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import canonical_json, config_hash
@@ -364,20 +363,7 @@ class CampaignSpec(BaseModel):
 
 def load_campaign(path: str | Path, **overrides: Any) -> CampaignSpec:
     """Read a TOML campaign file and apply ``overrides`` (None ignored); raise :class:`SpecError`."""
-    path = Path(path)
-    source = f"{path}: "
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise SpecError(f"{path}: cannot read the campaign file ({e.strerror})") from None
-    if not raw.strip():
-        raise SpecError(f"{path}: the campaign file is empty")
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise SpecError(f"{path}: not a text file (a TOML campaign is expected)") from None
-    except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"{path}: not valid TOML: {e}") from None
+    data, source = read_toml(path, "campaign")
     data = _deep_merge(data, {k: v for k, v in overrides.items() if v is not None})
     return CampaignSpec.from_data(data, source)
 

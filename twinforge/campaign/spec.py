@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from twinforge.core.registry import EVENTS, TWINS
-from twinforge.core.timegrid import TimeGrid, parse_period_s
+from twinforge.core.timegrid import TimeGrid, parse_period_s, parse_utc
 from twinforge.events.base import ScheduledEvent
 
 __all__ = ["GenerateSpec", "SpecError", "load_spec", "format_validation_error"]
@@ -72,13 +72,7 @@ class GenerateSpec(BaseModel):
     @field_validator("start", mode="before")
     @classmethod
     def _start(cls, v: Any) -> pd.Timestamp:
-        try:
-            ts = pd.Timestamp(v)
-        except (ValueError, TypeError):
-            raise ValueError(f"start must be a date such as '2024-01-01', got {v!r}") from None
-        if ts is pd.NaT:
-            raise ValueError("start must be a date such as '2024-01-01'")
-        return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        return parse_utc(v, "2024-01-01")
 
     @model_validator(mode="after")
     def _consistent(self) -> "GenerateSpec":
@@ -187,6 +181,23 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def read_toml(path: str | Path, what: str = "scenario") -> tuple[dict[str, Any], str]:
+    """Parse a TOML file; ``(data, "<path>: ")`` or :class:`SpecError` with one clear line."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read the {what} file ({e.strerror})") from None
+    if not raw.strip():
+        raise SpecError(f"{path}: the {what} file is empty")
+    try:
+        return tomllib.loads(raw.decode("utf-8")), f"{path}: "
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not a text file (a TOML {what} is expected)") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"{path}: not valid TOML: {e}") from None
+
+
 def load_spec(path: str | Path | None = None, **overrides: Any) -> GenerateSpec:
     """Read a TOML scenario (optional) and apply ``overrides``; raise :class:`SpecError`.
 
@@ -196,19 +207,6 @@ def load_spec(path: str | Path | None = None, **overrides: Any) -> GenerateSpec:
     data: dict[str, Any] = {}
     source = ""
     if path is not None:
-        path = Path(path)
-        source = f"{path}: "
-        try:
-            raw = path.read_bytes()
-        except OSError as e:
-            raise SpecError(f"{path}: cannot read the scenario file ({e.strerror})") from None
-        if not raw.strip():
-            raise SpecError(f"{path}: the scenario file is empty")
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise SpecError(f"{path}: not a text file (a TOML scenario is expected)") from None
-        except tomllib.TOMLDecodeError as e:
-            raise SpecError(f"{path}: not valid TOML: {e}") from None
+        data, source = read_toml(path, "scenario")
     data = _deep_merge(data, {k: v for k, v in overrides.items() if v is not None})
     return GenerateSpec.from_data(data, source)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["TimeGrid", "parse_period_s", "parse_rate_hz"]
+__all__ = ["TimeGrid", "parse_period_s", "parse_rate_hz", "parse_utc"]
 
 
 def parse_period_s(value: str | int | float | pd.Timedelta) -> float:
@@ -38,6 +38,23 @@ def parse_period_s(value: str | int | float | pd.Timedelta) -> float:
     if not np.isfinite(seconds) or seconds <= 0:
         raise ValueError(f"period must be positive, got {value!r}")
     return seconds
+
+
+def parse_utc(value, example: str = "2024-01-01") -> pd.Timestamp:
+    """A date/time as a UTC :class:`pandas.Timestamp` (naive values are taken as UTC).
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a date/time; the message shows ``example``.
+    """
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"start must be a date/time such as '{example}', got {value!r}") from None
+    if ts is pd.NaT:
+        raise ValueError(f"start must be a date/time such as '{example}', got an empty value")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def parse_rate_hz(value: str | int | float) -> float:

@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer
 
 from twinforge.core.registry import EVENTS
+from twinforge.core.timegrid import parse_utc
 
 __all__ = ["EventType", "ScheduledEvent"]
 
@@ -69,14 +70,8 @@ class ScheduledEvent(BaseModel):
 
     @field_validator("start", mode="before")
     @classmethod
-    def _ts(cls, v: Any) -> pd.Timestamp:
-        try:
-            ts = pd.Timestamp(v)
-        except (ValueError, TypeError):
-            raise ValueError(f"start must be a date/time such as '2024-07-10T12:00', got {v!r}") from None
-        if ts is pd.NaT:
-            raise ValueError("start must be a date/time, got an empty value")
-        return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    def _start(cls, v: Any) -> pd.Timestamp:
+        return parse_utc(v, "2024-07-10T12:00")
 
     @field_validator("params")
     @classmethod

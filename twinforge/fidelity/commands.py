@@ -192,6 +192,8 @@ def run_fidelity(args: argparse.Namespace) -> int:
                       period=args.period, seed=args.seed, normalise=args.normalise, twin=args.twin)
     except (_InputError, CompareError) as exc:
         return _fail(str(exc).splitlines()[0], 2)
+    except ValueError as exc:  # a metric that cannot be computed on these data
+        return _fail(f"cannot compare {args.real} with {args.synthetic}: {str(exc).splitlines()[0]}", 2)
     try:
         html = rep.to_html(args.out)
         rep.to_json(args.out / "metrics.json")
