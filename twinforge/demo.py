@@ -149,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"6 homes from the calibrated preset {PRESET.relative_to(Path(__file__).parent.parent)}:"))
     print("  (calibration targets the UCI house; see docs/fidelity.md for held-out scores)")
     print("\nOpen it:")
-    print("  python -c \"import twinforge; ds = twinforge.open_dataset('%s'); print(ds.samples().head())\"" % home_dir)
-    print(f"  twinforge info {home_dir}")
+    print("  .venv/bin/python -c \"import twinforge; ds = twinforge.open_dataset('%s'); print(ds.samples().head())\"" % home_dir)
+    print(f"  .venv/bin/twinforge info {home_dir}")
+    print(f"  .venv/bin/twinforge verify {machine_dir}")
+    print("  notebooks/01_quickstart.ipynb walks through a dataset; docs/ describes every channel")
     print(f"\ndemo finished in {time.perf_counter() - t0:.0f} s")
     return 0
 
