@@ -44,6 +44,9 @@ class Twin(Protocol):
     [s]). They replace measured columns of the block (sensor faults, see
     :mod:`twinforge.events.sensor`) after the twin has rendered it, so what they change is
     what the sensors report, never the state the twin's processes see.
+    ``max_chunk_samples(grid)`` caps the block size of a twin with much state per sample
+    (a feeder of many homes, vibration snapshots). ``run_grid(grid)`` lets the runner end a
+    run early (a machine at its failure); the shared base is :class:`twinforge.twins.base.TwinBase`.
     """
 
     name: ClassVar[str]
