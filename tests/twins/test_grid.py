@@ -146,3 +146,18 @@ def test_output_does_not_depend_on_chunking():
     assert len(blocks) > 5
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(a, c, check_exact=False, rtol=1e-9, atol=1e-6)
+
+
+def test_per_home_streams_sum_to_the_feeder(tmp_path):
+    from twinforge.campaign.runner import generate
+    from twinforge.export import open_dataset
+
+    spec = grid_spec("2024-01-08", days=1, n_homes=12, per_home_output=True)
+    generate(spec, tmp_path / "g", progress=False)
+    ds = open_dataset(tmp_path / "g")
+    homes = ds.table("homes")
+    feeder = ds.samples()
+    assert len(homes) == 12 * len(feeder) and sorted(homes.home.unique()) == list(range(12))
+    total = homes.groupby("time").net_power_w.sum().to_numpy()
+    np.testing.assert_allclose(total, feeder.homes_power_w.to_numpy(), rtol=1e-9, atol=1e-6)
+    assert homes.temp_indoor_c.between(5, 35).all()

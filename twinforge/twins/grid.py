@@ -115,6 +115,9 @@ class GridConfig(BaseModel):
     feeder: FeederParams | None = None
     protection: ProtectionParams = ProtectionParams()
     substep_s: float = Field(300.0, ge=10.0, le=900.0, description="internal sub-step [s]")
+    per_home_output: bool = Field(
+        False, description="also write each home's stream (table 'homes': time, home, net/hvac/pv power, indoor temp)"
+    )
 
     @model_validator(mode="after")
     def _sizes(self) -> "GridConfig":
@@ -413,9 +416,30 @@ class GridTwin(TwinBase):
             ).astype(np.int8),
         }
         block.update(self.log.render_labels(t))
+        if self.config.per_home_output:
+            block["_tables"] = {"homes": self._per_home(grid, i0, i1, out, mean)}
         self.protection.close(i1 * grid.period_s)
         self.weather.discard_before(t0 - 86_400.0)
         return block
+
+    def _per_home(self, grid: TimeGrid, i0: int, i1: int, out, mean) -> dict[str, np.ndarray]:
+        """Each home's stream on the sample grid, long format (time x home), interval means."""
+        n_samples, n = i1 - i0, self.config.n_homes
+        m = self.per_sample
+
+        def per_home_mean(x: np.ndarray) -> np.ndarray:  # (n_sub, n) -> (n_samples * n,)
+            return x.reshape(n_samples, m, n).mean(axis=1).ravel()
+
+        temp_start = out.temp_indoor_c.reshape(n_samples, m, n)[:, 0, :].ravel()
+        return {
+            "time": np.repeat(grid.timestamps(i0, i1), n),
+            "home": np.tile(np.arange(n, dtype=np.int32), n_samples),
+            "net_power_w": per_home_mean(out.net_w),
+            "hvac_power_w": per_home_mean(out.hvac_w),
+            "pv_power_w": per_home_mean(out.pv_w),
+            "temp_indoor_c": temp_start,
+            "served": out.served.reshape(n_samples, m, n)[:, 0, :].ravel(),
+        }
 
     @staticmethod
     def invariants(df: pd.DataFrame) -> list[str]:
