@@ -140,3 +140,24 @@ def test_daily_energy_in_published_range():
         daily.append(df.appliance_power_w.mean() * 24 / 1000)
     assert 4.0 < np.mean(daily) < 20.0, daily
     assert np.std(daily) > 0.3  # homes differ
+
+
+def test_water_heater_adds_offpeak_cycles_to_appliance_power():
+    common = dict(runs=1, days=5, period="1min", seed=13, start="2024-01-08", diversity=False)
+    with_dhw = load_spec(None, home={"dhw": {"offpeak_window_h": [22.0, 6.0]}}, **common)
+    df, ev, twin = run_frame(with_dhw)
+    base, _, _ = run_frame(load_spec(None, **common))
+    np.testing.assert_array_equal(df.load_power_w, df.appliance_power_w + df.hvac_power_w + df.ev_power_w)
+    heater = ev[ev["type"] == "water_heater"]
+    assert len(heater) >= 4
+    # the heater's cycles are logged with their energy, and they add exactly that to the appliances
+    extra_j = float(((df.appliance_power_w - base.appliance_power_w) * 60.0).sum())
+    logged_j = sum(json.loads(p)["energy_j"] for p in heater["params"])
+    hours = pd.DatetimeIndex(df.time).tz_convert("Europe/Paris").hour
+    diff = df.appliance_power_w - base.appliance_power_w
+    assert diff[(hours >= 6) & (hours < 22)].abs().max() < 1e-6  # off-peak relay: nothing by day
+    # (the power meter's 0.5 % noise applies to the sum: hence the tolerance)
+    assert diff.max() == pytest.approx(twin.config.dhw.element_w, rel=0.03)
+    assert extra_j > 4 * 1.0e6 * 3.6  # over 1 kWh a day for two occupants
+    # every cycle ended before the run's end here (the relay opens at 06:00)
+    assert logged_j == pytest.approx(extra_j, rel=0.02)

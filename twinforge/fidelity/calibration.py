@@ -87,6 +87,9 @@ HOME_PARAMETERS: dict[str, Bound] = {
     "hvac.heating_capacity_w": Bound(0.0, 15_000.0),
     "hvac.heat_setpoint_c": Bound(17.0, 23.0),
     "envelope.ua_w_per_k": Bound(50.0, 600.0),
+    "dhw.element_w": Bound(1000.0, 4000.0),  # only with a water heater in the base home
+    "dhw.draw_l_per_occupant_day": Bound(10.0, 200.0),
+    "dhw.tank_l": Bound(100.0, 300.0),
 }
 
 #: Default loss weights.

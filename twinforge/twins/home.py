@@ -5,6 +5,8 @@ Wiring (SimPy, discrete changes only):
 - each occupant is a Markov chain over away / asleep / active (:mod:`~twinforge.processes.occupancy`);
 - each owned appliance plays its cycles on its own step signal (:mod:`~twinforge.processes.appliances`);
 - the EV, if any, charges in sessions (:mod:`~twinforge.processes.ev`);
+- the electric water heater, if any, heats its tank in cycles (:mod:`~twinforge.processes.dhw`);
+  its power is part of ``appliance_power_w``;
 - the :class:`ThermalZone` holds the 1R1C envelope (:mod:`~twinforge.processes.thermal`); it
   wakes at weather knots (every ``knot_s``), at occupancy changes (setpoints and gains) and
   at thermostat switches, whose times are solved in closed form.
@@ -38,6 +40,7 @@ from twinforge.core.timeline import StepSignal
 from twinforge.processes import appliances as appl
 from twinforge.processes import occupancy as occ
 from twinforge.processes.battery import BatteryParams, dispatch_self_consumption
+from twinforge.processes.dhw import DHWParams, dhw_process
 from twinforge.processes.ev import EVParams, ev_process
 from twinforge.processes.hvac import HVACParams
 from twinforge.processes.pv import PVParams, pv_ac_power_w
@@ -55,7 +58,7 @@ KWP_PER_M2 = 0.2
 HOME_CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec("mains_power_w", "W", "interval", "float64", "net power from the grid (negative = export)"),
     ChannelSpec("load_power_w", "W", "interval", "float64", "total consumption: appliances + HVAC + EV"),
-    ChannelSpec("appliance_power_w", "W", "interval", "float64", "appliances, lighting and standby"),
+    ChannelSpec("appliance_power_w", "W", "interval", "float64", "appliances, lighting, standby and the water heater if any"),
     ChannelSpec("hvac_power_w", "W", "interval", "float64", "electric power of heating/cooling"),
     ChannelSpec("ev_power_w", "W", "interval", "float64", "electric-vehicle charging power"),
     ChannelSpec("pv_power_w", "W", "interval", "float64", "rooftop PV AC output"),
@@ -97,6 +100,7 @@ class HomeConfig(BaseModel):
     pv: PVParams = PVParams(capacity_kwp=0.0)
     battery: BatteryParams = BatteryParams()
     ev: EVParams | None = None
+    dhw: DHWParams | None = Field(None, description="electric water heater (None: no electric hot water)")
     sensors: HomeSensors = HomeSensors()
     knot_s: float = Field(600.0, ge=60.0, le=3600.0, description="thermal/weather update interval [s]")
     record_cycles: bool = Field(True, description="log every appliance and heating cycle in events.parquet")
@@ -466,6 +470,12 @@ class HomeTwin(TwinBase):
         self.ev_power = StepSignal(0.0)
         if cfg.ev is not None:
             env.process(ev_process(env, self.clock, cfg.ev, streams.generator("ev"), self.ev_power, log_fn))
+        self.dhw_power = StepSignal(0.0)
+        if cfg.dhw is not None:
+            env.process(dhw_process(
+                env, self.clock, cfg.dhw, streams.generator("dhw"), lambda: self.occupancy.n_home.value,
+                self.dhw_power, log_fn, n_occupants=cfg.occupancy.n_occupants,
+            ))
         self.soc = cfg.battery.soc_init if cfg.battery.capacity_kwh > 0 else 0.0
         self._sensor_rng = {
             name: streams.generator(f"sensors/{name}")
@@ -504,6 +514,8 @@ class HomeTwin(TwinBase):
         for sig in self.appliance_power.values():
             appliance += sig.mean_over(edges)
         appliance += appl.lighting_power_w(n_active, ghi, cfg.appliances)
+        if cfg.dhw is not None:
+            appliance += self.dhw_power.mean_over(edges)
         hvac = self.zone.power.mean_over(edges)
         ev = self.ev_power.mean_over(edges)
         if cfg.pv.capacity_kwp > 0:
@@ -546,6 +558,7 @@ class HomeTwin(TwinBase):
         for sig in self.appliance_power.values():
             sig.discard_before(t_end)
         self.ev_power.discard_before(t_end)
+        self.dhw_power.discard_before(t_end)
         self.occupancy.n_home.discard_before(t_end)
         self.occupancy.n_active.discard_before(t_end)
         self.zone.discard_before(t_end)

@@ -1,0 +1,273 @@
+"""Domestic hot water: an electric storage water heater (optional home component).
+
+The tank is one fully mixed store whose heat above the cold-water temperature is
+
+.. math::  E = \\rho c\\, V\\, (T - T_{cold}),\\qquad E_{full} = \\rho c\\, V\\,(T_{set} - T_{cold})
+
+Hot-water draws are instantaneous withdrawals of ``rho c x litres x (T_use - T_cold)``
+(the volume is counted at the use temperature, 40 degC, after a mixing valve), delivered
+only while the tank holds that much heat. The standby loss is taken at the setpoint,
+``L = UA (T_set - T_ambient)`` (a stratified tank keeps its top near the setpoint), and
+stops when the tank is cold (``E = 0``). Between two events the stored heat is therefore
+linear in time,
+
+.. math::  dE/dt = P_{el}\\,[\\text{on}] - L,
+
+so the switch times are solved exactly: the element (constant ``element_w``) switches on
+when ``E`` falls to the thermostat's lower threshold ``E_full - rho c V deadband`` *and*
+the off-peak window allows it (or when the window opens with the tank below that
+threshold), and off when the tank is full or the window closes (the tariff relay of a
+French "heures creuses" contract cuts the heater). Events: draws, window edges, local
+midnights and threshold crossings, never one per sample. Energy is conserved exactly:
+element energy = delivered draws + standby losses + change of stored heat.
+
+Draws (hand-set): each occupant, each local day, takes one shower (55 % of their volume,
+morning or evening) and four small draws (sinks, kitchen) around the morning, midday and
+evening; the occupant's daily volume is lognormal around ``draw_l_per_occupant_day``. A
+draw happens only if somebody is at home at that time, so the delivered volume is a bit
+below ``n_occupants x draw_l_per_occupant_day``.
+
+Defaults: 200 L tank and 2.4 kW element (common French resistive storage heaters,
+150-300 L, 1.8-3 kW); setpoint 60 degC (above the 55 degC usually advised against
+Legionella); cold water 12 degC (annual mean of mains water, hand-set); 45 L/day at
+40 degC per person, hand-set inside the 40-50 L/person/day usually quoted for French homes
+(ADEME guidance); for scale, the EN 16147 "M" tapping profile (Regulation (EU) 814/2013,
+Annex III) is 5.845 kWh of useful heat a day, i.e. about 2 occupants here. Standby loss
+1.6 W/K: about 1.7 kWh per 24 h for a 200 L tank at 65 degC in a 20 degC room, the order
+of the standing losses measured on such tanks (EN 60379), hand-set.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from twinforge.core.calendar import LocalClock
+from twinforge.core.timeline import StepSignal
+from twinforge.processes.ev import _engine_s, _midnight_at_or_before
+
+__all__ = ["DHWParams", "dhw_process", "WATER_J_PER_L_K"]
+
+#: Volumetric heat capacity of water [J L-1 K-1].
+WATER_J_PER_L_K = 4186.0
+_SHOWER_SHARE = 0.55
+_N_SMALL = 4
+
+
+class DHWParams(BaseModel):
+    """An electric storage water heater and the household's hot-water use.
+
+    Attributes
+    ----------
+    tank_l : float
+        Tank volume [L].
+    element_w : float
+        Electric element power [W].
+    setpoint_c, deadband_k : float
+        Thermostat setpoint [degC] and the drop below it that switches the element on [K].
+    cold_water_c, use_temp_c, ambient_c : float
+        Cold mains water, mixed use temperature and the tank's room [degC].
+    draw_l_per_occupant_day : float
+        Mean hot-water volume per occupant and day, at ``use_temp_c`` [L d-1].
+    draw_sigma : float
+        Lognormal sigma of an occupant's daily volume [1].
+    loss_w_per_k : float
+        Standby loss coefficient of the tank [W K-1].
+    offpeak_window_h : (float, float) or None
+        Local hours ``(start, end)`` when the tariff relay lets the element run (may wrap
+        midnight, e.g. ``(22, 6)``); None: always allowed.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tank_l: float = Field(200.0, ge=30.0, le=500.0, description="tank volume [L]")
+    element_w: float = Field(2400.0, ge=500.0, le=6000.0, description="element power [W]")
+    setpoint_c: float = Field(60.0, ge=40.0, le=85.0, description="thermostat setpoint [degC]")
+    deadband_k: float = Field(5.0, ge=0.5, le=30.0, description="drop below setpoint that starts heating [K]")
+    cold_water_c: float = Field(12.0, ge=2.0, le=25.0, description="cold mains water [degC]")
+    use_temp_c: float = Field(40.0, ge=30.0, le=55.0, description="temperature of the mixed draws [degC]")
+    ambient_c: float = Field(20.0, ge=0.0, le=35.0, description="air around the tank [degC]")
+    draw_l_per_occupant_day: float = Field(
+        45.0, ge=0.0, le=300.0, description="hot water per occupant per day at use_temp_c [L d-1]"
+    )
+    draw_sigma: float = Field(0.3, ge=0.0, le=1.5, description="lognormal sigma of daily volume [1]")
+    loss_w_per_k: float = Field(1.6, ge=0.0, le=10.0, description="standby loss coefficient [W K-1]")
+    offpeak_window_h: tuple[float, float] | None = Field(
+        None, description="local (start, end) hours the element may run; None = always"
+    )
+
+    @model_validator(mode="after")
+    def _physical(self) -> "DHWParams":
+        if self.setpoint_c - self.deadband_k <= self.cold_water_c:
+            raise ValueError("setpoint_c - deadband_k must exceed cold_water_c")
+        if not self.cold_water_c < self.use_temp_c <= self.setpoint_c:
+            raise ValueError("need cold_water_c < use_temp_c <= setpoint_c")
+        if self.element_w <= self.loss_w:
+            raise ValueError("element_w must exceed the standby loss at the setpoint")
+        if self.offpeak_window_h is not None:
+            a, b = self.offpeak_window_h
+            if not (0.0 <= a < 24.0 and 0.0 <= b < 24.0) or a == b:
+                raise ValueError("offpeak_window_h needs two different hours in [0, 24)")
+        return self
+
+    @property
+    def capacity_j_per_k(self) -> float:
+        return WATER_J_PER_L_K * self.tank_l
+
+    @property
+    def full_j(self) -> float:
+        """Stored heat of a full tank above cold water [J]."""
+        return self.capacity_j_per_k * (self.setpoint_c - self.cold_water_c)
+
+    @property
+    def low_j(self) -> float:
+        """Stored heat at which the thermostat calls for heat [J]."""
+        return self.capacity_j_per_k * (self.setpoint_c - self.deadband_k - self.cold_water_c)
+
+    @property
+    def loss_w(self) -> float:
+        """Standby loss [W] (at the setpoint, never negative)."""
+        return max(self.loss_w_per_k * (self.setpoint_c - self.ambient_c), 0.0)
+
+    @property
+    def j_per_l(self) -> float:
+        """Heat of one litre drawn at the use temperature [J L-1]."""
+        return WATER_J_PER_L_K * (self.use_temp_c - self.cold_water_c)
+
+    def allowed(self, hour: float) -> bool:
+        """Whether the element may run at local ``hour``."""
+        if self.offpeak_window_h is None:
+            return True
+        a, b = self.offpeak_window_h
+        return (a <= hour < b) if a < b else (hour >= a or hour < b)
+
+
+def _day_draws(p: DHWParams, n_occ: int, weekend: bool, rng: np.random.Generator) -> list[tuple[float, float]]:
+    """One local day's draws ``(hour, litres)``; a fixed number of draws from ``rng``."""
+    out = []
+    for _ in range(n_occ):
+        vol = p.draw_l_per_occupant_day * math.exp(p.draw_sigma * rng.standard_normal() - 0.5 * p.draw_sigma**2)
+        morning = rng.random() < 0.6
+        z = rng.standard_normal(1 + _N_SMALL)
+        which = rng.integers(0, 3, size=_N_SMALL)
+        if morning:
+            h = (8.5 + 1.5 * z[0]) if weekend else (7.0 + 1.0 * z[0])
+        else:
+            h = 20.5 + 1.5 * z[0]
+        out.append((h, _SHOWER_SHARE * vol))
+        for k in range(_N_SMALL):
+            mu, sd = ((7.5, 1.0), (12.5, 1.0), (19.5, 1.5))[int(which[k])]
+            out.append((mu + sd * z[1 + k], (1.0 - _SHOWER_SHARE) * vol / _N_SMALL))
+    return sorted((min(max(h, 0.0), 23.99), v) for h, v in out)
+
+
+def dhw_process(
+    env: Any,
+    clock: LocalClock,
+    params: DHWParams,
+    rng: np.random.Generator,
+    n_home_callable: Callable[[], float],
+    power: StepSignal,
+    log: Callable[..., Any],
+    n_occupants: int = 2,
+    stats: dict[str, float] | None = None,
+) -> Generator[Any, Any, None]:
+    """SimPy process of an electric storage water heater.
+
+    The tank starts full. Wakes at draws, off-peak window edges, local midnights (the
+    day's draws are sampled then) and at the exact times the element's thermostat
+    thresholds are reached.
+
+    Parameters
+    ----------
+    env : simpy.Environment
+    clock : LocalClock
+    params : DHWParams
+    rng : numpy.random.Generator
+    n_home_callable : callable
+        Occupants at home now; a draw is skipped when it returns 0.
+    power : StepSignal
+        Element power [W] (0 or ``element_w``).
+    log : callable
+        ``log(category="appliance", type="water_heater", start_s=, end_s=, energy_j=)``
+        per heating cycle, when it ends.
+    n_occupants : int
+        Occupants whose draws are sampled each day.
+    stats : dict, optional
+        Filled with running totals [J]: ``element_j``, ``draw_j`` (delivered),
+        ``unmet_j``, ``loss_j`` and the current ``stored_j`` (for energy-balance checks).
+    """
+    p = params
+    e_full, e_low, loss, pw = p.full_j, p.low_j, p.loss_w, p.element_w
+    tol = 1e-9 * e_full
+    st = stats if stats is not None else {}
+    st.update(element_j=0.0, draw_j=0.0, unmet_j=0.0, loss_j=0.0, stored_j=e_full)
+    energy, on, cycle_start = e_full, False, 0.0
+    start = float(env.now)
+    d0 = _midnight_at_or_before(clock, start + 1e-3)
+    d1 = clock.next_local_midnight(d0 + 1.0)
+    draws: list[tuple[float, float]] = []
+
+    def sample_day(m0: float) -> None:
+        nonlocal draws
+        day = _day_draws(p, n_occupants, clock.is_weekend(m0 + 1.0), rng)
+        draws = [(t, v) for t, v in ((_engine_s(clock, m0, h), v) for h, v in day) if t >= start]
+
+    def next_edge(t: float) -> float:
+        if p.offpeak_window_h is None:
+            return math.inf
+        best = math.inf
+        m = d0
+        for _ in range(3):
+            for h in p.offpeak_window_h:
+                e = _engine_s(clock, m, h)
+                if t + 1e-6 < e < best:
+                    best = e
+            m = clock.next_local_midnight(m + 1.0)
+        return best
+
+    sample_day(d0)
+    t = start
+    while True:
+        # Events due now: day rollover, draws.
+        if t >= d1 - 1e-6:
+            d0, d1 = d1, clock.next_local_midnight(d1 + 1.0)
+            sample_day(d0)
+        while draws and draws[0][0] <= t + 1e-6:
+            _, litres = draws.pop(0)
+            if n_home_callable() > 0:
+                want = litres * p.j_per_l
+                got = min(want, energy)
+                energy -= got
+                st["draw_j"] += got
+                st["unmet_j"] += want - got
+        allowed = p.allowed(clock.hour_of_day(t + 1e-3))
+        if on and (not allowed or energy >= e_full - tol):
+            on = False
+            power.set(t, 0.0)
+            log(category="appliance", type="water_heater", start_s=cycle_start, end_s=t,
+                energy_j=pw * (t - cycle_start))
+        if not on and allowed and energy <= e_low + tol:
+            on, cycle_start = True, t
+            power.set(t, pw)
+        st["stored_j"] = energy
+        nxt = min(d1, draws[0][0] if draws else math.inf, next_edge(t))
+        if on:
+            nxt = min(nxt, t + (e_full - energy) / (pw - loss))
+        elif allowed and loss > 0:
+            nxt = min(nxt, t + max(energy - e_low, 0.0) / loss)
+        yield env.timeout(max(nxt - t, 0.0))
+        dt = env.now - t
+        if on:
+            st["element_j"] += pw * dt
+            st["loss_j"] += loss * dt
+            energy = min(energy + (pw - loss) * dt, e_full + tol)
+        else:
+            lost = min(loss * dt, energy)
+            st["loss_j"] += lost
+            energy -= lost
+        t = float(env.now)
