@@ -65,3 +65,39 @@ def test_errors():
         calibrate(real, channels={"mains_power_w": "feeder_power_w"}, max_runs=3)
     with pytest.raises(CompareError, match="not numeric"):
         calibrate(real, params={"hvac.heating": (0, 1)}, max_runs=3)
+
+
+def test_calibrates_a_machine_with_units_held_out():
+    """Machines, real units with run_id: the split is by unit and a known parameter is found."""
+    from twinforge.fidelity.calibration import simulate_runs
+    from twinforge.twins.machine import MachineConfig
+
+    base = MachineConfig(fault_modes=[])  # healthy: the background level is what differs
+    truth = base.model_copy(update={"vibration": base.vibration.model_copy(update={"background_rms_g": 0.8})})
+    units = [simulate_runs("machine", truth, START + pd.Timedelta(days=3 * k), 0.25, "60s", [500 + k],
+                           ["accel_rms_g"]).assign(run_id=10 + k) for k in range(4)]
+    real = pd.concat(units)
+    res = calibrate(real, base=base, params=["vibration.background_rms_g"],
+                    channels={"accel_rms_g": "accel_rms_g"}, max_runs=12, n_units=3, n_eval_units=3,
+                    holdout=0.25, window="1h", tz="UTC", weights={"profile": 0.0})
+    assert res.details["twin"] == "machine" and res.details["split"] == "unit"
+    assert "run_id 13" in res.details["holdout"] and "10..12" in res.details["calibration"]
+    assert res.params["vibration.background_rms_g"] == pytest.approx(0.8, rel=0.1)
+    assert res.report_after.info["n_real_runs"] == 1 and res.report_after.info["n_real_windows"] == 6
+    assert res.report_after.value("channels.accel_rms_g.ks") < 0.5 * res.report_before.value("channels.accel_rms_g.ks")
+
+
+def test_grid_and_machine_errors():
+    t = pd.date_range("2024-01-01", periods=4 * 24, freq="1h", tz="UTC")
+    real = pd.DataFrame({"load_power_w": 5e5, "rms": 1.0}, index=t)
+    with pytest.raises(CompareError, match="give channels"):
+        calibrate(real, twin="machine", params={"vibration.background_rms_g": (0.1, 1)}, max_runs=3)
+    with pytest.raises(CompareError, match="unknown grid parameter"):
+        calibrate(real, twin="grid", params={"homes.nope": (0, 1)}, max_runs=3)
+    with pytest.raises(CompareError, match="unknown twin"):
+        calibrate(real, twin="boat", max_runs=3)
+    with pytest.raises(CompareError, match="GridConfig"):
+        calibrate(real, twin="grid", base=HomeConfig(), max_runs=3)
+    one_unit = real.assign(run_id=0)
+    with pytest.raises(CompareError, match="at least two units"):
+        calibrate(one_unit[["load_power_w", "run_id"]], twin="grid", params=["homes.cooling_share"], max_runs=3)

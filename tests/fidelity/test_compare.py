@@ -121,3 +121,24 @@ def test_errors_name_the_problem(uci, home_dataset, tmp_path):
     with pytest.raises(CompareError, match="normalise"):
         compare(real, home_dataset, normalise="max")
     assert isinstance(compare(real, home_dataset, period="1h"), FidelityReport)
+
+
+def test_real_units_are_windowed_on_their_own():
+    # two real units over the *same* times (two bearings, two houses): windows never mix them
+    t = pd.date_range("2024-01-01", periods=3 * 96, freq="15min", tz="UTC", name="time")
+    rng = np.random.default_rng(1)
+    a = pd.DataFrame({"p": rng.gamma(2.0, 300.0, t.size)}, index=t)
+    b = pd.DataFrame({"p": rng.gamma(2.0, 300.0, t.size) + 5000.0}, index=t)
+    real = pd.concat([a.assign(run_id=3), b.assign(run_id=7)])
+    rep = compare(real, a, tz="UTC")
+    assert rep.info["n_real_runs"] == 2 and rep.info["n_real_windows"] == 6
+    means = np.sort(rep.real_windows[..., 0].mean(axis=1))
+    assert means[:3].max() < 1000.0 < 5000.0 < means[3:].min()
+    # against itself, unit by unit: every window has its exact copy
+    self_rep = compare(real, real.reset_index(), tz="UTC")
+    assert self_rep.value("channels.p.ks") == pytest.approx(0.0, abs=1e-12)
+    # mean normalisation is per unit: the level offset of unit 7 disappears from its windows
+    norm = compare(real, a, tz="UTC", normalise="mean")
+    assert np.nanmean(norm.real_windows[..., 0]) == pytest.approx(1.0, abs=1e-9)
+    with pytest.raises(CompareError, match="real run_id 7"):
+        compare(pd.concat([a.assign(run_id=3), b.iloc[:1].assign(run_id=7)]), a, tz="UTC")

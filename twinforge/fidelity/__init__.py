@@ -6,8 +6,8 @@ into windows and summarised by a fixed feature vector (:mod:`.windows`), and com
 metrics whose range and direction are documented one by one (:mod:`.metrics`).
 :func:`compare` computes all of them for a real trace against synthetic runs and returns a
 :class:`FidelityReport` (JSON, HTML with figures: :mod:`.report`); :mod:`.tstr` measures
-train-on-synthetic-test-on-real utility; :func:`calibrate` fits home-twin parameters to a
-real trace and writes a preset.
+train-on-synthetic-test-on-real utility; :func:`calibrate` fits the parameters of any
+twin (home, grid, machine) to a real trace and writes a preset.
 
 >>> from twinforge.fidelity import load_pjm, make_windows, window_features
 >>> real = load_pjm()                                   # shipped sample: PJME 2014, hourly
@@ -26,16 +26,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from twinforge.fidelity.calibration import (
         HOME_PARAMETERS,
+        PARAMETERS,
         Bound,
         CalibrationResult,
         calibrate,
         simulate_homes,
+        simulate_runs,
     )
     from twinforge.fidelity.comparison import (
         METRIC_INFO,
         CompareError,
         FidelityReport,
         compare,
+        real_runs,
         synthetic_frame,
     )
     from twinforge.fidelity.loader import (
@@ -76,11 +79,11 @@ _WHERE = {
         ["ks_statistic", "wasserstein_normalised", "acf_distance", "psd_log_distance",
          "profile_error", "correlation_matrix_distance", "tail_quantiles", "discriminative_score",
          "nn_indistinguishability", "memorisation"], "metrics"),
-    **dict.fromkeys(["compare", "FidelityReport", "CompareError", "METRIC_INFO", "synthetic_frame"],
+    **dict.fromkeys(["compare", "FidelityReport", "CompareError", "METRIC_INFO", "synthetic_frame", "real_runs"],
                     "comparison"),
     **dict.fromkeys(["tstr_forecast", "tstr_classify", "TSTRResult"], "tstr"),
-    **dict.fromkeys(["calibrate", "CalibrationResult", "HOME_PARAMETERS", "Bound", "simulate_homes"],
-                    "calibration"),
+    **dict.fromkeys(["calibrate", "CalibrationResult", "HOME_PARAMETERS", "PARAMETERS", "Bound",
+                     "simulate_runs", "simulate_homes"], "calibration"),
 }
 
 __all__ = [
@@ -116,6 +119,7 @@ __all__ = [
     "CompareError",
     "METRIC_INFO",
     "synthetic_frame",
+    "real_runs",
     # utility
     "tstr_forecast",
     "tstr_classify",
@@ -124,7 +128,9 @@ __all__ = [
     "calibrate",
     "CalibrationResult",
     "HOME_PARAMETERS",
+    "PARAMETERS",
     "Bound",
+    "simulate_runs",
     "simulate_homes",
 ]
 

@@ -1,20 +1,30 @@
-"""Calibrate home-twin parameters to a real trace by minimising a fidelity loss.
+"""Calibrate twin parameters to a real trace by minimising a fidelity loss.
 
-The real trace is cut into whole local days; the first ``1 - holdout`` of them are the
-**calibration windows**, the rest are **held out** (a time split). A candidate parameter
-vector is scored by simulating ``n_homes`` homes in memory
-(:func:`twinforge.core.engine.simulate`, nothing written) over exactly the calibration
-dates, with fixed seeds (common random numbers, so the loss is a deterministic function of
-the parameters), and computing
+Works for every registered twin (``home``, ``grid``, ``machine``): a candidate parameter
+vector sets dotted fields of the twin's ``Config`` (``appliances.usage_scale``,
+``homes.cooling_share``, ``vibration.background_rms_g``), ``n_units`` runs are simulated
+in memory (:func:`twinforge.core.engine.simulate`, nothing written) with fixed seeds
+(common random numbers, so the loss is a deterministic function of the parameters), and
+their windows are compared with the real **calibration windows**:
 
 ``loss = w_W * W1/IQR + w_P * profile_error + w_A * acf_distance [+ w_D * discriminative]``
 
 summed over the mapped channels (:mod:`.metrics`). :mod:`scipy.optimize` searches the
 parameters inside their bounds (scaled to the unit cube) until ``max_runs`` candidate
-simulations are spent. Then the start and the best parameters are both simulated over the
-**held-out** dates with other seeds and compared with the held-out real days by
-:func:`~twinforge.fidelity.comparison` (before/after reports). :meth:`CalibrationResult.write_preset`
-writes the result as a scenario file for ``twinforge generate --config``.
+simulations are spent. The split between calibration and held-out data is
+
+- **in time** for one real trace: its whole windows (local days by default); the first
+  ``1 - holdout`` calibrate, the last ones are held out; candidates are simulated over
+  exactly the calibration dates;
+- **by unit** for a real frame with a ``run_id`` column (several bearings run to
+  failure, several houses): the last ``holdout`` share of the units is held out;
+  candidates are simulated from the first calibration unit's start for the longest
+  calibration unit's span.
+
+Then the start and the best parameters are both simulated for the **held-out** data with
+other seeds and compared with it by :func:`~twinforge.fidelity.compare` (before/after
+reports). :meth:`CalibrationResult.write_preset` writes the result as a scenario file for
+``twinforge generate --config``.
 
 >>> from twinforge.fidelity import load_uci_household
 >>> res = calibrate(load_uci_household(), params=["appliances.usage_scale"], max_runs=20)  # doctest: +SKIP
@@ -38,9 +48,11 @@ import pandas as pd
 from twinforge.fidelity.comparison import (
     CompareError,
     FidelityReport,
+    _normalise_by_mean,
     _period_text,
-    _real_frame,
+    _stack_runs,
     compare,
+    real_runs,
 )
 from twinforge.fidelity.loader import infer_period
 from twinforge.fidelity.metrics import (
@@ -51,8 +63,9 @@ from twinforge.fidelity.metrics import (
 )
 from twinforge.fidelity.windows import make_windows, window_features
 
-__all__ = ["Bound", "HOME_PARAMETERS", "CalibrationResult", "calibrate", "simulate_homes",
-           "DEFAULT_WEIGHTS", "preset_toml"]
+__all__ = ["Bound", "HOME_PARAMETERS", "GRID_PARAMETERS", "MACHINE_PARAMETERS", "PARAMETERS",
+           "CalibrationResult", "calibrate", "simulate_runs", "simulate_homes", "DEFAULT_WEIGHTS",
+           "preset_toml"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,42 @@ HOME_PARAMETERS: dict[str, Bound] = {
     "dhw.tank_l": Bound(100.0, 300.0),
 }
 
+#: Grid parameters (dotted paths in ``GridConfig``) and their default search ranges.
+GRID_PARAMETERS: dict[str, Bound] = {
+    "homes.heat_pump_share": Bound(0.0, 1.0),
+    "homes.resistive_share": Bound(0.0, 1.0),
+    "homes.cooling_share": Bound(0.0, 1.0),
+    "homes.pv_share": Bound(0.0, 1.0),
+    "homes.ev_share": Bound(0.0, 1.0),
+    "weather.temp_mean_c": Bound(-5.0, 25.0),
+    "weather.temp_season_amplitude_k": Bound(0.0, 20.0),
+    "home.appliances.usage_scale": Bound(0.2, 4.0),
+    "home.appliances.standby_w": Bound(0.0, 400.0),
+}
+
+#: Machine parameters (dotted paths in ``MachineConfig``) and their default search ranges.
+MACHINE_PARAMETERS: dict[str, Bound] = {
+    "degradation.onset_weibull_scale_s": Bound(1_000.0, 100_000.0),
+    "degradation.growth_shape_rate_per_s": Bound(1e-4, 2e-2),
+    "degradation.growth_scale": Bound(0.005, 0.5),
+    "vibration.background_rms_g": Bound(0.05, 2.0),
+    "vibration.sensor_noise_g": Bound(0.0, 0.5),
+    "vibration.impact_outer_race_g": Bound(0.5, 50.0),
+    "vibration.impact_amplitude_cv": Bound(0.0, 2.0),
+    "vibration.distributed_damage_gain": Bound(0.0, 10.0),
+}
+
+#: Default search ranges by twin name.
+PARAMETERS: dict[str, dict[str, Bound]] = {
+    "home": HOME_PARAMETERS, "grid": GRID_PARAMETERS, "machine": MACHINE_PARAMETERS,
+}
+
+#: Default real-to-synthetic channel map by twin (``channels=None``).
+DEFAULT_CHANNELS: dict[str, dict[str, str]] = {
+    "home": {"mains_power_w": "mains_power_w"},
+    "grid": {"load_power_w": "feeder_power_w"},
+}
+
 #: Default loss weights.
 DEFAULT_WEIGHTS: dict[str, float] = {"wasserstein": 1.0, "profile": 1.0, "acf": 1.0, "discriminative": 0.0}
 
@@ -100,11 +149,11 @@ class _BudgetSpent(Exception):
     pass
 
 
-def _get(cfg: dict[str, Any], path: str) -> Any:
+def _get(cfg: dict[str, Any], path: str, twin: str = "") -> Any:
     node: Any = cfg
     for p in path.split("."):
         if not isinstance(node, dict) or p not in node:
-            raise CompareError(f"unknown home parameter {path!r}")
+            raise CompareError(f"unknown {twin + ' ' if twin else ''}parameter {path!r}")
         node = node[p]
     return node
 
@@ -118,45 +167,62 @@ def _set(cfg: dict[str, Any], path: str, value: Any) -> None:
 
 
 def _with_params(base: Any, values: Mapping[str, float], bounds: Mapping[str, Bound]) -> Any:
-    """A copy of the HomeConfig ``base`` with ``values`` set (integers rounded)."""
-    from twinforge.twins.home import HomeConfig
-
+    """A copy of the twin config ``base`` with ``values`` set (integers rounded)."""
     data = base.model_dump()
     for name, v in values.items():
         _set(data, name, int(round(v)) if bounds[name].integer else float(v))
-    hv = data.get("hvac", {})
-    if "heat_setpoint_c" in hv and hv.get("heat_setback_c", 0) > hv["heat_setpoint_c"]:
-        hv["heat_setback_c"] = hv["heat_setpoint_c"]
-    return HomeConfig.model_validate(data)
+    for hv in (data.get("hvac"), (data.get("home") or {}).get("hvac")):
+        if isinstance(hv, dict) and hv.get("heat_setback_c", 0) > hv.get("heat_setpoint_c", math.inf):
+            hv["heat_setback_c"] = hv["heat_setpoint_c"]
+    return type(base).model_validate(data)
+
+
+def simulate_runs(
+    twin: str, config: Any, start: pd.Timestamp, days: float, period: str, seeds: Sequence[int],
+    channels: Sequence[str],
+) -> pd.DataFrame:
+    """Simulate one run per seed in memory; DataFrame indexed by UTC time with ``run_id``.
+
+    Run ``k`` (0, 1, ...) is the single run of a scenario of ``twin`` with ``config``, no
+    diversity and root seed ``seeds[k]``: exactly what ``twinforge generate`` writes for a
+    preset with that seed. A twin that ends its own runs (a machine ``until_failure``)
+    ends them here too.
+
+    Raises
+    ------
+    CompareError
+        A channel the twin does not write.
+    """
+    from twinforge.campaign.runner import build_twin, plan_runs
+    from twinforge.campaign.spec import GenerateSpec
+    from twinforge.core.engine import simulate
+
+    spec = GenerateSpec(twin=twin, runs=1, days=days, period=period, start=start, config=config,
+                        diversity=None)
+    grid = spec.grid()
+    frames = []
+    for k, seed in enumerate(seeds):
+        (plan,) = plan_runs(spec, int(seed))
+        tw = build_twin(spec, plan)
+        run_grid = tw.run_grid(grid) if hasattr(tw, "run_grid") else grid
+        blocks = list(simulate(tw, run_grid, chunk_samples=spec.chunk_samples))
+        missing = [c for c in channels if c not in blocks[0]]
+        if missing:
+            known = sorted(c for c in blocks[0] if c != "time")
+            raise CompareError(f"unknown {twin} channel {missing[0]!r}; channels are {known}")
+        data = {c: np.concatenate([b[c] for b in blocks]).astype("float64") for c in channels}
+        t = pd.DatetimeIndex(np.concatenate([b["time"] for b in blocks]))
+        t = t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
+        frames.append(pd.DataFrame({"run_id": k, **data}, index=t.rename("time")))
+    return pd.concat(frames)
 
 
 def simulate_homes(
     config: Any, start: pd.Timestamp, days: float, period: str, seeds: Sequence[int],
     channels: Sequence[str],
 ) -> pd.DataFrame:
-    """Simulate one home per seed in memory; DataFrame indexed by UTC time with ``run_id``.
-
-    Each home is run ``k`` (0, 1, ...) of a one-run scenario under root seed ``seeds[k]``
-    with ``config`` and no diversity: exactly what ``twinforge generate`` writes for a
-    preset with that seed.
-    """
-    from twinforge.campaign.runner import build_twin, plan_runs
-    from twinforge.campaign.spec import GenerateSpec
-    from twinforge.core.engine import simulate
-
-    spec = GenerateSpec(twin="home", runs=1, days=days, period=period, start=start, config=config,
-                        diversity=None)
-    grid = spec.grid()
-    frames = []
-    for k, seed in enumerate(seeds):
-        (plan,) = plan_runs(spec, int(seed))
-        twin = build_twin(spec, plan)
-        blocks = list(simulate(twin, grid))
-        data = {c: np.concatenate([b[c] for b in blocks]).astype("float64") for c in channels}
-        t = pd.DatetimeIndex(np.concatenate([b["time"] for b in blocks]))
-        t = t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
-        frames.append(pd.DataFrame({"run_id": k, **data}, index=t.rename("time")))
-    return pd.concat(frames)
+    """:func:`simulate_runs` for the home twin."""
+    return simulate_runs("home", config, start, days, period, seeds, channels)
 
 
 @dataclass
@@ -172,13 +238,13 @@ class CalibrationResult:
     history : DataFrame
         One row per simulated candidate: parameter values, loss and its components.
     n_runs : int
-        Candidate simulations spent (each simulates ``n_homes`` homes).
-    config : HomeConfig
-        The calibrated home.
-    base_config : HomeConfig
-        The starting home.
+        Candidate simulations spent (each simulates ``n_units`` runs).
+    config : pydantic model
+        The calibrated twin config (``HomeConfig``, ``GridConfig``, ``MachineConfig``).
+    base_config : pydantic model
+        The starting config.
     report_before, report_after : FidelityReport or None
-        Held-out comparison of the start and the calibrated home (None if ``holdout=0``).
+        Held-out comparison of the start and the calibrated twin (None if ``holdout=0``).
     details : dict
         Periods, counts, weights, method, seeds, timing.
     """
@@ -215,14 +281,14 @@ class CalibrationResult:
         d = self.details
         lines = [
             f"calibrated {', '.join(self.params)} with {self.n_runs} simulated candidates "
-            f"({d['n_homes']} home(s) x {d['calibration_days']} days each, {d['method']}, "
+            f"({d['n_units']} {d['twin']} run(s) x {d['calibration_days']:g} days each, {d['method']}, "
             f"{d['seconds']:.0f} s)",
             f"  calibration loss {self.loss_start:.4g} -> {self.loss_best:.4g}",
         ]
         for k in self.params:
             lines.append(f"  {k}: {self.start_params[k]:.4g} -> {self.params[k]:.4g}")
         if self.report_after is not None:
-            lines.append(f"  held-out ({d['holdout_days']} days from {d['holdout_start'][:10]}), before -> after:")
+            lines.append(f"  held-out ({d['holdout']}), before -> after:")
             for _, r in self.scores().iterrows():
                 b = "n/a" if r["before"] is None else f"{r['before']:.3f}"
                 a = "n/a" if r["after"] is None else f"{r['after']:.3f}"
@@ -231,19 +297,19 @@ class CalibrationResult:
 
     def write_preset(self, path: str | Path, *, days: float = 7.0, runs: int = 1,
                      source: str = "") -> Path:
-        """Write the calibrated home as a scenario TOML (``twinforge generate --config``).
+        """Write the calibrated twin as a scenario TOML (``twinforge generate --config``).
 
-        The file holds ``twin = "home"``, the period, ``diversity = false`` (every run is
-        this home, runs differ only by their random streams) and a ``[home]`` section with
-        every value that differs from the defaults. It is validated with
-        :func:`~twinforge.campaign.spec.load_spec` before it replaces ``path``.
+        The file holds ``twin``, the period, ``diversity = false`` (every run is this
+        config, runs differ only by their random streams) and a ``[home]``/``[grid]``/
+        ``[machine]`` section with every value that differs from the defaults. It is
+        validated with :func:`~twinforge.campaign.spec.load_spec` before it replaces
+        ``path``.
         """
+        twin = self.details["twin"]
         header = [
-            "twinforge preset: home twin calibrated to a real trace",
+            f"twinforge preset: {twin} twin calibrated to a real trace",
             f"source: {source or self.details.get('source', 'real trace')}",
-            f"calibration: {self.details['calibration_days']:g} days from {self.details['calibration_start']} "
-            f"(local midnight, {self.details['tz']}); held out: {self.details.get('holdout_days', 0):g} days "
-            f"from {self.details.get('holdout_start', '-')}",
+            f"calibration: {self.details['calibration']}; held out: {self.details['holdout']}",
             f"calibration loss {self.loss_start:.4g} -> {self.loss_best:.4g} "
             f"({self.n_runs} candidates, weights {self.details['weights']})",
         ]
@@ -255,9 +321,9 @@ class CalibrationResult:
                     f"{'n/a' if a is None else f'{a:.3f}'}"
                 )
         data: dict[str, Any] = {
-            "twin": "home", "period": self.details["period"], "days": float(days),
+            "twin": twin, "period": self.details["period"], "days": float(days),
             "runs": int(runs), "diversity": False,
-            "home": _diff(self.config.model_dump(mode="json"), type(self.config)().model_dump(mode="json")),
+            twin: _diff(self.config.model_dump(mode="json"), type(self.config)().model_dump(mode="json")),
         }
         text = preset_toml(data, header)
         return _write_validated(Path(path), text)
@@ -332,21 +398,23 @@ def _write_validated(path: Path, text: str) -> Path:
 
 
 def _resolve_params(
-    params: Sequence[str] | Mapping[str, tuple[float, float] | Bound], base_dump: dict[str, Any]
+    params: Sequence[str] | Mapping[str, tuple[float, float] | Bound | None], base_dump: dict[str, Any],
+    twin: str = "home",
 ) -> dict[str, Bound]:
+    defaults = PARAMETERS.get(twin, {})
     out: dict[str, Bound] = {}
     items = params.items() if isinstance(params, Mapping) else ((p, None) for p in params)
     for name, b in items:
-        cur = _get(base_dump, name)
+        cur = _get(base_dump, name, twin)
         if isinstance(cur, bool) or not isinstance(cur, (int, float)):
-            raise CompareError(f"home parameter {name!r} is not numeric (got {cur!r})")
+            raise CompareError(f"{twin} parameter {name!r} is not numeric (got {cur!r})")
         if b is None:
-            if name not in HOME_PARAMETERS:
+            if name not in defaults:
                 raise CompareError(
                     f"no default range for {name!r}; give bounds (name=low:high) or use one of "
-                    f"{', '.join(HOME_PARAMETERS)}"
+                    f"{', '.join(defaults) or '(none for this twin)'}"
                 )
-            b = HOME_PARAMETERS[name]
+            b = defaults[name]
         elif not isinstance(b, Bound):
             lo, hi = b
             b = Bound(float(lo), float(hi), integer=isinstance(cur, int))
@@ -356,64 +424,100 @@ def _resolve_params(
     return out
 
 
-def _day_split(real: pd.DataFrame, cols: list[str], tz: str, holdout: float, period: pd.Timedelta,
-               max_nan_frac: float) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
-    _, starts = make_windows(real, cols, "1D", max_nan_frac=1.0, tz=tz, period=period)
+def _time_split(real: pd.DataFrame, cols: list[str], tz: str, holdout: float, period: pd.Timedelta,
+                window: str) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """Starts of the calibration and of the held-out windows (in time order)."""
+    try:
+        _, starts = make_windows(real, cols, window, max_nan_frac=1.0, tz=tz, period=period)
+    except ValueError as exc:
+        raise CompareError(f"window {window!r}: {exc}") from None
     if len(starts) < 2:
-        raise CompareError("the real trace needs at least two whole local days")
+        raise CompareError(f"the real trace needs at least two whole {window} windows")
     n_hold = int(round(len(starts) * holdout))
     if holdout > 0 and n_hold == 0:
         n_hold = 1
     n_cal = len(starts) - n_hold
     if n_cal < 1:
-        raise CompareError(f"holdout={holdout} leaves no calibration day")
+        raise CompareError(f"holdout={holdout} leaves no calibration window")
     return starts[:n_cal], starts[n_cal:]
+
+
+def _unit_split(runs: Mapping[int, pd.DataFrame], holdout: float) -> tuple[list[int], list[int]]:
+    ids = sorted(runs)
+    if len(ids) < 2 and holdout > 0:
+        raise CompareError("a real frame with run_id needs at least two units to hold some out")
+    n_hold = int(round(len(ids) * holdout))
+    if holdout > 0 and n_hold == 0:
+        n_hold = 1
+    if len(ids) - n_hold < 1:
+        raise CompareError(f"holdout={holdout} leaves no calibration unit")
+    return ids[: len(ids) - n_hold], ids[len(ids) - n_hold:]
+
+
+def _span(runs: Mapping[int, pd.DataFrame], ids: Sequence[int], period: pd.Timedelta) -> tuple[pd.Timestamp, float]:
+    """First start and the longest span [days] (one period included) of the units ``ids``."""
+    start = min(runs[i].index[0] for i in ids)
+    span = max(runs[i].index[-1] - runs[i].index[0] + period for i in ids)
+    return start, float(math.ceil(span / pd.Timedelta("1s")) / 86_400.0)
 
 
 def calibrate(
     real: pd.DataFrame,
     *,
-    params: Sequence[str] | Mapping[str, tuple[float, float] | Bound] = ("appliances.usage_scale",),
+    twin: str | None = None,
+    params: Sequence[str] | Mapping[str, tuple[float, float] | Bound | None] = ("appliances.usage_scale",),
     channels: Mapping[str, str] | None = None,
     base: Any = None,
     max_runs: int = 30,
-    n_homes: int = 3,
-    n_eval_homes: int = 4,
+    n_units: int = 3,
+    n_eval_units: int = 4,
     holdout: float = 0.3,
     tz: str = "Europe/Paris",
     period: str | None = None,
     window: str = "1D",
+    normalise: Literal["none", "mean"] = "none",
     weights: Mapping[str, float] | None = None,
     method: Literal["auto", "nelder-mead", "powell", "differential_evolution", "bounded"] = "auto",
     seed: int = 0,
     max_nan_frac: float = 0.05,
     evaluate: bool = True,
     source: str = "",
+    n_homes: int | None = None,
+    n_eval_homes: int | None = None,
 ) -> CalibrationResult:
-    """Fit home-twin parameters to a real trace within a budget of simulations.
+    """Fit twin parameters to a real trace within a budget of simulations.
 
     Parameters
     ----------
     real : DataFrame
-        UTC-indexed real trace (e.g. :func:`~twinforge.fidelity.load_uci_household`).
+        UTC-indexed real trace (e.g. :func:`~twinforge.fidelity.load_uci_household`); a
+        ``run_id`` column marks several units, which are then split by unit (see the
+        module docstring).
+    twin : str, optional
+        Twin to calibrate (``"home"``, ``"grid"``, ``"machine"``); default: the twin of a
+        ``GenerateSpec`` base, of a config base, or ``"home"``.
     params : sequence of str or mapping
-        Dotted ``HomeConfig`` paths, with default ranges from :data:`HOME_PARAMETERS`, or
+        Dotted paths in the twin's config, with default ranges from :data:`PARAMETERS`, or
         ``{name: (low, high)}``.
     channels : mapping, optional
-        ``{real column: home channel}``; default ``{"mains_power_w": "mains_power_w"}``.
-    base : HomeConfig, GenerateSpec or None
-        Starting home (its values are the optimiser's start); default ``HomeConfig()``.
+        ``{real column: twin channel}``; defaults in :data:`DEFAULT_CHANNELS` (home
+        ``mains_power_w``, grid ``load_power_w -> feeder_power_w``), required for others.
+    base : config, GenerateSpec or None
+        Starting config (its values are the optimiser's start); default the twin's
+        ``Config()``.
     max_runs : int
-        Budget: candidate simulations (each of ``n_homes`` homes over the calibration days),
-        the start point included.
-    n_homes : int
-        Homes (seeds) per candidate; their pooled data is compared.
-    n_eval_homes : int
-        Homes simulated over the held-out days for the before/after reports.
+        Budget: candidate simulations (each of ``n_units`` runs), the start point included.
+    n_units : int
+        Runs (seeds) per candidate; their pooled windows are compared (``n_homes`` is an
+        alias).
+    n_eval_units : int
+        Runs simulated for the held-out before/after reports (``n_eval_homes`` is an alias).
     holdout : float
-        Share of the real days (the last ones) held out from calibration; 0 = none.
-    tz, window, max_nan_frac
-        As in :func:`~twinforge.fidelity.comparison`.
+        Share of the real windows (the last ones in time) or of the real units held out
+        from calibration; 0 = none.
+    tz, window, max_nan_frac, normalise
+        As in :func:`~twinforge.fidelity.compare`; ``normalise="mean"`` divides every real
+        unit and synthetic run by its own mean (shapes, not levels).
     period : str, optional
         Simulation and comparison period; default the real trace's.
     weights : mapping, optional
@@ -431,30 +535,53 @@ def calibrate(
     Returns
     -------
     CalibrationResult
+
+    Raises
+    ------
+    CompareError
+        Unknown twin, parameter, channel or weight; a parameter without range; a budget,
+        holdout or split that leaves nothing to calibrate.
     """
     from scipy import optimize
 
     from twinforge.campaign.spec import GenerateSpec
-    from twinforge.twins.home import HomeConfig
+    from twinforge.core.registry import TWINS
+
+    import twinforge.twins  # noqa: F401  (registers the twins)
 
     t_begin = time.perf_counter()
+    if n_homes is not None:
+        n_units = n_homes
+    if n_eval_homes is not None:
+        n_eval_units = n_eval_homes
     if isinstance(base, GenerateSpec):
-        if base.twin != "home":
-            raise CompareError(f"calibration fits the home twin, the base scenario is {base.twin!r}")
-        base = base.config
-    base = HomeConfig() if base is None else base
-    channels = dict(channels or {"mains_power_w": "mains_power_w"})
+        if twin is not None and base.twin != twin:
+            raise CompareError(f"calibration fits the {twin} twin, the base scenario is {base.twin!r}")
+        twin, base = base.twin, base.config
+    if twin is None:
+        twin = next((n for n in TWINS.names() if base is not None and isinstance(base, TWINS.get(n).Config)),
+                    "home")
+    try:
+        plugin = TWINS.get(twin)
+    except KeyError as exc:
+        raise CompareError(str(exc.args[0])) from None
+    base = plugin.Config() if base is None else base
+    if not isinstance(base, plugin.Config):
+        raise CompareError(f"base must be a {plugin.Config.__name__} for the {twin} twin, got {type(base).__name__}")
+    if channels is None:
+        if twin not in DEFAULT_CHANNELS:
+            raise CompareError(f"give channels={{real column: {twin} channel}} to calibrate the {twin} twin")
+        channels = DEFAULT_CHANNELS[twin]
+    channels = dict(channels)
     cols = list(channels)
-    from twinforge.twins.home import HOME_CHANNELS
-
-    known = {c.name for c in HOME_CHANNELS}
-    bad = [v for v in channels.values() if v not in known]
-    if bad:
-        raise CompareError(f"unknown home channel {bad[0]!r}; channels are {sorted(known)}")
     if max_runs < 2:
         raise CompareError(f"max_runs must be >= 2, got {max_runs}")
+    if n_units < 1 or n_eval_units < 1:
+        raise CompareError(f"n_units and n_eval_units must be >= 1, got {n_units} and {n_eval_units}")
     if not 0.0 <= holdout < 1.0:
         raise CompareError(f"holdout must be in [0, 1), got {holdout}")
+    if normalise not in ("none", "mean"):
+        raise CompareError(f"normalise must be 'none' or 'mean', got {normalise!r}")
     w = dict(DEFAULT_WEIGHTS)
     if weights:
         unknown = set(weights) - set(DEFAULT_WEIGHTS)
@@ -462,40 +589,71 @@ def calibrate(
             raise CompareError(f"unknown loss weight(s) {sorted(unknown)}; known: {list(DEFAULT_WEIGHTS)}")
         w.update({k: float(v) for k, v in weights.items()})
 
-    real_df = _real_frame(real, cols)
-    native = infer_period(real_df.index)
+    by_unit = isinstance(real, pd.DataFrame) and "run_id" in real.columns
+    runs_real = real_runs(real, cols)
+    native = min(infer_period(g.index) for g in runs_real.values())
     p = pd.Timedelta(period) if period is not None else native
     if p < native:
         raise CompareError(f"period {period!r} is finer than the real trace's {native}")
     if p != native:
-        real_df = real_df.resample(p, label="left", closed="left").mean()
+        runs_real = {k: g.resample(p, label="left", closed="left").mean() for k, g in runs_real.items()}
     period_text = _period_text(p)
-    bounds = _resolve_params(params, base.model_dump())
+    bounds = _resolve_params(params, base.model_dump(), twin)
     names = list(bounds)
+    sim_channels = list(dict.fromkeys(channels.values()))
 
-    cal_days, hold_days = _day_split(real_df, cols, tz, holdout, p, max_nan_frac)
-    day = pd.Timedelta("1D")
-    cal_start, cal_end = cal_days[0], cal_days[-1] + day
-    real_cal = real_df[(real_df.index >= cal_start) & (real_df.index < cal_end)]
-    n_cal_days = float(round((cal_end - cal_start) / day, 6))
-    rw, _ = make_windows(real_cal, cols, window, max_nan_frac=max_nan_frac, tz=tz, period=p)
+    # the split: calibration data and how to simulate it; held-out data likewise
+    if by_unit:
+        cal_ids, hold_ids = _unit_split(runs_real, holdout)
+        cal_runs = {i: runs_real[i] for i in cal_ids}
+        hold_runs = {i: runs_real[i] for i in hold_ids}
+        cal_start, cal_days_n = _span(runs_real, cal_ids, p)
+        cal_text = f"{len(cal_ids)} units (run_id {cal_ids[0]}..{cal_ids[-1]})"
+        hold_text = f"{len(hold_ids)} units (run_id {', '.join(map(str, hold_ids))})" if hold_ids else "none"
+    else:
+        (only,) = runs_real.values()
+        cal_w, hold_w = _time_split(only, cols, tz, holdout, p, window)
+        win_td = pd.Timedelta(window)
+        cal_start, cal_end = cal_w[0], cal_w[-1] + win_td
+        cal_runs = {0: only[(only.index >= cal_start) & (only.index < cal_end)]}
+        cal_days_n = float(round((cal_end - cal_start) / pd.Timedelta("1D"), 6))
+        cal_text = f"{cal_days_n:g} days from {cal_start.isoformat()} ({len(cal_w)} {window} windows, {tz})"
+        hold_runs, hold_text = {}, "none"
+        if len(hold_w):
+            h_start, h_end = hold_w[0], hold_w[-1] + win_td
+            hold_runs = {0: only[(only.index >= h_start) & (only.index < h_end)]}
+            hold_days_n = float(round((h_end - h_start) / pd.Timedelta("1D"), 6))
+            hold_text = f"{hold_days_n:g} days from {h_start.isoformat()} ({len(hold_w)} {window} windows)"
+    if normalise == "mean":
+        cal_norm = {k: _normalise_by_mean(g, cols) for k, g in cal_runs.items()}
+    else:
+        cal_norm = cal_runs
+    real_cal = _stack_runs(cal_norm, cols)
+    rw_list = [make_windows(g, cols, window, max_nan_frac=max_nan_frac, tz=tz, period=p)[0]
+               for g in cal_norm.values()]
+    rw = np.concatenate(rw_list)
     if len(rw) == 0:
         raise CompareError("no complete calibration window in the real trace")
     n_steps = rw.shape[1]
     lag = max(1, n_steps // 4)
     rf = window_features(rw, p.total_seconds()) if w["discriminative"] > 0 else None
-    cal_seeds = [seed + k for k in range(n_homes)]
+    cal_seeds = [seed + k for k in range(n_units)]
 
     def loss_of(synth: pd.DataFrame) -> dict[str, float]:
         comp = {"wasserstein": 0.0, "profile": 0.0, "acf": 0.0, "discriminative": 0.0}
-        sw_list = []
+        sw_list, parts = [], []
         for _, g in synth.groupby("run_id", sort=True):
-            sw_list.append(make_windows(g.drop(columns="run_id"), cols, window,
-                                        max_nan_frac=max_nan_frac, tz=tz, period=p)[0])
+            g = g.drop(columns="run_id")
+            if normalise == "mean":
+                g = _normalise_by_mean(g, cols)
+            parts.append(g)
+            sw_list.append(make_windows(g, cols, window, max_nan_frac=max_nan_frac, tz=tz, period=p)[0])
         sw = np.concatenate(sw_list)
+        pooled = pd.concat(parts)
         for k, c in enumerate(cols):
-            comp["wasserstein"] += wasserstein_normalised(real_cal[c], synth[c])
-            comp["profile"] += profile_error(real_cal[c], synth[c], by="hour", tz=tz)
+            comp["wasserstein"] += wasserstein_normalised(real_cal[c], pooled[c])
+            if w["profile"] > 0:
+                comp["profile"] += profile_error(real_cal[c], pooled[c], by="hour", tz=tz)
             try:
                 comp["acf"] += acf_distance(rw[..., k], sw[..., k], lag)
             except ValueError:
@@ -503,6 +661,8 @@ def calibrate(
         if rf is not None and len(sw) >= 5 and len(rw) >= 5:
             comp["discriminative"] = discriminative_score(rf, window_features(sw, p.total_seconds()),
                                                           seed=seed, n_estimators=50)
+        elif rf is not None:
+            comp["discriminative"] = 0.5
         comp["loss"] = sum(w[k] * comp[k] for k in DEFAULT_WEIGHTS)
         return comp
 
@@ -514,12 +674,12 @@ def calibrate(
             raise _BudgetSpent
         try:
             cfg = _with_params(base, values, bounds)
-        except ValueError as exc:  # a combination the home's validators refuse
+        except ValueError as exc:  # a combination the twin's validators refuse
             history.append({**values, "loss": math.inf, "error": str(exc).splitlines()[0]})
             return 1e6
-        synth = simulate_homes(cfg, cal_start, n_cal_days, period_text, cal_seeds,
-                               list(dict.fromkeys(channels.values())))
-        synth = synth.rename(columns={v: k for k, v in channels.items()})
+        synth = simulate_runs(twin, cfg, cal_start, cal_days_n, period_text, cal_seeds, sim_channels)
+        synth = pd.DataFrame({"run_id": synth["run_id"], **{c: synth[channels[c]] for c in cols}},
+                             index=synth.index)
         comp = loss_of(synth)
         history.append({**values, **comp})
         if comp["loss"] < best["loss"]:
@@ -571,25 +731,29 @@ def calibrate(
     best_vals = best.get("values", start_vals)
     best_cfg = best.get("config", base)
     details: dict[str, Any] = {
-        "method": chosen, "weights": w, "n_homes": n_homes, "calibration_seeds": cal_seeds,
-        "period": period_text, "tz": tz, "window": window, "channels": channels,
-        "calibration_start": cal_start.isoformat(), "calibration_days": n_cal_days,
+        "twin": twin, "method": chosen, "weights": w, "n_units": n_units, "calibration_seeds": cal_seeds,
+        "period": period_text, "tz": tz, "window": window, "channels": channels, "normalise": normalise,
+        "split": "unit" if by_unit else "time", "calibration": cal_text, "holdout": hold_text,
+        "calibration_start": cal_start.isoformat(), "calibration_days": cal_days_n,
         "n_calibration_windows": int(len(rw)), "source": source,
         "bounds": {n: [b.low, b.high] for n, b in bounds.items()},
     }
     report_before = report_after = None
-    if evaluate and len(hold_days):
-        h_start, h_end = hold_days[0], hold_days[-1] + day
-        h_days = float(round((h_end - h_start) / day, 6))
-        real_hold = real_df[(real_df.index >= h_start) & (real_df.index < h_end)]
-        eval_seeds = [seed + 1000 + k for k in range(n_eval_homes)]
+    if evaluate and hold_runs:
+        real_hold = _stack_runs(hold_runs, cols)
+        if by_unit:
+            h_start, h_days = _span(runs_real, list(hold_runs), p)
+        else:
+            h_start = real_hold.index[0]
+            h_days = hold_days_n
+        eval_seeds = [seed + 1000 + k for k in range(n_eval_units)]
         details.update(holdout_start=h_start.isoformat(), holdout_days=h_days, evaluation_seeds=eval_seeds)
         reports = []
         for cfg in (base, best_cfg):
-            synth = simulate_homes(cfg, h_start, h_days, period_text, eval_seeds,
-                                   list(dict.fromkeys(channels.values())))
+            synth = simulate_runs(twin, cfg, h_start, h_days, period_text, eval_seeds, sim_channels)
             reports.append(compare(real_hold, synth, channels=channels, window=window, tz=tz,
-                                   period=str(p), seed=seed, max_nan_frac=max_nan_frac))
+                                   period=str(p), seed=seed, max_nan_frac=max_nan_frac,
+                                   normalise=normalise))
         report_before, report_after = reports
     details["seconds"] = time.perf_counter() - t_begin
     return CalibrationResult(

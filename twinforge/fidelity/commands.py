@@ -33,10 +33,15 @@ examples:
       --params appliances.usage_scale,appliances.standby_w --budget 40 --out uci.toml
   twinforge generate --config uci.toml --runs 10 --out data/
 
-A parameter is a dotted home path (appliances.usage_scale, appliances.standby_w,
+  twinforge calibrate --twin grid --real PJME_hourly.csv --normalise mean --tz America/New_York \
+      --period 1h --params homes.cooling_share,homes.resistive_share --units 1 --out pjm.toml
+
+A parameter is a dotted path in the twin's config with a default range (see
+twinforge.fidelity.calibration.PARAMETERS; home: appliances.usage_scale, appliances.standby_w,
 appliances.lighting_w_per_active, occupancy.n_occupants, occupancy.persistence,
 occupancy.schedule_shift_sd_h, hvac.heating_capacity_w, hvac.heat_setpoint_c,
-envelope.ua_w_per_k) or name=low:high for any numeric home parameter.
+envelope.ua_w_per_k, dhw.*; grid: homes.*_share, weather.temp_mean_c, ...; machine:
+degradation.*, vibration.*), or name=low:high for any numeric parameter of the twin.
 """
 
 
@@ -150,23 +155,31 @@ def add_parsers(subparsers: Any) -> None:
     f.set_defaults(fidelity_handler=run_fidelity)
 
     c = subparsers.add_parser(
-        "calibrate", help="fit home-twin parameters to a real trace and write a preset",
-        description="Fit home-twin parameters to a real trace; write a scenario preset (TOML).",
+        "calibrate", help="fit twin parameters to a real trace and write a preset",
+        description="Fit twin parameters (home, grid or machine) to a real trace; write a scenario preset (TOML).",
         epilog=_CALIBRATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.add_argument("--real", type=Path, required=True, help="real trace file (CSV/Parquet)")
     c.add_argument("--map", action="append", metavar="REAL=CHANNEL",
-                   help="real column = home channel (default mains_power_w=mains_power_w)")
+                   help="real column = twin channel (home default mains_power_w=mains_power_w, "
+                        "grid load_power_w=feeder_power_w)")
+    c.add_argument("--twin", choices=["home", "grid", "machine"],
+                   help="twin to calibrate (default: the --config scenario's twin, else home)")
     c.add_argument("--params", required=True,
                    help="comma-separated parameters, e.g. appliances.usage_scale,appliances.standby_w")
     c.add_argument("--budget", type=int, default=30, help="candidate simulations (default 30)")
-    c.add_argument("--config", type=Path, help="base scenario TOML (its [home] is the start point)")
+    c.add_argument("--config", type=Path, help="base scenario TOML (its twin section is the start point)")
     c.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "trace"], help="format of --real")
     c.add_argument("--real-tz", default="UTC", help="zone of naive timestamps in a generic --real trace")
     c.add_argument("--tz", default="Europe/Paris", help="local zone for day windows and profiles")
     c.add_argument("--period", help="simulation period (default: the real trace's)")
-    c.add_argument("--holdout", type=float, default=0.3, help="share of the last days held out (default 0.3)")
-    c.add_argument("--homes", type=int, default=3, help="homes per candidate (default 3)")
+    c.add_argument("--window", default="1D", help="window length (default 1D)")
+    c.add_argument("--normalise", default="none", choices=["none", "mean"],
+                   help="divide each real unit and synthetic run by its mean (shapes, not levels)")
+    c.add_argument("--holdout", type=float, default=0.3,
+                   help="share of the last windows (or real units) held out (default 0.3)")
+    c.add_argument("--units", "--homes", dest="units", type=int, default=3,
+                   help="simulated runs (homes, feeders, machines) per candidate (default 3)")
     c.add_argument("--method", default="auto",
                    choices=["auto", "bounded", "nelder-mead", "powell", "differential_evolution"])
     c.add_argument("--seed", type=int, default=0, help="seed of the calibration homes (default 0)")
@@ -228,39 +241,42 @@ def _parse_params(text: str) -> list[str] | dict[str, tuple[float, float] | None
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from twinforge.campaign.spec import SpecError, load_spec
-    from twinforge.fidelity.calibration import HOME_PARAMETERS, calibrate
+    from twinforge.fidelity.calibration import PARAMETERS, calibrate
     from twinforge.fidelity.comparison import CompareError
 
     try:
         mapping = parse_map(args.map)
         params = _parse_params(args.params)
+        base, twin = None, args.twin
+        if args.config is not None:
+            spec = load_spec(args.config)
+            if twin is not None and spec.twin != twin:
+                raise _InputError(f"--config {args.config}: is a {spec.twin} scenario, not {twin}")
+            base, twin = spec.config, spec.twin
+        twin = twin or "home"
+        defaults = PARAMETERS[twin]
         resolved: dict[str, Any] = {}
         for name, b in params.items():
-            if b is None and name not in HOME_PARAMETERS:
+            if b is None and name not in defaults:
                 raise _InputError(
                     f"--params: no default range for {name!r}; write {name}=low:high or use one of "
-                    f"{', '.join(HOME_PARAMETERS)}"
+                    f"{', '.join(defaults)}"
                 )
-            resolved[name] = HOME_PARAMETERS[name] if b is None else b
+            resolved[name] = defaults[name] if b is None else b
             if isinstance(resolved[name], tuple) and not resolved[name][0] < resolved[name][1]:
                 raise _InputError(f"--params: {name} needs low < high")
         if args.budget < 2:
             raise _InputError(f"--budget must be >= 2, got {args.budget}")
-        if args.homes < 1:
-            raise _InputError(f"--homes must be >= 1, got {args.homes}")
+        if args.units < 1:
+            raise _InputError(f"--units must be >= 1, got {args.units}")
         if args.out.exists() and args.out.is_dir():
             raise _InputError(f"--out {args.out}: is a folder; give a .toml file name")
-        base = None
-        if args.config is not None:
-            spec = load_spec(args.config)
-            if spec.twin != "home":
-                raise _InputError(f"--config {args.config}: calibration fits the home twin, not {spec.twin!r}")
-            base = spec.config
         real = load_real(args.real, args.format, args.real_tz)
         res = calibrate(
             real, params=resolved,
-            channels=mapping, base=base, max_runs=args.budget, n_homes=args.homes,
+            twin=twin, channels=mapping, base=base, max_runs=args.budget, n_units=args.units,
             holdout=args.holdout, tz=args.tz, period=args.period, method=args.method,
+            window=args.window, normalise=args.normalise,
             seed=args.seed, source=str(args.real),
         )
     except (_InputError, CompareError, SpecError) as exc:

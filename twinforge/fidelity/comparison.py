@@ -373,6 +373,7 @@ def synthetic_frame(
 
 
 def _real_frame(real: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One real trace: UTC-indexed, sorted, without duplicated times, ``columns`` as float."""
     if not isinstance(real, pd.DataFrame):
         raise CompareError(f"real must be a DataFrame (as load_trace returns), got {type(real).__name__}")
     df = real
@@ -392,6 +393,33 @@ def _real_frame(real: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     if len(out) < 2:
         raise CompareError("real trace has fewer than two samples")
     return out
+
+
+def real_runs(real: pd.DataFrame, columns: list[str]) -> dict[int, pd.DataFrame]:
+    """The real data as ``{run_id: trace}``: one trace, or one per unit.
+
+    A real DataFrame with a ``run_id`` column holds several units (bearings run to failure,
+    houses); each is cut into windows on its own, like the synthetic runs. Without it the
+    whole frame is unit 0.
+    """
+    if isinstance(real, pd.DataFrame) and "run_id" in real.columns:
+        out = {}
+        for rid, g in real.groupby("run_id", sort=True):
+            try:
+                out[int(rid)] = _real_frame(g.drop(columns="run_id"), columns)
+            except CompareError as exc:
+                raise CompareError(f"real run_id {rid}: {exc}") from None
+        if not out:
+            raise CompareError("real trace is empty")
+        return out
+    return {0: _real_frame(real, columns)}
+
+
+def _stack_runs(runs: Mapping[int, pd.DataFrame], cols: list[str]) -> pd.DataFrame:
+    """Runs as one frame; a ``run_id`` column only when there are several."""
+    if len(runs) == 1:
+        return next(iter(runs.values()))
+    return pd.concat([g.assign(run_id=rid) for rid, g in runs.items()])[["run_id", *cols]]
 
 
 def _resample(df: pd.DataFrame, period: pd.Timedelta, native: pd.Timedelta) -> pd.DataFrame:
@@ -460,7 +488,9 @@ def compare(
     ----------
     real : DataFrame
         UTC-indexed trace with channels as columns, as :func:`~twinforge.fidelity.load_trace`
-        returns.
+        returns. A ``run_id`` column marks several real units (e.g. bearings run to
+        failure): each is windowed on its own, and normalised on its own with
+        ``normalise="mean"``.
     synthetic : DataFrame, TwinDataset, str or Path
         Synthetic samples: a dataset folder, an opened dataset or a DataFrame (``time``
         column or DatetimeIndex; ``run_id`` column if several runs). Windows are cut run by
@@ -516,7 +546,7 @@ def compare(
     if not channels:
         raise CompareError("no channel to compare")
     cols = list(channels)
-    real_df = _real_frame(real, cols)
+    real_by_run = real_runs(real, cols)
     synth_raw = synthetic_frame(synthetic, list(dict.fromkeys(channels.values())), twin=twin)
     synth = pd.DataFrame(
         {"run_id": synth_raw["run_id"], **{c: synth_raw[channels[c]] for c in cols}},
@@ -524,7 +554,7 @@ def compare(
     )
 
     # common period
-    p_real = infer_period(real_df.index)
+    p_real = min(infer_period(g.index) for g in real_by_run.values())
     periods = [infer_period(g.index.unique()) for _, g in synth.groupby("run_id") if g.index.nunique() > 1]
     if not periods:
         raise CompareError("synthetic data has no run with two samples or more")
@@ -535,22 +565,29 @@ def compare(
         raise CompareError(f"period must be a duration such as '1min' or '1h', got {period!r}") from None
     if target <= pd.Timedelta(0):
         raise CompareError(f"period must be positive, got {period!r}")
-    real_df = _resample(real_df, target, p_real)
+    real_by_run = {k: _resample(g, target, infer_period(g.index)) for k, g in real_by_run.items()}
     runs = {}
     for rid, g in synth.groupby("run_id", sort=True):
         g = g.drop(columns="run_id").sort_index()
         g = g[~g.index.duplicated()]
         runs[int(rid)] = _resample(g, target, p_synth)
     if normalise == "mean":
-        real_df = _normalise_by_mean(real_df, cols)
+        real_by_run = {k: _normalise_by_mean(v, cols) for k, v in real_by_run.items()}
         runs = {k: _normalise_by_mean(v, cols) for k, v in runs.items()}
+    real_df = _stack_runs(real_by_run, cols)
     period_s = target.total_seconds()
 
     # windows
-    try:
-        rw, rs = make_windows(real_df, cols, window, max_nan_frac=max_nan_frac, tz=tz, period=target)
-    except ValueError as exc:
-        raise CompareError(f"window {window!r}: {exc}") from None
+    r_list, r_starts = [], []
+    for g in real_by_run.values():
+        try:
+            w, st = make_windows(g, cols, window, max_nan_frac=max_nan_frac, tz=tz, period=target)
+        except ValueError as exc:
+            raise CompareError(f"window {window!r}: {exc}") from None
+        r_list.append(w)
+        r_starts.append(st)
+    rw = np.concatenate(r_list)
+    rs = r_starts[0].append(r_starts[1:])
     s_list, s_starts, s_runs = [], [], []
     for rid, g in runs.items():
         if len(g) < 2:
@@ -602,7 +639,7 @@ def compare(
             "profile_error_hour", profile_error(real_df[c], synth_all[c], by="hour", tz=tz)
         )
         week = pd.Timedelta("7D")
-        span_r = real_df.index[-1] - real_df.index[0]
+        span_r = max(g.index[-1] - g.index[0] for g in real_by_run.values())
         span_s = max(g.index[-1] - g.index[0] for g in runs.values())
         if span_r >= week and span_s >= week:
             m["profile_error_hour_week"] = _entry(
@@ -672,8 +709,9 @@ def compare(
         "n_runs": int(len(runs)),
         "n_real_samples": int(real_df[cols].notna().any(axis=1).sum()),
         "n_synth_samples": int(len(synth_all)),
-        "real_start": real_df.index[0].isoformat(),
-        "real_end": real_df.index[-1].isoformat(),
+        "n_real_runs": int(len(real_by_run)),
+        "real_start": min(g.index[0] for g in real_by_run.values()).isoformat(),
+        "real_end": max(g.index[-1] for g in real_by_run.values()).isoformat(),
         "chance_discriminative": 0.5 / math.sqrt(max(n_min, 1)),
         "max_nan_frac": max_nan_frac,
     }

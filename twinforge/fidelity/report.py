@@ -162,7 +162,7 @@ def plot_profiles(rep: FidelityReport) -> Figure:
     for k, ch in enumerate(chans):
         ax = axes[k, 0]
         for df, run, color, name in (
-            (rep.real, None, REAL_COLOR, "real"),
+            (rep.real, rep.real.get("run_id"), REAL_COLOR, "real"),
             (rep.synthetic, rep.synthetic["run_id"], SYNTH_COLOR, "synthetic"),
         ):
             table = _daily_hour_means(df[ch], tz, run)
