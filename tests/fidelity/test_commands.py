@@ -90,6 +90,9 @@ def test_calibrate_end_to_end_writes_a_loadable_preset(tmp_path):
         (["--params", "weather.temp_mean_c=lo:hi"], "expected name=low:high"),
         (["--params", "appliances.usage_scale", "--map", "mains_power_w=nope"], "unknown home channel 'nope'"),
         (["--params", "appliances.usage_scale", "--budget", "1"], "--budget must be >= 2"),
+        (["--twin", "grid", "--params", "appliances.usage_scale"], "no default range for 'appliances.usage_scale'"),
+        (["--twin", "machine", "--params", "vibration.background_rms_g"], "give channels"),
+        (["--twin", "grid", "--params", "homes.cooling_share", "--units", "0"], "--units must be >= 1"),
     ],
 )
 def test_calibrate_bad_input_exits_2_and_writes_nothing(tmp_path, args, message):

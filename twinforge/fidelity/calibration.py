@@ -116,6 +116,18 @@ GRID_PARAMETERS: dict[str, Bound] = {
     "weather.temp_season_amplitude_k": Bound(0.0, 20.0),
     "home.appliances.usage_scale": Bound(0.2, 4.0),
     "home.appliances.standby_w": Bound(0.0, 400.0),
+    "homes.setback_share": Bound(0.0, 1.0),
+    # the optional commercial and industrial load (only with [grid.commercial] in the base)
+    "commercial.base_w_per_home": Bound(0.0, 4000.0),
+    "commercial.business_w_per_home": Bound(0.0, 4000.0),
+    "commercial.open_h": Bound(5.0, 10.0),
+    "commercial.close_h": Bound(15.0, 21.0),
+    "commercial.ramp_h": Bound(0.5, 5.0),
+    "commercial.weekend_factor": Bound(0.0, 1.0),
+    "commercial.cooling_w_per_k_per_home": Bound(0.0, 400.0),
+    "commercial.cooling_balance_c": Bound(8.0, 24.0),
+    "commercial.heating_w_per_k_per_home": Bound(0.0, 200.0),
+    "commercial.day_sd": Bound(0.0, 0.15),
 }
 
 #: Machine parameters (dotted paths in ``MachineConfig``) and their default search ranges.
@@ -570,7 +582,9 @@ def calibrate(
         raise CompareError(f"base must be a {plugin.Config.__name__} for the {twin} twin, got {type(base).__name__}")
     if channels is None:
         if twin not in DEFAULT_CHANNELS:
-            raise CompareError(f"give channels={{real column: {twin} channel}} to calibrate the {twin} twin")
+            raise CompareError(
+                f"give channels={{real column: {twin} channel}} (CLI: --map REAL=CHANNEL) to calibrate the {twin} twin"
+            )
         channels = DEFAULT_CHANNELS[twin]
     channels = dict(channels)
     cols = list(channels)
