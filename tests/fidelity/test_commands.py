@@ -111,3 +111,36 @@ def test_twinforge_cli_lists_the_commands():
     r = subprocess.run([sys.executable, "-m", "twinforge", "fidelity", "--help"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "--synthetic" in r.stdout
+
+
+def _kw_trace(path: Path) -> Path:
+    """The UCI sample's first days as a generic CSV: 'stamp' column (Paris time), load in kW."""
+    from twinforge.fidelity.loader import load_uci_household
+
+    real = load_uci_household()["mains_power_w"].iloc[: 6 * 1440]
+    local = real.index.tz_convert("Europe/Paris").tz_localize(None)
+    text = "stamp,load\n" + "".join(f"{t:%Y-%m-%d %H:%M:%S},{v / 1000.0:.6f}\n" for t, v in zip(local, real))
+    path.write_text(text)
+    return path
+
+
+def test_fidelity_generic_trace_with_time_column_and_units(dataset, tmp_path):
+    csv = _kw_trace(tmp_path / "kw.csv")
+    base = ["fidelity", "--real", csv, "--synthetic", dataset, "--format", "trace", "--real-tz",
+            "Europe/Paris", "--time-col", "stamp", "--map", "load=mains_power_w"]
+    r = tf(*base, "--unit", "load=kW", "--out", tmp_path / "rep")
+    assert r.returncode == 0, r.stderr
+    data = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    q99 = data["metrics"]["channels"]["load"]["tail_q99"]
+    assert q99["real"] > 1000.0  # kW converted to W (the house peaks at several kW)
+    r = tf(*base, "--out", tmp_path / "rep_raw")  # without --unit the values stay in kW
+    raw = json.loads((tmp_path / "rep_raw" / "metrics.json").read_text())
+    assert raw["metrics"]["channels"]["load"]["tail_q99"]["real"] == pytest.approx(q99["real"] / 1000.0, rel=1e-6)
+    for args, message in ((["--unit", "load=furlong"], "unknown unit 'furlong'"),
+                          (["--unit", "load"], "expected COL=UNIT"),
+                          (["--time-col", "when"], "when")):
+        out = tmp_path / "bad"
+        r = tf("fidelity", "--real", csv, "--synthetic", dataset, "--format", "trace", "--map",
+               "load=mains_power_w", *args, "--out", out)
+        assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+        assert not out.exists()

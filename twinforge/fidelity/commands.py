@@ -85,8 +85,14 @@ def _sniff(path: Path) -> str:
     return "trace"
 
 
-def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None = None) -> Any:
-    """Load ``--real``: a UCI household file, a PJM hourly file or a generic trace."""
+def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None = None, *,
+              time_col: str | None = None, units: dict[str, str] | None = None,
+              max_gap: str | None = None) -> Any:
+    """Load ``--real``: a UCI household file, a PJM hourly file or a generic trace.
+
+    ``time_col`` (several columns comma-separated), ``units`` (``{column: unit}``, units of
+    :data:`twinforge.fidelity.UNITS`) and ``max_gap`` apply to a generic trace.
+    """
     import warnings
 
     from twinforge.fidelity.loader import (
@@ -114,7 +120,11 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
                     mw = [c for c in _columns_of(path) if c.endswith("_MW")]
                     zone = mw[0][:-3] if mw else "PJME"
                 return load_pjm(path, zone=zone)
-            df = load_trace(path, tz=tz)
+            tcol: Any = None
+            if time_col:
+                parts = [c.strip() for c in time_col.split(",") if c.strip()]
+                tcol = parts[0] if len(parts) == 1 else parts
+            df = load_trace(path, tz=tz, time_col=tcol, units=units or None, max_gap=max_gap)
     except TraceError as exc:
         raise _InputError(str(exc).splitlines()[0]) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -131,6 +141,36 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
     return df
 
 
+def _trace_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--time-col", metavar="COL[,COL]",
+                   help="time column(s) of a generic --real trace (default: time/timestamp/datetime/...)")
+    p.add_argument("--unit", action="append", metavar="COL=UNIT",
+                   help="unit of a column of a generic --real trace, converted to SI (e.g. load=kW, temp=degF)")
+    p.add_argument("--max-gap", metavar="DURATION",
+                   help="interpolate gaps up to this long in a generic --real trace (e.g. 5min)")
+
+
+def _parse_units(items: list[str] | None) -> dict[str, str] | None:
+    if not items:
+        return None
+    from twinforge.fidelity.loader import UNITS
+
+    out: dict[str, str] = {}
+    for item in items:
+        col, sep, unit = item.partition("=")
+        if not sep or not col.strip() or not unit.strip():
+            raise _InputError(f"--unit: expected COL=UNIT, got {item!r}")
+        if unit.strip() not in UNITS:
+            raise _InputError(f"--unit {item}: unknown unit {unit.strip()!r}; allowed: {', '.join(sorted(UNITS))}")
+        out[col.strip()] = unit.strip()
+    return out
+
+
+def _load_real_args(args: argparse.Namespace) -> Any:
+    return load_real(args.real, args.format, args.real_tz, time_col=args.time_col,
+                     units=_parse_units(args.unit), max_gap=args.max_gap)
+
+
 def add_parsers(subparsers: Any) -> None:
     """Register ``fidelity`` and ``calibrate`` on the CLI's subparsers object."""
     f = subparsers.add_parser(
@@ -144,6 +184,7 @@ def add_parsers(subparsers: Any) -> None:
                    help="real column = synthetic channel (repeat or comma-separate); default: same names")
     f.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "trace"], help="format of --real")
     f.add_argument("--real-tz", default="UTC", help="zone of naive timestamps in a generic --real trace")
+    _trace_options(f)
     f.add_argument("--tz", default="Europe/Paris", help="local zone for day windows and profiles")
     f.add_argument("--window", default="1D", help="window length (default 1D)")
     f.add_argument("--period", help="common period, e.g. 1min, 15min, 1h (default: the coarser one)")
@@ -171,6 +212,7 @@ def add_parsers(subparsers: Any) -> None:
     c.add_argument("--config", type=Path, help="base scenario TOML (its twin section is the start point)")
     c.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "trace"], help="format of --real")
     c.add_argument("--real-tz", default="UTC", help="zone of naive timestamps in a generic --real trace")
+    _trace_options(c)
     c.add_argument("--tz", default="Europe/Paris", help="local zone for day windows and profiles")
     c.add_argument("--period", help="simulation period (default: the real trace's)")
     c.add_argument("--window", default="1D", help="window length (default 1D)")
@@ -200,7 +242,7 @@ def run_fidelity(args: argparse.Namespace) -> int:
         mapping = parse_map(args.map)
         if args.out.exists() and not args.out.is_dir():
             raise _InputError(f"--out {args.out}: exists and is not a folder")
-        real = load_real(args.real, args.format, args.real_tz)
+        real = _load_real_args(args)
         rep = compare(real, args.synthetic, channels=mapping, window=args.window, tz=args.tz,
                       period=args.period, seed=args.seed, normalise=args.normalise, twin=args.twin)
     except (_InputError, CompareError) as exc:
@@ -271,7 +313,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
             raise _InputError(f"--units must be >= 1, got {args.units}")
         if args.out.exists() and args.out.is_dir():
             raise _InputError(f"--out {args.out}: is a folder; give a .toml file name")
-        real = load_real(args.real, args.format, args.real_tz)
+        real = _load_real_args(args)
         res = calibrate(
             real, params=resolved,
             twin=twin, channels=mapping, base=base, max_runs=args.budget, n_units=args.units,
