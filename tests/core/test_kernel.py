@@ -134,7 +134,7 @@ class TestStepSignal:
 
 
 class TestEventLog:
-    def test_labels_follow_events_and_most_severe_wins(self):
+    def test_labels_follow_events_and_the_last_started_wins(self):
         log = EventLog()
         log.log("appliance", "kettle", 0, 100)  # not grid-labelled
         a = log.log("rare", "heat_wave", 60, 600, 3.0, label=True)
@@ -146,6 +146,21 @@ class TestEventLog:
         assert list(lab["event"]) == expect
         assert lab["event_id"][5] == b and lab["event_id"][1] == a and lab["event_id"][0] == -1
         assert np.isnan(lab["severity"][0]) and lab["severity"][5] == 9.0
+
+    def test_overlaps_never_compare_severities_of_different_types(self):
+        log = EventLog()
+        # a strong storm (m/s) starts first; a weak sensor fault (its own unit) inside it
+        log.log("rare", "windstorm", 0, 600, 45.0, label=True)
+        log.log("sensor", "stuck", 120, 240, 0.1, label=True)
+        # two events of one type starting together: the more severe wins, whatever the order
+        log.log("rare", "heat_wave", 900, 1200, 2.0, label=True)
+        log.log("rare", "heat_wave", 900, 1000, 5.0, label=True)
+        log.log("rare", "heat_wave", 900, 1100, float("nan"), label=True)
+        lab = log.render_labels(np.arange(0, 1260, 60.0))
+        ev = list(lab["event"])
+        assert ev[:2] == ["windstorm"] * 2 and ev[2:4] == ["stuck"] * 2 and ev[4:10] == ["windstorm"] * 6
+        assert list(lab["severity"][15:17]) == [5.0, 5.0] and lab["severity"][17] == 2.0
+        assert lab["event_id"][17] == 2 and ev[20] == ""
 
     def test_frame_has_utc_times_and_params(self):
         log = EventLog()

@@ -2,8 +2,10 @@
 
 Processes call :meth:`EventLog.log` once per event (an appliance cycle, a heat-pump run, a
 heat wave). Events flagged ``label=True`` also label the sample grid: the ``event``,
-``event_id`` and ``severity`` columns carry the most severe labelled event active at each
-sample time (ties: the earliest started).
+``event_id`` and ``severity`` columns carry, at each sample time, the labelled event active
+then that **started last** (ties: the more severe, then the one logged last). Severities of
+different event types have different units (K, m/s, a share of homes, a sensor's unit), so
+they are never compared with each other; ``events.parquet`` keeps every overlapping event.
 """
 
 from __future__ import annotations
@@ -91,8 +93,8 @@ class EventLog:
         ids, starts, ends, sev = self.labelled()
         if ids.size:
             lo, hi = t_s[0], t_s[-1]
-            # Least severe first so that the most severe overwrites; NaN severity lowest.
-            order = np.lexsort((-starts, np.nan_to_num(sev, nan=-np.inf)))
+            # Painted in order of start, then severity (NaN lowest): what is painted last wins.
+            order = np.lexsort((np.nan_to_num(sev, nan=-np.inf), starts))
             types = self._cols["type"]
             for k in order:
                 if ends[k] <= lo or starts[k] > hi:

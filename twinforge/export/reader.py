@@ -439,8 +439,8 @@ class TwinAccessor:
     def event_mask(self, event_type: str | Sequence[str]) -> xr.DataArray:
         """Boolean (run, time) mask of the samples labelled with ``event_type`` (or any of a list).
 
-        It reads the ``event`` label column, which holds the most severe labelled event
-        at each sample: where labelled events overlap, the less severe one is hidden
+        It reads the ``event`` label column, which holds the labelled event that started
+        last at each sample: where labelled events overlap, the earlier one is hidden
         (``events.parquet`` has every interval).
         """
         if "event" not in self._ds:
