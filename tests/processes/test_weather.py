@@ -407,3 +407,20 @@ def test_infeasible_clearness_distribution_is_rejected():
 def test_weather_requires_a_generator():
     with pytest.raises(TypeError, match="Generator"):
         Weather(WeatherParams(), START, 42)  # type: ignore[arg-type]
+
+
+def test_fixed_weather_seed_shares_one_realisation_across_runs():
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    t = np.arange(0.0, 20 * 86_400.0, 600.0)
+    shared = WeatherParams(seed=42)
+    a = Weather(shared, start, np.random.default_rng(1))
+    b = Weather(shared, start, np.random.default_rng(2))
+    np.testing.assert_array_equal(a.temp_c(t), b.temp_c(t))
+    np.testing.assert_array_equal(a.ghi_w_per_m2(t), b.ghi_w_per_m2(t))
+    c = Weather(WeatherParams(seed=43), start, np.random.default_rng(1))
+    own = Weather(WeatherParams(), start, np.random.default_rng(1))
+    # another seed, or the run's own stream, is another realisation (degrees apart some days)
+    assert np.abs(c.temp_c(t) - a.temp_c(t)).max() > 1.0
+    assert np.abs(own.temp_c(t) - a.temp_c(t)).max() > 1.0
+    with pytest.raises(ValidationError):
+        WeatherParams(seed=-1)

@@ -161,3 +161,15 @@ def test_water_heater_adds_offpeak_cycles_to_appliance_power():
     assert extra_j > 4 * 1.0e6 * 3.6  # over 1 kWh a day for two occupants
     # every cycle ended before the run's end here (the relay opens at 06:00)
     assert logged_j == pytest.approx(extra_j, rel=0.02)
+
+
+def test_shared_weather_seed_gives_every_home_the_same_weather():
+    common = dict(runs=2, days=3, period="15min", seed=17, start="2024-01-08")
+    shared = load_spec(None, home={"weather": {"seed": 7}}, **common)
+    a, _, _ = run_frame(shared, 0)
+    b, _, _ = run_frame(shared, 1)
+    assert not a.mains_power_w.equals(b.mains_power_w)  # different homes ...
+    assert (a.temp_outdoor_c - b.temp_outdoor_c).abs().max() < 0.5  # ... under one sky (sensor noise only)
+    own_a, _, _ = run_frame(load_spec(None, **common), 0)
+    own_b, _, _ = run_frame(load_spec(None, **common), 1)
+    assert (own_a.temp_outdoor_c - own_b.temp_outdoor_c).abs().max() > 1.0

@@ -111,6 +111,10 @@ DEFAULT_TMY3 = os.path.join(os.path.dirname(pvlib.__file__), "data", "723170TYA.
 AnomalyFn = Callable[[np.ndarray], np.ndarray]
 
 
+#: Second word of the seed of a shared weather realisation (``WeatherParams.seed``).
+_WEATHER_SEED_KEY = 0x57EA7E
+
+
 class WeatherParams(BaseModel):
     """Weather generator configuration.
 
@@ -208,6 +212,10 @@ class WeatherParams(BaseModel):
 
     tmy3_path: str | None = Field(
         None, description="TMY3 file; None = pvlib's bundled 723170TYA.CSV"
+    )
+    seed: int | None = Field(
+        None, ge=0, le=2**63 - 1,
+        description="fixed weather realisation shared by every run with this seed; None = each run draws its own",
     )
 
     @model_validator(mode="after")
@@ -423,7 +431,9 @@ class Weather:
         start = pd.Timestamp(start)
         self.start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
         self.params = params
-        self._rng = rng
+        # A fixed seed makes every run (home, feeder) of a campaign see one weather
+        # realisation; its stream is keyed apart from any run's root seed.
+        self._rng = rng if params.seed is None else np.random.default_rng([params.seed, _WEATHER_SEED_KEY])
         self._start_epoch_s = self.start.value / 1e9
         self._day0 = math.floor(self._start_epoch_s / _DAY_S)
         # engine seconds -> hours since 00:00 UTC of day block 0
