@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import lzma
 import warnings
-import os
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +22,11 @@ from twinforge.fidelity import (
 )
 from twinforge.fidelity.loader import PJM_SAMPLE, UCI_SAMPLE, _sample
 
-# The full real sets live in ../shared/data beside the repository (CI has them); tests that
-# need them skip with a reason when they are absent.
-SHARED = Path(os.environ.get("TWINFORGE_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
-UCI_FULL = SHARED / "uci_household_power" / "minute_household_power.csv.xz"
-PJME_FULL = SHARED / "pjm_hourly_load" / "PJME_hourly.csv"
-AEP_FULL = SHARED / "pjm_hourly_load" / "AEP_hourly.csv"
+# The full real sets (../shared/data, CI has them) come from the ``shared_file`` fixture
+# (tests/conftest.py), which skips with a reason when they are absent.
+UCI_FULL = "uci_household_power/minute_household_power.csv.xz"
+PJME_FULL = "pjm_hourly_load/PJME_hourly.csv"
+AEP_FULL = "pjm_hourly_load/AEP_hourly.csv"
 
 # ---------------------------------------------------------------------------------------
 # shipped UCI sample
@@ -102,11 +100,9 @@ def test_uci_resample_mean():
 
 
 @pytest.mark.slow
-def test_uci_full_file_if_present():
-    if not UCI_FULL.exists():
-        pytest.skip(f"{UCI_FULL} not available")
+def test_uci_full_file_if_present(shared_file):
     with pytest.warns(TraceWarning, match="480 minutes missing"):
-        df = load_uci_household(UCI_FULL)
+        df = load_uci_household(shared_file(UCI_FULL))
     # 2,075,259 rows minus 8 DST transitions x 60 minutes that Paris time cannot place
     assert len(df) == 2_075_259 - 480
     assert df["mains_power_w"].isna().sum() == 25_979
@@ -171,17 +167,16 @@ def test_pjm_sample_as_hour_beginning_hits_the_dst_defects():
     assert df.index.is_unique and len(df) == 8_760 - 3
 
 
-def test_pjm_full_file_if_present():
-    if not PJME_FULL.exists():
-        pytest.skip(f"{PJME_FULL} not available")
-    raw = pd.read_csv(PJME_FULL)
+def test_pjm_full_file_if_present(shared_file):
+    path = shared_file(PJME_FULL)
+    raw = pd.read_csv(path)
     t = pd.to_datetime(raw.iloc[:, 0])
     assert len(raw) == 145_366
     assert t.duplicated().sum() == 4  # fall-back 2014-2017
     assert (t.diff() < pd.Timedelta(0)).sum() == 6_041
     naive_missing = pd.date_range(t.min(), t.max(), freq="h").difference(t)
     assert len(naive_missing) == 30
-    df = load_pjm(PJME_FULL)  # the shared copy has a 'ds,y' header
+    df = load_pjm(path)  # the shared copy has a 'ds,y' header
     assert df.index.is_unique
     gaps = find_gaps(df, "1h")
     # what stays missing in UTC: both fall-back hours 2002-2013 (12 x 2) and 2010-12-10 00:00
@@ -192,10 +187,8 @@ def test_pjm_full_file_if_present():
     assert df["load_power_w"].idxmax() == pd.Timestamp("2006-08-02 20:00", tz="UTC")
 
 
-def test_aep_full_file_if_present():
-    if not AEP_FULL.exists():
-        pytest.skip(f"{AEP_FULL} not available")
-    df = load_pjm(AEP_FULL, zone="AEP")
+def test_aep_full_file_if_present(shared_file):
+    df = load_pjm(shared_file(AEP_FULL), zone="AEP")
     assert df.index.is_unique and len(df.columns) == 1
     assert find_gaps(df, "1h")["n_missing"].sum() == 23
 

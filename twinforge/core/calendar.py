@@ -84,13 +84,21 @@ class LocalClock:
         # Correct for an offset change between t_s and the midnight (DST night).
         return t_s + (target_local - self.local_s(t_s)) - (self.local_s(guess) - target_local)
 
+    @property
+    def epoch_s(self) -> float:
+        """Unix time [s] of engine time ``t_s = 0``."""
+        return self._epoch0
+
+    def local_times(self, t_s: np.ndarray) -> pd.DatetimeIndex:
+        """Local (time-zone aware) timestamps of the engine times ``t_s`` [s]."""
+        ts = pd.to_datetime(self._epoch0 + np.asarray(t_s, dtype=np.float64), unit="s", utc=True)
+        return ts.tz_convert(self.zone)
+
     def hour_of_day_array(self, t_s: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`hour_of_day`, ndarray like ``t_s``."""
-        ts = pd.to_datetime(self._epoch0 + np.asarray(t_s, dtype=np.float64), unit="s", utc=True)
-        local = ts.tz_convert(self.zone)
+        local = self.local_times(t_s)
         return np.asarray(local.hour + local.minute / 60.0 + local.second / 3600.0, dtype=np.float64)
 
     def is_weekend_array(self, t_s: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`is_weekend`, boolean ndarray like ``t_s``."""
-        ts = pd.to_datetime(self._epoch0 + np.asarray(t_s, dtype=np.float64), unit="s", utc=True)
-        return np.asarray(ts.tz_convert(self.zone).day_of_week >= 5)
+        return np.asarray(self.local_times(t_s).day_of_week >= 5)
