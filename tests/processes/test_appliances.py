@@ -312,3 +312,48 @@ def test_daily_household_energy_in_published_range():
     assert 5.0 < appliances_kwh < 12.0
     assert 0.2 < lighting_kwh < 2.5
     assert 5.0 < total < 15.0
+
+
+# -- day-to-day variability ----------------------------------------------------------------------
+
+
+def test_day_factors_have_mean_one():
+    f = appl.day_factors(0.5, 50_000, np.random.default_rng(1))
+    assert f.mean() == pytest.approx(1.0, abs=0.01)
+    assert np.log(f).std() == pytest.approx(0.5, rel=0.02)
+    np.testing.assert_array_equal(appl.day_factors(0.0, 5, np.random.default_rng(1)), np.ones(5))
+    with pytest.raises(ValueError):
+        appl.day_factors(-0.1, 3, np.random.default_rng(1))
+
+
+def test_unit_day_factor_changes_nothing():
+    spec = appl.APPLIANCES["kettle"]
+    _, a, la = _run_triggered(spec, 30 * 86_400.0, seed=3)
+    env = simpy.Environment()
+    b, lb = StepSignal(0.0), []
+    env.process(appl.triggered_appliance_process(
+        env, spec, CLOCK, np.random.default_rng(3), lambda: 1, b, lambda **kw: lb.append(kw),
+        day_factor=lambda t: 1.0, day_factor_max=1.0,
+    ))
+    env.run(until=30 * 86_400.0)
+    assert la == lb
+
+
+def test_starts_per_day_follow_the_day_factor():
+    spec = appl.APPLIANCES["kettle"]
+    n_days = 400
+    f = appl.day_factors(0.6, n_days, np.random.default_rng(5))
+    env = simpy.Environment()
+    sig, logs = StepSignal(0.0), []
+    env.process(appl.triggered_appliance_process(
+        env, spec, CLOCK, np.random.default_rng(6), lambda: 1, sig, lambda **kw: logs.append(kw),
+        day_factor=lambda t: f[min(int(t // 86_400.0), n_days - 1)], day_factor_max=float(f.max()),
+    ))
+    env.run(until=n_days * 86_400.0)
+    per_day = np.bincount([int(e["start_s"] // 86_400.0) for e in logs], minlength=n_days)[:n_days]
+    _, _, plain = _run_triggered(spec, n_days * 86_400.0, seed=6)
+    # about the same number of cycles in total (E[f] = 1), but busy days have more of them
+    assert len(logs) == pytest.approx(len(plain), rel=0.1)
+    assert np.corrcoef(f, per_day)[0, 1] > 0.6
+    hi, lo = per_day[f > np.quantile(f, 0.75)].mean(), per_day[f < np.quantile(f, 0.25)].mean()
+    assert hi > 2.0 * lo

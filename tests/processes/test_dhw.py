@@ -99,3 +99,26 @@ def test_bad_params_rejected():
         dhw.DHWParams(offpeak_window_h=(6.0, 6.0))
     with pytest.raises(ValidationError):
         dhw.DHWParams(use_temp_c=50.0, setpoint_c=45.0)
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_morning_shower_share_moves_the_showers(share):
+    p = dhw.DHWParams(morning_shower_share=share, draw_sigma=0.0)
+    rng = np.random.default_rng(7)
+    shower_l = p.draw_l_per_occupant_day * dhw._SHOWER_SHARE
+    hours = [h for _ in range(400) for h, v in dhw._day_draws(p, 2, False, rng) if v == pytest.approx(shower_l)]
+    assert len(hours) == 800  # one shower per occupant and day
+    before_noon = np.mean(np.array(hours) < 12.0)
+    assert before_noon > 0.99 if share == 1.0 else before_noon < 0.01
+
+
+def test_morning_showers_shift_heating_to_the_morning():
+    def morning_share_of_energy(share):
+        p = dhw.DHWParams(morning_shower_share=share, draw_l_per_occupant_day=120.0, element_w=1100.0)
+        clock, sig, _, _ = _run(p, 60.0, seed=8)
+        t = np.arange(0.0, 60.0 * DAY_S, 60.0) + 30.0
+        w = sig.at(t)
+        h = clock.hour_of_day_array(t)
+        return w[(h >= 6) & (h < 15)].sum() / w.sum()
+
+    assert morning_share_of_energy(0.9) > morning_share_of_energy(0.3) + 0.1

@@ -173,3 +173,22 @@ def test_shared_weather_seed_gives_every_home_the_same_weather():
     own_a, _, _ = run_frame(load_spec(None, **common), 0)
     own_b, _, _ = run_frame(load_spec(None, **common), 1)
     assert (own_a.temp_outdoor_c - own_b.temp_outdoor_c).abs().max() > 1.0
+
+
+def test_day_sigma_varies_days_and_keeps_the_balance():
+    common = dict(runs=1, days=40, period="15min", seed=17, start="2024-01-08", diversity=False)
+    dhw = {"element_w": 1080.0, "deadband_k": 3.0, "loss_w_per_k": 2.6, "morning_shower_share": 0.85}
+    plain, _, _ = run_frame(load_spec(None, home={"dhw": dhw}, **common))
+    varied, _, twin = run_frame(load_spec(None, home={"dhw": dhw, "appliances": {"day_sigma": 0.8}}, **common))
+    for df in (plain, varied):
+        np.testing.assert_array_equal(df.load_power_w, df.appliance_power_w + df.hvac_power_w + df.ev_power_w)
+        np.testing.assert_array_equal(df.mains_power_w, df.load_power_w - df.pv_power_w + df.battery_power_w)
+    assert twin.invariants(varied) == []
+
+    def daily_kwh(df):
+        t = pd.DatetimeIndex(df.time).tz_convert("Europe/Paris")
+        return (df.appliance_power_w.groupby(t.date).mean() * 24 / 1000).iloc[1:-1]
+
+    a, b = daily_kwh(plain), daily_kwh(varied)
+    assert b.std() > 1.3 * a.std()  # busy and quiet days
+    assert b.mean() == pytest.approx(a.mean(), rel=0.2)  # same use on average (E[factor] = 1)

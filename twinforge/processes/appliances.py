@@ -55,6 +55,7 @@ __all__ = [
     "triggered_appliance_process",
     "idle_start_rate_per_s",
     "lighting_power_w",
+    "day_factors",
 ]
 
 _YEAR_S = 365.25 * 86_400.0
@@ -299,6 +300,12 @@ class AppliancesParams(BaseModel):
     lighting_ghi_threshold_w_per_m2 : float
         Outdoor global horizontal irradiance below which lights are needed [W m-2];
         default 60 W m-2 (CREST lighting model, Richardson et al. 2009).
+    day_sigma : float
+        Day-to-day variability of use [1]: every local day draws one lognormal factor of
+        mean 1 and this sigma (:func:`day_factors`) that multiplies the start rate of
+        *every* triggered appliance that day (busy days with guests, cooking and laundry,
+        quiet days eating out). Default 0: every day alike, as in CREST, whose appliances
+        are independent given occupancy.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -311,6 +318,9 @@ class AppliancesParams(BaseModel):
     )
     lighting_ghi_threshold_w_per_m2: float = Field(
         60.0, ge=1.0, le=500.0, description="irradiance below which lights are on [W m-2]"
+    )
+    day_sigma: float = Field(
+        0.0, ge=0.0, le=1.5, description="lognormal sigma of a per-day factor on all appliance start rates [1]"
     )
 
     @field_validator("owned")
@@ -509,6 +519,8 @@ def triggered_appliance_process(
     power: StepSignal,
     log: Callable[..., Any],
     usage_scale: float = 1.0,
+    day_factor: Callable[[float], float] | None = None,
+    day_factor_max: float = 1.0,
 ) -> Generator[Any, Any, None]:
     """SimPy process of an occupant-triggered appliance.
 
@@ -538,6 +550,12 @@ def triggered_appliance_process(
         called at the cycle start (the end may lie beyond the run horizon).
     usage_scale : float
         Multiplies ``spec.cycles_per_year``.
+    day_factor : callable ``t_s -> factor``, optional
+        Multiplies the start rate at engine time ``t_s`` (the home's per-day factor,
+        :func:`day_factors`); candidates are also thinned by ``factor / day_factor_max``.
+        None: 1 (the random draws are then exactly those without it).
+    day_factor_max : float
+        Upper bound of ``day_factor`` (needed by the thinning).
     """
     if spec.cold:
         raise ValueError(f"{spec.name} is a cold appliance; use cold_appliance_process")
@@ -548,15 +566,21 @@ def triggered_appliance_process(
     w = np.asarray(spec.hour_weights, dtype=np.float64)
     w = w / w.mean()
     w_max = float(w.max())
-    rate_max = rate * w_max
+    f_max = float(day_factor_max) if day_factor is not None else 1.0
+    if f_max <= 0.0:
+        return
+    rate_max = rate * w_max * f_max
     durations = np.array([d for d, _ in spec.phases], dtype=np.float64)
     powers = [float(p) for _, p in spec.phases]
     sig_ln = math.sqrt(math.log1p(spec.duration_sd**2))
     t = float(env.now)
     while True:
         t += float(rng.exponential(1.0 / rate_max))
-        if rng.random() * w_max >= w[int(clock.hour_of_day(t))]:
-            continue  # thinned by the hour weight: no SimPy event needed
+        accept = w[int(clock.hour_of_day(t))]
+        if day_factor is not None:
+            accept *= day_factor(t)
+        if rng.random() * w_max * f_max >= accept:
+            continue  # thinned by the hour weight (and day factor): no SimPy event needed
         yield env.timeout(max(t - env.now, 0.0))
         if spec.requires_active and n_active() <= 0:
             continue
@@ -574,6 +598,27 @@ def triggered_appliance_process(
         )
         yield env.timeout(float(edges[-1]) - t)
         t = float(env.now)
+
+
+def day_factors(sigma: float, n_days: int, rng: np.random.Generator) -> np.ndarray:
+    """Per-day use factors: ``n_days`` lognormal draws of mean 1 and log-sigma ``sigma``.
+
+    .. math::  f_d = \\exp(\\sigma z_d - \\sigma^2 / 2), \\quad z_d \\sim N(0, 1)
+
+    so ``E[f] = 1`` and the expected yearly cycle counts are unchanged.
+
+    Examples
+    --------
+    >>> f = day_factors(0.4, 20_000, np.random.default_rng(0))
+    >>> round(float(f.mean()), 2), bool((f > 0).all())
+    (1.0, True)
+    >>> day_factors(0.0, 3, np.random.default_rng(0))
+    array([1., 1., 1.])
+    """
+    if sigma < 0 or n_days < 0:
+        raise ValueError("sigma and n_days must be >= 0")
+    z = rng.standard_normal(int(n_days))
+    return np.exp(sigma * z - 0.5 * sigma * sigma)
 
 
 def lighting_power_w(

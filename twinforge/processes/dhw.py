@@ -22,7 +22,7 @@ midnights and threshold crossings, never one per sample. Energy is conserved exa
 element energy = delivered draws + standby losses + change of stored heat.
 
 Draws (hand-set): each occupant, each local day, takes one shower (55 % of their volume,
-morning or evening) and four small draws (sinks, kitchen) around the morning, midday and
+in the morning with probability ``morning_shower_share``, default 0.6, else in the evening) and four small draws (sinks, kitchen) around the morning, midday and
 evening; the occupant's daily volume is lognormal around ``draw_l_per_occupant_day``. A
 draw happens only if somebody is at home at that time, so the delivered volume is a bit
 below ``n_occupants x draw_l_per_occupant_day``.
@@ -75,6 +75,9 @@ class DHWParams(BaseModel):
         Mean hot-water volume per occupant and day, at ``use_temp_c`` [L d-1].
     draw_sigma : float
         Lognormal sigma of an occupant's daily volume [1].
+    morning_shower_share : float
+        Probability that an occupant's daily shower is taken in the morning rather than
+        the evening [1].
     loss_w_per_k : float
         Standby loss coefficient of the tank [W K-1].
     offpeak_window_h : (float, float) or None
@@ -95,6 +98,9 @@ class DHWParams(BaseModel):
         45.0, ge=0.0, le=300.0, description="hot water per occupant per day at use_temp_c [L d-1]"
     )
     draw_sigma: float = Field(0.3, ge=0.0, le=1.5, description="lognormal sigma of daily volume [1]")
+    morning_shower_share: float = Field(
+        0.6, ge=0.0, le=1.0, description="probability that an occupant's shower is in the morning [1]"
+    )
     loss_w_per_k: float = Field(1.6, ge=0.0, le=10.0, description="standby loss coefficient [W K-1]")
     offpeak_window_h: tuple[float, float] | None = Field(
         None, description="local (start, end) hours the element may run; None = always"
@@ -151,7 +157,7 @@ def _day_draws(p: DHWParams, n_occ: int, weekend: bool, rng: np.random.Generator
     out = []
     for _ in range(n_occ):
         vol = p.draw_l_per_occupant_day * math.exp(p.draw_sigma * rng.standard_normal() - 0.5 * p.draw_sigma**2)
-        morning = rng.random() < 0.6
+        morning = rng.random() < p.morning_shower_share
         z = rng.standard_normal(1 + _N_SMALL)
         which = rng.integers(0, 3, size=_N_SMALL)
         if morning:

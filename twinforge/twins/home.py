@@ -451,6 +451,7 @@ class HomeTwin(TwinBase):
         self.owned = dict(sorted(owned.items()))
         self.appliance_power: dict[str, StepSignal] = {}
         n_active = lambda: self.occupancy.n_active.value  # noqa: E731
+        day_factor, day_factor_max = self._day_factor(grid)
         for name in sorted(self.owned):
             if not self.owned[name]:
                 continue
@@ -465,7 +466,8 @@ class HomeTwin(TwinBase):
             else:
                 env.process(appl.triggered_appliance_process(
                     env, spec, self.clock, rng, n_active, sig, log_fn,
-                    usage_scale=cfg.appliances.usage_scale,
+                    usage_scale=cfg.appliances.usage_scale, day_factor=day_factor,
+                    day_factor_max=day_factor_max,
                 ))
         self.ev_power = StepSignal(0.0)
         if cfg.ev is not None:
@@ -481,6 +483,26 @@ class HomeTwin(TwinBase):
             name: streams.generator(f"sensors/{name}")
             for name in ("appliance", "hvac", "ev", "pv", "battery", "temp_indoor", "temp_outdoor", "ghi")
         }
+
+    def _day_factor(self, grid: TimeGrid):
+        """The home's per-local-day use factor ``t_s -> f`` and its maximum (None, 1 if off).
+
+        One lognormal factor per local day of the run (stream ``appliances/day``), shared
+        by every triggered appliance (``appliances.day_sigma``).
+        """
+        sigma = self.config.appliances.day_sigma
+        if sigma <= 0:
+            return None, 1.0
+        clock = self.clock
+        d0 = int(clock.local_s(0.0) // 86_400.0)
+        n_days = int(math.ceil(grid.horizon_s / 86_400.0)) + 2
+        factors = appl.day_factors(sigma, n_days, self.streams.generator("appliances/day"))
+
+        def factor(t_s: float) -> float:
+            k = int(clock.local_s(t_s) // 86_400.0) - d0
+            return float(factors[min(max(k, 0), n_days - 1)])
+
+        return factor, float(factors.max())
 
     def _logger(self):
         record = self.config.record_cycles
