@@ -242,3 +242,86 @@ def test_standstill_has_no_shaft_or_impact_components():
     # only the (damage-raised) background remains: Gaussian, no impacts
     assert abs(float(condition_indicators(x, FS)["kurtosis"]) - 3.0) < 0.3
     assert np.std(x) > np.std(healthy)
+
+
+# -- real-rig texture: background impacts, shaft-rate modulation, level drift ----------------
+
+
+def test_new_texture_parameters_off_by_default_change_nothing():
+    """Defaults draw nothing new: the same generator gives the same snapshot."""
+    on_defaults = VibrationParams(impact_severity_exponent=1.0, background_impact_rate_hz=0.0,
+                                  background_modulation_depth=0.0, background_drift_sigma=0.0)
+    for sev in ({}, {"outer_race": 0.4}):
+        np.testing.assert_array_equal(snap(sev, seed=3), snap(sev, seed=3, params=on_defaults))
+    np.testing.assert_array_equal(snap({}, seed=3), snap({}, seed=3, background_scale=1.0))
+
+
+def test_background_scale_scales_the_healthy_level():
+    quiet = VibrationParams(sensor_noise_g=0.0, residual_1x_g=0.0, residual_2x_g=0.0)
+    a = snap({}, seed=5, params=quiet)
+    b = snap({}, seed=5, params=quiet, background_scale=2.5)
+    np.testing.assert_allclose(b, 2.5 * a, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="background_scale"):
+        snap({}, background_scale=-1.0)
+
+
+def test_shaft_rate_modulation_raises_kurtosis_as_the_formula_keeps_rms():
+    m = 0.5
+    params = VibrationParams(background_modulation_depth=m, sensor_noise_g=0.0)
+    x = snap({}, seed=1, duration=20.0, params=params)
+    ref = snap({}, seed=1, duration=20.0, params=PARAMS.model_copy(update={"sensor_noise_g": 0.0}))
+    ci, ci0 = condition_indicators(x, FS), condition_indicators(ref, FS)
+    expected = 3.0 * (1 + 3 * m**2 + 3 * m**4 / 8) / (1 + m**2 / 2) ** 2  # 4.20
+    assert abs(float(ci["kurtosis"]) - expected) < 0.2
+    assert abs(float(ci0["kurtosis"]) - 3.0) < 0.1
+    assert abs(float(ci["rms"]) / float(ci0["rms"]) - 1.0) < 0.03
+
+
+def test_random_background_impacts_are_poisson_and_impulsive():
+    imp = VibrationParams(background_impact_rate_hz=40.0, background_impact_g=1.0, background_impact_cv=1.0)
+    k_def = [float(condition_indicators(snap({}, seed=s, duration=0.1, geometry=PRONOSTIA, shaft=30.0), FS)["kurtosis"])
+             for s in range(20)]
+    k_imp = [float(condition_indicators(snap({}, seed=s, duration=0.1, geometry=PRONOSTIA, shaft=30.0, params=imp),
+                                        FS)["kurtosis"]) for s in range(20)]
+    assert np.median(k_def) < 3.3 < np.median(k_imp)
+    assert np.std(k_imp) > 3 * np.std(k_def)  # intermittent bursts, not a steady shift
+    # the impacts are not periodic: no envelope line at BPFO, unlike an outer-race defect
+    bpfo = float(defect_frequencies(PRONOSTIA, 30.0)["bpfo"])
+
+    def line_ratio(x):
+        f, a = envelope_spectrum(x, FS)
+        return _amp_near(f, a, bpfo) / float(np.median(a[(f > 50) & (f < 1000)]))
+
+    random_ratio = line_ratio(snap({}, seed=2, duration=2.0, geometry=PRONOSTIA, shaft=30.0, params=imp))
+    defect_ratio = line_ratio(snap({"outer_race": 0.1}, seed=2, duration=2.0, geometry=PRONOSTIA, shaft=30.0))
+    assert defect_ratio > 3 * random_ratio
+
+
+def test_impact_severity_exponent_makes_early_spalls_impulsive():
+    early = VibrationParams(impact_severity_exponent=0.5)
+    x1 = [snap({"outer_race": 0.1}, seed=s, duration=0.1, geometry=PRONOSTIA, shaft=30.0) for s in range(8)]
+    x5 = [snap({"outer_race": 0.1}, seed=s, duration=0.1, geometry=PRONOSTIA, shaft=30.0, params=early) for s in range(8)]
+    k1 = np.median([condition_indicators(x, FS)["kurtosis"] for x in x1])
+    k5 = np.median([condition_indicators(x, FS)["kurtosis"] for x in x5])
+    assert k5 > k1 + 1.0
+    # at severity 1 the exponent does not matter
+    np.testing.assert_array_equal(snap({"outer_race": 1.0}, seed=4), snap({"outer_race": 1.0}, seed=4, params=early))
+
+
+def test_background_drift_is_a_mean_one_ou_log_level():
+    from twinforge.processes.vibration import background_drift
+
+    t = np.arange(0.0, 400 * 3600.0, 60.0)
+    x = background_drift(t, 0.3, 3600.0, np.random.default_rng(0))
+    z = np.log(x)
+    assert abs(x.mean() - 1.0) < 0.05
+    assert abs(z.std() - 0.3) < 0.03
+    lag = int(3600 / 60)
+    r = np.corrcoef(z[:-lag], z[lag:])[0, 1]
+    assert abs(r - np.exp(-1.0)) < 0.1
+    # the path does not depend on which times are asked for, nor on a longer horizon
+    y = background_drift(t[::7], 0.3, 3600.0, np.random.default_rng(0), horizon_s=2 * t[-1])
+    np.testing.assert_allclose(y, x[::7], rtol=1e-12)
+    np.testing.assert_array_equal(background_drift(t, 0.0, 3600.0, np.random.default_rng(0)), np.ones_like(t))
+    with pytest.raises(ValueError):
+        background_drift(t, -0.1, 3600.0, np.random.default_rng(0))

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     )
     from twinforge.fidelity.loader import (
         PJM_SAMPLE,
+        PRONOSTIA_CONDITIONS,
+        PRONOSTIA_SAMPLE,
         UCI_SAMPLE,
         UNITS,
         TraceError,
@@ -50,8 +52,10 @@ if TYPE_CHECKING:
         find_gaps,
         infer_period,
         load_pjm,
+        load_pronostia,
         load_trace,
         load_uci_household,
+        pronostia_condition,
     )
     from twinforge.fidelity.metrics import (
         acf_distance,
@@ -73,7 +77,8 @@ if TYPE_CHECKING:
 _WHERE = {
     **dict.fromkeys(
         ["load_trace", "load_uci_household", "load_pjm", "find_gaps", "infer_period", "TraceError",
-         "TraceWarning", "UNITS", "UCI_SAMPLE", "PJM_SAMPLE"], "loader"),
+         "TraceWarning", "UNITS", "UCI_SAMPLE", "PJM_SAMPLE", "load_pronostia", "pronostia_condition",
+         "PRONOSTIA_SAMPLE", "PRONOSTIA_CONDITIONS"], "loader"),
     **dict.fromkeys(["make_windows", "window_features", "feature_names"], "windows"),
     **dict.fromkeys(
         ["ks_statistic", "wasserstein_normalised", "acf_distance", "psd_log_distance",
@@ -98,6 +103,10 @@ __all__ = [
     "UNITS",
     "UCI_SAMPLE",
     "PJM_SAMPLE",
+    "load_pronostia",
+    "pronostia_condition",
+    "PRONOSTIA_SAMPLE",
+    "PRONOSTIA_CONDITIONS",
     # windows
     "make_windows",
     "window_features",

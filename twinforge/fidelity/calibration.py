@@ -94,6 +94,7 @@ HOME_PARAMETERS: dict[str, Bound] = {
     "appliances.usage_scale": Bound(0.2, 4.0),
     "appliances.standby_w": Bound(0.0, 400.0),
     "appliances.lighting_w_per_active": Bound(0.0, 600.0),
+    "appliances.day_sigma": Bound(0.0, 1.0),
     "occupancy.n_occupants": Bound(1, 6, integer=True),
     "occupancy.persistence": Bound(0.5, 0.99),
     "occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),
@@ -140,6 +141,13 @@ MACHINE_PARAMETERS: dict[str, Bound] = {
     "vibration.impact_outer_race_g": Bound(0.5, 50.0),
     "vibration.impact_amplitude_cv": Bound(0.0, 2.0),
     "vibration.distributed_damage_gain": Bound(0.0, 10.0),
+    "vibration.impact_severity_exponent": Bound(0.3, 1.5),
+    "vibration.background_impact_rate_hz": Bound(0.0, 200.0),
+    "vibration.background_impact_g": Bound(0.0, 3.0),
+    "vibration.background_impact_cv": Bound(0.0, 3.0),
+    "vibration.background_modulation_depth": Bound(0.0, 1.0),
+    "vibration.background_drift_sigma": Bound(0.0, 0.6),
+    "vibration.background_drift_time_s": Bound(300.0, 14_400.0),
 }
 
 #: Default search ranges by twin name.

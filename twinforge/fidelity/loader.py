@@ -38,6 +38,7 @@ import contextlib
 import gzip
 import io
 import lzma
+import math
 import warnings
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -60,6 +61,10 @@ __all__ = [
     "infer_period",
     "UCI_SAMPLE",
     "PJM_SAMPLE",
+    "load_pronostia",
+    "pronostia_condition",
+    "PRONOSTIA_SAMPLE",
+    "PRONOSTIA_CONDITIONS",
 ]
 
 #: Names of the samples shipped in ``twinforge/data`` (see their PROVENANCE.md).
@@ -776,3 +781,187 @@ def load_pjm(
         max_gap=max_gap,
         date_format="%Y-%m-%d %H:%M:%S",
     )
+
+
+# ---------------------------------------------------------------------------------------
+# PRONOSTIA (FEMTO-ST, IEEE PHM 2012) run-to-failure bearings
+
+#: Shipped sample: the per-snapshot features of the six learning-set bearings
+#: (``twinforge/data/pronostia/PROVENANCE.md``).
+PRONOSTIA_SAMPLE = "pronostia/learning_set_snapshot_features.csv.xz"
+
+#: Operating conditions of the PRONOSTIA tests (Nectoux et al. 2012): condition number ->
+#: (shaft speed [rpm], radial load [N]). ``BearingC_k`` ran at condition ``C``.
+PRONOSTIA_CONDITIONS: dict[int, tuple[float, float]] = {
+    1: (1800.0, 4000.0),
+    2: (1650.0, 4200.0),
+    3: (1500.0, 5000.0),
+}
+
+#: Snapshot interval of the PRONOSTIA accelerometer files [s].
+_PRONOSTIA_STEP_S = 10.0
+#: Base date of the reconstructed times: the files hold the clock time only, no date.
+_PRONOSTIA_BASE = pd.Timestamp("2012-01-01", tz="UTC")
+#: Per-axis feature column -> machine channel.
+_PRONOSTIA_FEATURES = {"rms": "accel_rms_g", "peak": "accel_peak_g", "kurtosis": "accel_kurtosis"}
+
+
+def pronostia_condition(bearing: str) -> tuple[float, float]:
+    """Shaft speed [rpm] and radial load [N] of a PRONOSTIA bearing (``"Bearing2_1"``)."""
+    name = str(bearing)
+    try:
+        cond = int(name.removeprefix("Bearing").split("_")[0])
+        return PRONOSTIA_CONDITIONS[cond]
+    except (ValueError, KeyError):
+        raise TraceError(
+            f"bearing {name!r}: no PRONOSTIA operating condition; names are 'BearingC_k' with "
+            f"C in {sorted(PRONOSTIA_CONDITIONS)}"
+        ) from None
+
+
+def load_pronostia(
+    path: str | Path | None = None,
+    bearings: Sequence[str] | None = None,
+    axis: Literal["h", "v"] = "h",
+) -> pd.DataFrame:
+    """Load the per-snapshot vibration indicators of PRONOSTIA bearings run to failure.
+
+    The file has one row per raw accelerometer file (0.1 s at 25.6 kHz, one every 10 s):
+    ``bearing``, ``file_index`` (1 = first snapshot), the clock time ``hour``,
+    ``minute``, ``second`` (``microsecond``), and per axis (``_h`` horizontal, ``_v``
+    vertical) ``rms``, ``peak`` (max absolute value) and ``kurtosis`` (Pearson) in g.
+
+    Times: the files record the clock time, not the day. Each bearing is placed on a
+    regular 10 s grid from its first snapshot, ``2012-01-01 UTC + clock time of the first
+    snapshot (whole seconds) + (file_index - first index) x 10 s``, so a test running past midnight keeps
+    increasing. The clock is checked against that grid modulo 24 h (so a midnight wrap is
+    no mismatch); a few stray stamps are tolerated (Bearing1_1 has two files stamped
+    six hours early) and counted in ``attrs["clock_mismatches"]``.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The features CSV (optionally compressed). Default: the shipped sample, the six
+        learning-set bearings (``twinforge/data/pronostia/PROVENANCE.md``).
+    bearings : sequence of str, optional
+        Bearings to load, in this order; ``run_id`` k is the k-th (so a unit split that
+        holds out the last units holds out the last bearings). Default: all, in file order.
+    axis : {"h", "v"}
+        Accelerometer: horizontal (``h``, the one the challenge scored) or vertical.
+
+    Returns
+    -------
+    DataFrame
+        UTC index ``time``; ``run_id`` (int); ``accel_rms_g``, ``accel_peak_g``,
+        ``accel_crest_factor`` (peak / RMS), ``accel_kurtosis``, named like the machine
+        twin's channels. ``attrs``: ``bearings`` (run_id -> name), ``conditions`` (run_id ->
+        ``{"shaft_speed_rpm", "radial_load_n"}``), ``clock_mismatches`` (run_id -> count),
+        ``units``, ``source``.
+
+    Raises
+    ------
+    TraceError
+        Missing file or column, non-numeric value, unknown bearing or axis, repeated or
+        missing snapshot index, a clock inconsistent with the 10 s grid.
+    """
+    if axis not in ("h", "v"):
+        raise TraceError(f"axis must be 'h' (horizontal) or 'v' (vertical), got {axis!r}")
+    src_path = _sample(PRONOSTIA_SAMPLE) if path is None else Path(path)
+    src = str(src_path)
+    if not src_path.exists():
+        raise TraceError(f"{src}: file not found")
+    wanted_features = {f"{k}_{axis}": v for k, v in _PRONOSTIA_FEATURES.items()}
+    required = ["bearing", "file_index", "hour", "minute", "second", *wanted_features]
+    with _reading(src_path):
+        header = _read_table_header(src_path, None)[1] if not any(
+            s in _PARQUET for s in _suffixes(src_path)) else _columns_of(src_path)
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise TraceError(
+                f"{src}: column {missing[0]!r} not found; a PRONOSTIA features file needs "
+                f"{required} (and 'microsecond'); its columns are {header}"
+            )
+        cols = required + (["microsecond"] if "microsecond" in header else [])
+        frame, _ = _read_table(src_path, None, None, None, ("", "NA", "NaN", "?"))
+    frame = frame[cols]
+    if frame.empty:
+        raise TraceError(f"{src}: no data row")
+    names = frame["bearing"].astype("string")
+    numeric = {}
+    for c in cols[1:]:
+        vals = pd.to_numeric(frame[c], errors="coerce")
+        bad = vals.isna().to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise TraceError(
+                f"{src}: column {c!r}: not a number: {frame[c].iloc[i]!r} (data row {i}, "
+                f"{int(bad.sum())} bad values in all); allowed: finite numbers"
+            )
+        numeric[c] = vals.to_numpy(dtype="float64")
+    available = list(dict.fromkeys(names.tolist()))
+    chosen = available if bearings is None else [str(b) for b in bearings]
+    if not chosen:
+        raise TraceError(f"{src}: no bearing asked for; the file holds {available}")
+    unknown = [b for b in chosen if b not in available]
+    if unknown:
+        raise TraceError(f"{src}: bearing {unknown[0]!r} not in the file; it holds {available}")
+    if len(set(chosen)) != len(chosen):
+        raise TraceError(f"{src}: bearings must be distinct, got {chosen}")
+
+    parts, attrs_b, attrs_c, attrs_m = [], {}, {}, {}
+    name_arr = names.to_numpy()
+    for rid, b in enumerate(chosen):
+        sel = np.flatnonzero(name_arr == b)
+        idx = numeric["file_index"][sel]
+        order = np.argsort(idx, kind="stable")
+        sel, idx = sel[order], idx[order]
+        if np.any(idx != np.round(idx)):
+            raise TraceError(f"{src}: bearing {b!r}: column 'file_index' must hold integers")
+        steps = np.diff(idx)
+        if np.any(steps == 0):
+            k = int(idx[np.flatnonzero(steps == 0)[0]])
+            raise TraceError(f"{src}: bearing {b!r}: column 'file_index': snapshot {k} appears twice")
+        if np.any(steps != 1):
+            k = int(idx[np.flatnonzero(steps != 1)[0]])
+            raise TraceError(
+                f"{src}: bearing {b!r}: column 'file_index': snapshots missing after {k}; "
+                "allowed: consecutive snapshot indices"
+            )
+        clock = numeric["hour"][sel] * 3600.0 + numeric["minute"][sel] * 60.0 + numeric["second"][sel]
+        if "microsecond" in numeric:
+            clock = clock + numeric["microsecond"][sel] * 1e-6
+        if np.any((clock < 0) | (clock >= 86_400.0)):
+            raise TraceError(f"{src}: bearing {b!r}: columns 'hour'/'minute'/'second' are not a clock time")
+        elapsed = (idx - idx[0]) * _PRONOSTIA_STEP_S
+        # the clock against the grid, modulo a day (a midnight wrap is not a mismatch)
+        gap = np.mod(clock - clock[0] - elapsed + 43_200.0, 86_400.0) - 43_200.0
+        off = np.abs(gap) > 1.0
+        if off.mean() > 0.1:
+            raise TraceError(
+                f"{src}: bearing {b!r}: {int(off.sum())} of {off.size} clock times are off the "
+                f"{_PRONOSTIA_STEP_S:g} s grid of 'file_index'; expected one snapshot every "
+                f"{_PRONOSTIA_STEP_S:g} s"
+            )
+        t0 = _PRONOSTIA_BASE + pd.to_timedelta(math.floor(clock[0]), unit="s")
+        times = t0 + pd.to_timedelta(elapsed, unit="s")
+        rms = numeric[f"rms_{axis}"][sel]
+        peak = numeric[f"peak_{axis}"][sel]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            crest = np.where(rms > 0, peak / rms, np.nan)
+        parts.append(pd.DataFrame({
+            "run_id": np.full(sel.size, rid, dtype=np.int64),
+            "accel_rms_g": rms,
+            "accel_peak_g": peak,
+            "accel_crest_factor": crest,
+            "accel_kurtosis": numeric[f"kurtosis_{axis}"][sel],
+        }, index=pd.DatetimeIndex(times, name="time")))
+        speed, load = pronostia_condition(b) if b.startswith("Bearing") else (math.nan, math.nan)
+        attrs_b[rid] = b
+        attrs_c[rid] = {"shaft_speed_rpm": speed, "radial_load_n": load}
+        attrs_m[rid] = int(off.sum())
+    out = pd.concat(parts)
+    out.attrs.update(
+        bearings=attrs_b, conditions=attrs_c, clock_mismatches=attrs_m, axis=axis, source=src,
+        units={"accel_rms_g": "g", "accel_peak_g": "g", "accel_crest_factor": "1", "accel_kurtosis": "1"},
+    )
+    return out

@@ -33,6 +33,12 @@ current fault severities. The acceleration seen by a casing accelerometer is
   scaled to ``background_rms_g``, which grows with the largest localised severity
   (distributed surface damage) and with the lubrication severity (friction), plus white
   sensor noise.
+  Optionally (off by default) the healthy level drifts slowly (``background_drift_sigma``,
+  an Ornstein-Uhlenbeck log-level, :func:`background_drift`) and random impacts not tied to
+  a defect frequency (``background_impact_rate_hz``: debris, asperity contacts; Poisson
+  times, lognormal amplitudes) make a healthy bearing's kurtosis exceed 3 intermittently,
+  as on real rigs; a modulation of the background at the shaft rate
+  (``background_modulation_depth``: rotating load, run-out) raises it steadily.
 - **Shaft harmonics**: 1x from imbalance, 2x (and some 1x) from misalignment, over a small
   residual level, in phase with the shaft angle :math:`\\theta = 2\\pi f_r t`.
 
@@ -54,6 +60,7 @@ from twinforge.processes.degradation import FAULT_MODES
 __all__ = [
     "LOCALISED_FAULTS",
     "VibrationParams",
+    "background_drift",
     "motor_current",
     "render_snapshot",
     "resonator_coefficients",
@@ -159,6 +166,47 @@ class VibrationParams(BaseModel):
         ge=0.0,
         description="band-limited friction noise RMS added at lubrication severity 1 [g]",
     )
+    impact_severity_exponent: float = Field(
+        1.0,
+        gt=0.0,
+        le=3.0,
+        description="localised impact amplitude grows as severity^exponent (1: linear; < 1: an early "
+        "spall is already impulsive) [-]",
+    )
+    background_impact_rate_hz: float = Field(
+        0.0,
+        ge=0.0,
+        le=10_000.0,
+        description="mean rate of random (Poisson, not periodic) impacts of a healthy bearing: "
+        "debris, asperity contacts, rig knocks [1/s]",
+    )
+    background_impact_g: float = Field(
+        0.5, ge=0.0, description="median amplitude of the random background impacts [g]"
+    )
+    background_impact_cv: float = Field(
+        1.0,
+        ge=0.0,
+        le=10.0,
+        description="coefficient of variation of the random impact amplitudes (lognormal) [-]",
+    )
+    background_modulation_depth: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="depth m of the background's amplitude modulation at the shaft rate, "
+        "(1 + m cos theta): rotating load and run-out; raises the kurtosis to about "
+        "3 (1 + 3m^2 + 3m^4/8) / (1 + m^2/2)^2 [-]",
+    )
+    background_drift_sigma: float = Field(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="standard deviation of the log of the slowly drifting background level "
+        "(Ornstein-Uhlenbeck; 0: constant) [-]",
+    )
+    background_drift_time_s: float = Field(
+        3600.0, gt=0.0, description="correlation time of the background level drift [s]"
+    )
 
     @field_validator("resonances")
     @classmethod
@@ -237,6 +285,7 @@ def render_snapshot(
     params: VibrationParams,
     rng: np.random.Generator,
     load_zone: bool = True,
+    background_scale: float = 1.0,
 ) -> np.ndarray:
     """Render one acceleration snapshot [g] from the fault severities.
 
@@ -260,6 +309,9 @@ def render_snapshot(
     rng : numpy.random.Generator
     load_zone : bool
         Apply the load-zone amplitude modulation (inner race, rolling element).
+    background_scale : float
+        Multiplier of the healthy background level ``background_rms_g`` at this snapshot
+        (the machine twin's slow drift, :func:`background_drift`), >= 0.
 
     Returns
     -------
@@ -314,7 +366,7 @@ def render_snapshot(
         times = _impact_train(impact_rate[mode], window_s, rng, params.slip_fraction)
         amps = (
             impact_amp[mode]
-            * s
+            * s**params.impact_severity_exponent
             * np.exp(sigma_ln * rng.standard_normal(times.size) - 0.5 * sigma_ln**2)
         )
         t_abs = t_start + times
@@ -332,6 +384,14 @@ def render_snapshot(
         times_all.append(times)
         amps_all.append(amps)
 
+    # random background impacts (Poisson in time, lognormal amplitudes of random sign)
+    if params.background_impact_rate_hz > 0.0 and params.background_impact_g > 0.0:
+        k = int(rng.poisson(params.background_impact_rate_hz * window_s))
+        sigma_b = math.sqrt(math.log1p(params.background_impact_cv**2))
+        times_all.append(rng.uniform(0.0, window_s, size=k))
+        amps_all.append(params.background_impact_g * np.exp(sigma_b * rng.standard_normal(k))
+                        * rng.choice((-1.0, 1.0), size=k))
+
     excitation = np.zeros(n_tot)
     if times_all:
         pos = np.concatenate(times_all) * rate
@@ -343,14 +403,23 @@ def render_snapshot(
 
     # --- band-limited background: white noise through the same resonances --------------
     s_loc = max(sev[m] for m in LOCALISED_FAULTS)
-    background_g = params.background_rms_g * (1.0 + params.distributed_damage_gain * s_loc**2)
+    if not (background_scale >= 0.0 and math.isfinite(background_scale)):
+        raise ValueError(f"background_scale must be finite and non-negative, got {background_scale}")
+    background_g = (
+        params.background_rms_g * background_scale * (1.0 + params.distributed_damage_gain * s_loc**2)
+    )
     background_g = math.hypot(background_g, params.lubrication_noise_g * sev["lubrication"])
     if background_g > 0.0:
         n_h = math.ceil(12.0 * max_decay_s * rate) + 2
         unit = np.zeros(n_h)
         unit[0] = 1.0
         h = sum(signal.lfilter(b, a, unit) for b, a in filters)
-        excitation += (background_g / math.sqrt(float(np.sum(h * h)))) * rng.standard_normal(n_tot)
+        noise = (background_g / math.sqrt(float(np.sum(h * h)))) * rng.standard_normal(n_tot)
+        m = params.background_modulation_depth
+        if m > 0.0 and shaft_hz > 0.0:  # shaft-rate modulation, RMS kept
+            phase = 2.0 * math.pi * shaft_hz * (t_start + np.arange(n_tot) / rate)
+            noise *= (1.0 + m * np.cos(phase)) / math.sqrt(1.0 + 0.5 * m * m)
+        excitation += noise
 
     x = np.zeros(n_tot)
     for b, a in filters:
@@ -370,6 +439,55 @@ def render_snapshot(
     if params.sensor_noise_g > 0.0:
         x += params.sensor_noise_g * rng.standard_normal(n)
     return x
+
+
+def background_drift(
+    t_s, sigma: float, time_s: float, rng: np.random.Generator, horizon_s: float | None = None
+) -> np.ndarray:
+    """Slow multiplicative drift of the background vibration level at times ``t_s`` [-].
+
+    Healthy vibration levels wander over minutes to hours (running-in, lubricant film and
+    temperature, preload; e.g. the PRONOSTIA learning set: lag-1 autocorrelation of the
+    snapshot RMS 0.77-0.98 at 10 s, 5-20 % spread within a fifth of life). Modelled as
+    ``exp(z(t) - sigma^2 / 2)`` (mean 1) with ``z`` a stationary Ornstein-Uhlenbeck process
+    of standard deviation ``sigma`` and correlation time ``time_s``, sampled exactly on
+    knots ``min(time_s / 4, 600 s)`` apart from ``t = 0`` and linearly interpolated, so the
+    path depends on neither the snapshot interval nor the chunking.
+
+    Parameters
+    ----------
+    t_s : array_like
+        Times since the run start [s], >= 0.
+    sigma, time_s : float
+        Standard deviation of ``z`` [-] (0: constant 1) and its correlation time [s].
+    rng : numpy.random.Generator
+        Drawn from in a fixed order: the same generator state gives the same path.
+    horizon_s : float, optional
+        Generate knots up to here (default ``max(t_s)``); a fixed horizon keeps the path
+        the same whichever times are asked for.
+
+    Examples
+    --------
+    >>> x = background_drift(np.arange(0.0, 3600.0, 10.0), 0.2, 1800.0, np.random.default_rng(0))
+    >>> x.shape, bool(np.all(x > 0))
+    ((360,), True)
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    if sigma < 0.0 or not time_s > 0.0:
+        raise ValueError("sigma must be >= 0 and time_s > 0")
+    if np.any(t < 0.0):
+        raise ValueError("t_s must be >= 0")
+    if sigma == 0.0:
+        return np.ones_like(t)
+    end = float(np.max(t)) if horizon_s is None and t.size else float(horizon_s or 0.0)
+    dt = min(time_s / 4.0, 600.0)
+    n = int(math.ceil(end / dt)) + 2
+    rho = math.exp(-dt / time_s)
+    eps = rng.standard_normal(n)
+    drive = np.concatenate(([sigma * eps[0]], sigma * math.sqrt(1.0 - rho * rho) * eps[1:]))
+    z = signal.lfilter([1.0], [1.0, -rho], drive)  # z[k] = rho z[k-1] + drive[k]
+    zt = np.interp(t, dt * np.arange(n), z)
+    return np.exp(zt - 0.5 * sigma * sigma)
 
 
 def motor_current(

@@ -74,6 +74,7 @@ from twinforge.processes.vibration import (
     LOCALISED_FAULTS,
     VibrationParams,
     motor_current,
+    background_drift,
     render_snapshot,
 )
 from twinforge.twins.base import TwinBase
@@ -716,6 +717,7 @@ class MachineTwin(TwinBase):
                 "motor": float(amb0 + th.motor_r_k_per_w * p_m[0]),
             }
         self._samples_per_snapshot = round(cfg.snapshot_duration_s * cfg.sample_rate_hz)
+        self._drift_horizon_s = grid.horizon_s
 
     def _operation(self, env: simpy.Environment):
         """Duty-cycle steps (speed and load); the machine runs on after a failure."""
@@ -817,11 +819,17 @@ class MachineTwin(TwinBase):
         rate = cfg.sample_rate_hz
         waves = np.empty((n, m_samples), dtype=np.float32)
         current = np.empty((n, m_samples), dtype=np.float32) if cfg.current is not None else None
+        vib = self.vibration
+        drift = background_drift(
+            t, vib.background_drift_sigma, vib.background_drift_time_s,
+            self.streams.generator("vibration/drift"), horizon_s=self._drift_horizon_s,
+        )
         for j in range(n):
             rng = self._snapshot_rng(i0 + j)
             sv = {mode: float(c[j]) for mode, c in cond.items()}
             waves[j] = render_snapshot(
                 float(t[j]), cfg.snapshot_duration_s, rate, float(shaft_hz[j]), self.geometry, sv, self.vibration, rng,
+                background_scale=float(drift[j]),
             )
             if current is not None:
                 c = cfg.current
