@@ -54,6 +54,21 @@ def test_preset_toml_writes_nested_tables():
     assert text == '# hi\n\ntwin = "home"\n\n[home]\ntz = "UTC"\n\n[home.appliances]\nstandby_w = 80.0\n'
 
 
+def test_preset_switches_optional_sections_on(tmp_path):
+    """A section absent by default (the water heater) is written whole, None fields left out."""
+    from twinforge.fidelity.calibration import _diff
+
+    cfg = HomeConfig.model_validate({**COMMON, "dhw": {"tank_l": 150.0}, "ev": {}})
+    data = {"twin": "home", "period": "1h", "days": 2.0, "runs": 1, "diversity": False,
+            "home": _diff(cfg.model_dump(mode="json"), HomeConfig().model_dump(mode="json"))}
+    text = preset_toml(data)
+    assert "[home.dhw]\ntank_l = 150.0" in text and "offpeak_window_h" not in text
+    assert "[home.ev]\n" in text  # all its defaults, written out: the section is on
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    assert load_spec(path).config == cfg
+
+
 def test_errors():
     t = pd.date_range("2024-01-01", periods=4 * 96, freq="15min", tz="UTC")
     real = pd.DataFrame({"mains_power_w": 500.0}, index=t)

@@ -350,11 +350,17 @@ class CalibrationResult:
 
 
 def _diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``a`` that differ from ``b`` (nested); ``None`` values are left out.
+
+    An optional section that ``b`` lacks (``dhw = None`` by default) is kept whole, empty
+    or not, so that writing it switches the component on.
+    """
     out: dict[str, Any] = {}
     for k, v in a.items():
-        if isinstance(v, dict) and isinstance(b.get(k), dict):
-            sub = _diff(v, b[k])
-            if sub:
+        if isinstance(v, dict):
+            present = isinstance(b.get(k), dict)
+            sub = _diff(v, b[k] if present else {})
+            if sub or not present:
                 out[k] = sub
         elif v != b.get(k) and v is not None:
             out[k] = v
@@ -386,11 +392,11 @@ def preset_toml(data: Mapping[str, Any], header: Sequence[str] = ()) -> str:
     def table(prefix: str, d: Mapping[str, Any]) -> None:
         scalars = {k: v for k, v in d.items() if not isinstance(v, Mapping)}
         tables = {k: v for k, v in d.items() if isinstance(v, Mapping)}
-        if prefix and scalars:
+        if prefix and (scalars or not tables):  # an empty table still switches a section on
             lines.append(f"[{prefix}]")
         for k, v in scalars.items():
             lines.append(f"{k} = {_toml_value(v)}")
-        if scalars:
+        if scalars or (prefix and not tables):
             lines.append("")
         for k, v in tables.items():
             table(f"{prefix}.{k}" if prefix else k, v)
