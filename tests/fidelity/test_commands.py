@@ -45,6 +45,24 @@ def test_fidelity_end_to_end(dataset, tmp_path):
     assert all((out / f).stat().st_size > 0 for f in ("marginals.png", "embedding.png"))
 
 
+def test_fidelity_machines_against_pronostia_bearings(tmp_path):
+    """--format auto knows the PRONOSTIA features; --tz none windows each bearing from its start."""
+    machines = tmp_path / "machines"
+    generate(load_spec(None, twin="machine", runs=2, period="10s", seed=4,
+                       machine={"until_failure": True, "sample_rate_hz": 12_800.0,
+                                "degradation": {"onset_weibull_scale_s": 1_500.0}}), machines, progress=False)
+    out = tmp_path / "rep"
+    real = Path(twinforge.__file__).parent / "data" / "pronostia" / "learning_set_snapshot_features.csv.xz"
+    r = tf("fidelity", "--real", real, "--synthetic", machines, "--map", "accel_rms_g=accel_rms_g",
+           "--map", "accel_kurtosis=accel_kurtosis", "--window", "5min", "--tz", "none", "--period", "10s",
+           "--out", out)
+    assert r.returncode == 0, r.stderr
+    info = json.loads((out / "metrics.json").read_text())["info"]
+    assert info["n_real_runs"] == 6 and info["n_real_windows"] == sum(n // 30 for n in (2803, 871, 911, 797, 515, 1637))
+    bad = tf("fidelity", "--real", real, "--synthetic", machines, "--tz", "Mars/Olympus", "--out", tmp_path / "x")
+    assert bad.returncode == 2 and "--tz" in bad.stderr and not (tmp_path / "x").exists()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -498,7 +498,7 @@ def calibrate(
     n_units: int = 3,
     n_eval_units: int = 4,
     holdout: float = 0.3,
-    tz: str = "Europe/Paris",
+    tz: str | None = "Europe/Paris",
     period: str | None = None,
     window: str = "1D",
     normalise: Literal["none", "mean"] = "none",

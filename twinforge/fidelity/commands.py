@@ -22,9 +22,15 @@ examples:
   twinforge fidelity --real PJME_hourly.csv --synthetic grid/ --map load_power_w=feeder_power_w \\
       --normalise mean --tz America/New_York --period 1h --out pjm_report/
 
+  twinforge fidelity --real twinforge/data/pronostia/learning_set_snapshot_features.csv.xz \
+      --synthetic machines/ --map accel_rms_g=accel_rms_g,accel_kurtosis=accel_kurtosis \
+      --window 5min --tz none --period 10s --out bearing_report/
+
 --real is read by format: 'uci' (UCI household power text/CSV), 'pjm' (Kaggle PJM hourly
-load), 'trace' (a CSV/Parquet with a time column, see twinforge.fidelity.load_trace); 'auto'
-(default) recognises the first two from their header.
+load), 'pronostia' (per-snapshot bearing features, one unit per bearing, see
+twinforge.fidelity.load_pronostia), 'trace' (a CSV/Parquet with a time column, see
+twinforge.fidelity.load_trace); 'auto' (default) recognises the first three from their header.
+--tz none cuts windows from each unit's first sample instead of local midnights (machines).
 """
 
 _CALIBRATE_EPILOG = """\
@@ -82,13 +88,16 @@ def _sniff(path: Path) -> str:
         return "uci"
     if "Datetime" in cols and any(c.endswith("_MW") for c in cols):
         return "pjm"
+    if {"bearing", "file_index"} <= set(cols):
+        return "pronostia"
     return "trace"
 
 
 def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None = None, *,
               time_col: str | None = None, units: dict[str, str] | None = None,
               max_gap: str | None = None) -> Any:
-    """Load ``--real``: a UCI household file, a PJM hourly file or a generic trace.
+    """Load ``--real``: a UCI household file, a PJM hourly file, PRONOSTIA bearing
+    features (one unit per bearing) or a generic trace.
 
     ``time_col`` (several columns comma-separated), ``units`` (``{column: unit}``, units of
     :data:`twinforge.fidelity.UNITS`) and ``max_gap`` apply to a generic trace.
@@ -99,6 +108,7 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
         TraceError,
         TraceWarning,
         load_pjm,
+        load_pronostia,
         load_trace,
         load_uci_household,
     )
@@ -120,6 +130,8 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
                     mw = [c for c in _columns_of(path) if c.endswith("_MW")]
                     zone = mw[0][:-3] if mw else "PJME"
                 return load_pjm(path, zone=zone)
+            if kind == "pronostia":
+                return load_pronostia(path)
             tcol: Any = None
             if time_col:
                 parts = [c.strip() for c in time_col.split(",") if c.strip()]
@@ -148,6 +160,18 @@ def _trace_options(p: argparse.ArgumentParser) -> None:
                    help="unit of a column of a generic --real trace, converted to SI (e.g. load=kW, temp=degF)")
     p.add_argument("--max-gap", metavar="DURATION",
                    help="interpolate gaps up to this long in a generic --real trace (e.g. 5min)")
+
+
+def _zone_or_none(text: str) -> str | None:
+    """``--tz``: an IANA zone, or ``none`` (windows start at each unit's first sample)."""
+    if text.strip().lower() == "none":
+        return None
+    from twinforge.core.calendar import validate_tz
+
+    try:
+        return validate_tz(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; or 'none'") from None
 
 
 def _parse_units(items: list[str] | None) -> dict[str, str] | None:
@@ -182,10 +206,11 @@ def add_parsers(subparsers: Any) -> None:
     f.add_argument("--synthetic", type=Path, required=True, help="synthetic dataset folder (twinforge generate)")
     f.add_argument("--map", action="append", metavar="REAL=CHANNEL",
                    help="real column = synthetic channel (repeat or comma-separate); default: same names")
-    f.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "trace"], help="format of --real")
+    f.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "pronostia", "trace"], help="format of --real")
     f.add_argument("--real-tz", default="UTC", help="zone of naive timestamps in a generic --real trace")
     _trace_options(f)
-    f.add_argument("--tz", default="Europe/Paris", help="local zone for day windows and profiles")
+    f.add_argument("--tz", default="Europe/Paris", type=_zone_or_none,
+                   help="local zone for day windows and profiles; 'none': windows from each unit's first sample")
     f.add_argument("--window", default="1D", help="window length (default 1D)")
     f.add_argument("--period", help="common period, e.g. 1min, 15min, 1h (default: the coarser one)")
     f.add_argument("--normalise", default="none", choices=["none", "mean"],
@@ -210,10 +235,11 @@ def add_parsers(subparsers: Any) -> None:
                    help="comma-separated parameters, e.g. appliances.usage_scale,appliances.standby_w")
     c.add_argument("--budget", type=int, default=30, help="candidate simulations (default 30)")
     c.add_argument("--config", type=Path, help="base scenario TOML (its twin section is the start point)")
-    c.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "trace"], help="format of --real")
+    c.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "pronostia", "trace"], help="format of --real")
     c.add_argument("--real-tz", default="UTC", help="zone of naive timestamps in a generic --real trace")
     _trace_options(c)
-    c.add_argument("--tz", default="Europe/Paris", help="local zone for day windows and profiles")
+    c.add_argument("--tz", default="Europe/Paris", type=_zone_or_none,
+                   help="local zone for day windows and profiles; 'none': windows from each unit's first sample")
     c.add_argument("--period", help="simulation period (default: the real trace's)")
     c.add_argument("--window", default="1D", help="window length (default 1D)")
     c.add_argument("--normalise", default="none", choices=["none", "mean"],

@@ -474,7 +474,7 @@ def compare(
     *,
     channels: Mapping[str, str] | None = None,
     window: str = "1D",
-    tz: str = "Europe/Paris",
+    tz: str | None = "Europe/Paris",
     period: str | None = None,
     seed: int = 0,
     max_lag: int | None = None,
@@ -499,8 +499,10 @@ def compare(
         ``{real column: synthetic channel}``; default: every real column, same name.
     window : str
         Window length (``"1D"``: days starting at local midnight in ``tz``).
-    tz : str
-        Local zone for windows and profiles.
+    tz : str or None
+        Local zone for windows and profiles; ``None``: windows start at each real unit's and
+        synthetic run's first sample (machines run to failure, no day structure) and
+        profiles are by UTC hour.
     period : str, optional
         Common sampling period; both sides are averaged to it. Default: the coarser of the
         two native periods (the finer side is averaged).
@@ -635,21 +637,20 @@ def compare(
         m["psd_log_distance"] = _entry(
             "psd_log_distance", psd_log_distance(rw[..., k], sw[..., k], fs, nperseg=min(256, n_steps)),
         )
-        m["profile_error_hour"] = _entry(
-            "profile_error_hour", profile_error(real_df[c], synth_all[c], by="hour", tz=tz)
-        )
         week = pd.Timedelta("7D")
         span_r = max(g.index[-1] - g.index[0] for g in real_by_run.values())
         span_s = max(g.index[-1] - g.index[0] for g in runs.values())
-        if span_r >= week and span_s >= week:
-            m["profile_error_hour_week"] = _entry(
-                "profile_error_hour_week",
-                profile_error(real_df[c], synth_all[c], by="hour_week", tz=tz),
-            )
-        else:
-            m["profile_error_hour_week"] = _entry(
-                "profile_error_hour_week", None, note="needs a week of data on both sides"
-            )
+        for name, by, needs_week in (("profile_error_hour", "hour", False),
+                                     ("profile_error_hour_week", "hour_week", True)):
+            if tz is None:
+                m[name] = _entry(name, None, note="no local time (tz=None): no daily or weekly profile")
+            elif needs_week and not (span_r >= week and span_s >= week):
+                m[name] = _entry(name, None, note="needs a week of data on both sides")
+            else:
+                try:
+                    m[name] = _entry(name, profile_error(real_df[c], synth_all[c], by=by, tz=tz))
+                except ValueError as exc:  # e.g. no local hour in common
+                    m[name] = _entry(name, None, note=str(exc))
         tails = tail_quantiles(r_vals, s_vals, q=tuple(_TAILS.values()))
         for name, q in _TAILS.items():
             t = tails[q]

@@ -51,6 +51,15 @@ def _figure(n_rows: int, n_cols: int, width: float = 10.0, row_h: float = 3.2) -
     return fig, axes
 
 
+def _time_unit(span_s: float) -> tuple[float, str]:
+    """Seconds per unit and its name for an axis spanning ``span_s`` seconds."""
+    if span_s >= 2 * 3600.0:
+        return 3600.0, "h"
+    if span_s >= 120.0:
+        return 60.0, "min"
+    return 1.0, "s"
+
+
 def _label(rep: FidelityReport, ch: str) -> str:
     synth = rep.info["channels"][ch]
     unit = " (/ mean)" if rep.info.get("normalise") == "mean" else ""
@@ -106,12 +115,13 @@ def plot_acf(rep: FidelityReport) -> Figure:
     for k, ch in enumerate(chans):
         entry = rep.metrics["channels"][ch]["acf_distance"]
         lag = int(entry.get("max_lag") or max(1, rep.real_windows.shape[1] // 4))
-        lags_h = np.arange(1, lag + 1) * rep.period_s / 3600.0
+        scale, unit = _time_unit(lag * rep.period_s)
+        lags = np.arange(1, lag + 1) * rep.period_s / scale
         ax = axes[k, 0]
-        ax.plot(lags_h, _mean_acf(rep.real_windows[..., k], lag), color=REAL_COLOR, label="real")
-        ax.plot(lags_h, _mean_acf(rep.synth_windows[..., k], lag), color=SYNTH_COLOR, label="synthetic")
+        ax.plot(lags, _mean_acf(rep.real_windows[..., k], lag), color=REAL_COLOR, label="real")
+        ax.plot(lags, _mean_acf(rep.synth_windows[..., k], lag), color=SYNTH_COLOR, label="synthetic")
         ax.axhline(0.0, color="grey", lw=0.5)
-        ax.set_xlabel("lag [h]")
+        ax.set_xlabel(f"lag [{unit}]")
         ax.set_ylabel("autocorrelation")
         v = entry["value"]
         ax.set_title(f"{_label(rep, ch)}: ACF" + ("" if v is None else f" (distance {v:.3f})"))
@@ -155,10 +165,30 @@ def _daily_hour_means(s: pd.Series, tz: str, run: pd.Series | None = None) -> pd
 
 
 def plot_profiles(rep: FidelityReport) -> Figure:
-    """Mean daily profile by local hour with the 10-90 % band over days."""
+    """Mean daily profile by local hour with the 10-90 % band over days.
+
+    Without a zone (``tz=None``: units such as machines with no day structure) the profile
+    is the mean over the windows against the time since the window start.
+    """
     chans = rep.channels
     tz = rep.info["tz"]
     fig, axes = _figure(len(chans), 1, width=8.0)
+    if tz is None:
+        steps = rep.real_windows.shape[1]
+        scale, unit = _time_unit(steps * rep.period_s)
+        x = np.arange(steps) * rep.period_s / scale
+        for k, ch in enumerate(chans):
+            ax = axes[k, 0]
+            for w, color, name in ((rep.real_windows, REAL_COLOR, "real"), (rep.synth_windows, SYNTH_COLOR, "synthetic")):
+                v = w[..., k]
+                lo, hi = np.nanquantile(v, 0.1, axis=0), np.nanquantile(v, 0.9, axis=0)
+                ax.fill_between(x, lo, hi, color=color, alpha=0.2, step="mid")
+                ax.plot(x, np.nanmean(v, axis=0), color=color, drawstyle="steps-mid",
+                        label=f"{name} mean (band: 10-90 % of windows)")
+            ax.set_xlabel(f"time since the window start [{unit}]")
+            ax.set_title(f"{_label(rep, ch)}: mean profile within the windows")
+            ax.legend(fontsize=8)
+        return fig
     for k, ch in enumerate(chans):
         ax = axes[k, 0]
         for df, run, color, name in (
@@ -176,7 +206,7 @@ def plot_profiles(rep: FidelityReport) -> Figure:
         ax.set_xticks(range(0, 24, 3))
         ax.set_xlabel(f"local hour ({tz})")
         v = rep.metrics["channels"][ch]["profile_error_hour"]["value"]
-        ax.set_title(f"{_label(rep, ch)}: daily profile (error {v:.3f})")
+        ax.set_title(f"{_label(rep, ch)}: daily profile (error {_fmt(v)})")
         ax.legend(fontsize=8)
     return fig
 
@@ -229,7 +259,8 @@ FIGURES: dict[str, tuple[Any, str]] = {
     "marginals.png": (plot_marginals, "Marginal distributions: histogram (log density) and ECDF."),
     "acf.png": (plot_acf, "Mean autocorrelation within windows."),
     "spectra.png": (plot_spectra, "Welch power spectral density, averaged over windows."),
-    "profiles.png": (plot_profiles, "Mean daily profile by local hour; shaded: 10-90 % of days."),
+    "profiles.png": (plot_profiles, "Mean daily profile by local hour (without a zone: mean profile "
+                                    "within the windows); shaded: 10-90 % of days (windows)."),
     "embedding.png": (plot_embedding, "Windows in the first two principal components of their "
                                       "standardised feature vectors."),
 }
