@@ -5,8 +5,8 @@ fortnight with a cold snap (a labelled rare event): a handful of homes at 1-minu
 resolution, and a feeder of 100 homes at 15 minutes on which a fault cuts supply (an
 outage with its energy not served, then cold-load pickup). It writes the Parquet
 datasets, reads them back with pandas and xarray, and, when the fidelity module and the
-shipped real sample are present, scores the synthetic homes against the real UCI
-household trace.
+shipped real samples are present, scores the synthetic homes against the real UCI
+household trace and the machines against the real PRONOSTIA bearings.
 """
 
 from __future__ import annotations
@@ -59,23 +59,28 @@ MACHINES = {
 PRESET = Path(__file__).parent / "data" / "presets" / "uci_household.toml"
 
 
-def _fidelity(dataset: Path, out: Path, label: str) -> str:
-    """Score synthetic homes against the shipped real UCI household trace."""
+def _fidelity(dataset: Path, out: Path, label: str, real=None, channels=None, **kwargs) -> str:
+    """Score a synthetic dataset against a real trace (default: the shipped UCI household)."""
     from twinforge.fidelity import compare, load_uci_household
 
-    real = load_uci_household()[["mains_power_w"]]
-    report = compare(real, dataset, channels={"mains_power_w": "mains_power_w"}, window="1D", tz="Europe/Paris")
+    if real is None:
+        real = load_uci_household()[["mains_power_w"]]
+        channels = {"mains_power_w": "mains_power_w"}
+        kwargs = {"window": "1D", "tz": "Europe/Paris"}
+    report = compare(real, dataset, channels=channels, **kwargs)
     html = report.to_html(out)
     report.to_json(out / "metrics.json")
     lines = [f"  {label}", f"  report: {html}  (metrics: {out / 'metrics.json'})"]
-    for key, label in (
+    first = next(iter(channels))
+    rows = [
         ("windows.discriminative_score", "discriminative score (0 = indistinguishable, 0.5 = separable)"),
         ("windows.nn_indistinguishability", "nearest-neighbour indistinguishability (1 = fully mixed)"),
-        ("channels.mains_power_w.ks", "Kolmogorov-Smirnov distance of mains power"),
-        ("channels.mains_power_w.profile_error_hour", "daily-profile error of mains power"),
-    ):
+    ] + [(f"channels.{c}.ks", f"Kolmogorov-Smirnov distance of {c}") for c in channels]
+    if kwargs.get("tz") is not None:
+        rows.append((f"channels.{first}.profile_error_hour", f"daily-profile error of {first}"))
+    for key, text in rows:
         v = report.value(key)
-        lines.append(f"    {label}: {v:.3f}" if v is not None else f"    {label}: n/a")
+        lines.append(f"    {text}: {v:.3f}" if v is not None else f"    {text}: n/a")
     return "\n".join(lines)
 
 
@@ -148,6 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     print(_fidelity(calibrated_dir, out / "fidelity" / "calibrated",
                     f"6 homes from the calibrated preset {PRESET.relative_to(Path(__file__).parent.parent)}:"))
     print("  (calibration targets the UCI house; see docs/fidelity.md for held-out scores)")
+    from twinforge.fidelity import load_pronostia
+
+    print("\nFidelity of the machines against the six real PRONOSTIA bearings run to failure (shipped)")
+    print(_fidelity(machine_dir, out / "fidelity" / "machine",
+                    "5-min windows of per-snapshot RMS and kurtosis, default machines:",
+                    real=load_pronostia(), channels={"accel_rms_g": "accel_rms_g", "accel_kurtosis": "accel_kurtosis"},
+                    window="5min", tz=None, period="10s"))
     print("\nOpen it:")
     print("  .venv/bin/python -c \"import twinforge; ds = twinforge.open_dataset('%s'); print(ds.samples().head())\"" % home_dir)
     print(f"  .venv/bin/twinforge info {home_dir}")
