@@ -16,7 +16,7 @@ HERE = Path(__file__).parent
 
 TWIN_CHANNELS = {
     "home": "twinforge.twins.home:HOME_CHANNELS",
-    "grid": "twinforge.twins.grid:GRID_CHANNELS",
+    "grid": "twinforge.twins.grid:grid_channels",
     "machine": "twinforge.twins.machine:machine_channels",
 }
 TWIN_CONFIGS = {
@@ -81,10 +81,12 @@ def build() -> str:
     for twin, ref in TWIN_CHANNELS.items():
         out += [f"## Channels of the {twin} twin", "", "| column | unit | kind | dtype | meaning |", "|---|---|---|---|---|"]
         channels = _load(ref)
-        if callable(channels):  # channels that depend on the configuration: all of them
+        if callable(channels) and twin == "machine":  # channels that depend on the configuration: all
             from twinforge.twins.machine import MachineConfig, MotorCurrentParams
 
             channels = channels(MachineConfig(current=MotorCurrentParams()))
+        elif callable(channels):
+            channels = channels(None)
         for ch in channels:
             out.append(f"| `{ch.name}` | {ch.unit or '-'} | {ch.kind} | {ch.dtype} | {ch.description} |")
         out += ["", "`interval`: mean over `[time, time + period)`; `instant`: value at `time`;",

@@ -41,6 +41,7 @@ from twinforge.core.eventlog import EventLog
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
+from twinforge.processes.commercial import CommercialLoad, CommercialParams
 from twinforge.processes.feeder import FeederParams, voltage_linearised, voltage_violation
 from twinforge.processes.transformer import TransformerParams, transformer_thermal
 from twinforge.processes.weather import Weather, WeatherParams
@@ -48,7 +49,8 @@ from twinforge.twins.base import TwinBase
 from twinforge.twins.fleet import HomeFleet
 from twinforge.twins.home import HomeConfig, HomeDiversity, draw_home
 
-__all__ = ["GridConfig", "GridDiversity", "ProtectionParams", "GridTwin", "GRID_CHANNELS"]
+__all__ = ["GridConfig", "GridDiversity", "ProtectionParams", "GridTwin", "GRID_CHANNELS", "COMMERCIAL_CHANNEL",
+           "grid_channels"]
 
 _YEAR_S = 365.25 * 86_400.0
 
@@ -72,6 +74,19 @@ GRID_CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec("transformer_overload", "", "label", "int8", "1 if the transformer load exceeds its rating"),
     ChannelSpec("voltage_violation", "", "label", "int8", "-1 under, +1 over the EN 50160 band at some node, 0 within"),
 ) + LABEL_CHANNELS
+
+#: Written only with ``[grid.commercial]`` (then ``feeder_power_w`` includes it).
+COMMERCIAL_CHANNEL = ChannelSpec(
+    "commercial_power_w", "W", "interval", "float64",
+    "non-residential (commercial and industrial) load at the supply point (only with [grid.commercial])",
+)
+
+
+def grid_channels(config: "GridConfig | None" = None) -> tuple[ChannelSpec, ...]:
+    """The channels of a feeder run; ``None``: all of them (documentation)."""
+    if config is None or config.commercial is not None:
+        return GRID_CHANNELS[:1] + (COMMERCIAL_CHANNEL,) + GRID_CHANNELS[1:]
+    return GRID_CHANNELS
 
 
 class ProtectionParams(BaseModel):
@@ -113,6 +128,9 @@ class GridConfig(BaseModel):
     )
     transformer: TransformerParams | None = None
     feeder: FeederParams | None = None
+    commercial: CommercialParams | None = Field(
+        None, description="optional aggregate commercial and industrial load at the supply point (off by default)"
+    )
     protection: ProtectionParams = ProtectionParams()
     substep_s: float = Field(300.0, ge=10.0, le=900.0, description="internal sub-step [s]")
     per_home_output: bool = Field(
@@ -266,7 +284,7 @@ class GridTwin(TwinBase):
     draw = staticmethod(draw_grid)
 
     def channels(self) -> tuple[ChannelSpec, ...]:
-        return GRID_CHANNELS
+        return grid_channels(self.config)
 
     def start(self, env: simpy.Environment, grid: TimeGrid) -> None:
         cfg, streams = self.config, self.streams
@@ -289,6 +307,10 @@ class GridTwin(TwinBase):
         self.protection = Protection(
             cfg.n_homes, cfg.protection, self.rated_w, self.log, streams.generator("protection/restore")
         )
+        self.commercial = None
+        if cfg.commercial is not None:
+            self.commercial = CommercialLoad(cfg.commercial, cfg.n_homes, self.clock,
+                                             streams.generator("commercial"), self.dt)
         self.tstate = None
         n_nodes = self.fparams.n_nodes
         self.node_of_home = np.minimum((np.arange(cfg.n_homes) * n_nodes) // cfg.n_homes, n_nodes - 1)
@@ -392,8 +414,13 @@ class GridTwin(TwinBase):
         viol = np.where((viol_sub == 1).any(axis=1), 1, np.where((viol_sub == -1).any(axis=1), -1, 0))
         served_count = out.served.sum(axis=1)
         t = grid.t_s(i0, i1)
+        if self.commercial is not None:
+            commercial_w = self.commercial.power_w(t_sub, temp_out)
+            feeder_w = mean(homes_p + losses + commercial_w)
+        else:
+            feeder_w = mean(homes_p + losses)
         block = {
-            "feeder_power_w": mean(homes_p + losses),
+            "feeder_power_w": feeder_w,
             "feeder_reactive_power_var": mean(q_branch[:, 0] if n_nodes else np.zeros(n_sub)),
             "homes_power_w": mean(homes_p),
             "losses_w": mean(losses),
@@ -415,6 +442,8 @@ class GridTwin(TwinBase):
                 np.where((viol.reshape(n_samples, m) == -1).any(axis=1), -1, 0),
             ).astype(np.int8),
         }
+        if self.commercial is not None:
+            block["commercial_power_w"] = mean(commercial_w)
         block.update(self.log.render_labels(t))
         if self.config.per_home_output:
             block["_tables"] = {"homes": self._per_home(grid, i0, i1, out, mean)}
@@ -445,8 +474,11 @@ class GridTwin(TwinBase):
     def invariants(df: pd.DataFrame) -> list[str]:
         """Physical invariants every sample of a feeder run satisfies; the violated ones."""
         bad = []
-        if not np.allclose(df.feeder_power_w, df.homes_power_w + df.losses_w, rtol=1e-9, atol=1e-6):
-            bad.append("feeder_power_w != homes_power_w + losses_w")
+        commercial = df["commercial_power_w"] if "commercial_power_w" in df else 0.0
+        if not np.allclose(df.feeder_power_w, df.homes_power_w + df.losses_w + commercial, rtol=1e-9, atol=1e-6):
+            bad.append("feeder_power_w != homes_power_w + losses_w (+ commercial_power_w)")
+        if "commercial_power_w" in df and (df.commercial_power_w < 0).any():
+            bad.append("commercial_power_w negative")
         if (df.losses_w < 0).any():
             bad.append("losses_w negative")
         if (df.homes_served < 0).any():
