@@ -310,8 +310,10 @@ class CalibrationResult:
         if self.report_after is not None:
             lines.append(f"  held-out ({d['holdout']}), before -> after:")
             for _, r in self.scores().iterrows():
-                b = "n/a" if r["before"] is None else f"{r['before']:.3f}"
-                a = "n/a" if r["after"] is None else f"{r['after']:.3f}"
+                if pd.isna(r["before"]) and pd.isna(r["after"]):
+                    continue  # not computable here (e.g. a daily profile without a zone)
+                b = "n/a" if pd.isna(r["before"]) else f"{r['before']:.3f}"
+                a = "n/a" if pd.isna(r["after"]) else f"{r['after']:.3f}"
                 lines.append(f"    {r['metric']}: {b} -> {a}")
         return "\n".join(lines)
 
