@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/python -m twinforge.demo --out demo_output
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_home.py
