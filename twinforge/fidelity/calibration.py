@@ -682,7 +682,7 @@ def calibrate(
         pooled = pd.concat(parts)
         for k, c in enumerate(cols):
             comp["wasserstein"] += wasserstein_normalised(real_cal[c], pooled[c])
-            if w["profile"] > 0:
+            if w["profile"] > 0 and tz is not None:  # no local time, no daily profile (as in compare)
                 comp["profile"] += profile_error(real_cal[c], pooled[c], by="hour", tz=tz)
             try:
                 comp["acf"] += acf_distance(rw[..., k], sw[..., k], lag)

@@ -501,8 +501,8 @@ def compare(
         Window length (``"1D"``: days starting at local midnight in ``tz``).
     tz : str or None
         Local zone for windows and profiles; ``None``: windows start at each real unit's and
-        synthetic run's first sample (machines run to failure, no day structure) and
-        profiles are by UTC hour.
+        synthetic run's first sample (machines run to failure, no day structure) and the
+        profile metrics are n/a (with a note).
     period : str, optional
         Common sampling period; both sides are averaged to it. Default: the coarser of the
         two native periods (the finer side is averaged).
