@@ -102,6 +102,37 @@ def test_calibrates_a_machine_with_units_held_out():
     assert res.report_after.value("channels.accel_rms_g.ks") < 0.5 * res.report_before.value("channels.accel_rms_g.ks")
 
 
+def test_calibrates_the_spread_between_units(tmp_path):
+    """Fleet laws: real bearings differ in level; calibrating diversity.background_sigma finds how much."""
+    from twinforge.fidelity.calibration import simulate_runs
+    from twinforge.twins.machine import MachineDiversity
+
+    truth = load_spec(None, twin="machine", period="120s", diversity={"background_sigma": 0.5},
+                      machine={"fault_modes": []})
+    units = [simulate_runs("machine", truth.config, START + pd.Timedelta(days=k), 0.125, "120s", [700 + k],
+                           ["accel_rms_g"], diversity=truth.diversity).assign(run_id=k) for k in range(16)]
+    real = pd.concat(units)
+    base = load_spec(None, twin="machine", period="120s", diversity={"background_sigma": 0.05},
+                     machine={"fault_modes": []})
+    res = calibrate(real, base=base, params=["diversity.background_sigma"], channels={"accel_rms_g": "accel_rms_g"},
+                    max_runs=10, n_units=12, n_eval_units=8, holdout=0.25, window="1h", tz="UTC",
+                    weights={"profile": 0.0, "acf": 0.0})
+    assert res.base_diversity.background_sigma == 0.05
+    assert res.params["diversity.background_sigma"] == pytest.approx(0.5, abs=0.15)
+    assert res.diversity.background_sigma == res.params["diversity.background_sigma"]
+    assert res.config == base.config  # only the fleet laws were searched
+    assert res.report_after.value("channels.accel_rms_g.ks") < res.report_before.value("channels.accel_rms_g.ks")
+    spec = load_spec(res.write_preset(tmp_path / "fleet.toml"))
+    assert isinstance(spec.diversity, MachineDiversity)
+    assert spec.diversity.background_sigma == pytest.approx(res.diversity.background_sigma, abs=1e-6)
+    assert spec.diversity.model_dump(exclude={"background_sigma"}) == MachineDiversity().model_dump(
+        exclude={"background_sigma"})
+    # without fleet laws in the base, the spread cannot be searched
+    with pytest.raises(CompareError, match=r"diversity.background_sigma.*\[diversity\]"):
+        calibrate(real, base=base.config, params=["diversity.background_sigma"],
+                  channels={"accel_rms_g": "accel_rms_g"}, max_runs=3, window="1h", tz="UTC")
+
+
 def test_grid_and_machine_errors():
     t = pd.date_range("2024-01-01", periods=4 * 24, freq="1h", tz="UTC")
     real = pd.DataFrame({"load_power_w": 5e5, "rms": 1.0}, index=t)

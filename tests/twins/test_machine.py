@@ -240,6 +240,25 @@ def test_config_ranges_and_diversity():
         twin.run_grid(load_spec(None, twin="machine", period="1s").grid())
 
 
+def test_texture_spread_draws_per_machine_and_leaves_the_other_draws_alone():
+    vib = {"background_impact_rate_hz": 20.0, "background_impact_g": 0.3}
+    base = MachineConfig(vibration=vib)
+    plain, spread = MachineDiversity(), MachineDiversity(background_impact_rate_sigma=0.8,
+                                                         background_impact_g_sigma=0.4)
+    a = [draw_machine(base, plain, np.random.default_rng(i)) for i in range(200)]
+    b = [draw_machine(base, spread, np.random.default_rng(i)) for i in range(200)]
+    # zero spread keeps the texture; the spread is lognormal around it with the given sigmas
+    assert {m.vibration.background_impact_rate_hz for m in a} == {20.0}
+    rate = np.log([m.vibration.background_impact_rate_hz / 20.0 for m in b])
+    size = np.log([m.vibration.background_impact_g / 0.3 for m in b])
+    assert abs(np.std(rate) - 0.8) < 0.1 and abs(np.std(size) - 0.4) < 0.05
+    assert abs(np.mean(rate)) < 0.15 and abs(np.corrcoef(rate, size)[0, 1]) < 0.2
+    # the texture is drawn after every other law: each machine is otherwise the one drawn without it
+    for ma, mb in zip(a, b):
+        assert ma.model_dump(exclude={"vibration"}) == mb.model_dump(exclude={"vibration"})
+        assert ma.vibration.background_rms_g == mb.vibration.background_rms_g
+
+
 def test_rate_below_the_resonances_drops_them():
     twin = MachineTwin(MachineConfig(sample_rate_hz=12_000.0), RngStreams(0))
     assert all(f < 0.45 * 12_000 for f, _, _ in twin.vibration.resonances)

@@ -64,6 +64,7 @@ from twinforge.fidelity.metrics import (
 from twinforge.fidelity.windows import make_windows, window_features
 
 __all__ = ["Bound", "HOME_PARAMETERS", "GRID_PARAMETERS", "MACHINE_PARAMETERS", "PARAMETERS",
+           "DIVERSITY_PARAMETERS",
            "CalibrationResult", "calibrate", "simulate_runs", "simulate_homes", "DEFAULT_WEIGHTS",
            "preset_toml"]
 
@@ -150,9 +151,37 @@ MACHINE_PARAMETERS: dict[str, Bound] = {
     "vibration.background_drift_time_s": Bound(300.0, 14_400.0),
 }
 
-#: Default search ranges by twin name.
+#: Fleet-level parameters: fields of the twin's ``Diversity`` (the laws each run draws its
+#: own home or machine from), calibrated when the base scenario has a ``[diversity]``
+#: section. They fit how much real units differ from each other (several bearings, houses).
+DIVERSITY_PARAMETERS: dict[str, dict[str, Bound]] = {
+    "home": {
+        "diversity.floor_area_sigma": Bound(0.0, 1.5),
+        "diversity.ua_sigma": Bound(0.0, 1.5),
+        "diversity.heat_setpoint_sd_k": Bound(0.0, 5.0),
+        "diversity.setback_share": Bound(0.0, 1.0),
+        "diversity.cooling_share": Bound(0.0, 1.0),
+        "diversity.pv_share": Bound(0.0, 1.0),
+        "diversity.ev_share": Bound(0.0, 1.0),
+    },
+    "grid": {},
+    "machine": {
+        "diversity.background_sigma": Bound(0.0, 1.0),
+        "diversity.life_scale_sigma": Bound(0.0, 1.5),
+        "diversity.radial_load_sigma": Bound(0.0, 0.5),
+        "diversity.shaft_speed_sigma": Bound(0.0, 0.3),
+        "diversity.resonance_sigma": Bound(0.0, 0.5),
+        "diversity.ambient_sd_k": Bound(0.0, 10.0),
+        "diversity.background_impact_rate_sigma": Bound(0.0, 2.0),
+        "diversity.background_impact_g_sigma": Bound(0.0, 1.5),
+    },
+}
+
+#: Default search ranges by twin name (the twin's config fields and its diversity fields).
 PARAMETERS: dict[str, dict[str, Bound]] = {
-    "home": HOME_PARAMETERS, "grid": GRID_PARAMETERS, "machine": MACHINE_PARAMETERS,
+    "home": {**HOME_PARAMETERS, **DIVERSITY_PARAMETERS["home"]},
+    "grid": {**GRID_PARAMETERS, **DIVERSITY_PARAMETERS["grid"]},
+    "machine": {**MACHINE_PARAMETERS, **DIVERSITY_PARAMETERS["machine"]},
 }
 
 #: Default real-to-synthetic channel map by twin (``channels=None``).
@@ -186,10 +215,29 @@ def _set(cfg: dict[str, Any], path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+DIVERSITY_PREFIX = "diversity."
+
+
+def _with_diversity(diversity: Any, values: Mapping[str, float], bounds: Mapping[str, Bound]) -> Any:
+    """A copy of the ``Diversity`` model with the ``diversity.*`` entries of ``values`` set."""
+    mine = {k[len(DIVERSITY_PREFIX):]: v for k, v in values.items() if k.startswith(DIVERSITY_PREFIX)}
+    if not mine:
+        return diversity
+    data = diversity.model_dump()
+    for name, v in mine.items():
+        _set(data, name, int(round(v)) if bounds[DIVERSITY_PREFIX + name].integer else float(v))
+    return type(diversity).model_validate(data)
+
+
 def _with_params(base: Any, values: Mapping[str, float], bounds: Mapping[str, Bound]) -> Any:
-    """A copy of the twin config ``base`` with ``values`` set (integers rounded)."""
+    """A copy of the twin config ``base`` with ``values`` set (integers rounded).
+
+    ``diversity.*`` entries are not config fields and are left to :func:`_with_diversity`.
+    """
     data = base.model_dump()
     for name, v in values.items():
+        if name.startswith(DIVERSITY_PREFIX):
+            continue
         _set(data, name, int(round(v)) if bounds[name].integer else float(v))
     for hv in (data.get("hvac"), (data.get("home") or {}).get("hvac")):
         if isinstance(hv, dict) and hv.get("heat_setback_c", 0) > hv.get("heat_setpoint_c", math.inf):
@@ -199,14 +247,15 @@ def _with_params(base: Any, values: Mapping[str, float], bounds: Mapping[str, Bo
 
 def simulate_runs(
     twin: str, config: Any, start: pd.Timestamp, days: float, period: str, seeds: Sequence[int],
-    channels: Sequence[str],
+    channels: Sequence[str], diversity: Any = None,
 ) -> pd.DataFrame:
     """Simulate one run per seed in memory; DataFrame indexed by UTC time with ``run_id``.
 
-    Run ``k`` (0, 1, ...) is the single run of a scenario of ``twin`` with ``config``, no
-    diversity and root seed ``seeds[k]``: exactly what ``twinforge generate`` writes for a
-    preset with that seed. A twin that ends its own runs (a machine ``until_failure``)
-    ends them here too.
+    Run ``k`` (0, 1, ...) is the single run of a scenario of ``twin`` with ``config``,
+    ``diversity`` (the twin's ``Diversity`` laws, or None: every run is ``config``) and
+    root seed ``seeds[k]``: exactly what ``twinforge generate`` writes for a preset with
+    that seed. With a diversity each seed draws its own unit (home, machine) from the laws.
+    A twin that ends its own runs (a machine ``until_failure``) ends them here too.
 
     Raises
     ------
@@ -218,7 +267,7 @@ def simulate_runs(
     from twinforge.core.engine import simulate
 
     spec = GenerateSpec(twin=twin, runs=1, days=days, period=period, start=start, config=config,
-                        diversity=None)
+                        diversity=diversity)
     grid = spec.grid()
     frames = []
     for k, seed in enumerate(seeds):
@@ -267,6 +316,9 @@ class CalibrationResult:
         Held-out comparison of the start and the calibrated twin (None if ``holdout=0``).
     details : dict
         Periods, counts, weights, method, seeds, timing.
+    diversity, base_diversity : pydantic model or None
+        The calibrated and the starting fleet laws (the twin's ``Diversity``) when the base
+        scenario had a ``[diversity]`` section; None: every run is ``config``.
     """
 
     params: dict[str, float]
@@ -280,6 +332,8 @@ class CalibrationResult:
     report_before: FidelityReport | None
     report_after: FidelityReport | None
     details: dict[str, Any] = field(default_factory=dict)
+    diversity: Any = None
+    base_diversity: Any = None
 
     def scores(self) -> pd.DataFrame:
         """Held-out headline metrics before and after calibration (one row per metric)."""
@@ -321,11 +375,12 @@ class CalibrationResult:
                      source: str = "") -> Path:
         """Write the calibrated twin as a scenario TOML (``twinforge generate --config``).
 
-        The file holds ``twin``, the period, ``diversity = false`` (every run is this
-        config, runs differ only by their random streams) and a ``[home]``/``[grid]``/
-        ``[machine]`` section with every value that differs from the defaults. It is
-        validated with :func:`~twinforge.campaign.spec.load_spec` before it replaces
-        ``path``.
+        The file holds ``twin``, the period, the diversity (``diversity = false``: every
+        run is this config, runs differ only by their random streams; or, when the fleet
+        laws were part of the base, a ``[diversity]`` section with the values that differ
+        from the twin's defaults) and a ``[home]``/``[grid]``/``[machine]`` section with
+        every value that differs from the defaults. It is validated with
+        :func:`~twinforge.campaign.spec.load_spec` before it replaces ``path``.
         """
         twin = self.details["twin"]
         header = [
@@ -344,7 +399,9 @@ class CalibrationResult:
                 )
         data: dict[str, Any] = {
             "twin": twin, "period": self.details["period"], "days": float(days),
-            "runs": int(runs), "diversity": False,
+            "runs": int(runs),
+            "diversity": False if self.diversity is None else _diff(
+                self.diversity.model_dump(mode="json"), type(self.diversity)().model_dump(mode="json")),
             twin: _diff(self.config.model_dump(mode="json"), type(self.config)().model_dump(mode="json")),
         }
         text = preset_toml(data, header)
@@ -525,14 +582,17 @@ def calibrate(
         Twin to calibrate (``"home"``, ``"grid"``, ``"machine"``); default: the twin of a
         ``GenerateSpec`` base, of a config base, or ``"home"``.
     params : sequence of str or mapping
-        Dotted paths in the twin's config, with default ranges from :data:`PARAMETERS`, or
-        ``{name: (low, high)}``.
+        Dotted paths in the twin's config (or ``diversity.<field>`` of the base scenario's
+        diversity), with default ranges from :data:`PARAMETERS`, or ``{name: (low, high)}``.
     channels : mapping, optional
         ``{real column: twin channel}``; defaults in :data:`DEFAULT_CHANNELS` (home
         ``mains_power_w``, grid ``load_power_w -> feeder_power_w``), required for others.
     base : config, GenerateSpec or None
         Starting config (its values are the optimiser's start); default the twin's
-        ``Config()``.
+        ``Config()``. A ``GenerateSpec`` also brings its diversity: each calibration and
+        evaluation run then draws its own unit from those laws, and their ``diversity.*``
+        fields (:data:`DIVERSITY_PARAMETERS`, e.g. ``diversity.background_sigma``, the
+        bearing-to-bearing spread of the healthy vibration level) can be calibrated.
     max_runs : int
         Budget: candidate simulations (each of ``n_units`` runs), the start point included.
     n_units : int
@@ -582,10 +642,11 @@ def calibrate(
         n_units = n_homes
     if n_eval_homes is not None:
         n_eval_units = n_eval_homes
+    base_div = None
     if isinstance(base, GenerateSpec):
         if twin is not None and base.twin != twin:
             raise CompareError(f"calibration fits the {twin} twin, the base scenario is {base.twin!r}")
-        twin, base = base.twin, base.config
+        twin, base, base_div = base.twin, base.config, base.diversity
     if twin is None:
         twin = next((n for n in TWINS.names() if base is not None and isinstance(base, TWINS.get(n).Config)),
                     "home")
@@ -628,7 +689,19 @@ def calibrate(
     if p != native:
         runs_real = {k: g.resample(p, label="left", closed="left").mean() for k, g in runs_real.items()}
     period_text = _period_text(p)
-    bounds = _resolve_params(params, base.model_dump(), twin)
+    dump = base.model_dump()
+    wants_div = [n for n in (params if not isinstance(params, Mapping) else params.keys())
+                 if str(n).startswith(DIVERSITY_PREFIX)]
+    if wants_div and base_div is None:
+        raise CompareError(
+            f"{wants_div[0]!r}: calibrating the fleet laws needs a base scenario with a [diversity] "
+            f"section (diversity = false or absent: every run is one config)"
+        )
+    if base_div is not None:
+        if "diversity" in dump:
+            raise CompareError(f"the {twin} config has its own 'diversity' field; cannot add the fleet laws")
+        dump["diversity"] = base_div.model_dump()
+    bounds = _resolve_params(params, dump, twin)
     names = list(bounds)
     sim_channels = list(dict.fromkeys(channels.values()))
 
@@ -704,23 +777,25 @@ def calibrate(
             raise _BudgetSpent
         try:
             cfg = _with_params(base, values, bounds)
+            div = _with_diversity(base_div, values, bounds)
         except ValueError as exc:  # a combination the twin's validators refuse
             history.append({**values, "loss": math.inf, "error": str(exc).splitlines()[0]})
             return 1e6
-        synth = simulate_runs(twin, cfg, cal_start, cal_days_n, period_text, cal_seeds, sim_channels)
+        synth = simulate_runs(twin, cfg, cal_start, cal_days_n, period_text, cal_seeds, sim_channels,
+                              diversity=div)
         synth = pd.DataFrame({"run_id": synth["run_id"], **{c: synth[channels[c]] for c in cols}},
                              index=synth.index)
         comp = loss_of(synth)
         history.append({**values, **comp})
         if comp["loss"] < best["loss"]:
-            best.update(loss=comp["loss"], values=dict(values), config=cfg)
+            best.update(loss=comp["loss"], values=dict(values), config=cfg, diversity=div)
         return comp["loss"]
 
     def objective(u: np.ndarray) -> float:
         u = np.atleast_1d(u)
         return evaluate_values({n: bounds[n].from_unit(float(ui)) for n, ui in zip(names, u)})
 
-    start_vals = {n: float(_get(base.model_dump(), n)) for n in names}
+    start_vals = {n: float(_get(dump, n)) for n in names}
     u0 = np.array([bounds[n].to_unit(start_vals[n]) for n in names])
     loss_start = evaluate_values(start_vals)
     chosen = method
@@ -760,6 +835,7 @@ def calibrate(
     hist = pd.DataFrame(history)
     best_vals = best.get("values", start_vals)
     best_cfg = best.get("config", base)
+    best_div = best.get("diversity", base_div)
     details: dict[str, Any] = {
         "twin": twin, "method": chosen, "weights": w, "n_units": n_units, "calibration_seeds": cal_seeds,
         "period": period_text, "tz": tz, "window": window, "channels": channels, "normalise": normalise,
@@ -779,8 +855,9 @@ def calibrate(
         eval_seeds = [seed + 1000 + k for k in range(n_eval_units)]
         details.update(holdout_start=h_start.isoformat(), holdout_days=h_days, evaluation_seeds=eval_seeds)
         reports = []
-        for cfg in (base, best_cfg):
-            synth = simulate_runs(twin, cfg, h_start, h_days, period_text, eval_seeds, sim_channels)
+        for cfg, div in ((base, base_div), (best_cfg, best_div)):
+            synth = simulate_runs(twin, cfg, h_start, h_days, period_text, eval_seeds, sim_channels,
+                                  diversity=div)
             reports.append(compare(real_hold, synth, channels=channels, window=window, tz=tz,
                                    period=str(p), seed=seed, max_nan_frac=max_nan_frac,
                                    normalise=normalise))
@@ -790,4 +867,5 @@ def calibrate(
         params=best_vals, start_params=start_vals, loss_start=loss_start, loss_best=best["loss"],
         history=hist, n_runs=len(history), config=best_cfg, base_config=base,
         report_before=report_before, report_after=report_after, details=details,
+        diversity=best_div, base_diversity=base_div,
     )

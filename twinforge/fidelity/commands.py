@@ -48,6 +48,8 @@ appliances.lighting_w_per_active, occupancy.n_occupants, occupancy.persistence,
 occupancy.schedule_shift_sd_h, hvac.heating_capacity_w, hvac.heat_setpoint_c,
 envelope.ua_w_per_k, dhw.*; grid: homes.*_share, weather.temp_mean_c, ...; machine:
 degradation.*, vibration.*), or name=low:high for any numeric parameter of the twin.
+With a --config scenario that has a [diversity] section, the fleet laws' fields can be
+calibrated too (diversity.background_sigma: how much bearings differ from each other).
 """
 
 
@@ -234,7 +236,8 @@ def add_parsers(subparsers: Any) -> None:
     c.add_argument("--params", required=True,
                    help="comma-separated parameters, e.g. appliances.usage_scale,appliances.standby_w")
     c.add_argument("--budget", type=int, default=30, help="candidate simulations (default 30)")
-    c.add_argument("--config", type=Path, help="base scenario TOML (its twin section is the start point)")
+    c.add_argument("--config", type=Path, help="base scenario TOML (its twin section is the start point; with a [diversity] "
+                        "section each run draws its own unit and diversity.* fields can be calibrated)")
     c.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "pronostia", "trace"], help="format of --real")
     c.add_argument("--real-tz", default="UTC", help="zone of naive timestamps in a generic --real trace")
     _trace_options(c)
@@ -320,7 +323,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
             spec = load_spec(args.config)
             if twin is not None and spec.twin != twin:
                 raise _InputError(f"--config {args.config}: is a {spec.twin} scenario, not {twin}")
-            base, twin = spec.config, spec.twin
+            base, twin = spec, spec.twin  # the scenario's diversity (if any) comes along
         twin = twin or "home"
         defaults = PARAMETERS[twin]
         resolved: dict[str, Any] = {}

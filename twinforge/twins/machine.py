@@ -221,7 +221,11 @@ class MachineDiversity(BaseModel):
     one rig (lognormal spreads; the Weibull onset and gamma growth of the degradation law
     add their own): loads and speeds set within a few per cent, a bearing-to-bearing life
     multiplier, different baseline vibration levels and resonances (mounting), and the
-    defect's angular position.
+    defect's angular position. The texture of the healthy signal (the rate and size of the
+    random background impacts, :class:`~twinforge.processes.vibration.VibrationParams`) is
+    the same for every machine by default; real bearings of one batch differ in it too
+    (PRONOSTIA: healthy kurtosis 3.2-4.5, steady on some bearings and spiky on others), which
+    ``background_impact_rate_sigma`` and ``background_impact_g_sigma`` spread.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -238,6 +242,14 @@ class MachineDiversity(BaseModel):
         0.05, ge=0.0, le=0.5, description="lognormal sigma of the structural resonance frequencies [1]"
     )
     ambient_sd_k: float = Field(2.0, ge=0.0, le=20.0, description="standard deviation of the ambient temperature [K]")
+    background_impact_rate_sigma: float = Field(
+        0.0, ge=0.0, le=3.0,
+        description="lognormal sigma of the rate of random background impacts (how contaminated or rough "
+                    "a bearing is) [1]",
+    )
+    background_impact_g_sigma: float = Field(
+        0.0, ge=0.0, le=3.0, description="lognormal sigma of the size of random background impacts [1]"
+    )
     fault_mode_probs: dict[FaultMode, float] | None = Field(
         None, description="draw ONE natural fault mode per machine with these probabilities (None: keep fault_modes)"
     )
@@ -274,6 +286,7 @@ def draw_machine(
     ambient = base.ambient_temp_c + d.ambient_sd_k * z[5]
     angle = float(rng.uniform(0.0, 2.0 * math.pi))
     u_mode = float(rng.random())
+    z_tex = rng.standard_normal(2)  # drawn last: machines drawn before these laws existed are unchanged
     modes = base.fault_modes
     if d.fault_mode_probs:
         # A fixed order (not the dict's): the draw must not depend on how the file listed them,
@@ -300,6 +313,9 @@ def draw_machine(
         "background_rms_g": background,
         "resonances": tuple((f * res_scale, zeta, g) for f, zeta, g in vib.resonances),
         "defect_angle_rad": angle if d.random_defect_angle else vib.defect_angle_rad,
+        "background_impact_rate_hz": float(min(
+            vib.background_impact_rate_hz * math.exp(d.background_impact_rate_sigma * z_tex[0]), 10_000.0)),
+        "background_impact_g": vib.background_impact_g * math.exp(d.background_impact_g_sigma * z_tex[1]),
     }
     return MachineConfig.model_validate(data)
 
