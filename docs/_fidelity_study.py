@@ -180,11 +180,15 @@ def machine() -> None:
     # as the calibration's evaluation: from the first held-out start for the longest held-out span
     span = max(g.index[-1] - g.index[0] for _, g in hold.groupby("run_id")) + pd.Timedelta("10s")
     days = span / pd.Timedelta("1D")
-    preset = load_spec(PRESETS / "pronostia.toml").config
+    preset = load_spec(PRESETS / "pronostia.toml")  # a config and the fleet laws each machine is drawn from
     reps = {}
-    for name, cfg in (("default machine", MachineConfig(until_failure=True)), ("calibrated preset", preset)):
-        synth = simulate_runs("machine", cfg, hold.index.min(), days, "10s", list(range(1000, 1006)),
-                              list(ch.values()))
+    for name, cfg, div, seeds in (
+        ("default machine", MachineConfig(until_failure=True), None, range(1000, 1006)),
+        ("calibrated preset", preset.config, preset.diversity, range(1000, 1006)),
+        ("calibrated preset, 12 other machines", preset.config, preset.diversity, range(3000, 3012)),
+    ):
+        synth = simulate_runs("machine", cfg, hold.index.min(), days, "10s", list(seeds), list(ch.values()),
+                              diversity=div)
         reps[name] = compare(hold, synth, channels=ch, window="5min", tz=None, period="10s")
     cal = real[real.run_id < 4]
     reps["real vs real (4 calibration bearings)"] = compare(hold, cal, channels=ch, window="5min", tz=None,
