@@ -40,6 +40,17 @@ def test_recovers_usage_scale_from_a_wrong_start(recovered):
     assert res.details["holdout_days"] == 5.0 and res.details["calibration_days"] == 15.0  # 20 whole Paris days
 
 
+def test_a_point_asked_for_twice_is_simulated_once():
+    """Nelder-Mead evaluates its start point again: the budget pays for each point only once."""
+    target = simulate_homes(HomeConfig.model_validate(COMMON), START, 6, "900s", [9], ["mains_power_w"])
+    res = calibrate(target.drop(columns="run_id"), params=["appliances.usage_scale", "appliances.standby_w"],
+                    base=HomeConfig.model_validate(COMMON), max_runs=6, n_units=1, holdout=0.0,
+                    method="nelder-mead", evaluate=False)
+    names = ["appliances.usage_scale", "appliances.standby_w"]
+    assert res.n_runs == len(res.history) == 6
+    assert not res.history[names].duplicated().any()
+
+
 def test_preset_loads_as_a_scenario(recovered, tmp_path):
     path = recovered.write_preset(tmp_path / "preset.toml", days=3)
     spec = load_spec(path)

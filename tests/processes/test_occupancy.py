@@ -41,6 +41,49 @@ def test_profile_published_shape():
     assert we[at(8), occ.ASLEEP] > wd[at(8), occ.ASLEEP] + 0.2
 
 
+def test_routine_moves_the_profile_and_defaults_are_the_published_shape():
+    at = lambda h: int(h * 6)  # noqa: E731
+    for weekend in (False, True):
+        np.testing.assert_array_equal(occ.occupancy_profile(weekend, occ.OccupancyParams()),
+                                      occ.occupancy_profile(weekend))
+    # a household that leaves after lunch and comes back at 18:30, up at 06:30, mostly away
+    late = occ.OccupancyParams(wake_h=6.5, leave_h=14.0, return_h=18.5, bed_h=23.5, away_share=0.8)
+    wd, we = occ.occupancy_profile(False, late), occ.occupancy_profile(True, late)
+    default = occ.occupancy_profile(False)
+    np.testing.assert_allclose(wd.sum(axis=1), 1.0, atol=1e-12)
+    assert wd[at(10), occ.AWAY] < 0.1 < 0.4 < default[at(10), occ.AWAY]
+    assert wd[at(16), occ.AWAY] > 0.65 and wd[at(16), occ.AWAY] > default[at(16), occ.AWAY] + 0.3
+    assert wd[at(6.8), occ.ASLEEP] < default[at(6.8), occ.ASLEEP] - 0.2   # up earlier
+    assert wd[at(23.2), occ.ASLEEP] < default[at(23.2), occ.ASLEEP] - 0.2  # in bed later
+    # weekends keep their offsets: one hour's more sleep, a smaller away share
+    assert we[at(7.2), occ.ASLEEP] > wd[at(7.2), occ.ASLEEP] + 0.2
+    assert we[at(16), occ.AWAY] < wd[at(16), occ.AWAY]
+    with pytest.raises(ValidationError, match="return_h"):
+        occ.OccupancyParams(leave_h=14.0, return_h=15.0)
+    with pytest.raises(ValidationError, match="leave_h"):
+        occ.OccupancyParams(wake_h=9.0, leave_h=8.0)
+    with pytest.raises(ValidationError, match="bed_h"):
+        occ.OccupancyParams(return_h=22.5, bed_h=23.0)
+
+
+def test_simulated_occupants_follow_the_routine():
+    """Through the SimPy process: occupants of a late-leaving household are away in the afternoon."""
+    late = occ.OccupancyParams(n_occupants=1, leave_h=14.0, return_h=18.5, away_share=0.8, schedule_shift_sd_h=0.0)
+    clock = LocalClock(pd.Timestamp("2024-01-08", tz="Europe/Paris"), "Europe/Paris")  # a Monday
+    away_at = {10: 0, 16: 0}
+    n = 200
+    for k in range(n):
+        env = simpy.Environment()
+        states: list[tuple[float, int]] = []
+        env.process(occ.occupant_process(env, clock, late, np.random.default_rng(k), 0,
+                                         lambda t, i, a, b: states.append((t, b))))
+        env.run(until=86_400.0)
+        for h in away_at:
+            st = [b for t, b in states if t <= h * 3600.0][-1]
+            away_at[h] += st == occ.AWAY
+    assert away_at[10] / n < 0.15 and away_at[16] / n > 0.6
+
+
 # -- transition matrices --------------------------------------------------------------------
 
 

@@ -99,6 +99,11 @@ HOME_PARAMETERS: dict[str, Bound] = {
     "occupancy.n_occupants": Bound(1, 6, integer=True),
     "occupancy.persistence": Bound(0.5, 0.99),
     "occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),
+    "occupancy.wake_h": Bound(5.0, 10.0),  # the household's weekday routine, local hours
+    "occupancy.leave_h": Bound(6.0, 15.0),
+    "occupancy.return_h": Bound(12.0, 21.0),
+    "occupancy.bed_h": Bound(21.0, 25.0),
+    "occupancy.away_share": Bound(0.0, 0.95),
     "hvac.heating_capacity_w": Bound(0.0, 15_000.0),
     "hvac.heat_setpoint_c": Bound(17.0, 23.0),
     "envelope.ua_w_per_k": Bound(50.0, 600.0),
@@ -594,7 +599,8 @@ def calibrate(
         fields (:data:`DIVERSITY_PARAMETERS`, e.g. ``diversity.background_sigma``, the
         bearing-to-bearing spread of the healthy vibration level) can be calibrated.
     max_runs : int
-        Budget: candidate simulations (each of ``n_units`` runs), the start point included.
+        Budget: candidate simulations (each of ``n_units`` runs), the start point included;
+        a point asked for twice is simulated once (``history`` has one row per simulation).
     n_units : int
         Runs (seeds) per candidate; their pooled windows are compared (``n_homes`` is an
         alias).
@@ -772,7 +778,14 @@ def calibrate(
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"loss": math.inf}
 
+    seen: dict[tuple[float, ...], float] = {}
+
     def evaluate_values(values: dict[str, float]) -> float:
+        # the optimiser may ask again for a point (Nelder-Mead starts at the start point, a
+        # rounded integer maps many points to one): same seeds, same loss, no budget spent
+        key = tuple(float(values[n]) for n in names)
+        if key in seen:
+            return seen[key]
         if len(history) >= max_runs:
             raise _BudgetSpent
         try:
@@ -780,6 +793,7 @@ def calibrate(
             div = _with_diversity(base_div, values, bounds)
         except ValueError as exc:  # a combination the twin's validators refuse
             history.append({**values, "loss": math.inf, "error": str(exc).splitlines()[0]})
+            seen[key] = 1e6
             return 1e6
         synth = simulate_runs(twin, cfg, cal_start, cal_days_n, period_text, cal_seeds, sim_channels,
                               diversity=div)
@@ -789,6 +803,7 @@ def calibrate(
         history.append({**values, **comp})
         if comp["loss"] < best["loss"]:
             best.update(loss=comp["loss"], values=dict(values), config=cfg, diversity=div)
+        seen[key] = comp["loss"]
         return comp["loss"]
 
     def objective(u: np.ndarray) -> float:

@@ -50,7 +50,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twinforge.core.calendar import LocalClock
 
@@ -96,6 +96,17 @@ class OccupancyParams(BaseModel):
         probability at least ``1 - persistence`` (more when the profile changes fast).
         Default 0.9: a redraw every 100 min on average, giving daytime absences of about
         3 h and about 6 state changes per occupant and day.
+    wake_h, leave_h, return_h, bed_h : float
+        The household's weekday routine, local time [h]: centres of the wake-up flank,
+        of the daytime away window's start and end, and of bedtime (after midnight as
+        24 + h). Defaults 07:00, 08:18, 17:30, 22:54 (UK TUS 2000, see
+        :func:`occupancy_profile`). Weekends keep the default offsets from these (wake up
+        1 h later, leave 1.7 h later, return 0.5 h earlier, bed 0.4 h later). A retired or
+        home-working household, a shift worker or a family that leaves after lunch is a
+        different routine; calibrate them to a real trace.
+    away_share : float
+        Share of the occupants away in the middle of the weekday away window (on top of
+        the 3.5 % away at night). Default 0.45 (TUS 2000); weekends get 0.32 / 0.45 of it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -107,6 +118,23 @@ class OccupancyParams(BaseModel):
     persistence: float = Field(
         0.9, ge=0.0, le=1.0, description="per-slot floor of keeping the state [1]"
     )
+    wake_h: float = Field(7.0, ge=3.0, le=12.0, description="weekday wake-up time, local [h]")
+    leave_h: float = Field(8.3, ge=4.0, le=18.0, description="weekday start of the daytime away window, local [h]")
+    return_h: float = Field(17.5, ge=8.0, le=23.0, description="weekday end of the daytime away window, local [h]")
+    bed_h: float = Field(22.9, ge=19.0, le=27.0, description="weekday bedtime, local [h] (after midnight: 24 + h)")
+    away_share: float = Field(
+        0.45, ge=0.0, le=0.95, description="share of occupants away in the weekday daytime window [1]"
+    )
+
+    @model_validator(mode="after")
+    def _routine(self) -> "OccupancyParams":
+        if not self.wake_h + 0.5 <= self.leave_h:
+            raise ValueError(f"leave_h ({self.leave_h}) must be at least 0.5 h after wake_h ({self.wake_h})")
+        if not self.leave_h + 2.5 <= self.return_h:
+            raise ValueError(f"return_h ({self.return_h}) must be at least 2.5 h after leave_h ({self.leave_h})")
+        if not self.return_h + 1.0 <= self.bed_h:
+            raise ValueError(f"bed_h ({self.bed_h}) must be at least 1 h after return_h ({self.return_h})")
+        return self
 
 
 def _logistic(h: np.ndarray, centre_h: float, width_h: float) -> np.ndarray:
@@ -129,7 +157,7 @@ _SHAPES = {
 _ASLEEP_PEAK, _NAP, _AWAY_NIGHT, _MIN_SHARE = 0.955, 0.01, 0.035, 0.005
 
 
-def occupancy_profile(weekend: bool) -> np.ndarray:
+def occupancy_profile(weekend: bool, params: OccupancyParams | None = None) -> np.ndarray:
     """Target probability of each state in each local 10-min slot.
 
     Hand-shaped after the UK TUS 2000 curves of Richardson et al. (2008),
@@ -137,12 +165,16 @@ def occupancy_profile(weekend: bool) -> np.ndarray:
     (22:54 weekdays, 23:18 weekends) and wake-up (07:00, 08:00) with a peak share of
     0.955; an away window from about 08:20 to 17:30 on weekdays (share 0.45 on top of
     0.035 away at night) and 10:00 to 17:00 on weekends (0.32); active is the rest. Every
-    share is at least 0.005.
+    share is at least 0.005. ``params`` moves the routine (its ``wake_h``, ``leave_h``,
+    ``return_h``, ``bed_h``, ``away_share``; weekends keep their offsets from the weekday
+    times); the defaults give exactly the shapes above.
 
     Parameters
     ----------
     weekend : bool
         Saturday/Sunday shape instead of the weekday one.
+    params : OccupancyParams, optional
+        The household's routine (default: :class:`OccupancyParams` defaults).
 
     Returns
     -------
@@ -157,6 +189,13 @@ def occupancy_profile(weekend: bool) -> np.ndarray:
     ((144, 3), True)
     """
     bed, bed_w, wake, wake_w, leave, leave_w, back, back_w, away_day = _SHAPES[bool(weekend)]
+    if params is not None:  # shift each flank by the routine's change from the default weekday
+        d_bed, _, d_wake, _, d_leave, _, d_back, _, d_away = _SHAPES[False]
+        bed += params.bed_h - d_bed
+        wake += params.wake_h - d_wake
+        leave += params.leave_h - d_leave
+        back += params.return_h - d_back
+        away_day *= params.away_share / d_away
     h = (np.arange(SLOTS_PER_DAY) + 0.5) * (24.0 / SLOTS_PER_DAY)
     asleep = _NAP + (_ASLEEP_PEAK - _NAP) * _window(h, bed, bed_w, wake + 24.0, wake_w)
     away = _AWAY_NIGHT + away_day * _window(h, leave, leave_w, back, back_w)
@@ -358,7 +397,7 @@ def occupant_process(
         shift_h = float(np.clip(rng.normal(0.0, sd), -3.0 * sd, 3.0 * sd))
         shift = int(round(shift_h * SLOTS_PER_DAY / 24.0))
     floor = 1.0 - params.persistence
-    profiles = {wk: np.roll(occupancy_profile(wk), shift, axis=0) for wk in (False, True)}
+    profiles = {wk: np.roll(occupancy_profile(wk, params), shift, axis=0) for wk in (False, True)}
     cum_day = {}
     for wk, prof in profiles.items():
         c = np.cumsum(transition_matrices(prof, redraw_floor=floor), axis=2)

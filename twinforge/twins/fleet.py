@@ -132,10 +132,11 @@ class HomeFleet:
         # Occupants: one row per occupant, with the home it belongs to.
         self.occ_home = np.repeat(np.arange(n), [c.occupancy.n_occupants for c in configs])
         self._occ_rng = streams.generator("occupancy")
-        self._p_week = occ.transition_matrices(occ.occupancy_profile(False))
-        self._p_weekend = occ.transition_matrices(occ.occupancy_profile(True))
+        routine = configs[0].occupancy if n else None  # the fleet's homes share one routine
+        self._p_week = occ.transition_matrices(occ.occupancy_profile(False, routine))
+        self._p_weekend = occ.transition_matrices(occ.occupancy_profile(True, routine))
         slot = self._slot(0.0)
-        prof = occ.occupancy_profile(self.clock.is_weekend(0.0))[slot]
+        prof = occ.occupancy_profile(self.clock.is_weekend(0.0), routine)[slot]
         self.occ_state = self._occ_rng.choice(3, size=self.occ_home.size, p=prof).astype(np.int8)
         self._occ_slot_t = -1.0
         # Appliances: ownership per home, triggered profiles on the sub-step grid.
