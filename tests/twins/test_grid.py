@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import simpy
 
 from twinforge.campaign.runner import build_twin, plan_runs
 from twinforge.campaign.spec import load_spec
@@ -161,3 +162,32 @@ def test_per_home_streams_sum_to_the_feeder(tmp_path):
     total = homes.groupby("time").net_power_w.sum().to_numpy()
     np.testing.assert_allclose(total, feeder.homes_power_w.to_numpy(), rtol=1e-9, atol=1e-6)
     assert homes.temp_indoor_c.between(5, 35).all()
+
+
+def _fleet_active_share(home_occupancy, start="2024-01-08"):
+    """Share of the fleet's occupants active in each 10-min local slot of one weekday (Monday)."""
+    spec = grid_spec(start, days=1, n_homes=400, home={"occupancy": home_occupancy})
+    twin = build_twin(spec, plan_runs(spec, spec.seed)[0])
+    twin.start(simpy.Environment(), spec.grid())  # builds the fleet
+    fleet, clock = twin.fleet, twin.clock
+    t0 = (24.0 - clock.hour_of_day(0.0)) % 24.0 * 3600.0  # the first local midnight
+    out = np.zeros(144)
+    for k in range(144):
+        t = t0 + k * 600.0 + 1.0
+        fleet._update_occupancy(t)
+        out[int(clock.hour_of_day(t) * 6)] = np.mean(fleet.occ_state == 2)
+    return out
+
+
+def test_fleet_occupants_follow_the_home_routine_and_its_spread():
+    """The fleet honours [home.occupancy]: the routine's times and each occupant's schedule shift."""
+    at = lambda h: int(h * 6)  # noqa: E731 (slot of local hour h; the grid starts at local midnight)
+    sharp = _fleet_active_share({"schedule_shift_sd_h": 0.0})
+    spread = _fleet_active_share({"schedule_shift_sd_h": 2.0})
+    late = _fleet_active_share({"schedule_shift_sd_h": 0.0, "wake_h": 9.0, "leave_h": 11.0})
+    # without a spread almost nobody is up at 05:00; with a 2 h spread the early risers are
+    assert sharp[at(5)] < 0.08 and spread[at(5)] > sharp[at(5)] + 0.08
+    # the morning ramp is steeper without a spread
+    assert np.max(np.diff(sharp[at(5):at(9)])) > np.max(np.diff(spread[at(5):at(9)])) + 0.02
+    # a later routine: asleep at 07:30 when the default household is up
+    assert late[at(7.5)] < sharp[at(7.5)] - 0.3

@@ -124,6 +124,7 @@ GRID_PARAMETERS: dict[str, Bound] = {
     "home.appliances.usage_scale": Bound(0.2, 4.0),
     "home.appliances.standby_w": Bound(0.0, 400.0),
     "homes.setback_share": Bound(0.0, 1.0),
+    "home.occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),  # how spread the homes' routines are
     # the optional commercial and industrial load (only with [grid.commercial] in the base)
     "commercial.base_w_per_home": Bound(0.0, 4000.0),
     "commercial.business_w_per_home": Bound(0.0, 4000.0),

@@ -6,7 +6,8 @@ together on a sub-step grid (``dt_s``, at most 5 minutes), with numpy arrays of 
 ``(n_homes,)`` at each step and whole blocks of shape ``(n_steps, n_homes)`` where the
 physics has no state. It uses the same partial models as the home twin (``processes/``):
 
-- occupancy: the same Markov chains (:func:`~twinforge.processes.occupancy.transition_matrices`),
+- occupancy: the same Markov chains (:func:`~twinforge.processes.occupancy.transition_matrices`)
+  with the homes' routine and persistence and each occupant's own schedule shift,
   advanced once per 10-minute local slot for every occupant at once;
 - appliances: the same catalogue; starts of triggered appliances are Bernoulli draws per
   sub-step at the catalogue rate while someone is active, and each start plays the
@@ -132,12 +133,21 @@ class HomeFleet:
         # Occupants: one row per occupant, with the home it belongs to.
         self.occ_home = np.repeat(np.arange(n), [c.occupancy.n_occupants for c in configs])
         self._occ_rng = streams.generator("occupancy")
-        routine = configs[0].occupancy if n else None  # the fleet's homes share one routine
-        self._p_week = occ.transition_matrices(occ.occupancy_profile(False, routine))
-        self._p_weekend = occ.transition_matrices(occ.occupancy_profile(True, routine))
+        # The fleet's homes share one routine and persistence; each occupant shifts the
+        # routine by its own whole number of slots (schedule_shift_sd_h), as in the home twin.
+        routine = configs[0].occupancy if n else occ.OccupancyParams()
+        floor = 1.0 - routine.persistence
+        self._p_week = occ.transition_matrices(occ.occupancy_profile(False, routine), redraw_floor=floor)
+        self._p_weekend = occ.transition_matrices(occ.occupancy_profile(True, routine), redraw_floor=floor)
+        sd = routine.schedule_shift_sd_h
+        shift_h = streams.generator("occupancy/shift").normal(0.0, 1.0, size=self.occ_home.size) * sd
+        self.occ_shift = np.round(np.clip(shift_h, -3.0 * sd, 3.0 * sd) * occ.SLOTS_PER_DAY / 24.0).astype(np.int64)
         slot = self._slot(0.0)
-        prof = occ.occupancy_profile(self.clock.is_weekend(0.0), routine)[slot]
-        self.occ_state = self._occ_rng.choice(3, size=self.occ_home.size, p=prof).astype(np.int8)
+        prof = occ.occupancy_profile(self.clock.is_weekend(0.0), routine)[(slot - self.occ_shift) % occ.SLOTS_PER_DAY]
+        cum0 = np.cumsum(prof, axis=1)
+        cum0[:, -1] = 1.0
+        u0 = self._occ_rng.random(self.occ_home.size)
+        self.occ_state = (u0[:, None] >= cum0).sum(axis=1).astype(np.int8)
         self._occ_slot_t = -1.0
         # Appliances: ownership per home, triggered profiles on the sub-step grid.
         own_rng = streams.generator("appliances/ownership")
@@ -190,11 +200,13 @@ class HomeFleet:
         self._occ_slot_t = slot_t
         slot = self._slot(t_s)
         prev = (slot - 1) % occ.SLOTS_PER_DAY
-        P = (self._p_weekend if self.clock.is_weekend(t_s) else self._p_week)[prev]
-        cum = np.cumsum(P, axis=1)
-        cum[:, -1] = 1.0
+        # each occupant's matrix is the routine's at its own shifted slot
+        P = (self._p_weekend if self.clock.is_weekend(t_s) else self._p_week)[(prev - self.occ_shift) % occ.SLOTS_PER_DAY]
+        cum = np.cumsum(P, axis=2)
+        cum[:, :, -1] = 1.0
         u = self._occ_rng.random(self.occ_state.size)
-        self.occ_state = (u[:, None] >= cum[self.occ_state]).sum(axis=1).astype(np.int8)
+        rows = cum[np.arange(self.occ_state.size), self.occ_state]
+        self.occ_state = (u[:, None] >= rows).sum(axis=1).astype(np.int8)
 
     def occupants(self) -> tuple[np.ndarray, np.ndarray]:
         """Occupants at home and active per home, shape (n_homes,)."""
