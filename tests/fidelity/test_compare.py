@@ -142,3 +142,25 @@ def test_real_units_are_windowed_on_their_own():
     assert np.nanmean(norm.real_windows[..., 0]) == pytest.approx(1.0, abs=1e-9)
     with pytest.raises(CompareError, match="real run_id 7"):
         compare(pd.concat([a.assign(run_id=3), b.iloc[:1].assign(run_id=7)]), a, tz="UTC")
+
+
+def test_nn_carries_its_noise_over_the_synthetic_runs(uci):
+    """se_runs: a jackknife over synthetic runs; large when the runs disagree, absent with 2 runs."""
+    x = uci[["mains_power_w"]].resample("15min").mean()
+    day = pd.Timedelta("1D")
+    t0 = x.index[0] + pd.Timedelta("1h")  # local midnight (Paris, winter)
+    real = x[(x.index >= t0) & (x.index < t0 + 20 * day)]
+
+    def runs(scales):  # run k: 7 other real days of the house, scaled by scales[k]
+        parts = []
+        for k, a in enumerate(scales):
+            lo = t0 + (20 + 7 * k) * day
+            parts.append((x[(x.index >= lo) & (x.index < lo + 7 * day)] * a).assign(run_id=k))
+        return pd.concat(parts)
+
+    alike = compare(real, runs([1.0] * 6)).metrics["windows"]["nn_indistinguishability"]
+    split = compare(real, runs([1.0, 1.0, 1.0, 3.0, 3.0, 3.0])).metrics["windows"]["nn_indistinguishability"]
+    two = compare(real, runs([1.0, 1.0])).metrics["windows"]["nn_indistinguishability"]
+    assert alike["se_runs"] is not None and split["se_runs"] is not None
+    assert split["se_runs"] > alike["se_runs"]
+    assert two["se_runs"] is None and two["value"] is not None
