@@ -101,10 +101,23 @@ def test_calibrate_end_to_end_writes_a_loadable_preset(tmp_path):
     assert spec.twin == "home" and spec.period == "1h" and spec.diversity is None
 
 
+def test_calibrate_fits_the_fleet_laws_of_a_scenario_with_diversity(tmp_path):
+    base = tmp_path / "homes.toml"
+    base.write_text('twin = "home"\nperiod = "1h"\n\n[diversity]\nfloor_area_sigma = 0.6\n')
+    out = tmp_path / "fleet.toml"
+    r = tf("calibrate", "--real", UCI, "--config", base, "--params", "diversity.floor_area_sigma",
+           "--budget", "3", "--units", "2", "--out", out)
+    assert r.returncode == 0, r.stderr
+    spec = load_spec(out)
+    assert spec.diversity is not None  # the preset keeps the fleet laws, with the fitted spread
+    assert f"diversity.floor_area_sigma: 0.6 -> {spec.diversity.floor_area_sigma:.4g}" in r.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--params", "appliances.nope"], "no default range for 'appliances.nope'"),
+        (["--params", "diversity.floor_area_sigma"], "needs a base scenario with a [diversity] section"),
         (["--params", "weather.temp_mean_c=lo:hi"], "expected name=low:high"),
         (["--params", "appliances.usage_scale", "--map", "mains_power_w=nope"], "unknown home channel 'nope'"),
         (["--params", "appliances.usage_scale", "--budget", "1"], "--budget must be >= 2"),

@@ -192,3 +192,22 @@ def test_day_sigma_varies_days_and_keeps_the_balance():
     a, b = daily_kwh(plain), daily_kwh(varied)
     assert b.std() > 1.3 * a.std()  # busy and quiet days
     assert b.mean() == pytest.approx(a.mean(), rel=0.2)  # same use on average (E[factor] = 1)
+
+
+def test_a_wide_floor_area_law_still_draws_valid_homes():
+    """The tail of a wide floor-area law (600 m2, leaky) gets the largest heat pump there is, not an error."""
+    from twinforge.processes.hvac import HVACParams
+    from twinforge.twins.home import HomeConfig, HomeDiversity, draw_home
+
+    div = HomeDiversity(floor_area_sigma=1.2, ua_sigma=0.8)
+    homes = [draw_home(HomeConfig(), div, np.random.default_rng(i)) for i in range(400)]
+    heat_max = HVACParams.model_fields["heating_capacity_w"].metadata[-1].le
+    caps = np.array([h.hvac.heating_capacity_w for h in homes])
+    assert caps.max() == heat_max  # some homes hit the bound (they would have raised before)
+    assert all(h.hvac.cooling_capacity_w <= HVACParams.model_fields["cooling_capacity_w"].metadata[-1].le
+               for h in homes)
+    # below the bound the sizing rule is unchanged: 1.2 x UA x (setpoint + 7 K), in 500 W steps
+    small = [h for h in homes if h.hvac.heating_capacity_w < heat_max]
+    for h in small[:20]:
+        want = np.ceil(1.2 * h.envelope.ua_w_per_k * (h.hvac.heat_setpoint_c + 7.0) / 500.0) * 500.0
+        assert h.hvac.heating_capacity_w == want

@@ -57,6 +57,17 @@ class _InputError(ValueError):
     pass
 
 
+def _first_problem(exc: ValueError) -> str:
+    """One line for a ValueError; for a pydantic ValidationError its first field and message."""
+    from pydantic import ValidationError
+
+    from twinforge.campaign.spec import format_validation_error
+
+    if isinstance(exc, ValidationError):
+        return f"{exc.title}: {format_validation_error(exc).splitlines()[0]}"
+    return str(exc).splitlines()[0]
+
+
 def _fail(msg: str, code: int) -> int:
     print(f"twinforge: error: {msg}", file=sys.stderr)
     return code
@@ -353,7 +364,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     except (_InputError, CompareError, SpecError) as exc:
         return _fail(str(exc).splitlines()[0], 2)
     except ValueError as exc:
-        return _fail(str(exc).splitlines()[0], 2)
+        return _fail(_first_problem(exc), 2)
     try:
         res.write_preset(args.out, source=str(args.real))
         if args.report is not None and res.report_after is not None:

@@ -173,6 +173,11 @@ class HomeDiversity(BaseModel):
         return self
 
 
+def _upper(metadata: list[Any]) -> float:
+    """The ``le`` bound of a pydantic field's constraints [field units]."""
+    return float(next(m.le for m in metadata if getattr(m, "le", None) is not None))
+
+
 def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.Generator) -> HomeConfig:
     """One home's parameters: ``base`` varied by the laws of ``diversity`` (None: ``base``).
 
@@ -199,15 +204,18 @@ def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.
     # Start inside the comfort band, not all homes cold at once (no start-up transient).
     temp_init = float(heat_sp + base.hvac.deadband_k * (rng.random() - 0.5))
     roof = max(base.roof_area_m2, area * 0.45)
-    # Size the heat pump for a design outdoor temperature of -7 degC with 20 % margin.
-    capacity = float(np.ceil(1.2 * ua * (heat_sp + 7.0) / 500.0) * 500.0)
+    # Size the heat pump for a design outdoor temperature of -7 degC with 20 % margin; a very
+    # large, leaky home (the tail of a wide floor-area law) gets the largest unit there is.
+    cap_max = HVACParams.model_fields["heating_capacity_w"].metadata
+    capacity = min(float(np.ceil(1.2 * ua * (heat_sp + 7.0) / 500.0) * 500.0), _upper(cap_max))
     hvac = base.hvac.model_copy(update={
         "heating": heating,
         "heating_capacity_w": capacity,
         "heat_setpoint_c": heat_sp,
         "heat_setback_c": max(setback, 5.0),
         "cooling": cooling,
-        "cooling_capacity_w": float(np.ceil(ua * 15.0 / 500.0) * 500.0),
+        "cooling_capacity_w": min(float(np.ceil(ua * 15.0 / 500.0) * 500.0),
+                                  _upper(HVACParams.model_fields["cooling_capacity_w"].metadata)),
         "cool_setpoint_c": max(base.hvac.cool_setpoint_c, heat_sp + base.hvac.deadband_k + 1.0),
         "cool_setback_c": max(base.hvac.cool_setback_c, heat_sp + base.hvac.deadband_k + 1.0),
     })
