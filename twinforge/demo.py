@@ -59,14 +59,10 @@ MACHINES = {
 PRESET = Path(__file__).parent / "data" / "presets" / "uci_household.toml"
 
 
-def _fidelity(dataset: Path, out: Path, label: str, real=None, channels=None, **kwargs) -> str:
-    """Score a synthetic dataset against a real trace (default: the shipped UCI household)."""
-    from twinforge.fidelity import compare, load_uci_household
+def _fidelity(dataset: Path, out: Path, label: str, real, channels: dict[str, str], **kwargs) -> str:
+    """Score a synthetic dataset against a real trace; write the report, return the summary."""
+    from twinforge.fidelity import compare
 
-    if real is None:
-        real = load_uci_household()[["mains_power_w"]]
-        channels = {"mains_power_w": "mains_power_w"}
-        kwargs = {"window": "1D", "tz": "Europe/Paris"}
     report = compare(real, dataset, channels=channels, **kwargs)
     html = report.to_html(out)
     report.to_json(out / "metrics.json")
@@ -145,16 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  lifetimes {', '.join(f'{h:.1f}' for h in life_h)} h; failure modes "
           f"{', '.join(sorted(set(last.fault)))}; RMS at failure {last.accel_rms_g.min():.1f}-"
           f"{last.accel_rms_g.max():.1f} g (healthy ~{mdf.accel_rms_g.head(50).median():.2f} g)")
+    from twinforge.fidelity import load_pronostia, load_uci_household
+
     print("\nFidelity against the real UCI household trace (shipped sample, Dec 2008 - Jan 2009)")
-    print(_fidelity(home_dir, out / "fidelity" / "default", "the demo's homes, default parameters:"))
+    uci = {"real": load_uci_household()[["mains_power_w"]], "channels": {"mains_power_w": "mains_power_w"},
+           "window": "1D", "tz": "Europe/Paris"}
+    print(_fidelity(home_dir, out / "fidelity" / "default", "the demo's homes, default parameters:", **uci))
     calibrated_dir = out / "home_calibrated"
     calibrated = load_spec(PRESET, runs=6, days=14, start="2008-12-01", seed=2026)
     generate(calibrated, calibrated_dir, progress=False)
     print(_fidelity(calibrated_dir, out / "fidelity" / "calibrated",
-                    f"6 homes from the calibrated preset {PRESET.relative_to(Path(__file__).parent.parent)}:"))
+                    f"6 homes from the calibrated preset {PRESET.relative_to(Path(__file__).parent.parent)}:", **uci))
     print("  (calibration targets the UCI house; see docs/fidelity.md for held-out scores)")
-    from twinforge.fidelity import load_pronostia
-
     print("\nFidelity of the machines against the six real PRONOSTIA bearings run to failure (shipped)")
     print(_fidelity(machine_dir, out / "fidelity" / "machine",
                     "5-min windows of per-snapshot RMS and kurtosis, default machines:",

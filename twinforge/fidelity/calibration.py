@@ -221,34 +221,35 @@ def _set(cfg: dict[str, Any], path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-DIVERSITY_PREFIX = "diversity."
+#: Where the fleet laws sit among the calibrated paths: ``diversity.<field>``.
+DIVERSITY_KEY = "diversity"
+DIVERSITY_PREFIX = DIVERSITY_KEY + "."
 
 
-def _with_diversity(diversity: Any, values: Mapping[str, float], bounds: Mapping[str, Bound]) -> Any:
-    """A copy of the ``Diversity`` model with the ``diversity.*`` entries of ``values`` set."""
-    mine = {k[len(DIVERSITY_PREFIX):]: v for k, v in values.items() if k.startswith(DIVERSITY_PREFIX)}
-    if not mine:
-        return diversity
-    data = diversity.model_dump()
-    for name, v in mine.items():
-        _set(data, name, int(round(v)) if bounds[DIVERSITY_PREFIX + name].integer else float(v))
-    return type(diversity).model_validate(data)
-
-
-def _with_params(base: Any, values: Mapping[str, float], bounds: Mapping[str, Bound]) -> Any:
-    """A copy of the twin config ``base`` with ``values`` set (integers rounded).
-
-    ``diversity.*`` entries are not config fields and are left to :func:`_with_diversity`.
-    """
+def _combined(base: Any, diversity: Any) -> dict[str, Any]:
+    """The config's fields as a dict, with the fleet laws under ``diversity`` when given."""
     data = base.model_dump()
+    if diversity is not None:
+        data[DIVERSITY_KEY] = diversity.model_dump()
+    return data
+
+
+def _with_params(base: Any, values: Mapping[str, float], bounds: Mapping[str, Bound],
+                 diversity: Any = None) -> tuple[Any, Any]:
+    """Copies of the twin config ``base`` and of its ``diversity`` with ``values`` set.
+
+    ``diversity.<field>`` paths set the fleet laws (``diversity`` must then be given), every
+    other path the config; integers are rounded. Returns ``(config, diversity)``.
+    """
+    data = _combined(base, diversity)
     for name, v in values.items():
-        if name.startswith(DIVERSITY_PREFIX):
-            continue
         _set(data, name, int(round(v)) if bounds[name].integer else float(v))
+    div_data = data.pop(DIVERSITY_KEY) if diversity is not None else None
     for hv in (data.get("hvac"), (data.get("home") or {}).get("hvac")):
         if isinstance(hv, dict) and hv.get("heat_setback_c", 0) > hv.get("heat_setpoint_c", math.inf):
             hv["heat_setback_c"] = hv["heat_setpoint_c"]
-    return type(base).model_validate(data)
+    new_div = diversity if div_data is None else type(diversity).model_validate(div_data)
+    return type(base).model_validate(data), new_div
 
 
 def simulate_runs(
@@ -696,7 +697,6 @@ def calibrate(
     if p != native:
         runs_real = {k: g.resample(p, label="left", closed="left").mean() for k, g in runs_real.items()}
     period_text = _period_text(p)
-    dump = base.model_dump()
     wants_div = [n for n in (params if not isinstance(params, Mapping) else params.keys())
                  if str(n).startswith(DIVERSITY_PREFIX)]
     if wants_div and base_div is None:
@@ -704,10 +704,9 @@ def calibrate(
             f"{wants_div[0]!r}: calibrating the fleet laws needs a base scenario with a [diversity] "
             f"section (diversity = false or absent: every run is one config)"
         )
-    if base_div is not None:
-        if "diversity" in dump:
-            raise CompareError(f"the {twin} config has its own 'diversity' field; cannot add the fleet laws")
-        dump["diversity"] = base_div.model_dump()
+    if base_div is not None and DIVERSITY_KEY in type(base).model_fields:
+        raise CompareError(f"the {twin} config has its own {DIVERSITY_KEY!r} field; cannot add the fleet laws")
+    dump = _combined(base, base_div)
     bounds = _resolve_params(params, dump, twin)
     names = list(bounds)
     sim_channels = list(dict.fromkeys(channels.values()))
@@ -790,8 +789,7 @@ def calibrate(
         if len(history) >= max_runs:
             raise _BudgetSpent
         try:
-            cfg = _with_params(base, values, bounds)
-            div = _with_diversity(base_div, values, bounds)
+            cfg, div = _with_params(base, values, bounds, base_div)
         except ValueError as exc:  # a combination the twin's validators refuse
             history.append({**values, "loss": math.inf, "error": str(exc).splitlines()[0]})
             seen[key] = 1e6

@@ -873,8 +873,7 @@ def load_pronostia(
     wanted_features = {f"{k}_{axis}": v for k, v in _PRONOSTIA_FEATURES.items()}
     required = ["bearing", "file_index", "hour", "minute", "second", *wanted_features]
     with _reading(src_path):
-        header = _read_table_header(src_path, None)[1] if not any(
-            s in _PARQUET for s in _suffixes(src_path)) else _columns_of(src_path)
+        header = _columns_of(src_path)
         missing = [c for c in required if c not in header]
         if missing:
             raise TraceError(

@@ -137,8 +137,12 @@ class HomeFleet:
         # routine by its own whole number of slots (schedule_shift_sd_h), as in the home twin.
         routine = configs[0].occupancy if n else occ.OccupancyParams()
         floor = 1.0 - routine.persistence
-        self._p_week = occ.transition_matrices(occ.occupancy_profile(False, routine), redraw_floor=floor)
-        self._p_weekend = occ.transition_matrices(occ.occupancy_profile(True, routine), redraw_floor=floor)
+        # cumulative rows of the slot matrices, once: a state change is one search per occupant
+        self._cum = {}
+        for weekend in (False, True):
+            c = np.cumsum(occ.transition_matrices(occ.occupancy_profile(weekend, routine), redraw_floor=floor), axis=2)
+            c[:, :, -1] = 1.0
+            self._cum[weekend] = c
         sd = routine.schedule_shift_sd_h
         shift_h = streams.generator("occupancy/shift").normal(0.0, 1.0, size=self.occ_home.size) * sd
         self.occ_shift = np.round(np.clip(shift_h, -3.0 * sd, 3.0 * sd) * occ.SLOTS_PER_DAY / 24.0).astype(np.int64)
@@ -200,12 +204,10 @@ class HomeFleet:
         self._occ_slot_t = slot_t
         slot = self._slot(t_s)
         prev = (slot - 1) % occ.SLOTS_PER_DAY
-        # each occupant's matrix is the routine's at its own shifted slot
-        P = (self._p_weekend if self.clock.is_weekend(t_s) else self._p_week)[(prev - self.occ_shift) % occ.SLOTS_PER_DAY]
-        cum = np.cumsum(P, axis=2)
-        cum[:, :, -1] = 1.0
+        # each occupant's row: the routine's matrix at its own shifted slot, its current state
+        cum = self._cum[bool(self.clock.is_weekend(t_s))]
+        rows = cum[(prev - self.occ_shift) % occ.SLOTS_PER_DAY, self.occ_state]
         u = self._occ_rng.random(self.occ_state.size)
-        rows = cum[np.arange(self.occ_state.size), self.occ_state]
         self.occ_state = (u[:, None] >= rows).sum(axis=1).astype(np.int8)
 
     def occupants(self) -> tuple[np.ndarray, np.ndarray]:

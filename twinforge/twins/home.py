@@ -173,9 +173,9 @@ class HomeDiversity(BaseModel):
         return self
 
 
-def _upper(metadata: list[Any]) -> float:
-    """The ``le`` bound of a pydantic field's constraints [field units]."""
-    return float(next(m.le for m in metadata if getattr(m, "le", None) is not None))
+def _field_max(model: type[BaseModel], name: str) -> float:
+    """The upper (``le``) bound of a pydantic model's field [the field's unit]."""
+    return float(next(m.le for m in model.model_fields[name].metadata if getattr(m, "le", None) is not None))
 
 
 def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.Generator) -> HomeConfig:
@@ -206,8 +206,8 @@ def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.
     roof = max(base.roof_area_m2, area * 0.45)
     # Size the heat pump for a design outdoor temperature of -7 degC with 20 % margin; a very
     # large, leaky home (the tail of a wide floor-area law) gets the largest unit there is.
-    cap_max = HVACParams.model_fields["heating_capacity_w"].metadata
-    capacity = min(float(np.ceil(1.2 * ua * (heat_sp + 7.0) / 500.0) * 500.0), _upper(cap_max))
+    capacity = min(float(np.ceil(1.2 * ua * (heat_sp + 7.0) / 500.0) * 500.0),
+                   _field_max(HVACParams, "heating_capacity_w"))
     hvac = base.hvac.model_copy(update={
         "heating": heating,
         "heating_capacity_w": capacity,
@@ -215,7 +215,7 @@ def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.
         "heat_setback_c": max(setback, 5.0),
         "cooling": cooling,
         "cooling_capacity_w": min(float(np.ceil(ua * 15.0 / 500.0) * 500.0),
-                                  _upper(HVACParams.model_fields["cooling_capacity_w"].metadata)),
+                                  _field_max(HVACParams, "cooling_capacity_w")),
         "cool_setpoint_c": max(base.hvac.cool_setpoint_c, heat_sp + base.hvac.deadband_k + 1.0),
         "cool_setback_c": max(base.hvac.cool_setback_c, heat_sp + base.hvac.deadband_k + 1.0),
     })
