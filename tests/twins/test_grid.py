@@ -83,6 +83,26 @@ def test_cold_load_pickup_after_restoration(winter_outage):
     assert df.hvac_total_w[after].iloc[0] > base.hvac_total_w[after].iloc[0]
 
 
+def _fast_share(hourly: np.ndarray) -> float:
+    """Share of the (mean-removed) hourly series' energy at periods shorter than 4 hours."""
+    power = np.abs(np.fft.rfft(hourly - hourly.mean())) ** 2
+    return float(power[np.fft.rfftfreq(hourly.size, 1.0) > 0.25].sum() / power[1:].sum())
+
+
+def test_tpi_thermostats_smooth_the_fleet_and_keep_its_energy_and_pickup():
+    """Hysteresis on the 1R1C envelope cycles in hours, in phase over the homes; TPI does not."""
+    fault = {"type": "feeder_fault", "start": "2024-01-10T06:00", "duration_h": 4, "severity": 1.0}
+    runs = {name: run(grid_spec("2024-01-08", home={"hvac": {"control": control}}, events=ev))[0]
+            for name, control, ev in (("hysteresis", "hysteresis", ()), ("tpi", "tpi", ()), ("tpi_fault", "tpi", [fault]))}
+    hourly = {c: df.set_index("time").hvac_total_w.resample("1h").mean().to_numpy() for c, df in runs.items()}
+    assert _fast_share(hourly["tpi"]) < 0.3 * _fast_share(hourly["hysteresis"])
+    assert runs["tpi"].hvac_total_w.mean() == pytest.approx(runs["hysteresis"].hvac_total_w.mean(), rel=0.02)
+    # Cold-load pickup: after the outage every home is below its setpoint and runs at full duty.
+    t = pd.DatetimeIndex(runs["tpi_fault"].time)
+    after = (t >= pd.Timestamp("2024-01-10T10:00Z")) & (t < pd.Timestamp("2024-01-10T11:00Z"))
+    assert runs["tpi_fault"].hvac_total_w[after].mean() > 1.3 * runs["tpi"].hvac_total_w[after].mean()
+
+
 def test_transformer_follows_load_and_ages_per_iec(winter_outage):
     (df, _, _), _ = winter_outage
     assert np.corrcoef(df.transformer_load_pu, df.transformer_hot_spot_c)[0, 1] > 0.5

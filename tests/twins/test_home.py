@@ -211,3 +211,27 @@ def test_a_wide_floor_area_law_still_draws_valid_homes():
     for h in small[:20]:
         want = np.ceil(1.2 * h.envelope.ua_w_per_k * (h.hvac.heat_setpoint_c + 7.0) / 500.0) * 500.0
         assert h.hvac.heating_capacity_w == want
+
+
+def test_tpi_thermostat_cycles_at_its_rate_and_holds_the_setpoint():
+    """TPI: one on-part per cycle, the setpoint held closely, the same energy as hysteresis."""
+    frames = {}
+    for control in ("hysteresis", "tpi"):
+        spec = load_spec(None, runs=1, days=4, period="1min", seed=11, start="2024-01-08",
+                         home={"hvac": {"control": control, "cycles_per_hour": 3.0}})
+        frames[control] = run_frame(spec)
+    held = {}
+    for control, (df, events, twin) in frames.items():
+        h = twin.config.hvac
+        active = (df.occupants_active > 0).to_numpy()
+        error = df.temp_indoor_c.to_numpy() - np.where(active, h.heat_setpoint_c, h.heat_setback_c)
+        held[control] = np.mean(np.abs(error[active]) < 0.2)
+    df, events, twin = frames["tpi"]
+    starts = events[events.type == "heating_cycle"].start.sort_values()
+    assert len(starts) > 100
+    # A new on-part every 20 minutes (earlier only when the occupancy moves the setpoint).
+    assert starts.diff().dt.total_seconds().median() == pytest.approx(1200.0, abs=1.0)
+    assert held["tpi"] > 0.75 and held["tpi"] > held["hysteresis"] + 0.3  # within 0.2 K while someone is active
+    energy = {c: f[0].hvac_power_w.mean() for c, f in frames.items()}
+    assert energy["tpi"] == pytest.approx(energy["hysteresis"], rel=0.03)
+    np.testing.assert_array_equal(df.load_power_w, df.appliance_power_w + df.hvac_power_w + df.ev_power_w)

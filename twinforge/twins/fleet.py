@@ -16,6 +16,7 @@ physics has no state. It uses the same partial models as the home twin (``proces
 - envelope and heat pump: the same exact 1R1C step and COP laws, with the thermostat
   deciding at sub-step boundaries (a discrete-time thermostat: at 5-minute steps its
   switching times are quantised to the step, which the feeder aggregate does not resolve);
+  a TPI thermostat runs the sub-step's mean duty (its cycles are as short as the sub-step);
 - PV, battery and EV: the same pvlib chain (one reference kWp scaled per home), the same
   dispatch rule stepped for all homes at once, the same session laws.
 
@@ -39,7 +40,7 @@ from twinforge.core.calendar import LocalClock
 from twinforge.core.rng import RngStreams
 from twinforge.processes import appliances as appl
 from twinforge.processes import occupancy as occ
-from twinforge.processes.hvac import GAS_AUX_FRACTION, cop_cooling, cop_heating
+from twinforge.processes.hvac import GAS_AUX_FRACTION, cop_cooling, cop_heating, tpi_duty
 from twinforge.processes.pv import PVParams, pv_ac_power_w
 from twinforge.processes.solar import solar_geometry
 from twinforge.processes.weather import Weather
@@ -112,6 +113,8 @@ class HomeFleet:
         self.cool_sp = g(lambda c: c.hvac.cool_setpoint_c)
         self.cool_sb = g(lambda c: c.hvac.cool_setback_c)
         self.half_band = g(lambda c: c.hvac.deadband_k / 2.0)
+        self.tpi = np.array([c.hvac.control == "tpi" for c in configs], dtype=bool)
+        self.tpi_horizon = np.maximum(g(lambda c: c.hvac.cycle_s), self.dt)
         self.temp = g(lambda c: c.envelope.temp_init_c)
         self.mode = np.zeros(n, dtype=np.int8)
         self.shadow_temp = self.temp.copy()
@@ -334,7 +337,12 @@ class HomeFleet:
         )
 
     def _thermal(self, temp, mode, t_out, q_free, heat_sp, cool_sp, served):
-        """One exact 1R1C step with a thermostat deciding at the step start."""
+        """One exact 1R1C step with a thermostat deciding at the step start.
+
+        Hysteresis homes switch on/off across their band; TPI homes run the sub-step's mean
+        duty (:func:`~twinforge.processes.hvac.tpi_duty`, the plant's cycles are shorter
+        than or comparable to the sub-step and their phases differ from home to home).
+        """
         h = self.half_band
         served = np.broadcast_to(np.asarray(served, dtype=bool), temp.shape)
         can_heat = (self.heat_cap > 0) & served
@@ -344,11 +352,20 @@ class HomeFleet:
         new[(mode == 0) & can_cool & (temp >= cool_sp + h)] = 2
         new[(mode == 1) & (temp >= heat_sp + h)] = 0
         new[(mode == 2) & (temp <= cool_sp - h)] = 0
+        duty = np.ones_like(temp)
+        if self.tpi.any():
+            args = (t_out, q_free)
+            d_h = tpi_duty(temp, heat_sp, *args, self.heat_cap * can_heat, self.ua, self.tau, self.tpi_horizon)
+            d_c = tpi_duty(temp, cool_sp, *args, self.cool_cap * can_cool, self.ua, self.tau, self.tpi_horizon,
+                           sign=-1.0)
+            tpi_mode = np.where(d_h >= d_c, 1, 2) * (np.maximum(d_h, d_c) > 0)
+            new = np.where(self.tpi, tpi_mode, new).astype(np.int8)
+            duty = np.where(self.tpi, np.maximum(d_h, d_c), 1.0)
         new[~served] = 0  # no supply, no plant (cold-load pickup follows on restoration)
-        q = np.where(new == 1, self.heat_cap, 0.0) - np.where(new == 2, self.cool_cap, 0.0)
+        q = np.where(new == 1, self.heat_cap * duty, 0.0) - np.where(new == 2, self.cool_cap * duty, 0.0)
         cop_h = np.where(self.heat_pump, cop_heating(t_out, self.sink), np.where(self.gas, 1.0 / GAS_AUX_FRACTION, 1.0))
         cop_c = cop_cooling(temp, t_out)
-        p_el = np.where(new == 1, self.heat_cap / cop_h, 0.0) + np.where(new == 2, self.cool_cap / cop_c, 0.0)
+        p_el = np.where(new == 1, self.heat_cap * duty / cop_h, 0.0) + np.where(new == 2, self.cool_cap * duty / cop_c, 0.0)
         t_eq = t_out + (q_free + q) / self.ua
         return p_el, t_eq + (temp - t_eq) * self.decay, new
 

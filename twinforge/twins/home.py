@@ -42,7 +42,7 @@ from twinforge.processes import occupancy as occ
 from twinforge.processes.battery import BatteryParams, dispatch_self_consumption
 from twinforge.processes.dhw import DHWParams, dhw_process
 from twinforge.processes.ev import EVParams, ev_process
-from twinforge.processes.hvac import HVACParams
+from twinforge.processes.hvac import HVACParams, tpi_duty
 from twinforge.processes.pv import PVParams, pv_ac_power_w
 from twinforge.processes.sensors import SensorParams, measure
 from twinforge.processes.solar import solar_geometry
@@ -240,8 +240,10 @@ class ThermalZone:
 
     Between two wake-ups the inputs are constant (outdoor temperature and solar gain at the
     midpoint of the current weather knot, occupant gains, heat-pump output), so the indoor
-    temperature follows the exact 1R1C solution; a thermostat switch is scheduled at the
-    closed-form time the temperature reaches the band edge. Each wake-up appends a segment
+    temperature follows the exact 1R1C solution; a hysteresis thermostat's switch is
+    scheduled at the closed-form time the temperature reaches the band edge, a TPI
+    thermostat's at the end of each cycle's on-part (a new cycle is decided at once when
+    the occupancy changes the setpoint or the gains). Each wake-up appends a segment
     ``(t0, T0, T_eq)`` from which :meth:`temp_at` renders any sample time exactly.
     """
 
@@ -309,13 +311,28 @@ class ThermalZone:
         half = 0.5 * h.deadband_k
         heating_on = h.heating != "none" and h.heating_capacity_w > 0
         cooling_on = h.cooling and h.cooling_capacity_w > 0
+        tpi = h.control == "tpi"
+        cycle_end = on_end = -math.inf  # TPI: the current cycle's end and its on-part's end [s]
+        cycle_mode = 0
         while True:
             now = env.now
             t_out, q_sol = self._knot_inputs(now)
             heat_sp, cool_sp = self._setpoints()
             temp = self.temp_c
+            q_free = q_sol + self.envelope.base_internal_gain_w + (
+                self.envelope.gain_per_occupant_w * self.occupancy.n_home.value
+            )
             old_mode = self.mode
-            if self.mode == 0:
+            if tpi:
+                if now >= cycle_end - 1e-6:  # a new cycle: decide its duty
+                    args = (t_out, q_free)
+                    d_h = tpi_duty(temp, heat_sp, *args, h.heating_capacity_w * heating_on, self.ua, self.tau, h.cycle_s)
+                    d_c = tpi_duty(temp, cool_sp, *args, h.cooling_capacity_w * cooling_on, self.ua, self.tau,
+                                   h.cycle_s, sign=-1.0)
+                    cycle_mode, duty = (1, float(d_h)) if d_h >= d_c else (2, float(d_c))
+                    cycle_end, on_end = now + h.cycle_s, now + duty * h.cycle_s
+                self.mode = cycle_mode if now < on_end - 1e-6 else 0
+            elif self.mode == 0:
                 if heating_on and temp <= heat_sp - half:
                     self.mode = 1
                 elif cooling_on and temp >= cool_sp + half:
@@ -326,9 +343,6 @@ class ThermalZone:
                 self.mode = 0
             if self.mode != old_mode:
                 self._switch(now, old_mode)
-            q_free = q_sol + self.envelope.base_internal_gain_w + (
-                self.envelope.gain_per_occupant_w * self.occupancy.n_home.value
-            )
             if self.mode == 1:
                 q_hvac = h.heating_capacity_w
             elif self.mode == 2:
@@ -338,7 +352,10 @@ class ThermalZone:
             p_el = abs(q_hvac) / h.cop(self.mode, temp, t_out) if self.mode else 0.0
             self.power.set(now, p_el)
             t_eq = t_out + (q_free + q_hvac) / self.ua
-            if self.mode == 1:
+            target = None  # hysteresis: the band edge a switch lands on
+            if tpi:
+                t_sw = (on_end if self.mode else cycle_end) - now
+            elif self.mode == 1:
                 target, t_sw = heat_sp + half, time_to_reach_s(temp, t_eq, self.tau, heat_sp + half)
             elif self.mode == 2:
                 target, t_sw = cool_sp - half, time_to_reach_s(temp, t_eq, self.tau, cool_sp - half)
@@ -352,12 +369,13 @@ class ThermalZone:
             self._seg_mode.append(self.mode)
             next_knot = (math.floor(now / self.knot_s + 1e-9) + 1.0) * self.knot_s
             dt = min(t_sw, next_knot - now)
-            switch_due = t_sw <= next_knot - now
+            switch_due = t_sw <= next_knot - now and target is not None
             self._sleeping = True
             try:
                 yield env.timeout(dt)
             except simpy.Interrupt:
                 switch_due = False
+                cycle_end = env.now  # TPI: new setpoint or gains, decide a new cycle now
             self._sleeping = False
             elapsed = env.now - now
             self.temp_c = target if switch_due else float(rc_temp_c(elapsed, temp, t_eq, self.tau))
