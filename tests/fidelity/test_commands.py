@@ -116,12 +116,13 @@ def test_calibrate_fits_the_fleet_laws_of_a_scenario_with_diversity(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--params", "appliances.nope"], "no default range for 'appliances.nope'"),
+        (["--params", "appliances.nope"], "unknown home parameter 'appliances.nope'"),
         (["--params", "diversity.floor_area_sigma"], "needs a base scenario with a [diversity] section"),
         (["--params", "weather.temp_mean_c=lo:hi"], "expected name=low:high"),
+        (["--params", "appliances.usage_scale=2:1"], "appliances.usage_scale: a search range needs low < high"),
         (["--params", "appliances.usage_scale", "--map", "mains_power_w=nope"], "unknown home channel 'nope'"),
         (["--params", "appliances.usage_scale", "--budget", "1"], "--budget must be >= 2"),
-        (["--twin", "grid", "--params", "appliances.usage_scale"], "no default range for 'appliances.usage_scale'"),
+        (["--twin", "grid", "--params", "appliances.usage_scale"], "unknown grid parameter 'appliances.usage_scale'"),
         (["--twin", "machine", "--params", "vibration.background_rms_g"], "give channels"),
         (["--twin", "grid", "--params", "homes.cooling_share", "--units", "0"], "--units must be >= 1"),
     ],

@@ -509,6 +509,8 @@ def _resolve_params(
             b = defaults[name]
         elif not isinstance(b, Bound):
             lo, hi = b
+            if not float(lo) < float(hi):
+                raise CompareError(f"{name}: a search range needs low < high, got {lo}:{hi}")
             b = Bound(float(lo), float(hi), integer=isinstance(cur, int))
         out[name] = b
     if not out:
@@ -688,15 +690,6 @@ def calibrate(
             raise CompareError(f"unknown loss weight(s) {sorted(unknown)}; known: {list(DEFAULT_WEIGHTS)}")
         w.update({k: float(v) for k, v in weights.items()})
 
-    by_unit = isinstance(real, pd.DataFrame) and "run_id" in real.columns
-    runs_real = real_runs(real, cols)
-    native = min(infer_period(g.index) for g in runs_real.values())
-    p = pd.Timedelta(period) if period is not None else native
-    if p < native:
-        raise CompareError(f"period {period!r} is finer than the real trace's {native}")
-    if p != native:
-        runs_real = {k: g.resample(p, label="left", closed="left").mean() for k, g in runs_real.items()}
-    period_text = _period_text(p)
     wants_div = [n for n in (params if not isinstance(params, Mapping) else params.keys())
                  if str(n).startswith(DIVERSITY_PREFIX)]
     if wants_div and base_div is None:
@@ -708,6 +701,15 @@ def calibrate(
         raise CompareError(f"the {twin} config has its own {DIVERSITY_KEY!r} field; cannot add the fleet laws")
     dump = _combined(base, base_div)
     bounds = _resolve_params(params, dump, twin)
+    by_unit = isinstance(real, pd.DataFrame) and "run_id" in real.columns
+    runs_real = real_runs(real, cols)
+    native = min(infer_period(g.index) for g in runs_real.values())
+    p = pd.Timedelta(period) if period is not None else native
+    if p < native:
+        raise CompareError(f"period {period!r} is finer than the real trace's {native}")
+    if p != native:
+        runs_real = {k: g.resample(p, label="left", closed="left").mean() for k, g in runs_real.items()}
+    period_text = _period_text(p)
     names = list(bounds)
     sim_channels = list(dict.fromkeys(channels.values()))
 

@@ -323,7 +323,7 @@ def _parse_params(text: str) -> list[str] | dict[str, tuple[float, float] | None
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from twinforge.campaign.spec import SpecError, load_spec
-    from twinforge.fidelity.calibration import PARAMETERS, calibrate
+    from twinforge.fidelity.calibration import calibrate
     from twinforge.fidelity.comparison import CompareError
 
     try:
@@ -336,17 +336,6 @@ def run_calibrate(args: argparse.Namespace) -> int:
                 raise _InputError(f"--config {args.config}: is a {spec.twin} scenario, not {twin}")
             base, twin = spec, spec.twin  # the scenario's diversity (if any) comes along
         twin = twin or "home"
-        defaults = PARAMETERS[twin]
-        resolved: dict[str, Any] = {}
-        for name, b in params.items():
-            if b is None and name not in defaults:
-                raise _InputError(
-                    f"--params: no default range for {name!r}; write {name}=low:high or use one of "
-                    f"{', '.join(defaults)}"
-                )
-            resolved[name] = defaults[name] if b is None else b
-            if isinstance(resolved[name], tuple) and not resolved[name][0] < resolved[name][1]:
-                raise _InputError(f"--params: {name} needs low < high")
         if args.budget < 2:
             raise _InputError(f"--budget must be >= 2, got {args.budget}")
         if args.units < 1:
@@ -355,7 +344,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
             raise _InputError(f"--out {args.out}: is a folder; give a .toml file name")
         real = _load_real_args(args)
         res = calibrate(
-            real, params=resolved,
+            real, params=params,
             twin=twin, channels=mapping, base=base, max_runs=args.budget, n_units=args.units,
             holdout=args.holdout, tz=args.tz, period=args.period, method=args.method,
             window=args.window, normalise=args.normalise,

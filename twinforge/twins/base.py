@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import pandas as pd
+from pydantic import BaseModel
 
 from twinforge.core.eventlog import EventLog
 from twinforge.core.registry import EVENTS
@@ -17,7 +18,16 @@ from twinforge.core.rng import RngStreams
 from twinforge.core.timegrid import TimeGrid
 from twinforge.events.base import ScheduledEvent
 
-__all__ = ["TwinBase"]
+__all__ = ["TwinBase", "field_max"]
+
+
+def field_max(model: type[BaseModel], name: str) -> float:
+    """The upper (``le``) bound of a pydantic model's field [the field's unit].
+
+    The fleet laws of a twin's ``draw`` clip their draws to it, so a wide law never draws a
+    unit its own configuration rejects.
+    """
+    return float(next(m.le for m in model.model_fields[name].metadata if getattr(m, "le", None) is not None))
 
 
 class TwinBase:

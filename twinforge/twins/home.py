@@ -48,7 +48,7 @@ from twinforge.processes.sensors import SensorParams, measure
 from twinforge.processes.solar import solar_geometry
 from twinforge.processes.thermal import EnvelopeParams, rc_temp_c, time_to_reach_s
 from twinforge.processes.weather import Weather, WeatherParams
-from twinforge.twins.base import TwinBase
+from twinforge.twins.base import TwinBase, field_max
 
 __all__ = ["HomeConfig", "HomeDiversity", "HomeSensors", "HomeTwin", "ThermalZone", "HOME_CHANNELS", "draw_home"]
 
@@ -173,11 +173,6 @@ class HomeDiversity(BaseModel):
         return self
 
 
-def _field_max(model: type[BaseModel], name: str) -> float:
-    """The upper (``le``) bound of a pydantic model's field [the field's unit]."""
-    return float(next(m.le for m in model.model_fields[name].metadata if getattr(m, "le", None) is not None))
-
-
 def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.Generator) -> HomeConfig:
     """One home's parameters: ``base`` varied by the laws of ``diversity`` (None: ``base``).
 
@@ -207,7 +202,7 @@ def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.
     # Size the heat pump for a design outdoor temperature of -7 degC with 20 % margin; a very
     # large, leaky home (the tail of a wide floor-area law) gets the largest unit there is.
     capacity = min(float(np.ceil(1.2 * ua * (heat_sp + 7.0) / 500.0) * 500.0),
-                   _field_max(HVACParams, "heating_capacity_w"))
+                   field_max(HVACParams, "heating_capacity_w"))
     hvac = base.hvac.model_copy(update={
         "heating": heating,
         "heating_capacity_w": capacity,
@@ -215,7 +210,7 @@ def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.
         "heat_setback_c": max(setback, 5.0),
         "cooling": cooling,
         "cooling_capacity_w": min(float(np.ceil(ua * 15.0 / 500.0) * 500.0),
-                                  _field_max(HVACParams, "cooling_capacity_w")),
+                                  field_max(HVACParams, "cooling_capacity_w")),
         "cool_setpoint_c": max(base.hvac.cool_setpoint_c, heat_sp + base.hvac.deadband_k + 1.0),
         "cool_setback_c": max(base.hvac.cool_setback_c, heat_sp + base.hvac.deadband_k + 1.0),
     })

@@ -77,7 +77,7 @@ from twinforge.processes.vibration import (
     background_drift,
     render_snapshot,
 )
-from twinforge.twins.base import TwinBase
+from twinforge.twins.base import TwinBase, field_max
 
 __all__ = [
     "DutyStep",
@@ -314,7 +314,8 @@ def draw_machine(
         "resonances": tuple((f * res_scale, zeta, g) for f, zeta, g in vib.resonances),
         "defect_angle_rad": angle if d.random_defect_angle else vib.defect_angle_rad,
         "background_impact_rate_hz": float(min(
-            vib.background_impact_rate_hz * math.exp(d.background_impact_rate_sigma * z_tex[0]), 10_000.0)),
+            vib.background_impact_rate_hz * math.exp(d.background_impact_rate_sigma * z_tex[0]),
+            field_max(VibrationParams, "background_impact_rate_hz"))),
         "background_impact_g": vib.background_impact_g * math.exp(d.background_impact_g_sigma * z_tex[1]),
     }
     return MachineConfig.model_validate(data)
