@@ -103,6 +103,18 @@ def test_tpi_thermostats_smooth_the_fleet_and_keep_its_energy_and_pickup():
     assert runs["tpi_fault"].hvac_total_w[after].mean() > 1.3 * runs["tpi"].hvac_total_w[after].mean()
 
 
+def test_fleet_honours_the_weekend_scale():
+    def weekend_ratio(w):
+        df, _, _ = run(grid_spec("2024-01-08", days=14, home={"appliances": {"weekend_scale": w}}))
+        use = df.homes_power_w - df.hvac_total_w + df.pv_total_w  # appliances, lighting, EV
+        weekend = pd.DatetimeIndex(df.time).tz_convert("Europe/Paris").day_of_week >= 5
+        return use[weekend].mean() / use[~weekend].mean(), use.mean()
+
+    (plain, mean_plain), (busy, mean_busy) = weekend_ratio(1.0), weekend_ratio(2.5)
+    assert busy > 1.2 * plain
+    assert mean_busy == pytest.approx(mean_plain, rel=0.1)
+
+
 def test_transformer_follows_load_and_ages_per_iec(winter_outage):
     (df, _, _), _ = winter_outage
     assert np.corrcoef(df.transformer_load_pu, df.transformer_hot_spot_c)[0, 1] > 0.5

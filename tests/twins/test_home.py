@@ -235,3 +235,17 @@ def test_tpi_thermostat_cycles_at_its_rate_and_holds_the_setpoint():
     energy = {c: f[0].hvac_power_w.mean() for c, f in frames.items()}
     assert energy["tpi"] == pytest.approx(energy["hysteresis"], rel=0.03)
     np.testing.assert_array_equal(df.load_power_w, df.appliance_power_w + df.hvac_power_w + df.ev_power_w)
+
+
+def test_weekend_scale_moves_use_to_weekends_and_keeps_the_week():
+    common = dict(runs=1, days=56, period="15min", seed=17, start="2024-01-08", diversity=False)
+    ratio, starts = {}, {}
+    for w in (1.0, 2.0):
+        _, events, _ = run_frame(load_spec(None, home={"appliances": {"weekend_scale": w}}, **common))
+        fridges = events.type.isin(["fridge", "fridge_freezer", "freezer"])
+        triggered = events[(events.category == "appliance") & ~fridges]
+        weekend = pd.DatetimeIndex(triggered.start).tz_convert("Europe/Paris").day_of_week >= 5
+        ratio[w] = (weekend.sum() / 16) / ((~weekend).sum() / 40)  # 8 weeks: 16 weekend days, 40 weekdays
+        starts[w] = len(triggered)
+    assert 1.5 < ratio[2.0] / ratio[1.0] < 2.7  # the start rates' ratio is 2
+    assert starts[2.0] == pytest.approx(starts[1.0], rel=0.15)  # a week's use is kept

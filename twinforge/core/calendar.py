@@ -14,7 +14,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-__all__ = ["LocalClock", "validate_tz"]
+__all__ = ["LocalClock", "is_weekend_day", "validate_tz"]
+
+
+def is_weekend_day(local_day):
+    """Whether local day number ``local_day`` (days since 1970-01-01 local) is a Saturday or Sunday.
+
+    Broadcasts over arrays. 1970-01-01 was a Thursday (weekday 3, Monday = 0).
+    """
+    return (np.asarray(local_day) + 3) % 7 >= 5
 
 
 def validate_tz(name: str) -> str:
@@ -73,8 +81,7 @@ class LocalClock:
 
     def is_weekend(self, t_s: float) -> bool:
         """Whether the local day at ``t_s`` is a Saturday or Sunday."""
-        # 1970-01-01 was a Thursday (weekday 3, Monday = 0).
-        return (int(self.local_s(t_s) // _DAY_S) + 3) % 7 >= 5
+        return bool(is_weekend_day(int(self.local_s(t_s) // _DAY_S)))
 
     def next_local_midnight(self, t_s: float) -> float:
         """Engine time [s] of the next local midnight strictly after ``t_s``."""

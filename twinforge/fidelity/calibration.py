@@ -96,6 +96,7 @@ HOME_PARAMETERS: dict[str, Bound] = {
     "appliances.standby_w": Bound(0.0, 400.0),
     "appliances.lighting_w_per_active": Bound(0.0, 600.0),
     "appliances.day_sigma": Bound(0.0, 1.0),
+    "appliances.weekend_scale": Bound(0.5, 2.5),
     "occupancy.n_occupants": Bound(1, 6, integer=True),
     "occupancy.persistence": Bound(0.5, 0.99),
     "occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),
@@ -123,6 +124,7 @@ GRID_PARAMETERS: dict[str, Bound] = {
     "weather.temp_season_amplitude_k": Bound(0.0, 20.0),
     "home.appliances.usage_scale": Bound(0.2, 4.0),
     "home.appliances.standby_w": Bound(0.0, 400.0),
+    "home.appliances.weekend_scale": Bound(0.5, 2.5),
     "homes.setback_share": Bound(0.0, 1.0),
     "home.occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),  # how spread the homes' routines are
     # the optional commercial and industrial load (only with [grid.commercial] in the base)

@@ -56,6 +56,7 @@ __all__ = [
     "idle_start_rate_per_s",
     "lighting_power_w",
     "day_factors",
+    "week_factor",
 ]
 
 _YEAR_S = 365.25 * 86_400.0
@@ -306,6 +307,11 @@ class AppliancesParams(BaseModel):
         *every* triggered appliance that day (busy days with guests, cooking and laundry,
         quiet days eating out). Default 0: every day alike, as in CREST, whose appliances
         are independent given occupancy.
+    weekend_scale : float
+        Ratio of the start rates on Saturdays and Sundays to those on weekdays [1], on top
+        of the weekend occupancy shape (more people at home); the mean over a week is kept,
+        so the yearly cycle counts do not change (:func:`week_factor`). Default 1: the
+        appliances follow occupancy alone, as in CREST.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -321,6 +327,9 @@ class AppliancesParams(BaseModel):
     )
     day_sigma: float = Field(
         0.0, ge=0.0, le=1.5, description="lognormal sigma of a per-day factor on all appliance start rates [1]"
+    )
+    weekend_scale: float = Field(
+        1.0, ge=0.2, le=4.0, description="weekend-to-weekday ratio of the appliance start rates [1]"
     )
 
     @field_validator("owned")
@@ -619,6 +628,26 @@ def day_factors(sigma: float, n_days: int, rng: np.random.Generator) -> np.ndarr
         raise ValueError("sigma and n_days must be >= 0")
     z = rng.standard_normal(int(n_days))
     return np.exp(sigma * z - 0.5 * sigma * sigma)
+
+
+def week_factor(weekend_scale: float, weekend):
+    """Factor on the appliance start rates of a weekday or a weekend day [1] (broadcasts).
+
+    Weekdays get ``7 / (5 + 2 w)`` and weekend days ``w`` times that, ``w = weekend_scale``:
+    their ratio is ``w`` and a week's mean is 1.
+
+    Examples
+    --------
+    >>> week_factor(1.5, np.array([False, True]))
+    array([0.875 , 1.3125])
+    >>> float(5 * week_factor(1.5, False) + 2 * week_factor(1.5, True))
+    7.0
+    """
+    w = np.asarray(weekend_scale, dtype=np.float64)
+    if not np.all(w > 0):
+        raise ValueError(f"weekend_scale must be > 0, got {weekend_scale}")
+    weekday = 7.0 / (5.0 + 2.0 * w)
+    return np.where(weekend, w * weekday, weekday)
 
 
 def lighting_power_w(

@@ -10,7 +10,8 @@ physics has no state. It uses the same partial models as the home twin (``proces
   with the homes' routine and persistence and each occupant's own schedule shift,
   advanced once per 10-minute local slot for every occupant at once;
 - appliances: the same catalogue; starts of triggered appliances are Bernoulli draws per
-  sub-step at the catalogue rate while someone is active, and each start plays the
+  sub-step at the catalogue rate (times the weekday or weekend factor of
+  ``appliances.weekend_scale``) while someone is active, and each start plays the
   appliance's phase profile (a convolution over the block); cold appliances cycle with
   their duty cycle and a random phase per home;
 - envelope and heat pump: the same exact 1R1C step and COP laws, with the thermostat
@@ -178,6 +179,7 @@ class HomeFleet:
             # consume it identically.
             self.triggered.append((spec, mask, rate, profile, streams.generator(f"appliances/starts/{name}")))
         self._pending = np.zeros((0, n))  # tails of cycles that run into the next block
+        self.weekend_scale = g(lambda c: c.appliances.weekend_scale)
         # EVs: one session per evening at most, drawn per local day.
         self.has_ev = np.array([c.ev is not None for c in configs])
         self.ev_kw = g(lambda c: c.ev.charger_kw if c.ev is not None else 0.0)
@@ -276,10 +278,13 @@ class HomeFleet:
         block = np.zeros((n_steps + horizon, n))
         block[: self._pending.shape[0]] += self._pending
         active = n_active > 0
+        week = 1.0
+        if np.any(self.weekend_scale != 1.0):
+            week = appl.week_factor(self.weekend_scale[None, :], self.clock.is_weekend_array(t)[:, None])
         for spec, mask, rate, profile, start_rng in self.triggered:
             wts = np.asarray(spec.hour_weights, dtype=np.float64)
             wts = wts / wts.mean()
-            p_start = rate[None, :] * wts[hours.astype(int)][:, None] * dt
+            p_start = rate[None, :] * wts[hours.astype(int)][:, None] * dt * week
             allowed = (active if spec.requires_active else np.ones_like(active)) & mask[None, :]
             u = start_rng.random((n_steps, n))
             starts = (u < p_start) & allowed

@@ -31,7 +31,7 @@ import pandas as pd
 import simpy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from twinforge.core.calendar import LocalClock, validate_tz
+from twinforge.core.calendar import LocalClock, is_weekend_day, validate_tz
 from twinforge.core.eventlog import EventLog
 from twinforge.core.registry import TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
@@ -509,15 +509,17 @@ class HomeTwin(TwinBase):
         """The home's per-local-day use factor ``t_s -> f`` and its maximum (None, 1 if off).
 
         One lognormal factor per local day of the run (stream ``appliances/day``), shared
-        by every triggered appliance (``appliances.day_sigma``).
+        by every triggered appliance (``appliances.day_sigma``), times the weekday or
+        weekend factor (``appliances.weekend_scale``, :func:`~twinforge.processes.appliances.week_factor`).
         """
-        sigma = self.config.appliances.day_sigma
-        if sigma <= 0:
+        sigma, weekend_scale = self.config.appliances.day_sigma, self.config.appliances.weekend_scale
+        if sigma <= 0 and weekend_scale == 1.0:
             return None, 1.0
         clock = self.clock
         d0 = int(clock.local_s(0.0) // 86_400.0)
         n_days = int(math.ceil(grid.horizon_s / 86_400.0)) + 2
-        factors = appl.day_factors(sigma, n_days, self.streams.generator("appliances/day"))
+        factors = appl.day_factors(sigma, n_days, self.streams.generator("appliances/day")) if sigma > 0 else np.ones(n_days)
+        factors = factors * appl.week_factor(weekend_scale, is_weekend_day(d0 + np.arange(n_days)))
 
         def factor(t_s: float) -> float:
             k = int(clock.local_s(t_s) // 86_400.0) - d0
