@@ -115,6 +115,17 @@ def test_fleet_honours_the_weekend_scale():
     assert mean_busy == pytest.approx(mean_plain, rel=0.1)
 
 
+def test_fleet_honours_the_day_to_day_use_spread():
+    def daily_use(sigma):
+        df, _, _ = run(grid_spec("2024-01-08", days=21, home={"appliances": {"day_sigma": sigma}}))
+        use = (df.homes_power_w - df.hvac_total_w + df.pv_total_w).to_numpy()  # appliances, lighting, EV
+        return use.reshape(21, -1).mean(axis=1)  # UTC days of the 15-min samples
+
+    plain, varied = daily_use(0.0), daily_use(0.9)
+    assert varied.std() > 1.5 * plain.std()  # 60 homes' busy and quiet days do not all cancel
+    assert varied.mean() == pytest.approx(plain.mean(), rel=0.1)  # E[factor] = 1
+
+
 def test_transformer_follows_load_and_ages_per_iec(winter_outage):
     (df, _, _), _ = winter_outage
     assert np.corrcoef(df.transformer_load_pu, df.transformer_hot_spot_c)[0, 1] > 0.5
@@ -168,7 +179,8 @@ def test_same_seed_same_output():
 
 
 def test_output_does_not_depend_on_chunking():
-    spec = grid_spec("2024-02-01", days=3, n_homes=30)
+    # with the day-to-day and weekend use factors, drawn per local day as the blocks advance
+    spec = grid_spec("2024-02-01", days=3, n_homes=30, home={"appliances": {"day_sigma": 0.6, "weekend_scale": 1.5}})
     a, _, _ = run(spec)
     b, _, _ = run(spec.model_copy(update={"chunk_samples": 1000}))
     small = spec.model_copy(update={"chunk_samples": 1000})

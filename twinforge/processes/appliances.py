@@ -609,12 +609,13 @@ def triggered_appliance_process(
         t = float(env.now)
 
 
-def day_factors(sigma: float, n_days: int, rng: np.random.Generator) -> np.ndarray:
+def day_factors(sigma, n_days: int, rng: np.random.Generator) -> np.ndarray:
     """Per-day use factors: ``n_days`` lognormal draws of mean 1 and log-sigma ``sigma``.
 
     .. math::  f_d = \\exp(\\sigma z_d - \\sigma^2 / 2), \\quad z_d \\sim N(0, 1)
 
-    so ``E[f] = 1`` and the expected yearly cycle counts are unchanged.
+    so ``E[f] = 1`` and the expected yearly cycle counts are unchanged. ``sigma`` may be an
+    array of ``n_days`` values, one per draw (a fleet's homes on one day).
 
     Examples
     --------
@@ -624,10 +625,11 @@ def day_factors(sigma: float, n_days: int, rng: np.random.Generator) -> np.ndarr
     >>> day_factors(0.0, 3, np.random.default_rng(0))
     array([1., 1., 1.])
     """
-    if sigma < 0 or n_days < 0:
+    s = np.asarray(sigma, dtype=np.float64)
+    if np.any(s < 0) or n_days < 0:
         raise ValueError("sigma and n_days must be >= 0")
     z = rng.standard_normal(int(n_days))
-    return np.exp(sigma * z - 0.5 * sigma * sigma)
+    return np.exp(s * z - 0.5 * s * s)
 
 
 def week_factor(weekend_scale: float, weekend):

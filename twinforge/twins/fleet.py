@@ -11,7 +11,8 @@ physics has no state. It uses the same partial models as the home twin (``proces
   advanced once per 10-minute local slot for every occupant at once;
 - appliances: the same catalogue; starts of triggered appliances are Bernoulli draws per
   sub-step at the catalogue rate (times the weekday or weekend factor of
-  ``appliances.weekend_scale``) while someone is active, and each start plays the
+  ``appliances.weekend_scale`` and each home's day factor of ``appliances.day_sigma``)
+  while someone is active, and each start plays the
   appliance's phase profile (a convolution over the block); cold appliances cycle with
   their duty cycle and a random phase per home;
 - envelope and heat pump: the same exact 1R1C step and COP laws, with the thermostat
@@ -180,6 +181,9 @@ class HomeFleet:
             self.triggered.append((spec, mask, rate, profile, streams.generator(f"appliances/starts/{name}")))
         self._pending = np.zeros((0, n))  # tails of cycles that run into the next block
         self.weekend_scale = g(lambda c: c.appliances.weekend_scale)
+        self.day_sigma = g(lambda c: c.appliances.day_sigma)
+        self._day_rng = streams.generator("appliances/day")
+        self._day_f: dict[int, np.ndarray] = {}  # local day -> each home's use factor that day
         # EVs: one session per evening at most, drawn per local day.
         self.has_ev = np.array([c.ev is not None for c in configs])
         self.ev_kw = g(lambda c: c.ev.charger_kw if c.ev is not None else 0.0)
@@ -220,6 +224,20 @@ class HomeFleet:
         home = np.bincount(self.occ_home, weights=(self.occ_state > 0), minlength=self.n)
         active = np.bincount(self.occ_home, weights=(self.occ_state == occ.ACTIVE), minlength=self.n)
         return home, active
+
+    def _day_factors(self, t: np.ndarray) -> np.ndarray:
+        """Each home's per-local-day use factor (``appliances.day_sigma``) at the sub-steps ``t``.
+
+        One lognormal draw per home and local day (stream ``appliances/day``), drawn when the
+        day first comes up: blocks advance in time, so any block size draws the same.
+        """
+        days = np.array([int(self.clock.local_s(x) // _DAY_S) for x in t])
+        for d in range(int(days.min()), int(days.max()) + 1):
+            if d not in self._day_f and (not self._day_f or d > max(self._day_f)):
+                self._day_f[d] = appl.day_factors(self.day_sigma, self.n, self._day_rng)
+        for d in [d for d in self._day_f if d < days.min()]:
+            del self._day_f[d]
+        return np.stack([self._day_f[int(d)] for d in days])
 
     def _ev_sessions(self, t_s: float) -> None:
         """Draw tonight's charging windows at each local midnight."""
@@ -281,6 +299,8 @@ class HomeFleet:
         week = 1.0
         if np.any(self.weekend_scale != 1.0):
             week = appl.week_factor(self.weekend_scale[None, :], self.clock.is_weekend_array(t)[:, None])
+        if np.any(self.day_sigma > 0):
+            week = week * self._day_factors(t)
         for spec, mask, rate, profile, start_rng in self.triggered:
             wts = np.asarray(spec.hour_weights, dtype=np.float64)
             wts = wts / wts.mean()
