@@ -167,6 +167,10 @@ def grid() -> None:
         reps[name] = compare(hold, synth, channels=ch, tz=tz, normalise="mean")
     print("### PJM East 2014, held-out days 2014-09-13 .. 12-31 (normalised by mean)\n")
     print(table(reps, list(ch)), "\n")
+    print("calibrated preset: " + spread(hold, lambda seeds: simulate_runs("grid", spec.config, h0, days, "1h", seeds,
+                                                                        ["feeder_power_w"]), 2,
+                                         channels=ch, tz=tz, normalise="mean"))
+    print()
 
     full = SHARED / "pjm_hourly_load" / "PJME_hourly.csv"
     if not full.exists():
