@@ -3,7 +3,8 @@
     python benchmarks/bench_home.py [--days 30] [--year-days 365]
 
 1. twinforge end to end (simulate + render + sensors + Parquet write) for one fully
-   equipped home (PV, battery, EV, heat pump) at 1-minute resolution: values per second.
+   equipped home (PV, battery, EV, heat pump) at 1-minute resolution: values per second;
+   the same home with the hysteresis thermostat instead of the default TPI.
 2. The same home from a naive SimPy loop: the same discrete processes, plus one
    ``yield env.timeout(period)`` per sample that reads every component's state and
    computes the sample in Python (solar position, irradiance and PV through pvlib for
@@ -34,16 +35,17 @@ SCENARIO = dict(
 )
 
 
-def spec_for(days: float):
+def spec_for(days: float, control: str | None = None):
     from twinforge.campaign.spec import load_spec
 
-    return load_spec(None, days=days, **SCENARIO)
+    home = {"hvac": {"control": control}} if control else None
+    return load_spec(None, days=days, **SCENARIO, **({"home": home} if home else {}))
 
 
-def run_twinforge(days: float, out: Path) -> dict:
+def run_twinforge(days: float, out: Path, control: str | None = None) -> dict:
     from twinforge.campaign.runner import generate
 
-    spec = spec_for(days)
+    spec = spec_for(days, control)
     t0 = time.perf_counter()
     s = generate(spec, out, progress=False)
     dt = time.perf_counter() - t0
@@ -145,10 +147,13 @@ def main() -> None:
         tmp = Path(tmp)
         run_twinforge(1, tmp / "warm-up")  # imports and caches out of the timing
         tf = run_twinforge(args.days, tmp / "tf")
+        hyst = run_twinforge(args.days, tmp / "hyst", control="hysteresis")
         naive = run_naive(args.naive_days, tmp, per_sample_pv=True)
         generous = run_naive(args.days, tmp, per_sample_pv=False)
     print(f"home twin, 1 home with PV, battery, EV and heat pump at 1 min")
     print(f"  twinforge end to end ({args.days:g} d)      : {tf['seconds']:7.2f} s {tf['values_per_s']:>12,.0f} values/s")
+    print(f"  same, hysteresis thermostat    : {hyst['seconds']:7.2f} s {hyst['values_per_s']:>12,.0f} values/s"
+          f"  (TPI costs {hyst['values_per_s'] / tf['values_per_s']:.2f} x)")
     print(f"  naive SimPy per sample ({args.naive_days:g} d)    : {naive['seconds']:7.2f} s {naive['values_per_s']:>12,.0f} values/s")
     print(f"  generous naive, PV given ({args.days:g} d) : {generous['seconds']:7.2f} s {generous['values_per_s']:>12,.0f} values/s")
     print(f"  speed-up vs naive          : {tf['values_per_s'] / naive['values_per_s']:8.1f} x")

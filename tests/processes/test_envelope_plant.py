@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from scipy.integrate import solve_ivp
 
 from twinforge.processes.battery import BatteryParams, bounded_cumsum, dispatch_self_consumption
-from twinforge.processes.hvac import HVACParams, cop_cooling, cop_heating, tpi_duty
+from twinforge.processes.hvac import HVACParams, cop_cooling, cop_heating, tpi_decay, tpi_duty
 from twinforge.processes.sensors import SensorParams, measure, quantise
 from twinforge.processes.thermal import EnvelopeParams, equilibrium_temp_c, rc_temp_c, time_to_reach_s
 
@@ -63,22 +63,28 @@ class TestHVAC:
 
     def test_tpi_duty_reaches_the_setpoint_at_the_cycle_end(self):
         ua, tau, cycle, cap = 180.0, 90_000.0, 1200.0, 6000.0
+        e = float(tpi_decay(tau, cycle))
         for temp in (19.8, 19.9, 20.0, 20.1):  # within reach in one cycle: the duty is not clipped
-            d = float(tpi_duty(temp, 20.0, 5.0, 300.0, cap, ua, tau, cycle))
+            d = tpi_duty(temp, 20.0, 5.0, 300.0, cap, ua, e)
             assert 0.0 < d < 1.0
             t_eq = 5.0 + (300.0 + d * cap) / ua  # the cycle's mean heat
             assert rc_temp_c(cycle, temp, t_eq, tau) == pytest.approx(20.0, abs=1e-9)
         # At the setpoint: the steady duty, (UA (T_sp - T_out) - gains) / capacity.
-        assert float(tpi_duty(20.0, 20.0, 5.0, 300.0, cap, ua, tau, cycle)) == pytest.approx(
-            (ua * 15.0 - 300.0) / cap, rel=1e-6)
+        assert tpi_duty(20.0, 20.0, 5.0, 300.0, cap, ua, e) == pytest.approx((ua * 15.0 - 300.0) / cap, rel=1e-6)
         # Far below: full power; above the setpoint or no plant: off.
-        assert float(tpi_duty(16.0, 20.0, 5.0, 300.0, cap, ua, tau, cycle)) == 1.0
-        assert float(tpi_duty(21.0, 20.0, 5.0, 300.0, cap, ua, tau, cycle)) == 0.0
-        assert float(tpi_duty(16.0, 20.0, 5.0, 300.0, 0.0, ua, tau, cycle)) == 0.0
+        assert tpi_duty(16.0, 20.0, 5.0, 300.0, cap, ua, e) == 1.0
+        assert tpi_duty(21.0, 20.0, 5.0, 300.0, cap, ua, e) == 0.0
+        assert tpi_duty(16.0, 20.0, 5.0, 300.0, 0.0, ua, e) == 0.0
+        # Arrays (a fleet) give the same duties as one zone at a time.
+        temps = np.array([16.0, 19.9, 20.0, 21.0])
+        caps = np.array([cap, cap, 0.0, cap])
+        np.testing.assert_allclose(tpi_duty(temps, 20.0, 5.0, 300.0, caps, ua, e),
+                                   [tpi_duty(t, 20.0, 5.0, 300.0, c, ua, e) for t, c in zip(temps, caps)])
 
     def test_tpi_cooling_duty_mirrors_heating(self):
         ua, tau, cycle, cap = 180.0, 90_000.0, 1200.0, 4000.0
-        d = tpi_duty(np.array([24.0, 25.0, 25.5, 28.0]), 25.0, 32.0, 500.0, cap, ua, tau, cycle, sign=-1.0)
+        d = tpi_duty(np.array([24.0, 25.0, 25.5, 28.0]), 25.0, 32.0, 500.0, np.full(4, cap), ua,
+                     tpi_decay(tau, cycle), sign=-1.0)
         assert d[0] == 0.0 and d[-1] == 1.0
         assert d[1] == pytest.approx((ua * 7.0 + 500.0) / cap, rel=1e-6)  # holding 25 degC at 32 degC outside
         assert np.all(np.diff(d) >= 0)

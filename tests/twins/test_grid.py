@@ -164,7 +164,7 @@ def test_heat_wave_drives_cooling_and_transformer_heat():
 
 def test_overload_trips_the_feeder():
     # A transformer far too small for the homes: the relay must trip it.
-    df, events, _ = run(grid_spec("2024-01-08", days=2, n_homes=40, kva_per_home=0.8))
+    df, events, _ = run(grid_spec("2024-01-08", days=2, n_homes=40, kva_per_home=0.6))
     trips = events[(events.type == "outage")]
     assert len(trips) >= 1
     assert {json.loads(p)["cause"] for p in trips.params} == {"overload"}

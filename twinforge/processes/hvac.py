@@ -12,16 +12,17 @@ COP 1.
 
 Two thermostats (``HVACParams.control``):
 
-- ``"hysteresis"``: on below ``setpoint - deadband/2``, off above ``setpoint + deadband/2``.
-  On the lumped 1R1C envelope (air and fabric in one node, time constant about a day) the
-  band is crossed slowly: a 1 K band gives cycles of 2-4 hours, and homes that start
-  together (a morning setback recovery, a shared weather) stay in phase.
-- ``"tpi"``: time-proportional control, the standard of modern room thermostats (TPI,
+- ``"tpi"`` (default): time-proportional control, the standard of modern room thermostats (TPI,
   "time proportional and integral"; EN 60730-2-9 class IV, ErP class IV). The plant runs a
   fixed number of cycles per hour (``cycles_per_hour``: 3 is usual for heat pumps, 6 for gas
   boilers); in each cycle it is on for the share of the cycle that brings the zone to its
   setpoint by the cycle's end (:func:`tpi_duty`): full power far below the setpoint, the
   steady duty that holds it once there (what a TPI thermostat's integral term learns).
+- ``"hysteresis"``: on below ``setpoint - deadband/2``, off above ``setpoint + deadband/2``.
+  On the lumped 1R1C envelope (air and fabric in one node, time constant about a day) the
+  band is crossed slowly: a 1 K band gives cycles of 2-4 hours, which real homes, whose air
+  warms in minutes, do not show, and homes that start together (a morning setback recovery,
+  a shared weather) stay in phase.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["HVACParams", "cop_heating", "cop_cooling", "tpi_duty", "GAS_AUX_FRACTION"]
+__all__ = ["HVACParams", "cop_heating", "cop_cooling", "tpi_decay", "tpi_duty", "GAS_AUX_FRACTION"]
 
 #: Electric auxiliaries (circulation pump, fan) of a gas boiler per unit of heat [1].
 GAS_AUX_FRACTION = 0.02
@@ -59,15 +60,21 @@ def cop_cooling(temp_in_c, temp_out_c, carnot_fraction=0.35, approach_k=10.0):
     return np.clip(carnot_fraction * t_evap / lift, 1.0, 8.0)
 
 
-def tpi_duty(temp_c, target_c, temp_out_c, q_free_w, capacity_w, ua_w_per_k, tau_s, cycle_s, sign=1.0):
+def tpi_decay(tau_s, cycle_s):
+    """``exp(-cycle_s / tau_s)``: how much of a zone's departure from equilibrium survives a cycle [1]."""
+    return np.exp(-np.asarray(cycle_s, dtype=np.float64) / tau_s)
+
+
+def tpi_duty(temp_c, target_c, temp_out_c, q_free_w, capacity_w, ua_w_per_k, decay, sign=1.0):
     """Share of a cycle [0-1] the plant must run to bring the zone to ``target_c``.
 
-    The 1R1C zone (:mod:`twinforge.processes.thermal`) reaches ``target_c`` after
-    ``cycle_s`` when its equilibrium temperature is
-    ``T_eq = (target - T e) / (1 - e)``, ``e = exp(-cycle_s / tau_s)``; the plant supplies
-    the heat ``UA (T_eq - T_out) - q_free`` of that equilibrium (``sign = -1`` for cooling:
-    the heat it removes), as a share of its capacity, clipped to [0, 1]. At the setpoint it
-    is the steady duty that holds it. Broadcasts over arrays (all homes of a fleet at once).
+    The 1R1C zone (:mod:`twinforge.processes.thermal`) reaches ``target_c`` after one
+    cycle when its equilibrium temperature is ``T_eq = (target - T e) / (1 - e)``, with
+    ``e = exp(-cycle / tau)`` (:func:`tpi_decay`); the plant supplies the heat
+    ``UA (T_eq - T_out) - q_free`` of that equilibrium (``sign = -1`` for cooling: the heat
+    it removes), as a share of its capacity, clipped to [0, 1]. At the setpoint it is the
+    steady duty that holds it. Broadcasts over arrays (all homes of a fleet at once); plain
+    floats stay plain floats (one home, once per cycle).
 
     Parameters
     ----------
@@ -77,22 +84,23 @@ def tpi_duty(temp_c, target_c, temp_out_c, q_free_w, capacity_w, ua_w_per_k, tau
         Free gains (solar, internal, occupants) [W].
     capacity_w : float or ndarray
         Plant thermal output when on [W]; zero capacity gives zero duty.
-    ua_w_per_k, tau_s : float or ndarray
-        Heat loss coefficient [W K-1] and time constant [s] of the zone.
-    cycle_s : float or ndarray
-        Cycle length [s] (3600 / cycles per hour).
+    ua_w_per_k : float or ndarray
+        Heat loss coefficient of the zone [W K-1].
+    decay : float or ndarray
+        :func:`tpi_decay` of the zone's time constant and the cycle length, in (0, 1).
     sign : float
         +1 for heating, -1 for cooling.
 
     Examples
     --------
     >>> # 180 W/K, 10 degC outside, no gains: holding 20 degC takes 1800 W of a 6 kW plant
-    >>> round(float(tpi_duty(20.0, 20.0, 10.0, 0.0, 6000.0, 180.0, 90_000.0, 1200.0)), 3)
+    >>> round(tpi_duty(20.0, 20.0, 10.0, 0.0, 6000.0, 180.0, float(tpi_decay(90_000.0, 1200.0))), 3)
     0.3
     """
-    e = np.exp(-np.asarray(cycle_s, dtype=np.float64) / tau_s)
-    t_eq = (np.asarray(target_c, dtype=np.float64) - np.asarray(temp_c) * e) / (1.0 - e)
-    q = sign * (np.asarray(ua_w_per_k) * (t_eq - temp_out_c) - q_free_w)
+    t_eq = (target_c - temp_c * decay) / (1.0 - decay)
+    q = sign * (ua_w_per_k * (t_eq - temp_out_c) - q_free_w)
+    if np.ndim(q) == 0 and np.ndim(capacity_w) == 0:
+        return min(max(float(q) / capacity_w, 0.0), 1.0) if capacity_w > 0 else 0.0
     cap = np.asarray(capacity_w, dtype=np.float64)
     return np.clip(np.divide(q, cap, out=np.zeros(np.broadcast(q, cap).shape), where=cap > 0), 0.0, 1.0)
 
@@ -117,7 +125,7 @@ class HVACParams(BaseModel):
     cool_setback_c: float = Field(28.0, ge=16.0, le=40.0, description="cooling setpoint, asleep or away [degC]")
     deadband_k: float = Field(1.0, gt=0.05, le=5.0, description="thermostat hysteresis band [K] (control 'hysteresis')")
     control: Literal["hysteresis", "tpi"] = Field(
-        "hysteresis", description="thermostat: on/off across the deadband, or time-proportional (TPI) cycles"
+        "tpi", description="thermostat: time-proportional (TPI) cycles, or on/off across the deadband"
     )
     cycles_per_hour: float = Field(
         3.0, ge=1.0, le=12.0, description="TPI cycle rate [h-1] (3 usual for heat pumps, 6 for gas boilers)"

@@ -42,7 +42,7 @@ from twinforge.core.calendar import LocalClock
 from twinforge.core.rng import RngStreams
 from twinforge.processes import appliances as appl
 from twinforge.processes import occupancy as occ
-from twinforge.processes.hvac import GAS_AUX_FRACTION, cop_cooling, cop_heating, tpi_duty
+from twinforge.processes.hvac import GAS_AUX_FRACTION, cop_cooling, cop_heating, tpi_decay, tpi_duty
 from twinforge.processes.pv import PVParams, pv_ac_power_w
 from twinforge.processes.solar import solar_geometry
 from twinforge.processes.weather import Weather
@@ -116,7 +116,7 @@ class HomeFleet:
         self.cool_sb = g(lambda c: c.hvac.cool_setback_c)
         self.half_band = g(lambda c: c.hvac.deadband_k / 2.0)
         self.tpi = np.array([c.hvac.control == "tpi" for c in configs], dtype=bool)
-        self.tpi_horizon = np.maximum(g(lambda c: c.hvac.cycle_s), self.dt)
+        self.tpi_decay = tpi_decay(self.tau, np.maximum(g(lambda c: c.hvac.cycle_s), self.dt))
         self.temp = g(lambda c: c.envelope.temp_init_c)
         self.mode = np.zeros(n, dtype=np.int8)
         self.shadow_temp = self.temp.copy()
@@ -380,9 +380,8 @@ class HomeFleet:
         duty = np.ones_like(temp)
         if self.tpi.any():
             args = (t_out, q_free)
-            d_h = tpi_duty(temp, heat_sp, *args, self.heat_cap * can_heat, self.ua, self.tau, self.tpi_horizon)
-            d_c = tpi_duty(temp, cool_sp, *args, self.cool_cap * can_cool, self.ua, self.tau, self.tpi_horizon,
-                           sign=-1.0)
+            d_h = tpi_duty(temp, heat_sp, *args, self.heat_cap * can_heat, self.ua, self.tpi_decay)
+            d_c = tpi_duty(temp, cool_sp, *args, self.cool_cap * can_cool, self.ua, self.tpi_decay, sign=-1.0)
             tpi_mode = np.where(d_h >= d_c, 1, 2) * (np.maximum(d_h, d_c) > 0)
             new = np.where(self.tpi, tpi_mode, new).astype(np.int8)
             duty = np.where(self.tpi, np.maximum(d_h, d_c), 1.0)

@@ -42,7 +42,7 @@ from twinforge.processes import occupancy as occ
 from twinforge.processes.battery import BatteryParams, dispatch_self_consumption
 from twinforge.processes.dhw import DHWParams, dhw_process
 from twinforge.processes.ev import EVParams, ev_process
-from twinforge.processes.hvac import HVACParams, tpi_duty
+from twinforge.processes.hvac import HVACParams, tpi_decay, tpi_duty
 from twinforge.processes.pv import PVParams, pv_ac_power_w
 from twinforge.processes.sensors import SensorParams, measure
 from twinforge.processes.solar import solar_geometry
@@ -309,6 +309,8 @@ class ThermalZone:
         tpi = h.control == "tpi"
         cycle_end = on_end = -math.inf  # TPI: the current cycle's end and its on-part's end [s]
         cycle_mode = 0
+        decay = float(tpi_decay(self.tau, h.cycle_s))
+        cap_h, cap_c = h.heating_capacity_w * heating_on, h.cooling_capacity_w * cooling_on
         while True:
             now = env.now
             t_out, q_sol = self._knot_inputs(now)
@@ -320,11 +322,9 @@ class ThermalZone:
             old_mode = self.mode
             if tpi:
                 if now >= cycle_end - 1e-6:  # a new cycle: decide its duty
-                    args = (t_out, q_free)
-                    d_h = tpi_duty(temp, heat_sp, *args, h.heating_capacity_w * heating_on, self.ua, self.tau, h.cycle_s)
-                    d_c = tpi_duty(temp, cool_sp, *args, h.cooling_capacity_w * cooling_on, self.ua, self.tau,
-                                   h.cycle_s, sign=-1.0)
-                    cycle_mode, duty = (1, float(d_h)) if d_h >= d_c else (2, float(d_c))
+                    d_h = tpi_duty(temp, heat_sp, t_out, q_free, cap_h, self.ua, decay)
+                    d_c = tpi_duty(temp, cool_sp, t_out, q_free, cap_c, self.ua, decay, sign=-1.0)
+                    cycle_mode, duty = (1, d_h) if d_h >= d_c else (2, d_c)
                     cycle_end, on_end = now + h.cycle_s, now + duty * h.cycle_s
                 self.mode = cycle_mode if now < on_end - 1e-6 else 0
             elif self.mode == 0:
