@@ -259,6 +259,24 @@ def test_texture_spread_draws_per_machine_and_leaves_the_other_draws_alone():
         assert ma.vibration.background_rms_g == mb.vibration.background_rms_g
 
 
+def test_modulation_spread_draws_per_machine_and_leaves_the_texture_alone():
+    vib = {"background_impact_rate_hz": 20.0, "background_impact_g": 0.3, "background_modulation_depth": 0.3}
+    base = MachineConfig(vibration=vib)
+    texture = MachineDiversity(background_impact_rate_sigma=0.8, background_impact_g_sigma=0.4)
+    both = texture.model_copy(update={"background_modulation_sigma": 0.5})
+    a = [draw_machine(base, texture, np.random.default_rng(i)) for i in range(300)]
+    b = [draw_machine(base, both, np.random.default_rng(i)) for i in range(300)]
+    assert {m.vibration.background_modulation_depth for m in a} == {0.3}
+    depth = np.array([m.vibration.background_modulation_depth for m in b])
+    assert depth.max() <= 1.0  # capped at the field's bound
+    assert abs(np.std(np.log(depth[depth < 1.0] / 0.3)) - 0.5) < 0.08
+    # drawn after the other laws: each machine is otherwise the one drawn without it
+    for ma, mb in zip(a, b):
+        assert ma.model_dump(exclude={"vibration"}) == mb.model_dump(exclude={"vibration"})
+        assert ma.vibration.model_dump(exclude={"background_modulation_depth"}) == mb.vibration.model_dump(
+            exclude={"background_modulation_depth"})
+
+
 def test_rate_below_the_resonances_drops_them():
     twin = MachineTwin(MachineConfig(sample_rate_hz=12_000.0), RngStreams(0))
     assert all(f < 0.45 * 12_000 for f, _, _ in twin.vibration.resonances)

@@ -175,6 +175,7 @@ DIVERSITY_PARAMETERS: dict[str, dict[str, Bound]] = {
     "grid": {},
     "machine": {
         "diversity.background_sigma": Bound(0.0, 1.0),
+        "diversity.background_modulation_sigma": Bound(0.0, 1.0),
         "diversity.life_scale_sigma": Bound(0.0, 1.5),
         "diversity.radial_load_sigma": Bound(0.0, 0.5),
         "diversity.shaft_speed_sigma": Bound(0.0, 0.3),

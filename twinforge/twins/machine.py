@@ -225,7 +225,8 @@ class MachineDiversity(BaseModel):
     random background impacts, :class:`~twinforge.processes.vibration.VibrationParams`) is
     the same for every machine by default; real bearings of one batch differ in it too
     (PRONOSTIA: healthy kurtosis 3.2-4.5, steady on some bearings and spiky on others), which
-    ``background_impact_rate_sigma`` and ``background_impact_g_sigma`` spread.
+    ``background_impact_rate_sigma``, ``background_impact_g_sigma`` and
+    ``background_modulation_sigma`` spread.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -249,6 +250,10 @@ class MachineDiversity(BaseModel):
     )
     background_impact_g_sigma: float = Field(
         0.0, ge=0.0, le=3.0, description="lognormal sigma of the size of random background impacts [1]"
+    )
+    background_modulation_sigma: float = Field(
+        0.0, ge=0.0, le=2.0,
+        description="lognormal sigma of the shaft-rate modulation depth of the background (its steady kurtosis) [1]",
     )
     fault_mode_probs: dict[FaultMode, float] | None = Field(
         None, description="draw ONE natural fault mode per machine with these probabilities (None: keep fault_modes)"
@@ -287,6 +292,7 @@ def draw_machine(
     angle = float(rng.uniform(0.0, 2.0 * math.pi))
     u_mode = float(rng.random())
     z_tex = rng.standard_normal(2)  # drawn last: machines drawn before these laws existed are unchanged
+    z_mod = float(rng.standard_normal())  # after them, for the same reason
     modes = base.fault_modes
     if d.fault_mode_probs:
         # A fixed order (not the dict's): the draw must not depend on how the file listed them,
@@ -317,6 +323,9 @@ def draw_machine(
             vib.background_impact_rate_hz * math.exp(d.background_impact_rate_sigma * z_tex[0]),
             field_max(VibrationParams, "background_impact_rate_hz"))),
         "background_impact_g": vib.background_impact_g * math.exp(d.background_impact_g_sigma * z_tex[1]),
+        "background_modulation_depth": float(min(
+            vib.background_modulation_depth * math.exp(d.background_modulation_sigma * z_mod),
+            field_max(VibrationParams, "background_modulation_depth"))),
     }
     return MachineConfig.model_validate(data)
 
