@@ -184,6 +184,7 @@ class HomeFleet:
         self.day_sigma = g(lambda c: c.appliances.day_sigma)
         self._day_rng = streams.generator("appliances/day")
         self._day_f: dict[int, np.ndarray] = {}  # local day -> each home's use factor that day
+        self._day_next: int | None = None  # the next local day to draw
         # EVs: one session per evening at most, drawn per local day.
         self.has_ev = np.array([c.ev is not None for c in configs])
         self.ev_kw = g(lambda c: c.ev.charger_kw if c.ev is not None else 0.0)
@@ -231,13 +232,14 @@ class HomeFleet:
         One lognormal draw per home and local day (stream ``appliances/day``), drawn when the
         day first comes up: blocks advance in time, so any block size draws the same.
         """
-        days = np.array([int(self.clock.local_s(x) // _DAY_S) for x in t])
-        for d in range(int(days.min()), int(days.max()) + 1):
-            if d not in self._day_f and (not self._day_f or d > max(self._day_f)):
-                self._day_f[d] = appl.day_factors(self.day_sigma, self.n, self._day_rng)
-        for d in [d for d in self._day_f if d < days.min()]:
+        days = [int(self.clock.local_s(x) // _DAY_S) for x in t]
+        first = days[0] if self._day_next is None else self._day_next
+        for d in range(first, days[-1] + 1):
+            self._day_f[d] = appl.day_factors(self.day_sigma, self.n, self._day_rng)
+        self._day_next = max(first, days[-1] + 1)
+        for d in [d for d in self._day_f if d < days[0]]:
             del self._day_f[d]
-        return np.stack([self._day_f[int(d)] for d in days])
+        return np.stack([self._day_f[d] for d in days])
 
     def _ev_sessions(self, t_s: float) -> None:
         """Draw tonight's charging windows at each local midnight."""
@@ -296,15 +298,15 @@ class HomeFleet:
         block = np.zeros((n_steps + horizon, n))
         block[: self._pending.shape[0]] += self._pending
         active = n_active > 0
-        week = 1.0
+        use = 1.0  # the weekday/weekend and per-day factors on the start rates
         if np.any(self.weekend_scale != 1.0):
-            week = appl.week_factor(self.weekend_scale[None, :], self.clock.is_weekend_array(t)[:, None])
+            use = appl.week_factor(self.weekend_scale[None, :], self.clock.is_weekend_array(t)[:, None])
         if np.any(self.day_sigma > 0):
-            week = week * self._day_factors(t)
+            use = use * self._day_factors(t)
         for spec, mask, rate, profile, start_rng in self.triggered:
             wts = np.asarray(spec.hour_weights, dtype=np.float64)
             wts = wts / wts.mean()
-            p_start = rate[None, :] * wts[hours.astype(int)][:, None] * dt * week
+            p_start = rate[None, :] * wts[hours.astype(int)][:, None] * dt * use
             allowed = (active if spec.requires_active else np.ones_like(active)) & mask[None, :]
             u = start_rng.random((n_steps, n))
             starts = (u < p_start) & allowed
