@@ -126,6 +126,25 @@ def test_fleet_honours_the_day_to_day_use_spread():
     assert varied.mean() == pytest.approx(plain.mean(), rel=0.1)  # E[factor] = 1
 
 
+def test_fleet_honours_the_day_to_day_standby_spread():
+    # homes with nothing but a standby load: the feeder's homes draw its sum, one factor per home and day
+    def base(sigma):
+        home = {"appliances": {"owned": {}, "lighting_w_per_active": 0.0, "standby_w": 300.0,
+                               "standby_day_sigma": sigma}}
+        df, _, _ = run(grid_spec("2024-01-08", days=10, n_homes=8, homes={"ev_share": 0.0, "pv_share": 0.0},
+                                 home=home))
+        use = pd.Series((df.homes_power_w - df.hvac_total_w).to_numpy(),
+                        index=pd.DatetimeIndex(df.time).tz_convert("Europe/Paris"))
+        return use.groupby(use.index.date)
+
+    plain, varied = base(0.0), base(0.5)
+    np.testing.assert_allclose(plain.mean(), 8 * 300.0, rtol=1e-9)
+    assert ((varied.max() - varied.min()) < 1e-6).all()  # one base per local day
+    daily = varied.first()
+    assert daily.std() / daily.mean() > 0.08  # 8 homes' day factors (sigma 0.5) do not cancel
+    assert daily.mean() == pytest.approx(8 * 300.0, rel=0.25)
+
+
 def test_transformer_follows_load_and_ages_per_iec(winter_outage):
     (df, _, _), _ = winter_outage
     assert np.corrcoef(df.transformer_load_pu, df.transformer_hot_spot_c)[0, 1] > 0.5

@@ -203,6 +203,26 @@ def test_day_sigma_varies_days_and_keeps_the_balance():
     assert b.mean() == pytest.approx(a.mean(), rel=0.2)  # same use on average (E[factor] = 1)
 
 
+def test_standby_day_sigma_sets_one_base_per_local_day():
+    # nothing but the standby: no appliances, no lighting, no water heater, exact meters;
+    # the run crosses the spring DST change (2024-03-31), so local days are not all 24 h
+    home = {"appliances": {"owned": {}, "lighting_w_per_active": 0.0, "standby_w": 200.0},
+            "sensors": {"power": {"noise_rel": 0.0, "resolution": 0.0}}}
+    common = dict(runs=1, days=90, period="15min", seed=5, start="2024-02-01", diversity=False)
+    plain, _, _ = run_frame(load_spec(None, home=home, **common))
+    np.testing.assert_array_equal(plain.appliance_power_w, 200.0)
+    home["appliances"]["standby_day_sigma"] = 0.3
+    df, _, twin = run_frame(load_spec(None, home=home, **common))
+    assert twin.invariants(df) == []
+    day = pd.DatetimeIndex(df.time).tz_convert("Europe/Paris").date
+    per_day = df.appliance_power_w.groupby(day)
+    assert (per_day.max() - per_day.min()).max() == 0.0  # changes only at local midnight
+    base = per_day.first()
+    assert len(base) == 91 and base.nunique() == 91  # UTC midnight start: 90 days and an hour
+    assert 0.22 < np.log(base).std() < 0.38  # lognormal, sigma 0.3
+    assert base.mean() == pytest.approx(200.0, rel=0.1)  # mean 1: the average base is kept
+
+
 def test_a_wide_floor_area_law_still_draws_valid_homes():
     """The tail of a wide floor-area law (600 m2, leaky) gets the largest heat pump there is, not an error."""
     from twinforge.processes.hvac import HVACParams

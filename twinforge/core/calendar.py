@@ -109,3 +109,17 @@ class LocalClock:
     def is_weekend_array(self, t_s: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`is_weekend`, boolean ndarray like ``t_s``."""
         return np.asarray(self.local_times(t_s).day_of_week >= 5)
+
+    def local_day_array(self, t_s: np.ndarray) -> np.ndarray:
+        """Local day number (days since 1970-01-01 local) at the engine times ``t_s`` [s].
+
+        Vectorised ``local_s(t) // 86400``, int64 ndarray like ``t_s``.
+
+        Examples
+        --------
+        >>> clock = LocalClock(pd.Timestamp("2024-03-30T22:30Z"), "Europe/Paris")
+        >>> clock.local_day_array(np.array([0.0, 3600.0]))  # 23:30 and 00:30 local
+        array([19812, 19813])
+        """
+        wall = self.local_times(t_s).tz_localize(None).to_numpy()
+        return wall.astype("datetime64[D]").astype(np.int64)

@@ -94,6 +94,7 @@ class Bound:
 HOME_PARAMETERS: dict[str, Bound] = {
     "appliances.usage_scale": Bound(0.2, 4.0),
     "appliances.standby_w": Bound(0.0, 400.0),
+    "appliances.standby_day_sigma": Bound(0.0, 0.5),
     "appliances.lighting_w_per_active": Bound(0.0, 600.0),
     "appliances.day_sigma": Bound(0.0, 1.0),
     "appliances.weekend_scale": Bound(0.5, 2.5),

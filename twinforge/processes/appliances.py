@@ -8,7 +8,7 @@ Three kinds of load make up ``appliance_power_w`` of the home twin:
   non-homogeneous Poisson process in local time, only while someone is at home and awake,
   and play a phase-by-phase power profile (:func:`triggered_appliance_process`);
 - **lighting and standby** are rendered on the sample grid with numpy
-  (:func:`lighting_power_w`; standby is a constant of :class:`AppliancesParams`).
+  (:func:`lighting_power_w`; standby is `standby_w`, times a per-day factor with `standby_day_sigma`).
 
 The catalogue :data:`APPLIANCES` takes ownership rates, cycles per year, mean cycle lengths
 and powers from the CREST domestic electricity demand model: Richardson, Thomson, Infield &
@@ -291,9 +291,15 @@ class AppliancesParams(BaseModel):
     usage_scale : float
         Multiplies the cycles per year of every triggered appliance [1].
     standby_w : float
-        Constant standby/base load [W]. Default 50 W: the UK Household Electricity Survey
-        (Zimmermann et al. 2012, Intertek R66141) found standby at 9-16 % of a mean
-        3,638 kWh/yr, i.e. 37-66 W.
+        Standby/base load [W], constant through a day. Default 50 W: the UK Household
+        Electricity Survey (Zimmermann et al. 2012, Intertek R66141) found standby at 9-16 %
+        of a mean 3,638 kWh/yr, i.e. 37-66 W.
+    standby_day_sigma : float
+        Day-to-day spread of the base load [1]: every local day draws one lognormal factor
+        of mean 1 and this sigma (:func:`day_factors`, its own random stream) that multiplies
+        ``standby_w`` all that day (always-on loads plugged in or out for days: a second
+        fridge, a dehumidifier, a small heater, chargers). Default 0: the same base every
+        day. The UCI house's daily 5 % quantile spreads over 206-314 W on ordinary days.
     lighting_w_per_active : float
         Lighting power per effective active occupant in the dark [W]. Default 120 W:
         hand-set for LED-era homes, giving about 200-300 kWh/yr, below the HES 2010-11
@@ -318,7 +324,10 @@ class AppliancesParams(BaseModel):
 
     owned: dict[str, bool] | None = Field(None, description="owned appliances; None = draw")
     usage_scale: float = Field(1.0, ge=0.0, le=5.0, description="scale of cycles per year [1]")
-    standby_w: float = Field(50.0, ge=0.0, le=500.0, description="constant standby load [W]")
+    standby_w: float = Field(50.0, ge=0.0, le=500.0, description="standby/base load [W]")
+    standby_day_sigma: float = Field(
+        0.0, ge=0.0, le=1.0, description="lognormal sigma of a per-day factor on the standby load [1]"
+    )
     lighting_w_per_active: float = Field(
         120.0, ge=0.0, le=1000.0, description="lighting per effective active occupant [W]"
     )

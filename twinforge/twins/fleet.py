@@ -12,7 +12,8 @@ physics has no state. It uses the same partial models as the home twin (``proces
 - appliances: the same catalogue; starts of triggered appliances are Bernoulli draws per
   sub-step at the catalogue rate (times the weekday or weekend factor of
   ``appliances.weekend_scale`` and each home's day factor of ``appliances.day_sigma``)
-  while someone is active, and each start plays the
+  while someone is active (the standby times each home's day factor of
+  ``appliances.standby_day_sigma``), and each start plays the
   appliance's phase profile (a convolution over the block); cold appliances cycle with
   their duty cycle and a random phase per home;
 - envelope and heat pump: the same exact 1R1C step and COP laws, with the thermostat
@@ -160,7 +161,8 @@ class HomeFleet:
         self._occ_slot_t = -1.0
         # Appliances: ownership per home, triggered profiles on the sub-step grid.
         own_rng = streams.generator("appliances/ownership")
-        owned = [c.appliances.owned or appl.draw_ownership(c.appliances, own_rng) for c in configs]
+        owned = [c.appliances.owned if c.appliances.owned is not None else appl.draw_ownership(c.appliances, own_rng)
+                 for c in configs]  # an empty stock owns nothing, as in the home twin
         self.triggered: list[tuple[appl.ApplianceSpec, np.ndarray, np.ndarray, np.ndarray, np.random.Generator]] = []
         self.cold: list[tuple[appl.ApplianceSpec, np.ndarray, np.ndarray]] = []
         app_rng = streams.generator("appliances/phase")
@@ -183,7 +185,9 @@ class HomeFleet:
         self.weekend_scale = g(lambda c: c.appliances.weekend_scale)
         self.day_sigma = g(lambda c: c.appliances.day_sigma)
         self._day_rng = streams.generator("appliances/day")
-        self._day_f: dict[int, np.ndarray] = {}  # local day -> each home's use factor that day
+        self.standby_day_sigma = g(lambda c: c.appliances.standby_day_sigma)
+        self._standby_rng = streams.generator("appliances/standby_day")
+        self._day_f: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # local day -> each home's use and base factors
         self._day_next: int | None = None  # the next local day to draw
         # EVs: one session per evening at most, drawn per local day.
         self.has_ev = np.array([c.ev is not None for c in configs])
@@ -226,20 +230,24 @@ class HomeFleet:
         active = np.bincount(self.occ_home, weights=(self.occ_state == occ.ACTIVE), minlength=self.n)
         return home, active
 
-    def _day_factors(self, t: np.ndarray) -> np.ndarray:
-        """Each home's per-local-day use factor (``appliances.day_sigma``) at the sub-steps ``t``.
+    def _day_factors(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each home's per-local-day factors at the sub-steps ``t``, shape (len(t), n_homes) each.
 
-        One lognormal draw per home and local day (stream ``appliances/day``), drawn when the
-        day first comes up: blocks advance in time, so any block size draws the same.
+        The use factor on the start rates (``appliances.day_sigma``, stream
+        ``appliances/day``) and the base-load factor on the standby
+        (``appliances.standby_day_sigma``, stream ``appliances/standby_day``): one lognormal
+        draw per home and local day each, drawn when the day first comes up; blocks advance
+        in time, so any block size draws the same.
         """
         days = [int(self.clock.local_s(x) // _DAY_S) for x in t]
         first = days[0] if self._day_next is None else self._day_next
         for d in range(first, days[-1] + 1):
-            self._day_f[d] = appl.day_factors(self.day_sigma, self.n, self._day_rng)
+            self._day_f[d] = (appl.day_factors(self.day_sigma, self.n, self._day_rng),
+                              appl.day_factors(self.standby_day_sigma, self.n, self._standby_rng))
         self._day_next = max(first, days[-1] + 1)
         for d in [d for d in self._day_f if d < days[0]]:
             del self._day_f[d]
-        return np.stack([self._day_f[d] for d in days])
+        return (np.stack([self._day_f[d][0] for d in days]), np.stack([self._day_f[d][1] for d in days]))
 
     def _ev_sessions(self, t_s: float) -> None:
         """Draw tonight's charging windows at each local midnight."""
@@ -292,7 +300,9 @@ class HomeFleet:
             self._update_occupancy(t[k])
             n_home[k], n_active[k] = self.occupants()
             hours[k] = self.clock.hour_of_day(t[k])
-        appliance = np.broadcast_to(self.standby, (n_steps, n)).copy()
+        per_day = np.any(self.day_sigma > 0) or np.any(self.standby_day_sigma > 0)
+        day_use, day_base = self._day_factors(t) if per_day else (1.0, 1.0)
+        appliance = np.broadcast_to(self.standby, (n_steps, n)) * day_base
         appliance += appl.lighting_power_w(n_active, ghi[:, None], self.configs[0].appliances) if n else 0.0
         horizon = max([tr[3].size for tr in self.triggered], default=1)
         block = np.zeros((n_steps + horizon, n))
@@ -301,8 +311,7 @@ class HomeFleet:
         use = 1.0  # the weekday/weekend and per-day factors on the start rates
         if np.any(self.weekend_scale != 1.0):
             use = appl.week_factor(self.weekend_scale[None, :], self.clock.is_weekend_array(t)[:, None])
-        if np.any(self.day_sigma > 0):
-            use = use * self._day_factors(t)
+        use = use * day_use
         for spec, mask, rate, profile, start_rng in self.triggered:
             wts = np.asarray(spec.hour_weights, dtype=np.float64)
             wts = wts / wts.mean()

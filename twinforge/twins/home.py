@@ -473,6 +473,7 @@ class HomeTwin(TwinBase):
         self.appliance_power: dict[str, StepSignal] = {}
         n_active = lambda: self.occupancy.n_active.value  # noqa: E731
         day_factor, day_factor_max = self._day_factor(grid)
+        self._standby_day = self._standby_day_factors(grid)
         for name in sorted(self.owned):
             if not self.owned[name]:
                 continue
@@ -527,6 +528,28 @@ class HomeTwin(TwinBase):
 
         return factor, float(factors.max())
 
+    def _standby_day_factors(self, grid: TimeGrid) -> tuple[int, np.ndarray] | None:
+        """The first local day and one base-load factor per local day of the run, or None.
+
+        One lognormal factor of mean 1 per local day (``appliances.standby_day_sigma``,
+        stream ``appliances/standby_day``) on ``appliances.standby_w``.
+        """
+        sigma = self.config.appliances.standby_day_sigma
+        if sigma <= 0:
+            return None
+        d0 = int(self.clock.local_s(0.0) // 86_400.0)
+        n_days = int(math.ceil(grid.horizon_s / 86_400.0)) + 2
+        return d0, appl.day_factors(sigma, n_days, self.streams.generator("appliances/standby_day"))
+
+    def _standby_w(self, t_s: np.ndarray) -> np.ndarray:
+        """The base load at the sample times ``t_s`` [W]: ``standby_w`` times the day's factor."""
+        standby = self.config.appliances.standby_w
+        if self._standby_day is None:
+            return np.full(len(t_s), standby, dtype=np.float64)
+        d0, factors = self._standby_day
+        k = np.clip(self.clock.local_day_array(t_s) - d0, 0, len(factors) - 1)
+        return standby * factors[k]
+
     def _logger(self):
         record = self.config.record_cycles
         log = self.log
@@ -555,7 +578,7 @@ class HomeTwin(TwinBase):
         n_home = self.occupancy.n_home.at(t)
         n_active = self.occupancy.n_active.at(t)
 
-        appliance = np.full(len(t), cfg.appliances.standby_w, dtype=np.float64)
+        appliance = self._standby_w(t)
         for sig in self.appliance_power.values():
             appliance += sig.mean_over(edges)
         appliance += appl.lighting_power_w(n_active, ghi, cfg.appliances)
