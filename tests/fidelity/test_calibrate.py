@@ -123,6 +123,7 @@ def test_calibrates_the_spread_between_units(tmp_path):
     units = [simulate_runs("machine", truth.config, START + pd.Timedelta(days=k), 0.125, "120s", [700 + k],
                            ["accel_rms_g"], diversity=truth.diversity).assign(run_id=k) for k in range(16)]
     real = pd.concat(units)
+    real.attrs["bearings"] = {k: f"Bearing{k}" for k in range(16)}  # units named as load_pronostia names them
     base = load_spec(None, twin="machine", period="120s", diversity={"background_sigma": 0.05},
                      machine={"fault_modes": []})
     res = calibrate(real, base=base, params=["diversity.background_sigma"], channels={"accel_rms_g": "accel_rms_g"},
@@ -134,6 +135,8 @@ def test_calibrates_the_spread_between_units(tmp_path):
     assert res.config == base.config  # only the fleet laws were searched
     assert res.report_after.value("channels.accel_rms_g.ks") < res.report_before.value("channels.accel_rms_g.ks")
     spec = load_spec(res.write_preset(tmp_path / "fleet.toml"))
+    header = (tmp_path / "fleet.toml").read_text().splitlines()[2]
+    assert header.endswith("held out: 4 units (run_id 12, 13, 14, 15: Bearing12, Bearing13, Bearing14, Bearing15)")
     assert isinstance(spec.diversity, MachineDiversity)
     assert spec.diversity.background_sigma == pytest.approx(res.diversity.background_sigma, abs=1e-6)
     assert spec.diversity.model_dump(exclude={"background_sigma"}) == MachineDiversity().model_dump(

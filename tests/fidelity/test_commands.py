@@ -61,6 +61,20 @@ def test_fidelity_machines_against_pronostia_bearings(tmp_path):
     assert info["n_real_runs"] == 6 and info["n_real_windows"] == sum(n // 30 for n in (2803, 871, 911, 797, 515, 1637))
     bad = tf("fidelity", "--real", real, "--synthetic", machines, "--tz", "Mars/Olympus", "--out", tmp_path / "x")
     assert bad.returncode == 2 and "--tz" in bad.stderr and not (tmp_path / "x").exists()
+    # --bearings picks and orders the real units: Bearing2_2 (797 snapshots) and Bearing3_1 (515)
+    out2 = tmp_path / "rep2"
+    r = tf("fidelity", "--real", real, "--synthetic", machines, "--map", "accel_rms_g=accel_rms_g",
+           "--window", "5min", "--tz", "none", "--period", "10s", "--bearings", "Bearing3_1,Bearing2_2", "--out", out2)
+    assert r.returncode == 0, r.stderr
+    info = json.loads((out2 / "metrics.json").read_text())["info"]
+    assert info["n_real_runs"] == 2 and info["n_real_windows"] == 515 // 30 + 797 // 30
+    for bearings, message in (("Bearing9_9", "bearing 'Bearing9_9' not in the file"),
+                              ("Bearing1_1,Bearing1_1", "bearings must be distinct")):
+        bad = tf("fidelity", "--real", real, "--synthetic", machines, "--tz", "none", "--bearings", bearings,
+                 "--out", tmp_path / "y")
+        assert bad.returncode == 2 and message in bad.stderr and not (tmp_path / "y").exists()
+    bad = tf("fidelity", "--real", UCI, "--synthetic", machines, "--bearings", "Bearing1_1", "--out", tmp_path / "y")
+    assert bad.returncode == 2 and "--bearings: only for PRONOSTIA" in bad.stderr and not (tmp_path / "y").exists()
 
 
 @pytest.mark.parametrize(

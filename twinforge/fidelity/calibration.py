@@ -559,6 +559,12 @@ def _span(runs: Mapping[int, pd.DataFrame], ids: Sequence[int], period: pd.Timed
     return start, float(math.ceil(span / pd.Timedelta("1s")) / 86_400.0)
 
 
+def _named(ids: Sequence[int], names: Mapping[Any, str]) -> str:
+    """``": Bearing1_1, Bearing2_1"`` for units the loader named, else ``""``."""
+    known = [names.get(i, names.get(str(i))) for i in ids]
+    return ": " + ", ".join(known) if known and all(known) else ""
+
+
 def calibrate(
     real: pd.DataFrame,
     *,
@@ -723,8 +729,11 @@ def calibrate(
         cal_runs = {i: runs_real[i] for i in cal_ids}
         hold_runs = {i: runs_real[i] for i in hold_ids}
         cal_start, cal_days_n = _span(runs_real, cal_ids, p)
-        cal_text = f"{len(cal_ids)} units (run_id {cal_ids[0]}..{cal_ids[-1]})"
-        hold_text = f"{len(hold_ids)} units (run_id {', '.join(map(str, hold_ids))})" if hold_ids else "none"
+        # units named by the loader (PRONOSTIA: run_id -> bearing) are named in the texts
+        unit_names = real.attrs.get("bearings") or {}
+        cal_text = f"{len(cal_ids)} units (run_id {cal_ids[0]}..{cal_ids[-1]}{_named(cal_ids, unit_names)})"
+        hold_text = (f"{len(hold_ids)} units (run_id {', '.join(map(str, hold_ids))}{_named(hold_ids, unit_names)})"
+                     if hold_ids else "none")
     else:
         (only,) = runs_real.values()
         cal_w, hold_w = _time_split(only, cols, tz, holdout, p, window)

@@ -108,12 +108,13 @@ def _sniff(path: Path) -> str:
 
 def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None = None, *,
               time_col: str | None = None, units: dict[str, str] | None = None,
-              max_gap: str | None = None) -> Any:
+              max_gap: str | None = None, bearings: str | None = None) -> Any:
     """Load ``--real``: a UCI household file, a PJM hourly file, PRONOSTIA bearing
     features (one unit per bearing) or a generic trace.
 
     ``time_col`` (several columns comma-separated), ``units`` (``{column: unit}``, units of
-    :data:`twinforge.fidelity.UNITS`) and ``max_gap`` apply to a generic trace.
+    :data:`twinforge.fidelity.UNITS`) and ``max_gap`` apply to a generic trace;
+    ``bearings`` (comma-separated names, in the units' order) to PRONOSTIA features.
     """
     import warnings
 
@@ -131,6 +132,9 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
     if path.is_dir():
         raise _InputError(f"--real {path}: is a folder, not a trace file")
     kind = _sniff(path) if fmt == "auto" else fmt
+    chosen = [b.strip() for b in bearings.split(",") if b.strip()] if bearings is not None else None
+    if chosen is not None and kind != "pronostia":
+        raise _InputError(f"--bearings: only for PRONOSTIA bearing features; --real {path} is a {kind} trace")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TraceWarning)
@@ -144,7 +148,7 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
                     zone = mw[0][:-3] if mw else "PJME"
                 return load_pjm(path, zone=zone)
             if kind == "pronostia":
-                return load_pronostia(path)
+                return load_pronostia(path, bearings=chosen)
             tcol: Any = None
             if time_col:
                 parts = [c.strip() for c in time_col.split(",") if c.strip()]
@@ -173,6 +177,9 @@ def _trace_options(p: argparse.ArgumentParser) -> None:
                    help="unit of a column of a generic --real trace, converted to SI (e.g. load=kW, temp=degF)")
     p.add_argument("--max-gap", metavar="DURATION",
                    help="interpolate gaps up to this long in a generic --real trace (e.g. 5min)")
+    p.add_argument("--bearings", metavar="NAME[,NAME]",
+                   help="PRONOSTIA --real: the bearings to use, in this order (units; calibrate holds out "
+                        "the last ones), e.g. Bearing1_1,Bearing2_1 (default: all, in file order)")
 
 
 def _zone_or_none(text: str) -> str | None:
@@ -205,7 +212,7 @@ def _parse_units(items: list[str] | None) -> dict[str, str] | None:
 
 def _load_real_args(args: argparse.Namespace) -> Any:
     return load_real(args.real, args.format, args.real_tz, time_col=args.time_col,
-                     units=_parse_units(args.unit), max_gap=args.max_gap)
+                     units=_parse_units(args.unit), max_gap=args.max_gap, bearings=args.bearings)
 
 
 def add_parsers(subparsers: Any) -> None:
