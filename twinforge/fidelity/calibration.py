@@ -561,7 +561,7 @@ def _span(runs: Mapping[int, pd.DataFrame], ids: Sequence[int], period: pd.Timed
 
 def _named(ids: Sequence[int], names: Mapping[Any, str]) -> str:
     """``": Bearing1_1, Bearing2_1"`` for units the loader named, else ``""``."""
-    known = [names.get(i, names.get(str(i))) for i in ids]
+    known = [names.get(i) for i in ids]
     return ": " + ", ".join(known) if known and all(known) else ""
 
 

@@ -506,6 +506,10 @@ class HomeTwin(TwinBase):
             for name in ("appliance", "hvac", "ev", "pv", "battery", "temp_indoor", "temp_outdoor", "ghi")
         }
 
+    def _run_days(self, grid: TimeGrid) -> tuple[int, int]:
+        """The run's first local day (days since 1970-01-01 local) and how many per-day draws cover it."""
+        return int(self.clock.local_s(0.0) // 86_400.0), int(math.ceil(grid.horizon_s / 86_400.0)) + 2
+
     def _day_factor(self, grid: TimeGrid):
         """The home's per-local-day use factor ``t_s -> f`` and its maximum (None, 1 if off).
 
@@ -517,8 +521,7 @@ class HomeTwin(TwinBase):
         if sigma <= 0 and weekend_scale == 1.0:
             return None, 1.0
         clock = self.clock
-        d0 = int(clock.local_s(0.0) // 86_400.0)
-        n_days = int(math.ceil(grid.horizon_s / 86_400.0)) + 2
+        d0, n_days = self._run_days(grid)
         factors = appl.day_factors(sigma, n_days, self.streams.generator("appliances/day")) if sigma > 0 else np.ones(n_days)
         factors = factors * appl.week_factor(weekend_scale, is_weekend_day(d0 + np.arange(n_days)))
 
@@ -537,8 +540,7 @@ class HomeTwin(TwinBase):
         sigma = self.config.appliances.standby_day_sigma
         if sigma <= 0:
             return None
-        d0 = int(self.clock.local_s(0.0) // 86_400.0)
-        n_days = int(math.ceil(grid.horizon_s / 86_400.0)) + 2
+        d0, n_days = self._run_days(grid)
         return d0, appl.day_factors(sigma, n_days, self.streams.generator("appliances/standby_day"))
 
     def _standby_w(self, t_s: np.ndarray) -> np.ndarray:
