@@ -239,7 +239,7 @@ class HomeFleet:
         draw per home and local day each, drawn when the day first comes up; blocks advance
         in time, so any block size draws the same.
         """
-        days = [int(self.clock.local_s(x) // _DAY_S) for x in t]
+        days = self.clock.local_day_array(t).tolist()
         first = days[0] if self._day_next is None else self._day_next
         for d in range(first, days[-1] + 1):
             self._day_f[d] = (appl.day_factors(self.day_sigma, self.n, self._day_rng),
