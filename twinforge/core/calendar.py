@@ -8,6 +8,7 @@ so scalar look-ups from SimPy processes are cheap.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -90,6 +91,23 @@ class LocalClock:
         guess = t_s + (target_local - local)
         # Correct for an offset change between t_s and the midnight (DST night).
         return t_s + (target_local - self.local_s(t_s)) - (self.local_s(guess) - target_local)
+
+    def midnight_at_or_before(self, t_s: float) -> float:
+        """Engine time [s] of the local midnight starting the local day of ``t_s`` (DST-exact)."""
+        local = self.local_s(t_s)
+        day0 = math.floor(local / _DAY_S) * _DAY_S
+        t0 = t_s - (local - day0)
+        return t0 - (self.local_s(t0) - day0)  # an offset change between midnight and t_s
+
+    def at_local_hour(self, midnight_s: float, hour: float) -> float:
+        """Engine time [s] of local ``hour`` [h] on the day starting at ``midnight_s`` (DST-exact).
+
+        A wall-clock time skipped by a spring DST change maps one hour earlier (the time
+        the clocks read before they jumped); a repeated one maps to its first occurrence.
+        """
+        target = self.local_s(midnight_s) + hour * 3600.0
+        t = midnight_s + hour * 3600.0
+        return t - (self.local_s(t) - target)
 
     @property
     def epoch_s(self) -> float:

@@ -48,7 +48,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twinforge.core.calendar import LocalClock
 from twinforge.core.timeline import StepSignal
-from twinforge.processes.ev import _engine_s, _midnight_at_or_before
 
 __all__ = ["DHWParams", "dhw_process", "WATER_J_PER_L_K"]
 
@@ -214,14 +213,14 @@ def dhw_process(
     st.update(element_j=0.0, draw_j=0.0, unmet_j=0.0, loss_j=0.0, stored_j=e_full)
     energy, on, cycle_start = e_full, False, 0.0
     start = float(env.now)
-    d0 = _midnight_at_or_before(clock, start + 1e-3)
+    d0 = clock.midnight_at_or_before(start + 1e-3)
     d1 = clock.next_local_midnight(d0 + 1.0)
     draws: list[tuple[float, float]] = []
 
     def sample_day(m0: float) -> None:
         nonlocal draws
         day = _day_draws(p, n_occupants, clock.is_weekend(m0 + 1.0), rng)
-        draws = [(t, v) for t, v in ((_engine_s(clock, m0, h), v) for h, v in day) if t >= start]
+        draws = [(t, v) for t, v in ((clock.at_local_hour(m0, h), v) for h, v in day) if t >= start]
 
     def next_edge(t: float) -> float:
         if p.offpeak_window_h is None:
@@ -230,7 +229,7 @@ def dhw_process(
         m = d0
         for _ in range(3):
             for h in p.offpeak_window_h:
-                e = _engine_s(clock, m, h)
+                e = clock.at_local_hour(m, h)
                 if t + 1e-6 < e < best:
                     best = e
             m = clock.next_local_midnight(m + 1.0)

@@ -37,8 +37,6 @@ from twinforge.core.timeline import StepSignal
 
 __all__ = ["EVParams", "ev_process", "charging_session"]
 
-_DAY_S = 86_400.0
-
 
 class EVParams(BaseModel):
     """One electric vehicle and its owner's driving and charging habits.
@@ -105,20 +103,6 @@ def charging_session(need_kwh: float, charger_kw: float, window_s: float) -> tup
     return dur, charger_kw * dur / 3600.0
 
 
-def _midnight_at_or_before(clock: LocalClock, t_s: float) -> float:
-    local = clock.local_s(t_s)
-    day0 = math.floor(local / _DAY_S) * _DAY_S
-    t0 = t_s - (local - day0)
-    return t0 - (clock.local_s(t0) - day0)
-
-
-def _engine_s(clock: LocalClock, midnight_s: float, hour: float) -> float:
-    """Engine time of local ``hour`` on the day starting at ``midnight_s`` (DST-exact)."""
-    target = clock.local_s(midnight_s) + hour * 3600.0
-    t = midnight_s + hour * 3600.0
-    return t - (clock.local_s(t) - target)
-
-
 def ev_process(
     env: Any,
     clock: LocalClock,
@@ -156,7 +140,7 @@ def ev_process(
     need_kwh = 0.0
     start = float(env.now)
     last_end = -math.inf
-    d0 = _midnight_at_or_before(clock, start + 1e-3)
+    d0 = clock.midnight_at_or_before(start + 1e-3)
     while True:
         d1 = clock.next_local_midnight(d0 + 1.0)
         weekend = clock.is_weekend(d0 + 1.0)
@@ -170,13 +154,13 @@ def ev_process(
             arr_h = p.weekday_arrival_h_mean + p.weekday_arrival_h_sd * z[1]
         arr_h = min(max(arr_h, 12.0), 23.9)
         dep_h = min(max(p.departure_h + p.departure_h_sd * z[2], 3.0), 11.5)
-        arrival = _engine_s(clock, d0, arr_h)
+        arrival = clock.at_local_hour(d0, arr_h)
         if drives and arrival >= start:
             need_kwh = min(need_kwh + km * p.kwh_per_km, p.battery_kwh)
             forced = need_kwh >= p.forced_plug_in_share * p.battery_kwh
             plug = forced or u_plug < p.plug_in_probability
             if plug:
-                departure = _engine_s(clock, d1, dep_h)
+                departure = clock.at_local_hour(d1, dep_h)
                 dur, energy_kwh = charging_session(need_kwh, p.charger_kw, departure - arrival)
                 if dur > 0.0 and arrival >= last_end:
                     last_end = arrival + dur

@@ -75,7 +75,6 @@ STATE_NAMES = ("away", "asleep", "active")
 #: Local-time slots per day and their length [s].
 SLOTS_PER_DAY = 144
 SLOT_S = 600.0
-_DAY_S = 86_400.0
 
 
 class OccupancyParams(BaseModel):
@@ -344,15 +343,6 @@ def simulate_chain(
 # -- SimPy process ---------------------------------------------------------------------------
 
 
-def _midnight_at_or_before(clock: LocalClock, t_s: float) -> float:
-    """Engine time [s] of the local midnight starting the local day of ``t_s``."""
-    local = clock.local_s(t_s)
-    day0 = math.floor(local / _DAY_S) * _DAY_S
-    t0 = t_s - (local - day0)
-    t0 -= clock.local_s(t0) - day0  # DST change between midnight and t_s
-    return t0
-
-
 def _slot_of(clock: LocalClock, t_s: float) -> int:
     # A millisecond inside the slot: boundary times are exact only up to round-off.
     return int(clock.hour_of_day(t_s + 1e-3) * (SLOTS_PER_DAY / 24.0)) % SLOTS_PER_DAY
@@ -423,7 +413,7 @@ def occupant_process(
     state = int(rng.choice(3, p=profiles[wk][slot]))
     on_change(t_now, occupant, -1, state)
 
-    d0 = _midnight_at_or_before(clock, t_now + 1e-3)
+    d0 = clock.midnight_at_or_before(t_now + 1e-3)
     while True:
         d1 = clock.next_local_midnight(d0 + 1.0)
         wk_next = clock.is_weekend(d1 + 1e-3)
