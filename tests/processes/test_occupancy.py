@@ -272,3 +272,146 @@ def test_process_on_dst_days(start, label):
     slots = [int(clock.hour_of_day(t) * 6) for t in times]
     share = np.stack([(st == j).mean(axis=1) for j in range(3)], axis=1)
     assert _z_max(share, prof[slots], n) < 4.8
+
+
+# -- household trips ------------------------------------------------------------------------
+
+
+def test_trip_params_validated():
+    with pytest.raises(ValidationError, match="trip_share"):
+        occ.OccupancyParams(trip_share=0.6)
+    with pytest.raises(ValidationError, match="trip_mean_days"):
+        occ.OccupancyParams(trip_mean_days=0.5)
+    with pytest.raises(ValidationError, match="trip_return_h"):
+        occ.OccupancyParams(trip_leave_h=18.0, trip_return_h=18.5)
+    with pytest.raises(ValidationError, match="trip_leave_h"):
+        occ.OccupancyParams(trip_leave_h=24.0)
+
+
+def test_trip_days_share_and_spell_length():
+    """Stationary share of trip days and mean spell length match the parameters, per home."""
+    params = [occ.OccupancyParams(trip_share=0.1, trip_mean_days=2.0),
+              occ.OccupancyParams(trip_share=0.3, trip_mean_days=7.0),
+              occ.OccupancyParams()]  # no trips
+    trips = occ.TripDays(params, np.random.default_rng(3), 1000)
+    days = np.array([trips.on_trip(d) for d in range(1000, 61_000)])
+    np.testing.assert_allclose(days[:, :2].mean(axis=0), [0.1, 0.3], atol=0.015)
+    assert not days[:, 2].any()
+    for k, m in ((0, 2.0), (1, 7.0)):
+        x = np.concatenate(([0], days[:, k].astype(int), [0]))
+        starts, ends = np.flatnonzero(np.diff(x) == 1), np.flatnonzero(np.diff(x) == -1)
+        assert np.mean(ends - starts) == pytest.approx(m, rel=0.08)
+    with pytest.raises(ValueError, match="before the first day"):
+        trips.on_trip(998)
+
+
+def test_trip_days_do_not_depend_on_query_order():
+    params = [occ.OccupancyParams(trip_share=0.2)] * 4
+    a = occ.TripDays(params, np.random.default_rng(8), 0)
+    b = occ.TripDays(params, np.random.default_rng(8), 0)
+    far = b.on_trip(50).copy()  # asking far ahead first draws the same days
+    seq = np.array([a.on_trip(d) for d in range(60)])
+    np.testing.assert_array_equal(far, seq[50])
+    np.testing.assert_array_equal(seq, np.array([b.on_trip(d) for d in range(60)]))
+
+
+def test_trip_away_windows():
+    """Away from the leave hour of a spell's first day to the return hour of its last."""
+    p = occ.OccupancyParams(trip_share=0.3, trip_mean_days=3.0, trip_leave_h=8.0, trip_return_h=20.0)
+    trips = occ.TripDays([p], np.random.default_rng(0), 0)
+    on = np.array([trips.on_trip(d)[0] for d in range(-1, 400)])
+    checked = {"first": 0, "middle": 0, "last": 0, "day": 0}
+    for d in range(1, 398):
+        today, before, after = on[d + 1], on[d], on[d + 2]
+        away = np.array([trips.away(d, h)[0] for h in (0.0, 7.9, 8.0, 12.0, 19.9, 20.0, 23.9)])
+        if not today:
+            assert not away.any()
+        elif before and after:
+            assert away.all()
+            checked["middle"] += 1
+        elif after:  # first day
+            np.testing.assert_array_equal(away, [False, False, True, True, True, True, True])
+            checked["first"] += 1
+        elif before:  # last day
+            np.testing.assert_array_equal(away, [True, True, True, True, True, False, False])
+            checked["last"] += 1
+        else:  # a day trip
+            np.testing.assert_array_equal(away, [False, False, True, True, True, False, False])
+            checked["day"] += 1
+    assert min(checked.values()) > 3, checked
+
+
+def _trip_run(start: str, tz: str, days: float, n_homes: int, params: occ.OccupancyParams, seed: int):
+    """n_homes one-occupant homes, each with its own trips; logs and each home's away()."""
+    env = simpy.Environment()
+    clock = LocalClock(pd.Timestamp(start), tz)
+    logs: list[tuple[float, int, int, int]] = []
+    aways = []
+    for k in range(n_homes):
+        trips = occ.TripDays([params], np.random.default_rng([seed, k, 1]), clock.local_day(0.0))
+        away = (lambda tr: lambda t: bool(tr.away(clock.local_day(t), clock.hour_of_day(t))[0]))(trips)
+        aways.append(away)
+        env.process(occ.occupant_process(
+            env, clock, params, np.random.default_rng([seed, k]), k, lambda *a: logs.append(a), away,
+        ))
+    env.run(until=days * 86_400.0)
+    return clock, np.array(logs), aways
+
+
+def test_process_is_away_on_trips_and_follows_the_profile_otherwise():
+    n, days = 400, 12
+    params = occ.OccupancyParams(schedule_shift_sd_h=0.0, trip_share=0.25, trip_mean_days=3.0)
+    clock, logs, aways = _trip_run("2024-03-04", "Europe/Paris", days, n, params, seed=5)
+    times = np.arange(300.0, days * 86_400.0, 600.0)  # inside every 10-min slot
+    st = _states_at(logs, n, times)
+    away = np.array([[a(t) for a in aways] for t in times])
+    assert 0.15 < away.mean() < 0.3
+    assert (st[away] == occ.AWAY).all()
+    # Off trips, the state distribution at a slot is the profile's (homes are independent).
+    prof = {wk: occ.occupancy_profile(wk) for wk in (False, True)}
+    worst = 0.0
+    for i in range(0, len(times), 7):
+        free = ~away[i]
+        wk = clock.is_weekend(times[i])
+        share = np.array([(st[i, free] == j).mean() for j in range(3)])
+        worst = max(worst, _z_max(share, prof[wk][int(clock.hour_of_day(times[i]) * 6)], int(free.sum())))
+    assert worst < 5.0
+
+
+def test_process_without_trips_is_unchanged_by_an_away_that_never_fires():
+    params = occ.OccupancyParams()
+    _, a = _run("2024-10-24", "Europe/Paris", 6, 5, params, seed=9)
+    env = simpy.Environment()
+    clock = LocalClock(pd.Timestamp("2024-10-24"), "Europe/Paris")
+    logs: list[tuple[float, int, int, int]] = []
+    for k in range(5):
+        env.process(occ.occupant_process(
+            env, clock, params, np.random.default_rng([9, k]), k, lambda *x: logs.append(x), lambda t: False,
+        ))
+    env.run(until=6 * 86_400.0)
+    np.testing.assert_array_equal(a, np.array(logs))
+
+
+def test_trip_log_process_logs_each_spell():
+    p = occ.OccupancyParams(trip_share=0.3, trip_mean_days=3.0)
+    clock = LocalClock(pd.Timestamp("2024-03-20T11:00Z"), "Europe/Paris")
+    trips = occ.TripDays([p], np.random.default_rng(2), clock.local_day(0.0))
+    env = simpy.Environment()
+    events: list[dict] = []
+    env.process(occ.trip_log_process(env, clock, trips, lambda **kw: events.append(kw)))
+    env.run(until=60 * 86_400.0)
+    assert len(events) > 3
+    for e in events:
+        assert e["category"] == "occupancy" and e["type"] == "household_trip"
+        assert e["end_s"] > e["start_s"] >= 0.0
+        for t in np.arange(e["start_s"] + 1.0, e["end_s"], 1800.0):
+            assert trips.away(clock.local_day(t), clock.hour_of_day(t))[0]
+        assert not trips.away(clock.local_day(e["end_s"] + 1.0), clock.hour_of_day(e["end_s"] + 1.0))[0]
+        if e["start_s"] > 0.0:
+            assert clock.hour_of_day(e["start_s"]) == pytest.approx(9.0)
+            assert not trips.away(clock.local_day(e["start_s"] - 1.0), clock.hour_of_day(e["start_s"] - 1.0))[0]
+        assert clock.hour_of_day(e["end_s"]) == pytest.approx(19.0)
+    # Every away half-hour of the run lies in a logged trip.
+    for t in np.arange(0.0, 55 * 86_400.0, 1800.0):
+        if trips.away(clock.local_day(t), clock.hour_of_day(t))[0]:
+            assert any(e["start_s"] - 1e-3 <= t < e["end_s"] for e in events), t  # exact to round-off

@@ -254,3 +254,38 @@ def test_fleet_occupants_follow_the_home_routine_and_its_spread():
     assert np.max(np.diff(sharp[at(5):at(9)])) > np.max(np.diff(spread[at(5):at(9)])) + 0.02
     # a later routine: asleep at 07:30 when the default household is up
     assert late[at(7.5)] < sharp[at(7.5)] - 0.3
+
+
+def test_feeder_homes_take_trips_by_the_home_twins_law():
+    """The fleet's homes empty on their trips and follow the occupancy profile otherwise."""
+    from twinforge.core.calendar import LocalClock
+    from twinforge.core.rng import RngStreams
+    from twinforge.processes.weather import Weather
+    from twinforge.twins.fleet import HomeFleet
+    from twinforge.twins.home import HomeConfig
+
+    start = pd.Timestamp("2024-01-08", tz="UTC")
+    n, days = 80, 8
+    runs = {}
+    for share in (0.0, 0.3):
+        cfg = HomeConfig(occupancy={"n_occupants": 2, "trip_share": share, "trip_mean_days": 3.0})
+        clock = LocalClock(start, cfg.tz)
+        streams = RngStreams(31)
+        fleet = HomeFleet([cfg] * n, Weather(cfg.weather, start, streams.generator("weather")), clock,
+                          streams.child("fleet"), 300.0, start)
+        served = np.ones(n, dtype=bool)
+        n_home, away, load = [], [], []
+        for k in range(days * 144):  # one 10-min slot per block of two sub-steps
+            t = k * 600.0 + 300.0
+            out = fleet.step_block(k * 600.0, 2, lambda *_: served)
+            n_home.append(fleet.occupants()[0])
+            away.append(fleet._trips.away(clock.local_day(t), clock.hour_of_day(t)) if share else np.zeros(n, bool))
+            load.append(out.load_w[1] - out.hvac_w[1])
+        runs[share] = np.array(n_home), np.array(away), np.array(load)
+    n_home, away, load = runs[0.3]
+    assert 0.1 < away.mean() < 0.6
+    assert (n_home[away] == 0).all()
+    assert load[away].mean() < 0.6 * load[~away].mean()  # base load only while away
+    # Off trips the homes are occupied as without trips (same slot profile, independent draws).
+    n0 = runs[0.0][0]
+    assert n_home[~away].mean() == pytest.approx(n0.mean(), rel=0.05)

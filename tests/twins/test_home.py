@@ -278,3 +278,31 @@ def test_weekend_scale_moves_use_to_weekends_and_keeps_the_week():
         starts[w] = len(triggered)
     assert 1.5 < ratio[2.0] / ratio[1.0] < 2.7  # the start rates' ratio is 2
     assert starts[2.0] == pytest.approx(starts[1.0], rel=0.15)  # a week's use is kept
+
+
+def test_household_trips_empty_the_home_and_are_logged():
+    """On a trip nobody is home, the appliances fall to their base, no EV charges; all logged."""
+    home = {"occupancy": {"n_occupants": 3, "trip_share": 0.3, "trip_mean_days": 4.0},
+            "dhw": {"element_w": 1080.0}}
+    spec = load_spec(None, runs=1, days=40, period="10min", seed=23, start="2024-03-18", home=home, **EVERYTHING)
+    df, events, twin = run_frame(spec)
+    assert twin.invariants(df) == []
+    trips = events[events.type == "household_trip"]
+    assert len(trips) >= 3 and (trips.category == "occupancy").all()
+    on_trip = np.zeros(len(df), dtype=bool)
+    for e in trips.itertuples():
+        on_trip |= ((df.time >= e.start) & (df.time < e.end)).to_numpy()
+        ev = events[(events.type == "ev_charging") & (events.start >= e.start) & (events.start < e.end)]
+        assert ev.empty  # the car is away with the household
+    assert 0.1 < on_trip.mean() < 0.9  # the share itself: test_occupancy (40 days are ~4 spells)
+    assert (df.occupants_home[on_trip] == 0).all()
+    assert (df.occupants_home[~on_trip] > 0).mean() > 0.8
+    # Appliances: base load only once the cycles started before leaving are over.
+    settled = on_trip & np.roll(on_trip, 18)  # 3 h into a trip
+    assert df.appliance_power_w[settled].mean() < 0.5 * df.appliance_power_w[~on_trip].mean()
+    # Without trips (same seed) the occupants' own draws are unchanged outside the first trip.
+    home0 = {**home, "occupancy": {"n_occupants": 3}}
+    df0, events0, _ = run_frame(load_spec(None, runs=1, days=40, period="10min", seed=23, start="2024-03-18",
+                                          home=home0, **EVERYTHING))
+    assert "household_trip" not in set(events0.type)
+    assert (df0.occupants_home[on_trip] > 0).mean() > 0.5

@@ -80,9 +80,13 @@ class LocalClock:
         """Local hour of day in [0, 24) at engine time ``t_s`` [s]."""
         return (self.local_s(t_s) % _DAY_S) / 3600.0
 
+    def local_day(self, t_s: float) -> int:
+        """Local day number (days since 1970-01-01 local) at engine time ``t_s`` [s]."""
+        return int(self.local_s(t_s) // _DAY_S)
+
     def is_weekend(self, t_s: float) -> bool:
         """Whether the local day at ``t_s`` is a Saturday or Sunday."""
-        return bool(is_weekend_day(int(self.local_s(t_s) // _DAY_S)))
+        return bool(is_weekend_day(self.local_day(t_s)))
 
     def next_local_midnight(self, t_s: float) -> float:
         """Engine time [s] of the next local midnight strictly after ``t_s``."""

@@ -14,7 +14,8 @@ battery. It then charges at the constant ``charger_kw`` until ``E_need`` is deli
 car leaves the next morning; what is not delivered stays needed. The constant-voltage taper
 near a full battery is not modelled. Every kilometre driven is eventually charged at home
 unless the battery cap binds, so the long-run charging energy is
-``daily_km_mean x 365.25 x kwh_per_km`` per year.
+``daily_km_mean x 365.25 x kwh_per_km`` per year (times the share of days at home when the
+household takes trips: a trip's driving is charged elsewhere).
 
 Default mileage: about 12,000 km per car and year in the UK and France (UK DfT National
 Travel Survey / MOT-based annual mileage 2019, ~7,400 miles; SDES "Bilan de la circulation"
@@ -110,6 +111,7 @@ def ev_process(
     rng: np.random.Generator,
     power: StepSignal,
     log: Callable[..., Any],
+    away: Callable[[float], bool] | None = None,
 ) -> Generator[Any, Any, None]:
     """SimPy process of an EV charged at home.
 
@@ -117,7 +119,8 @@ def ev_process(
     the next morning's departure (a fixed number of draws per day), and writes the
     session, if any, ahead on ``power`` (``charger_kw x 1000`` W, else 0). The battery
     starts full. Days whose arrival falls before ``env.now`` (the start of the run) are
-    skipped. One SimPy event per day.
+    skipped, and so are days whose arrival falls inside a household trip (``away``: the car
+    is away with the household; its driving is charged elsewhere). One SimPy event per day.
 
     Parameters
     ----------
@@ -131,6 +134,8 @@ def ev_process(
         ``log(category="ev", type="ev_charging", start_s=, end_s=, energy_j=,
         need_kwh=)`` per session, at its start; ``need_kwh`` is the energy that was
         needed at plug-in.
+    away : callable ``t_s -> bool``, optional
+        Whether the household is away on a trip at engine time ``t_s`` [s].
     """
     p = params
     mean_drive_km = p.daily_km_mean / p.drive_probability
@@ -155,7 +160,7 @@ def ev_process(
         arr_h = min(max(arr_h, 12.0), 23.9)
         dep_h = min(max(p.departure_h + p.departure_h_sd * z[2], 3.0), 11.5)
         arrival = clock.at_local_hour(d0, arr_h)
-        if drives and arrival >= start:
+        if drives and arrival >= start and not (away is not None and away(arrival)):
             need_kwh = min(need_kwh + km * p.kwh_per_km, p.battery_kwh)
             forced = need_kwh >= p.forced_plug_in_share * p.battery_kwh
             plug = forced or u_plug < p.plug_in_probability

@@ -36,8 +36,18 @@ high-resolution domestic building occupancy model for energy demand simulations"
 and Buildings 40(8), 1560-1566, doi:10.1016/j.enbuild.2008.02.006. They reproduce the
 published shapes (about 95 % asleep at 03:00, a weekday daytime away share of about 0.45,
 the evening active peak near 0.85) but are not the published tables. Unlike the CREST
-model, occupants are simulated independently (no household correlation); a per-occupant
-random shift of the daily profile spreads their schedules.
+model, occupants are simulated independently (no household correlation within a day); a
+per-occupant random shift of the daily profile spreads their schedules.
+
+Whole-household absences (day trips, weekends away, holidays) are the one thing the
+occupants share: :class:`TripDays` runs a two-state Markov chain over the home's local days
+(on a trip or not), with a geometric spell length of mean ``trip_mean_days`` and a long-run
+share ``trip_share`` of trip days. On a spell of days ``k .. k + n - 1`` every occupant is
+away from ``trip_leave_h`` on day ``k`` to ``trip_return_h`` on day ``k + n - 1`` (local
+wall time), whatever the chain says; at the first slot boundary after the return each
+occupant's state is redrawn from the profile row of that slot, so the state distribution
+outside trips is the profile's. The home's appliances, hot water and thermostat follow the
+occupants. Trips are off by default (``trip_share = 0``).
 
 In SimPy, :func:`occupant_process` draws a whole local day of the chain at once and yields
 only at the state changes, so the number of SimPy events is the number of changes.
@@ -62,11 +72,13 @@ __all__ = [
     "SLOTS_PER_DAY",
     "SLOT_S",
     "OccupancyParams",
+    "TripDays",
     "occupancy_profile",
     "transition_matrices",
     "stationary_distribution",
     "simulate_chain",
     "occupant_process",
+    "trip_log_process",
 ]
 
 #: Occupant states (column order of profiles and matrices).
@@ -106,6 +118,18 @@ class OccupancyParams(BaseModel):
     away_share : float
         Share of the occupants away in the middle of the weekday away window (on top of
         the 3.5 % away at night). Default 0.45 (TUS 2000); weekends get 0.32 / 0.45 of it.
+    trip_share : float
+        Long-run share of the local days on which the whole household is away on a trip
+        (day trips, weekends away, holidays; :class:`TripDays`), in [0, 0.5]. Default 0:
+        no trips. A French household away 5 weeks a year and one day in 20 besides is
+        about 0.15.
+    trip_mean_days : float
+        Mean number of local days a trip touches, from the day of leaving to the day of
+        return (geometric), in [1, 60]. Default 3.
+    trip_leave_h, trip_return_h : float
+        Local time [h] at which the household leaves on a trip's first day and is back on
+        its last day, in [0, 24); ``trip_return_h`` at least 1 h after ``trip_leave_h`` (a
+        day trip). Defaults 09:00 and 19:00.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -124,6 +148,10 @@ class OccupancyParams(BaseModel):
     away_share: float = Field(
         0.45, ge=0.0, le=0.95, description="share of occupants away in the weekday daytime window [1]"
     )
+    trip_share: float = Field(0.0, ge=0.0, le=0.5, description="long-run share of days on a household trip [1]")
+    trip_mean_days: float = Field(3.0, ge=1.0, le=60.0, description="mean days touched by a trip [d]")
+    trip_leave_h: float = Field(9.0, ge=0.0, lt=24.0, description="local time of leaving on a trip's first day [h]")
+    trip_return_h: float = Field(19.0, ge=0.0, lt=24.0, description="local time of return on a trip's last day [h]")
 
     @model_validator(mode="after")
     def _routine(self) -> "OccupancyParams":
@@ -133,6 +161,10 @@ class OccupancyParams(BaseModel):
             raise ValueError(f"return_h ({self.return_h}) must be at least 2.5 h after leave_h ({self.leave_h})")
         if not self.return_h + 1.0 <= self.bed_h:
             raise ValueError(f"bed_h ({self.bed_h}) must be at least 1 h after return_h ({self.return_h})")
+        if not self.trip_leave_h + 1.0 <= self.trip_return_h:
+            raise ValueError(
+                f"trip_return_h ({self.trip_return_h}) must be at least 1 h after trip_leave_h ({self.trip_leave_h})"
+            )
         return self
 
 
@@ -340,7 +372,109 @@ def simulate_chain(
     return out[:, 0] if scalar else out
 
 
+# -- household trips ------------------------------------------------------------------------
+
+
+class TripDays:
+    """Whole-household trips of ``n`` homes: a two-state Markov chain over local days.
+
+    Day ``d`` is a trip day with probability ``1 - 1 / m`` after a trip day and
+    ``s / (m (1 - s))`` after a day at home (``s = trip_share``, ``m = trip_mean_days``),
+    so spells of trip days have a geometric length of mean ``m`` and the chain's
+    stationary share of trip days is ``s``. The day before the first one is drawn from
+    the stationary distribution, so a run may start in the middle of a trip. Days are
+    drawn lazily and always in day order (one uniform per home and day from ``rng``), so
+    the draws do not depend on who asks first or how far ahead.
+
+    Parameters
+    ----------
+    params : sequence of OccupancyParams
+        One per home: its ``trip_share``, ``trip_mean_days``, ``trip_leave_h`` and
+        ``trip_return_h``.
+    rng : numpy.random.Generator
+        The trips' own stream.
+    first_day : int
+        The first local day queried (days since 1970-01-01, local).
+
+    Examples
+    --------
+    >>> trips = TripDays([OccupancyParams(trip_share=0.2, trip_mean_days=4)], np.random.default_rng(1), 0)
+    >>> share = np.mean([trips.on_trip(d)[0] for d in range(20_000)])
+    >>> bool(abs(share - 0.2) < 0.02)
+    True
+    """
+
+    def __init__(self, params: list[OccupancyParams], rng: np.random.Generator, first_day: int) -> None:
+        share = np.array([p.trip_share for p in params], dtype=np.float64)
+        mean = np.array([p.trip_mean_days for p in params], dtype=np.float64)
+        self.leave_h = np.array([p.trip_leave_h for p in params], dtype=np.float64)
+        self.return_h = np.array([p.trip_return_h for p in params], dtype=np.float64)
+        self._p_stay = 1.0 - 1.0 / mean
+        self._p_start = share / (mean * (1.0 - share))
+        self._rng = rng
+        self._first = int(first_day) - 1
+        self._days = [rng.random(share.size) < share]  # the day before the first
+
+    def on_trip(self, day: int) -> np.ndarray:
+        """Whether each home is on a trip on local ``day``, bool of shape (n,)."""
+        i = int(day) - self._first
+        if i < 0:
+            raise ValueError(f"day {day} is before the first day {self._first + 1}")
+        while len(self._days) <= i:
+            prev = self._days[-1]
+            u = self._rng.random(prev.size)
+            self._days.append(np.where(prev, u < self._p_stay, u < self._p_start))
+        return self._days[i]
+
+    def away(self, day: int, hour: float | np.ndarray) -> np.ndarray:
+        """Whether each home's household is away on a trip at local ``hour`` [h] of ``day``.
+
+        On a spell's first day from ``trip_leave_h``, on its last day until
+        ``trip_return_h``, all day in between. ``hour`` is a scalar or one per home.
+        """
+        today, before, after = self.on_trip(day), self.on_trip(day - 1), self.on_trip(day + 1)
+        return today & (before | (hour >= self.leave_h)) & (after | (hour < self.return_h))
+
+
+def trip_log_process(
+    env: Any, clock: LocalClock, trips: TripDays, log: Callable[..., Any],
+) -> Generator[Any, Any, None]:
+    """SimPy process logging a home's trips (home 0 of ``trips``) as ground truth.
+
+    At each local midnight where a trip leaves that day (and at the start, for a trip under
+    way), calls ``log(category="occupancy", type="household_trip", start_s=, end_s=,
+    days=)`` with the engine times [s] of leaving (``env.now`` for a trip under way) and of
+    return, and the number of local days the trip touches (from the run's first day for a
+    trip under way). One SimPy event per day.
+    """
+    t = float(env.now)
+    m0 = clock.midnight_at_or_before(t + 1e-3)
+    day = clock.local_day(t + 1e-3)
+    first = True
+    while True:
+        on = trips.on_trip(day)[0]
+        if on and (first or not trips.on_trip(day - 1)[0]):
+            last = day
+            while trips.on_trip(last + 1)[0]:
+                last += 1
+            m_last = m0
+            for _ in range(last - day):
+                m_last = clock.next_local_midnight(m_last + 1.0)
+            start = clock.at_local_hour(m0, float(trips.leave_h[0])) if not trips.on_trip(day - 1)[0] else m0
+            end = clock.at_local_hour(m_last, float(trips.return_h[0]))
+            if end > t:
+                log(category="occupancy", type="household_trip", start_s=max(start, t), end_s=end,
+                    days=int(last - day + 1))
+        first = False
+        m0 = clock.next_local_midnight(m0 + 1.0)
+        day += 1
+        yield env.timeout(m0 - env.now)
+
+
 # -- SimPy process ---------------------------------------------------------------------------
+
+
+_ALL_AWAY = np.array([1.0, 1.0, 1.0])
 
 
 def _slot_of(clock: LocalClock, t_s: float) -> int:
@@ -355,6 +489,7 @@ def occupant_process(
     rng: np.random.Generator,
     occupant: int,
     on_change: Callable[[float, int, int, int], None],
+    away: Callable[[float], bool] | None = None,
 ) -> Generator[Any, Any, None]:
     """SimPy process of one occupant: yields only at its state changes.
 
@@ -369,6 +504,11 @@ def occupant_process(
     a weekend day), so the state distribution at every boundary is the profile row of its
     local slot.
 
+    ``away(t_s)`` (the household's :class:`TripDays`) forces the state to away at every
+    boundary (and start) inside a trip; at the first boundary after one the state is
+    redrawn from that slot's profile row with the boundary's uniform. Without it the draws
+    are those of a home without trips.
+
     Parameters
     ----------
     env : simpy.Environment
@@ -380,6 +520,8 @@ def occupant_process(
     occupant : int
         Index passed back to ``on_change``.
     on_change : callable ``(t_s, occupant, old_state, new_state) -> None``
+    away : callable ``t_s -> bool``, optional
+        Whether the whole household is away on a trip at engine time ``t_s`` [s].
     """
     shift = 0
     sd = params.schedule_shift_sd_h
@@ -411,6 +553,9 @@ def occupant_process(
     wk = clock.is_weekend(t_now + 1e-3)
     slot = _slot_of(clock, t_now)
     state = int(rng.choice(3, p=profiles[wk][slot]))
+    tripping = away is not None and away(t_now + 1e-3)
+    if tripping:
+        state = AWAY
     on_change(t_now, occupant, -1, state)
 
     d0 = clock.midnight_at_or_before(t_now + 1e-3)
@@ -428,7 +573,16 @@ def occupant_process(
                 w_b, s_b = wk_next, 0
             else:
                 w_b, s_b = wk, (j if regular else _slot_of(clock, b))
-            c = cum_for(wk, slot, w_b, s_b)[state]
+            if away is None:
+                c = cum_for(wk, slot, w_b, s_b)[state]
+            else:
+                was, tripping = tripping, away(b + 1e-3)
+                if tripping:
+                    c = _ALL_AWAY
+                elif was:  # back from a trip: the slot's marginal
+                    c = np.cumsum(profiles[w_b][s_b])
+                else:
+                    c = cum_for(wk, slot, w_b, s_b)[state]
             new = 0 if u[i] < c[0] else (1 if u[i] < c[1] else 2)
             if new != state:
                 changes.append((b, state, new))

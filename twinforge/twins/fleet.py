@@ -159,6 +159,15 @@ class HomeFleet:
         u0 = self._occ_rng.random(self.occ_home.size)
         self.occ_state = (u0[:, None] >= cum0).sum(axis=1).astype(np.int8)
         self._occ_slot_t = -1.0
+        # Household trips: each home's own day chain (its trip parameters), one stream for all.
+        self._profiles = {weekend: occ.occupancy_profile(weekend, routine) for weekend in (False, True)}
+        self._trips = None
+        self._tripping = np.zeros(self.occ_home.size, dtype=bool)
+        if any(c.occupancy.trip_share > 0.0 for c in configs):
+            self._trips = occ.TripDays([c.occupancy for c in configs], streams.generator("occupancy/trips"),
+                                       self.clock.local_day(0.0))
+            self._tripping = self._trips.away(self.clock.local_day(0.0), self.clock.hour_of_day(0.0))[self.occ_home]
+            self.occ_state[self._tripping] = occ.AWAY
         # Appliances: ownership per home, triggered profiles on the sub-step grid.
         own_rng = streams.generator("appliances/ownership")
         owned = [c.appliances.owned if c.appliances.owned is not None else appl.draw_ownership(c.appliances, own_rng)
@@ -219,10 +228,19 @@ class HomeFleet:
         slot = self._slot(t_s)
         prev = (slot - 1) % occ.SLOTS_PER_DAY
         # each occupant's row: the routine's matrix at its own shifted slot, its current state
-        cum = self._cum[bool(self.clock.is_weekend(t_s))]
-        rows = cum[(prev - self.occ_shift) % occ.SLOTS_PER_DAY, self.occ_state]
+        weekend = bool(self.clock.is_weekend(t_s))
+        rows = self._cum[weekend][(prev - self.occ_shift) % occ.SLOTS_PER_DAY, self.occ_state]
         u = self._occ_rng.random(self.occ_state.size)
-        self.occ_state = (u[:, None] >= rows).sum(axis=1).astype(np.int8)
+        state = (u[:, None] >= rows).sum(axis=1).astype(np.int8)
+        if self._trips is not None:  # as occupant_process: away on a trip, the slot's marginal on return
+            away = self._trips.away(self.clock.local_day(t_s), self.clock.hour_of_day(t_s))[self.occ_home]
+            back = self._tripping & ~away
+            if back.any():
+                cum0 = np.cumsum(self._profiles[weekend][(slot - self.occ_shift[back]) % occ.SLOTS_PER_DAY], axis=1)
+                state[back] = (u[back, None] >= cum0[:, :-1]).sum(axis=1)
+            state[away] = occ.AWAY
+            self._tripping = away
+        self.occ_state = state
 
     def occupants(self) -> tuple[np.ndarray, np.ndarray]:
         """Occupants at home and active per home, shape (n_homes,)."""
@@ -259,9 +277,14 @@ class HomeFleet:
         midnight = t_s - (self.clock.local_s(t_s) % _DAY_S)
         km = rng.lognormal(np.log(35.0) - 0.18, 0.6, n)
         drives = rng.random(n) < 0.85
-        self.ev_need_kwh += np.where(drives & self.has_ev, km * 0.18, 0.0)
-        plug = (rng.random(n) < 0.6) | (self.ev_need_kwh > 30.0)
-        arrive = midnight + 3600.0 * np.clip(rng.normal(18.0, 1.5, n), 12.0, 23.9)
+        u_plug = rng.random(n)
+        arrive_h = np.clip(rng.normal(18.0, 1.5, n), 12.0, 23.9)
+        home = np.ones(n, dtype=bool)
+        if self._trips is not None:  # a car away with its household on a trip is charged elsewhere
+            home = ~self._trips.away(day, arrive_h)
+        self.ev_need_kwh += np.where(drives & home & self.has_ev, km * 0.18, 0.0)
+        plug = home & ((u_plug < 0.6) | (self.ev_need_kwh > 30.0))
+        arrive = midnight + 3600.0 * arrive_h
         dur = np.where(plug & self.has_ev, self.ev_need_kwh / np.maximum(self.ev_kw, 1e-9) * 3600.0, 0.0)
         dur = np.minimum(dur, midnight + _DAY_S + 7.5 * 3600.0 - arrive)
         self.ev_need_kwh = np.where(plug & self.has_ev, self.ev_need_kwh - dur / 3600.0 * self.ev_kw, self.ev_need_kwh)

@@ -459,10 +459,16 @@ class HomeTwin(TwinBase):
             self.log, cfg.knot_s, cfg.record_cycles,
         )
         self.occupancy.listeners.append(self.zone.wake)
+        self.away = None  # t_s -> whether the household is away on a trip
+        if cfg.occupancy.trip_share > 0.0:
+            trips = occ.TripDays([cfg.occupancy], streams.generator("occupancy/trips"), self.clock.local_day(0.0))
+            clock = self.clock
+            self.away = lambda t: bool(trips.away(clock.local_day(t), clock.hour_of_day(t))[0])
+            env.process(occ.trip_log_process(env, clock, trips, self.log.log))
         for k in range(cfg.occupancy.n_occupants):
             env.process(occ.occupant_process(
                 env, self.clock, cfg.occupancy, streams.generator(f"occupancy/{k}"), k,
-                self.occupancy.on_change,
+                self.occupancy.on_change, self.away,
             ))
 
         log_fn = self._logger()
@@ -493,7 +499,9 @@ class HomeTwin(TwinBase):
                 ))
         self.ev_power = StepSignal(0.0)
         if cfg.ev is not None:
-            env.process(ev_process(env, self.clock, cfg.ev, streams.generator("ev"), self.ev_power, log_fn))
+            env.process(ev_process(
+                env, self.clock, cfg.ev, streams.generator("ev"), self.ev_power, log_fn, away=self.away,
+            ))
         self.dhw_power = StepSignal(0.0)
         if cfg.dhw is not None:
             env.process(dhw_process(
