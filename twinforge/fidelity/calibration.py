@@ -106,6 +106,8 @@ HOME_PARAMETERS: dict[str, Bound] = {
     "occupancy.return_h": Bound(12.0, 21.0),
     "occupancy.bed_h": Bound(21.0, 25.0),
     "occupancy.away_share": Bound(0.0, 0.95),
+    "occupancy.trip_share": Bound(0.0, 0.5),  # whole-household trips: share of days, mean length
+    "occupancy.trip_mean_days": Bound(1.0, 21.0),
     "hvac.heating_capacity_w": Bound(0.0, 15_000.0),
     "hvac.heat_setpoint_c": Bound(17.0, 23.0),
     "envelope.ua_w_per_k": Bound(50.0, 600.0),
@@ -128,6 +130,8 @@ GRID_PARAMETERS: dict[str, Bound] = {
     "home.appliances.weekend_scale": Bound(0.5, 2.5),
     "homes.setback_share": Bound(0.0, 1.0),
     "home.occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),  # how spread the homes' routines are
+    "home.occupancy.trip_share": Bound(0.0, 0.5),  # the homes' trips (each home its own)
+    "home.occupancy.trip_mean_days": Bound(1.0, 21.0),
     # the optional commercial and industrial load (only with [grid.commercial] in the base)
     "commercial.base_w_per_home": Bound(0.0, 4000.0),
     "commercial.business_w_per_home": Bound(0.0, 4000.0),
