@@ -452,15 +452,15 @@ def trip_log_process(
     day = clock.local_day(t + 1e-3)
     first = True
     while True:
-        on = trips.on_trip(day)[0]
-        if on and (first or not trips.on_trip(day - 1)[0]):
+        leaves_today = not trips.on_trip(day - 1)[0]
+        if trips.on_trip(day)[0] and (first or leaves_today):
             last = day
             while trips.on_trip(last + 1)[0]:
                 last += 1
             m_last = m0
             for _ in range(last - day):
                 m_last = clock.next_local_midnight(m_last + 1.0)
-            start = clock.at_local_hour(m0, float(trips.leave_h[0])) if not trips.on_trip(day - 1)[0] else m0
+            start = clock.at_local_hour(m0, float(trips.leave_h[0])) if leaves_today else m0
             end = clock.at_local_hour(m_last, float(trips.return_h[0]))
             if end > t:
                 log(category="occupancy", type="household_trip", start_s=max(start, t), end_s=end,
