@@ -26,9 +26,25 @@ def test_activity_is_a_smoothed_trapezoid():
     np.testing.assert_allclose(weekend, 0.25 * o)
 
 
+def test_evening_ramp_may_be_longer_than_the_morning_ramp():
+    p = CommercialParams(open_h=8.0, close_h=19.0, ramp_h=2.0, close_ramp_h=6.0)
+    h = np.linspace(0.0, 23.99, 2400)
+    o = business_activity(h, np.ones_like(h, dtype=bool), p)
+    sym = business_activity(h, np.ones_like(h, dtype=bool), p.model_copy(update={"close_ramp_h": None}))
+    morning = h < 12.0
+    np.testing.assert_array_equal(o[morning], sym[morning])  # the morning ramp is ramp_h's
+    assert np.all(o[(h >= 9.0) & (h <= 16.0)] == 1.0) and o[h < 16.0 - 1e-9].max() == 1.0
+    assert 0.0 < o[(h > 16.01) & (h < 21.99)].min() and o[(h > 16.01) & (h < 21.99)].max() < 1.0
+    assert o[h >= 22.0].max() == 0.0 and sym[h >= 20.0].max() == 0.0
+    np.testing.assert_allclose(business_activity(np.array([19.0]), np.array([True]), p), 0.5)
+    assert np.all(np.diff(o[h >= 16.0]) <= 0)
+
+
 def test_business_hours_must_not_overlap():
     with pytest.raises(ValueError):
         CommercialParams(open_h=10.0, close_h=12.0, ramp_h=4.0)
+    with pytest.raises(ValueError, match="close_ramp_h"):  # 8 + 1 > 12 - 4
+        CommercialParams(open_h=8.0, close_h=12.0, ramp_h=2.0, close_ramp_h=8.0)
 
 
 def test_nerc_holidays():

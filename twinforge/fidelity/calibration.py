@@ -138,6 +138,7 @@ GRID_PARAMETERS: dict[str, Bound] = {
     "commercial.open_h": Bound(5.0, 10.0),
     "commercial.close_h": Bound(15.0, 21.0),
     "commercial.ramp_h": Bound(0.5, 5.0),
+    "commercial.close_ramp_h": Bound(0.5, 8.0),  # set it in the base: its default is ramp_h's
     "commercial.weekend_factor": Bound(0.0, 1.0),
     "commercial.cooling_w_per_k_per_home": Bound(0.0, 400.0),
     "commercial.cooling_balance_c": Bound(8.0, 24.0),

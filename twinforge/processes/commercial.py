@@ -19,8 +19,10 @@ simulation:
 - ``N``: homes on the feeder; ``b`` ``base_w_per_home`` (industry, around-the-clock
   services), ``B`` ``business_w_per_home`` (offices, shops, schools at full activity);
 - ``o(t)`` in [0, 1]: the business activity, a smoothed trapezoid in local time rising over
-  ``ramp_h`` centred on ``open_h`` and falling over ``ramp_h`` centred on ``close_h``
-  (raised-cosine ramps: no corner in the aggregate, which averages many openings), times
+  ``ramp_h`` centred on ``open_h`` and falling over ``close_ramp_h`` (default: ``ramp_h``)
+  centred on ``close_h`` (raised-cosine ramps: no corner in the aggregate, which averages
+  many openings; offices open together, while shops, restaurants and venues close over
+  the evening, so the evening ramp may be the longer one), times
   1 on working days and ``weekend_factor`` on Saturdays, Sundays and (``holidays =
   "nerc"``) the six NERC holidays (New Year's Day, Memorial Day, Independence Day, Labor
   Day, Thanksgiving, Christmas; a Sunday holiday moves to Monday);
@@ -81,6 +83,9 @@ class CommercialParams(BaseModel):
     open_h: float = Field(8.0, ge=0.0, le=24.0, description="local time of the middle of the morning ramp [h]")
     close_h: float = Field(18.0, ge=0.0, le=24.0, description="local time of the middle of the evening ramp [h]")
     ramp_h: float = Field(3.0, ge=0.0, le=8.0, description="duration of the morning and evening ramps [h]")
+    close_ramp_h: float | None = Field(
+        None, ge=0.0, le=12.0, description="duration of the evening ramp if not ramp_h [h]"
+    )
     weekend_factor: float = Field(
         0.3, ge=0.0, le=1.0, description="business activity on weekends and holidays, share of a working day [1]"
     )
@@ -114,11 +119,17 @@ class CommercialParams(BaseModel):
 
     @model_validator(mode="after")
     def _hours(self) -> "CommercialParams":
-        if not self.open_h + self.ramp_h / 2.0 <= self.close_h - self.ramp_h / 2.0:
-            raise ValueError("business hours need open_h + ramp_h/2 <= close_h - ramp_h/2")
+        if not self.open_h + self.ramp_h / 2.0 <= self.close_h - self.evening_ramp_h / 2.0:
+            raise ValueError("business hours need open_h + ramp_h/2 <= close_h - close_ramp_h/2"
+                             " (close_ramp_h: ramp_h if not set)")
         if self.heating_balance_c > self.cooling_balance_c:
             raise ValueError("heating_balance_c must not exceed cooling_balance_c")
         return self
+
+    @property
+    def evening_ramp_h(self) -> float:
+        """Duration of the evening ramp [h]: ``close_ramp_h``, or ``ramp_h`` if it is not set."""
+        return self.ramp_h if self.close_ramp_h is None else self.close_ramp_h
 
 
 def nerc_holidays(years: range) -> set[pd.Timestamp]:
@@ -150,18 +161,19 @@ def business_activity(hour: np.ndarray, working: np.ndarray, p: CommercialParams
     """Business activity ``o`` in [0, 1] at local ``hour`` [h]; ``working`` day flags.
 
     A smoothed trapezoid: 0 before ``open_h - ramp_h/2``, a raised-cosine ramp up to 1 at
-    ``open_h + ramp_h/2``, 1 until ``close_h - ramp_h/2``, a raised-cosine ramp down to 0 at
-    ``close_h + ramp_h/2`` (each ramp passes 0.5 at its centre); times 1 on working days and
-    ``weekend_factor`` otherwise.
+    ``open_h + ramp_h/2``, 1 until ``close_h - rc/2``, a raised-cosine ramp down to 0 at
+    ``close_h + rc/2`` (``rc``: ``close_ramp_h``, or ``ramp_h`` if it is not set; each ramp
+    passes 0.5 at its centre); times 1 on working days and ``weekend_factor`` otherwise.
     """
     h = np.asarray(hour, dtype=np.float64)
-    r = p.ramp_h
-    if r > 0:
-        up = 0.5 - 0.5 * np.cos(np.pi * np.clip((h - (p.open_h - r / 2.0)) / r, 0.0, 1.0))
-        down = 0.5 - 0.5 * np.cos(np.pi * np.clip(((p.close_h + r / 2.0) - h) / r, 0.0, 1.0))
-    else:
-        up = (h >= p.open_h).astype(np.float64)
-        down = (h < p.close_h).astype(np.float64)
+
+    def ramp(x: np.ndarray, width: float) -> np.ndarray:  # 0 -> 1 as x goes -width/2 -> width/2
+        if width > 0:
+            return 0.5 - 0.5 * np.cos(np.pi * np.clip(x / width + 0.5, 0.0, 1.0))
+        return (x >= 0).astype(np.float64)
+
+    up = ramp(h - p.open_h, p.ramp_h)
+    down = ramp(p.close_h - h, p.evening_ramp_h) if p.evening_ramp_h > 0 else (h < p.close_h).astype(np.float64)
     return np.minimum(up, down) * np.where(np.asarray(working, dtype=bool), 1.0, p.weekend_factor)
 
 
