@@ -158,6 +158,12 @@ def test_grid_and_machine_errors():
         calibrate(real, twin="boat", max_runs=3)
     with pytest.raises(CompareError, match="GridConfig"):
         calibrate(real, twin="grid", base=HomeConfig(), max_runs=3)
+    # a field whose default is another field's (unset in the base) needs a start value
+    from twinforge.processes.commercial import CommercialParams
+    from twinforge.twins.grid import GridConfig
+    with pytest.raises(CompareError, match=r"'commercial.close_ramp_h' is not numeric \(got None\)"):
+        calibrate(real[["load_power_w"]], base=GridConfig(commercial=CommercialParams()),
+                  params=["commercial.close_ramp_h"], max_runs=3)
     one_unit = real.assign(run_id=0)
     with pytest.raises(CompareError, match="at least two units"):
         calibrate(one_unit[["load_power_w", "run_id"]], twin="grid", params=["homes.cooling_share"], max_runs=3)

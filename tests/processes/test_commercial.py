@@ -45,6 +45,10 @@ def test_business_hours_must_not_overlap():
         CommercialParams(open_h=10.0, close_h=12.0, ramp_h=4.0)
     with pytest.raises(ValueError, match="close_ramp_h"):  # 8 + 1 > 12 - 4
         CommercialParams(open_h=8.0, close_h=12.0, ramp_h=2.0, close_ramp_h=8.0)
+    with pytest.raises(ValueError, match="within the local day"):  # the ramp would end at 01:00
+        CommercialParams(open_h=8.0, close_h=21.0, ramp_h=2.0, close_ramp_h=8.0)
+    with pytest.raises(ValueError, match="within the local day"):
+        CommercialParams(open_h=1.0, close_h=18.0, ramp_h=4.0)
 
 
 def test_nerc_holidays():

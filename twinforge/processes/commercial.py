@@ -122,6 +122,9 @@ class CommercialParams(BaseModel):
         if not self.open_h + self.ramp_h / 2.0 <= self.close_h - self.evening_ramp_h / 2.0:
             raise ValueError("business hours need open_h + ramp_h/2 <= close_h - close_ramp_h/2"
                              " (close_ramp_h: ramp_h if not set)")
+        if self.open_h - self.ramp_h / 2.0 < 0.0 or self.close_h + self.evening_ramp_h / 2.0 > 24.0:
+            raise ValueError("business hours must lie within the local day: open_h - ramp_h/2 >= 0"
+                             " and close_h + close_ramp_h/2 <= 24 (close_ramp_h: ramp_h if not set)")
         if self.heating_balance_c > self.cooling_balance_c:
             raise ValueError("heating_balance_c must not exceed cooling_balance_c")
         return self
