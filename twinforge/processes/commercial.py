@@ -176,7 +176,7 @@ def business_activity(hour: np.ndarray, working: np.ndarray, p: CommercialParams
         return (x >= 0).astype(np.float64)
 
     up = ramp(h - p.open_h, p.ramp_h)
-    down = ramp(p.close_h - h, p.evening_ramp_h) if p.evening_ramp_h > 0 else (h < p.close_h).astype(np.float64)
+    down = 1.0 - ramp(h - p.close_h, p.evening_ramp_h)
     return np.minimum(up, down) * np.where(np.asarray(working, dtype=bool), 1.0, p.weekend_factor)
 
 
