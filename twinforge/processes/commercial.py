@@ -82,7 +82,10 @@ class CommercialParams(BaseModel):
     )
     open_h: float = Field(8.0, ge=0.0, le=24.0, description="local time of the middle of the morning ramp [h]")
     close_h: float = Field(18.0, ge=0.0, le=24.0, description="local time of the middle of the evening ramp [h]")
-    ramp_h: float = Field(3.0, ge=0.0, le=8.0, description="duration of the morning ramp, and of the evening ramp without close_ramp_h [h]")
+    ramp_h: float = Field(
+        3.0, ge=0.0, le=8.0,
+        description="duration of the morning ramp, and of the evening ramp without close_ramp_h [h]",
+    )
     close_ramp_h: float | None = Field(
         None, ge=0.0, le=12.0, description="duration of the evening ramp if not ramp_h [h]"
     )
