@@ -122,3 +122,40 @@ def test_morning_showers_shift_heating_to_the_morning():
         return w[(h >= 6) & (h < 15)].sum() / w.sum()
 
     assert morning_share_of_energy(0.9) > morning_share_of_energy(0.3) + 0.1
+
+
+def _shower_hours(p, weekend, n_days=600, **routine):
+    rng = np.random.default_rng(11)
+    shower_l = p.draw_l_per_occupant_day * dhw._SHOWER_SHARE
+    return np.array([h for _ in range(n_days) for h, v in dhw._day_draws(p, 2, weekend, rng, **routine)
+                     if v == pytest.approx(shower_l)])
+
+
+def test_morning_shower_follows_the_wake_up_time():
+    p = dhw.DHWParams(morning_shower_share=1.0, draw_sigma=0.0)
+    # defaults: the household up at 07:00 showers at 07:00 +- 1 h on weekdays, 08:30 +- 1.5 h at weekends
+    default = _shower_hours(p, False)
+    assert default.mean() == pytest.approx(7.0, abs=0.1) and default.std() == pytest.approx(1.0, abs=0.1)
+    weekend = _shower_hours(p, True)
+    assert weekend.mean() == pytest.approx(8.5, abs=0.15) and weekend.std() == pytest.approx(1.5, abs=0.15)
+    # a household up at 06:00 whose shower comes 45 min later, within +- 15 min
+    late = dhw.DHWParams(morning_shower_share=1.0, draw_sigma=0.0, shower_delay_h=0.75, shower_sd_h=0.25)
+    early = _shower_hours(late, False, wake_h=6.0)
+    assert early.mean() == pytest.approx(6.75, abs=0.05) and early.std() == pytest.approx(0.25, abs=0.03)
+    assert _shower_hours(late, True, wake_h=6.0).mean() == pytest.approx(8.25, abs=0.05)
+
+
+def test_evening_draws_follow_bedtime():
+    p = dhw.DHWParams(morning_shower_share=0.0, draw_sigma=0.0)
+    assert _shower_hours(p, False).mean() == pytest.approx(20.5, abs=0.15)
+    assert _shower_hours(p, False, bed_h=21.9).mean() == pytest.approx(19.5, abs=0.15)
+    # the small draws (equally likely after waking, at 12:30, before bedtime): a routine one hour
+    # later moves two of the three centres by 1 h, their mean by 2/3 h
+    def small_mean(**routine):
+        rng = np.random.default_rng(3)
+        small_l = p.draw_l_per_occupant_day * (1 - dhw._SHOWER_SHARE) / dhw._N_SMALL
+        return np.mean([h for _ in range(600) for h, v in dhw._day_draws(p, 2, False, rng, **routine)
+                        if v == pytest.approx(small_l)])
+
+    assert small_mean() == pytest.approx((7.5 + 12.5 + 19.5) / 3, abs=0.1)
+    assert small_mean(wake_h=8.0, bed_h=23.9) - small_mean() == pytest.approx(2 / 3, abs=0.02)

@@ -306,3 +306,21 @@ def test_household_trips_empty_the_home_and_are_logged():
                                           home=home0, **EVERYTHING))
     assert "household_trip" not in set(events0.type)
     assert (df0.occupants_home[on_trip] > 0).mean() > 0.5
+
+
+def test_water_heater_follows_the_household_wake_up_time():
+    # the morning showers come at the routine's wake-up time: a later household heats later
+    common = dict(runs=1, days=10, period="5min", seed=19, start="2024-01-08", diversity=False)
+    dhw = {"morning_shower_share": 1.0, "shower_sd_h": 0.25, "draw_l_per_occupant_day": 80.0}
+
+    def heating_centroid_h(wake_h):
+        occ = {"wake_h": wake_h, "leave_h": wake_h + 1.5, "return_h": 18.0}
+        df, _, _ = run_frame(load_spec(None, home={"dhw": dhw, "occupancy": occ}, **common))
+        base, _, _ = run_frame(load_spec(None, home={"occupancy": occ}, **common))
+        heater = (df.appliance_power_w - base.appliance_power_w).to_numpy()
+        t = pd.DatetimeIndex(df.time).tz_convert("Europe/Paris")
+        h = (t.hour + t.minute / 60).to_numpy()
+        morning = (h >= 4) & (h < 14)
+        return float(np.sum(heater[morning] * h[morning]) / np.sum(heater[morning]))
+
+    assert heating_centroid_h(8.5) - heating_centroid_h(6.0) == pytest.approx(2.5, abs=0.6)

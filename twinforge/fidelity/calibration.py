@@ -114,6 +114,8 @@ HOME_PARAMETERS: dict[str, Bound] = {
     "dhw.element_w": Bound(1000.0, 4000.0),  # only with a water heater in the base home
     "dhw.draw_l_per_occupant_day": Bound(10.0, 200.0),
     "dhw.tank_l": Bound(100.0, 300.0),
+    "dhw.shower_delay_h": Bound(-1.0, 2.0),  # the morning shower after the wake-up time
+    "dhw.shower_sd_h": Bound(0.2, 2.0),
 }
 
 #: Grid parameters (dotted paths in ``GridConfig``) and their default search ranges.

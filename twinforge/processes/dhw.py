@@ -22,10 +22,17 @@ midnights and threshold crossings, never one per sample. Energy is conserved exa
 element energy = delivered draws + standby losses + change of stored heat.
 
 Draws (hand-set): each occupant, each local day, takes one shower (55 % of their volume,
-in the morning with probability ``morning_shower_share``, default 0.6, else in the evening) and four small draws (sinks, kitchen) around the morning, midday and
-evening; the occupant's daily volume is lognormal around ``draw_l_per_occupant_day``. A
-draw happens only if somebody is at home at that time, so the delivered volume is a bit
-below ``n_occupants x draw_l_per_occupant_day``.
+in the morning with probability ``morning_shower_share``, default 0.6, else in the evening)
+and four small draws (sinks, kitchen) around the morning, midday and evening; the
+occupant's daily volume is lognormal around ``draw_l_per_occupant_day``. The draws follow
+the household's routine (the occupancy's ``wake_h`` and ``bed_h``, :func:`draw_hours`):
+the weekday morning shower at ``wake_h + shower_delay_h`` with an SD of ``shower_sd_h``
+(weekends 1.5 h later, 1.5 x the SD, as the routine's weekend wake-up is 1 h later), the
+evening shower 2.4 h before bedtime (SD 1.5 h), the small draws 0.5 h after waking (SD
+1 h), at 12:30 (1 h) and 3.4 h before bedtime (1.5 h); with the default routine (up at
+07:00, in bed at 22:54) that is 07:00, 08:30 at weekends, 20:30, 07:30, 12:30 and 19:30.
+A draw happens only if somebody is at home at that time, so the delivered volume is a
+bit below ``n_occupants x draw_l_per_occupant_day``.
 
 Defaults: 200 L tank and 2.4 kW element (common French resistive storage heaters,
 150-300 L, 1.8-3 kW); setpoint 60 degC (above the 55 degC usually advised against
@@ -77,6 +84,9 @@ class DHWParams(BaseModel):
     morning_shower_share : float
         Probability that an occupant's daily shower is taken in the morning rather than
         the evening [1].
+    shower_delay_h, shower_sd_h : float
+        Centre of the weekday morning shower after the household's wake-up time [h] and
+        its standard deviation [h] (weekends: 1.5 h later and 1.5 x the SD).
     loss_w_per_k : float
         Standby loss coefficient of the tank [W K-1].
     offpeak_window_h : (float, float) or None
@@ -100,6 +110,10 @@ class DHWParams(BaseModel):
     morning_shower_share: float = Field(
         0.6, ge=0.0, le=1.0, description="probability that an occupant's shower is in the morning [1]"
     )
+    shower_delay_h: float = Field(
+        0.0, ge=-2.0, le=3.0, description="weekday morning shower's centre after the wake-up time [h]"
+    )
+    shower_sd_h: float = Field(1.0, ge=0.0, le=3.0, description="SD of the weekday morning shower time [h]")
     loss_w_per_k: float = Field(1.6, ge=0.0, le=10.0, description="standby loss coefficient [W K-1]")
     offpeak_window_h: tuple[float, float] | None = Field(
         None, description="local (start, end) hours the element may run; None = always"
@@ -151,22 +165,42 @@ class DHWParams(BaseModel):
         return (a <= hour < b) if a < b else (hour >= a or hour < b)
 
 
-def _day_draws(p: DHWParams, n_occ: int, weekend: bool, rng: np.random.Generator) -> list[tuple[float, float]]:
-    """One local day's draws ``(hour, litres)``; a fixed number of draws from ``rng``."""
+#: The draws' centres relative to the routine [h] and their SDs [h]: small draws after
+#: waking, at midday (absolute) and before bedtime; the evening shower before bedtime.
+_SMALL = (("wake", 0.5, 1.0), ("clock", 12.5, 1.0), ("bed", -3.4, 1.5))
+_EVENING_SHOWER = (-2.4, 1.5)
+#: The weekend shower: later and more spread than the weekday one.
+_WEEKEND_DELAY_H, _WEEKEND_SD_FACTOR = 1.5, 1.5
+
+
+def _day_draws(
+    p: DHWParams, n_occ: int, weekend: bool, rng: np.random.Generator,
+    wake_h: float = 7.0, bed_h: float = 22.9,
+) -> list[tuple[float, float]]:
+    """One local day's draws ``(hour, litres)``; a fixed number of draws from ``rng``.
+
+    ``wake_h`` and ``bed_h`` are the household's weekday wake-up and bedtime [local h]
+    (the occupancy's routine); the draws' hours follow them (module docstring).
+    """
     out = []
+    if weekend:
+        m_mu, m_sd = wake_h + _WEEKEND_DELAY_H + p.shower_delay_h, _WEEKEND_SD_FACTOR * p.shower_sd_h
+    else:
+        m_mu, m_sd = wake_h + p.shower_delay_h, p.shower_sd_h
+    base = {"wake": wake_h, "clock": 0.0, "bed": bed_h}
     for _ in range(n_occ):
         vol = p.draw_l_per_occupant_day * math.exp(p.draw_sigma * rng.standard_normal() - 0.5 * p.draw_sigma**2)
         morning = rng.random() < p.morning_shower_share
         z = rng.standard_normal(1 + _N_SMALL)
         which = rng.integers(0, 3, size=_N_SMALL)
         if morning:
-            h = (8.5 + 1.5 * z[0]) if weekend else (7.0 + 1.0 * z[0])
+            h = m_mu + m_sd * z[0]
         else:
-            h = 20.5 + 1.5 * z[0]
+            h = bed_h + _EVENING_SHOWER[0] + _EVENING_SHOWER[1] * z[0]
         out.append((h, _SHOWER_SHARE * vol))
         for k in range(_N_SMALL):
-            mu, sd = ((7.5, 1.0), (12.5, 1.0), (19.5, 1.5))[int(which[k])]
-            out.append((mu + sd * z[1 + k], (1.0 - _SHOWER_SHARE) * vol / _N_SMALL))
+            ref, off, sd = _SMALL[int(which[k])]
+            out.append((base[ref] + off + sd * z[1 + k], (1.0 - _SHOWER_SHARE) * vol / _N_SMALL))
     return sorted((min(max(h, 0.0), 23.99), v) for h, v in out)
 
 
@@ -180,6 +214,7 @@ def dhw_process(
     log: Callable[..., Any],
     n_occupants: int = 2,
     stats: dict[str, float] | None = None,
+    routine_h: tuple[float, float] = (7.0, 22.9),
 ) -> Generator[Any, Any, None]:
     """SimPy process of an electric storage water heater.
 
@@ -205,6 +240,9 @@ def dhw_process(
     stats : dict, optional
         Filled with running totals [J]: ``element_j``, ``draw_j`` (delivered),
         ``unmet_j``, ``loss_j`` and the current ``stored_j`` (for energy-balance checks).
+    routine_h : (float, float)
+        The household's weekday wake-up time and bedtime, local [h] (``OccupancyParams``'s
+        ``wake_h`` and ``bed_h``): the draws' hours follow them.
     """
     p = params
     e_full, e_low, loss, pw = p.full_j, p.low_j, p.loss_w, p.element_w
@@ -219,7 +257,7 @@ def dhw_process(
 
     def sample_day(m0: float) -> None:
         nonlocal draws
-        day = _day_draws(p, n_occupants, clock.is_weekend(m0 + 1.0), rng)
+        day = _day_draws(p, n_occupants, clock.is_weekend(m0 + 1.0), rng, *routine_h)
         draws = [(t, v) for t, v in ((clock.at_local_hour(m0, h), v) for h, v in day) if t >= start]
 
     def next_edge(t: float) -> float:

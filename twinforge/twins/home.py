@@ -507,6 +507,7 @@ class HomeTwin(TwinBase):
             env.process(dhw_process(
                 env, self.clock, cfg.dhw, streams.generator("dhw"), lambda: self.occupancy.n_home.value,
                 self.dhw_power, log_fn, n_occupants=cfg.occupancy.n_occupants,
+                routine_h=(cfg.occupancy.wake_h, cfg.occupancy.bed_h),
             ))
         self.soc = cfg.battery.soc_init if cfg.battery.capacity_kwh > 0 else 0.0
         self._sensor_rng = {
