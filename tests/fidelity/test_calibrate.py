@@ -51,6 +51,42 @@ def test_a_point_asked_for_twice_is_simulated_once():
     assert not res.history[names].duplicated().any()
 
 
+def test_rescore_chooses_the_lowest_loss_on_fresh_seeds(tmp_path):
+    """The search's best few and the start run again on other seeds; the lowest fresh loss wins."""
+    truth = HomeConfig.model_validate({**COMMON, "appliances": {"owned": OWNED, "usage_scale": 1.6}})
+    target = simulate_homes(truth, START, 9, "900s", [202], ["mains_power_w"]).drop(columns="run_id")
+    base = HomeConfig.model_validate(COMMON)
+    kw = dict(params=["appliances.usage_scale", "appliances.standby_w"], base=base, max_runs=8, holdout=0.25,
+              n_units=1, n_eval_units=2, seed=0, method="nelder-mead")
+    plain = calibrate(target, **kw)
+    res = calibrate(target, rescore=3, n_rescore_units=2, **kw)
+    names = kw["params"]
+    # the search itself is the same; only the choice after it differs
+    pd.testing.assert_frame_equal(plain.history[names + ["loss"]], res.history[names + ["loss"]])
+    assert plain.details["rescore"] is None and "rescore_loss" not in plain.history
+    h = res.history
+    scored = h[h["rescore_loss"].notna()]
+    assert len(scored) == 4 and scored.index[0] == 0  # the start and the 3 best others
+    others = h.drop(index=0)
+    assert set(scored.index[1:]) == set(others.nsmallest(3, "loss").index)
+    chosen = scored["rescore_loss"].idxmin()
+    assert res.params == {n: h.loc[chosen, n] for n in names}
+    assert res.loss_best == h.loc[chosen, "loss"]
+    assert res.config.appliances.usage_scale == res.params["appliances.usage_scale"]
+    rs = res.details["rescore"]
+    assert rs["seeds"] == [2000, 2001] and not set(rs["seeds"]) & set(res.details["calibration_seeds"])
+    assert not set(rs["seeds"]) & set(res.details["evaluation_seeds"])
+    assert rs["loss_start"] == h.loc[0, "rescore_loss"] and rs["chose_start"] == (chosen == 0)
+    # a fresh loss is a real loss: the start's differs from its loss on the search's seed
+    assert rs["loss_start"] != h.loc[0, "loss"]
+    assert "re-scored 4 candidates" in res.summary()
+    assert "# re-scored 4 candidates on 2 fresh run(s)" in res.write_preset(tmp_path / "p.toml").read_text()
+    with pytest.raises(CompareError, match="rescore must be an integer >= 0"):
+        calibrate(target, rescore=-1, **kw)
+    with pytest.raises(CompareError, match="n_rescore_units must be >= 1"):
+        calibrate(target, rescore=1, n_rescore_units=0, **kw)
+
+
 def test_preset_loads_as_a_scenario(recovered, tmp_path):
     path = recovered.write_preset(tmp_path / "preset.toml", days=3)
     spec = load_spec(path)

@@ -115,6 +115,15 @@ def test_calibrate_end_to_end_writes_a_loadable_preset(tmp_path):
     assert spec.twin == "home" and spec.period == "1h" and spec.diversity is None
 
 
+def test_calibrate_rescore_says_what_it_re_scored(tmp_path):
+    out = tmp_path / "uci.toml"
+    r = tf("calibrate", "--real", UCI, "--params", "appliances.standby_w", "--budget", "4",
+           "--period", "1h", "--homes", "1", "--rescore", "2", "--rescore-units", "2", "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert "re-scored 3 candidates (the start included) on 2 fresh run(s)" in r.stdout
+    assert "# re-scored 3 candidates on 2 fresh run(s)" in out.read_text()
+
+
 def test_calibrate_fits_the_fleet_laws_of_a_scenario_with_diversity(tmp_path):
     base = tmp_path / "homes.toml"
     base.write_text('twin = "home"\nperiod = "1h"\n\n[diversity]\nfloor_area_sigma = 0.6\n')
@@ -139,6 +148,9 @@ def test_calibrate_fits_the_fleet_laws_of_a_scenario_with_diversity(tmp_path):
         (["--twin", "grid", "--params", "appliances.usage_scale"], "unknown grid parameter 'appliances.usage_scale'"),
         (["--twin", "machine", "--params", "vibration.background_rms_g"], "give channels"),
         (["--twin", "grid", "--params", "homes.cooling_share", "--units", "0"], "--units must be >= 1"),
+        (["--params", "appliances.usage_scale", "--rescore", "-1"], "--rescore must be >= 0"),
+        (["--params", "appliances.usage_scale", "--rescore", "2", "--rescore-units", "0"],
+         "--rescore-units must be >= 1"),
     ],
 )
 def test_calibrate_bad_input_exits_2_and_writes_nothing(tmp_path, args, message):

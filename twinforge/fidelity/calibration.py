@@ -21,7 +21,14 @@ simulations are spent. The split between calibration and held-out data is
   candidates are simulated from the first calibration unit's start for the longest
   calibration unit's span.
 
-Then the start and the best parameters are both simulated for the **held-out** data with
+The search's best point is the best on its own seeds, and with a few units and the
+discriminative score in the loss it is often best by luck (the winner's curse: a
+candidate that suits those few runs). With ``rescore=k`` the search's ``k`` best other
+candidates and the start are simulated again with ``n_rescore_units`` fresh seeds
+(``seed + 2000 + j``) on the calibration windows, and the lowest fresh loss is chosen; if
+that is the start, the calibration changes nothing (it says so).
+
+Then the start and the chosen parameters are both simulated for the **held-out** data with
 other seeds and compared with it by :func:`~twinforge.fidelity.compare` (before/after
 reports). :meth:`CalibrationResult.write_preset` writes the result as a scenario file for
 ``twinforge generate --config``.
@@ -321,9 +328,12 @@ class CalibrationResult:
     params, start_params : dict of str to float
         Best and starting values of the calibrated parameters.
     loss_start, loss_best : float
-        Loss on the calibration windows at the start and at the best point.
+        Loss on the calibration windows (the search's seeds) at the start and at the
+        chosen point.
     history : DataFrame
-        One row per simulated candidate: parameter values, loss and its components.
+        One row per simulated candidate: parameter values, loss and its components; with
+        ``rescore``, the re-scored candidates' fresh loss in ``rescore_loss`` (NaN for the
+        others).
     n_runs : int
         Candidate simulations spent (each simulates ``n_units`` runs).
     config : pydantic model
@@ -377,6 +387,15 @@ class CalibrationResult:
             f"{d['seconds']:.0f} s)",
             f"  calibration loss {self.loss_start:.4g} -> {self.loss_best:.4g}",
         ]
+        rs = d.get("rescore")
+        if rs:
+            kept = " (the start: no change)" if rs["chose_start"] else ""
+            lines.append(
+                f"  re-scored {rs['n_candidates']} candidates"
+                f"{' (the start included)' if math.isfinite(rs['loss_start']) else ''} on {rs['n_units']} fresh "
+                f"run(s): fresh loss {rs['loss_start']:.4g} at the start, {rs['loss_chosen']:.4g} chosen{kept}; "
+                f"the search's best {rs['loss_search_best']:.4g}"
+            )
         for k in self.params:
             lines.append(f"  {k}: {self.start_params[k]:.4g} -> {self.params[k]:.4g}")
         if self.report_after is not None:
@@ -408,6 +427,13 @@ class CalibrationResult:
             f"calibration loss {self.loss_start:.4g} -> {self.loss_best:.4g} "
             f"({self.n_runs} candidates, weights {self.details['weights']})",
         ]
+        rs = self.details.get("rescore")
+        if rs:
+            header.append(
+                f"re-scored {rs['n_candidates']} candidates on {rs['n_units']} fresh run(s): fresh loss "
+                f"{rs['loss_start']:.4g} at the start, {rs['loss_chosen']:.4g} chosen"
+                + (" (the start: no change)" if rs["chose_start"] else "")
+            )
         if self.report_after is not None and self.report_before is not None:
             for k in ("windows.discriminative_score", "windows.nn_indistinguishability"):
                 b, a = self.report_before.value(k), self.report_after.value(k)
@@ -595,6 +621,8 @@ def calibrate(
     source: str = "",
     n_homes: int | None = None,
     n_eval_homes: int | None = None,
+    rescore: int = 0,
+    n_rescore_units: int | None = None,
 ) -> CalibrationResult:
     """Fit twin parameters to a real trace within a budget of simulations.
 
@@ -646,6 +674,12 @@ def calibrate(
         (``seed + 1000 + k``) and of the optimiser.
     evaluate : bool
         Compute the held-out before/after reports.
+    rescore : int
+        Re-score the search's ``rescore`` best candidates other than the start, and the
+        start, with fresh seeds and choose the lowest fresh loss (module docstring); 0: choose
+        the search's best. These simulations are not counted in ``max_runs``.
+    n_rescore_units : int, optional
+        Runs per re-scored candidate; default ``max(n_units, 6)``.
 
     Returns
     -------
@@ -696,6 +730,12 @@ def calibrate(
         raise CompareError(f"max_runs must be >= 2, got {max_runs}")
     if n_units < 1 or n_eval_units < 1:
         raise CompareError(f"n_units and n_eval_units must be >= 1, got {n_units} and {n_eval_units}")
+    if n_rescore_units is None:
+        n_rescore_units = max(n_units, 6)
+    if isinstance(rescore, bool) or not isinstance(rescore, (int, np.integer)) or rescore < 0:
+        raise CompareError(f"rescore must be an integer >= 0, got {rescore!r}")
+    if n_rescore_units < 1:
+        raise CompareError(f"n_rescore_units must be >= 1, got {n_rescore_units}")
     if not 0.0 <= holdout < 1.0:
         raise CompareError(f"holdout must be in [0, 1), got {holdout}")
     if normalise not in ("none", "mean"):
@@ -797,6 +837,12 @@ def calibrate(
         comp["loss"] = sum(w[k] * comp[k] for k in DEFAULT_WEIGHTS)
         return comp
 
+    def simulate_cal(cfg: Any, div: Any, seeds: Sequence[int]) -> pd.DataFrame:
+        synth = simulate_runs(twin, cfg, cal_start, cal_days_n, period_text, list(seeds), sim_channels,
+                              diversity=div)
+        return pd.DataFrame({"run_id": synth["run_id"], **{c: synth[channels[c]] for c in cols}},
+                            index=synth.index)
+
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"loss": math.inf}
 
@@ -816,11 +862,7 @@ def calibrate(
             history.append({**values, "loss": math.inf, "error": str(exc).splitlines()[0]})
             seen[key] = 1e6
             return 1e6
-        synth = simulate_runs(twin, cfg, cal_start, cal_days_n, period_text, cal_seeds, sim_channels,
-                              diversity=div)
-        synth = pd.DataFrame({"run_id": synth["run_id"], **{c: synth[channels[c]] for c in cols}},
-                             index=synth.index)
-        comp = loss_of(synth)
+        comp = loss_of(simulate_cal(cfg, div, cal_seeds))
         history.append({**values, **comp})
         if comp["loss"] < best["loss"]:
             best.update(loss=comp["loss"], values=dict(values), config=cfg, diversity=div)
@@ -868,6 +910,30 @@ def calibrate(
     except _BudgetSpent:
         pass
 
+    rescore_info: dict[str, Any] | None = None
+    if rescore > 0 and "values" in best:
+        # the k best other candidates (history rows are distinct points) and the start
+        rows = sorted((i for i, h in enumerate(history) if i > 0 and math.isfinite(h["loss"])),
+                      key=lambda i: (history[i]["loss"], i))
+        start_ok = math.isfinite(history[0]["loss"])  # history[0] is the start (unless refused)
+        picked = ([0] if start_ok else []) + rows[:rescore]
+        fresh_seeds = [seed + 2000 + j for j in range(n_rescore_units)]
+        fresh: dict[int, float] = {}
+        for i in picked:
+            vals = {n: history[i][n] for n in names}
+            cfg, div = _with_params(base, vals, bounds, base_div)
+            fresh[i] = loss_of(simulate_cal(cfg, div, fresh_seeds))["loss"]
+            history[i]["rescore_loss"] = fresh[i]
+        chosen_i = min(picked, key=lambda i: (fresh[i], i))
+        vals = {n: history[chosen_i][n] for n in names}
+        cfg, div = _with_params(base, vals, bounds, base_div)
+        rescore_info = {
+            "n_candidates": len(picked), "n_units": n_rescore_units, "seeds": fresh_seeds,
+            "loss_start": fresh[0] if start_ok else math.nan, "loss_chosen": fresh[chosen_i],
+            "loss_search_best": best["loss"], "chose_start": start_ok and chosen_i == 0,
+        }
+        best.update(loss=history[chosen_i]["loss"], values=vals, config=cfg, diversity=div)
+
     hist = pd.DataFrame(history)
     best_vals = best.get("values", start_vals)
     best_cfg = best.get("config", base)
@@ -879,6 +945,7 @@ def calibrate(
         "calibration_start": cal_start.isoformat(), "calibration_days": cal_days_n,
         "n_calibration_windows": int(len(rw)), "source": source,
         "bounds": {n: [b.low, b.high] for n, b in bounds.items()},
+        "rescore": rescore_info,
     }
     report_before = report_after = None
     if evaluate and hold_runs:

@@ -271,6 +271,11 @@ def add_parsers(subparsers: Any) -> None:
                    help="simulated runs (homes, feeders, machines) per candidate (default 3)")
     c.add_argument("--method", default="auto",
                    choices=["auto", "bounded", "nelder-mead", "powell", "differential_evolution"])
+    c.add_argument("--rescore", type=int, default=0,
+                   help="re-score the K best candidates and the start on fresh runs and keep the best of "
+                        "those (guards against a candidate best by luck; default 0: off)")
+    c.add_argument("--rescore-units", type=int, default=None,
+                   help="runs per re-scored candidate (default max(--units, 6))")
     c.add_argument("--seed", type=int, default=0, help="seed of the calibration homes (default 0)")
     c.add_argument("--report", type=Path, help="also write the held-out before/after reports into this folder")
     c.add_argument("--out", type=Path, required=True, help="preset TOML to write")
@@ -347,6 +352,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
             raise _InputError(f"--budget must be >= 2, got {args.budget}")
         if args.units < 1:
             raise _InputError(f"--units must be >= 1, got {args.units}")
+        if args.rescore < 0:
+            raise _InputError(f"--rescore must be >= 0, got {args.rescore}")
+        if args.rescore_units is not None and args.rescore_units < 1:
+            raise _InputError(f"--rescore-units must be >= 1, got {args.rescore_units}")
         if args.out.exists() and args.out.is_dir():
             raise _InputError(f"--out {args.out}: is a folder; give a .toml file name")
         real = _load_real_args(args)
@@ -355,7 +364,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
             twin=twin, channels=mapping, base=base, max_runs=args.budget, n_units=args.units,
             holdout=args.holdout, tz=args.tz, period=args.period, method=args.method,
             window=args.window, normalise=args.normalise,
-            seed=args.seed, source=str(args.real),
+            seed=args.seed, source=str(args.real), rescore=args.rescore, n_rescore_units=args.rescore_units,
         )
     except (_InputError, CompareError, SpecError) as exc:
         return _fail(str(exc).splitlines()[0], 2)
