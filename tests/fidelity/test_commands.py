@@ -117,11 +117,11 @@ def test_calibrate_end_to_end_writes_a_loadable_preset(tmp_path):
 
 def test_calibrate_rescore_says_what_it_re_scored(tmp_path):
     out = tmp_path / "uci.toml"
-    r = tf("calibrate", "--real", UCI, "--params", "appliances.standby_w", "--budget", "4",
-           "--period", "1h", "--homes", "1", "--rescore", "2", "--rescore-units", "2", "--out", out)
+    r = tf("calibrate", "--real", UCI, "--params", "appliances.standby_w", "--budget", "3",
+           "--period", "1h", "--homes", "1", "--rescore", "1", "--rescore-units", "1", "--out", out)
     assert r.returncode == 0, r.stderr
-    assert "re-scored 3 candidates (the start included) on 2 fresh run(s)" in r.stdout
-    assert "# re-scored 3 candidates on 2 fresh run(s)" in out.read_text()
+    assert "re-scored 2 candidates (the start included) on 1 fresh run(s)" in r.stdout
+    assert "# re-scored 2 candidates on 1 fresh run(s)" in out.read_text()
 
 
 def test_calibrate_fits_the_fleet_laws_of_a_scenario_with_diversity(tmp_path):
