@@ -132,6 +132,9 @@ def _shower_hours(p, weekend, n_days=600, **routine):
 
 
 def test_morning_shower_follows_the_wake_up_time():
+    from twinforge.processes.occupancy import OccupancyParams
+
+    assert dhw._DEFAULT_ROUTINE_H == (OccupancyParams().wake_h, OccupancyParams().bed_h)
     p = dhw.DHWParams(morning_shower_share=1.0, draw_sigma=0.0)
     # defaults: the household up at 07:00 showers at 07:00 +- 1 h on weekdays, 08:30 +- 1.5 h at weekends
     default = _shower_hours(p, False)

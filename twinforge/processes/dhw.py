@@ -25,12 +25,13 @@ Draws (hand-set): each occupant, each local day, takes one shower (55 % of their
 in the morning with probability ``morning_shower_share``, default 0.6, else in the evening)
 and four small draws (sinks, kitchen) around the morning, midday and evening; the
 occupant's daily volume is lognormal around ``draw_l_per_occupant_day``. The draws follow
-the household's routine (the occupancy's ``wake_h`` and ``bed_h``, :func:`draw_hours`):
-the weekday morning shower at ``wake_h + shower_delay_h`` with an SD of ``shower_sd_h``
-(weekends 1.5 h later, 1.5 x the SD, as the routine's weekend wake-up is 1 h later), the
-evening shower 2.4 h before bedtime (SD 1.5 h), the small draws 0.5 h after waking (SD
-1 h), at 12:30 (1 h) and 3.4 h before bedtime (1.5 h); with the default routine (up at
-07:00, in bed at 22:54) that is 07:00, 08:30 at weekends, 20:30, 07:30, 12:30 and 19:30.
+the household's weekday routine (the occupancy's ``wake_h`` and ``bed_h``, given to
+:func:`dhw_process` as ``routine_h``): the weekday morning shower at ``wake_h +
+shower_delay_h`` with an SD of ``shower_sd_h`` (weekends 1.5 h later, 1.5 x the SD, as the
+routine's weekend wake-up is 1 h later), the evening shower 2.4 h before bedtime (SD
+1.5 h), the small draws 0.5 h after waking (SD 1 h), at 12:30 (1 h) and 3.4 h before
+bedtime (1.5 h); with the default routine (up at 07:00, in bed at 22:54) that is 07:00,
+08:30 at weekends, 20:30, 07:30, 12:30 and 19:30.
 A draw happens only if somebody is at home at that time, so the delivered volume is a
 bit below ``n_occupants x draw_l_per_occupant_day``.
 
@@ -171,11 +172,13 @@ _SMALL = (("wake", 0.5, 1.0), ("clock", 12.5, 1.0), ("bed", -3.4, 1.5))
 _EVENING_SHOWER = (-2.4, 1.5)
 #: The weekend shower: later and more spread than the weekday one.
 _WEEKEND_DELAY_H, _WEEKEND_SD_FACTOR = 1.5, 1.5
+#: ``OccupancyParams``' default weekday wake-up and bedtime [local h] (tested to agree).
+_DEFAULT_ROUTINE_H = (7.0, 22.9)
 
 
 def _day_draws(
     p: DHWParams, n_occ: int, weekend: bool, rng: np.random.Generator,
-    wake_h: float = 7.0, bed_h: float = 22.9,
+    wake_h: float = _DEFAULT_ROUTINE_H[0], bed_h: float = _DEFAULT_ROUTINE_H[1],
 ) -> list[tuple[float, float]]:
     """One local day's draws ``(hour, litres)``; a fixed number of draws from ``rng``.
 
@@ -214,7 +217,7 @@ def dhw_process(
     log: Callable[..., Any],
     n_occupants: int = 2,
     stats: dict[str, float] | None = None,
-    routine_h: tuple[float, float] = (7.0, 22.9),
+    routine_h: tuple[float, float] = _DEFAULT_ROUTINE_H,
 ) -> Generator[Any, Any, None]:
     """SimPy process of an electric storage water heater.
 
