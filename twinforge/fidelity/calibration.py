@@ -390,10 +390,11 @@ class CalibrationResult:
         rs = d.get("rescore")
         if rs:
             kept = " (the start: no change)" if rs["chose_start"] else ""
+            incl = " (the start included)" if math.isfinite(rs["loss_start"]) else ""
             lines.append(
-                f"  re-scored {rs['n_candidates']} candidates"
-                f"{' (the start included)' if math.isfinite(rs['loss_start']) else ''} on {rs['n_units']} fresh "
-                f"run(s): fresh loss {rs['loss_start']:.4g} at the start, {rs['loss_chosen']:.4g} chosen{kept}; "
+                f"  re-scored {rs['n_candidates']} candidates{incl} on {rs['n_units']} fresh "
+                f"run(s): fresh loss {rs['loss_start']:.4g} at the start, "
+                f"{rs['loss_chosen']:.4g} chosen{kept}; "
                 f"the search's best {rs['loss_search_best']:.4g}"
             )
         for k in self.params:
@@ -430,8 +431,8 @@ class CalibrationResult:
         rs = self.details.get("rescore")
         if rs:
             header.append(
-                f"re-scored {rs['n_candidates']} candidates on {rs['n_units']} fresh run(s): fresh loss "
-                f"{rs['loss_start']:.4g} at the start, {rs['loss_chosen']:.4g} chosen"
+                f"re-scored {rs['n_candidates']} candidates on {rs['n_units']} fresh run(s): "
+                f"fresh loss {rs['loss_start']:.4g} at the start, {rs['loss_chosen']:.4g} chosen"
                 + (" (the start: no change)" if rs["chose_start"] else "")
             )
         if self.report_after is not None and self.report_before is not None:
@@ -838,8 +839,8 @@ def calibrate(
         return comp
 
     def simulate_cal(cfg: Any, div: Any, seeds: Sequence[int]) -> pd.DataFrame:
-        synth = simulate_runs(twin, cfg, cal_start, cal_days_n, period_text, list(seeds), sim_channels,
-                              diversity=div)
+        synth = simulate_runs(twin, cfg, cal_start, cal_days_n, period_text, list(seeds),
+                              sim_channels, diversity=div)
         return pd.DataFrame({"run_id": synth["run_id"], **{c: synth[channels[c]] for c in cols}},
                             index=synth.index)
 

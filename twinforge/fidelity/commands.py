@@ -272,8 +272,8 @@ def add_parsers(subparsers: Any) -> None:
     c.add_argument("--method", default="auto",
                    choices=["auto", "bounded", "nelder-mead", "powell", "differential_evolution"])
     c.add_argument("--rescore", type=int, default=0,
-                   help="re-score the K best candidates and the start on fresh runs and keep the best of "
-                        "those (guards against a candidate best by luck; default 0: off)")
+                   help="re-score the K best candidates and the start on fresh runs and "
+                        "keep the best of those (against a candidate best by luck; default 0: off)")
     c.add_argument("--rescore-units", type=int, default=None,
                    help="runs per re-scored candidate (default max(--units, 6))")
     c.add_argument("--seed", type=int, default=0, help="seed of the calibration homes (default 0)")
@@ -364,7 +364,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
             twin=twin, channels=mapping, base=base, max_runs=args.budget, n_units=args.units,
             holdout=args.holdout, tz=args.tz, period=args.period, method=args.method,
             window=args.window, normalise=args.normalise,
-            seed=args.seed, source=str(args.real), rescore=args.rescore, n_rescore_units=args.rescore_units,
+            seed=args.seed, source=str(args.real),
+            rescore=args.rescore, n_rescore_units=args.rescore_units,
         )
     except (_InputError, CompareError, SpecError) as exc:
         return _fail(str(exc).splitlines()[0], 2)

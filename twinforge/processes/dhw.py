@@ -112,9 +112,11 @@ class DHWParams(BaseModel):
         0.6, ge=0.0, le=1.0, description="probability that an occupant's shower is in the morning [1]"
     )
     shower_delay_h: float = Field(
-        0.0, ge=-2.0, le=3.0, description="weekday morning shower's centre after the wake-up time [h]"
+        0.0, ge=-2.0, le=3.0, description="weekday morning shower's centre after waking [h]"
     )
-    shower_sd_h: float = Field(1.0, ge=0.0, le=3.0, description="SD of the weekday morning shower time [h]")
+    shower_sd_h: float = Field(
+        1.0, ge=0.0, le=3.0, description="SD of the weekday morning shower time [h]"
+    )
     loss_w_per_k: float = Field(1.6, ge=0.0, le=10.0, description="standby loss coefficient [W K-1]")
     offpeak_window_h: tuple[float, float] | None = Field(
         None, description="local (start, end) hours the element may run; None = always"
@@ -187,7 +189,8 @@ def _day_draws(
     """
     out = []
     if weekend:
-        m_mu, m_sd = wake_h + _WEEKEND_DELAY_H + p.shower_delay_h, _WEEKEND_SD_FACTOR * p.shower_sd_h
+        m_mu = wake_h + _WEEKEND_DELAY_H + p.shower_delay_h
+        m_sd = _WEEKEND_SD_FACTOR * p.shower_sd_h
     else:
         m_mu, m_sd = wake_h + p.shower_delay_h, p.shower_sd_h
     base = {"wake": wake_h, "clock": 0.0, "bed": bed_h}
