@@ -920,14 +920,15 @@ def calibrate(
         picked = ([0] if start_ok else []) + rows[:rescore]
         fresh_seeds = [seed + 2000 + j for j in range(n_rescore_units)]
         fresh: dict[int, float] = {}
+        built: dict[int, tuple[dict[str, float], Any, Any]] = {}
         for i in picked:
             vals = {n: history[i][n] for n in names}
             cfg, div = _with_params(base, vals, bounds, base_div)
+            built[i] = (vals, cfg, div)
             fresh[i] = loss_of(simulate_cal(cfg, div, fresh_seeds))["loss"]
             history[i]["rescore_loss"] = fresh[i]
         chosen_i = min(picked, key=lambda i: (fresh[i], i))
-        vals = {n: history[chosen_i][n] for n in names}
-        cfg, div = _with_params(base, vals, bounds, base_div)
+        vals, cfg, div = built[chosen_i]
         rescore_info = {
             "n_candidates": len(picked), "n_units": n_rescore_units, "seeds": fresh_seeds,
             "loss_start": fresh[0] if start_ok else math.nan, "loss_chosen": fresh[chosen_i],
