@@ -80,7 +80,7 @@ def test_rescore_chooses_the_lowest_loss_on_fresh_seeds(tmp_path):
     # a fresh loss is a real loss: the start's differs from its loss on the search's seed
     assert rs["loss_start"] != h.loc[0, "loss"]
     assert "re-scored 4 candidates" in res.summary()
-    assert "# re-scored 4 candidates on 2 fresh run(s)" in res.write_preset(tmp_path / "p.toml").read_text()
+    assert "# re-scored 4 candidates (the start included) on 2 fresh run(s)" in res.write_preset(tmp_path / "p.toml").read_text()
     with pytest.raises(CompareError, match="rescore must be an integer >= 0"):
         calibrate(target, rescore=-1, **kw)
     with pytest.raises(CompareError, match="n_rescore_units must be >= 1"):

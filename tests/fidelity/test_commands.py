@@ -121,7 +121,7 @@ def test_calibrate_rescore_says_what_it_re_scored(tmp_path):
            "--period", "1h", "--homes", "1", "--rescore", "1", "--rescore-units", "1", "--out", out)
     assert r.returncode == 0, r.stderr
     assert "re-scored 2 candidates (the start included) on 1 fresh run(s)" in r.stdout
-    assert "# re-scored 2 candidates on 1 fresh run(s)" in out.read_text()
+    assert "# re-scored 2 candidates (the start included) on 1 fresh run(s)" in out.read_text()
 
 
 def test_calibrate_fits_the_fleet_laws_of_a_scenario_with_diversity(tmp_path):

@@ -379,6 +379,14 @@ class CalibrationResult:
             rows.append({"metric": k, "before": b, "after": a})
         return pd.DataFrame(rows)
 
+    def _rescore_text(self) -> str:
+        rs = self.details["rescore"]
+        incl = " (the start included)" if math.isfinite(rs["loss_start"]) else ""
+        kept = " (the start: no change)" if rs["chose_start"] else ""
+        return (f"re-scored {rs['n_candidates']} candidates{incl} on {rs['n_units']} fresh "
+                f"run(s): fresh loss {rs['loss_start']:.4g} at the start, "
+                f"{rs['loss_chosen']:.4g} chosen{kept}")
+
     def summary(self) -> str:
         d = self.details
         lines = [
@@ -387,16 +395,9 @@ class CalibrationResult:
             f"{d['seconds']:.0f} s)",
             f"  calibration loss {self.loss_start:.4g} -> {self.loss_best:.4g}",
         ]
-        rs = d.get("rescore")
-        if rs:
-            kept = " (the start: no change)" if rs["chose_start"] else ""
-            incl = " (the start included)" if math.isfinite(rs["loss_start"]) else ""
-            lines.append(
-                f"  re-scored {rs['n_candidates']} candidates{incl} on {rs['n_units']} fresh "
-                f"run(s): fresh loss {rs['loss_start']:.4g} at the start, "
-                f"{rs['loss_chosen']:.4g} chosen{kept}; "
-                f"the search's best {rs['loss_search_best']:.4g}"
-            )
+        if d.get("rescore"):
+            best = d["rescore"]["loss_search_best"]
+            lines.append(f"  {self._rescore_text()}; the search's best {best:.4g}")
         for k in self.params:
             lines.append(f"  {k}: {self.start_params[k]:.4g} -> {self.params[k]:.4g}")
         if self.report_after is not None:
@@ -428,13 +429,8 @@ class CalibrationResult:
             f"calibration loss {self.loss_start:.4g} -> {self.loss_best:.4g} "
             f"({self.n_runs} candidates, weights {self.details['weights']})",
         ]
-        rs = self.details.get("rescore")
-        if rs:
-            header.append(
-                f"re-scored {rs['n_candidates']} candidates on {rs['n_units']} fresh run(s): "
-                f"fresh loss {rs['loss_start']:.4g} at the start, {rs['loss_chosen']:.4g} chosen"
-                + (" (the start: no change)" if rs["chose_start"] else "")
-            )
+        if self.details.get("rescore"):
+            header.append(self._rescore_text())
         if self.report_after is not None and self.report_before is not None:
             for k in ("windows.discriminative_score", "windows.nn_indistinguishability"):
                 b, a = self.report_before.value(k), self.report_after.value(k)

@@ -56,6 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twinforge.core.calendar import LocalClock
 from twinforge.core.timeline import StepSignal
+from twinforge.processes.occupancy import OccupancyParams
 
 __all__ = ["DHWParams", "dhw_process", "WATER_J_PER_L_K"]
 
@@ -174,8 +175,9 @@ _SMALL = (("wake", 0.5, 1.0), ("clock", 12.5, 1.0), ("bed", -3.4, 1.5))
 _EVENING_SHOWER = (-2.4, 1.5)
 #: The weekend shower: later and more spread than the weekday one.
 _WEEKEND_DELAY_H, _WEEKEND_SD_FACTOR = 1.5, 1.5
-#: ``OccupancyParams``' default weekday wake-up and bedtime [local h] (tested to agree).
-_DEFAULT_ROUTINE_H = (7.0, 22.9)
+#: ``OccupancyParams``' default weekday wake-up and bedtime [local h].
+_DEFAULT_ROUTINE_H = (OccupancyParams.model_fields["wake_h"].default,
+                      OccupancyParams.model_fields["bed_h"].default)
 
 
 def _day_draws(
