@@ -357,3 +357,88 @@ def test_starts_per_day_follow_the_day_factor():
     assert np.corrcoef(f, per_day)[0, 1] > 0.6
     hi, lo = per_day[f > np.quantile(f, 0.75)].mean(), per_day[f < np.quantile(f, 0.25)].mean()
     assert hi > 2.0 * lo
+
+
+# -- lighting light point by light point (CREST) ---------------------------------------------------
+
+
+def _bulbs(n=4, seed=0, **kw):
+    p = appl.AppliancesParams(lighting_bulbs=n, **{"lighting_w_per_active": 300.0, **kw})
+    return appl.LightingBulbs(p, np.random.default_rng(seed), [np.random.default_rng([seed, i]) for i in range(n)])
+
+
+def _on_share(x):
+    return x / (1.0 + x)
+
+
+def test_light_points_expected_power_is_lighting_w_per_active():
+    """One active occupant in the dark: the long-run mean is ``lighting_w_per_active``; while it
+    is bright the lamps switch on at 5 % of the rate, as the renewal formula says."""
+    t = np.arange(0.0, 60 * 86_400.0, 60.0)
+    dark, bright, expected_bright = [], [], []
+    for seed in range(10):
+        b = _bulbs(seed=seed)
+        dark.append(b.render(t, 60.0, np.ones(t.size), np.zeros(t.size)).mean())
+        b = _bulbs(seed=seed)
+        bright.append(b.render(t, 60.0, np.ones(t.size), np.full(t.size, 500.0)).mean())
+        x = appl.LIGHT_SWITCH_PER_MIN * b.weight * appl._LIGHT_MEAN_DURATION_MIN
+        expected_bright.append(np.sum(b.rating_w * _on_share(0.05 * x)))
+    assert np.mean(dark) == pytest.approx(300.0, rel=0.05)
+    assert np.mean(bright) == pytest.approx(np.mean(expected_bright), rel=0.2)
+    assert np.mean(bright) < 0.1 * np.mean(dark)
+
+
+def test_light_point_durations_follow_the_crest_table():
+    """One lamp, always active and dark, at 10 s: on-spells last 36.7 min on average, from
+    1 min to 259 min; the off-gaps are exponential with mean 1 / (c w) minutes."""
+    b = _bulbs(n=1, seed=3)
+    t = np.arange(0.0, 200 * 86_400.0, 10.0)
+    w = b.render(t, 10.0, np.ones(t.size), np.zeros(t.size))
+    on = w > 0.5 * b.rating_w[0]
+    edges = np.flatnonzero(np.diff(on.astype(int)))
+    rises, falls = edges[on[edges + 1]], edges[~on[edges + 1]]
+    falls = falls[falls > rises[0]]
+    k = min(rises.size, falls.size)
+    spells_min = (falls[:k] - rises[:k]) * 10.0 / 60.0
+    assert k > 300
+    assert spells_min.mean() == pytest.approx(appl._LIGHT_MEAN_DURATION_MIN, rel=0.1)
+    assert spells_min.min() >= 0.8 and spells_min.max() <= 259.5
+    gaps_min = (rises[1:k] - falls[: k - 1]) * 10.0 / 60.0
+    assert gaps_min.mean() == pytest.approx(1.0 / (appl.LIGHT_SWITCH_PER_MIN * b.weight[0]), rel=0.15)
+
+
+def test_light_points_need_someone_active():
+    t = np.arange(0.0, 3 * 86_400.0, 60.0)
+    assert not _bulbs().render(t, 60.0, np.zeros(t.size), np.zeros(t.size)).any()
+    # Everyone leaves at noon of day 2: every lamp is off from that sample on.
+    n_active = np.where(t < 1.5 * 86_400.0, 2.0, 0.0)
+    w = _bulbs().render(t, 60.0, n_active, np.zeros(t.size))
+    assert w[t < 1.5 * 86_400.0].mean() > 50.0
+    assert not w[t >= 1.5 * 86_400.0].any()
+
+
+def test_light_points_do_not_depend_on_blocks():
+    """Rendering in uneven blocks gives the run's lighting (per-point streams, carried spells)."""
+    t = np.arange(0.0, 5 * 86_400.0, 60.0)
+    rng = np.random.default_rng(4)
+    n_active = np.repeat(rng.integers(0, 3, size=t.size // 30), 30).astype(float)
+    ghi = np.clip(600.0 * np.sin(2 * np.pi * (t / 86_400.0 - 0.25)), 0.0, None)
+    whole = _bulbs(n=6, seed=2).render(t, 60.0, n_active, ghi)
+    b = _bulbs(n=6, seed=2)
+    cuts = [0, 1, 7, *np.sort(rng.choice(np.arange(8, t.size), 80, replace=False)), t.size]
+    parts = [b.render(t[a:c], 60.0, n_active[a:c], ghi[a:c]) for a, c in zip(cuts[:-1], cuts[1:])]
+    np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-6)
+    # Never below zero, never more than every lamp on.
+    assert whole.max() <= b.rating_w.sum() + 1e-6 and whole.min() >= 0.0
+    with pytest.raises(ValueError, match="in order"):
+        b.render(t[:10], 60.0, n_active[:10], ghi[:10])
+
+
+def test_light_points_validated():
+    with pytest.raises(ValidationError):
+        appl.AppliancesParams(lighting_bulbs=61)
+    with pytest.raises(ValueError, match="lighting_bulbs"):
+        appl.LightingBulbs(appl.AppliancesParams(), np.random.default_rng(0), [])
+    with pytest.raises(ValueError, match="one random stream"):
+        _p = appl.AppliancesParams(lighting_bulbs=2)
+        appl.LightingBulbs(_p, np.random.default_rng(0), [np.random.default_rng(1)])

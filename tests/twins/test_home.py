@@ -324,3 +324,31 @@ def test_water_heater_follows_the_household_wake_up_time():
         return float(np.sum(heater[morning] * h[morning]) / np.sum(heater[morning]))
 
     assert heating_centroid_h(8.5) - heating_centroid_h(6.0) == pytest.approx(2.5, abs=0.6)
+
+
+def test_light_points_step_with_the_lamps_and_follow_the_occupants():
+    """Lighting alone (exact meters): with ``lighting_bulbs`` the power is a sum of lamp
+    ratings, nothing burns while nobody is active, and chunking does not change it."""
+    from itertools import combinations
+
+    home = {"appliances": {"owned": {}, "standby_w": 0.0, "lighting_w_per_active": 300.0,
+                           "lighting_bulbs": 5},
+            "sensors": {"power": {"noise_rel": 0.0, "resolution": 0.0}}}
+    common = dict(runs=1, days=6, period="1min", seed=8, start="2024-01-08", diversity=False)
+    spec = load_spec(None, home=home, **common)
+    df, _, twin = run_frame(spec, chunk_samples=700)
+    assert twin.invariants(df) == []
+    light = df.appliance_power_w.to_numpy()
+    assert not light[df.occupants_active.to_numpy() == 0].any()
+    r = twin.lighting.rating_w
+    sums = np.array(sorted({sum(c) for k in range(6) for c in combinations(r, k)}))
+    nearest = np.abs(light[:, None] - sums[None, :]).min(axis=1)
+    assert (nearest < 1e-6).mean() > 0.9  # only the minutes with a switch are in between
+    assert light.mean() > 20.0 and len(np.unique(light.round(6))) > 20
+    again, _, _ = run_frame(spec, chunk_samples=100_000)
+    np.testing.assert_allclose(again.appliance_power_w, light, atol=1e-6)
+    # The smooth expectation with the same seed: the same occupants, a different lighting.
+    home["appliances"]["lighting_bulbs"] = 0
+    smooth, _, _ = run_frame(load_spec(None, home=home, **common))
+    pd.testing.assert_series_equal(smooth.occupants_active, df.occupants_active)
+    assert 0.4 < light.mean() / smooth.appliance_power_w.mean() < 1.2

@@ -7,8 +7,10 @@ Three kinds of load make up ``appliance_power_w`` of the home twin:
 - **triggered appliances** (washing machine, kettle, oven, TV, ...) start as a
   non-homogeneous Poisson process in local time, only while someone is at home and awake,
   and play a phase-by-phase power profile (:func:`triggered_appliance_process`);
-- **lighting and standby** are rendered on the sample grid with numpy
-  (:func:`lighting_power_w`; standby is `standby_w`, times a per-day factor with `standby_day_sigma`).
+- **lighting and standby** are rendered on the sample grid with numpy: lighting either as its
+  smooth expectation (:func:`lighting_power_w`) or light point by light point
+  (:class:`LightingBulbs`, the CREST lighting model, with ``lighting_bulbs > 0``); standby is
+  `standby_w`, times a per-day factor with `standby_day_sigma`.
 
 The catalogue :data:`APPLIANCES` takes ownership rates, cycles per year, mean cycle lengths
 and powers from the CREST domestic electricity demand model: Richardson, Thomson, Infield &
@@ -55,6 +57,9 @@ __all__ = [
     "triggered_appliance_process",
     "idle_start_rate_per_s",
     "lighting_power_w",
+    "LightingBulbs",
+    "LIGHT_DURATION_RANGES_MIN",
+    "LIGHT_SWITCH_PER_MIN",
     "day_factors",
     "week_factor",
 ]
@@ -277,6 +282,21 @@ APPLIANCES: dict[str, ApplianceSpec] = {
 #: energy demand model", Energy and Buildings 41(7), 781-789,
 #: doi:10.1016/j.enbuild.2009.02.010; extended by +0.1 per further occupant (hand-set).
 EFFECTIVE_OCCUPANCY = np.array([0.0, 1.0, 1.528, 1.694, 1.983, 2.094, 2.194, 2.294, 2.394])
+#: CREST lighting (Richardson et al. 2009): a light point, once on, stays on for a duration
+#: drawn from one of these nine ranges [min], each equally likely, uniform within it (mean
+#: 36.7 min), or until nobody is active.
+LIGHT_DURATION_RANGES_MIN = (
+    (1.0, 1.0), (2.0, 2.0), (3.0, 4.0), (5.0, 8.0), (9.0, 16.0),
+    (17.0, 27.0), (28.0, 49.0), (50.0, 91.0), (92.0, 259.0),
+)
+#: CREST lighting calibration scalar: the switch-on probability per minute of a light point of
+#: relative use weighting 1, for one effective active occupant in the dark [1/min].
+LIGHT_SWITCH_PER_MIN = 0.00815368639667705
+#: CREST: a home's switch-on irradiance threshold is drawn with this SD about its mean [W m-2].
+_LIGHT_THRESHOLD_SD = 10.0
+#: CREST: while it is bright, a light point switches on at this share of its rate.
+_LIGHT_BRIGHT_SHARE = 0.05
+_LIGHT_MEAN_DURATION_MIN = float(np.mean([(a + b) / 2.0 for a, b in LIGHT_DURATION_RANGES_MIN]))
 
 
 class AppliancesParams(BaseModel):
@@ -307,6 +327,17 @@ class AppliancesParams(BaseModel):
     lighting_ghi_threshold_w_per_m2 : float
         Outdoor global horizontal irradiance below which lights are needed [W m-2];
         default 60 W m-2 (CREST lighting model, Richardson et al. 2009).
+    lighting_bulbs : int
+        Number of light points switched one by one (:class:`LightingBulbs`, the CREST
+        lighting model) [1]. Default 0: the lighting is its smooth expectation
+        (:func:`lighting_power_w`). With light points, ``lighting_w_per_active`` is still the
+        expected power for one active occupant in the dark (in steady state), but the power
+        steps as lamps go on and off, lamps stay on for minutes to hours, and a few strong
+        lamps (the UCI house's halogen era: 4 points) step more than many weak ones. Feeder
+        homes (:mod:`~twinforge.twins.fleet`) always use the expectation.
+    lighting_bulb_sigma : float
+        Lognormal spread of the light points' ratings [1]; default 0.6 (hand-set: 60 W
+        incandescent lamps beside 11-20 W CFLs and 100 W lamps).
     day_sigma : float
         Day-to-day variability of use [1]: every local day draws one lognormal factor of
         mean 1 and this sigma (:func:`day_factors`) that multiplies the start rate of
@@ -333,6 +364,13 @@ class AppliancesParams(BaseModel):
     )
     lighting_ghi_threshold_w_per_m2: float = Field(
         60.0, ge=1.0, le=500.0, description="irradiance below which lights are on [W m-2]"
+    )
+    lighting_bulbs: int = Field(
+        0, ge=0, le=60,
+        description="light points switched one by one (CREST); 0 = smooth expectation",
+    )
+    lighting_bulb_sigma: float = Field(
+        0.6, ge=0.0, le=2.0, description="lognormal sigma of the light points' ratings [1]"
     )
     day_sigma: float = Field(
         0.0, ge=0.0, le=1.5, description="lognormal sigma of a per-day factor on all appliance start rates [1]"
@@ -661,6 +699,14 @@ def week_factor(weekend_scale: float, weekend):
     return np.where(weekend, w * weekday, weekday)
 
 
+def _effective_occupancy(n_active) -> np.ndarray:
+    """CREST effective occupancy of ``n_active`` occupants (linear between integers, NaN kept)."""
+    n = np.asarray(n_active, dtype=np.float64)
+    k = np.arange(EFFECTIVE_OCCUPANCY.size, dtype=np.float64)
+    n_eff = np.interp(np.clip(n, 0.0, k[-1]), k, EFFECTIVE_OCCUPANCY)
+    return np.where(np.isnan(n), np.nan, n_eff)
+
+
 def lighting_power_w(
     n_active: np.ndarray, ghi_w_per_m2: np.ndarray, params: AppliancesParams
 ) -> np.ndarray:
@@ -691,11 +737,172 @@ def lighting_power_w(
     >>> lighting_power_w(np.array([0, 1, 2]), np.array([0.0, 0.0, 30.0]), AppliancesParams())
     array([  0.  , 120.  ,  91.68])
     """
-    n = np.asarray(n_active, dtype=np.float64)
     ghi = np.asarray(ghi_w_per_m2, dtype=np.float64)
-    k = np.arange(EFFECTIVE_OCCUPANCY.size, dtype=np.float64)
-    n_eff = np.interp(np.clip(n, 0.0, k[-1]), k, EFFECTIVE_OCCUPANCY)
-    n_eff = np.where(np.isnan(n), np.nan, n_eff)
+    n_eff = _effective_occupancy(n_active)
     dark = np.clip(1.0 - ghi / params.lighting_ghi_threshold_w_per_m2, 0.0, 1.0)
     dark = np.where(np.isnan(ghi), np.nan, dark)
     return params.lighting_w_per_active * n_eff * dark
+
+
+class LightingBulbs:
+    """A home's light points, switched one by one (CREST lighting), rendered block by block.
+
+    Richardson, Thomson, Infield & Delahunty (2009), "Domestic lighting: a high-resolution
+    energy demand model", Energy and Buildings 41(7), 781-789: while someone is active, light
+    point ``i`` switches on with probability ``n_eff c w_i`` per minute, ``n_eff`` the
+    effective occupancy (:data:`EFFECTIVE_OCCUPANCY`), ``c`` the calibration scalar
+    (:data:`LIGHT_SWITCH_PER_MIN`) and ``w_i ~ Exp(1)`` the point's relative use weighting
+    (some lamps are used far more than others); while the outdoor irradiance is above the
+    home's threshold (drawn once, mean ``lighting_ghi_threshold_w_per_m2``, SD 10 W m-2) the
+    chance is 5 % of that. A lamp that goes on stays on for a duration from
+    :data:`LIGHT_DURATION_RANGES_MIN` (1 min to 4.3 h), or until nobody is active.
+
+    Ratings are lognormal (``lighting_bulb_sigma``), scaled together so that the expected
+    power for one active occupant in the dark, in steady state, is ``lighting_w_per_active``:
+    a lamp with switch-on rate ``h`` per minute and mean duration ``D`` is on a share
+    ``h D / (1 + h D)`` of the time, so the ratings are ``r_i = s_i P / sum_j s_j x_j/(1+x_j)``
+    with ``x_j = c w_j D`` and ``s`` the lognormal shapes. With more occupants the expectation
+    grows less than :func:`lighting_power_w`'s ``n_eff`` (lamps already on are not switched on
+    again), and the spells cut short when everyone leaves or sleeps lower it further.
+
+    Rendering is in continuous time on the sample grid: the switch-on rate is constant over each
+    sample interval (active occupants and irradiance at its start), switch-on times are exact
+    within it (the inverse of the cumulative rate), durations are continuous, a spell ends at
+    the first later sample with nobody active, and each sample is the interval mean [W, to
+    1 uW]. Every light point has its own random stream, so a run's lighting does not depend
+    on how it is cut into blocks. Blocks must be rendered in order (``render`` raises
+    otherwise).
+
+    Parameters
+    ----------
+    params : AppliancesParams
+        ``lighting_bulbs`` (>= 1), ``lighting_bulb_sigma``, ``lighting_w_per_active`` and
+        ``lighting_ghi_threshold_w_per_m2``.
+    rng : numpy.random.Generator
+        Draws the ratings, use weightings and the home's threshold.
+    point_rngs : sequence of numpy.random.Generator
+        One stream per light point (switch-on times and durations).
+
+    Examples
+    --------
+    >>> p = AppliancesParams(lighting_bulbs=4, lighting_w_per_active=300.0)
+    >>> streams = [np.random.default_rng([2, i]) for i in range(4)]
+    >>> bulbs = LightingBulbs(p, np.random.default_rng(1), streams)
+    >>> t = np.arange(0.0, 86_400.0, 60.0)
+    >>> w = bulbs.render(t, 60.0, np.ones(t.size), np.zeros(t.size))
+    >>> bool(w.min() >= 0.0), bool(w.max() <= bulbs.rating_w.sum() + 1e-6)
+    (True, True)
+    """
+
+    def __init__(self, params: AppliancesParams, rng: np.random.Generator,
+                 point_rngs: Any) -> None:
+        n = int(params.lighting_bulbs)
+        if n < 1:
+            raise ValueError(f"lighting_bulbs must be >= 1 for light points, got {n}")
+        self._rngs = list(point_rngs)
+        if len(self._rngs) != n:
+            raise ValueError(f"need one random stream per light point ({n}), got {len(self._rngs)}")
+        shape = rng.lognormal(0.0, params.lighting_bulb_sigma, n)
+        #: Relative use weighting of each light point [1].
+        self.weight = rng.exponential(1.0, n)
+        x = LIGHT_SWITCH_PER_MIN * self.weight * _LIGHT_MEAN_DURATION_MIN
+        #: Rating of each light point [W].
+        self.rating_w = shape * params.lighting_w_per_active / float(np.sum(shape * x / (1.0 + x)))
+        #: The home's switch-on irradiance threshold [W m-2].
+        self.threshold_w_per_m2 = max(
+            float(rng.normal(params.lighting_ghi_threshold_w_per_m2, _LIGHT_THRESHOLD_SD)), 1.0
+        )
+        self._e = np.array([float(r.exponential()) for r in self._rngs])  # cumulative-rate budget
+        self._on_until = np.full(n, -np.inf)  # end of a spell running into the next block [s]
+        self._t_next: float | None = None
+
+    def render(self, t_s: np.ndarray, period_s: float, n_active: np.ndarray,
+               ghi_w_per_m2: np.ndarray) -> np.ndarray:
+        """Lighting power over the intervals starting at ``t_s`` [W] (interval means).
+
+        Parameters
+        ----------
+        t_s : ndarray of shape (n,)
+            Sample times [s], evenly spaced by ``period_s``, continuing the previous block.
+        period_s : float
+            Sample period [s].
+        n_active, ghi_w_per_m2 : ndarray of shape (n,)
+            Active occupants and outdoor global horizontal irradiance [W m-2] at ``t_s``.
+        """
+        t = np.asarray(t_s, dtype=np.float64)
+        n = t.size
+        if n == 0:
+            return np.zeros(0)
+        if self._t_next is not None and not math.isclose(t[0], self._t_next, abs_tol=1e-6):
+            raise ValueError(
+                f"blocks must be rendered in order: expected t = {self._t_next} s, got {t[0]} s"
+            )
+        edges = np.append(t, t[-1] + period_s)
+        self._t_next = float(edges[-1])
+        t_end = float(edges[-1])
+        bright = np.asarray(ghi_w_per_m2, dtype=np.float64) >= self.threshold_w_per_m2
+        rate = _effective_occupancy(n_active) * (LIGHT_SWITCH_PER_MIN / 60.0)
+        rate = np.nan_to_num(rate * np.where(bright, _LIGHT_BRIGHT_SHARE, 1.0))  # [1/s per weight]
+        cum = np.concatenate([[0.0], np.cumsum(rate * period_s)])
+        # first sample at or after k with nobody active (n: none in this block)
+        idle = np.where(~(np.asarray(n_active, dtype=np.float64) > 0), np.arange(n), n)
+        next_idle = np.append(np.minimum.accumulate(idle[::-1])[::-1], n)
+        lo = np.array([a for a, _ in LIGHT_DURATION_RANGES_MIN]) * 60.0
+        hi = np.array([b for _, b in LIGHT_DURATION_RANGES_MIN]) * 60.0
+        starts: list[float] = []
+        ends: list[float] = []
+        watts: list[float] = []
+        for i, rng in enumerate(self._rngs):
+            r_w, w = float(self.rating_w[i]), float(self.weight[i])
+            cur = float(edges[0])
+            if self._on_until[i] > cur:  # a spell from the previous block
+                k = next_idle[0]
+                end = min(float(self._on_until[i]), float(edges[k]) if k < n else math.inf)
+                starts.append(cur)
+                ends.append(min(end, t_end))
+                watts.append(r_w)
+                if end > t_end:
+                    continue
+                self._on_until[i] = -math.inf
+                cur = end
+            while cur < t_end:
+                j = int(np.searchsorted(edges, cur, side="right")) - 1
+                target = cum[j] + rate[j] * (cur - edges[j]) + self._e[i] / w
+                m = max(int(np.searchsorted(cum, target, side="left")), j + 1)
+                while m <= n and rate[m - 1] <= 0.0:  # the crossing is where the rate is > 0
+                    m += 1
+                if m > n:  # no switch-on in this block: carry the unspent budget
+                    self._e[i] = max(target - cum[n], 0.0) * w
+                    break
+                dt_on = max(target - cum[m - 1], 0.0) / rate[m - 1]
+                on = max(float(edges[m - 1] + dt_on), cur)
+                u = rng.random(3)
+                b = min(int(u[0] * len(lo)), len(lo) - 1)
+                planned = on + float(lo[b] + u[1] * (hi[b] - lo[b]))
+                self._e[i] = -math.log1p(-float(u[2]))
+                k = next_idle[m]  # the first later sample with nobody active
+                end = min(planned, float(edges[k]) if k < n else math.inf)
+                starts.append(on)
+                ends.append(min(end, t_end))
+                watts.append(r_w)
+                if end > t_end:
+                    self._on_until[i] = planned
+                    break
+                cur = end
+        return _interval_means(np.asarray(starts), np.asarray(ends), np.asarray(watts), edges)
+
+
+def _interval_means(starts: np.ndarray, ends: np.ndarray, watts: np.ndarray,
+                    edges: np.ndarray) -> np.ndarray:
+    """Mean over each interval ``[edges[k], edges[k+1])`` of a sum of rectangular pulses [W]."""
+    n = edges.size - 1
+    if starts.size == 0:
+        return np.zeros(n)
+    bp = np.concatenate([starts, ends])
+    order = np.argsort(bp, kind="stable")
+    bp = bp[order]
+    slope = np.cumsum(np.concatenate([watts, -watts])[order])
+    energy = np.concatenate([[0.0], np.cumsum(slope[:-1] * np.diff(bp))])  # [J] at bp
+    e_edges = np.interp(edges, bp, energy, left=0.0, right=float(energy[-1]))
+    # to 1 uW: the differences of the running energy leave ~1e-12 W where nothing is on
+    return np.maximum(np.round(np.diff(e_edges) / np.diff(edges), 6), 0.0)

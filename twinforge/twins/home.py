@@ -4,6 +4,7 @@ Wiring (SimPy, discrete changes only):
 
 - each occupant is a Markov chain over away / asleep / active (:mod:`~twinforge.processes.occupancy`);
 - each owned appliance plays its cycles on its own step signal (:mod:`~twinforge.processes.appliances`);
+  lighting is rendered per chunk, smooth or lamp by lamp (``appliances.lighting_bulbs``);
 - the EV, if any, charges in sessions (:mod:`~twinforge.processes.ev`);
 - the electric water heater, if any, heats its tank in cycles (:mod:`~twinforge.processes.dhw`);
   its power is part of ``appliance_power_w``;
@@ -497,6 +498,13 @@ class HomeTwin(TwinBase):
                     usage_scale=cfg.appliances.usage_scale, day_factor=day_factor,
                     day_factor_max=day_factor_max,
                 ))
+        self.lighting: appl.LightingBulbs | None = None
+        if cfg.appliances.lighting_bulbs > 0:
+            points = [streams.generator(f"appliances/lighting/{i}")
+                      for i in range(cfg.appliances.lighting_bulbs)]
+            self.lighting = appl.LightingBulbs(
+                cfg.appliances, streams.generator("appliances/lighting"), points
+            )
         self.ev_power = StepSignal(0.0)
         if cfg.ev is not None:
             env.process(ev_process(
@@ -592,7 +600,10 @@ class HomeTwin(TwinBase):
         appliance = self._standby_w(t)
         for sig in self.appliance_power.values():
             appliance += sig.mean_over(edges)
-        appliance += appl.lighting_power_w(n_active, ghi, cfg.appliances)
+        if self.lighting is not None:
+            appliance += self.lighting.render(t, grid.period_s, n_active, ghi)
+        else:
+            appliance += appl.lighting_power_w(n_active, ghi, cfg.appliances)
         if cfg.dhw is not None:
             appliance += self.dhw_power.mean_over(edges)
         hvac = self.zone.power.mean_over(edges)
