@@ -103,6 +103,8 @@ HOME_PARAMETERS: dict[str, Bound] = {
     "appliances.standby_w": Bound(0.0, 400.0),
     "appliances.standby_day_sigma": Bound(0.0, 0.5),
     "appliances.lighting_w_per_active": Bound(0.0, 600.0),
+    "appliances.lighting_bulbs": Bound(1, 20, integer=True),  # light points (CREST lighting)
+    "appliances.lighting_bulb_sigma": Bound(0.0, 1.5),
     "appliances.day_sigma": Bound(0.0, 1.0),
     "appliances.weekend_scale": Bound(0.5, 2.5),
     "occupancy.n_occupants": Bound(1, 6, integer=True),
