@@ -4,7 +4,8 @@
 
 1. twinforge end to end (simulate + render + sensors + Parquet write) for one fully
    equipped home (PV, battery, EV, heat pump) at 1-minute resolution: values per second;
-   the same home with the hysteresis thermostat instead of the default TPI.
+   the same home with the hysteresis thermostat instead of the default TPI, and with its
+   lighting switched lamp by lamp (20 light points, ``appliances.lighting_bulbs``).
 2. The same home from a naive SimPy loop: the same discrete processes, plus one
    ``yield env.timeout(period)`` per sample that reads every component's state and
    computes the sample in Python (solar position, irradiance and PV through pvlib for
@@ -35,17 +36,21 @@ SCENARIO = dict(
 )
 
 
-def spec_for(days: float, control: str | None = None):
+def spec_for(days: float, control: str | None = None, bulbs: int = 0):
     from twinforge.campaign.spec import load_spec
 
-    home = {"hvac": {"control": control}} if control else None
+    home: dict = {}
+    if control:
+        home["hvac"] = {"control": control}
+    if bulbs:
+        home["appliances"] = {"lighting_bulbs": bulbs}
     return load_spec(None, days=days, **SCENARIO, **({"home": home} if home else {}))
 
 
-def run_twinforge(days: float, out: Path, control: str | None = None) -> dict:
+def run_twinforge(days: float, out: Path, control: str | None = None, bulbs: int = 0) -> dict:
     from twinforge.campaign.runner import generate
 
-    spec = spec_for(days, control)
+    spec = spec_for(days, control, bulbs)
     t0 = time.perf_counter()
     s = generate(spec, out, progress=False)
     dt = time.perf_counter() - t0
@@ -148,12 +153,15 @@ def main() -> None:
         run_twinforge(1, tmp / "warm-up")  # imports and caches out of the timing
         tf = run_twinforge(args.days, tmp / "tf")
         hyst = run_twinforge(args.days, tmp / "hyst", control="hysteresis")
+        lamps = run_twinforge(args.days, tmp / "lamps", bulbs=20)
         naive = run_naive(args.naive_days, tmp, per_sample_pv=True)
         generous = run_naive(args.days, tmp, per_sample_pv=False)
     print(f"home twin, 1 home with PV, battery, EV and heat pump at 1 min")
     print(f"  twinforge end to end ({args.days:g} d)      : {tf['seconds']:7.2f} s {tf['values_per_s']:>12,.0f} values/s")
     print(f"  same, hysteresis thermostat    : {hyst['seconds']:7.2f} s {hyst['values_per_s']:>12,.0f} values/s"
           f"  (TPI costs {hyst['values_per_s'] / tf['values_per_s']:.2f} x)")
+    print(f"  same, 20 light points          : {lamps['seconds']:7.2f} s {lamps['values_per_s']:>12,.0f} values/s"
+          f"  (lamps cost {tf['values_per_s'] / lamps['values_per_s']:.2f} x)")
     print(f"  naive SimPy per sample ({args.naive_days:g} d)    : {naive['seconds']:7.2f} s {naive['values_per_s']:>12,.0f} values/s")
     print(f"  generous naive, PV given ({args.days:g} d) : {generous['seconds']:7.2f} s {generous['values_per_s']:>12,.0f} values/s")
     print(f"  speed-up vs naive          : {tf['values_per_s'] / naive['values_per_s']:8.1f} x")
