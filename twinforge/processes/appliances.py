@@ -333,8 +333,8 @@ class AppliancesParams(BaseModel):
         (:func:`lighting_power_w`). With light points, ``lighting_w_per_active`` is still the
         expected power for one active occupant in the dark (in steady state), but the power
         steps as lamps go on and off, lamps stay on for minutes to hours, and a few strong
-        lamps (the UCI house's halogen era: 4 points) step more than many weak ones. Feeder
-        homes (:mod:`~twinforge.twins.fleet`) always use the expectation.
+        lamps (the UCI house's halogen era: 4 points) step more than many weak ones. The
+        grid twin's feeder homes render the expectation (a grid refuses light points).
     lighting_bulb_sigma : float
         Lognormal spread of the light points' ratings [1]; default 0.6 (hand-set: 60 W
         incandescent lamps beside 11-20 W CFLs and 100 W lamps).

@@ -142,6 +142,11 @@ class GridConfig(BaseModel):
         if self.transformer is not None and self.feeder is not None:
             if abs(self.transformer.rated_kva - self.feeder.transformer_rated_kva) > 1e-6:
                 raise ValueError("transformer.rated_kva must equal feeder.transformer_rated_kva")
+        if self.home.appliances.lighting_bulbs != 0:
+            raise ValueError(
+                "home.appliances.lighting_bulbs must be 0 in a grid: feeder homes render their "
+                f"lighting as its expectation (got {self.home.appliances.lighting_bulbs})"
+            )
         return self
 
     def rated_kva(self) -> float:
