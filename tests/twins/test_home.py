@@ -352,3 +352,17 @@ def test_light_points_step_with_the_lamps_and_follow_the_occupants():
     smooth, _, _ = run_frame(load_spec(None, home=home, **common))
     pd.testing.assert_series_equal(smooth.occupants_active, df.occupants_active)
     assert 0.4 < light.mean() / smooth.appliance_power_w.mean() < 1.2
+
+
+def test_light_points_keep_their_energy_at_coarser_periods():
+    """The switch-on rate is held over each sample interval and the samples are interval
+    means, so a 15-minute run of the same home lights about as much as a 1-minute one."""
+    home = {"appliances": {"owned": {}, "standby_w": 0.0, "lighting_w_per_active": 300.0,
+                           "lighting_bulbs": 6},
+            "sensors": {"power": {"noise_rel": 0.0, "resolution": 0.0}}}
+    for seed in (0, 1):
+        common = dict(runs=1, days=14, seed=seed, start="2024-01-08", diversity=False, home=home)
+        fine, _, _ = run_frame(load_spec(None, period="1min", **common))
+        coarse, _, _ = run_frame(load_spec(None, period="15min", **common))
+        assert fine.appliance_power_w.mean() > 50.0
+        assert coarse.appliance_power_w.mean() == pytest.approx(fine.appliance_power_w.mean(), rel=0.1)
