@@ -297,6 +297,8 @@ _LIGHT_THRESHOLD_SD = 10.0
 #: CREST: while it is bright, a light point switches on at this share of its rate.
 _LIGHT_BRIGHT_SHARE = 0.05
 _LIGHT_MEAN_DURATION_MIN = float(np.mean([(a + b) / 2.0 for a, b in LIGHT_DURATION_RANGES_MIN]))
+_LIGHT_LO_S = np.array([a for a, _ in LIGHT_DURATION_RANGES_MIN]) * 60.0
+_LIGHT_HI_S = np.array([b for _, b in LIGHT_DURATION_RANGES_MIN]) * 60.0
 
 
 class AppliancesParams(BaseModel):
@@ -847,20 +849,15 @@ class LightingBulbs:
         # first sample at or after k with nobody active (n: none in this block)
         idle = np.where(~(np.asarray(n_active, dtype=np.float64) > 0), np.arange(n), n)
         next_idle = np.append(np.minimum.accumulate(idle[::-1])[::-1], n)
-        lo = np.array([a for a, _ in LIGHT_DURATION_RANGES_MIN]) * 60.0
-        hi = np.array([b for _, b in LIGHT_DURATION_RANGES_MIN]) * 60.0
-        starts: list[float] = []
-        ends: list[float] = []
-        watts: list[float] = []
+        lo, hi = _LIGHT_LO_S, _LIGHT_HI_S
+        spells: list[tuple[float, float, float]] = []  # (on, off, rating) within the block
         for i, rng in enumerate(self._rngs):
             r_w, w = float(self.rating_w[i]), float(self.weight[i])
             cur = float(edges[0])
             if self._on_until[i] > cur:  # a spell from the previous block
                 k = next_idle[0]
                 end = min(float(self._on_until[i]), float(edges[k]) if k < n else math.inf)
-                starts.append(cur)
-                ends.append(min(end, t_end))
-                watts.append(r_w)
+                spells.append((cur, min(end, t_end), r_w))
                 if end > t_end:
                     continue
                 self._on_until[i] = -math.inf
@@ -882,27 +879,13 @@ class LightingBulbs:
                 self._e[i] = -math.log1p(-float(u[2]))
                 k = next_idle[m]  # the first later sample with nobody active
                 end = min(planned, float(edges[k]) if k < n else math.inf)
-                starts.append(on)
-                ends.append(min(end, t_end))
-                watts.append(r_w)
+                spells.append((on, min(end, t_end), r_w))
                 if end > t_end:
                     self._on_until[i] = planned
                     break
                 cur = end
-        return _interval_means(np.asarray(starts), np.asarray(ends), np.asarray(watts), edges)
-
-
-def _interval_means(starts: np.ndarray, ends: np.ndarray, watts: np.ndarray,
-                    edges: np.ndarray) -> np.ndarray:
-    """Mean over each interval ``[edges[k], edges[k+1])`` of a sum of rectangular pulses [W]."""
-    n = edges.size - 1
-    if starts.size == 0:
-        return np.zeros(n)
-    bp = np.concatenate([starts, ends])
-    order = np.argsort(bp, kind="stable")
-    bp = bp[order]
-    slope = np.cumsum(np.concatenate([watts, -watts])[order])
-    energy = np.concatenate([[0.0], np.cumsum(slope[:-1] * np.diff(bp))])  # [J] at bp
-    e_edges = np.interp(edges, bp, energy, left=0.0, right=float(energy[-1]))
-    # to 1 uW: the differences of the running energy leave ~1e-12 W where nothing is on
-    return np.maximum(np.round(np.diff(e_edges) / np.diff(edges), 6), 0.0)
+        power = StepSignal(0.0)
+        for t_s, delta in sorted([(a, r) for a, _, r in spells] + [(b, -r) for _, b, r in spells]):
+            power.add(t_s, delta)
+        # to 1 uW: switching lamps on and off leaves ~1e-12 W of rounding where nothing is on
+        return np.maximum(np.round(power.mean_over(edges), 6), 0.0)
