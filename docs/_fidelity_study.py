@@ -2,10 +2,10 @@
 after calibration, on data the calibration did not see.
 
     python docs/_fidelity_study.py home      # UCI household: sample hold-out, other years, TSTR (~5 min)
-    python docs/_fidelity_study.py grid      # PJM East: 2014 hold-out, 2015, TSTR (~15 min)
+    python docs/_fidelity_study.py grid      # PJM East: 2014 hold-out, other years, 2015, TSTR (~15 min)
     python docs/_fidelity_study.py machine   # PRONOSTIA: held-out bearings (~5 min)
 
-Every number is deterministic (fixed seeds). The full real sets (other UCI years, PJM 2015)
+Every number is deterministic (fixed seeds). The full real sets (other UCI years, other PJM years)
 are read from ``../shared/data`` beside the repository or ``TWINFORGE_SHARED_DATA``; the
 parts that need them are skipped, with a message, when they are absent. The shipped presets
 are the calibrated configurations; how they were calibrated is in docs/fidelity.md.
@@ -161,24 +161,35 @@ def grid() -> None:
     hold = real[real.index >= h0]
     days = float((hold.index[-1] - h0) / pd.Timedelta("1D")) + 1 / 24
     base_cfg = spec.config.model_copy(update={"commercial": None})
+    full = SHARED / "pjm_hourly_load" / "PJME_hourly.csv"
+    r_all = load_pjm(full) if full.exists() else None
     reps = {}
     for name, cfg in (("feeder without [grid.commercial]", base_cfg), ("calibrated preset", spec.config)):
         synth = simulate_runs("grid", cfg, h0, days, "1h", [1000, 1001], ["feeder_power_w"])  # as calibrate's evaluation
         reps[name] = compare(hold, synth, channels=ch, tz=tz, normalise="mean")
+    if r_all is not None:
+        pairs = _other_autumns(r_all, tz)
+        reps["real: autumns 2012 + 2013"] = compare(hold, pairs[(2012, 2013)], channels=ch, tz=tz, normalise="mean")
     print("### PJM East 2014, held-out days 2014-09-13 .. 12-31 (normalised by mean)\n")
     print(table(reps, list(ch)), "\n")
     print("calibrated preset: " + spread(hold, lambda seeds: simulate_runs("grid", spec.config, h0, days, "1h", seeds,
                                                                         ["feeder_power_w"]), 2,
                                          channels=ch, tz=tz, normalise="mean"))
+    if r_all is not None:
+        # the yardstick: the same dates of two other real years stand in for the two feeders
+        d = [compare(hold, other, channels=ch, tz=tz, normalise="mean") for other in pairs.values()]
+        ds = [r.value("windows.discriminative_score") for r in d]
+        ns = [r.value("windows.nn_indistinguishability") for r in d]
+        print(f"real vs real, {len(d)} pairs of other years ({', '.join(f'{a}+{b}' for a, b in pairs)}): "
+              f"discriminative {np.mean(ds):.3f} +- {np.std(ds, ddof=1):.3f}, "
+              f"NN indistinguishability {np.mean(ns):.3f} +- {np.std(ns, ddof=1):.3f}")
     print()
 
-    full = SHARED / "pjm_hourly_load" / "PJME_hourly.csv"
-    if not full.exists():
-        print(f"(2015 skipped: {full} not found)")
+    if r_all is None:
+        print(f"(2015 and the other years skipped: {full} not found)")
         return
-    r15 = load_pjm(full)
     t0, t1 = pd.Timestamp("2015-01-01T05:00Z"), pd.Timestamp("2016-01-01T05:00Z")
-    r15 = r15[(r15.index >= t0) & (r15.index < t1)]
+    r15 = r_all[(r_all.index >= t0) & (r_all.index < t1)]
     reps, synths = {}, {}
     for name, cfg in (("feeder without [grid.commercial]", base_cfg), ("calibrated preset", spec.config)):
         synths[name] = simulate_runs("grid", cfg, t0, 365, "1h", [2001, 2002], ["feeder_power_w"])
@@ -191,6 +202,20 @@ def grid() -> None:
               f"synthetic-trained {res.tstr['mae'] / 1e9:.2f} GW, seasonal naive {res.baseline['mae'] / 1e9:.2f} GW, "
               f"ratio {res.ratio:.2f} (RMSE ratio {res.ratio_rmse:.2f})")
     print()
+
+
+def _other_autumns(r_all: pd.DataFrame, tz: str) -> dict[tuple[int, int], pd.DataFrame]:
+    """PJME's held-out dates (13 September .. 31 December, local) of the years other than
+    2014, paired in calendar order (2002 + 2003, ..., 2015 + 2016; 2017 is left over), each
+    pair as one frame of two units (``run_id`` 0 and 1) like two synthetic feeders, its
+    column named as the feeder's channel (``feeder_power_w``)."""
+    def autumn(y: int) -> pd.DataFrame:
+        a, b = pd.Timestamp(f"{y}-09-13", tz=tz), pd.Timestamp(f"{y + 1}-01-01", tz=tz)
+        return r_all[(r_all.index >= a) & (r_all.index < b)]
+    years = [y for y in range(2002, 2018) if y != 2014]
+    return {(a, b): pd.concat([autumn(a).assign(run_id=0), autumn(b).assign(run_id=1)])
+            .rename(columns={"load_power_w": "feeder_power_w"})
+            for a, b in zip(years[0::2], years[1::2])}
 
 
 # ---------------------------------------------------------------------------------------
