@@ -177,6 +177,29 @@ def test_synoptic_anomaly_autocorrelation_and_spread(tau_days):
     assert x.std() == pytest.approx(3.0, rel=0.1)
 
 
+@pytest.mark.parametrize("frac", [0.3, 0.6])
+def test_seasonal_anomaly_spread_follows_the_season(frac):
+    """The anomaly's SD is sigma (1 - f cos(2 pi (d - d_pk) / 365.25)): widest in winter,
+    narrowest in summer, sigma on average; its day-to-day persistence is unchanged."""
+    sigma, tau, peak = 4.0, 3.0, 200.0
+    w = make_weather(seed=5, anomaly_sigma_k=sigma, anomaly_tau_days=tau,
+                     anomaly_sigma_season_frac=frac, temp_peak_doy=peak)
+    t = np.arange(0.0, 40 * 365 * DAY_S, DAY_S) + 12 * 3600.0
+    x = w.synoptic_anomaly_k(t)
+    d = np.mod(utc_times(t).day_of_year.to_numpy() - peak + 182.0, 365.25) - 182.0  # days from the peak
+    sd_model = sigma * (1.0 - frac * np.cos(2.0 * np.pi * d / 365.25))
+    summer, winter = np.abs(d) <= 30.0, np.abs(d) >= 152.0
+    for sel in (summer, winter):
+        assert x[sel].std() == pytest.approx(np.sqrt(np.mean(sd_model[sel] ** 2)), rel=0.1)
+    assert x[winter].std() / x[summer].std() == pytest.approx((1 + frac) / (1 - frac), rel=0.2)
+    z = x / sd_model  # the unit process behind it
+    assert np.corrcoef(z[:-1], z[1:])[0, 1] == pytest.approx(np.exp(-1.0 / tau), abs=0.03)
+    assert z.std() == pytest.approx(1.0, rel=0.1)
+    # the default (f = 0) keeps one spread all year
+    x0 = make_weather(seed=5, anomaly_sigma_k=sigma, anomaly_tau_days=tau).synoptic_anomaly_k(t)
+    assert x0[winter].std() / x0[summer].std() == pytest.approx(1.0, abs=0.15)
+
+
 def test_temp_scalar_path_equals_vector_path():
     w = make_weather(seed=4)
     t = np.random.default_rng(0).uniform(0, 40 * DAY_S, 500)
@@ -243,12 +266,13 @@ def _all_channels(w: Weather, t: np.ndarray) -> np.ndarray:
     )
 
 
-def test_values_do_not_depend_on_query_order_or_chunking():
+@pytest.mark.parametrize("kwargs", [{}, {"anomaly_sigma_season_frac": 0.4}])
+def test_values_do_not_depend_on_query_order_or_chunking(kwargs):
     start = pd.Timestamp("2024-03-30 17:23", tz="UTC")  # not at midnight, across DST
     t = np.arange(0.0, 20 * DAY_S, 300.0) + 7.5
-    reference = _all_channels(make_weather(seed=8, start=start), t)
+    reference = _all_channels(make_weather(seed=8, start=start, **kwargs), t)
 
-    w = make_weather(seed=8, start=start)
+    w = make_weather(seed=8, start=start, **kwargs)
     rng = np.random.default_rng(0)
     cuts = np.sort(rng.choice(np.arange(1, len(t)), 30, replace=False))
     pieces = np.split(np.arange(len(t)), cuts)
@@ -258,7 +282,7 @@ def test_values_do_not_depend_on_query_order_or_chunking():
     np.testing.assert_array_equal(got, reference)
 
     # scalar temperature look-ups first, far in the future, then in order
-    w = make_weather(seed=8, start=start)
+    w = make_weather(seed=8, start=start, **kwargs)
     first = w.temp_c(float(t[-1]))
     assert first == reference[-1, 0]
     np.testing.assert_array_equal(_all_channels(w, t[::-1])[::-1], reference)
@@ -378,6 +402,8 @@ def test_tmy3_ignores_site_params_and_accepts_a_path():
         ("longitude_deg", -181.0),
         ("anomaly_tau_days", 0.0),
         ("anomaly_sigma_k", -1.0),
+        ("anomaly_sigma_season_frac", 1.0),
+        ("anomaly_sigma_season_frac", -0.1),
         ("clearness_mean", 1.2),
         ("source", "era5"),
         ("wind_mean_m_per_s", -2.0),

@@ -136,6 +136,8 @@ GRID_PARAMETERS: dict[str, Bound] = {
     "homes.ev_share": Bound(0.0, 1.0),
     "weather.temp_mean_c": Bound(-5.0, 25.0),
     "weather.temp_season_amplitude_k": Bound(0.0, 20.0),
+    "weather.anomaly_sigma_k": Bound(0.0, 10.0),  # the site's day-to-day temperature swings
+    "weather.anomaly_sigma_season_frac": Bound(0.0, 0.9),
     "home.appliances.usage_scale": Bound(0.2, 4.0),
     "home.appliances.standby_w": Bound(0.0, 400.0),
     "home.appliances.weekend_scale": Bound(0.5, 2.5),

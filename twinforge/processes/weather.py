@@ -22,8 +22,16 @@ Two sources share one interface (:class:`Weather`):
       .. math::  X_{k+1} = \\phi X_k + \\sigma\\sqrt{1 - \\phi^2}\\,\\varepsilon_k, \\quad
                  \\phi = e^{-\\Delta t / \\tau}, \\quad \\varepsilon_k \\sim N(0, 1),
 
-      so its autocorrelation at lag ``L`` is exactly ``exp(-L / tau)``. The daily half-range
-      ``A_d`` grows in summer and on clear days (clear nights cool and sunny days warm).
+      so its autocorrelation at lag ``L`` is exactly ``exp(-L / tau)``. Optionally the
+      anomaly's spread follows the season (``anomaly_sigma_season_frac = f``): at
+      mid-latitudes the day-to-day swings of temperature are about twice as large in winter
+      as in summer (the daily-mean anomaly of the Greensboro TMY3 bundled with pvlib has an
+      SD of 5-7 K from December to February and 1.8-2.7 K from June to September). Then
+      ``X(t) = sigma(t) Z(t)`` with ``Z`` the unit OU process above and
+      ``sigma(t) = sigma (1 - f cos(2 pi (d(t) - d_pk) / 365.25))``, largest half a year
+      from the warmest day; ``f = 0`` (the default) is the constant-spread process.
+      The daily half-range ``A_d`` grows in summer and on clear days (clear nights cool
+      and sunny days warm).
       ``h_sol`` is the local mean solar time [h] and ``d`` the day of the year.
 
     * Global horizontal irradiance [W m-2] = clear-sky index x clear-sky GHI (Ineichen &
@@ -170,6 +178,12 @@ class WeatherParams(BaseModel):
     )
     anomaly_tau_days: float = Field(
         3.0, gt=0.0, le=60.0, description="time constant of the synoptic anomaly (OU) [d]"
+    )
+    anomaly_sigma_season_frac: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="relative seasonal swing of the anomaly's SD (largest in winter) [-]",
     )
 
     clearness_mean: float = Field(
@@ -378,7 +392,7 @@ class _Block:
 class _Carry:
     """Process states at the last knot of the last generated day."""
 
-    anomaly_k: float
+    anomaly_k: float  # the OU state: the anomaly [K], or its unit factor with a seasonal SD
     z_daily: float
     y_hourly: float
     y_wind: float
@@ -522,9 +536,16 @@ class Weather:
 
         eps = self._rng.standard_normal(_N_DRAWS_PER_DAY)
         c = self._carry
-        anomaly = _ou_filter(
-            eps[:24], self._phi_anom, p.anomaly_sigma_k, None if c is None else c.anomaly_k
-        )
+        f_season = p.anomaly_sigma_season_frac
+        if f_season == 0.0:  # constant spread: the OU state is the anomaly itself
+            anomaly = _ou_filter(
+                eps[:24], self._phi_anom, p.anomaly_sigma_k, None if c is None else c.anomaly_k
+            )
+            state = anomaly
+        else:  # seasonal spread: the state is the unit OU process Z, X = sigma(t) Z
+            state = _ou_filter(eps[:24], self._phi_anom, 1.0, None if c is None else c.anomaly_k)
+            sd = p.anomaly_sigma_k * (1.0 - f_season * _season_cos(epoch, p.temp_peak_doy))
+            anomaly = sd * state
         # daily clear-sky index: Gaussian copula AR(1) -> beta with a seasonal mean
         rho = p.clearness_lag1_autocorr
         z = eps[24] if c is None else rho * c.z_daily + math.sqrt(1.0 - rho * rho) * eps[24]
@@ -541,7 +562,7 @@ class Weather:
         u = np.clip(special.ndtr(yw), 1e-12, 1.0 - 1e-12)
         wind = self._wind_scale * (-np.log1p(-u)) ** (1.0 / p.wind_weibull_k)
         wind *= 1.0 + p.wind_diurnal_frac * np.cos(2.0 * np.pi * (solar_h - 14.0) / 24.0)
-        self._carry = _Carry(float(anomaly[-1]), float(z), float(y[-1]), float(yw[-1]))
+        self._carry = _Carry(float(state[-1]), float(z), float(y[-1]), float(yw[-1]))
         # temperature
         season = _season_cos(epoch, p.temp_peak_doy)
         g = p.temp_daily_clearness_gain
