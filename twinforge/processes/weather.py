@@ -174,7 +174,8 @@ class WeatherParams(BaseModel):
         14.0, ge=10.0, le=20.0, description="local mean solar time of the daily maximum [h]"
     )
     anomaly_sigma_k: float = Field(
-        3.0, ge=0.0, le=15.0, description="standard deviation of the synoptic anomaly [K]"
+        3.0, ge=0.0, le=15.0,
+        description="standard deviation of the synoptic anomaly (its annual mean if seasonal) [K]",
     )
     anomaly_tau_days: float = Field(
         3.0, gt=0.0, le=60.0, description="time constant of the synoptic anomaly (OU) [d]"
