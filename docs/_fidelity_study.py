@@ -168,19 +168,19 @@ def grid() -> None:
         synth = simulate_runs("grid", cfg, h0, days, "1h", [1000, 1001], ["feeder_power_w"])  # as calibrate's evaluation
         reps[name] = compare(hold, synth, channels=ch, tz=tz, normalise="mean")
     if r_all is not None:
-        pairs = _other_autumns(r_all, tz)
-        reps["real: autumns 2012 + 2013"] = compare(hold, pairs[(2012, 2013)], channels=ch, tz=tz, normalise="mean")
+        # the yardstick: the same dates of two other real years stand in for the two feeders
+        real_pairs = {k: compare(hold, other, channels=ch, tz=tz, normalise="mean")
+                      for k, other in _other_autumns(r_all, tz).items()}
+        reps["real: autumns 2012 + 2013"] = real_pairs[(2012, 2013)]
     print("### PJM East 2014, held-out days 2014-09-13 .. 12-31 (normalised by mean)\n")
     print(table(reps, list(ch)), "\n")
     print("calibrated preset: " + spread(hold, lambda seeds: simulate_runs("grid", spec.config, h0, days, "1h", seeds,
                                                                         ["feeder_power_w"]), 2,
                                          channels=ch, tz=tz, normalise="mean"))
     if r_all is not None:
-        # the yardstick: the same dates of two other real years stand in for the two feeders
-        d = [compare(hold, other, channels=ch, tz=tz, normalise="mean") for other in pairs.values()]
-        ds = [r.value("windows.discriminative_score") for r in d]
-        ns = [r.value("windows.nn_indistinguishability") for r in d]
-        print(f"real vs real, {len(d)} pairs of other years ({', '.join(f'{a}+{b}' for a, b in pairs)}): "
+        ds = [r.value("windows.discriminative_score") for r in real_pairs.values()]
+        ns = [r.value("windows.nn_indistinguishability") for r in real_pairs.values()]
+        print(f"real vs real, {len(ds)} pairs of other years ({', '.join(f'{a}+{b}' for a, b in real_pairs)}): "
               f"discriminative {np.mean(ds):.3f} +- {np.std(ds, ddof=1):.3f}, "
               f"NN indistinguishability {np.mean(ns):.3f} +- {np.std(ns, ddof=1):.3f}")
     print()

@@ -537,6 +537,7 @@ class Weather:
 
         eps = self._rng.standard_normal(_N_DRAWS_PER_DAY)
         c = self._carry
+        season = _season_cos(epoch, p.temp_peak_doy)  # the temperature's annual cycle, in [-1, 1]
         f_season = p.anomaly_sigma_season_frac
         if f_season == 0.0:  # constant spread: the OU state is the anomaly itself
             anomaly = _ou_filter(
@@ -545,7 +546,7 @@ class Weather:
             state = anomaly
         else:  # seasonal spread: the state is the unit OU process Z, X = sigma(t) Z
             state = _ou_filter(eps[:24], self._phi_anom, 1.0, None if c is None else c.anomaly_k)
-            sd = p.anomaly_sigma_k * (1.0 - f_season * _season_cos(epoch, p.temp_peak_doy))
+            sd = p.anomaly_sigma_k * (1.0 - f_season * season)
             anomaly = sd * state
         # daily clear-sky index: Gaussian copula AR(1) -> beta with a seasonal mean
         rho = p.clearness_lag1_autocorr
@@ -565,7 +566,6 @@ class Weather:
         wind *= 1.0 + p.wind_diurnal_frac * np.cos(2.0 * np.pi * (solar_h - 14.0) / 24.0)
         self._carry = _Carry(float(state[-1]), float(z), float(y[-1]), float(yw[-1]))
         # temperature
-        season = _season_cos(epoch, p.temp_peak_doy)
         g = p.temp_daily_clearness_gain
         amp = (
             p.temp_daily_amplitude_k
