@@ -36,11 +36,14 @@ def dataset(tmp_path_factory):
 def test_fidelity_end_to_end(dataset, tmp_path):
     out = tmp_path / "rep"
     r = tf("fidelity", "--real", UCI, "--synthetic", dataset, "--map", "mains_power_w=mains_power_w",
-           "--out", out)
+           "--null-permutations", 4, "--out", out)
     assert r.returncode == 0, r.stderr
     assert "discriminative score" in r.stdout and "report.html" in r.stdout
+    assert "permutation null" in r.stdout
     data = json.loads((out / "metrics.json").read_text())
-    assert data["info"]["period"] == "15min"
+    assert data["info"]["period"] == "15min" and data["info"]["null_permutations"] == 4
+    assert data["metrics"]["windows"]["discriminative_score"]["p_value"] == 0.2  # (1 + 0) / (1 + 4)
+    assert "random relabellings" in (out / "report.html").read_text()
     assert (out / "report.html").stat().st_size > 10_000
     assert all((out / f).stat().st_size > 0 for f in ("marginals.png", "embedding.png"))
 
@@ -84,6 +87,7 @@ def test_fidelity_machines_against_pronostia_bearings(tmp_path):
         (["--real", UCI, "--map", "mains_power_w"], "--map expects real_column=channel"),
         (["--real", UCI, "--map", "nope=mains_power_w"], "real column 'nope' not in the real trace"),
         (["--real", UCI, "--map", "mains_power_w=nope"], "synthetic channel 'nope' not in dataset"),
+        (["--real", UCI, "--null-permutations", "-1"], "null_permutations must be an integer in [0, 10000]"),
     ],
 )
 def test_fidelity_bad_input_exits_2_and_writes_nothing(dataset, tmp_path, args, message):

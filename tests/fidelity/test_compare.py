@@ -164,3 +164,23 @@ def test_nn_carries_its_noise_over_the_synthetic_runs(uci):
     assert alike["se_runs"] is not None and split["se_runs"] is not None
     assert split["se_runs"] > alike["se_runs"]
     assert two["se_runs"] is None and two["value"] is not None
+
+
+def test_permutation_null_gives_the_window_scores_a_reference(uci, home_dataset, tmp_path):
+    """null_permutations: the default home (62 real, 12 synthetic days) is far outside the
+    null of these counts; the reference values land in the entries, the JSON and the summary."""
+    real = uci[["mains_power_w"]]
+    plain = compare(real, home_dataset)
+    rep = compare(real, home_dataset, null_permutations=19)
+    d, nn = rep.metrics["windows"]["discriminative_score"], rep.metrics["windows"]["nn_indistinguishability"]
+    assert d["value"] == plain.value("windows.discriminative_score")  # the score itself is unchanged
+    assert d["n_permutations"] == nn["n_permutations"] == 19 and rep.info["null_permutations"] == 19
+    assert 0.0 <= d["null_median"] <= d["null_q95"] < d["value"]
+    assert d["p_value"] == pytest.approx(1 / 20) and nn["p_value"] == pytest.approx(1 / 20)
+    assert nn["value"] < nn["null_q05"]
+    assert "permutation null" in rep.summary() and "permutation null" not in plain.summary()
+    saved = json.loads(rep.to_json(tmp_path / "m.json").read_text())
+    assert saved["metrics"]["windows"]["discriminative_score"]["p_value"] == pytest.approx(1 / 20)
+    for bad in (-1, 1.5, True, 10_001):
+        with pytest.raises(CompareError, match=r"null_permutations must be an integer in \[0, 10000\]"):
+            compare(real, home_dataset, null_permutations=bad)

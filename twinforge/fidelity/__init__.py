@@ -83,7 +83,7 @@ _WHERE = {
     **dict.fromkeys(
         ["ks_statistic", "wasserstein_normalised", "acf_distance", "psd_log_distance",
          "profile_error", "correlation_matrix_distance", "tail_quantiles", "discriminative_score",
-         "nn_indistinguishability", "memorisation"], "metrics"),
+         "nn_indistinguishability", "permutation_null", "memorisation"], "metrics"),
     **dict.fromkeys(["compare", "FidelityReport", "CompareError", "METRIC_INFO", "synthetic_frame", "real_runs"],
                     "comparison"),
     **dict.fromkeys(["tstr_forecast", "tstr_classify", "TSTRResult"], "tstr"),
@@ -121,6 +121,7 @@ __all__ = [
     "tail_quantiles",
     "discriminative_score",
     "nn_indistinguishability",
+    "permutation_null",
     "memorisation",
     # comparison and report
     "compare",

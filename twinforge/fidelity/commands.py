@@ -237,6 +237,9 @@ def add_parsers(subparsers: Any) -> None:
                    help="'mean': divide each trace / run by its mean (compare shapes)")
     f.add_argument("--twin", help="twin to read from a multi-twin dataset")
     f.add_argument("--seed", type=int, default=0, help="seed of the classifier (default 0)")
+    f.add_argument("--null-permutations", type=int, default=0, metavar="K",
+                   help="permutation test of the window scores: K relabellings of the pooled windows "
+                        "give their null reference and p-values (default 0: off; each costs one forest)")
     f.add_argument("--out", type=Path, required=True, help="output folder for report.html and metrics.json")
     f.set_defaults(fidelity_handler=run_fidelity)
 
@@ -296,7 +299,8 @@ def run_fidelity(args: argparse.Namespace) -> int:
             raise _InputError(f"--out {args.out}: exists and is not a folder")
         real = _load_real_args(args)
         rep = compare(real, args.synthetic, channels=mapping, window=args.window, tz=args.tz,
-                      period=args.period, seed=args.seed, normalise=args.normalise, twin=args.twin)
+                      period=args.period, seed=args.seed, normalise=args.normalise, twin=args.twin,
+                      null_permutations=args.null_permutations)
     except (_InputError, CompareError) as exc:
         return _fail(str(exc).splitlines()[0], 2)
     except ValueError as exc:  # a metric that cannot be computed on these data

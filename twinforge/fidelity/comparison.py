@@ -45,6 +45,7 @@ from twinforge.fidelity.metrics import (
     ks_statistic,
     memorisation,
     nn_indistinguishability,
+    permutation_null,
     profile_error,
     psd_log_distance,
     tail_quantiles,
@@ -141,6 +142,22 @@ def _entry(name: str, value: float | None, **extra: Any) -> dict[str, Any]:
         "value": v, "range": info.range, "direction": info.direction, "ideal": info.ideal,
         "meaning": info.meaning, **extra,
     }
+
+
+def _add_null(win: dict[str, Any], null: Mapping[str, np.ndarray]) -> None:
+    """Put a permutation null's reference values and p-values into the window entries."""
+    k = len(null["discriminative"])
+    d = win["discriminative_score"]
+    if d["value"] is not None:
+        nd = null["discriminative"]
+        d.update(n_permutations=k, null_median=float(np.median(nd)),
+                 null_q95=float(np.quantile(nd, 0.95)),
+                 p_value=float((1 + np.sum(nd >= d["value"] - 1e-12)) / (1 + k)))
+    n = win.get("nn_indistinguishability")
+    if n is not None and n["value"] is not None:
+        nn = null["nn"]
+        n.update(n_permutations=k, null_q05=float(np.quantile(nn, 0.05)),
+                 p_value=float((1 + np.sum(nn <= n["value"] + 1e-12)) / (1 + k)))
 
 
 def _nn_se_runs(rf: np.ndarray, sf: np.ndarray, runs: np.ndarray, max_groups: int = 10) -> float | None:
@@ -274,13 +291,20 @@ class FidelityReport:
             v = e.get("se_runs")
             return "" if v is None else f" +- {v:.2g} (jackknife over the synthetic runs)"
 
+        disc, nn = w["discriminative_score"], w["nn_indistinguishability"]
+        if "p_value" in disc:
+            disc_ref = (f"permutation null of these counts: median {disc['null_median']:.3f}, "
+                        f"95 % {disc['null_q95']:.3f}; p = {disc['p_value']:.3g}, "
+                        f"{disc['n_permutations']} permutations")
+        else:
+            disc_ref = f"chance level about {i['chance_discriminative']:.2f}"
+        nn_ref = (f"; permutation null 5 % {nn['null_q05']:.3f}, p = {nn['p_value']:.3g}"
+                  if "p_value" in nn else "")
         lines = [
             f"fidelity: {i['n_real_windows']} real vs {i['n_synth_windows']} synthetic windows "
             f"({i['n_runs']} run(s)) of {i['window']} at {i['period']}, local time {i['tz']}",
-            f"  discriminative score {fmt(w['discriminative_score'])} (0 best, 0.5 separable; "
-            f"chance level about {i['chance_discriminative']:.2f})",
-            f"  NN indistinguishability {fmt(w['nn_indistinguishability'])}{se(w['nn_indistinguishability'])} "
-            f"(1 = fully mixed, 0 = separate)",
+            f"  discriminative score {fmt(disc)} (0 best, 0.5 separable; {disc_ref})",
+            f"  NN indistinguishability {fmt(nn)}{se(nn)} (1 = fully mixed, 0 = separate{nn_ref})",
             f"  memorisation: median distance ratio {fmt(w['memorisation_median_ratio'])} (about 1), "
             f"copy share {fmt(w['memorisation_copy_share'])} (about 0.01)",
         ]
@@ -512,6 +536,7 @@ def compare(
     max_nan_frac: float = 0.05,
     normalise: Literal["none", "mean"] = "none",
     twin: str | None = None,
+    null_permutations: int = 0,
 ) -> FidelityReport:
     """Compare a real trace with synthetic data on every fidelity metric.
 
@@ -548,6 +573,13 @@ def compare(
         before anything else: compares shapes, not levels (a feeder against a region).
     twin : str, optional
         Twin to read from a multi-twin dataset.
+    null_permutations : int
+        With ``K > 0``, a permutation test of the window scores
+        (:func:`~twinforge.fidelity.metrics.permutation_null`, ``K`` relabellings of the
+        pooled windows, seeded by ``seed``): the discriminative score's entry gains its null
+        median, 95 % quantile and one-sided p-value, NN indistinguishability's its null 5 %
+        quantile and p-value. Each relabelling costs one cross-validated forest. 0 (default):
+        no test, the rule of thumb ``chance_discriminative`` only.
 
     Returns
     -------
@@ -560,6 +592,9 @@ def compare(
     """
     if normalise not in ("none", "mean"):
         raise CompareError(f"normalise must be 'none' or 'mean', got {normalise!r}")
+    if isinstance(null_permutations, bool) or not isinstance(null_permutations, (int, np.integer)) \
+            or not 0 <= null_permutations <= 10_000:
+        raise CompareError(f"null_permutations must be an integer in [0, 10000], got {null_permutations!r}")
     if channels is None:
         if not isinstance(real, pd.DataFrame):
             raise CompareError("real must be a DataFrame (as load_trace returns)")
@@ -720,6 +755,11 @@ def compare(
         )
     else:
         win["nn_indistinguishability"] = _entry("nn_indistinguishability", None, note="needs 3 windows")
+    if null_permutations and n_min >= 5:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            null = permutation_null(rf, sf, int(null_permutations), seed=seed)
+        _add_null(win, null)
     if len(rf) >= 2:
         mem = memorisation(rf, sf)
         win["memorisation_median_ratio"] = _entry("memorisation_median_ratio", mem["median_ratio"])
@@ -747,6 +787,7 @@ def compare(
         "real_start": min(g.index[0] for g in real_by_run.values()).isoformat(),
         "real_end": max(g.index[-1] for g in real_by_run.values()).isoformat(),
         "chance_discriminative": 0.5 / math.sqrt(max(n_min, 1)),
+        "null_permutations": int(null_permutations),
         "max_nan_frac": max_nan_frac,
     }
     metrics = {"channels": per_channel, "cross_channel": cross, "windows": win}

@@ -300,6 +300,18 @@ def _metrics_table(rows: pd.DataFrame) -> str:
     return f"<table>{head}{''.join(body)}</table>"
 
 
+def _chance_text(rep: FidelityReport) -> str:
+    """What a discriminative score of these counts means by chance alone (one sentence)."""
+    d = rep.metrics["windows"]["discriminative_score"]
+    if "null_q95" in d:
+        return (f"with these window counts, {d['n_permutations']} random relabellings of the "
+                f"pooled windows score a median of {d['null_median']:.3f} and at most "
+                f"{d['null_q95']:.3f} in 95 % of cases (permutation test, p = {d['p_value']:.3g}).")
+    return (f"a discriminative score below about {rep.info['chance_discriminative']:.2f} is "
+            "within chance for these counts (a rule of thumb; compare(..., null_permutations=K) "
+            "or --null-permutations K measures the permutation null).")
+
+
 def _html(rep: FidelityReport, figures: dict[str, bytes], title: str) -> str:
     info_rows = "".join(
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
@@ -326,9 +338,8 @@ def _html(rep: FidelityReport, figures: dict[str, bytes], title: str) -> str:
         f"<h1>{html.escape(title)}</h1>"
         f"<pre>{html.escape(rep.summary())}</pre>"
         "<p>Each metric lists its range, its direction and its ideal value. Window-level "
-        "metrics compare the sets of windows through their feature vectors; a discriminative "
-        f"score below about {rep.info['chance_discriminative']:.2f} is within chance for "
-        "these counts. See docs/fidelity.md for how to read every number.</p>"
+        f"metrics compare the sets of windows through their feature vectors; {_chance_text(rep)} "
+        "See docs/fidelity.md for how to read every number.</p>"
         + "".join(sections)
         + f"<h2>Figures</h2>{''.join(figs)}"
         + f"<h2>What was compared</h2><table>{info_rows}</table>"
