@@ -69,6 +69,22 @@ def table(reports: dict[str, object], channels: list[str]) -> str:
     return "\n".join(lines)
 
 
+#: Relabellings of the permutation test (compare(..., null_permutations=NULL_K)) for the
+#: calibrated preset's first set: the scores a perfect model would reach with these counts.
+NULL_K = 100
+
+
+def null_reference(name: str, rep) -> str:
+    """One line: the permutation null of the window scores, and the p-values of ``rep``."""
+    d = rep.metrics["windows"]["discriminative_score"]
+    n = rep.metrics["windows"]["nn_indistinguishability"]
+    return (f"permutation null ({d['n_permutations']} relabellings of {rep.info['n_real_windows']} real and "
+            f"{rep.info['n_synth_windows']} synthetic windows): discriminative median {d['null_median']:.3f}, "
+            f"95 % {d['null_q95']:.3f} (rule of thumb {rep.info['chance_discriminative']:.3f}); NN 5 % "
+            f"{n['null_q05']:.3f}; {name}: {d['value']:.3f} (p = {d['p_value']:.3g}) / {n['value']:.3f} "
+            f"(p = {n['p_value']:.3g})")
+
+
 def _quiet():
     warnings.simplefilter("ignore")
 
@@ -112,10 +128,11 @@ def home() -> None:
     reps = {}
     for name, cfg in (("default home", HomeConfig()), ("calibrated preset", preset)):
         synth = simulate_runs("home", cfg, h0, days, "1min", seeds, ["mains_power_w"])
-        reps[name] = compare(hold, synth, channels=ch)
+        reps[name] = compare(hold, synth, channels=ch, null_permutations=NULL_K if name == "calibrated preset" else 0)
     reps["real vs real (first 42 days)"] = compare(hold, early.assign(run_id=0), channels=ch)
     print("### UCI sample, held-out days 2009-01-13 .. 01-31\n")
     print(table(reps, list(ch)), "\n")
+    print(null_reference("calibrated preset", reps["calibrated preset"]), "\n")
     for name, cfg in (("default home", HomeConfig()), ("calibrated preset", preset)):
         print(f"{name}: " + spread(hold, lambda seeds: simulate_runs("home", cfg, h0, days, "1min", seeds,
                                                                       ["mains_power_w"]), 6, channels=ch))
@@ -166,7 +183,8 @@ def grid() -> None:
     reps = {}
     for name, cfg in (("feeder without [grid.commercial]", base_cfg), ("calibrated preset", spec.config)):
         synth = simulate_runs("grid", cfg, h0, days, "1h", [1000, 1001], ["feeder_power_w"])  # as calibrate's evaluation
-        reps[name] = compare(hold, synth, channels=ch, tz=tz, normalise="mean")
+        reps[name] = compare(hold, synth, channels=ch, tz=tz, normalise="mean",
+                             null_permutations=NULL_K if name == "calibrated preset" else 0)
     if r_all is not None:
         # the yardstick: the same dates of two other real years stand in for the two feeders
         real_pairs = {k: compare(hold, other, channels=ch, tz=tz, normalise="mean")
@@ -174,6 +192,7 @@ def grid() -> None:
         reps["real: autumns 2012 + 2013"] = real_pairs[(2012, 2013)]
     print("### PJM East 2014, held-out days 2014-09-13 .. 12-31 (normalised by mean)\n")
     print(table(reps, list(ch)), "\n")
+    print(null_reference("calibrated preset", reps["calibrated preset"]), "\n")
     print("calibrated preset: " + spread(hold, lambda seeds: simulate_runs("grid", spec.config, h0, days, "1h", seeds,
                                                                         ["feeder_power_w"]), 2,
                                          channels=ch, tz=tz, normalise="mean"))
@@ -242,12 +261,14 @@ def machine() -> None:
     ):
         synth = simulate_runs("machine", cfg, hold.index.min(), days, "10s", list(seeds), list(ch.values()),
                               diversity=div)
-        reps[name] = compare(hold, synth, channels=ch, window="5min", tz=None, period="10s")
+        reps[name] = compare(hold, synth, channels=ch, window="5min", tz=None, period="10s",
+                             null_permutations=NULL_K if name == "calibrated preset" else 0)
     cal = real[real.run_id < 4]
     reps["real vs real (4 calibration bearings)"] = compare(hold, cal, channels=ch, window="5min", tz=None,
                                                            period="10s")
     print("### PRONOSTIA, held-out bearings Bearing2_2 and Bearing3_1 (5-min windows of 30 snapshots)\n")
     print(table(reps, list(ch)), "\n")
+    print(null_reference("calibrated preset", reps["calibrated preset"]), "\n")
     for name, cfg, div in (("default machine", MachineConfig(until_failure=True), None),
                            ("calibrated preset", preset.config, preset.diversity)):
         print(f"{name}: " + spread(hold, lambda seeds: simulate_runs("machine", cfg, hold.index.min(), days, "10s",
