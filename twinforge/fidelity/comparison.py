@@ -755,10 +755,11 @@ def compare(
         )
     else:
         win["nn_indistinguishability"] = _entry("nn_indistinguishability", None, note="needs 3 windows")
-    if null_permutations and n_min >= 5:
+    n_null = int(null_permutations) if n_min >= 5 else 0  # no score, no test of it
+    if n_null:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            null = permutation_null(rf, sf, int(null_permutations), seed=seed)
+            null = permutation_null(rf, sf, n_null, seed=seed)
         _add_null(win, null)
     if len(rf) >= 2:
         mem = memorisation(rf, sf)
@@ -787,7 +788,7 @@ def compare(
         "real_start": min(g.index[0] for g in real_by_run.values()).isoformat(),
         "real_end": max(g.index[-1] for g in real_by_run.values()).isoformat(),
         "chance_discriminative": 0.5 / math.sqrt(max(n_min, 1)),
-        "null_permutations": int(null_permutations),
+        "null_permutations": n_null,
         "max_nan_frac": max_nan_frac,
     }
     metrics = {"channels": per_channel, "cross_channel": cross, "windows": win}
