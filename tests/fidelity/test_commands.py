@@ -88,6 +88,8 @@ def test_fidelity_machines_against_pronostia_bearings(tmp_path):
         (["--real", UCI, "--map", "nope=mains_power_w"], "real column 'nope' not in the real trace"),
         (["--real", UCI, "--map", "mains_power_w=nope"], "synthetic channel 'nope' not in dataset"),
         (["--real", UCI, "--null-permutations", "-1"], "null_permutations must be an integer in [0, 10000]"),
+        # the dataset's homes live in Paris: New York days would cut their days at the wrong hour
+        (["--real", UCI, "--tz", "America/New_York"], "simulated in local time 'Europe/Paris'"),
     ],
 )
 def test_fidelity_bad_input_exits_2_and_writes_nothing(dataset, tmp_path, args, message):
@@ -96,6 +98,14 @@ def test_fidelity_bad_input_exits_2_and_writes_nothing(dataset, tmp_path, args, 
     assert r.returncode == 2
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["fidelity", "calibrate"])
+def test_an_unknown_real_tz_is_an_argument_error_not_a_traceback(dataset, tmp_path, command):
+    args = ["--synthetic", dataset] if command == "fidelity" else ["--params", "appliances.usage_scale"]
+    r = tf(command, "--real", UCI, *args, "--real-tz", "Mars/Olympus", "--out", tmp_path / "x")
+    assert r.returncode == 2 and "--real-tz" in r.stderr and "IANA time zone" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "x").exists()
 
 
 def test_fidelity_bad_real_file(dataset, tmp_path):
@@ -152,6 +162,9 @@ def test_calibrate_fits_the_fleet_laws_of_a_scenario_with_diversity(tmp_path):
         (["--twin", "grid", "--params", "appliances.usage_scale"], "unknown grid parameter 'appliances.usage_scale'"),
         (["--twin", "machine", "--params", "vibration.background_rms_g"], "give channels"),
         (["--twin", "grid", "--params", "homes.cooling_share", "--units", "0"], "--units must be >= 1"),
+        # the default feeder lives in Paris: calibrating it on New York days is refused, not run
+        (["--twin", "grid", "--params", "homes.cooling_share", "--tz", "America/New_York"],
+         "the grid twin lives in local time 'Europe/Paris'"),
         (["--params", "appliances.usage_scale", "--rescore", "-1"], "--rescore must be >= 0"),
         (["--params", "appliances.usage_scale", "--rescore", "2", "--rescore-units", "0"],
          "--rescore-units must be >= 1"),

@@ -120,6 +120,11 @@ def test_errors_name_the_problem(uci, home_dataset, tmp_path):
         compare(real, tmp_path / "missing")
     with pytest.raises(CompareError, match="normalise"):
         compare(real, home_dataset, normalise="max")
+    with pytest.raises(CompareError, match="tz must be an IANA time zone"):
+        compare(real, home_dataset, tz="Mars/Olympus")
+    # the homes were simulated in Paris time: New York windows would cut their days elsewhere
+    with pytest.raises(CompareError, match="simulated in local time 'Europe/Paris'"):
+        compare(real, home_dataset, tz="America/New_York")
     assert isinstance(compare(real, home_dataset, period="1h"), FidelityReport)
 
 

@@ -292,6 +292,12 @@ def test_error_missing_time_column(tmp_path):
         load_trace(path, time_col="stamp")
 
 
+def test_error_unknown_time_zone(tmp_path):
+    path = _write(tmp_path / "naive.csv", "time,p\n2024-01-01 00:00,1\n2024-01-01 00:01,2\n")
+    with pytest.raises(TraceError, match=r"naive\.csv.*IANA time zone.*'Mars/Olympus'"):
+        load_trace(path, tz="Mars/Olympus")
+
+
 def test_error_unparseable_timestamp(tmp_path):
     text = "time,p\n2024-01-01 00:00,1\n2024-01-01 00:01,2\nyesterday,3\n"
     path = _write(tmp_path / "badtime.csv", text)

@@ -719,6 +719,13 @@ def calibrate(
     base = plugin.Config() if base is None else base
     if not isinstance(base, plugin.Config):
         raise CompareError(f"base must be a {plugin.Config.__name__} for the {twin} twin, got {type(base).__name__}")
+    twin_tz = getattr(base, "tz", None)
+    if tz is not None and twin_tz is not None and twin_tz != tz:
+        raise CompareError(
+            f"tz {tz!r}: the {twin} twin lives in local time {twin_tz!r} (its config's tz), and windows "
+            f"and daily profiles need one local time: start from a config with tz = {tz!r} (and the "
+            f"site's weather; CLI: --config), or use tz {twin_tz!r}"
+        )
     if channels is None:
         if twin not in DEFAULT_CHANNELS:
             raise CompareError(

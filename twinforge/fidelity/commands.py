@@ -22,15 +22,16 @@ examples:
   twinforge fidelity --real PJME_hourly.csv --synthetic grid/ --map load_power_w=feeder_power_w \\
       --normalise mean --tz America/New_York --period 1h --out pjm_report/
 
-  twinforge fidelity --real twinforge/data/pronostia/learning_set_snapshot_features.csv.xz \
-      --synthetic machines/ --map accel_rms_g=accel_rms_g,accel_kurtosis=accel_kurtosis \
+  twinforge fidelity --real twinforge/data/pronostia/learning_set_snapshot_features.csv.xz \\
+      --synthetic machines/ --map accel_rms_g=accel_rms_g,accel_kurtosis=accel_kurtosis \\
       --window 5min --tz none --period 10s --out bearing_report/
 
 --real is read by format: 'uci' (UCI household power text/CSV), 'pjm' (Kaggle PJM hourly
 load), 'pronostia' (per-snapshot bearing features, one unit per bearing, see
 twinforge.fidelity.load_pronostia), 'trace' (a CSV/Parquet with a time column, see
 twinforge.fidelity.load_trace); 'auto' (default) recognises the first three from their header.
---tz none cuts windows from each unit's first sample instead of local midnights (machines).
+--tz none cuts windows from each unit's first sample instead of local midnights (machines);
+otherwise --tz must be the zone the synthetic data were simulated in.
 """
 
 _CALIBRATE_EPILOG = """\
@@ -39,9 +40,11 @@ examples:
       --params appliances.usage_scale,appliances.standby_w --budget 40 --out uci.toml
   twinforge generate --config uci.toml --runs 10 --out data/
 
-  twinforge calibrate --twin grid --real PJME_hourly.csv --normalise mean --tz America/New_York \
-      --period 1h --params homes.cooling_share,homes.resistive_share --units 1 --out pjm.toml
+  twinforge calibrate --config twinforge/data/presets/pjm_east.toml --real PJME_hourly.csv \\
+      --normalise mean --tz America/New_York --period 1h \\
+      --params homes.cooling_share,homes.resistive_share --units 1 --out pjm.toml
 
+--tz must be the twin's own zone (its config's tz: Europe/Paris unless --config sets it).
 A parameter is a dotted path in the twin's config with a default range (see
 twinforge.fidelity.calibration.PARAMETERS; home: appliances.usage_scale, appliances.standby_w,
 appliances.lighting_w_per_active, occupancy.n_occupants, occupancy.persistence,
@@ -134,7 +137,7 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
     kind = _sniff(path) if fmt == "auto" else fmt
     chosen = [b.strip() for b in bearings.split(",") if b.strip()] if bearings is not None else None
     if chosen is not None and kind != "pronostia":
-        raise _InputError(f"--bearings: only for PRONOSTIA bearing features; --real {path} is a {kind} trace")
+        raise _InputError(f"--bearings: only for PRONOSTIA bearing features; --real {path} is read as a {kind!r} file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TraceWarning)
@@ -194,6 +197,16 @@ def _zone_or_none(text: str) -> str | None:
         raise argparse.ArgumentTypeError(f"{exc}; or 'none'") from None
 
 
+def _zone(text: str) -> str:
+    """``--real-tz``: an IANA zone."""
+    from twinforge.core.calendar import validate_tz
+
+    try:
+        return validate_tz(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _parse_units(items: list[str] | None) -> dict[str, str] | None:
     if not items:
         return None
@@ -227,7 +240,7 @@ def add_parsers(subparsers: Any) -> None:
     f.add_argument("--map", action="append", metavar="REAL=CHANNEL",
                    help="real column = synthetic channel (repeat or comma-separate); default: same names")
     f.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "pronostia", "trace"], help="format of --real")
-    f.add_argument("--real-tz", default="UTC", help="zone of naive timestamps in a generic --real trace")
+    f.add_argument("--real-tz", default="UTC", type=_zone, help="zone of naive timestamps in a generic --real trace")
     _trace_options(f)
     f.add_argument("--tz", default="Europe/Paris", type=_zone_or_none,
                    help="local zone for day windows and profiles; 'none': windows from each unit's first sample")
@@ -260,7 +273,7 @@ def add_parsers(subparsers: Any) -> None:
     c.add_argument("--config", type=Path, help="base scenario TOML (its twin section is the start point; with a [diversity] "
                         "section each run draws its own unit and diversity.* fields can be calibrated)")
     c.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "pronostia", "trace"], help="format of --real")
-    c.add_argument("--real-tz", default="UTC", help="zone of naive timestamps in a generic --real trace")
+    c.add_argument("--real-tz", default="UTC", type=_zone, help="zone of naive timestamps in a generic --real trace")
     _trace_options(c)
     c.add_argument("--tz", default="Europe/Paris", type=_zone_or_none,
                    help="local zone for day windows and profiles; 'none': windows from each unit's first sample")

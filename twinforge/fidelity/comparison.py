@@ -37,6 +37,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from twinforge.core.calendar import validate_tz
 from twinforge.fidelity.loader import infer_period
 from twinforge.fidelity.metrics import (
     acf_distance,
@@ -374,6 +375,9 @@ def synthetic_frame(
         Twin to read from a dataset holding several; default: the one twin that has all
         ``columns``.
 
+    The frame's ``attrs["tz"]`` is the local time zone the dataset's scenario simulated the
+    twin in (None for a DataFrame, or a twin without local time).
+
     Raises
     ------
     CompareError
@@ -398,8 +402,11 @@ def synthetic_frame(
             )
         df = synthetic.samples(columns=columns, twin=fits[0])
         df = df.drop(columns="twin").set_index("time")
+        scenario = (synthetic.manifest.get("dataset") or {}).get("scenario") or {}
+        section = scenario.get(fits[0]) if isinstance(scenario, dict) else None
+        sim_tz = section.get("tz") if isinstance(section, dict) else None
     elif isinstance(synthetic, pd.DataFrame):
-        df = synthetic
+        df, sim_tz = synthetic, None
         if "time" in df.columns:
             df = df.set_index("time")
         if not isinstance(df.index, pd.DatetimeIndex):
@@ -424,6 +431,7 @@ def synthetic_frame(
     out["run_id"] = out["run_id"].astype("int64")
     for c in columns:
         out[c] = out[c].astype("float64")
+    out.attrs["tz"] = sim_tz
     return out
 
 
@@ -592,6 +600,11 @@ def compare(
     """
     if normalise not in ("none", "mean"):
         raise CompareError(f"normalise must be 'none' or 'mean', got {normalise!r}")
+    if tz is not None:
+        try:
+            validate_tz(tz)
+        except ValueError as exc:
+            raise CompareError(f"{exc}, or None (windows from each unit's first sample)") from None
     if isinstance(null_permutations, bool) or not isinstance(null_permutations, (int, np.integer)) \
             or not 0 <= null_permutations <= 10_000:
         raise CompareError(f"null_permutations must be an integer in [0, 10000], got {null_permutations!r}")
@@ -616,6 +629,13 @@ def compare(
     cols = list(channels)
     real_by_run = real_runs(real, cols)
     synth_raw = synthetic_frame(synthetic, list(dict.fromkeys(channels.values())), twin=twin)
+    sim_tz = synth_raw.attrs.get("tz")
+    if tz is not None and sim_tz is not None and sim_tz != tz:
+        raise CompareError(
+            f"tz {tz!r}: the synthetic data were simulated in local time {sim_tz!r} (their scenario's "
+            f"tz), and windows and daily profiles need one local time: compare with tz {sim_tz!r}, "
+            f"or simulate in {tz!r}"
+        )
     synth = pd.DataFrame(
         {"run_id": synth_raw["run_id"], **{c: synth_raw[channels[c]] for c in cols}},
         index=synth_raw.index,

@@ -50,6 +50,8 @@ from typing import IO, Literal
 import numpy as np
 import pandas as pd
 
+from twinforge.core.calendar import validate_tz
+
 __all__ = [
     "TraceError",
     "TraceWarning",
@@ -375,8 +377,12 @@ def load_trace(
         unit, non-numeric or infinite value, backward time step, duplicate timestamps, DST
         problems, a file that cannot be read (not text, corrupt archive or Parquet file).
     """
+    src = "<DataFrame>" if isinstance(path_or_df, pd.DataFrame) else str(path_or_df)
+    try:
+        validate_tz(tz)
+    except ValueError as exc:
+        raise TraceError(f"{src}: {exc}") from None
     if isinstance(path_or_df, pd.DataFrame):
-        src = "<DataFrame>"
         frame = path_or_df.copy()
         all_cols = [str(c) for c in frame.columns]
         if frame.empty:
