@@ -108,6 +108,43 @@ def test_an_unknown_real_tz_is_an_argument_error_not_a_traceback(dataset, tmp_pa
     assert "Traceback" not in r.stderr and not (tmp_path / "x").exists()
 
 
+def test_fidelity_out_lands_whole_and_never_replaces_what_is_not_a_report(dataset, tmp_path):
+    out = tmp_path / "rep"
+    run = ("fidelity", "--real", UCI, "--synthetic", dataset, "--out", out)
+    assert tf(*run).returncode == 0
+    first = (out / "metrics.json").read_text()
+    again = tf(*run)  # an earlier report is replaced only on request
+    assert again.returncode == 2 and "add --overwrite" in again.stderr
+    assert tf(*run, "--overwrite").returncode == 0 and (out / "metrics.json").read_text() == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # no staging folder left beside it
+    (out / "notes.txt").write_text("mine")
+    mine = tf(*run, "--overwrite")  # a folder with somebody's files is never replaced
+    assert mine.returncode == 2 and "'notes.txt'" in mine.stderr and (out / "notes.txt").read_text() == "mine"
+    (tmp_path / "file").write_text("x")
+    under_file = tf("fidelity", "--real", UCI, "--synthetic", dataset, "--out", tmp_path / "file" / "rep")
+    assert under_file.returncode == 2 and "is a file, not a folder" in under_file.stderr
+
+
+def test_calibrate_outputs_are_checked_first_and_land_together(tmp_path):
+    out, report = tmp_path / "p.toml", tmp_path / "reports"
+    run = ("calibrate", "--real", UCI, "--params", "appliances.standby_w", "--budget", "2", "--homes", "1",
+           "--period", "1h", "--out", out)
+    out.write_text("precious")
+    r = tf(*run)
+    assert r.returncode == 2 and "exists; add --overwrite" in r.stderr and out.read_text() == "precious"
+    out.unlink()
+    (tmp_path / "not_a_folder").write_text("x")
+    r = tf(*run, "--report", tmp_path / "not_a_folder")  # refused before the calibration runs
+    assert r.returncode == 2 and "--report" in r.stderr and "is not a folder" in r.stderr and not out.exists()
+    r = tf(*run, "--report", report)
+    assert r.returncode == 0, r.stderr
+    for side in ("before", "after"):
+        assert (report / side / "report.html").is_file() and (report / side / "metrics.json").is_file()
+    r = tf(*run, "--report", report, "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not_a_folder", "p.toml", "reports"]
+
+
 def test_fidelity_bad_real_file(dataset, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("time,power\nyesterday,3\n")

@@ -9,7 +9,11 @@ running.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +73,58 @@ def _first_problem(exc: ValueError) -> str:
     if isinstance(exc, ValidationError):
         return f"{exc.title}: {format_validation_error(exc).splitlines()[0]}"
     return str(exc).splitlines()[0]
+
+
+def _check_out_folder(path: Path, flag: str, overwrite: bool, ours: Callable[[Path], bool]) -> None:
+    """Refuse, before any work, an output folder the command could not replace cleanly.
+
+    ``path`` may be new, an empty folder, or (with ``overwrite``) a folder holding only what
+    the command writes (``ours``); anything else there is somebody's and is never replaced.
+    """
+    above = path.absolute().parent
+    while not above.exists():
+        above = above.parent
+    if not above.is_dir():
+        raise _InputError(f"{flag} {path}: {above} is a file, not a folder")
+    if path.exists() and not path.is_dir():
+        raise _InputError(f"{flag} {path}: exists and is not a folder")
+    entries = sorted(path.iterdir()) if path.is_dir() else []
+    foreign = [e for e in entries if not ours(e)]
+    if foreign:
+        what = f"{foreign[0].name!r}{' (a folder)' if foreign[0].is_dir() else ''}"
+        raise _InputError(f"{flag} {path}: holds {what}, which is not part of a report this command "
+                          "writes; give a new or empty folder")
+    if entries and not overwrite:
+        raise _InputError(f"{flag} {path}: holds an earlier report; add --overwrite to replace it")
+
+
+def _staging(path: Path) -> Path:
+    """A new empty folder beside ``path`` to write into before :func:`_commit`."""
+    parent = path.absolute().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=parent, prefix=f".{path.name}.tmp-"))
+
+
+def _commit(staged: Path, path: Path) -> None:
+    """Put a complete staged folder in place of ``path`` (checked by :func:`_check_out_folder`)."""
+    from twinforge.fidelity.report import _chmod_default
+
+    _chmod_default(staged, dir=True)
+    old = None
+    if path.exists():
+        old = Path(tempfile.mkdtemp(dir=staged.parent, prefix=f".{path.name}.old-"))
+        os.replace(path, old / path.name)
+    os.replace(staged, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _is_report_file(p: Path) -> bool:
+    return p.is_file() and (p.name in ("report.html", "metrics.json") or p.suffix == ".png")
+
+
+def _is_report_pair(p: Path) -> bool:
+    return p.is_dir() and p.name in ("before", "after") and all(_is_report_file(e) for e in p.iterdir())
 
 
 def _fail(msg: str, code: int) -> int:
@@ -253,7 +309,9 @@ def add_parsers(subparsers: Any) -> None:
     f.add_argument("--null-permutations", type=int, default=0, metavar="K",
                    help="permutation test of the window scores: K relabellings of the pooled windows "
                         "give their null reference and p-values (default 0: off; each costs one forest)")
-    f.add_argument("--out", type=Path, required=True, help="output folder for report.html and metrics.json")
+    f.add_argument("--out", type=Path, required=True,
+                   help="output folder for report.html, metrics.json and the figures (new or empty)")
+    f.add_argument("--overwrite", action="store_true", help="replace an earlier report at --out")
     f.set_defaults(fidelity_handler=run_fidelity)
 
     c = subparsers.add_parser(
@@ -293,8 +351,12 @@ def add_parsers(subparsers: Any) -> None:
     c.add_argument("--rescore-units", type=int, default=None,
                    help="runs per re-scored candidate (default max(--units, 6))")
     c.add_argument("--seed", type=int, default=0, help="seed of the calibration homes (default 0)")
-    c.add_argument("--report", type=Path, help="also write the held-out before/after reports into this folder")
-    c.add_argument("--out", type=Path, required=True, help="preset TOML to write")
+    c.add_argument("--report", type=Path,
+                   help="also write the held-out reports (before/ and after/: report.html, metrics.json) "
+                        "into this folder (new or empty)")
+    c.add_argument("--out", type=Path, required=True, help="preset TOML to write (a new file)")
+    c.add_argument("--overwrite", action="store_true",
+                   help="replace an existing preset at --out and earlier reports at --report")
     c.set_defaults(fidelity_handler=run_calibrate)
 
 
@@ -308,8 +370,7 @@ def run_fidelity(args: argparse.Namespace) -> int:
 
     try:
         mapping = parse_map(args.map)
-        if args.out.exists() and not args.out.is_dir():
-            raise _InputError(f"--out {args.out}: exists and is not a folder")
+        _check_out_folder(args.out, "--out", args.overwrite, _is_report_file)
         real = _load_real_args(args)
         rep = compare(real, args.synthetic, channels=mapping, window=args.window, tz=args.tz,
                       period=args.period, seed=args.seed, normalise=args.normalise, twin=args.twin,
@@ -318,13 +379,18 @@ def run_fidelity(args: argparse.Namespace) -> int:
         return _fail(str(exc).splitlines()[0], 2)
     except ValueError as exc:  # a metric that cannot be computed on these data
         return _fail(f"cannot compare {args.real} with {args.synthetic}: {str(exc).splitlines()[0]}", 2)
-    try:
-        html = rep.to_html(args.out)
-        rep.to_json(args.out / "metrics.json")
+    staged = None
+    try:  # the whole report is written beside --out first: it lands complete or not at all
+        staged = _staging(args.out)
+        rep.to_html(staged)
+        rep.to_json(staged / "metrics.json")
+        _commit(staged, args.out)
     except OSError as exc:
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
         return _fail(f"cannot write the report to {args.out}: {exc}", 1)
     print(rep.summary())
-    print(f"wrote {html} and {args.out / 'metrics.json'}")
+    print(f"wrote {args.out / 'report.html'} and {args.out / 'metrics.json'}")
     return 0
 
 
@@ -375,6 +441,15 @@ def run_calibrate(args: argparse.Namespace) -> int:
             raise _InputError(f"--rescore-units must be >= 1, got {args.rescore_units}")
         if args.out.exists() and args.out.is_dir():
             raise _InputError(f"--out {args.out}: is a folder; give a .toml file name")
+        if args.out.exists() and not args.overwrite:
+            raise _InputError(f"--out {args.out}: exists; add --overwrite to replace it")
+        above = args.out.absolute().parent
+        while not above.exists():
+            above = above.parent
+        if not above.is_dir():
+            raise _InputError(f"--out {args.out}: {above} is a file, not a folder")
+        if args.report is not None:
+            _check_out_folder(args.report, "--report", args.overwrite, _is_report_pair)
         real = _load_real_args(args)
         res = calibrate(
             real, params=params,
@@ -388,15 +463,25 @@ def run_calibrate(args: argparse.Namespace) -> int:
         return _fail(str(exc).splitlines()[0], 2)
     except ValueError as exc:
         return _fail(_first_problem(exc), 2)
-    try:
-        res.write_preset(args.out, source=str(args.real))
+    staged, target = None, args.out
+    try:  # the reports are staged beside --report first: nothing lands unless all of it is written
         if args.report is not None and res.report_after is not None:
-            res.report_before.to_html(args.report / "before")
-            res.report_after.to_html(args.report / "after")
+            target, staged = args.report, _staging(args.report)
+            for name, rep in (("before", res.report_before), ("after", res.report_after)):
+                rep.to_html(staged / name)
+                rep.to_json(staged / name / "metrics.json")
+        target = args.out
+        res.write_preset(args.out, source=str(args.real))
+        if staged is not None:
+            target = args.report
+            _commit(staged, args.report)
     except (OSError, SpecError) as exc:
-        return _fail(f"cannot write {args.out}: {exc}", 1)
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
+        return _fail(f"cannot write {target}: {exc}", 1)
     print(res.summary())
-    print(f"wrote {args.out}; use it with: twinforge generate --config {args.out} --out DIR")
+    reports = f" and the held-out reports in {args.report}" if staged is not None else ""
+    print(f"wrote {args.out}{reports}; use it with: twinforge generate --config {args.out} --out DIR")
     return 0
 
 
