@@ -90,6 +90,15 @@ def test_fidelity_machines_against_pronostia_bearings(tmp_path):
         (["--real", UCI, "--null-permutations", "-1"], "null_permutations must be an integer in [0, 10000]"),
         # the dataset's homes live in Paris: New York days would cut their days at the wrong hour
         (["--real", UCI, "--tz", "America/New_York"], "simulated in local time 'Europe/Paris'"),
+        (["--real", UCI, "--window", "banana"], "window must be a duration such as"),
+        (["--real", UCI, "--window", "0s"], "window must be positive"),
+        (["--real", UCI, "--period", "7min"], "window '1D' is not a whole number of 7min periods"),
+        (["--real", UCI, "--window", "1h"], "holds 4 samples at 15min; the window features need at least 8"),
+        (["--real", UCI, "--period", "soon"], "period must be a duration such as"),
+        (["--real", UCI, "--map", "mains_power_w=event"], "synthetic channel 'event' is not numeric"),
+        (["--real", UCI, "--map", ""], "--map expects real_column=channel"),
+        (["--real", UCI, "--map", "mains_power_w=mains_power_w,mains_power_w=load_power_w"], "mapped twice"),
+        (["--real", UCI, "--max-gap", "5min"], "--max-gap: only for a generic trace"),
     ],
 )
 def test_fidelity_bad_input_exits_2_and_writes_nothing(dataset, tmp_path, args, message):
@@ -203,6 +212,8 @@ def test_calibrate_fits_the_fleet_laws_of_a_scenario_with_diversity(tmp_path):
         (["--twin", "grid", "--params", "homes.cooling_share", "--tz", "America/New_York"],
          "the grid twin lives in local time 'Europe/Paris'"),
         (["--params", "appliances.usage_scale", "--rescore", "-1"], "--rescore must be >= 0"),
+        (["--params", "appliances.usage_scale", "--period", "nonsense"], "period must be a duration such as"),
+        (["--params", "appliances.usage_scale", "--window=-1D"], "window must be positive"),
         (["--params", "appliances.usage_scale", "--rescore", "2", "--rescore-units", "0"],
          "--rescore-units must be >= 1"),
     ],
@@ -250,9 +261,30 @@ def test_fidelity_generic_trace_with_time_column_and_units(dataset, tmp_path):
     assert raw["metrics"]["channels"]["load"]["tail_q99"]["real"] == pytest.approx(q99["real"] / 1000.0, rel=1e-6)
     for args, message in ((["--unit", "load=furlong"], "unknown unit 'furlong'"),
                           (["--unit", "load"], "expected COL=UNIT"),
-                          (["--time-col", "when"], "when")):
+                          (["--time-col", "when"], "when"),
+                          (["--max-gap", "soon"], "max_gap must be a duration (zero or more)"),
+                          (["--max-gap=-5min"], "max_gap must be a duration (zero or more)")):
         out = tmp_path / "bad"
         r = tf("fidelity", "--real", csv, "--synthetic", dataset, "--format", "trace", "--map",
                "load=mains_power_w", *args, "--out", out)
         assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
         assert not out.exists()
+
+
+def test_fidelity_generic_trace_with_day_first_dates(dataset, tmp_path):
+    """--date-format reads day-first stamps, which the default parser refuses (naming the flag)."""
+    from twinforge.fidelity.loader import load_uci_household
+
+    real = load_uci_household()["mains_power_w"]
+    real = real[(real.index >= "2008-12-07T23:00Z") & (real.index < "2008-12-13T23:00Z")]  # 08/12 .. 13/12
+    local = real.index.tz_convert("Europe/Paris").tz_localize(None)
+    csv = tmp_path / "day_first.csv"
+    csv.write_text("stamp,load\n" + "".join(f"{t:%d/%m/%Y %H:%M:%S},{'' if v != v else f'{v / 1000.0:.6f}'}\n"
+                                    for t, v in zip(local, real)))
+    base = ["fidelity", "--real", csv, "--synthetic", dataset, "--format", "trace", "--real-tz", "Europe/Paris",
+            "--time-col", "stamp", "--unit", "load=kW", "--map", "load=mains_power_w"]
+    r = tf(*base, "--out", tmp_path / "bad")
+    assert r.returncode == 2 and "--date-format" in r.stderr and not (tmp_path / "bad").exists()
+    r = tf(*base, "--date-format", "%d/%m/%Y %H:%M:%S", "--out", tmp_path / "rep")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "rep" / "metrics.json").read_text())["info"]["n_real_windows"] == 6  # 8-13 Dec

@@ -58,7 +58,9 @@ from twinforge.fidelity.comparison import (
     _normalise_by_mean,
     _period_text,
     _stack_runs,
+    check_window,
     compare,
+    positive_duration,
     real_runs,
 )
 from twinforge.fidelity.loader import infer_period
@@ -769,12 +771,13 @@ def calibrate(
     by_unit = isinstance(real, pd.DataFrame) and "run_id" in real.columns
     runs_real = real_runs(real, cols)
     native = min(infer_period(g.index) for g in runs_real.values())
-    p = pd.Timedelta(period) if period is not None else native
+    p = positive_duration("period", period) if period is not None else native
     if p < native:
         raise CompareError(f"period {period!r} is finer than the real trace's {native}")
     if p != native:
         runs_real = {k: g.resample(p, label="left", closed="left").mean() for k, g in runs_real.items()}
     period_text = _period_text(p)
+    check_window(window, p)
     names = list(bounds)
     sim_channels = list(dict.fromkeys(channels.values()))
 

@@ -138,15 +138,20 @@ def parse_map(items: list[str] | None) -> dict[str, str] | None:
         return None
     out: dict[str, str] = {}
     for item in items:
+        if not item.strip(" ,"):
+            raise _InputError(f"--map expects real_column=channel, got {item!r}")
         for part in item.split(","):
             part = part.strip()
             if not part:
                 continue
             real, sep, synth = part.partition("=")
-            if not sep or not real.strip() or not synth.strip():
+            real, synth = real.strip(), synth.strip()
+            if not sep or not real or not synth:
                 raise _InputError(f"--map expects real_column=channel, got {part!r}")
-            out[real.strip()] = synth.strip()
-    return out or None
+            if out.get(real, synth) != synth:
+                raise _InputError(f"--map: real column {real!r} mapped twice ({out[real]!r} and {synth!r})")
+            out[real] = synth
+    return out
 
 
 def _sniff(path: Path) -> str:
@@ -167,12 +172,14 @@ def _sniff(path: Path) -> str:
 
 def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None = None, *,
               time_col: str | None = None, units: dict[str, str] | None = None,
-              max_gap: str | None = None, bearings: str | None = None) -> Any:
+              max_gap: str | None = None, bearings: str | None = None,
+              date_format: str | None = None, sort: bool = False, duplicates: str = "raise") -> Any:
     """Load ``--real``: a UCI household file, a PJM hourly file, PRONOSTIA bearing
     features (one unit per bearing) or a generic trace.
 
     ``time_col`` (several columns comma-separated), ``units`` (``{column: unit}``, units of
-    :data:`twinforge.fidelity.UNITS`) and ``max_gap`` apply to a generic trace;
+    :data:`twinforge.fidelity.UNITS`), ``max_gap``, ``date_format``, ``sort`` and
+    ``duplicates`` apply to a generic trace (:func:`~twinforge.fidelity.load_trace`);
     ``bearings`` (comma-separated names, in the units' order) to PRONOSTIA features.
     """
     import warnings
@@ -192,6 +199,12 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
         raise _InputError(f"--real {path}: is a folder, not a trace file")
     kind = _sniff(path) if fmt == "auto" else fmt
     chosen = [b.strip() for b in bearings.split(",") if b.strip()] if bearings is not None else None
+    generic = {"--time-col": time_col, "--unit": units, "--max-gap": max_gap, "--date-format": date_format,
+               "--sort": sort or None, "--duplicates": None if duplicates == "raise" else duplicates}
+    given = [flag for flag, v in generic.items() if v]
+    if given and kind != "trace":
+        raise _InputError(f"{given[0]}: only for a generic trace (--format trace); --real {path} is read as "
+                          f"a {kind!r} file")
     if chosen is not None and kind != "pronostia":
         raise _InputError(f"--bearings: only for PRONOSTIA bearing features; --real {path} is read as a {kind!r} file")
     try:
@@ -212,7 +225,8 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
             if time_col:
                 parts = [c.strip() for c in time_col.split(",") if c.strip()]
                 tcol = parts[0] if len(parts) == 1 else parts
-            df = load_trace(path, tz=tz, time_col=tcol, units=units or None, max_gap=max_gap)
+            df = load_trace(path, tz=tz, time_col=tcol, units=units or None, max_gap=max_gap,
+                            date_format=date_format, sort=sort, duplicates=duplicates)
     except TraceError as exc:
         raise _InputError(str(exc).splitlines()[0]) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -236,6 +250,11 @@ def _trace_options(p: argparse.ArgumentParser) -> None:
                    help="unit of a column of a generic --real trace, converted to SI (e.g. load=kW, temp=degF)")
     p.add_argument("--max-gap", metavar="DURATION",
                    help="interpolate gaps up to this long in a generic --real trace (e.g. 5min)")
+    p.add_argument("--date-format", metavar="FORMAT",
+                   help="strftime format of the time column of a generic --real trace (e.g. '%%d/%%m/%%Y %%H:%%M')")
+    p.add_argument("--sort", action="store_true", help="sort the rows of a generic --real trace by time")
+    p.add_argument("--duplicates", default="raise", choices=["raise", "mean", "first", "last"],
+                   help="repeated timestamps of a generic --real trace: an error (default) or aggregated")
     p.add_argument("--bearings", metavar="NAME[,NAME]",
                    help="PRONOSTIA --real: the bearings to use, in this order (units; calibrate holds out "
                         "the last ones), e.g. Bearing1_1,Bearing2_1 (default: all, in file order)")
@@ -281,7 +300,8 @@ def _parse_units(items: list[str] | None) -> dict[str, str] | None:
 
 def _load_real_args(args: argparse.Namespace) -> Any:
     return load_real(args.real, args.format, args.real_tz, time_col=args.time_col,
-                     units=_parse_units(args.unit), max_gap=args.max_gap, bearings=args.bearings)
+                     units=_parse_units(args.unit), max_gap=args.max_gap, bearings=args.bearings,
+                     date_format=args.date_format, sort=args.sort, duplicates=args.duplicates)
 
 
 def add_parsers(subparsers: Any) -> None:

@@ -52,7 +52,7 @@ from twinforge.fidelity.metrics import (
     tail_quantiles,
     wasserstein_normalised,
 )
-from twinforge.fidelity.windows import feature_names, make_windows, window_features
+from twinforge.fidelity.windows import feature_names, make_windows, min_window_steps, window_features
 
 __all__ = ["FidelityReport", "METRIC_INFO", "compare", "synthetic_frame", "CompareError"]
 
@@ -430,6 +430,9 @@ def synthetic_frame(
     out.index = idx.rename("time")
     out["run_id"] = out["run_id"].astype("int64")
     for c in columns:
+        if not (pd.api.types.is_numeric_dtype(out[c].dtype) or pd.api.types.is_bool_dtype(out[c].dtype)):
+            raise CompareError(f"synthetic channel {c!r} is not numeric ({out[c].dtype}: a label); "
+                               "compare numeric channels")
         out[c] = out[c].astype("float64")
     out.attrs["tz"] = sim_tz
     return out
@@ -494,6 +497,29 @@ def _resample(df: pd.DataFrame, period: pd.Timedelta, native: pd.Timedelta) -> p
             f"cannot compare at {period}: a trace is sampled every {native} (choose a period >= {native})"
         )
     return df.resample(period, label="left", closed="left").mean()
+
+
+def positive_duration(name: str, text: Any) -> pd.Timedelta:
+    """``text`` as a positive Timedelta, or CompareError naming ``name`` and the form allowed."""
+    try:
+        td = pd.Timedelta(text)
+    except (ValueError, TypeError):
+        raise CompareError(f"{name} must be a duration such as '15min', '1h' or '1D', got {text!r}") from None
+    if pd.isna(td) or td <= pd.Timedelta(0):
+        raise CompareError(f"{name} must be positive, got {text!r}")
+    return td
+
+
+def check_window(window: str, period: pd.Timedelta) -> int:
+    """Samples per window of ``window`` at ``period``; CompareError naming both if they do not fit."""
+    n = positive_duration("window", window) / period
+    if n != int(n):
+        raise CompareError(f"window {window!r} is not a whole number of {_period_text(period)} periods; "
+                           "choose a period that divides the window")
+    if int(n) < min_window_steps():
+        raise CompareError(f"window {window!r} holds {int(n)} samples at {_period_text(period)}; the window "
+                           f"features need at least {min_window_steps()}: a longer window or a finer period")
+    return int(n)
 
 
 def _period_text(td: pd.Timedelta) -> str:
@@ -647,12 +673,8 @@ def compare(
     if not periods:
         raise CompareError("synthetic data has no run with two samples or more")
     p_synth = min(periods)
-    try:
-        target = pd.Timedelta(period) if period is not None else max(p_real, p_synth)
-    except ValueError:
-        raise CompareError(f"period must be a duration such as '1min' or '1h', got {period!r}") from None
-    if target <= pd.Timedelta(0):
-        raise CompareError(f"period must be positive, got {period!r}")
+    target = positive_duration("period", period) if period is not None else max(p_real, p_synth)
+    check_window(window, target)
     real_by_run = {k: _resample(g, target, infer_period(g.index)) for k, g in real_by_run.items()}
     runs = {}
     for rid, g in synth.groupby("run_id", sort=True):

@@ -256,7 +256,7 @@ def _parse_times(raw: pd.Series, date_format: str | None, src: str, col: str) ->
         hint = (
             f"; expected date_format={date_format!r}"
             if date_format
-            else "; pass date_format= (e.g. '%d/%m/%Y %H:%M:%S')"
+            else "; pass date_format= (CLI: --date-format; e.g. '%d/%m/%Y %H:%M:%S')"
         )
         raise TraceError(
             f"{src}: column {col!r}: cannot parse timestamp {raw.iloc[i]!r} (data row {i}, "
@@ -275,7 +275,7 @@ def _localise(
             f"{src}: column {col!r}: cannot place naive timestamps in time zone {tz!r}: {exc}. "
             "Allowed remedies: ambiguous='NaT' or 'infer' (repeated fall-back hour), "
             "nonexistent='NaT' / 'shift_forward' (skipped spring hour), time_offset= "
-            "(e.g. '-1h' for hour-ending labels), sort=True (unsorted files)"
+            "(e.g. '-1h' for hour-ending labels), sort=True (unsorted files; CLI: --sort)"
         ) from exc
 
 
@@ -382,6 +382,15 @@ def load_trace(
         validate_tz(tz)
     except ValueError as exc:
         raise TraceError(f"{src}: {exc}") from None
+    for name, text, least in (("resample", resample, "positive"), ("max_gap", max_gap, "zero or more")):
+        if text is None:
+            continue
+        try:
+            td = pd.Timedelta(text)
+        except (ValueError, TypeError):
+            td = None
+        if td is None or pd.isna(td) or td < pd.Timedelta(0) or (least == "positive" and td == pd.Timedelta(0)):
+            raise TraceError(f"{src}: {name} must be a duration ({least}) such as '5min' or '1h', got {text!r}")
     if isinstance(path_or_df, pd.DataFrame):
         frame = path_or_df.copy()
         all_cols = [str(c) for c in frame.columns]
@@ -416,7 +425,7 @@ def load_trace(
         else:
             raise TraceError(
                 f"{src}: no time column found (looked for {list(_TIME_NAMES)} or Date + Time); "
-                f"the columns are {all_cols}; pass time_col="
+                f"the columns are {all_cols}; pass time_col= (CLI: --time-col)"
             )
     else:
         tname = " + ".join(tcols)
@@ -505,7 +514,7 @@ def load_trace(
             i = int(np.flatnonzero(steps < 0)[0])
             raise TraceError(
                 f"{src}: column {tname!r}: time is not monotonic: row {i + 1} ({times[i + 1]}) "
-                f"comes before row {i} ({times[i]}); pass sort=True to sort the rows"
+                f"comes before row {i} ({times[i]}); pass sort=True (CLI: --sort) to sort the rows"
             )
         order = np.argsort(times.asi8, kind="stable")
         times, out = times[order], out.iloc[order].reset_index(drop=True)
@@ -517,7 +526,7 @@ def load_trace(
         if duplicates == "raise":
             raise TraceError(
                 f"{src}: column {tname!r}: {n_dup} duplicate timestamps (first: {first}); "
-                "allowed: duplicates='mean', 'first' or 'last' to aggregate them"
+                "allowed: duplicates='mean', 'first' or 'last' (CLI: --duplicates) to aggregate them"
             )
         warnings.warn(
             f"{src}: column {tname!r}: {n_dup} duplicate timestamps (first: {first}) "

@@ -26,7 +26,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from twinforge.fidelity.loader import infer_period
 
-__all__ = ["make_windows", "window_features", "feature_names", "N_BASE_FEATURES"]
+__all__ = ["make_windows", "window_features", "feature_names", "min_window_steps", "N_BASE_FEATURES"]
 
 #: Features per channel before the profile bins and spectral bands:
 #: mean, std, q05, q25, q50, q75, q95, lag-1 autocorrelation.
@@ -144,6 +144,11 @@ def _segments(n_steps: int, n_bins: int) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:]))
 
 
+def min_window_steps(n_profile_bins: int = 6, n_bands: int = 4) -> int:
+    """The fewest samples a window needs for :func:`window_features` (8 by default)."""
+    return max(n_profile_bins, 2 * n_bands, 4)
+
+
 def window_features(
     windows: np.ndarray,
     period_s: float,
@@ -191,8 +196,9 @@ def window_features(
     if w.ndim != 3:
         raise ValueError(f"windows must have shape (n_windows, n_steps, n_channels), got {w.shape}")
     n_w, n_steps, n_ch = w.shape
-    if n_steps < max(n_profile_bins, 2 * n_bands, 4):
-        raise ValueError(f"windows of {n_steps} steps are too short for the features")
+    if n_steps < min_window_steps(n_profile_bins, n_bands):
+        raise ValueError(f"windows of {n_steps} steps are too short for the features (at least "
+                         f"{min_window_steps(n_profile_bins, n_bands)})")
     if period_s <= 0:
         raise ValueError(f"period_s must be positive, got {period_s}")
     if n_w == 0:
