@@ -172,7 +172,7 @@ def test_calibrates_the_spread_between_units(tmp_path):
     assert res.report_after.value("channels.accel_rms_g.ks") < res.report_before.value("channels.accel_rms_g.ks")
     spec = load_spec(res.write_preset(tmp_path / "fleet.toml"))
     header = (tmp_path / "fleet.toml").read_text().splitlines()[2]
-    assert header.endswith("held out: 4 units (run_id 12, 13, 14, 15: Bearing12, Bearing13, Bearing14, Bearing15)")
+    assert header.endswith("held out: 4 unit(s) (run_id 12, 13, 14, 15: Bearing12, Bearing13, Bearing14, Bearing15)")
     assert isinstance(spec.diversity, MachineDiversity)
     assert spec.diversity.background_sigma == pytest.approx(res.diversity.background_sigma, abs=1e-6)
     assert spec.diversity.model_dump(exclude={"background_sigma"}) == MachineDiversity().model_dump(

@@ -96,6 +96,26 @@ def test_windows_are_cut_per_run():
     assert list(rep.synth_window_runs) == [0] * 4 + [1] * 4
 
 
+def test_counts_say_what_was_dropped_and_few_windows_get_no_window_scores(tmp_path):
+    t = pd.date_range("2024-01-01", periods=10 * 96, freq="15min", tz="UTC", name="time")
+    rng = np.random.default_rng(1)
+    real = pd.DataFrame({"p": rng.gamma(2.0, 300.0, t.size)}, index=t)
+    gappy = real.drop(real.index[2 * 96: 4 * 96])  # two whole days missing: no window there
+    rep = compare(gappy, real.assign(run_id=0), tz="UTC")
+    assert rep.info["n_real_windows"] == 8 and rep.info["n_real_windows_dropped"] == 2
+    assert "8 real (2 more dropped: over 5% missing)" in rep.summary()
+    # 2 synthetic windows: a share of neighbours would be 0, 0.5 or 1 by chance alone
+    few = compare(real, real.iloc[: 2 * 96].assign(run_id=0), tz="UTC")
+    assert few.value("windows.nn_indistinguishability") is None
+    assert few.value("windows.discriminative_score") is None
+    assert "needs at least 5 windows on each side" in few.metrics["windows"]["nn_indistinguishability"]["note"]
+    html = few.to_html(tmp_path / "few").read_text()  # what has no value reads n/a, as in the summary
+    assert ">nan<" not in html and ">n/a<" in html
+    # several runs stacked without run_id cannot be told apart: refused, not half dropped
+    with pytest.raises(CompareError, match="repeats timestamps but has no 'run_id'"):
+        compare(real, pd.concat([real, real]), tz="UTC")
+
+
 def test_mean_normalisation_compares_shapes():
     t = pd.date_range("2024-01-01", periods=14 * 24, freq="1h", tz="UTC", name="time")
     shape = 1.0 + 0.5 * np.sin(2 * np.pi * t.hour / 24)

@@ -397,7 +397,7 @@ class CalibrationResult:
         d = self.details
         lines = [
             f"calibrated {', '.join(self.params)} with {self.n_runs} simulated candidates "
-            f"({d['n_units']} {d['twin']} run(s) x {d['calibration_days']:g} days each, {d['method']}, "
+            f"({d['n_units']} {d['twin']} run(s) x {d['calibration_days']:.4g} days each, {d['method']}, "
             f"{d['seconds']:.0f} s)",
             f"  calibration loss {self.loss_start:.4g} -> {self.loss_best:.4g}",
         ]
@@ -773,7 +773,7 @@ def calibrate(
     native = min(infer_period(g.index) for g in runs_real.values())
     p = positive_duration("period", period) if period is not None else native
     if p < native:
-        raise CompareError(f"period {period!r} is finer than the real trace's {native}")
+        raise CompareError(f"period {period!r} is finer than the real trace's {_period_text(native)}")
     if p != native:
         runs_real = {k: g.resample(p, label="left", closed="left").mean() for k, g in runs_real.items()}
     period_text = _period_text(p)
@@ -789,8 +789,8 @@ def calibrate(
         cal_start, cal_days_n = _span(runs_real, cal_ids, p)
         # units named by the loader (PRONOSTIA: run_id -> bearing) are named in the texts
         unit_names = real.attrs.get("bearings") or {}
-        cal_text = f"{len(cal_ids)} units (run_id {cal_ids[0]}..{cal_ids[-1]}{_named(cal_ids, unit_names)})"
-        hold_text = (f"{len(hold_ids)} units (run_id {', '.join(map(str, hold_ids))}{_named(hold_ids, unit_names)})"
+        cal_text = f"{len(cal_ids)} unit(s) (run_id {cal_ids[0]}..{cal_ids[-1]}{_named(cal_ids, unit_names)})"
+        hold_text = (f"{len(hold_ids)} unit(s) (run_id {', '.join(map(str, hold_ids))}{_named(hold_ids, unit_names)})"
                      if hold_ids else "none")
     else:
         (only,) = runs_real.values()

@@ -301,9 +301,12 @@ class FidelityReport:
             disc_ref = f"chance level about {i['chance_discriminative']:.2f}"
         nn_ref = (f"; permutation null 5 % {nn['null_q05']:.3f}, p = {nn['p_value']:.3g}"
                   if "p_value" in nn else "")
+        start = f"local time {i['tz']}" if i["tz"] is not None else "from each unit's first sample"
+        n_drop = i.get("n_real_windows_dropped", 0)
+        dropped = f" ({n_drop} more dropped: over {i['max_nan_frac']:.0%} missing)" if n_drop else ""
         lines = [
-            f"fidelity: {i['n_real_windows']} real vs {i['n_synth_windows']} synthetic windows "
-            f"({i['n_runs']} run(s)) of {i['window']} at {i['period']}, local time {i['tz']}",
+            f"fidelity: {i['n_real_windows']} real{dropped} vs {i['n_synth_windows']} synthetic windows "
+            f"({i['n_runs']} run(s)) of {i['window']} at {i['period']}, {start}",
             f"  discriminative score {fmt(disc)} (0 best, 0.5 separable; {disc_ref})",
             f"  NN indistinguishability {fmt(nn)}{se(nn)} (1 = fully mixed, 0 = separate{nn_ref})",
             f"  memorisation: median distance ratio {fmt(w['memorisation_median_ratio'])} (about 1), "
@@ -418,6 +421,9 @@ def synthetic_frame(
                 f"synthetic channel {missing[0]!r} not in the synthetic data; its channels are {cols}"
             )
         if "run_id" not in df.columns:
+            if df.index.has_duplicates:
+                raise CompareError("synthetic DataFrame repeats timestamps but has no 'run_id' column: "
+                                   "give each run its run_id (one run per id)")
             df = df.assign(run_id=0)
         df = df[["run_id", *columns]]
     else:
@@ -494,7 +500,8 @@ def _resample(df: pd.DataFrame, period: pd.Timedelta, native: pd.Timedelta) -> p
         return df
     if period < native:
         raise CompareError(
-            f"cannot compare at {period}: a trace is sampled every {native} (choose a period >= {native})"
+            f"cannot compare at {_period_text(period)}: a trace is sampled every {_period_text(native)} "
+            f"(choose a period >= {_period_text(native)})"
         )
     return df.resample(period, label="left", closed="left").mean()
 
@@ -688,14 +695,16 @@ def compare(
     period_s = target.total_seconds()
 
     # windows
-    r_list, r_starts = [], []
+    r_list, r_starts, n_real_dropped = [], [], 0
     for g in real_by_run.values():
         try:
             w, st = make_windows(g, cols, window, max_nan_frac=max_nan_frac, tz=tz, period=target)
+            n_all = len(make_windows(g, cols, window, max_nan_frac=1.0, tz=tz, period=target)[1])
         except ValueError as exc:
             raise CompareError(f"window {window!r}: {exc}") from None
         r_list.append(w)
         r_starts.append(st)
+        n_real_dropped += n_all - len(w)
     rw = np.concatenate(r_list)
     rs = r_starts[0].append(r_starts[1:])
     s_list, s_starts, s_runs = [], [], []
@@ -791,12 +800,14 @@ def compare(
         win["discriminative_score"] = _entry(
             "discriminative_score", None, note="needs at least 5 windows on each side"
         )
-    if len(rf) + len(sf) >= 3:
+    if n_min >= 5:  # with fewer a share of neighbours is mostly chance (2 synthetic windows: 0, 0.5 or 1)
         win["nn_indistinguishability"] = _entry(
             "nn_indistinguishability", nn_indistinguishability(rf, sf), se_runs=_nn_se_runs(rf, sf, sr)
         )
     else:
-        win["nn_indistinguishability"] = _entry("nn_indistinguishability", None, note="needs 3 windows")
+        win["nn_indistinguishability"] = _entry(
+            "nn_indistinguishability", None, note="needs at least 5 windows on each side"
+        )
     n_null = int(null_permutations) if n_min >= 5 else 0  # no score, no test of it
     if n_null:
         with warnings.catch_warnings():
@@ -822,6 +833,7 @@ def compare(
         "normalise": normalise,
         "seed": int(seed),
         "n_real_windows": int(len(rw)),
+        "n_real_windows_dropped": int(n_real_dropped),
         "n_synth_windows": int(len(sw)),
         "n_runs": int(len(runs)),
         "n_real_samples": int(real_df[cols].notna().any(axis=1).sum()),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 import os
 import shutil
 import tempfile
@@ -276,7 +277,7 @@ figure{margin:1.5em 0} figcaption{color:#555;font-size:0.9em}
 
 
 def _fmt(v: Any) -> str:
-    if v is None:
+    if v is None or (isinstance(v, float) and math.isnan(v)):  # None becomes NaN in a DataFrame
         return "n/a"
     if isinstance(v, float):
         return f"{v:.4g}"
