@@ -75,17 +75,22 @@ def _first_problem(exc: ValueError) -> str:
     return str(exc).splitlines()[0]
 
 
+def _check_parent(path: Path, flag: str) -> None:
+    """Refuse an output path below a file (it could only fail after all the work)."""
+    above = path.absolute().parent
+    while not above.exists():
+        above = above.parent
+    if not above.is_dir():
+        raise _InputError(f"{flag} {path}: {above} is a file, not a folder")
+
+
 def _check_out_folder(path: Path, flag: str, overwrite: bool, ours: Callable[[Path], bool]) -> None:
     """Refuse, before any work, an output folder the command could not replace cleanly.
 
     ``path`` may be new, an empty folder, or (with ``overwrite``) a folder holding only what
     the command writes (``ours``); anything else there is somebody's and is never replaced.
     """
-    above = path.absolute().parent
-    while not above.exists():
-        above = above.parent
-    if not above.is_dir():
-        raise _InputError(f"{flag} {path}: {above} is a file, not a folder")
+    _check_parent(path, flag)
     if path.exists() and not path.is_dir():
         raise _InputError(f"{flag} {path}: exists and is not a folder")
     entries = sorted(path.iterdir()) if path.is_dir() else []
@@ -463,11 +468,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
             raise _InputError(f"--out {args.out}: is a folder; give a .toml file name")
         if args.out.exists() and not args.overwrite:
             raise _InputError(f"--out {args.out}: exists; add --overwrite to replace it")
-        above = args.out.absolute().parent
-        while not above.exists():
-            above = above.parent
-        if not above.is_dir():
-            raise _InputError(f"--out {args.out}: {above} is a file, not a folder")
+        _check_parent(args.out, "--out")
         if args.report is not None:
             _check_out_folder(args.report, "--report", args.overwrite, _is_report_pair)
         real = _load_real_args(args)
