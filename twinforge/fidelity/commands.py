@@ -211,7 +211,8 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
         raise _InputError(f"{given[0]}: only for a generic trace (--format trace); --real {path} is read as "
                           f"a {kind!r} file")
     if chosen is not None and kind != "pronostia":
-        raise _InputError(f"--bearings: only for PRONOSTIA bearing features; --real {path} is read as a {kind!r} file")
+        raise _InputError(f"--bearings: only for PRONOSTIA bearing features; --real {path} is read as "
+                          f"a {kind!r} file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TraceWarning)
@@ -256,7 +257,8 @@ def _trace_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-gap", metavar="DURATION",
                    help="interpolate gaps up to this long in a generic --real trace (e.g. 5min)")
     p.add_argument("--date-format", metavar="FORMAT",
-                   help="strftime format of the time column of a generic --real trace (e.g. '%%d/%%m/%%Y %%H:%%M')")
+                   help="strftime format of the time column of a generic --real trace "
+                        "(e.g. '%%d/%%m/%%Y %%H:%%M')")
     p.add_argument("--sort", action="store_true", help="sort the rows of a generic --real trace by time")
     p.add_argument("--duplicates", default="raise", choices=["raise", "mean", "first", "last"],
                    help="repeated timestamps of a generic --real trace: an error (default) or aggregated")
@@ -321,7 +323,8 @@ def add_parsers(subparsers: Any) -> None:
     f.add_argument("--map", action="append", metavar="REAL=CHANNEL",
                    help="real column = synthetic channel (repeat or comma-separate); default: same names")
     f.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "pronostia", "trace"], help="format of --real")
-    f.add_argument("--real-tz", default="UTC", type=_zone, help="zone of naive timestamps in a generic --real trace")
+    f.add_argument("--real-tz", default="UTC", type=_zone,
+                   help="zone of naive timestamps in a generic --real trace")
     _trace_options(f)
     f.add_argument("--tz", default="Europe/Paris", type=_zone_or_none,
                    help="local zone for day windows and profiles; 'none': windows from each unit's first sample")
@@ -356,7 +359,8 @@ def add_parsers(subparsers: Any) -> None:
     c.add_argument("--config", type=Path, help="base scenario TOML (its twin section is the start point; with a [diversity] "
                         "section each run draws its own unit and diversity.* fields can be calibrated)")
     c.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "pronostia", "trace"], help="format of --real")
-    c.add_argument("--real-tz", default="UTC", type=_zone, help="zone of naive timestamps in a generic --real trace")
+    c.add_argument("--real-tz", default="UTC", type=_zone,
+                   help="zone of naive timestamps in a generic --real trace")
     _trace_options(c)
     c.add_argument("--tz", default="Europe/Paris", type=_zone_or_none,
                    help="local zone for day windows and profiles; 'none': windows from each unit's first sample")

@@ -389,7 +389,8 @@ def load_trace(
             td = pd.Timedelta(text)
         except (ValueError, TypeError):
             td = None
-        if td is None or pd.isna(td) or td < pd.Timedelta(0) or (least == "positive" and td == pd.Timedelta(0)):
+        zero = pd.Timedelta(0)
+        if td is None or pd.isna(td) or td < zero or (least == "positive" and td == zero):
             raise TraceError(f"{src}: {name} must be a duration ({least}) such as '5min' or '1h', got {text!r}")
     if isinstance(path_or_df, pd.DataFrame):
         frame = path_or_df.copy()
