@@ -292,6 +292,27 @@ def test_error_missing_time_column(tmp_path):
         load_trace(path, time_col="stamp")
 
 
+def test_error_day_and_month_that_the_file_cannot_tell_apart(tmp_path):
+    # 1-12 December 2008, day first: read month first, every day would land in another month
+    rows = "".join(f"{d:02d}/12/2008 00:00,{d}\n" for d in range(1, 13))
+    path = _write(tmp_path / "ambiguous.csv", "time,p\n" + rows)
+    msg = r"ambiguous\.csv.*'time'.*day and month cannot be told apart.*date_format"
+    with pytest.raises(TraceError, match=msg):
+        load_trace(path)
+    df = load_trace(path, date_format="%d/%m/%Y %H:%M")
+    assert df.index[0] == pd.Timestamp("2008-12-01", tz="UTC")
+    assert df.index[-1] == pd.Timestamp("2008-12-12", tz="UTC")
+    # a stamp past the 12th decides: read as the first stamp suggests, or an error naming it
+    month_first = "".join(f"12/{d:02d}/2008 00:00,{d}\n" for d in range(1, 14))
+    df = load_trace(_write(tmp_path / "month_first.csv", "time,p\n" + month_first))
+    assert df.index[-1] == pd.Timestamp("2008-12-13", tz="UTC")
+    with pytest.raises(TraceError, match=r"cannot parse timestamp '13/12/2008 00:00'.*date_format"):
+        load_trace(_write(tmp_path / "day_first.csv", "time,p\n" + rows + "13/12/2008 00:00,13\n"))
+    # ISO dates are never in doubt
+    iso = "".join(f"2008-12-{d:02d} 00:00,{d}\n" for d in range(1, 13))
+    assert load_trace(_write(tmp_path / "iso.csv", "time,p\n" + iso)).index[-1] == pd.Timestamp("2008-12-12", tz="UTC")
+
+
 def test_error_unknown_time_zone(tmp_path):
     path = _write(tmp_path / "naive.csv", "time,p\n2024-01-01 00:00,1\n2024-01-01 00:01,2\n")
     with pytest.raises(TraceError, match=r"naive\.csv.*IANA time zone.*'Mars/Olympus'"):

@@ -262,6 +262,19 @@ def _parse_times(raw: pd.Series, date_format: str | None, src: str, col: str) ->
             f"{src}: column {col!r}: cannot parse timestamp {raw.iloc[i]!r} (data row {i}, "
             f"{int(bad.sum())} bad values in all){hint}"
         )
+    if date_format is None:
+        # 05/12/2008: 5 December or May 12? pandas takes the first stamp's reading; when no
+        # stamp has a field above 12, nothing in the file decides, and a wrong guess would
+        # silently move every day to another month.
+        fields = raw.str.extract(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}\b")
+        if fields.notna().all().all():
+            a, b = fields[0].astype(int), fields[1].astype(int)
+            if (a <= 12).all() and (b <= 12).all() and (a != b).any():
+                raise TraceError(
+                    f"{src}: column {col!r}: day and month cannot be told apart in {raw.iloc[0]!r} "
+                    "(no stamp has a field above 12); pass date_format= (CLI: --date-format), "
+                    "e.g. '%d/%m/%Y %H:%M:%S' or '%m/%d/%Y %H:%M:%S'"
+                )
     return pd.DatetimeIndex(parsed)
 
 
