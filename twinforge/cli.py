@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 __all__ = ["main"]
 
@@ -26,8 +27,15 @@ Flags given on the command line override the file. See docs/nomenclature.md.
 """
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with bad arguments reported on one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="twinforge", description="Labelled time series from digital twins.")
+    p = ArgumentParser(prog="twinforge", description="Labelled time series from digital twins.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 

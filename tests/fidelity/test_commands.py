@@ -114,7 +114,7 @@ def test_an_unknown_real_tz_is_an_argument_error_not_a_traceback(dataset, tmp_pa
     args = ["--synthetic", dataset] if command == "fidelity" else ["--params", "appliances.usage_scale"]
     r = tf(command, "--real", UCI, *args, "--real-tz", "Mars/Olympus", "--out", tmp_path / "x")
     assert r.returncode == 2 and "--real-tz" in r.stderr and "IANA time zone" in r.stderr
-    assert "Traceback" not in r.stderr and not (tmp_path / "x").exists()
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
 
 
 def test_fidelity_out_lands_whole_and_never_replaces_what_is_not_a_report(dataset, tmp_path):
@@ -129,6 +129,11 @@ def test_fidelity_out_lands_whole_and_never_replaces_what_is_not_a_report(datase
     (out / "notes.txt").write_text("mine")
     mine = tf(*run, "--overwrite")  # a folder with somebody's files is never replaced
     assert mine.returncode == 2 and "'notes.txt'" in mine.stderr and (out / "notes.txt").read_text() == "mine"
+    pictures = tmp_path / "pictures"  # a user's own figure is not an earlier report
+    pictures.mkdir()
+    (pictures / "holiday.png").write_bytes(b"png")
+    r = tf("fidelity", "--real", UCI, "--synthetic", dataset, "--out", pictures, "--overwrite")
+    assert r.returncode == 2 and "'holiday.png'" in r.stderr and (pictures / "holiday.png").exists()
     (tmp_path / "file").write_text("x")
     under_file = tf("fidelity", "--real", UCI, "--synthetic", dataset, "--out", tmp_path / "file" / "rep")
     assert under_file.returncode == 2 and "is a file, not a folder" in under_file.stderr
@@ -152,6 +157,14 @@ def test_calibrate_outputs_are_checked_first_and_land_together(tmp_path):
     r = tf(*run, "--report", report, "--overwrite")
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not_a_folder", "p.toml", "reports"]
+    (report / "before" / "notes.txt").write_text("mine")
+    r = tf(*run, "--report", report, "--overwrite")  # names the stray file, keeps it
+    assert r.returncode == 2 and "'before/notes.txt'" in r.stderr and (report / "before" / "notes.txt").exists()
+    for args, message in ((["--report", report / "inner", "--overwrite"], "inside --report"),
+                          (["--report", tmp_path / "r2", "--holdout", "0"], "--holdout 0 holds none out")):
+        r = tf("calibrate", "--real", UCI, "--params", "appliances.standby_w", "--out", report / "inner" / "p.toml",
+               *args) if "inside" in message else tf(*run, "--overwrite", *args)
+        assert r.returncode == 2 and message in r.stderr, r.stderr
 
 
 def test_fidelity_bad_real_file(dataset, tmp_path):

@@ -111,6 +111,12 @@ def test_counts_say_what_was_dropped_and_few_windows_get_no_window_scores(tmp_pa
     assert "needs at least 5 windows on each side" in few.metrics["windows"]["nn_indistinguishability"]["note"]
     html = few.to_html(tmp_path / "few").read_text()  # what has no value reads n/a, as in the summary
     assert ">nan<" not in html and ">n/a<" in html
+    # identical real days: no real-to-real distance, a ratio without a value, n/a as in the JSON
+    day = real.iloc[:96]
+    same = pd.concat([day.set_axis(day.index + pd.Timedelta(days=k)) for k in range(6)])
+    rep_same = compare(same, real.assign(run_id=0), tz="UTC")
+    assert rep_same.to_dict()["metrics"]["windows"]["memorisation_median_ratio"]["value"] is None
+    assert "median distance ratio n/a" in rep_same.summary()
     # several runs stacked without run_id cannot be told apart: refused, not half dropped
     with pytest.raises(CompareError, match="repeats timestamps but has no 'run_id'"):
         compare(real, pd.concat([real, real]), tz="UTC")

@@ -313,6 +313,14 @@ def test_error_day_and_month_that_the_file_cannot_tell_apart(tmp_path):
     assert load_trace(_write(tmp_path / "iso.csv", "time,p\n" + iso)).index[-1] == pd.Timestamp("2008-12-12", tz="UTC")
 
 
+def test_date_and_time_columns_are_found_together_and_a_bad_format_is_named(tmp_path):
+    path = _write(tmp_path / "two.csv", "Date,Time,p\n2024-01-01,00:00:00,1\n2024-01-01,00:01:00,2\n")
+    df = load_trace(path)  # 'Time' alone is only the clock: the pair is the timestamp
+    assert list(df.columns) == ["p"] and df.index[1] == pd.Timestamp("2024-01-01 00:01", tz="UTC")
+    with pytest.raises(TraceError, match=r"two\.csv.*date_format '%Q %Z'.*--date-format.*not a strftime format"):
+        load_trace(path, date_format="%Q %Z")
+
+
 def test_error_unknown_time_zone(tmp_path):
     path = _write(tmp_path / "naive.csv", "time,p\n2024-01-01 00:00,1\n2024-01-01 00:01,2\n")
     with pytest.raises(TraceError, match=r"naive\.csv.*IANA time zone.*'Mars/Olympus'"):

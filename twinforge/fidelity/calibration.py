@@ -799,13 +799,13 @@ def calibrate(
         cal_start, cal_end = cal_w[0], cal_w[-1] + win_td
         cal_runs = {0: only[(only.index >= cal_start) & (only.index < cal_end)]}
         cal_days_n = float(round((cal_end - cal_start) / pd.Timedelta("1D"), 6))
-        cal_text = f"{cal_days_n:g} days from {cal_start.isoformat()} ({len(cal_w)} {window} windows, {tz})"
+        cal_text = f"{cal_days_n:.4g} days from {cal_start.isoformat()} ({len(cal_w)} {window} windows, {tz})"
         hold_runs, hold_text = {}, "none"
         if len(hold_w):
             h_start, h_end = hold_w[0], hold_w[-1] + win_td
             hold_runs = {0: only[(only.index >= h_start) & (only.index < h_end)]}
             hold_days_n = float(round((h_end - h_start) / pd.Timedelta("1D"), 6))
-            hold_text = f"{hold_days_n:g} days from {h_start.isoformat()} ({len(hold_w)} {window} windows)"
+            hold_text = f"{hold_days_n:.4g} days from {h_start.isoformat()} ({len(hold_w)} {window} windows)"
     if normalise == "mean":
         cal_norm = {k: _normalise_by_mean(g, cols) for k, g in cal_runs.items()}
     else:

@@ -84,22 +84,23 @@ def _check_parent(path: Path, flag: str) -> None:
         raise _InputError(f"{flag} {path}: {above} is a file, not a folder")
 
 
-def _check_out_folder(path: Path, flag: str, overwrite: bool, ours: Callable[[Path], bool]) -> None:
+def _check_out_folder(path: Path, flag: str, overwrite: bool, foreign: Callable[[Path], str | None]) -> None:
     """Refuse, before any work, an output folder the command could not replace cleanly.
 
-    ``path`` may be new, an empty folder, or (with ``overwrite``) a folder holding only what
-    the command writes (``ours``); anything else there is somebody's and is never replaced.
+    ``path`` may be new, an empty folder, or (with ``overwrite``) an earlier output of the
+    command: ``foreign(path)`` names (quoted) the first thing in it the command would not have written,
+    and such a folder is somebody's and is never replaced.
     """
     _check_parent(path, flag)
     if path.exists() and not path.is_dir():
         raise _InputError(f"{flag} {path}: exists and is not a folder")
-    entries = sorted(path.iterdir()) if path.is_dir() else []
-    foreign = [e for e in entries if not ours(e)]
-    if foreign:
-        what = f"{foreign[0].name!r}{' (a folder)' if foreign[0].is_dir() else ''}"
-        raise _InputError(f"{flag} {path}: holds {what}, which is not part of a report this command "
+    if not path.is_dir() or not any(path.iterdir()):
+        return
+    other = foreign(path)
+    if other is not None:
+        raise _InputError(f"{flag} {path}: holds {other}, which is not part of a report this command "
                           "writes; give a new or empty folder")
-    if entries and not overwrite:
+    if not overwrite:
         raise _InputError(f"{flag} {path}: holds an earlier report; add --overwrite to replace it")
 
 
@@ -124,12 +125,27 @@ def _commit(staged: Path, path: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _is_report_file(p: Path) -> bool:
-    return p.is_file() and (p.name in ("report.html", "metrics.json") or p.suffix == ".png")
+def _not_a_report(folder: Path, prefix: str = "") -> str | None:
+    """The first entry of ``folder`` that a fidelity report does not write (``report.html``,
+    ``metrics.json``, its figures), or None if ``folder`` is a report (it has ``report.html``)."""
+    from twinforge.fidelity.report import FIGURES
+
+    names = {"report.html", "metrics.json", *FIGURES}
+    for e in sorted(folder.iterdir()):
+        if not (e.is_file() and e.name in names):
+            return repr(prefix + e.name)
+    return None if (folder / "report.html").is_file() else f"{prefix or 'files'} without a report.html"
 
 
-def _is_report_pair(p: Path) -> bool:
-    return p.is_dir() and p.name in ("before", "after") and all(_is_report_file(e) for e in p.iterdir())
+def _not_calibrate_reports(folder: Path) -> str | None:
+    """As :func:`_not_a_report` for calibrate's ``--report`` folder: ``before/`` and ``after/``."""
+    for e in sorted(folder.iterdir()):
+        if not (e.is_dir() and e.name in ("before", "after")):
+            return repr(e.name)
+        other = _not_a_report(e, prefix=f"{e.name}/")
+        if other is not None:
+            return other
+    return None
 
 
 def _fail(msg: str, code: int) -> int:
@@ -216,6 +232,7 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TraceWarning)
+            warnings.simplefilter("ignore", UserWarning)  # pandas' guesses at date formats
             if kind == "uci":
                 return load_uci_household(path)
             if kind == "pjm":
@@ -399,7 +416,7 @@ def run_fidelity(args: argparse.Namespace) -> int:
 
     try:
         mapping = parse_map(args.map)
-        _check_out_folder(args.out, "--out", args.overwrite, _is_report_file)
+        _check_out_folder(args.out, "--out", args.overwrite, _not_a_report)
         real = _load_real_args(args)
         rep = compare(real, args.synthetic, channels=mapping, window=args.window, tz=args.tz,
                       period=args.period, seed=args.seed, normalise=args.normalise, twin=args.twin,
@@ -474,7 +491,13 @@ def run_calibrate(args: argparse.Namespace) -> int:
             raise _InputError(f"--out {args.out}: exists; add --overwrite to replace it")
         _check_parent(args.out, "--out")
         if args.report is not None:
-            _check_out_folder(args.report, "--report", args.overwrite, _is_report_pair)
+            _check_out_folder(args.report, "--report", args.overwrite, _not_calibrate_reports)
+            out, rep = args.out.absolute(), args.report.absolute()
+            if out == rep or rep in out.parents:
+                raise _InputError(f"--out {args.out}: inside --report {args.report}, which is replaced "
+                                  "as a whole; put the preset elsewhere")
+            if args.holdout == 0:
+                raise _InputError("--report: the reports score held-out data; --holdout 0 holds none out")
         real = _load_real_args(args)
         res = calibrate(
             real, params=params,
@@ -512,7 +535,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry point: ``python -m twinforge.fidelity.commands fidelity|calibrate ...``."""
-    parser = argparse.ArgumentParser(prog="twinforge")
+    from twinforge.cli import ArgumentParser
+
+    parser = ArgumentParser(prog="twinforge")
     add_parsers(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     return run(parser.parse_args(argv))
 

@@ -286,7 +286,7 @@ class FidelityReport:
 
         def fmt(e: Mapping[str, Any]) -> str:
             v = e.get("value")
-            return "n/a" if v is None else f"{v:.3g}"
+            return "n/a" if v is None or not math.isfinite(v) else f"{v:.3g}"  # as metrics.json's null
 
         def se(e: Mapping[str, Any]) -> str:
             v = e.get("se_runs")

@@ -227,11 +227,11 @@ def _resolve_time_cols(
     """Time column(s) to read; ``None`` means the DataFrame's own DatetimeIndex."""
     if time_col is None:
         lower = {c.lower(): c for c in columns}
+        if "date" in lower and "time" in lower:  # a date column and a clock column (UCI style)
+            return [lower["date"], lower["time"]]
         for name in _TIME_NAMES:
             if name in lower:
                 return [lower[name]]
-        if "date" in lower and "time" in lower:
-            return [lower["date"], lower["time"]]
         return None
     wanted = [time_col] if isinstance(time_col, str) else list(time_col)
     missing = [c for c in wanted if c not in columns]
@@ -246,11 +246,12 @@ def _parse_times(raw: pd.Series, date_format: str | None, src: str, col: str) ->
     raw = raw.astype("string")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        parsed = pd.to_datetime(raw, format=date_format, errors="coerce")
+        try:
+            parsed = pd.to_datetime(raw, format=date_format, errors="coerce")
+        except ValueError as exc:  # a format pandas cannot use at all ('%Q')
+            raise TraceError(f"{src}: column {col!r}: date_format {date_format!r} (CLI: --date-format) "
+                             f"is not a strftime format: {exc}") from None
     bad = (parsed.isna() | raw.isna()).to_numpy()
-    if not bad.any():  # pandas' own warnings (format not inferred ...) only matter on success
-        for w in caught:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         hint = (
@@ -275,6 +276,8 @@ def _parse_times(raw: pd.Series, date_format: str | None, src: str, col: str) ->
                     "(no stamp has a field above 12); pass date_format= (CLI: --date-format), "
                     "e.g. '%d/%m/%Y %H:%M:%S' or '%m/%d/%Y %H:%M:%S'"
                 )
+    for w in caught:  # pandas' own warnings (format not inferred ...) only matter on success
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return pd.DatetimeIndex(parsed)
 
 
@@ -334,8 +337,9 @@ def load_trace(
         DataFrame (its DatetimeIndex is used when no time column is found).
     time_col : str or sequence of str, optional
         Time column; several columns are joined with a space (``("Date", "Time")``). Default:
-        the first of ``time``, ``timestamp``, ``datetime``, ``date_time``, ``ds`` (any case),
-        else ``Date`` + ``Time``, else a DataFrame's DatetimeIndex.
+        ``Date`` + ``Time`` when both are there (any case), else the first of ``time``,
+        ``timestamp``, ``datetime``, ``date_time``, ``ds``, ``utc_timestamp``, else a
+        DataFrame's DatetimeIndex.
     columns : mapping, optional
         ``{real column: synthetic channel name}``; only these columns are kept, in this
         order. Default: every other column, names unchanged.
