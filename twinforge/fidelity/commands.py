@@ -98,8 +98,8 @@ def _check_out_folder(path: Path, flag: str, overwrite: bool, foreign: Callable[
         return
     other = foreign(path)
     if other is not None:
-        raise _InputError(f"{flag} {path}: holds {other}, which is not part of a report this command "
-                          "writes; give a new or empty folder")
+        raise _InputError(f"{flag} {path}: holds {other}: not a report this command wrote; give a new "
+                          "or empty folder")
     if not overwrite:
         raise _InputError(f"{flag} {path}: holds an earlier report; add --overwrite to replace it")
 
