@@ -84,12 +84,13 @@ def _check_parent(path: Path, flag: str) -> None:
         raise _InputError(f"{flag} {path}: {above} is a file, not a folder")
 
 
-def _check_out_folder(path: Path, flag: str, overwrite: bool, foreign: Callable[[Path], str | None]) -> None:
+def _check_out_folder(path: Path, flag: str, overwrite: bool,
+                      foreign: Callable[[Path], str | None]) -> None:
     """Refuse, before any work, an output folder the command could not replace cleanly.
 
     ``path`` may be new, an empty folder, or (with ``overwrite``) an earlier output of the
-    command: ``foreign(path)`` names (quoted) the first thing in it the command would not have written,
-    and such a folder is somebody's and is never replaced.
+    command: ``foreign(path)`` names (quoted) the first thing in it the command would not
+    have written, and such a folder is somebody's and is never replaced.
     """
     _check_parent(path, flag)
     if path.exists() and not path.is_dir():
@@ -120,7 +121,13 @@ def _commit(staged: Path, path: Path) -> None:
     if path.exists():
         old = Path(tempfile.mkdtemp(dir=staged.parent, prefix=f".{path.name}.old-"))
         os.replace(path, old / path.name)
-    os.replace(staged, path)
+    try:
+        os.replace(staged, path)
+    except OSError:
+        if old is not None:  # the earlier output goes back where it was
+            os.replace(old / path.name, path)
+            old.rmdir()
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -492,8 +499,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
         _check_parent(args.out, "--out")
         if args.report is not None:
             _check_out_folder(args.report, "--report", args.overwrite, _not_calibrate_reports)
-            out, rep = args.out.absolute(), args.report.absolute()
-            if out == rep or rep in out.parents:
+            preset, reports = args.out.absolute(), args.report.absolute()
+            if preset == reports or reports in preset.parents:
                 raise _InputError(f"--out {args.out}: inside --report {args.report}, which is replaced "
                                   "as a whole; put the preset elsewhere")
             if args.holdout == 0:

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from twinforge.core.calendar import validate_tz
-from twinforge.fidelity.loader import infer_period
+from twinforge.fidelity.loader import infer_period, parse_duration
 from twinforge.fidelity.metrics import (
     acf_distance,
     correlation_matrix_distance,
@@ -508,11 +508,10 @@ def _resample(df: pd.DataFrame, period: pd.Timedelta, native: pd.Timedelta) -> p
 
 def positive_duration(name: str, text: Any) -> pd.Timedelta:
     """``text`` as a positive Timedelta, or CompareError naming ``name`` and the form allowed."""
-    try:
-        td = pd.Timedelta(text)
-    except (ValueError, TypeError):
-        raise CompareError(f"{name} must be a duration such as '15min', '1h' or '1D', got {text!r}") from None
-    if pd.isna(td) or td <= pd.Timedelta(0):
+    td = parse_duration(text)
+    if td is None:
+        raise CompareError(f"{name} must be a duration such as '15min', '1h' or '1D', got {text!r}")
+    if td <= pd.Timedelta(0):
         raise CompareError(f"{name} must be positive, got {text!r}")
     return td
 

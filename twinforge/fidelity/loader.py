@@ -295,6 +295,15 @@ def _localise(
         ) from exc
 
 
+def parse_duration(text: object) -> pd.Timedelta | None:
+    """``text`` (``"15min"``, ``"1h"``, a Timedelta) as a Timedelta; None if it is not one."""
+    try:
+        td = pd.Timedelta(text)
+    except (ValueError, TypeError):
+        return None
+    return None if pd.isna(td) else td
+
+
 def infer_period(index: pd.DatetimeIndex) -> pd.Timedelta:
     """The most common step between consecutive timestamps (the nominal sampling period)."""
     if len(index) < 2:
@@ -400,14 +409,9 @@ def load_trace(
     except ValueError as exc:
         raise TraceError(f"{src}: {exc}") from None
     for name, text, least in (("resample", resample, "positive"), ("max_gap", max_gap, "zero or more")):
-        if text is None:
-            continue
-        try:
-            td = pd.Timedelta(text)
-        except (ValueError, TypeError):
-            td = None
+        td = parse_duration(text) if text is not None else pd.Timedelta(1)
         zero = pd.Timedelta(0)
-        if td is None or pd.isna(td) or td < zero or (least == "positive" and td == zero):
+        if td is None or td < zero or (least == "positive" and td == zero):
             raise TraceError(f"{src}: {name} must be a duration ({least}) such as '5min' or '1h', got {text!r}")
     if isinstance(path_or_df, pd.DataFrame):
         frame = path_or_df.copy()
