@@ -696,14 +696,14 @@ def compare(
     # windows
     r_list, r_starts, n_real_dropped = [], [], 0
     for g in real_by_run.values():
-        try:
-            w, st = make_windows(g, cols, window, max_nan_frac=max_nan_frac, tz=tz, period=target)
-            n_all = len(make_windows(g, cols, window, max_nan_frac=1.0, tz=tz, period=target)[1])
+        try:  # every window, then those with few enough gaps: the rest are counted as dropped
+            w, st = make_windows(g, cols, window, max_nan_frac=1.0, tz=tz, period=target)
         except ValueError as exc:
             raise CompareError(f"window {window!r}: {exc}") from None
-        r_list.append(w)
-        r_starts.append(st)
-        n_real_dropped += n_all - len(w)
+        keep = np.isnan(w).mean(axis=(1, 2)) <= max_nan_frac
+        r_list.append(w[keep])
+        r_starts.append(st[keep])
+        n_real_dropped += int((~keep).sum())
     rw = np.concatenate(r_list)
     rs = r_starts[0].append(r_starts[1:])
     s_list, s_starts, s_runs = [], [], []
