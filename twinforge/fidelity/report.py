@@ -277,7 +277,8 @@ figure{margin:1.5em 0} figcaption{color:#555;font-size:0.9em}
 
 
 def _fmt(v: Any) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):  # None is NaN in a DataFrame; inf is null in JSON
+    # None arrives as NaN through a DataFrame; inf is null in metrics.json: both read n/a
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "n/a"
     if isinstance(v, float):
         return f"{v:.4g}"

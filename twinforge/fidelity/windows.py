@@ -196,9 +196,9 @@ def window_features(
     if w.ndim != 3:
         raise ValueError(f"windows must have shape (n_windows, n_steps, n_channels), got {w.shape}")
     n_w, n_steps, n_ch = w.shape
-    if n_steps < min_window_steps(n_profile_bins, n_bands):
-        raise ValueError(f"windows of {n_steps} steps are too short for the features (at least "
-                         f"{min_window_steps(n_profile_bins, n_bands)})")
+    least = min_window_steps(n_profile_bins, n_bands)
+    if n_steps < least:
+        raise ValueError(f"windows of {n_steps} steps are too short for the features (at least {least})")
     if period_s <= 0:
         raise ValueError(f"period_s must be positive, got {period_s}")
     if n_w == 0:
