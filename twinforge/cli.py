@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Plan and run a campaign. The dataset depends only on the file and its seed, "
         "whatever --workers or --scheduler.",
     )
-    cr.add_argument("spec", type=Path, help="campaign file (TOML)")
+    cr.add_argument("spec", type=Path, help="campaign file (TOML), or the name of a shipped example: "
+                    + ", ".join(sorted(p.stem for p in (Path(__file__).parent / "data" / "campaigns").glob("*.toml"))))
     cr.add_argument("--out", type=Path, help="output dataset folder (default: the file's output)")
     cr.add_argument("--workers", type=int, default=1, help="local worker processes (default 1: in this process)")
     cr.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")

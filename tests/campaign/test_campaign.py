@@ -87,7 +87,7 @@ def test_runs_is_required_except_for_stratified_plans():
     assert (c.factual_runs, c.runs) == (5, 10)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "campaigns").glob("*.toml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "twinforge" / "data" / "campaigns").glob("*.toml")), ids=lambda p: p.name)
 def test_example_campaigns_are_valid(path):
     if "machine" in path.name and importlib.util.find_spec("twinforge.twins.machine") is None:
         pytest.skip("the machine twin is not importable yet")
@@ -95,6 +95,20 @@ def test_example_campaigns_are_valid(path):
     plans = plan_campaign(c, c.scenario.seed, range(min(c.runs, 4)))
     assert [p.run_id for p in plans] == list(range(min(c.runs, 4)))
     assert c.output is not None
+
+
+def test_shipped_examples_are_found_by_name_and_a_local_file_wins(tmp_path, monkeypatch):
+    from twinforge.campaign.campaign import campaign_path, example_campaigns
+
+    examples = example_campaigns()
+    assert {"home_heat_wave", "grid_heat_wave_outage", "machine_faults"} <= set(examples)
+    monkeypatch.chdir(tmp_path)
+    assert load_campaign("home_heat_wave") == load_campaign(examples["home_heat_wave"])
+    assert campaign_path("home_heat_wave.toml") == examples["home_heat_wave"]
+    (tmp_path / "home_heat_wave.toml").write_text('twin = "home"\nruns = 2\n')
+    assert campaign_path("home_heat_wave.toml") == Path("home_heat_wave.toml")
+    with pytest.raises(SpecError, match="nope.toml: cannot read the campaign file"):
+        load_campaign("nope.toml")
 
 
 # -- determinism ------------------------------------------------------------------------

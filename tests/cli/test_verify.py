@@ -74,7 +74,7 @@ def test_a_campaign_dataset_verifies_and_its_campaign_round_trips(tmp_path):
     from twinforge.campaign.executor import run_campaign
 
     c = load_campaign(
-        __import__("pathlib").Path(__file__).parents[2] / "campaigns" / "home_heat_wave.toml",
+        __import__("pathlib").Path(__file__).parents[2] / "twinforge" / "data" / "campaigns" / "home_heat_wave.toml",
         runs=4, days=2, period="30min",
     )
     out = tmp_path / "c"

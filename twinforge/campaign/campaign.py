@@ -57,6 +57,8 @@ __all__ = [
     "CampaignSpec",
     "DesignSpec",
     "ParameterLaw",
+    "campaign_path",
+    "example_campaigns",
     "load_campaign",
     "plan_campaign",
     "plan_run",
@@ -361,9 +363,36 @@ class CampaignSpec(BaseModel):
         return config_hash({**self.to_json_dict(), "seed": seed})
 
 
+#: The example campaigns shipped with the package (``twinforge/data/campaigns/<name>.toml``).
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "data" / "campaigns"
+
+
+def example_campaigns() -> dict[str, Path]:
+    """The shipped example campaigns: name (file stem) -> path of its TOML file."""
+    return {p.stem: p for p in sorted(EXAMPLES_DIR.glob("*.toml"))}
+
+
+def campaign_path(name_or_path: str | Path) -> Path:
+    """The campaign file of ``name_or_path``: an existing path, or a shipped example's name.
+
+    ``"grid_heat_wave_outage"`` (or ``"grid_heat_wave_outage.toml"``) names the example in
+    :data:`EXAMPLES_DIR` when no such file exists in the working folder, so the examples work
+    outside a source checkout.
+    """
+    path = Path(name_or_path)
+    if path.exists() or len(path.parts) != 1:
+        return path
+    shipped = example_campaigns().get(path.name.removesuffix(".toml"))
+    return shipped if shipped is not None else path
+
+
 def load_campaign(path: str | Path, **overrides: Any) -> CampaignSpec:
-    """Read a TOML campaign file and apply ``overrides`` (None ignored); raise :class:`SpecError`."""
-    data, source = read_toml(path, "campaign")
+    """Read a TOML campaign file and apply ``overrides`` (None ignored); raise :class:`SpecError`.
+
+    ``path`` may also name a shipped example (:func:`example_campaigns`), e.g.
+    ``load_campaign("home_heat_wave")``.
+    """
+    data, source = read_toml(campaign_path(path), "campaign")
     data = _deep_merge(data, {k: v for k, v in overrides.items() if v is not None})
     return CampaignSpec.from_data(data, source)
 
