@@ -103,14 +103,13 @@ def test_inner_race_shows_bpfi_with_shaft_sidebands():
         assert _amp_near(f2, a2, hz) < 3.0 * floor2
 
 
-def test_rolling_element_fault_shows_ball_and_cage_lines():
+def test_impulsive_rolling_element_fault_shows_ball_and_cage_lines():
     fd = defect_frequencies(CWRU, SHAFT_CWRU)
-    f, a = mean_envelope({"rolling_element": 0.5})
+    struck = PARAMS.model_copy(update={"rolling_element_impulsiveness": 1.0, "rolling_element_contact_fraction": 1.0})
+    f, a = mean_envelope({"rolling_element": 0.5}, params=struck)
     _, healthy = mean_envelope({})
     bsf, ftf = float(fd["bsf"]), float(fd["ftf"])
-    assert _amp_near(f, a, 2.0 * bsf) > 3.0 * _amp_near(
-        f, healthy, 2.0 * bsf
-    )  # impacts on both races
+    assert _amp_near(f, a, 2.0 * bsf) > 3.0 * _amp_near(f, healthy, 2.0 * bsf)  # strikes on both races
     assert _amp_near(f, a, bsf) > 2.0 * _amp_near(f, healthy, bsf)  # outer/inner strike asymmetry
     assert _amp_near(f, a, ftf) > 3.0 * _amp_near(f, healthy, ftf)  # carried round by the cage
 
@@ -141,10 +140,10 @@ def test_shaft_faults_raise_their_harmonics():
 
     healthy, imb, mis = snap({}), snap({"imbalance": 1.0}), snap({"misalignment": 1.0})
     assert line(imb, SHAFT_CWRU) == pytest.approx(
-        PARAMS.residual_1x_g + PARAMS.imbalance_1x_g, rel=0.1
+        PARAMS.shaft_harmonics_g[0] + PARAMS.imbalance_1x_g, rel=0.1
     )
     assert line(mis, 2 * SHAFT_CWRU) == pytest.approx(
-        PARAMS.residual_2x_g + PARAMS.misalignment_2x_g, rel=0.1
+        PARAMS.shaft_harmonics_g[1] + PARAMS.misalignment_2x_g, rel=0.1
     )
     assert line(healthy, SHAFT_CWRU) < 0.1
 
@@ -257,7 +256,7 @@ def test_new_texture_parameters_off_by_default_change_nothing():
 
 
 def test_background_scale_scales_the_healthy_level():
-    quiet = VibrationParams(sensor_noise_g=0.0, residual_1x_g=0.0, residual_2x_g=0.0)
+    quiet = VibrationParams(sensor_noise_g=0.0, shaft_harmonics_g=())
     a = snap({}, seed=5, params=quiet)
     b = snap({}, seed=5, params=quiet, background_scale=2.5)
     np.testing.assert_allclose(b, 2.5 * a, rtol=1e-9, atol=1e-12)
