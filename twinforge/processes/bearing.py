@@ -201,8 +201,8 @@ def surface_speeds(geometry: BearingGeometry, shaft_hz: float) -> dict[str, floa
     """Speed at which a defect's edges pass the contact [m s-1], per defect location.
 
     A spall of width ``w`` is crossed in ``w / v``: on the stationary outer race the contact
-    moves with the cage, :math:`v_o = 2\\pi\\,FTF\\,(D + d)/2`; on the inner race with the
-    ring relative to the cage, :math:`v_i = 2\\pi (f_r - FTF) (D - d)/2`; on a rolling element
+    moves with the cage, :math:`v_o = 2\\pi\\,FTF\\,(D + d\\cos\\phi)/2`; on the inner race
+    with the ring relative to the cage, :math:`v_i = 2\\pi (f_r - FTF) (D - d\\cos\\phi)/2`; on a rolling element
     with its spin, :math:`v_b = 2\\pi\\,BSF\\,d/2`. Under pure rolling the three are equal
     (Sawalhi & Randall 2011, Mech. Syst. Signal Process. 25(3), 846-870: the entry/exit
     separation of a spall, ``w / v``, tracks its size).
@@ -215,9 +215,10 @@ def surface_speeds(geometry: BearingGeometry, shaft_hz: float) -> dict[str, floa
     """
     f = {k: float(v) for k, v in defect_frequencies(geometry, shaft_hz).items()}
     d, big_d = geometry.ball_diameter_m, geometry.pitch_diameter_m
+    dc = d * math.cos(math.radians(geometry.contact_angle_deg))  # contact radii (D -+ d cos phi) / 2
     return {
-        "outer_race": 2.0 * math.pi * f["ftf"] * 0.5 * (big_d + d),
-        "inner_race": 2.0 * math.pi * (float(shaft_hz) - f["ftf"]) * 0.5 * (big_d - d),
+        "outer_race": 2.0 * math.pi * f["ftf"] * 0.5 * (big_d + dc),
+        "inner_race": 2.0 * math.pi * (float(shaft_hz) - f["ftf"]) * 0.5 * (big_d - dc),
         "rolling_element": 2.0 * math.pi * f["bsf"] * 0.5 * d,
     }
 
@@ -251,7 +252,7 @@ class LoadDistribution:
 
 
 def _stribeck(angle_rad, epsilon: float, exponent: float) -> np.ndarray:
-    base = 1.0 - (1.0 - np.cos(angle_rad)) / (2.0 * epsilon)
+    base = 1.0 - (1.0 - np.cos(angle_rad)) / (2.0 * max(epsilon, 1e-12))
     return np.maximum(base, 0.0) ** exponent
 
 
@@ -284,7 +285,7 @@ def _solve(radial_load_n: float, geometry: BearingGeometry, clearance_m: float) 
         return ((delta_r - half) / c1) ** n
 
     def residual(delta_r: float) -> float:  # radial load carried at displacement delta_r, minus F_r
-        eps = 0.5 * (1.0 - half / delta_r)
+        eps = max(0.5 * (1.0 - half / delta_r), 1e-9)
         return z * q_max_at(delta_r) * _j_r(round(eps, 9), n) * cos_a - radial_load_n
 
     lo = half * (1.0 + 1e-9)

@@ -91,6 +91,7 @@ compared with speed changes of the twin); pass the mean speed of the window.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -146,8 +147,13 @@ class VibrationParams(BaseModel):
     """Parameters of the snapshot renderer (accelerations in g).
 
     Defaults approximate the horizontal accelerometer of the PRONOSTIA rig (Nectoux et al.
-    2012), Bearing1_1: healthy RMS 0.45-0.56 g, Pearson kurtosis 2.9-3.3, 65 % of the power
-    at 2-4 kHz; near failure 2.6-5.6 g RMS, 17-40 g peak, kurtosis 8.5-11. Other rigs:
+    2012), Bearing1_1: healthy RMS 0.45-0.56 g, Pearson kurtosis 2.9-3.3; near failure
+    2.6-5.6 g RMS, 17-40 g peak, kurtosis 8.5-11. The healthy background's shape, its shaft
+    and line harmonics are :func:`~twinforge.fidelity.vibration_fit.fit_healthy_vibration`
+    of 15 early snapshots (1, 101, ..., 1401; 4 modes at 0.47, 1.1, 3.9 and 11.4 kHz,
+    3x shaft 0.05 g, 2x line 0.065 g); the bearing resonances are the modes of the power
+    that mid-life degradation adds (snapshots 2001-2751: a broad mode at 1.25 kHz, weaker
+    ones at 2.2 and 11 kHz, signs chosen so the strikes are not one-signed). Other rigs:
     the presets in ``twinforge/data/presets`` (``cwru_6205_12k``, ``cwru_6205_48k``,
     ``mfpt``), or fit a rig's healthy recording with
     :func:`twinforge.fidelity.vibration_fit.fit_healthy_vibration`.
@@ -158,7 +164,7 @@ class VibrationParams(BaseModel):
     sample_rate_hz: float = Field(25_600.0, gt=0.0, description="sample rate [Hz]")
     # -- transfer paths ------------------------------------------------------------------
     resonances: tuple[Resonance, ...] = Field(
-        ((1_200.0, 0.05, 0.4), (3_700.0, 0.03, 1.0), (10_000.0, 0.02, 0.4)),
+        ((1_250.0, 0.08, 1.0), (2_200.0, 0.04, -0.5), (11_000.0, 0.02, -0.3)),
         min_length=1,
         description="structural resonances rung by forces in the bearing (frequency [Hz], damping "
         "ratio [-], gain [-], negative: the mode responds with the opposite sign)",
@@ -167,12 +173,12 @@ class VibrationParams(BaseModel):
         0.42, ge=0.0, description="RMS of the healthy band-limited background vibration [g]"
     )
     background_resonances: tuple[Resonance, ...] | None = Field(
-        None,
+        ((471.0, 0.346, 0.0655), (1_129.0, 0.220, 0.0861), (3_869.0, 0.458, 0.7921), (11_436.0, 0.0647, 0.0563)),
         description="shape of the healthy background: modes (frequency [Hz], damping ratio [-], share "
         "of the power [-]); None: the bearing resonances",
     )
     shaft_harmonics_g: tuple[float, ...] = Field(
-        (0.02, 0.01),
+        (0.02, 0.01, 0.05),
         max_length=64,
         description="amplitudes of the healthy shaft harmonics 1x, 2x, 3x, ... [g]",
     )
@@ -184,7 +190,7 @@ class VibrationParams(BaseModel):
     )
     line_frequency_hz: float = Field(50.0, gt=0.0, le=1000.0, description="electrical line frequency [Hz]")
     line_harmonics_g: tuple[float, ...] = Field(
-        (),
+        (0.0, 0.065),
         max_length=32,
         description="amplitudes at 1x, 2x, ... the line frequency (motor magnetic forces, pick-up) [g]",
     )
@@ -281,7 +287,7 @@ class VibrationParams(BaseModel):
         description="amplitude of a ball's inner-race strike relative to its outer-race strike [-]",
     )
     rolling_element_impulsiveness: float = Field(
-        0.3,
+        0.1,
         ge=0.0,
         le=1.0,
         description="share of a ball fault's energy delivered as strikes (the rest as modulated noise) [-]",
@@ -498,13 +504,23 @@ def _power_weights(n: int) -> np.ndarray:
     return c
 
 
-def _bearing_psd(n: int, rate: float, filters: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+def _response(b: np.ndarray, a: np.ndarray, freqs: np.ndarray, rate: float) -> np.ndarray:
+    """Complex response of a second-order section ``b / a`` at ``freqs`` [Hz]."""
+    z1 = np.exp(-2j * np.pi * freqs / rate)
+    return (b[0] + b[1] * z1) / (a[0] + a[1] * z1 + a[2] * z1 * z1)
+
+
+@lru_cache(maxsize=64)
+def _bearing_psd(n: int, rate: float, modes: tuple[Resonance, ...]) -> np.ndarray:
     """Power response of the bearing path, |sum_r H_r(f)|^2, on the rfft bins of ``n`` samples."""
     freqs = np.fft.rfftfreq(n, 1.0 / rate)
-    h = sum(signal.freqz(b, a, worN=freqs, fs=rate)[1] for b, a in filters)
-    return np.abs(h) ** 2
+    h = sum(_response(*resonator_coefficients(f, z, g, rate), freqs, rate) for f, z, g in modes)
+    out = np.abs(h) ** 2
+    out.flags.writeable = False
+    return out
 
 
+@lru_cache(maxsize=64)
 def _modes_psd(n: int, rate: float, modes: tuple[Resonance, ...]) -> np.ndarray:
     """Power spectrum of independent modal noises, each mode carrying its share of the power."""
     freqs = np.fft.rfftfreq(n, 1.0 / rate)
@@ -512,8 +528,9 @@ def _modes_psd(n: int, rate: float, modes: tuple[Resonance, ...]) -> np.ndarray:
     psd = np.zeros(freqs.size)
     for f, z, share in modes:
         if share > 0.0 and f < 0.5 * rate:
-            p = np.abs(signal.freqz(*resonator_coefficients(f, z, 1.0, rate), worN=freqs, fs=rate)[1]) ** 2
+            p = np.abs(_response(*resonator_coefficients(f, z, 1.0, rate), freqs, rate)) ** 2
             psd += share * p / max(float(np.sum(c * p)), np.finfo(float).tiny)
+    psd.flags.writeable = False
     return psd
 
 
@@ -653,7 +670,7 @@ def render_snapshot(
     )
     x = np.zeros(n_tot)
     if rough_g > 0.0:
-        x += _coloured_noise(_bearing_psd(n_tot, rate, filters), n_tot, rough_g, streams("roughness"))
+        x += _coloured_noise(_bearing_psd(n_tot, rate, tuple(kept)), n_tot, rough_g, streams("roughness"))
     for b, a in filters:
         x += signal.lfilter(b, a, excitation)
 
@@ -661,7 +678,7 @@ def render_snapshot(
     background_g = params.background_rms_g * background_scale
     if background_g > 0.0:
         if params.background_resonances is None:
-            psd = _bearing_psd(n_tot, rate, filters)
+            psd = _bearing_psd(n_tot, rate, tuple(kept))
         else:
             psd = _modes_psd(n_tot, rate, params.background_resonances)
         noise = _coloured_noise(psd, n_tot, background_g, streams("background"))
