@@ -106,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     from twinforge.fidelity.commands import add_parsers as add_fidelity_parsers
 
     add_fidelity_parsers(sub)
+    from twinforge.fidelity.vibration_fit import add_parser as add_fit_vibration_parser
+
+    add_fit_vibration_parser(sub)
     return p
 
 

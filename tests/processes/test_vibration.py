@@ -124,14 +124,25 @@ def test_healthy_kurtosis_is_gaussian():
 
 
 @pytest.mark.parametrize("mode", ["outer_race", "inner_race", "rolling_element"])
-def test_rms_and_kurtosis_grow_with_severity(mode):
+def test_rms_grows_with_severity_and_race_spalls_become_impulsive(mode):
     levels = [0.0, 0.2, 0.5, 1.0]
     stats = [condition_indicators(batch({mode: s}), FS) for s in levels]
     rms = [np.median(s["rms"]) for s in stats]
     kurt = [np.median(s["kurtosis"]) for s in stats]
     assert np.all(np.diff(rms) > 0.0)
-    assert kurt[0] < kurt[1] < kurt[2]  # impulsiveness rises, then plateaus as damage spreads
-    assert kurt[3] > kurt[0] + 2.0
+    if mode == "rolling_element":  # mostly rolling noise: barely more impulsive than healthy
+        assert max(kurt) < kurt[0] + 1.5
+    else:
+        assert kurt[0] < kurt[1] < kurt[2]  # impulsiveness rises (and falls again as the spall roughens)
+        assert kurt[3] > kurt[0] + 2.0
+
+
+def test_a_large_rough_spall_is_less_impulsive_than_a_small_one():
+    """Fault size is not monotonic in the signature: roughness grows as s^2, strikes as s."""
+    cwru = VibrationParams(sample_rate_hz=FS, distributed_damage_gain=1.0)
+    k = {s: np.median([condition_indicators(snap({"inner_race": s}, seed=j, params=cwru, duration=0.5), FS)["kurtosis"]
+                       for j in range(6)]) for s in (0.25, 1.0)}
+    assert k[0.25] > k[1.0] + 2.0
 
 
 def test_shaft_faults_raise_their_harmonics():
@@ -240,10 +251,9 @@ def test_synthetic_vs_real_rms_and_kurtosis():
 def test_standstill_has_no_shaft_or_impact_components():
     x = snap({"outer_race": 1.0, "imbalance": 1.0}, shaft=0.0)
     healthy = snap({}, shaft=0.0)
-    assert np.all(np.isfinite(x)) and abs(x.mean()) < 0.05
-    # only the (damage-raised) background remains: Gaussian, no impacts
+    # nothing rolls: no strikes, no roughness, no harmonics; only the healthy background
+    np.testing.assert_array_equal(x, healthy)
     assert abs(float(condition_indicators(x, FS)["kurtosis"]) - 3.0) < 0.3
-    assert np.std(x) > np.std(healthy)
 
 
 # -- real-rig texture: background impacts, shaft-rate modulation, level drift ----------------
@@ -511,7 +521,8 @@ def test_every_defect_type_raises_its_own_line_most_on_every_rig_preset(rig):
     cfg = load_spec(Path(twinforge.__file__).parent / "data" / "presets" / f"{rig}.toml").config
     vib = cfg.vibration.model_copy(update={"rolling_element_impulsiveness": 1.0, "rolling_element_contact_fraction": 1.0,
                                            "outer_race_defect_angle_deg": 0.0, "background_impact_rate_hz": 0.0,
-                                           "background_modulation_depth": 0.0})  # the rig's texture off
+                                           "background_modulation_depth": 0.0,  # the rig's texture off
+                                           "distributed_damage_gain": 0.0})
     shaft = cfg.shaft_speed_rpm / 60.0
     fd = defect_frequencies(cfg.geometry, shaft)
     lines = {mode: mult * float(fd[key]) for mode, (key, mult) in RIG_LINES.items()}

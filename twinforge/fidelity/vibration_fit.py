@@ -53,7 +53,8 @@ class HealthyFit:
     rate_hz, shaft_hz : float
         Sample rate [Hz] and shaft frequency [Hz] of the recording.
     freqs_hz, psd_g2_per_hz, model_psd_g2_per_hz : ndarray
-        The recording's averaged spectrum and the fitted one [g^2 Hz-1].
+        The recording's averaged spectrum (at least ~16 averaged segments) and the fitted
+        broadband one, lines excluded [g^2 Hz-1].
     lsd_db : float
         Log-spectral distance between the two [dB] (see :func:`log_spectral_distance_db`).
     rms_g : float
@@ -122,7 +123,7 @@ def _mode_psd(freqs: np.ndarray, f0: float, zeta: float) -> np.ndarray:
 def _initial_modes(freqs, psd, band, n_modes) -> list[tuple[float, float]]:
     """Peaks of the smoothed log spectrum with their -3 dB half-widths."""
     log_p = np.log(np.maximum(psd, 1e-300))
-    smooth = signal.savgol_filter(log_p, 5, 2) if log_p.size > 5 else log_p
+    smooth = signal.savgol_filter(log_p, 9, 2) if log_p.size > 9 else log_p
     peaks, _ = signal.find_peaks(np.where(band, smooth, -np.inf), prominence=0.7)
     order = peaks[np.argsort(smooth[peaks])[::-1]][:n_modes]
     out = []
@@ -228,7 +229,8 @@ def fit_healthy_vibration(
     >>> from twinforge.processes.bearing import BEARING_PRESETS
     >>> from twinforge.processes.vibration import VibrationParams, render_snapshot
     >>> truth = VibrationParams(background_rms_g=0.1, background_resonances=((800.0, 0.05, 1.0),
-    ...                         (3000.0, 0.03, 2.0)), shaft_harmonics_g=(0.05, 0.02), sensor_noise_g=0.005)
+    ...                         (3000.0, 0.03, 2.0)), shaft_harmonics_g=(0.05, 0.02), line_harmonics_g=(),
+    ...                         sensor_noise_g=0.005)
     >>> x = [render_snapshot(k, 1.0, 12_000.0, 30.0, BEARING_PRESETS["6205-2RS"], {}, truth,
     ...                      np.random.default_rng(k)) for k in range(4)]
     >>> fit = fit_healthy_vibration(x, 12_000.0, 30.0)
@@ -263,14 +265,26 @@ def fit_healthy_vibration(
     while line_amps and line_amps[-1] == 0.0:
         line_amps.pop()
 
-    broad = np.where(used, floor, psd)
-    band = (freqs > max(0.5 * shaft_hz, 2.0 * df)) & (freqs < 0.45 * rate_hz)
+    # the broadband part on a smoother spectrum (at least ~16 averaged segments), lines floored
+    total_n = snaps.size
+    nper_c = int(min(2 ** math.floor(math.log2(max(total_n / 8, 64))), snaps.shape[1], 2 * (freqs.size - 1)))
+    f_c, p_c = signal.welch(snaps, rate_hz, window="hann", nperseg=nper_c, axis=-1)
+    p_c = p_c.mean(axis=0)
+    df_c = float(f_c[1] - f_c[0])
+    floor_c = _local_floor(p_c, 3)
+    line_hz_all = [k * shaft_hz for k, a in enumerate(shaft_amps, 1) if a > 0.0]
+    line_hz_all += [j * (line_hz or 0.0) for j, a in enumerate(line_amps, 1) if a > 0.0]
+    near_line = np.zeros(f_c.size, dtype=bool)
+    for f0 in line_hz_all:
+        near_line |= np.abs(f_c - f0) <= df_c
+    broad = np.where(near_line, floor_c, p_c)
+    band = (f_c > max(0.5 * shaft_hz, 2.0 * df_c)) & (f_c < 0.45 * rate_hz)
     k = max(1, int(np.count_nonzero(band)) // 512)  # fit on at most ~512 averaged bins
-    m = freqs.size // k * k
-    f_k, p_k, b_k = freqs[:m].reshape(-1, k).mean(1), broad[:m].reshape(-1, k).mean(1), band[:m].reshape(-1, k).all(1)
+    m = f_c.size // k * k
+    f_k, p_k, b_k = f_c[:m].reshape(-1, k).mean(1), broad[:m].reshape(-1, k).mean(1), band[:m].reshape(-1, k).all(1)
     modes, shares, noise_var, _ = _fit_modes(f_k, p_k, b_k, rate_hz, n_modes)
-    white = np.ones(freqs.size) / (0.5 * rate_hz)
-    model = sum((w * _mode_psd(freqs, f0, z) for (f0, z), w in zip(modes, shares)), noise_var * white)
+    white = np.ones(f_c.size) / (0.5 * rate_hz)
+    model = sum((w * _mode_psd(f_c, f0, z) for (f0, z), w in zip(modes, shares)), noise_var * white)
     total = float(shares.sum())
     background = tuple(sorted((round(f0, 3), round(z, 5), round(float(s) / total, 6))
                               for (f0, z), s in zip(modes, shares))) if total > 0 else None
@@ -287,8 +301,8 @@ def fit_healthy_vibration(
         vib["line_harmonics_g"] = tuple(round(a, 6) for a in line_amps)
     if impact:
         vib["resonances"] = impact
-    lsd = log_spectral_distance_db(broad, model, freqs, (freqs[band][0], freqs[band][-1])) if band.any() else math.nan
-    return HealthyFit(vib, float(rate_hz), float(shaft_hz), freqs, psd, model, lsd,
+    lsd = log_spectral_distance_db(broad, model, f_c, (f_c[band][0], f_c[band][-1])) if band.any() else math.nan
+    return HealthyFit(vib, float(rate_hz), float(shaft_hz), f_c, p_c, model, lsd,
                       float(np.sqrt(np.mean(snaps * snaps))))
 
 
@@ -407,3 +421,99 @@ def write_preset(
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+# --------------------------------------------------------------------------- command line
+
+_FIT_EPILOG = """\
+example (15 healthy PRONOSTIA snapshots, horizontal channel = column 4):
+  twinforge fit-vibration acc_00001.csv acc_00101.csv ... --column 4 --rate 25.6kHz \\
+      --shaft-rpm 1800 --bearing pronostia --line-hz 50 --out my_rig.toml
+  twinforge generate --config my_rig.toml --machines 5 --out data/
+
+Each file is one healthy snapshot, or is cut into --snapshot-s pieces. The preset holds the
+fitted healthy level, background modes, shaft and line harmonics and sensor noise; the fault
+physics stays the twin's (docs/machine.md).
+"""
+
+
+def add_parser(sub) -> None:
+    """Register ``twinforge fit-vibration`` on the CLI's subparsers."""
+    import argparse
+
+    from twinforge.processes.bearing import BEARING_PRESETS
+
+    p = sub.add_parser(
+        "fit-vibration", help="fit a machine rig's healthy vibration to recordings and write a preset",
+        description="Fit the machine twin's healthy vibration (level, spectral modes, shaft and line harmonics, "
+        "sensor noise) to healthy accelerometer recordings; write a machine preset (TOML).",
+        epilog=_FIT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("recordings", nargs="+", type=Path, help="healthy recordings: CSV/TXT, .npy or .mat files")
+    p.add_argument("--rate", required=True, help="sample rate, e.g. 25.6kHz or 48828Hz")
+    p.add_argument("--shaft-rpm", type=float, required=True, help="shaft speed during the recordings [rpm]")
+    p.add_argument("--bearing", required=True, choices=sorted(BEARING_PRESETS), help="bearing geometry preset")
+    p.add_argument("--out", type=Path, required=True, help="preset TOML to write (a new file)")
+    p.add_argument("--column", type=int, help="column of the channel in text or 2-D .npy files (0-based)")
+    p.add_argument("--mat-field", help="variable in .mat files, dots into structs (e.g. bearing.gs)")
+    p.add_argument("--snapshot-s", type=float, help="cut each recording into snapshots of this length [s]")
+    p.add_argument("--line-hz", type=float, help="electrical line frequency to fit harmonics of (50 or 60)")
+    p.add_argument("--modes", type=int, default=8, help="largest number of background modes (1-32, default 8)")
+    p.add_argument("--load-n", type=float, help="radial load during the recordings [N] (written to the preset)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing preset at --out")
+    p.set_defaults(fidelity_handler=_run_fit)
+
+
+def _run_fit(args) -> int:
+    import sys
+
+    from twinforge.core.timegrid import parse_rate_hz
+
+    def fail(msg: str) -> int:
+        print(f"twinforge: error: {msg}", file=sys.stderr)
+        return 2
+
+    try:
+        rate = parse_rate_hz(args.rate)
+    except ValueError as e:
+        return fail(f"--rate: {e}")
+    if not (math.isfinite(args.shaft_rpm) and 0.0 < args.shaft_rpm / 60.0 < 0.5 * rate):
+        return fail(f"--shaft-rpm must be in (0, {30.0 * rate:g}) rpm for a {rate:g} Hz rate, got {args.shaft_rpm:g}")
+    if args.snapshot_s is not None and not (math.isfinite(args.snapshot_s) and args.snapshot_s * rate >= 64):
+        return fail(f"--snapshot-s must give at least 64 samples ({64 / rate:.3g} s at {rate:g} Hz), got {args.snapshot_s}")
+    if args.load_n is not None and not (math.isfinite(args.load_n) and args.load_n > 0.0):
+        return fail(f"--load-n must be a positive load [N], got {args.load_n}")
+    if args.out.exists() and not args.overwrite:
+        return fail(f"--out {args.out} exists; choose another file or add --overwrite")
+    if args.out.exists() and not args.out.is_file():
+        return fail(f"--out {args.out} is not a file")
+    snaps: list[np.ndarray] = []
+    try:
+        for path in args.recordings:
+            x = read_recording(path, column=args.column, mat_field=args.mat_field)
+            if args.snapshot_s is None:
+                snaps.append(x)
+            else:
+                n = int(round(args.snapshot_s * rate))
+                if x.size < n:
+                    return fail(f"{path}: {x.size} samples, shorter than one --snapshot-s of {n}")
+                snaps += [x[i:i + n] for i in range(0, x.size - n + 1, n)]
+        n_min = min(s.size for s in snaps)
+        fit = fit_healthy_vibration(np.stack([s[:n_min] for s in snaps]), rate, args.shaft_rpm / 60.0,
+                                    line_hz=args.line_hz, n_modes=args.modes)
+    except ValueError as e:
+        msg = str(e)
+        return fail(msg if msg.startswith(tuple(str(p) for p in args.recordings)) else f"fit-vibration: {msg}")
+    try:
+        write_preset(fit, args.out, bearing=args.bearing, radial_load_n=args.load_n,
+                     snapshot_duration_s=n_min / rate,
+                     source=f"{len(args.recordings)} recording(s), {len(snaps)} snapshot(s) of {n_min / rate:.3g} s")
+    except OSError as e:
+        print(f"twinforge: error: cannot write {args.out}: {e.strerror}", file=sys.stderr)
+        return 1
+    v = fit.vibration
+    modes = ", ".join(f"{f:.0f} Hz" for f, _, _ in (v.get("background_resonances") or ()))
+    print(f"wrote {args.out}: healthy RMS {fit.rms_g:.4g} g over {len(snaps)} snapshot(s); background "
+          f"{v['background_rms_g']:.4g} g in modes at {modes}; shaft harmonics "
+          f"{[round(a, 4) for a in v['shaft_harmonics_g']]} g; spectrum within {fit.lsd_db:.2f} dB")
+    return 0

@@ -249,7 +249,8 @@ def fault_features(
       squared-envelope spectrum (:func:`squared_envelope_spectrum` of the pre-whitened
       signal) at the line (largest bin within ``+-rel_tol``, at least one bin of the
       window's resolution) to the median of the spectrum between half the shaft frequency
-      and 3.5 BPFI (its noise floor);
+      and 3.5 BPFI (its noise floor); a line below twice the window's resolution (``2 /
+      duration``: a 0.1 s snapshot cannot tell the cage rate from the shaft rate) reads 0;
     - ``bpfi_sidebands``: the same at BPFI +- shaft frequency (mean of the two), ``shaft_h1``,
       ``shaft_h2``: at 1x and 2x the shaft frequency;
     - ``share_<family>``: the family's share (FTF, BSF = bsf and bsf2, BPFO, BPFI) of the
@@ -289,10 +290,10 @@ def fault_features(
     floor = np.median(ses[:, floor_band], axis=1)
 
     def line(target: float) -> np.ndarray:
-        half = max(rel_tol * target, df_res)
-        inside = np.abs(freqs - target) <= half
-        if not inside.any() or target >= freqs[-1]:
-            return np.zeros(x.shape[0])
+        # a line the window cannot resolve (resolution above half its frequency) reads as the floor
+        if df_res > 0.5 * target or target >= freqs[-1]:
+            return np.ones(x.shape[0])
+        inside = np.abs(freqs - target) <= max(rel_tol * target, df_res)
         return np.max(ses[:, inside], axis=1) / floor
 
     targets = {"ftf": f["ftf"], "bsf": f["bsf"], "bsf2": 2.0 * f["bsf"], "bpfo": f["bpfo"], "bpfi": f["bpfi"]}

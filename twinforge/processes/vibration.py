@@ -47,9 +47,10 @@ cracked cage) force the structure at their defect frequency
   cage revolutions), and when it is, it rolls through the contact rather than striking it.
   A share ``rolling_element_impulsiveness`` of the fault's energy comes as strikes at
   2 x BSF (alternately on the outer and the inner race, hence a line at BSF too); the rest
-  as Gaussian noise of the same energy through the same resonances, amplitude-modulated by
-  contact and by the load zone at the cage rate. Kurtosis stays near 3, the 2 x BSF line is
-  weak, FTF and its harmonics dominate the envelope spectrum.
+  as Gaussian noise of the same energy through the same resonances, switched by the contact
+  and modulated at the cage rate by the load zone (its power follows the element load).
+  Kurtosis stays near 3-4, the 2 x BSF line is weak, FTF and its harmonics dominate the
+  envelope spectrum.
 - *Slip*: inter-arrival times carry random jitter (``slip_fraction``, 1-2 %), which makes
   the signal cyclostationary rather than periodic and smears the higher harmonics of the
   envelope spectrum (Randall & Antoni 2011, doi:10.1016/j.ymssp.2010.07.017; Antoni &
@@ -68,8 +69,10 @@ where the healthy power sits at 2-4 kHz), drawn in the frequency domain with exa
 power spectrum; shaft harmonics ``shaft_harmonics_g`` (1x, 2x, ...; imbalance raises 1x,
 misalignment 2x and 1x) in phase with the shaft angle :math:`\\theta = 2\\pi f_r t`; the
 electrical line ``line_harmonics_g`` at multiples of ``line_frequency_hz``. Damage raises
-the bearing's broadband level (roughness, ``distributed_damage_gain``; friction of a poor
-lubricant, ``lubrication_noise_g``) through the bearing path. The **sensor** ``S``: the
+the bearing's broadband level through the bearing path: the roughness of the damaged surface
+(``distributed_damage_gain``: white force noise of ``gain s^2`` times the power of outer-race
+strikes at severity 1, at the same load and speed: a fault from impulsive to noisy) and the
+friction of a poor lubricant (``lubrication_noise_g``). The **sensor** ``S``: the
 mounting resonance of the accelerometer (``sensor_resonance_hz``,
 :math:`H(s) = \\omega_m^2 / (s^2 + 2\\zeta_m\\omega_m s + \\omega_m^2)`, flat below, a peak of
 :math:`1/2\\zeta_m` at :math:`\\omega_m`) and its upper band limit (``sensor_lowpass_hz``,
@@ -122,7 +125,7 @@ LOCALISED_FAULTS: tuple[str, ...] = ("outer_race", "inner_race", "rolling_elemen
 #: Child streams of a snapshot (their index is their key: append, never reorder).
 _STREAMS: tuple[str, ...] = (
     "outer_race", "inner_race", "rolling_element", "cage", "ball_contact", "ball_noise",
-    "background", "background_impacts", "roughness", "line", "sensor",
+    "background", "background_impacts", "roughness", "line", "sensor", "roughness_force",
 )
 #: Exit-time scatter relative to the crossing time of the spall (a rough exit edge).
 _EXIT_SCATTER = 0.25
@@ -287,13 +290,13 @@ class VibrationParams(BaseModel):
         description="amplitude of a ball's inner-race strike relative to its outer-race strike [-]",
     )
     rolling_element_impulsiveness: float = Field(
-        0.1,
+        0.05,
         ge=0.0,
         le=1.0,
         description="share of a ball fault's energy delivered as strikes (the rest as modulated noise) [-]",
     )
     rolling_element_contact_fraction: float = Field(
-        0.7,
+        0.9,
         ge=0.0,
         le=1.0,
         description="share of the time a ball spall is in the contact track (spin axis) [-]",
@@ -306,10 +309,11 @@ class VibrationParams(BaseModel):
     )
     # -- distributed damage, shaft faults, lubrication --------------------------------------------
     distributed_damage_gain: float = Field(
-        1.5,
+        0.5,
         ge=0.0,
-        description="roughness: broadband bearing noise of gain * s^2 x background_rms_g at localised "
-        "severity s [-]",
+        le=100.0,
+        description="roughness of the damaged surface: broadband bearing-path noise whose RMS at localised "
+        "severity s is gain * s^2 times that of outer-race strikes at severity 1, same load and speed [-]",
     )
     imbalance_1x_g: float = Field(0.5, ge=0.0, description="1x amplitude added at imbalance severity 1 [g]")
     misalignment_2x_g: float = Field(
@@ -662,15 +666,11 @@ def render_snapshot(
         amps = params.background_impact_g * np.exp(sigma_b * r.standard_normal(k)) * r.choice((-1.0, 1.0), size=k)
         _place(excitation, times, amps, rate)
 
-    # roughness and friction: broadband noise born in the bearing (the bearing path)
-    s_loc = max(sev[m] for m in LOCALISED_FAULTS)
-    rough_g = math.hypot(
-        params.background_rms_g * background_scale * params.distributed_damage_gain * s_loc**2,
-        params.lubrication_noise_g * sev["lubrication"],
-    )
+    # friction of a poor lubricant: broadband noise born in the bearing (the bearing path)
     x = np.zeros(n_tot)
-    if rough_g > 0.0:
-        x += _coloured_noise(_bearing_psd(n_tot, rate, tuple(kept)), n_tot, rough_g, streams("roughness"))
+    lube_g = params.lubrication_noise_g * sev["lubrication"]
+    if lube_g > 0.0:
+        x += _coloured_noise(_bearing_psd(n_tot, rate, tuple(kept)), n_tot, lube_g, streams("roughness"))
     for b, a in filters:
         x += signal.lfilter(b, a, excitation)
 
@@ -743,6 +743,13 @@ def _defect_forces(
     d_m = geometry.ball_diameter_m
     w_f = params.spall_width_at_failure_mm * 1e-3
     q_peak = dist.preload_n + dist.q_max_n
+    s_loc = max(sev[m] for m in LOCALISED_FAULTS)
+    if params.distributed_damage_gain > 0.0:
+        # roughness: white force noise with gain s^2 times the power of outer-race strikes at
+        # severity 1 (amplitude A at rate BPFO: A^2 BPFO / rate per sample), at this load and speed
+        strike = params.impact_outer_race_g * speed_factor * (q_peak / q_ref) ** params.impact_load_exponent
+        sigma = params.distributed_damage_gain * s_loc**2 * strike * math.sqrt(freqs["bpfo"] / rate)
+        excitation += sigma * streams("roughness_force").standard_normal(n_tot)
 
     def load_factor(q: np.ndarray | float) -> np.ndarray:
         return (np.asarray(q, dtype=np.float64) / q_ref) ** params.impact_load_exponent
@@ -821,8 +828,10 @@ def _ball_fault(excitation, amps, times, base, freqs, shaft_hz, params, streams,
     iota = params.rolling_element_impulsiveness
     if iota < 1.0:
         t = np.arange(n_tot) / rate
-        env = _state_at(t, edges, on0) * load_of_angle(2.0 * math.pi * freqs["ftf"] * (t_start + t) + params.defect_angle_rad)
-        sigma = base * math.sqrt((1.0 - iota) * rate_imp / rate)  # same energy as the strikes
+        # the rolling noise's power (not its amplitude) follows the element load
+        load = load_of_angle(2.0 * math.pi * freqs["ftf"] * (t_start + t) + params.defect_angle_rad)
+        env = _state_at(t, edges, on0) * np.sqrt(load)
+        sigma = base * math.sqrt((1.0 - iota) * rate_imp / rate)  # the strikes' energy at the reference load
         excitation += sigma * env * streams("ball_noise").standard_normal(n_tot)
     return amps * contact * side * math.sqrt(iota)
 
