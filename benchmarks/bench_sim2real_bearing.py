@@ -89,7 +89,7 @@ def synthetic_set(out: Path) -> pd.DataFrame:
 
     ds = open_dataset(out)
     runs = ds.runs.set_index("run_id")
-    samples = ds.samples(columns=["shaft_speed_rpm", "fault"])
+    samples = ds.samples(columns=["shaft_speed_rpm", "fault", "fault_snr_db"])
     snaps = ds.table("snapshots", columns=["accel_g"])
     rows = []
     for (run_id, s), (_, w) in zip(samples.groupby("run_id"), snaps.groupby("run_id")):
@@ -98,8 +98,9 @@ def synthetic_set(out: Path) -> pd.DataFrame:
         shaft_hz = s["shaft_speed_rpm"].to_numpy() / 60.0
         feats = np.vstack([features(x[i], rate, shaft_hz[i], bearing) for i in range(len(x))])
         ci = condition_indicators(x, rate)
+        snr = s["fault_snr_db"].to_numpy()
         for i, label in enumerate(s["fault"].to_numpy()):
-            rows.append({"run_id": run_id, "bearing": bearing, "label": label or "normal",
+            rows.append({"run_id": run_id, "bearing": bearing, "label": label or "normal", "snr_db": snr[i],
                          "feats": feats[i], "kurtosis": ci["kurtosis"][i], "crest": ci["crest_factor"][i],
                          "skewness": ci["skewness"][i]})
     return pd.DataFrame(rows)

@@ -114,6 +114,7 @@ __all__ = [
     "LOCALISED_FAULTS",
     "VibrationParams",
     "background_drift",
+    "fault_snr_db",
     "motor_current",
     "render_snapshot",
     "resonator_coefficients",
@@ -401,6 +402,23 @@ def spall_width_mm(severity, params: VibrationParams):
     return float(w) if w.ndim == 0 else w
 
 
+def fault_snr_db(x, x_fault) -> float:
+    """Power of a snapshot's fault part over the rest of it [dB] (-inf without a fault).
+
+    ``10 log10(P_fault / P_rest)`` with ``P`` the mean square: about -10 dB, the fault adds a
+    tenth to the power and hides in the healthy signal; above 0 dB it dominates.
+
+    >>> round(fault_snr_db(np.array([1.0, -1.0, 2.0, -2.0]), np.array([0.0, 0.0, 1.0, -1.0])), 2)
+    -3.01
+    """
+    x, x_fault = np.asarray(x, dtype=np.float64), np.asarray(x_fault, dtype=np.float64)
+    p_fault = float(np.mean(x_fault * x_fault))
+    p_rest = float(np.mean((x - x_fault) ** 2))
+    if p_fault == 0.0:
+        return -math.inf
+    return 10.0 * math.log10(p_fault / p_rest) if p_rest > 0.0 else math.inf
+
+
 def resonator_coefficients(freq_hz: float, damping_ratio: float, gain: float, rate_hz: float):
     """IIR coefficients ``(b, a)`` of one structural resonance (impulse-invariant).
 
@@ -577,7 +595,8 @@ def render_snapshot(
     load_zone: bool = True,
     background_scale: float = 1.0,
     radial_load_n: float | None = None,
-) -> np.ndarray:
+    return_fault: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Render one acceleration snapshot [g] from the fault severities.
 
     Parameters
@@ -608,11 +627,16 @@ def render_snapshot(
         (the machine twin's slow drift, :func:`background_drift`), >= 0.
     radial_load_n : float, optional
         Radial load on the bearing [N] (default ``params.impact_reference_load_n``).
+    return_fault : bool
+        Also return the part of the snapshot that the localised defects make (their strikes,
+        entry drops, rolling noise and roughness, through the bearing path and the sensor):
+        the ground truth of how visible a fault is (:func:`fault_snr_db`).
 
     Returns
     -------
     ndarray of shape (n_samples,)
-        Acceleration [g], ``n_samples = round(duration_s * rate_hz)``.
+        Acceleration [g], ``n_samples = round(duration_s * rate_hz)``; with ``return_fault``
+        the tuple ``(x, x_fault)``.
 
     Examples
     --------
@@ -655,7 +679,8 @@ def render_snapshot(
     t_start = t0_s - n_pre / rate
 
     excitation = np.zeros(n_tot)
-    _defect_forces(excitation, sev, shaft_hz, load_n, geometry, params, streams, rate, t_start, load_zone)
+    defect = np.zeros(n_tot)  # the localised defects' forces, kept apart for the ground truth
+    _defect_forces(defect, sev, shaft_hz, load_n, geometry, params, streams, rate, t_start, load_zone)
 
     # random background impacts (Poisson in time, lognormal amplitudes of random sign)
     if params.background_impact_rate_hz > 0.0 and params.background_impact_g > 0.0:
@@ -671,8 +696,13 @@ def render_snapshot(
     lube_g = params.lubrication_noise_g * sev["lubrication"]
     if lube_g > 0.0:
         x += _coloured_noise(_bearing_psd(n_tot, rate, tuple(kept)), n_tot, lube_g, streams("roughness"))
+    x_fault = np.zeros(n_tot)
+    has_defect = bool(np.any(defect))
     for b, a in filters:
         x += signal.lfilter(b, a, excitation)
+        if has_defect:
+            x_fault += signal.lfilter(b, a, defect)
+    x += x_fault
 
     # healthy background: its own spectral shape (default: the bearing resonances)
     background_g = params.background_rms_g * background_scale
@@ -707,10 +737,11 @@ def render_snapshot(
 
     if sensor is not None:
         x = signal.sosfilt(sensor, x)
+        x_fault = signal.sosfilt(sensor, x_fault) if has_defect else x_fault
     x = x[n_pre:]
     if params.sensor_noise_g > 0.0:
         x += params.sensor_noise_g * streams("sensor").standard_normal(n)
-    return x
+    return (x, x_fault[n_pre:]) if return_fault else x
 
 
 def _defect_forces(

@@ -78,6 +78,7 @@ from twinforge.processes.vibration import (
     LOCALISED_FAULTS,
     VibrationParams,
     background_drift,
+    fault_snr_db,
     motor_current,
     render_snapshot,
 )
@@ -531,6 +532,8 @@ def machine_channels(config: MachineConfig) -> tuple[ChannelSpec, ...]:
     ch += [
         ChannelSpec("fault", "", "label", "str", "most severe active fault mode ('' if none)"),
         ChannelSpec("fault_severity", "1", "label", "float64", "severity of that fault in [0, 1] (damage / threshold)"),
+        ChannelSpec("fault_snr_db", "dB", "label", "float64",
+                    "power of the localised defects' vibration over the rest of the snapshot (NaN: none)"),
         ChannelSpec("health", "1", "label", "float64", "1 - damage / threshold of the worst degrading mode; 0 at failure"),
         ChannelSpec("rul_s", "s", "label", "float64", "true remaining useful life: failure time - t, 0 from failure on"),
     ]
@@ -1031,13 +1034,17 @@ class MachineTwin(TwinBase):
             t, vib.background_drift_sigma, vib.background_drift_time_s,
             self.streams.generator("vibration/drift"), horizon_s=self._drift_horizon_s,
         )
+        snr = np.full(n, np.nan)
         for j in range(n):
             rng = self._snapshot_rng(i0 + j)
             sv = {mode: float(c[j]) for mode, c in cond.items()}
-            waves[j] = render_snapshot(
+            x, x_fault = render_snapshot(
                 float(t[j]), cfg.snapshot_duration_s, rate, float(shaft_hz[j]), self.geometry, sv, self.vibration, rng,
-                background_scale=float(drift[j]), radial_load_n=float(load_n[j]),
+                background_scale=float(drift[j]), radial_load_n=float(load_n[j]), return_fault=True,
             )
+            waves[j] = x
+            ratio = fault_snr_db(x, x_fault)
+            snr[j] = ratio if math.isfinite(ratio) else np.nan
             if current is not None:
                 c = cfg.current
                 ratio = speed_f[j] ** 3 * load_f[j]
@@ -1067,7 +1074,7 @@ class MachineTwin(TwinBase):
         }
         if current is not None:
             block["current_rms_a"] = np.sqrt(np.mean(current.astype(np.float64) ** 2, axis=1))
-        block.update({"fault": fault, "fault_severity": fault_sev, "health": health, "rul_s": rul})
+        block.update({"fault": fault, "fault_severity": fault_sev, "fault_snr_db": snr, "health": health, "rul_s": rul})
         block.update(self.log.render_labels(t))
         table: dict[str, Any] = {
             "time": grid.timestamps(i0, i1),
