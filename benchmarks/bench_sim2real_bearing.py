@@ -25,12 +25,19 @@
 5. **Rig transfer**: the same pipeline trained without the test rig's machines (MFPT rig left
    out for MFPT, PRONOSTIA left out for PRONOSTIA), and on synthetic data: train on three
    rigs, test on the fourth.
-6. **Indicators**: per class, how well a classifier tells real windows from synthetic ones
+6. **Ablation**: the same features, classifier and real tests, trained on the machine twin as
+   it was before the present vibration physics (commit ``ABLATION_REF``, run from a
+   ``git archive`` of it in a fresh interpreter) with the same classes, severities, snapshot
+   lengths and the domain-randomisation laws it has, on the rigs it can represent
+   (6205-2RS at 12 and 48 kHz, PRONOSTIA; it has no MFPT geometry).
+7. **IMS** (Qiu et al. 2006): the healthy-vibration fit (:mod:`twinforge.fidelity.vibration_fit`)
+   on the first test-1 snapshot, checked on one 4.6 h later (log-spectral distance, RMS).
+8. **Indicators**: per class, how well a classifier tells real windows from synthetic ones
    of the same class on (kurtosis, crest factor, skewness): the fidelity report's
    discriminative score (0 = indistinguishable, 0.5 = separable), against synthetic windows of
    the MFPT rig preset with the campaign's laws at the real windows' length.
 
-Prints every figure; takes about 4 minutes on 2 idle cores. Real data are read from
+Prints every figure and a summary; takes about 8 minutes on 2 idle cores. Real data are read from
 ``--shared`` (default ``../shared/data`` beside the repository, or ``TWINFORGE_SHARED_DATA``)
 and never copied; without them only the synthetic parts run.
 """
@@ -39,8 +46,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -58,6 +67,36 @@ MFPT_UNTOUCHED_LOADS = (2, 3, 5, 6)
 PRONOSTIA_TEST_EARLY = tuple(range(51, 1402, 100))
 PRONOSTIA_LATE = tuple(range(2784, 2804))
 PRONOSTIA_FIT = tuple(range(1, 1402, 100))  # fitted the healthy background: --dev only
+IMS_FIT, IMS_CHECK = "2003.10.22.12.06.24", "2003.10.22.16.44.13"
+#: The ablation: the machine twin as it was before the present vibration physics (impact trains
+#: at the defect frequencies on fixed resonances, one background path; the commit main stood at).
+ABLATION_REF = "5b00360"
+#: Rigs the old twin can represent (its geometry presets): bearing, sample rate [Hz], shaft speed [rpm].
+ABLATION_RIGS = (("6205-2RS", 12_000.0, 1797.0), ("6205-2RS", 48_000.0, 1797.0), ("pronostia", 25_600.0, 1800.0))
+#: Run in a fresh interpreter on the old package: the same classes, fault severities, snapshot
+#: lengths and, where the old twin has them, the same domain-randomisation laws as bearing_faults_dr.
+OLD_TWIN_SCRIPT = r"""
+import json, sys
+import twinforge
+from twinforge.campaign import CampaignSpec, run_campaign
+assert twinforge.__file__.startswith(sys.argv[1]), twinforge.__file__
+out, workers, rigs = sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
+sev = {"dist": "uniform", "low": 0.1, "high": 1.0}
+ev = {"rate_per_year": 1.0, "duration_median_h": 1.0, "duration_sigma": 0.1, "severity": sev}
+for i, (bearing, rate, rpm) in enumerate(rigs):
+    spec = CampaignSpec.from_data({
+        "name": f"ablation-{i}", "twin": "machine", "days": 0.000463, "period": "10s", "start": "2024-01-01",
+        "seed": 2027 + i, "sampler": "stratified",
+        "machine": {"fault_modes": [], "bearing": bearing, "sample_rate_hz": rate, "shaft_speed_rpm": rpm},
+        "diversity": {"radial_load_sigma": 0.6, "shaft_speed_sigma": 0.15, "background_sigma": 0.5,
+                      "resonance_sigma": 0.35},
+        "parameters": {"snapshot_duration_s": {"dist": "uniform", "loc": 0.1, "scale": 0.9},
+                       "vibration.background_modulation_depth": {"dist": "uniform", "loc": 0.0, "scale": 0.5}},
+        "classes": {"none": 8, "bearing_inner_race": 33, "bearing_outer_race": 33, "bearing_rolling_element": 33},
+        "events": {k: ev for k in ("bearing_inner_race", "bearing_outer_race", "bearing_rolling_element")},
+    })
+    run_campaign(spec, f"{out}/rig{i}", workers=workers, progress=False)
+"""
 
 
 def classifier():
@@ -89,7 +128,10 @@ def synthetic_set(out: Path) -> pd.DataFrame:
 
     ds = open_dataset(out)
     runs = ds.runs.set_index("run_id")
-    samples = ds.samples(columns=["shaft_speed_rpm", "fault", "fault_snr_db"])
+    try:
+        samples = ds.samples(columns=["shaft_speed_rpm", "fault", "fault_snr_db"])
+    except Exception:  # the ablation's older twin has no fault_snr_db label
+        samples = ds.samples(columns=["shaft_speed_rpm", "fault"])
     snaps = ds.table("snapshots", columns=["accel_g"])
     rows = []
     for (run_id, s), (_, w) in zip(samples.groupby("run_id"), snaps.groupby("run_id")):
@@ -98,12 +140,48 @@ def synthetic_set(out: Path) -> pd.DataFrame:
         shaft_hz = s["shaft_speed_rpm"].to_numpy() / 60.0
         feats = np.vstack([features(x[i], rate, shaft_hz[i], bearing) for i in range(len(x))])
         ci = condition_indicators(x, rate)
-        snr = s["fault_snr_db"].to_numpy()
+        snr = s["fault_snr_db"].to_numpy() if "fault_snr_db" in s else np.full(len(s), np.nan)
         for i, label in enumerate(s["fault"].to_numpy()):
             rows.append({"run_id": run_id, "bearing": bearing, "label": label or "normal", "snr_db": snr[i],
                          "feats": feats[i], "kurtosis": ci["kurtosis"][i], "crest": ci["crest_factor"][i],
                          "skewness": ci["skewness"][i]})
     return pd.DataFrame(rows)
+
+
+def run_ablation(out: Path, workers: int, ref: str) -> float:
+    """Generate the ablation's training set with the twin at ``ref`` (a fresh interpreter on it)."""
+    pkg = out / "package"
+    pkg.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    archive = subprocess.run(["git", "archive", ref, "twinforge"], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(pkg)], input=archive, check=True)
+    env = {**os.environ, "PYTHONPATH": str(pkg)}
+    subprocess.run([sys.executable, "-c", OLD_TWIN_SCRIPT, str(pkg), str(out / "data"), str(workers),
+                    json.dumps(ABLATION_RIGS)], env=env, check=True, cwd=out)
+    return time.perf_counter() - t0
+
+
+def ims_fit_check(folder: Path) -> None:
+    """Fit the healthy vibration on one IMS snapshot per bearing, check it on one 4.6 h later."""
+    from scipy import signal
+
+    from twinforge.fidelity.vibration_fit import fit_healthy_vibration, log_spectral_distance_db
+
+    a = np.loadtxt(folder / IMS_FIT)
+    b = np.loadtxt(folder / IMS_CHECK)
+    lsd_fit, lsd_check, rms = [], [], []
+    for ch in range(0, a.shape[1], 2):  # one channel per bearing (x of each)
+        fit = fit_healthy_vibration(a[:, ch], 20_000.0, 2000.0 / 60.0, line_hz=60.0)
+        f, p = signal.welch(b[:, ch] - b[:, ch].mean(), 20_000.0, nperseg=2 * fit.freqs_hz.size - 2)
+        lsd_fit.append(fit.lsd_db)
+        lsd_check.append(log_spectral_distance_db(p, fit.model_psd_g2_per_hz, f, (50.0, 9_000.0)))
+        total = np.hypot(fit.vibration["background_rms_g"], fit.vibration["sensor_noise_g"])
+        rms.append(total / np.std(b[:, ch]))
+    print(f"\nIMS test 1, healthy fit on {IMS_FIT}, checked on {IMS_CHECK} (x channel of the 4 bearings, 20 kHz, 2000 rpm):")
+    print(f"  log-spectral distance fitted broadband vs recording, 50-9000 Hz: fit median {np.median(lsd_fit):.1f} dB "
+          f"(range {min(lsd_fit):.1f}-{max(lsd_fit):.1f}), check median {np.median(lsd_check):.1f} dB "
+          f"(range {min(lsd_check):.1f}-{max(lsd_check):.1f}); fitted RMS / check RMS median {np.median(rms):.2f} "
+          f"(range {min(rms):.2f}-{max(rms):.2f})")
 
 
 def mfpt_windows(folder: Path, loads=range(1, 8)) -> pd.DataFrame:
@@ -198,6 +276,10 @@ def report_pronostia(clf, real: pd.DataFrame, title: str) -> float:
     return acc
 
 
+def _fmt(scores: dict[str, float]) -> str:
+    return ", ".join(f"{k.split(' (')[0]} {v:.3f}" for k, v in scores.items())
+
+
 def indicator_scores(synth: pd.DataFrame, real: pd.DataFrame, label: str) -> str:
     from twinforge.fidelity import discriminative_score
 
@@ -218,6 +300,8 @@ def main() -> None:
     ap.add_argument("--dev", action="store_true",
                     help="development run: only the MFPT development subset D and the PRONOSTIA snapshots that "
                          "fitted the healthy background (the test files are not opened)")
+    ap.add_argument("--ablation-ref", default=ABLATION_REF,
+                    help="git commit of the older twin trained the same way for the ablation ('' to skip)")
     args = ap.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
@@ -246,12 +330,29 @@ def main() -> None:
             print(confusion(test.label, pred, CLASSES))
 
         clf_all = fit(synth)
+        clf_old = None
+        if args.ablation_ref:
+            dt_old = run_ablation(work / "ablation", args.workers, args.ablation_ref)
+            old = pd.concat([synthetic_set(d) for d in sorted((work / "ablation" / "data").iterdir())],
+                            ignore_index=True)
+            counts = old.label.value_counts().reindex(list(CLASSES), fill_value=0)
+            print(f"\nablation training set: the twin at {args.ablation_ref}, {old.run_id.nunique()} machines per rig x "
+                  f"{len(ABLATION_RIGS)} rigs ({', '.join(f'{b} at {r / 1000:g} kHz' for b, r, _ in ABLATION_RIGS)}; "
+                  f"it has no MFPT geometry), {len(old)} snapshots ({', '.join(f'{k} {v}' for k, v in counts.items())}) "
+                  f"in {dt_old:.0f} s")
+            clf_old = fit(old)
+        summary: list[str] = []
         mfpt_dir, pr_dir = args.shared / "mfpt_bearing", args.shared / "femto_pronostia" / "raw_Learning_set_Bearing1_1"
         if mfpt_dir.is_dir():
             real = mfpt_windows(mfpt_dir, MFPT_DEV_LOADS if args.dev else range(1, 8))
-            report_mfpt(clf_all, real, "MFPT, trained on all four rigs (the MFPT rig from its published preset):")
-            report_mfpt(fit(synth[synth.bearing != "mfpt-nice"]), real,
-                        "MFPT, trained without the MFPT rig (the pipeline gets only its geometry and rate):")
+            r = report_mfpt(clf_all, real, "MFPT, trained on all four rigs (the MFPT rig from its published preset):")
+            summary.append("MFPT, this twin (all rigs): " + _fmt(r))
+            r = report_mfpt(fit(synth[synth.bearing != "mfpt-nice"]), real,
+                            "MFPT, trained without the MFPT rig (the pipeline gets only its geometry and rate):")
+            summary.append("MFPT, this twin without the MFPT rig: " + _fmt(r))
+            if clf_old is not None:
+                r = report_mfpt(clf_old, real, f"ABLATION: MFPT, the same pipeline trained on the twin at {args.ablation_ref}:")
+                summary.append(f"MFPT, ablation (twin at {args.ablation_ref}): " + _fmt(r))
             # indicators against synthetic windows of the MFPT rig at the real windows' length
             div = {"rig_probs": {"cwru_6205_12k": 0.0, "cwru_6205_48k": 0.0, "mfpt": 1.0, "pronostia": 0.0}}
             par = {"snapshot_duration_s": {"dist": "uniform", "loc": MFPT_WINDOW_S, "scale": 1e-9}}
@@ -268,9 +369,15 @@ def main() -> None:
         if pr_dir.is_dir():
             real_p = pronostia_snapshots(pr_dir, (("normal", PRONOSTIA_FIT),) if args.dev else
                                          (("normal", PRONOSTIA_TEST_EARLY), ("fault", PRONOSTIA_LATE)))
-            report_pronostia(clf_all, real_p, "PRONOSTIA Bearing1_1, trained on all four rigs")
-            report_pronostia(fit(synth[synth.bearing != "pronostia"]), real_p,
-                             "PRONOSTIA Bearing1_1, trained without the PRONOSTIA rig")
+            a = report_pronostia(clf_all, real_p, "PRONOSTIA Bearing1_1, trained on all four rigs")
+            summary.append(f"PRONOSTIA early vs late, this twin (all rigs): {a:.3f}")
+            a = report_pronostia(fit(synth[synth.bearing != "pronostia"]), real_p,
+                                 "PRONOSTIA Bearing1_1, trained without the PRONOSTIA rig")
+            summary.append(f"PRONOSTIA early vs late, this twin without the PRONOSTIA rig: {a:.3f}")
+            if clf_old is not None:
+                a = report_pronostia(clf_old, real_p, f"ABLATION: PRONOSTIA Bearing1_1, trained on the twin at "
+                                     f"{args.ablation_ref}")
+                summary.append(f"PRONOSTIA early vs late, ablation (twin at {args.ablation_ref}): {a:.3f}")
             div = {"rig_probs": {"cwru_6205_12k": 0.0, "cwru_6205_48k": 0.0, "mfpt": 0.0, "pronostia": 1.0}}
             par = {"snapshot_duration_s": {"dist": "uniform", "loc": 0.1, "scale": 1e-9}}
             run_dr_campaign(work / "pronostia_rig", args.workers, diversity=div, parameters=par, seed=2029,
@@ -281,6 +388,12 @@ def main() -> None:
             print(indicator_scores(pr_synth, real_p, "normal"))
         else:
             print(f"\nPRONOSTIA data not found at {pr_dir}: skipped")
+        ims_dir = args.shared / "ims_bearing" / "raw_1st_test"
+        if ims_dir.is_dir() and not args.dev:
+            ims_fit_check(ims_dir)
+        if summary:
+            print("\nsummary (balanced accuracy per window; MFPT: U untouched, D development):")
+            print("\n".join("  " + line for line in summary))
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
