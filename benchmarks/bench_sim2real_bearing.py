@@ -1,6 +1,6 @@
 """Sim-to-real bearing fault classification: trained on the twin only, tested on real machines.
 
-    python benchmarks/bench_sim2real_bearing.py [--workers 2] [--shared ../shared/data] [--keep DIR]
+    python benchmarks/bench_sim2real_bearing.py [--workers 2] [--shared DATA_DIR] [--keep DIR]
 
 1. **Training set**: the shipped domain-randomisation campaign ``bearing_faults_dr``
    (``twinforge/data/campaigns/bearing_faults_dr.toml``: 325 machines drawn on four rig presets,
@@ -37,8 +37,8 @@
    discriminative score (0 = indistinguishable, 0.5 = separable), against synthetic windows of
    the MFPT rig preset with the campaign's laws at the real windows' length.
 
-Prints every figure and a summary; takes about 8 minutes on 2 idle cores. Real data are read from
-``--shared`` (default ``../shared/data`` beside the repository, or ``TWINFORGE_SHARED_DATA``)
+Prints every figure and a summary; 545 s on 2 cores shared with other work (load about 8). Real data are read from
+``--shared`` (default ``TWINFORGE_SHARED_DATA``, as for the tests)
 and never copied; without them only the synthetic parts run.
 """
 
