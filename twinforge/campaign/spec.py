@@ -181,21 +181,52 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: Deepest nesting of tables and arrays a scenario or campaign file may have.
+MAX_TOML_DEPTH = 16
+
+
+def _depth(data: Any) -> int:
+    """Nesting depth of parsed TOML data (iterative: no recursion limit to hit)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((c, d + 1) for c in children if isinstance(c, (dict, list)))
+    return deepest
+
+
 def read_toml(path: str | Path, what: str = "scenario") -> tuple[dict[str, Any], str]:
-    """Parse a TOML file; ``(data, "<path>: ")`` or :class:`SpecError` with one clear line."""
+    """Parse a TOML file; ``(data, "<path>: ")`` or :class:`SpecError` with one clear line.
+
+    The file must be a regular file of at most :data:`~twinforge.safe_io.MAX_CONFIG_BYTES`
+    (never ``/dev/zero`` or a FIFO) nested at most :data:`MAX_TOML_DEPTH` levels.
+    """
+    from twinforge.safe_io import MAX_CONFIG_BYTES, read_input_bytes
+
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_input_bytes(path, max_bytes=MAX_CONFIG_BYTES, error=SpecError)
     except OSError as e:
-        raise SpecError(f"{path}: cannot read the {what} file ({e.strerror})") from None
+        raise SpecError(f"{path}: cannot read the {what} file ({e.strerror or e})") from None
     if not raw.strip():
         raise SpecError(f"{path}: the {what} file is empty")
     try:
-        return tomllib.loads(raw.decode("utf-8")), f"{path}: "
+        data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise SpecError(f"{path}: not a text file (a TOML {what} is expected)") from None
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{path}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise SpecError(
+            f"{path}: tables or arrays nested too deeply; allowed: at most {MAX_TOML_DEPTH} levels"
+        ) from None
+    depth = _depth(data)
+    if depth > MAX_TOML_DEPTH:
+        raise SpecError(
+            f"{path}: tables or arrays nested {depth} levels deep; allowed: at most {MAX_TOML_DEPTH} levels"
+        )
+    return data, f"{path}: "
 
 
 def load_spec(path: str | Path | None = None, **overrides: Any) -> GenerateSpec:
