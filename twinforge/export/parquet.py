@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import contextlib
 import errno as errno_mod
+import hashlib
 import json
 import math
 import os
 import re
-import shutil
+import stat as stat_mod
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -50,10 +51,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from twinforge.core.schema import ChannelSpec, canonical_json
 
 __all__ = [
     "EVENTS_SCHEMA",
+    "ManifestError",
     "FORMAT",
     "FORMAT_VERSION",
     "METADATA_KEY",
@@ -193,8 +197,20 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         _fsync_dir(path.parent)
 
 
-def _atomic_write_table(path: Path, table: pa.Table, *, only_if_changed: bool = False) -> None:
-    """Write ``table`` as Parquet to ``path`` through a synced temporary file."""
+def file_digest(path: Path) -> tuple[str, int]:
+    """``(SHA-256 hex digest, size in bytes)`` of the file at ``path`` (read in blocks)."""
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+        return digest, f.tell()
+
+
+def _atomic_write_table(
+    path: Path, table: pa.Table, *, only_if_changed: bool = False
+) -> tuple[str, int]:
+    """Write ``table`` as Parquet to ``path`` through a synced temporary file.
+
+    Returns the ``(sha256, size)`` of the file now at ``path``.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
     dictionary = [f.name for f in table.schema if pa.types.is_string(f.type)]
     with _disk("write", path):
@@ -208,13 +224,15 @@ def _atomic_write_table(path: Path, table: pa.Table, *, only_if_changed: bool = 
             )
             if only_if_changed and path.exists() and _same_bytes(tmp, path):
                 tmp.unlink()  # leave the file (and its mtime) alone
-                return
+                return file_digest(path)
             _fsync_file(tmp)
+            digest = file_digest(tmp)
             os.replace(tmp, path)
         except BaseException:
             _unlink_quietly(tmp)
             raise
         _fsync_dir(path.parent)
+    return digest
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
@@ -252,22 +270,131 @@ def _locked(lock_path: Path) -> Iterator[None]:
 # -- manifest ----------------------------------------------------------------------------
 
 
+class ManifestError(ValueError):
+    """A ``manifest.json`` that is twinforge's but damaged; the message is one line naming the field."""
+
+
+class _RunEntry(BaseModel):
+    """One completed run in ``manifest.json`` (validated strictly: no bool for an int)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    twin: str = Field(pattern=_NAME_RE.pattern, description="twin name")
+    run_id: int = Field(ge=0, description="run number")
+    rows: int = Field(ge=0, description="rows of the samples file")
+    config_hash: str | None = None
+    files: list[str] = Field(min_length=3, description="samples file, events shard, run shard, extra tables")
+    sha256: dict[str, str] | None = Field(None, description="file -> SHA-256 (hex) at write time")
+    size: dict[str, int] | None = Field(None, description="file -> bytes at write time")
+
+
+class _FileSum(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+
+
+class _Manifest(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    format: str
+    format_version: int = Field(ge=1, le=FORMAT_VERSION)
+    finalized: bool = False
+    dataset: dict[str, Any] | None = None
+    runs: list[_RunEntry] = []
+    tables: dict[str, _FileSum] | None = Field(None, description="merged tables -> checksum at finalize")
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def expected_files(twin: str, run_id: int, tables: Sequence[str] = ()) -> list[str]:
+    """The ``files`` of run ``run_id`` of ``twin`` in the manifest (extra ``tables`` by name)."""
+    part = f"twin={twin}/run_id={run_id}"
+    return [
+        f"{SAMPLES_DIR}/{part}/{PART_NAME}",
+        f"{SHARDS_DIR}/{part}/{EVENTS_NAME}",
+        f"{SHARDS_DIR}/{part}/{SHARD_RUN_NAME}",
+        *(f"{t}/{part}/{PART_NAME}" for t in tables),
+    ]
+
+
+def _check_entry(entry: dict[str, Any], k: int) -> str | None:
+    """Why the file list of run entry ``k`` is not the layout twinforge writes (or None)."""
+    files = entry["files"]
+    tables = [f.split("/", 1)[0] for f in files[3:]]
+    for t in tables:
+        if not _NAME_RE.match(t) or t in _RESERVED_TABLES:
+            return f"runs[{k}].files: {t!r} is not a table folder name"
+    want = expected_files(entry["twin"], entry["run_id"], tables)
+    for j, (got, exp) in enumerate(zip(files, want)):
+        if got != exp:
+            return f"runs[{k}].files[{j}]: {got!r} is not this run's file; expected {exp!r}"
+    if len(set(tables)) != len(tables):
+        return f"runs[{k}].files: a table is listed twice"
+    for name in ("sha256", "size"):
+        sums = entry.get(name)
+        if sums is not None and set(sums) != set(files):
+            return f"runs[{k}].{name}: must have one value per file of the run"
+    if entry.get("sha256") and not all(_HEX64.match(v) for v in entry["sha256"].values()):
+        return f"runs[{k}].sha256: values must be 64 hex digits"
+    if entry.get("size") and any(v < 0 for v in entry["size"].values()):
+        return f"runs[{k}].size: values must be >= 0"
+    return None
+
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
 def read_manifest(root: Path) -> dict[str, Any]:
-    """The parsed ``manifest.json`` of ``root`` (ValueError if it is not twinforge's)."""
-    path = root / MANIFEST
+    """The parsed ``manifest.json`` of ``root``, validated.
+
+    Raises
+    ------
+    FileNotFoundError
+        No ``manifest.json``.
+    ValueError
+        The file is not a twinforge manifest (no ``"format": "twinforge-dataset"``), or is
+        of a newer format version.
+    ManifestError
+        A twinforge manifest whose content is damaged: one line naming the field (a run
+        entry without ``files``, ``"runs": "x"``, a file path outside the run's folders...).
+    """
+    from pydantic import ValidationError
+
+    path = Path(root) / MANIFEST
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"{path} is not valid JSON ({exc}); is this a twinforge dataset?"
-        ) from None
+        manifest = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); is this a twinforge dataset?") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ValueError(f'{path} is not a twinforge manifest (no "format": "{FORMAT}")')
-    if manifest.get("format_version", 0) > FORMAT_VERSION:
+    version = manifest.get("format_version", 0)
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise ValueError(
-            f"{path} has format version {manifest.get('format_version')}; this twinforge reads "
-            f"up to {FORMAT_VERSION}: upgrade twinforge"
+            f"{path} has format version {version}; this twinforge reads up to {FORMAT_VERSION}: "
+            "upgrade twinforge"
         )
+    try:
+        _Manifest.model_validate(manifest)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        got = err.get("input")
+        got_text = "" if isinstance(got, (dict, list)) or err["type"] == "missing" else f" (got {got!r:.60})"
+        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+        raise ManifestError(
+            f"{path}: {_loc(err['loc']) or '(manifest)'}: {err['msg']}{got_text}{more}"
+        ) from None
+    for k, entry in enumerate(manifest["runs"] if "runs" in manifest else ()):
+        why = _check_entry(entry, k)
+        if why is not None:
+            raise ManifestError(f"{path}: {why}")
+    manifest.setdefault("runs", [])
     return manifest
 
 
@@ -343,12 +470,11 @@ class DatasetWriter:
             )
         self._completed: dict[tuple[str, int], dict[str, Any]] = {}
         if mode == "overwrite" and is_dataset:
-            read_manifest(root_)  # never delete a folder whose manifest is not ours
+            previous_dataset_paths(root_)  # a manifest not ours, a symlink: refused now
         if mode == "resume" and is_dataset:
-            for entry in read_manifest(root_).get("runs", []):
-                key = (str(entry["twin"]), int(entry["run_id"]))
-                if all((root_ / f).is_file() for f in entry.get("files", [])):
-                    self._completed[key] = entry
+            for entry in read_manifest(root_)["runs"]:
+                if _run_files_present(root_, entry):
+                    self._completed[(entry["twin"], entry["run_id"])] = entry
         #: config hashes of the runs found on disk, per twin: a resumed run must share them
         self._resumed_hashes: dict[str, set[str]] = {}
         for (t, _), e in self._completed.items():
@@ -366,17 +492,13 @@ class DatasetWriter:
             return
         root = self.root
         if self.mode == "overwrite" and (root / MANIFEST).is_file():
-            read_manifest(root)  # never delete a folder whose manifest is not ours
+            files, dirs = previous_dataset_paths(root)  # every path checked before any deletion
             with _disk("remove the previous dataset in", root):
-                for name in (SAMPLES_DIR, SHARDS_DIR):
-                    if (root / name).exists():
-                        shutil.rmtree(root / name)
-                for extra in _extra_table_dirs(root):
-                    shutil.rmtree(extra)
-                for name in (EVENTS_NAME, RUNS_NAME, MANIFEST):
-                    _unlink_quietly(root / name)
-                for p in root.glob(".*.tmp"):
-                    _unlink_quietly(p)
+                for path in files:  # the manifest last: an interrupted removal can be redone
+                    _unlink_missing_ok(path)
+                for d in dirs:
+                    with contextlib.suppress(OSError):
+                        d.rmdir()  # only if empty: a user's file in it stays
         with _disk("create", root):
             root.mkdir(parents=True, exist_ok=True)
             (root / SAMPLES_DIR).mkdir(exist_ok=True)
@@ -387,9 +509,7 @@ class DatasetWriter:
         if self.mode == "resume":  # forget runs whose files have gone: they will be redone
 
             def prune(manifest: dict[str, Any]) -> None:
-                manifest["runs"] = [
-                    e for e in manifest["runs"] if all((root / f).is_file() for f in e["files"])
-                ]
+                manifest["runs"] = [e for e in manifest["runs"] if _run_files_present(root, e)]
 
             self._update_manifest(prune)
         self._prepared = True
@@ -503,18 +623,20 @@ class DatasetWriter:
             )
             rn = rn.sort_by([("twin", "ascending"), ("run_id", "ascending")])
             info = {"table": "events", "format_version": FORMAT_VERSION}
-            _atomic_write_table(
+            sums = {}
+            sums[EVENTS_NAME] = _atomic_write_table(
                 root / EVENTS_NAME,
                 ev.replace_schema_metadata({METADATA_KEY: canonical_json(info).encode()}),
                 only_if_changed=True,
             )
             info["table"] = "runs"
-            _atomic_write_table(
+            sums[RUNS_NAME] = _atomic_write_table(
                 root / RUNS_NAME,
                 rn.replace_schema_metadata({METADATA_KEY: canonical_json(info).encode()}),
                 only_if_changed=True,
             )
             manifest["runs"] = entries
+            manifest["tables"] = {k: {"sha256": h, "size": n} for k, (h, n) in sums.items()}
             manifest["finalized"] = True
             if dataset_metadata is not None:
                 manifest["dataset"] = dict(dataset_metadata)
@@ -756,34 +878,42 @@ class RunWriter:
         if self._writer is None:
             self._writer = self._open(None)
         try:
+            root = self.dataset.root
+            sums: dict[str, tuple[str, int]] = {}  # checksums at write time, for verify
             with _disk("write", self.tmp_path):
                 self._writer.close()
                 self._writer = None
                 _fsync_file(self.tmp_path)
+                sums[self._relative.as_posix()] = file_digest(self.tmp_path)
             with _disk("create", self.shard_dir):
                 self.shard_dir.mkdir(parents=True, exist_ok=True)
             tables = [self._tables[k] for k in sorted(self._tables)]
             for stream in tables:
                 stream.close()
-            _atomic_write_table(self.shard_dir / EVENTS_NAME, ev_table)
-            _atomic_write_table(self.shard_dir / SHARD_RUN_NAME, run_table)
+                with _disk("read", stream.tmp_path):
+                    sums[stream.relative.as_posix()] = file_digest(stream.tmp_path)
+            for name, table in ((EVENTS_NAME, ev_table), (SHARD_RUN_NAME, run_table)):
+                path = self.shard_dir / name
+                sums[path.relative_to(root).as_posix()] = _atomic_write_table(path, table)
             for stream in tables:
                 stream.rename_into_place()
             with _disk("rename into place", self.path):
                 os.replace(self.tmp_path, self.path)
                 _fsync_dir(self.path.parent)
-            root = self.dataset.root
+            files = [
+                self._relative.as_posix(),
+                (self.shard_dir / EVENTS_NAME).relative_to(root).as_posix(),
+                (self.shard_dir / SHARD_RUN_NAME).relative_to(root).as_posix(),
+                *(stream.relative.as_posix() for stream in tables),
+            ]
             entry = {
                 "twin": self.twin,
                 "run_id": self.run_id,
                 "rows": self.rows,
                 "config_hash": self.metadata.get("config_hash"),
-                "files": [
-                    self._relative.as_posix(),
-                    (self.shard_dir / EVENTS_NAME).relative_to(root).as_posix(),
-                    (self.shard_dir / SHARD_RUN_NAME).relative_to(root).as_posix(),
-                    *(stream.relative.as_posix() for stream in tables),
-                ],
+                "files": files,
+                "sha256": {f: sums[f][0] for f in files},
+                "size": {f: sums[f][1] for f in files},
             }
             try:
                 self.dataset._record_run(entry)
@@ -810,16 +940,113 @@ class RunWriter:
 _RESERVED_TABLES = frozenset({SAMPLES_DIR, SHARDS_DIR, "events", "runs", "manifest"})
 
 
-def _extra_table_dirs(root: Path) -> list[Path]:
-    """Top-level folders of extra tables: every child a ``twin=`` partition (or nothing)."""
-    out = []
-    for d in sorted(root.iterdir()) if root.is_dir() else []:
-        if d.name in (SAMPLES_DIR, SHARDS_DIR) or d.name.startswith(".") or not d.is_dir():
+def _run_files_present(root: Path, entry: Mapping[str, Any]) -> bool:
+    """Whether every file of a manifest run entry is on disk (with its recorded size, if any)."""
+    sizes = entry.get("size") or {}
+    for f in entry["files"]:
+        try:
+            st = os.stat(root / f)
+        except OSError:
+            return False
+        if not stat_mod.S_ISREG(st.st_mode) or (f in sizes and st.st_size != sizes[f]):
+            return False
+    return True
+
+
+def _unlink_missing_ok(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+#: File names twinforge writes in a run's folder, per kind of top-level folder.
+_RUN_FILE_NAMES = {
+    SAMPLES_DIR: {PART_NAME, f".{PART_NAME}.tmp"},
+    SHARDS_DIR: {EVENTS_NAME, SHARD_RUN_NAME, f".{EVENTS_NAME}.tmp", f".{SHARD_RUN_NAME}.tmp"},
+}
+_TOP_FILE_NAMES = (EVENTS_NAME, RUNS_NAME, f".{EVENTS_NAME}.tmp", f".{RUNS_NAME}.tmp", f".{MANIFEST}.tmp")
+_TWIN_DIR_RE = re.compile(r"^twin=[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_RUN_DIR_RE = re.compile(r"^run_id=(0|[1-9][0-9]*)$")
+
+
+def previous_dataset_paths(root: Path) -> tuple[list[Path], list[Path]]:
+    """What ``--overwrite`` deletes in the dataset at ``root``: ``(files, folders)``.
+
+    Only twinforge's own files: those ``manifest.json`` lists, the merged tables, the
+    lock and, in the run folders of its own layout (``<folder>/twin=<twin>/run_id=<n>/``
+    under ``samples``, ``_runs`` and the extra tables the manifest names), the files of
+    runs that never completed (twinforge's file names only); ``manifest.json`` comes last.
+    Folders are removed only once empty, so a user's file anywhere stays where it is.
+
+    Raises
+    ------
+    ValueError
+        The manifest is not twinforge's, or is damaged.
+    FileExistsError
+        A path on the way is a symbolic link (twinforge writes none): nothing is deleted.
+    """
+    manifest = read_manifest(root)
+    listed: list[str] = [f for e in manifest["runs"] for f in e["files"]]
+    kinds = {SAMPLES_DIR: SAMPLES_DIR, SHARDS_DIR: SHARDS_DIR}
+    for f in listed:
+        kinds.setdefault(f.split("/", 1)[0], SAMPLES_DIR)  # an extra table: a samples-like layout
+    files: dict[str, Path] = {f: root / f for f in listed}
+    dirs: list[Path] = []
+
+    def refuse(path: Path) -> None:
+        raise FileExistsError(
+            f"cannot overwrite {root}: {path.relative_to(root).as_posix()} is a symbolic link, which "
+            "twinforge never writes; nothing was deleted (remove the link or choose another output path)"
+        )
+
+    def scan(folder: Path) -> list[os.DirEntry]:
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+
+    for top, kind in sorted(kinds.items()):
+        base = root / top
+        if base.is_symlink():
+            refuse(base)
+        if not base.is_dir():
             continue
-        children = list(d.iterdir())
-        if children and all(c.is_dir() and c.name.startswith("twin=") for c in children):
-            out.append(d)
-    return out
+        if kind == SHARDS_DIR and (base / ".lock").is_file():
+            files.setdefault(f"{top}/.lock", base / ".lock")
+        for twin_dir in scan(base):
+            if not _TWIN_DIR_RE.match(twin_dir.name):
+                continue
+            if twin_dir.is_symlink():
+                refuse(Path(twin_dir.path))
+            if not twin_dir.is_dir():
+                continue
+            for run_dir in scan(Path(twin_dir.path)):
+                if not _RUN_DIR_RE.match(run_dir.name):
+                    continue
+                if run_dir.is_symlink():
+                    refuse(Path(run_dir.path))
+                if not run_dir.is_dir():
+                    continue
+                for f in scan(Path(run_dir.path)):
+                    if f.name in _RUN_FILE_NAMES[kind]:
+                        files.setdefault(Path(f.path).relative_to(root).as_posix(), Path(f.path))
+                dirs.append(Path(run_dir.path))
+            dirs.append(Path(twin_dir.path))
+        dirs.append(base)
+    for name in _TOP_FILE_NAMES:
+        if os.path.lexists(root / name):
+            files.setdefault(name, root / name)
+    for rel, path in files.items():  # no link anywhere on the way, nothing but regular files
+        part = root
+        for comp in rel.split("/"):
+            part = part / comp
+            if part.is_symlink():
+                refuse(part)
+        if os.path.lexists(path) and not path.is_file():
+            raise FileExistsError(
+                f"cannot overwrite {root}: {rel} is not a regular file; nothing was deleted"
+            )
+    ordered = [files[k] for k in sorted(files)] + [root / MANIFEST]
+    return ordered, dirs
 
 
 def _column_array(name: str, values: Any, where: str) -> pa.Array:
