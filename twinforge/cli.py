@@ -96,13 +96,18 @@ def _parser() -> argparse.ArgumentParser:
     ce.add_argument("--above", type=float, help="estimate P(STAT > ABOVE) instead of E[STAT]")
     ce.add_argument("--self-normalised", action="store_true", help="self-normalised estimator")
     v = sub.add_parser(
-        "verify", help="re-check a dataset: schema, metadata, manifest, invariants, regeneration",
-        description="Re-check a dataset: manifest and files, schema and units, row counts and time grid, "
-        "events and runs tables, the twin's physical invariants, and that a sample of runs regenerates "
-        "byte for byte from the recorded scenario and seed. Exit 0 if all is well, 1 if not.",
+        "verify", help="re-check a dataset: checksums, files, runs' invariants, merged tables, plans",
+        description="Re-check a dataset: the manifest; every file against the size and SHA-256 recorded "
+        "when it was written, and no stray file; every run's schema, units, row count, time grid, "
+        "physical and label invariants and events; the merged tables against the per-run shards; each "
+        "run's weight and parameters against its plan from the recorded scenario and seed. With "
+        "--regenerate N (the deep check), N runs are simulated again and must be byte-identical. "
+        "Exit 0 if all is well, 1 if a problem was found, 2 if PATH is not a twinforge dataset.",
     )
-    v.add_argument("path", type=Path)
-    v.add_argument("--regenerate", type=int, default=2, help="runs to regenerate (0: none; default 2)")
+    v.add_argument("path", type=Path, help="dataset folder (written by generate or campaign run)")
+    v.add_argument("--regenerate", type=_count_or_all, default=0, metavar="N|all",
+                   help="runs to simulate again and compare byte for byte (default 0; 'all': every run)")
+    v.add_argument("--quiet", action="store_true", help="no progress bars")
     from twinforge.fidelity.commands import add_parsers as add_fidelity_parsers
 
     add_fidelity_parsers(sub)
@@ -164,15 +169,26 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count_or_all(text: str) -> int | None:
+    """``--regenerate``: a count >= 0, or ``all`` (None)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0 or 'all', got {text!r}")
+    return n
+
+
 def _verify(args: argparse.Namespace) -> int:
     from twinforge.campaign.verify import verify
 
-    if args.regenerate < 0:
-        return _fail("--regenerate must be >= 0", 2)
     try:
-        report = verify(args.path, regenerate=args.regenerate)
+        report = verify(args.path, regenerate=args.regenerate, progress=not args.quiet)
     except (FileNotFoundError, ValueError) as e:
-        return _fail(str(e), 2)
+        return _fail(str(e).splitlines()[0], 2)
     print(report.text())
     return 0 if report.ok else 1
 
@@ -238,11 +254,18 @@ def _campaign(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    Usage errors return 2 like every bad input (argparse's own exit is caught), so the
+    commands can be driven in-process: ``main(["verify", "data/"])``.
+    """
     try:
         return _main(argv)
     except BrokenPipeError:  # `twinforge info data/ | head`
         sys.stderr.close()
         return 0
+    except SystemExit as e:  # argparse: --help (0) or a usage error (2)
+        return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
 
 
 def _main(argv: list[str] | None = None) -> int:

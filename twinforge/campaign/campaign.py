@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +62,7 @@ __all__ = [
     "example_campaigns",
     "load_campaign",
     "plan_campaign",
+    "iter_campaign_plans",
     "plan_run",
     "load_twins",
 ]
@@ -525,8 +527,14 @@ def plan_run(campaign: CampaignSpec, seed: int, run_id: int, *, _design_rows: An
     )
 
 
+def iter_campaign_plans(campaign: CampaignSpec, seed: int, runs: Any = None) -> Iterator[RunPlan]:
+    """The plans of all runs (or of the run ids in the iterable ``runs``, in its order),
+    one at a time: memory does not grow with the number of runs."""
+    rows = _design(campaign, seed)
+    for i in range(campaign.runs) if runs is None else runs:
+        yield plan_run(campaign, seed, i, _design_rows=rows)
+
+
 def plan_campaign(campaign: CampaignSpec, seed: int, runs: Any = None) -> list[RunPlan]:
     """The plans of all runs (or of the run ids in ``runs``), in run order."""
-    rows = _design(campaign, seed)
-    ids = range(campaign.runs) if runs is None else sorted(runs)
-    return [plan_run(campaign, seed, i, _design_rows=rows) for i in ids]
+    return list(iter_campaign_plans(campaign, seed, None if runs is None else sorted(runs)))

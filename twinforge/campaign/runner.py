@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +22,7 @@ from twinforge.core.rng import RngStreams
 from twinforge.core.schema import canonical_json, config_hash
 from twinforge.events.base import ScheduledEvent
 
-__all__ = ["RunPlan", "plan_runs", "build_twin", "write_run", "execute_run", "generate", "GenerateSummary"]
+__all__ = ["RunPlan", "plan_run", "iter_plans", "plan_runs", "build_twin", "write_run", "execute_run", "generate", "GenerateSummary"]
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,27 @@ class RunPlan:
         return cls(**d)
 
 
-def plan_runs(spec: GenerateSpec, seed: int) -> list[RunPlan]:
-    """The runs of ``spec`` under the effective root ``seed``."""
-    plugin = TWINS.get(spec.twin)
-    plans = []
-    root = RngStreams(seed)
+def plan_run(spec: GenerateSpec, seed: int, run_id: int) -> RunPlan:
+    """The plan of run ``run_id`` of ``spec`` under the root ``seed`` (stream ``run/<id>``)."""
+    rng = RngStreams(seed).child(f"run/{run_id}").generator("parameters")
+    return RunPlan(run_id, seed, TWINS.get(spec.twin).draw(spec.config, spec.diversity, rng))
+
+
+def iter_plans(spec: GenerateSpec, seed: int, skip: Any = ()) -> Iterator[RunPlan]:
+    """The plans of the runs of ``spec`` not in ``skip`` (run ids), one at a time, in order.
+
+    Lazy: memory does not grow with the number of runs (a million homes are planned as
+    they are simulated, not up front).
+    """
     for run_id in range(spec.runs):
-        rng = root.child(f"run/{run_id}").generator("parameters")
-        plans.append(RunPlan(run_id, seed, plugin.draw(spec.config, spec.diversity, rng)))
-    return plans
+        if run_id not in skip:
+            yield plan_run(spec, seed, run_id)
+
+
+def plan_runs(spec: GenerateSpec, seed: int) -> list[RunPlan]:
+    """The plans of all runs of ``spec`` under the effective root ``seed`` (a list: small
+    scenarios; :func:`iter_plans` streams them)."""
+    return list(iter_plans(spec, seed))
 
 
 def build_twin(spec: GenerateSpec, plan: RunPlan):

@@ -79,6 +79,8 @@ EVENTS_NAME = "events.parquet"
 RUNS_NAME = "runs.parquet"
 SHARD_RUN_NAME = "run.parquet"
 
+#: Largest ``manifest.json`` read [bytes] (about 1 kB per run: room for millions of runs).
+MAX_MANIFEST_BYTES = 4 << 30
 #: Schema of ``events.parquet`` (and of each run's events shard).
 EVENTS_SCHEMA = pa.schema(
     [
@@ -367,7 +369,19 @@ def read_manifest(root: Path) -> dict[str, Any]:
     """
     from pydantic import ValidationError
 
-    path = Path(root) / MANIFEST
+    from twinforge.safe_io import check_input
+
+    root = Path(root)
+    path = root / MANIFEST
+    if not root.exists():
+        raise FileNotFoundError(f"no dataset at {root}: the folder does not exist")
+    if not root.is_dir():
+        raise ValueError(f"{root} is a file, not a twinforge dataset folder")
+    if not os.path.lexists(path):
+        raise ValueError(
+            f"{root} is not a twinforge dataset (no {MANIFEST}); was it written by twinforge generate?"
+        )
+    check_input(path, max_bytes=MAX_MANIFEST_BYTES, error=ValueError)  # never a FIFO or a device
     try:
         manifest = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
@@ -601,27 +615,8 @@ class DatasetWriter:
             manifest = read_manifest(root)
             entries = sorted(manifest["runs"], key=lambda e: (e["twin"], e["run_id"]))
             _check_dataset_hash(root, entries, dataset_metadata)
-            events, runs = [], []
-            for e in entries:
-                shard = root / SHARDS_DIR / f"twin={e['twin']}" / f"run_id={e['run_id']}"
-                with _disk("read", shard):
-                    events.append(_strip(pq.read_table(shard / EVENTS_NAME)))
-                    runs.append(_strip(pq.read_table(shard / SHARD_RUN_NAME)))
-            ev = pa.concat_tables(events) if events else EVENTS_SCHEMA.empty_table()
-            ev = ev.sort_by(
-                [
-                    ("twin", "ascending"),
-                    ("run_id", "ascending"),
-                    ("start", "ascending"),
-                    ("event_id", "ascending"),
-                ]
-            )
-            rn = (
-                pa.concat_tables(runs, promote_options="permissive")
-                if runs
-                else _run_table({"run_id": 0, "twin": "", "seed": 0, "weight": 1.0}).slice(0, 0)
-            )
-            rn = rn.sort_by([("twin", "ascending"), ("run_id", "ascending")])
+            with _disk("read", root / SHARDS_DIR):
+                ev, rn = merge_shards(root, entries)
             info = {"table": "events", "format_version": FORMAT_VERSION}
             sums = {}
             sums[EVENTS_NAME] = _atomic_write_table(
@@ -642,6 +637,31 @@ class DatasetWriter:
                 manifest["dataset"] = dict(dataset_metadata)
             _atomic_write_bytes(root / MANIFEST, _manifest_bytes(manifest))
         return root
+
+
+def merge_shards(root: Path, entries: Sequence[Mapping[str, Any]]) -> tuple[pa.Table, pa.Table]:
+    """The merged ``(events, runs)`` tables of the runs ``entries`` from their shards.
+
+    Rows are sorted by ``(twin, run_id)`` (events also by ``start`` and ``event_id``), so
+    the result does not depend on the order in which runs finished; schema metadata is
+    dropped. This is what :meth:`DatasetWriter.finalize` writes and what ``verify``
+    compares ``events.parquet`` and ``runs.parquet`` with.
+    """
+    events, runs = [], []
+    for e in sorted(entries, key=lambda e: (e["twin"], e["run_id"])):
+        shard = root / SHARDS_DIR / f"twin={e['twin']}" / f"run_id={e['run_id']}"
+        events.append(_strip(pq.read_table(shard / EVENTS_NAME)))
+        runs.append(_strip(pq.read_table(shard / SHARD_RUN_NAME)))
+    ev = pa.concat_tables(events) if events else EVENTS_SCHEMA.empty_table()
+    ev = ev.sort_by(
+        [("twin", "ascending"), ("run_id", "ascending"), ("start", "ascending"), ("event_id", "ascending")]
+    )
+    rn = (
+        pa.concat_tables(runs, promote_options="permissive")
+        if runs
+        else _run_table({"run_id": 0, "twin": "", "seed": 0, "weight": 1.0}).slice(0, 0)
+    )
+    return ev, rn.sort_by([("twin", "ascending"), ("run_id", "ascending")])
 
 
 class RunWriter:
