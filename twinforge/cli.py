@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--resume", action="store_true", help="finish an interrupted dataset, keeping complete runs")
     mode.add_argument("--overwrite", action="store_true", help="replace an existing twinforge dataset at --out")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--allow-large", action="store_true",
+                   help="write even if the estimated output exceeds 20 GB or the free disk space")
 
     i = sub.add_parser("info", help="describe a dataset: runs, channels, units, events")
     i.add_argument("path", type=Path)
@@ -85,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     cmode.add_argument("--resume", action="store_true", help="finish an interrupted campaign, keeping complete runs")
     cmode.add_argument("--overwrite", action="store_true", help="replace an existing twinforge dataset at --out")
     cr.add_argument("--quiet", action="store_true", help="no progress bar")
+    cr.add_argument("--allow-large", action="store_true",
+                    help="write even if the estimated output exceeds 20 GB or the free disk space")
     ce = csub.add_parser(
         "estimate", help="weighted estimate of a per-run statistic of a samples column",
         description="Weighted estimate over the factual runs: per run, STAT of COLUMN "
@@ -119,8 +123,19 @@ def _fail(msg: str, code: int) -> int:
     return code
 
 
+def _bad_input_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean bad input (exit code 2, nothing written), raised before any write."""
+    from twinforge.campaign.executor import SchedulerError
+    from twinforge.campaign.runner import OutputTooLarge
+    from twinforge.campaign.spec import SpecError
+    from twinforge.export.parquet import ManifestError
+    from twinforge.safe_io import InputError, OutputPathError
+
+    return (FileExistsError, SpecError, OutputTooLarge, SchedulerError, ManifestError, InputError, OutputPathError)
+
+
 def _generate(args: argparse.Namespace) -> int:
-    from twinforge.campaign.runner import generate
+    from twinforge.campaign.runner import LARGE_OUTPUT_BYTES, generate
     from twinforge.campaign.spec import SpecError, load_spec
 
     twin = args.twin
@@ -158,8 +173,9 @@ def _generate(args: argparse.Namespace) -> int:
         return _fail(str(e), 2)
     mode = "resume" if args.resume else "overwrite" if args.overwrite else "create"
     try:
-        summary = generate(spec, args.out, mode=mode, progress=not args.quiet)
-    except FileExistsError as e:
+        summary = generate(spec, args.out, mode=mode, progress=not args.quiet,
+                           max_output_bytes=None if args.allow_large else LARGE_OUTPUT_BYTES)
+    except _bad_input_errors() as e:
         return _fail(str(e), 2)
     except (OSError, ValueError) as e:
         return _fail(str(e), 1)
@@ -209,6 +225,7 @@ def _campaign(args: argparse.Namespace) -> int:
     if args.campaign_command == "run":
         from twinforge.campaign.campaign import load_campaign
         from twinforge.campaign.executor import run_campaign
+        from twinforge.campaign.runner import LARGE_OUTPUT_BYTES
 
         try:
             campaign = load_campaign(args.spec, seed=args.seed)
@@ -223,9 +240,9 @@ def _campaign(args: argparse.Namespace) -> int:
         try:
             summary = run_campaign(
                 campaign, out, workers=args.workers, scheduler=args.scheduler, mode=mode,
-                progress=not args.quiet,
+                progress=not args.quiet, max_output_bytes=None if args.allow_large else LARGE_OUTPUT_BYTES,
             )
-        except FileExistsError as e:
+        except _bad_input_errors() as e:
             return _fail(str(e), 2)
         except (OSError, ValueError, RuntimeError) as e:
             return _fail(str(e), 1)

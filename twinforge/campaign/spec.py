@@ -205,6 +205,8 @@ def read_toml(path: str | Path, what: str = "scenario") -> tuple[dict[str, Any],
     from twinforge.safe_io import MAX_CONFIG_BYTES, read_input_bytes
 
     path = Path(path)
+    if not path.exists():
+        raise SpecError(f"{path}: cannot read the {what} file (No such file or directory)")
     try:
         raw = read_input_bytes(path, max_bytes=MAX_CONFIG_BYTES, error=SpecError)
     except OSError as e:

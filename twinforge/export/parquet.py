@@ -57,6 +57,7 @@ from twinforge.core.schema import ChannelSpec, canonical_json
 
 __all__ = [
     "EVENTS_SCHEMA",
+    "DatasetConflictError",
     "ManifestError",
     "FORMAT",
     "FORMAT_VERSION",
@@ -214,16 +215,9 @@ def _atomic_write_table(
     Returns the ``(sha256, size)`` of the file now at ``path``.
     """
     tmp = path.with_name(f".{path.name}.tmp")
-    dictionary = [f.name for f in table.schema if pa.types.is_string(f.type)]
     with _disk("write", path):
         try:
-            pq.write_table(
-                table,
-                tmp,
-                use_dictionary=dictionary,
-                row_group_size=max(table.num_rows, 1),
-                **_WRITE_OPTIONS,
-            )
+            pq.write_table(table, tmp, **_small_table_options(table))
             if only_if_changed and path.exists() and _same_bytes(tmp, path):
                 tmp.unlink()  # leave the file (and its mtime) alone
                 return file_digest(path)
@@ -274,6 +268,10 @@ def _locked(lock_path: Path) -> Iterator[None]:
 
 class ManifestError(ValueError):
     """A ``manifest.json`` that is twinforge's but damaged; the message is one line naming the field."""
+
+
+class DatasetConflictError(FileExistsError):
+    """The output folder holds something this write must not replace or extend."""
 
 
 class _RunEntry(BaseModel):
@@ -496,6 +494,22 @@ class DatasetWriter:
                 self._resumed_hashes.setdefault(t, set()).add(e["config_hash"])
 
     # -- state ---------------------------------------------------------------------------
+    def check_config_hash(self, twin: str, config_hash: str) -> None:
+        """Refuse now, before anything is written, to resume runs of another configuration.
+
+        Raises
+        ------
+        DatasetConflictError
+            The completed runs of ``twin`` in the folder were made with another config hash
+            (another scenario, or another seed).
+        """
+        other = self._resumed_hashes.get(twin, set()) - {config_hash}
+        if other:
+            raise DatasetConflictError(
+                f"{self.root} holds runs of another configuration (config_hash {min(other)}, this one "
+                f"{config_hash}): resume with the same scenario and seed, or use --overwrite"
+            )
+
     def completed_runs(self) -> set[tuple[str, int]]:
         """``(twin, run_id)`` of every run complete on disk (empty unless resuming)."""
         return set(self._completed)
@@ -747,7 +761,8 @@ class RunWriter:
         self.metadata = meta
         return _with_metadata(self._fields, meta)
 
-    def _open(self, first_time_ns: int | None) -> pq.ParquetWriter:
+    def _open(self, first_time_ns: int | None, sink: Any = None) -> pq.ParquetWriter:
+        """The Parquet writer of the samples: to the temporary file, or to ``sink``."""
         schema = self._schema(first_time_ns)
         dictionary, split = [], []
         for c in self.channels:
@@ -756,19 +771,20 @@ class RunWriter:
                 split.append(c.name)  # also float labels (severity, health): BSS is as small
             elif pa.types.is_string(t) or c.kind == "label":
                 dictionary.append(c.name)
+        # time: delta encoding stores a regular grid in a few bytes per page (1M rows:
+        # 23 kB instead of 6.3 MB); every reader tested (pyarrow, polars, DuckDB) reads it
+        options = dict(
+            use_dictionary=dictionary,
+            use_byte_stream_split=split,
+            column_encoding={"time": "DELTA_BINARY_PACKED"},
+            sorting_columns=[pq.SortingColumn(0)],
+            **_WRITE_OPTIONS,
+        )
+        if sink is not None:
+            return pq.ParquetWriter(sink, schema, **options)
         with _disk("create", self.tmp_path):
             self.tmp_path.parent.mkdir(parents=True, exist_ok=True)
-            # time: delta encoding stores a regular grid in a few bytes per page (1M rows:
-            # 23 kB instead of 6.3 MB); every reader tested (pyarrow, polars, DuckDB) reads it
-            return pq.ParquetWriter(
-                self.tmp_path,
-                schema,
-                use_dictionary=dictionary,
-                use_byte_stream_split=split,
-                column_encoding={"time": "DELTA_BINARY_PACKED"},
-                sorting_columns=[pq.SortingColumn(0)],
-                **_WRITE_OPTIONS,
-            )
+            return pq.ParquetWriter(self.tmp_path, schema, **options)
 
     def write(self, block: Mapping[str, Any]) -> None:
         """Append one block of samples as one row group.
@@ -1092,6 +1108,69 @@ def _column_array(name: str, values: Any, where: str) -> pa.Array:
         raise ValueError(f"{where}: column {name!r} cannot be stored: {exc}") from None
 
 
+def _extra_options(schema: pa.Schema) -> dict[str, Any]:
+    """Parquet options of an extra table: byte-stream split for floats, no dictionaries."""
+    split = [f.name for f in schema if pa.types.is_floating(f.type)]
+    return {"use_dictionary": False, "use_byte_stream_split": split or False, **_WRITE_OPTIONS}
+
+
+def _small_table_options(table: pa.Table) -> dict[str, Any]:
+    """Parquet options of the shards and merged tables: dictionaries for strings, one row group."""
+    dictionary = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    return {"use_dictionary": dictionary, "row_group_size": max(table.num_rows, 1), **_WRITE_OPTIONS}
+
+
+def encoded_size(
+    twin: str, channels: Sequence[ChannelSpec], block: Mapping[str, Any],
+    run_record: Mapping[str, Any] | None = None,
+) -> tuple[int, int]:
+    """Bytes a rendered block takes once written, encoded and compressed as the writer does.
+
+    Parameters
+    ----------
+    twin : str
+    channels : sequence of ChannelSpec
+    block : dict
+        A block as :func:`twinforge.core.engine.simulate` yields it: ``time``, the channels
+        and, under ``"_tables"``, the blocks of the run's extra tables.
+    run_record : dict, optional
+        The run's record (one row of ``runs.parquet``).
+
+    Returns
+    -------
+    (block_bytes, run_bytes) : tuple of int
+        The samples and extra tables of the block (one file each, footers included) and the
+        per-run files besides them (the run record and an events shard) [bytes]. Nothing
+        is written to disk.
+    """
+    class _Nowhere:  # a RunWriter that never touches the disk
+        root = Path(".")
+        _open: set[tuple[str, int]] = set()
+
+    meta = {"period_s": 1.0, "seed": 0, "config_hash": "0" * 64, "start": "2000-01-01T00:00:00+00:00"}
+    run = RunWriter(_Nowhere(), twin, 0, tuple(channels), _run_metadata(twin, 0, tuple(channels), meta))  # type: ignore[arg-type]
+    samples = {k: v for k, v in block.items() if k != "_tables"}
+    sizes = 0
+    table = run._to_table(samples)
+    sink = pa.BufferOutputStream()
+    writer = run._open(run._first_ns, sink=sink)
+    writer.write_table(table, row_group_size=max(table.num_rows, 1))
+    writer.close()
+    sizes += sink.getvalue().size
+    for name, extra in sorted((block.get("_tables") or {}).items()):
+        stream = _TableStream(run, name)
+        table = stream.to_table(extra)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, row_group_size=max(table.num_rows, 1), **_extra_options(table.schema))
+        sizes += sink.getvalue().size
+    other = 0
+    for table in (EVENTS_SCHEMA.empty_table(), _run_table(dict(run_record or {"run_id": 0}))):
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, **_small_table_options(table))
+        other += sink.getvalue().size
+    return sizes, other
+
+
 class _TableStream:
     """One extra table of a run: streamed to a hidden temporary file, renamed at commit."""
 
@@ -1106,6 +1185,19 @@ class _TableStream:
         self.rows = 0
 
     def write(self, block: Mapping[str, Any]) -> None:
+        table = self.to_table(block)
+        if table.num_rows == 0:
+            return
+        if self._writer is None:
+            with _disk("create", self.tmp_path):
+                self.tmp_path.parent.mkdir(parents=True, exist_ok=True)
+                self._writer = pq.ParquetWriter(self.tmp_path, self.schema, **_extra_options(self.schema))
+        with _disk("write", self.tmp_path):
+            self._writer.write_table(table, row_group_size=table.num_rows)
+        self.rows += table.num_rows
+
+    def to_table(self, block: Mapping[str, Any]) -> pa.Table:
+        """One block of the table as Arrow (the first block fixes the schema)."""
         where = f"run {self.run.twin}/{self.run.run_id}, table {self.name!r}"
         if not isinstance(block, Mapping) or not block:
             raise TypeError(f"{where}: a block is a non-empty dict of column name -> array")
@@ -1130,19 +1222,7 @@ class _TableStream:
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             raise ValueError(f"{where}: block does not match the table's schema: {exc}") from None
-        if table.num_rows == 0:
-            return
-        if self._writer is None:
-            split = [f.name for f in self.schema if pa.types.is_floating(f.type)]
-            with _disk("create", self.tmp_path):
-                self.tmp_path.parent.mkdir(parents=True, exist_ok=True)
-                self._writer = pq.ParquetWriter(
-                    self.tmp_path, self.schema, use_dictionary=False,
-                    use_byte_stream_split=split or False, **_WRITE_OPTIONS,
-                )
-        with _disk("write", self.tmp_path):
-            self._writer.write_table(table, row_group_size=table.num_rows)
-        self.rows += table.num_rows
+        return table
 
     def close(self) -> None:
         """Close and sync the temporary file (an empty table if no row was written)."""
