@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
+
 from twinforge import __version__
 from twinforge.campaign.spec import GenerateSpec
 from twinforge.core.engine import simulate
@@ -188,6 +190,10 @@ def write_run(
 LARGE_OUTPUT_BYTES = 20 * 10**9
 
 
+#: Disk space of one folder on common file systems (ext4, XFS) [bytes]: each run has its own.
+_FOLDER_BYTES = 4096
+
+
 class OutputTooLarge(ValueError):
     """The estimated output exceeds :data:`LARGE_OUTPUT_BYTES` or the free disk space."""
 
@@ -198,8 +204,8 @@ class OutputEstimate:
 
     The first block of the first run to write is rendered (it is written afterwards, not
     rendered twice) and encoded in memory exactly as the writer will encode it: its bytes
-    per row, times the rows of that run, plus the run's other files (its record and events
-    shard), times the runs to write. Runs that end early (``until_failure``) are taken at
+    per row, times the rows of that run, plus the run's other files (its record, and its
+    events so far as many times as it has blocks) and folders, times the runs to write. Runs that end early (``until_failure``) are taken at
     the first run's length; the per-row cost of the first block (often the first day)
     stands for the whole run. ``tests/reliability/test_output_size.py`` checks the
     estimate against the bytes written.
@@ -233,10 +239,18 @@ def estimate_output(
 
     if block is None or not len(block["time"]):
         return OutputEstimate(runs, 0, 0.0, 0)
+    try:  # the events so far, as many again per block (a twin may not list them mid-run)
+        events = twin.events(0).copy()
+        n_blocks = max(1, round(run_grid.n_steps / len(block["time"])))
+        events = pd.concat([events] * n_blocks, ignore_index=True) if len(events) else events
+        events["event_id"] = range(len(events))
+    except Exception:  # noqa: BLE001 - an estimate: without them
+        events = None
     block_bytes, other = encoded_size(
-        spec.twin, twin.channels(), block, _run_record(spec, plan, twin, seed, chash)
+        spec.twin, twin.channels(), block, _run_record(spec, plan, twin, seed, chash), events
     )
-    return OutputEstimate(runs, int(run_grid.n_steps), block_bytes / len(block["time"]), other)
+    folders = _FOLDER_BYTES * (2 + len(block.get("_tables") or {}))  # a run's folders on disk
+    return OutputEstimate(runs, int(run_grid.n_steps), block_bytes / len(block["time"]), other + folders)
 
 
 def check_output_size(estimate: OutputEstimate, out: str | Path, limit: float | None) -> None:

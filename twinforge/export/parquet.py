@@ -1122,7 +1122,7 @@ def _small_table_options(table: pa.Table) -> dict[str, Any]:
 
 def encoded_size(
     twin: str, channels: Sequence[ChannelSpec], block: Mapping[str, Any],
-    run_record: Mapping[str, Any] | None = None,
+    run_record: Mapping[str, Any] | None = None, events: pd.DataFrame | None = None,
 ) -> tuple[int, int]:
     """Bytes a rendered block takes once written, encoded and compressed as the writer does.
 
@@ -1135,6 +1135,8 @@ def encoded_size(
         and, under ``"_tables"``, the blocks of the run's extra tables.
     run_record : dict, optional
         The run's record (one row of ``runs.parquet``).
+    events : DataFrame, optional
+        The run's events (its events shard; empty if not given).
 
     Returns
     -------
@@ -1164,7 +1166,8 @@ def encoded_size(
         pq.write_table(table, sink, row_group_size=max(table.num_rows, 1), **_extra_options(table.schema))
         sizes += sink.getvalue().size
     other = 0
-    for table in (EVENTS_SCHEMA.empty_table(), _run_table(dict(run_record or {"run_id": 0}))):
+    ev = EVENTS_SCHEMA.empty_table() if events is None else _events_table(events, twin, 0, "estimate")
+    for table in (ev, _run_table(dict(run_record or {"run_id": 0}))):
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, **_small_table_options(table))
         other += sink.getvalue().size
