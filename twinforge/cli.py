@@ -141,6 +141,10 @@ def _generate(args: argparse.Namespace) -> int:
     twin = args.twin
     if twin is None and args.config is None:
         twin = "home"
+    if str(args.out) in ("", "."):
+        return _fail(f"--out: {str(args.out)!r} is the working folder; allowed: a new or empty dataset folder", 2)
+    if args.homes is not None and twin not in (None, "home", "grid"):
+        return _fail(f"--homes applies to the home and grid twins, not {twin} (use --runs or --machines)", 2)
     extra: dict = {}
     runs = args.runs
     if args.homes is not None:
@@ -234,6 +238,8 @@ def _campaign(args: argparse.Namespace) -> int:
         if args.workers < 1:
             return _fail(f"--workers must be >= 1, got {args.workers}", 2)
         out = args.out if args.out is not None else campaign.output
+        if out is not None and str(out) in ("", "."):
+            return _fail(f"--out: {str(out)!r} is the working folder; allowed: a new or empty dataset folder", 2)
         if out is None:
             return _fail("no output folder: give --out (or output = ... in the campaign file)", 2)
         mode = "resume" if args.resume else "overwrite" if args.overwrite else "create"
