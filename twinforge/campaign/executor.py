@@ -95,12 +95,12 @@ def _committed_run(out: str, twin: str, run_id: int, chash: str) -> dict[str, An
     (every file present, same config hash), else None."""
     import pyarrow.parquet as pq
 
-    from twinforge.export.parquet import PART_NAME, SAMPLES_DIR, read_manifest
+    from twinforge.export.parquet import PART_NAME, SAMPLES_DIR, read_manifest, run_folder
 
     root = Path(out)
     # A run is committed only once its samples file is in place: without it there is
     # nothing to look up, and the manifest (which grows with every run) is not read.
-    if not (root / SAMPLES_DIR / f"twin={twin}" / f"run_id={run_id}" / PART_NAME).is_file():
+    if not (root / SAMPLES_DIR / run_folder(twin, run_id) / PART_NAME).is_file():
         return None
     try:
         entries = read_manifest(root).get("runs", [])

@@ -359,19 +359,21 @@ class GenerateSummary:
 
 
 def _recorded_seed(out: str | Path) -> int | None:
-    from twinforge.export.parquet import read_manifest
+    from twinforge.export.parquet import SHARD_RUN_NAME, SHARDS_DIR, read_manifest, run_folder
 
     try:
-        dataset = read_manifest(Path(out)).get("dataset") or {}
+        manifest = read_manifest(Path(out))
     except (OSError, ValueError):
         return None
-    seed = dataset.get("seed")
+    seed = (manifest.get("dataset") or {}).get("seed")
     if seed is None:  # interrupted before finalize: the completed runs carry it
         import pyarrow.parquet as pq
 
-        for shard in sorted(Path(out).glob("_runs/twin=*/run_id=*/run.parquet")):
-            seed = pq.read_table(shard, columns=["seed"]).column("seed")[0].as_py()
-            break
+        for e in sorted(manifest["runs"], key=lambda e: (e["twin"], e["run_id"])):
+            shard = Path(out) / SHARDS_DIR / run_folder(e["twin"], e["run_id"]) / SHARD_RUN_NAME
+            if shard.is_file():
+                seed = pq.read_table(shard, columns=["seed"]).column("seed")[0].as_py()
+                break
     return int(seed) if seed is not None else None
 
 

@@ -80,6 +80,18 @@ EVENTS_NAME = "events.parquet"
 RUNS_NAME = "runs.parquet"
 SHARD_RUN_NAME = "run.parquet"
 
+
+def run_folder(twin: str, run_id: int) -> str:
+    """The folder of run ``run_id`` of ``twin``, relative to ``samples/``, ``_runs/`` and
+    every extra table: the one place the run layout is spelled (with :data:`TWIN_DIR_RE`
+    and :data:`RUN_DIR_RE`, which recognise its two levels for ``--overwrite``)."""
+    return f"twin={twin}/run_id={run_id}"
+
+
+#: The two folder levels of :func:`run_folder`.
+TWIN_DIR_RE = re.compile(r"^twin=[A-Za-z0-9][A-Za-z0-9_.-]*$")
+RUN_DIR_RE = re.compile(r"^run_id=(0|[1-9][0-9]*)$")
+
 #: Largest ``manifest.json`` read [bytes] (about 1 kB per run: room for millions of runs).
 MAX_MANIFEST_BYTES = 4 << 30
 #: Schema of ``events.parquet`` (and of each run's events shard).
@@ -315,7 +327,7 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 def expected_files(twin: str, run_id: int, tables: Sequence[str] = ()) -> list[str]:
     """The ``files`` of run ``run_id`` of ``twin`` in the manifest (extra ``tables`` by name)."""
-    part = f"twin={twin}/run_id={run_id}"
+    part = run_folder(twin, run_id)
     return [
         f"{SAMPLES_DIR}/{part}/{PART_NAME}",
         f"{SHARDS_DIR}/{part}/{EVENTS_NAME}",
@@ -663,7 +675,7 @@ def merge_shards(root: Path, entries: Sequence[Mapping[str, Any]]) -> tuple[pa.T
     """
     events, runs = [], []
     for e in sorted(entries, key=lambda e: (e["twin"], e["run_id"])):
-        shard = root / SHARDS_DIR / f"twin={e['twin']}" / f"run_id={e['run_id']}"
+        shard = root / SHARDS_DIR / run_folder(e["twin"], e["run_id"])
         events.append(_strip(pq.read_table(shard / EVENTS_NAME)))
         runs.append(_strip(pq.read_table(shard / SHARD_RUN_NAME)))
     ev = pa.concat_tables(events) if events else EVENTS_SCHEMA.empty_table()
@@ -699,10 +711,10 @@ class RunWriter:
         self.run_id = run_id
         self.channels = channels
         self.metadata = metadata
-        rel = Path(SAMPLES_DIR) / f"twin={twin}" / f"run_id={run_id}"
+        rel = Path(SAMPLES_DIR) / run_folder(twin, run_id)
         self.path = dataset.root / rel / PART_NAME
         self.tmp_path = dataset.root / rel / f".{PART_NAME}.tmp"
-        self.shard_dir = dataset.root / SHARDS_DIR / f"twin={twin}" / f"run_id={run_id}"
+        self.shard_dir = dataset.root / SHARDS_DIR / run_folder(twin, run_id)
         self._relative = rel / PART_NAME
         self.rows = 0
         self.row_groups = 0
@@ -1002,8 +1014,6 @@ _RUN_FILE_NAMES = {
     SHARDS_DIR: {EVENTS_NAME, SHARD_RUN_NAME, f".{EVENTS_NAME}.tmp", f".{SHARD_RUN_NAME}.tmp"},
 }
 _TOP_FILE_NAMES = (EVENTS_NAME, RUNS_NAME, f".{EVENTS_NAME}.tmp", f".{RUNS_NAME}.tmp", f".{MANIFEST}.tmp")
-_TWIN_DIR_RE = re.compile(r"^twin=[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_RUN_DIR_RE = re.compile(r"^run_id=(0|[1-9][0-9]*)$")
 
 
 def previous_dataset_paths(root: Path) -> tuple[list[Path], list[Path]]:
@@ -1049,14 +1059,14 @@ def previous_dataset_paths(root: Path) -> tuple[list[Path], list[Path]]:
         if kind == SHARDS_DIR and (base / ".lock").is_file():
             files.setdefault(f"{top}/.lock", base / ".lock")
         for twin_dir in scan(base):
-            if not _TWIN_DIR_RE.match(twin_dir.name):
+            if not TWIN_DIR_RE.match(twin_dir.name):
                 continue
             if twin_dir.is_symlink():
                 refuse(Path(twin_dir.path))
             if not twin_dir.is_dir():
                 continue
             for run_dir in scan(Path(twin_dir.path)):
-                if not _RUN_DIR_RE.match(run_dir.name):
+                if not RUN_DIR_RE.match(run_dir.name):
                     continue
                 if run_dir.is_symlink():
                     refuse(Path(run_dir.path))
@@ -1179,7 +1189,7 @@ class _TableStream:
 
     def __init__(self, run: RunWriter, name: str) -> None:
         self.run, self.name = run, name
-        rel = Path(name) / f"twin={run.twin}" / f"run_id={run.run_id}"
+        rel = Path(name) / run_folder(run.twin, run.run_id)
         self.relative = rel / PART_NAME
         self.path = run.dataset.root / self.relative
         self.tmp_path = run.dataset.root / rel / f".{PART_NAME}.tmp"
@@ -1281,7 +1291,7 @@ def _only_our_skeleton(root: Path) -> bool:
             if entry.name not in (SAMPLES_DIR, SHARDS_DIR) or not entry.is_dir():
                 return False
             for child in entry.iterdir():
-                if not (child.name.startswith("twin=") or child.name == ".lock"):
+                if not (TWIN_DIR_RE.match(child.name) or child.name == ".lock"):
                     return False
     except OSError:
         return False
