@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--resume", action="store_true", help="finish an interrupted dataset, keeping complete runs")
     mode.add_argument("--overwrite", action="store_true", help="replace an existing twinforge dataset at --out")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--allow-large", action="store_true",
+                   help="write even if the estimated output exceeds 20 GB or the free disk space")
 
     i = sub.add_parser("info", help="describe a dataset: runs, channels, units, events")
     i.add_argument("path", type=Path)
@@ -85,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     cmode.add_argument("--resume", action="store_true", help="finish an interrupted campaign, keeping complete runs")
     cmode.add_argument("--overwrite", action="store_true", help="replace an existing twinforge dataset at --out")
     cr.add_argument("--quiet", action="store_true", help="no progress bar")
+    cr.add_argument("--allow-large", action="store_true",
+                    help="write even if the estimated output exceeds 20 GB or the free disk space")
     ce = csub.add_parser(
         "estimate", help="weighted estimate of a per-run statistic of a samples column",
         description="Weighted estimate over the factual runs: per run, STAT of COLUMN "
@@ -96,13 +100,18 @@ def _parser() -> argparse.ArgumentParser:
     ce.add_argument("--above", type=float, help="estimate P(STAT > ABOVE) instead of E[STAT]")
     ce.add_argument("--self-normalised", action="store_true", help="self-normalised estimator")
     v = sub.add_parser(
-        "verify", help="re-check a dataset: schema, metadata, manifest, invariants, regeneration",
-        description="Re-check a dataset: manifest and files, schema and units, row counts and time grid, "
-        "events and runs tables, the twin's physical invariants, and that a sample of runs regenerates "
-        "byte for byte from the recorded scenario and seed. Exit 0 if all is well, 1 if not.",
+        "verify", help="re-check a dataset: checksums, files, runs' invariants, merged tables, plans",
+        description="Re-check a dataset: the manifest; every file against the size and SHA-256 recorded "
+        "when it was written, and no stray file; every run's schema, units, row count, time grid, "
+        "physical and label invariants and events; the merged tables against the per-run shards; each "
+        "run's weight and parameters against its plan from the recorded scenario and seed. With "
+        "--regenerate N (the deep check), N runs are simulated again and must be byte-identical. "
+        "Exit 0 if all is well, 1 if a problem was found, 2 if PATH is not a twinforge dataset.",
     )
-    v.add_argument("path", type=Path)
-    v.add_argument("--regenerate", type=int, default=2, help="runs to regenerate (0: none; default 2)")
+    v.add_argument("path", type=Path, help="dataset folder (written by generate or campaign run)")
+    v.add_argument("--regenerate", type=_count_or_all, default=0, metavar="N|all",
+                   help="runs to simulate again and compare byte for byte (default 0; 'all': every run)")
+    v.add_argument("--quiet", action="store_true", help="no progress bars")
     from twinforge.fidelity.commands import add_parsers as add_fidelity_parsers
 
     add_fidelity_parsers(sub)
@@ -117,13 +126,28 @@ def _fail(msg: str, code: int) -> int:
     return code
 
 
+def _bad_input_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean bad input (exit code 2, nothing written), raised before any write."""
+    from twinforge.campaign.executor import SchedulerError
+    from twinforge.campaign.runner import OutputTooLarge
+    from twinforge.campaign.spec import SpecError
+    from twinforge.export.parquet import ManifestError
+    from twinforge.safe_io import InputError, OutputPathError
+
+    return (FileExistsError, SpecError, OutputTooLarge, SchedulerError, ManifestError, InputError, OutputPathError)
+
+
 def _generate(args: argparse.Namespace) -> int:
-    from twinforge.campaign.runner import generate
+    from twinforge.campaign.runner import LARGE_OUTPUT_BYTES, generate
     from twinforge.campaign.spec import SpecError, load_spec
 
     twin = args.twin
     if twin is None and args.config is None:
         twin = "home"
+    if str(args.out) in ("", "."):
+        return _fail(f"--out: {str(args.out)!r} is the working folder; allowed: a new or empty dataset folder", 2)
+    if args.homes is not None and twin not in (None, "home", "grid"):
+        return _fail(f"--homes applies to the home and grid twins, not {twin} (use --runs or --machines)", 2)
     extra: dict = {}
     runs = args.runs
     if args.homes is not None:
@@ -156,8 +180,9 @@ def _generate(args: argparse.Namespace) -> int:
         return _fail(str(e), 2)
     mode = "resume" if args.resume else "overwrite" if args.overwrite else "create"
     try:
-        summary = generate(spec, args.out, mode=mode, progress=not args.quiet)
-    except FileExistsError as e:
+        summary = generate(spec, args.out, mode=mode, progress=not args.quiet,
+                           max_output_bytes=None if args.allow_large else LARGE_OUTPUT_BYTES)
+    except _bad_input_errors() as e:
         return _fail(str(e), 2)
     except (OSError, ValueError) as e:
         return _fail(str(e), 1)
@@ -167,15 +192,26 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count_or_all(text: str) -> int | None:
+    """``--regenerate``: a count >= 0, or ``all`` (None)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0 or 'all', got {text!r}")
+    return n
+
+
 def _verify(args: argparse.Namespace) -> int:
     from twinforge.campaign.verify import verify
 
-    if args.regenerate < 0:
-        return _fail("--regenerate must be >= 0", 2)
     try:
-        report = verify(args.path, regenerate=args.regenerate)
+        report = verify(args.path, regenerate=args.regenerate, progress=not args.quiet)
     except (FileNotFoundError, ValueError) as e:
-        return _fail(str(e), 2)
+        return _fail(str(e).splitlines()[0], 2)
     print(report.text())
     return 0 if report.ok else 1
 
@@ -196,6 +232,7 @@ def _campaign(args: argparse.Namespace) -> int:
     if args.campaign_command == "run":
         from twinforge.campaign.campaign import load_campaign
         from twinforge.campaign.executor import run_campaign
+        from twinforge.campaign.runner import LARGE_OUTPUT_BYTES
 
         try:
             campaign = load_campaign(args.spec, seed=args.seed)
@@ -204,15 +241,17 @@ def _campaign(args: argparse.Namespace) -> int:
         if args.workers < 1:
             return _fail(f"--workers must be >= 1, got {args.workers}", 2)
         out = args.out if args.out is not None else campaign.output
+        if out is not None and str(out) in ("", "."):
+            return _fail(f"--out: {str(out)!r} is the working folder; allowed: a new or empty dataset folder", 2)
         if out is None:
             return _fail("no output folder: give --out (or output = ... in the campaign file)", 2)
         mode = "resume" if args.resume else "overwrite" if args.overwrite else "create"
         try:
             summary = run_campaign(
                 campaign, out, workers=args.workers, scheduler=args.scheduler, mode=mode,
-                progress=not args.quiet,
+                progress=not args.quiet, max_output_bytes=None if args.allow_large else LARGE_OUTPUT_BYTES,
             )
-        except FileExistsError as e:
+        except _bad_input_errors() as e:
             return _fail(str(e), 2)
         except (OSError, ValueError, RuntimeError) as e:
             return _fail(str(e), 1)
@@ -241,11 +280,18 @@ def _campaign(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    Usage errors return 2 like every bad input (argparse's own exit is caught), so the
+    commands can be driven in-process: ``main(["verify", "data/"])``.
+    """
     try:
         return _main(argv)
     except BrokenPipeError:  # `twinforge info data/ | head`
         sys.stderr.close()
         return 0
+    except SystemExit as e:  # argparse: --help (0) or a usage error (2)
+        return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
 
 
 def _main(argv: list[str] | None = None) -> int:
