@@ -32,13 +32,17 @@ events on a horizon of natural expected count :math:`\\Lambda` is
     \\ln w = (r - 1)\\Lambda - n \\ln r - \\sum_i \\ln\\frac{q_S(s_i)}{p_S(s_i)}
              \\; [+ \\ln(1 - e^{-r\\Lambda}) \\text{ with } \\texttt{min\\_events}=1]
 
-and the run's log weight is the sum over types. Biased severities are drawn exactly
-(inversion of the truncated CDF for the mixture; rejection from a piecewise envelope for
+and the run's log weight is the sum over types. The events in progress when the window
+opens (:meth:`~twinforge.events.natural.NaturalModel.sample_in_progress`) are biased
+alike (count times :math:`r`, the same severity law) and add a term of the same form with
+their own natural expected number :math:`\\Lambda_c` and no ``min_events`` factor.
+Biased severities are drawn exactly (inversion of the truncated CDF for the mixture; rejection from a piecewise envelope for
 the tilt, whose :math:`M(\\theta)` comes from Gauss-Legendre quadrature on the pieces).
 
 **Stratified sampling** (Owen 2013, ch. 8; Cochran 1977, *Sampling Techniques*, ch. 5).
-The strata of a run are ``"none"`` (no event of any type), ``"<type>"`` (at least one
-event of that type and none of the others) and ``"mixed"`` (two types or more); they
+The strata of a run are ``"none"`` (no event of any type active in the window, counting
+those in progress when it opens), ``"<type>"`` (at least one event of that type and none
+of the others) and ``"mixed"`` (two types or more); they
 partition all outcomes and their natural probabilities :math:`P_h` follow exactly from the
 Poisson counts. A run of stratum :math:`h` is sampled from the natural law conditioned on
 :math:`h`, and the stratified estimate is :math:`\\sum_h P_h \\bar Y_h`
@@ -285,6 +289,36 @@ class ProposalModel:
             ll += float(np.sum(self.severity_logpdf(s)))
         return ll
 
+    def sample_in_progress(self, start: Any, rng: np.random.Generator) -> list[dict[str, Any]]:
+        """Events in progress at ``start`` drawn from :math:`q`: :math:`r` times as many, biased severities.
+
+        Their age and remaining duration keep the natural conditional law; ``min_events``
+        does not apply to them (it conditions the onsets in the window).
+        """
+        n = int(rng.poisson(self.proposal.rate_factor * self.natural.in_progress_count(start)))
+        return self.natural.sample_in_progress(start, rng, n=n, severities=self.sample_severities)
+
+    def in_progress_log_likelihood(self, events: Sequence[Mapping[str, Any]], start: Any) -> float:
+        """Log density under :math:`q` of the events in progress (as the natural model's, rate
+        :math:`r \\lambda` and severity law :math:`q_S`), computed from scratch."""
+        s = np.array([e["severity"] for e in events if e["type"] == self.type and e.get("in_progress", False)])
+        r = self.proposal.rate_factor
+        ll = self.natural.in_progress_log_likelihood(events, start)
+        ll += -(r - 1.0) * self.natural.in_progress_count(start) + s.size * math.log(r)
+        return ll + float(np.sum(self._log_ratio(s)))
+
+    def log_weight_in_progress(self, events: Sequence[Mapping[str, Any]], start: Any) -> float:
+        """:math:`\\ln p - \\ln q` of the events of this type in progress at ``start``.
+
+        :math:`(r - 1)\\Lambda_c - n_c \\ln r - \\sum_j \\ln [q_S(s_j) / p_S(s_j)]`, the same
+        form as for the onsets in the window, with :math:`\\Lambda_c` their natural
+        expected number (:meth:`~twinforge.events.natural.NaturalModel.in_progress_count`).
+        """
+        s = np.array([e["severity"] for e in events if e["type"] == self.type and e.get("in_progress", False)])
+        r = self.proposal.rate_factor
+        lam = self.natural.in_progress_count(start)
+        return (r - 1.0) * lam - s.size * math.log(r) - float(np.sum(self._log_ratio(s)))
+
     def log_weight(self, events: Sequence[Mapping[str, Any]], start: Any, days: float) -> float:
         """:math:`\\ln p(E) - \\ln q(E)` for the events of this type, in closed form.
 
@@ -391,26 +425,36 @@ def sample_events(
     unknown = sorted(set(proposal) - set(names))
     if unknown:
         raise ValueError(f"proposal for event types without a model: {', '.join(unknown)}")
-    gens = _type_generators(rng, names)
+    gens = _type_generators(rng, [*names, *(_in_progress_stream(n) for n in names)])
     events: list[dict[str, Any]] = []
     log_w = 0.0
     for name in names:
+        g_in = gens[_in_progress_stream(name)]
         if name in proposal:
             q = ProposalModel(models[name], proposal[name])
             ev = q.sample(start, days, gens[name])
             log_w += q.log_weight(ev, start, days)
+            ev_in = q.sample_in_progress(start, g_in)
+            log_w += q.log_weight_in_progress(ev_in, start)
         else:
             ev = models[name].sample(start, days, gens[name])
+            ev_in = models[name].sample_in_progress(start, g_in)
         events.extend(ev)
+        events.extend(ev_in)
     return _sort_events(events), log_w
+
+
+def _in_progress_stream(name: str) -> str:
+    """Name of the stream of a type's events in progress at the start (apart from its own)."""
+    return f"{name}/in_progress"
 
 
 # --------------------------------------------------------------------------- stratified
 
 
 def _presence(models: Mapping[str, NaturalModel], start: Any, days: float) -> dict[str, float]:
-    """Natural probability that each type has at least one event on the horizon."""
-    return {n: -math.expm1(-models[n].expected_count(start, days)) for n in sorted(models)}
+    """Natural probability that each type has at least one event active on the horizon."""
+    return {n: -math.expm1(-models[n].active_count(start, days)) for n in sorted(models)}
 
 
 def _at_least(ps: Sequence[float]) -> tuple[float, float, float]:
@@ -432,7 +476,7 @@ def stratum_probabilities(models: Mapping[str, NaturalModel], start: Any, days: 
     """
     names = _check_models(models)
     p = _presence(models, start, days)
-    absent = {n: math.exp(-models[n].expected_count(start, days)) for n in names}
+    absent = {n: math.exp(-models[n].active_count(start, days)) for n in names}
     out = {NONE: math.prod(absent.values())}
     for n in names:
         out[n] = p[n] * math.prod(absent[m] for m in names if m != n)
@@ -452,10 +496,12 @@ def sample_stratum(
     ``"none"`` gives no events; ``"<type>"`` at least one event of that type (a
     zero-truncated Poisson count) and no other; ``"mixed"`` a set of two types or more
     present, drawn type by type from its exact conditional law, each present type with a
-    zero-truncated count. Onsets and marks follow the natural law.
+    zero-truncated count. A present type's count covers its onsets in the window and its
+    events in progress at the start (each counted event is one of those with probability
+    proportional to their expected numbers). Onsets and marks follow the natural law.
     """
     names = _check_models(models)
-    gens = _type_generators(rng, names)
+    gens = _type_generators(rng, [*names, *(_in_progress_stream(n) for n in names)])
     if stratum == NONE:
         return []
     if stratum in models:
@@ -478,8 +524,12 @@ def sample_stratum(
         raise ValueError(f"unknown stratum {stratum!r}; known: {', '.join([NONE, *names, MIXED])}")
     events: list[dict[str, Any]] = []
     for n in present:
-        m, g = models[n], gens[n]
-        events.extend(m._assemble(_zt_poisson(m.expected_count(start, days), g), start, days, g))
+        m, g, g_in = models[n], gens[n], gens[_in_progress_stream(n)]
+        lam, lam_in = m.expected_count(start, days), m.in_progress_count(start)
+        total = _zt_poisson(lam + lam_in, g)
+        k_in = int(g_in.binomial(total, lam_in / (lam + lam_in))) if lam_in > 0.0 else 0
+        events.extend(m._assemble(total - k_in, start, days, g))
+        events.extend(m.sample_in_progress(start, g_in, n=k_in))
     return _sort_events(events)
 
 
