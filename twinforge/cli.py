@@ -86,15 +86,22 @@ def _parser() -> argparse.ArgumentParser:
     cmode.add_argument("--overwrite", action="store_true", help="replace an existing twinforge dataset at --out")
     cr.add_argument("--quiet", action="store_true", help="no progress bar")
     ce = csub.add_parser(
-        "estimate", help="weighted estimate of a per-run statistic of a samples column",
-        description="Weighted estimate over the factual runs: per run, STAT of COLUMN "
-        "(or the indicator STAT > ABOVE), averaged with the runs' weights.",
+        "estimate", help="estimate a per-run statistic of a samples column under the natural law",
+        description="Estimate over the factual runs: per run, STAT of COLUMN (or the indicator "
+        "STAT > ABOVE), combined as the campaign's sampler requires (weights, strata, pairs), with "
+        "its confidence interval (exact binomial when hits are few) and effective sample size; "
+        "warnings on stderr when the weights or strata make it unreliable.",
     )
-    ce.add_argument("dataset", type=Path)
-    ce.add_argument("--column", required=True, help="samples column, e.g. temp_indoor_c")
-    ce.add_argument("--stat", default="max", choices=["max", "min", "mean", "sum", "std"])
-    ce.add_argument("--above", type=float, help="estimate P(STAT > ABOVE) instead of E[STAT]")
-    ce.add_argument("--self-normalised", action="store_true", help="self-normalised estimator")
+    ce.add_argument("dataset", type=Path, help="campaign dataset folder (written by campaign run)")
+    ce.add_argument("--column", required=True, help="numeric samples column, e.g. temp_indoor_c")
+    ce.add_argument("--stat", default="max", choices=["max", "min", "mean", "sum", "std"],
+                    help="per-run statistic of the column (default: max)")
+    ce.add_argument("--above", type=float, help="estimate P(STAT > ABOVE) instead of E[STAT] (a finite number)")
+    ce.add_argument("--estimator", default="unbiased", choices=["unbiased", "self-normalised", "regression", "paired"],
+                    help="unbiased (default: the sampler's own, stratified for stratified plans), self-normalised, "
+                    "regression (weights as control variate) or paired (counterfactual pairs)")
+    ce.add_argument("--self-normalised", action="store_true", help="same as --estimator self-normalised")
+    ce.add_argument("--level", type=float, default=0.95, help="confidence level, in (0, 1) (default: 0.95)")
     v = sub.add_parser(
         "verify", help="re-check a dataset: schema, metadata, manifest, invariants, regeneration",
         description="Re-check a dataset: manifest and files, schema and units, row counts and time grid, "
@@ -218,23 +225,42 @@ def _campaign(args: argparse.Namespace) -> int:
         print(summary.text())
         return 0
     if args.campaign_command == "estimate":
-        from twinforge.campaign.analysis import column_outcome, estimate
-
-        try:
-            fn = column_outcome(args.column, args.stat, args.above)
-            est = estimate(
-                args.dataset, fn, probability=args.above is not None,
-                kind="self_normalised" if args.self_normalised else "unbiased",
-            )
-        except (OSError, ValueError, KeyError) as e:
-            return _fail(str(e), 2)
-        what = f"P({args.stat} {args.column} > {args.above:g})" if args.above is not None else f"E[{args.stat} {args.column}]"
-        print(
-            f"{what} = {est.value:.6g} +/- {est.std_error:.3g} (95 % CI {est.ci_low:.6g} .. {est.ci_high:.6g}); "
-            f"{est.n} runs, effective sample size {est.ess:.1f}"
-        )
-        return 0
+        return _estimate(args)
     return _fail("campaign needs an action: run or estimate (see twinforge campaign --help)", 2)
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    import math
+    import warnings
+
+    from twinforge.campaign.analysis import check_column, column_outcome, estimate
+
+    if args.above is not None and not math.isfinite(args.above):
+        return _fail(f"--above must be a finite number, got {args.above}", 2)
+    if not 0.0 < args.level < 1.0:
+        return _fail(f"--level must be within (0, 1), got {args.level}", 2)
+    kind = "self_normalised" if args.self_normalised else args.estimator.replace("-", "_")
+    try:
+        check_column(args.dataset, args.column)
+        fn = column_outcome(args.column, args.stat, args.above)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            est = estimate(args.dataset, fn, probability=args.above is not None, kind=kind, level=args.level)
+    except (OSError, ValueError, KeyError) as e:
+        return _fail(str(e).splitlines()[0], 2)
+    if args.above is not None:
+        what = f"P({args.stat} {args.column} > {args.above:g})"
+        hits = f", {est.hits} hit(s)"
+    else:
+        what, hits = f"E[{args.stat} {args.column}]", ""
+    how = {"normal": "", "clopper-pearson": ", exact Clopper-Pearson", "wilson": ", Wilson"}[est.interval]
+    print(
+        f"{what} = {est.value:.6g} +/- {est.std_error:.3g} ({100 * args.level:g} % CI {est.ci_low:.6g} .. "
+        f"{est.ci_high:.6g}{how}); {est.n} runs{hits}, effective sample size {est.ess:.1f}"
+    )
+    for w in est.warnings:
+        print(f"twinforge: warning: {w}", file=sys.stderr)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
