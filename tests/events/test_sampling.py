@@ -342,3 +342,27 @@ def test_counterfactual_pairs_share_seed_and_drop_events():
         assert fact["events"] == runs[i]["events"] and cf["events"] == []
         assert fact["weight"] == cf["weight"] and fact["stratum"] == cf["stratum"]
     assert "pair_id" not in runs[0]  # inputs untouched
+
+
+@pytest.mark.parametrize("share", [1.0, 0.5])
+def test_duration_shift_keeps_the_weights_exact(share):
+    """Longer proposed durations: closed-form weights equal the likelihood ratio, and stay unbiased."""
+    proposal = ImportanceProposal(rate_factor=2.0, duration_shift=0.6, duration_share=share, tail_threshold=7.0,
+                                  tail_share=0.4)
+    q = ProposalModel(HW, proposal)
+    rng = np.random.default_rng(12)
+    runs = [sample_events({"heat_wave": HW}, START, DAYS, rng, {"heat_wave": proposal}) for _ in range(600)]
+    for ev, lw in runs[:30]:
+        brute = HW.log_likelihood(ev, START, DAYS) - q.log_likelihood(ev, START, DAYS)
+        brute += HW.in_progress_log_likelihood(ev, START) - q.in_progress_log_likelihood(ev, START)
+        assert lw == pytest.approx(brute, rel=1e-9, abs=1e-9)
+    w = np.exp([lw for _, lw in runs])
+    window = [[e for e in ev if not e.get("in_progress")] for ev, _ in runs]
+    d = np.concatenate([[e["duration_h"] for e in ev] for ev in window])
+    shifted = stats.lognorm(HW.duration_sigma, scale=HW.duration_median_h * math.exp(0.6))
+    natural = stats.lognorm(HW.duration_sigma, scale=HW.duration_median_h)
+    assert stats.kstest(d, lambda x: share * shifted.cdf(x) + (1 - share) * natural.cdf(x)).pvalue > 0.01
+    total_h = np.array([sum(e["duration_h"] for e in ev) for ev in window])
+    est = weighted_mean(total_h, w)  # E_p[sum of durations of the window's onsets] = Lambda E[D]
+    exact = HW.expected_count(START, DAYS) * HW.duration_median_h * math.exp(HW.duration_sigma**2 / 2)
+    assert abs(est.value - exact) < 4 * est.std_error

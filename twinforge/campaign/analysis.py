@@ -52,6 +52,7 @@ __all__ = [
     "paired_effects",
     "column_outcome",
     "numeric_columns",
+    "twin_channels",
     "calendar_coverage",
     "runs_per_year",
 ]
@@ -172,6 +173,15 @@ def numeric_columns(dataset: str | Path) -> dict[str, str]:
         for f in schema
         if f.name != "time" and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_boolean(f.type))
     }
+
+
+def twin_channels(campaign: Any) -> dict[str, str]:
+    """The numeric channels (measurements and labels) of a campaign's twin and their units."""
+    from twinforge.core.registry import TWINS
+    from twinforge.core.rng import RngStreams
+
+    twin = TWINS.get(campaign.twin)(campaign.scenario.config, RngStreams(0))
+    return {ch.name: ch.unit for ch in twin.channels() if np.dtype(ch.dtype).kind in "biuf"}
 
 
 def check_column(dataset: str | Path, column: str) -> None:

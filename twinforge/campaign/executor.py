@@ -150,7 +150,7 @@ def run_campaign(
     -------
     CampaignSummary
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bar: tqdm.auto warns (IProgress) in a notebook without ipywidgets
 
     from twinforge.export import DatasetWriter
 

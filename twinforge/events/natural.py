@@ -509,9 +509,7 @@ class NaturalModel(BaseModel):
             Horizon [day], > 0.
         """
         _check_days(days)
-        x0 = _days_since_epoch(start)
-        ph = self._phase(np.array([x0, x0 + days]))
-        return self.rate_per_year * _vm_window_mass(self.season_concentration, ph[0], ph[1])
+        return _expected_count(self, _days_since_epoch(start), float(days))
 
     # ----------------------------------------------------------------- marks
 
@@ -612,10 +610,11 @@ class NaturalModel(BaseModel):
         return self._assemble(n, start, days, rng)
 
     def _assemble(
-        self, n: int, start: Any, days: float, rng: np.random.Generator, severities: Any = None
+        self, n: int, start: Any, days: float, rng: np.random.Generator, severities: Any = None,
+        durations: Any = None,
     ) -> list[dict[str, Any]]:
         t = self.sample_onsets(n, start, days, rng)
-        d = self.sample_durations(n, rng)
+        d = self.sample_durations(n, rng) if durations is None else durations(n, rng)
         s = self.sample_severities(n, rng) if severities is None else severities(n, rng)
         return make_events(self.type, start, t, d, s)
 
@@ -753,6 +752,13 @@ class NaturalModel(BaseModel):
 
 #: Standard normal quantile of 1 - 1e-9: the lookback covers all but 1e-9 of the durations.
 _Z_LOOKBACK = 5.997807015
+
+
+@functools.lru_cache(maxsize=1024)
+def _expected_count(model: NaturalModel, x0: float, days: float) -> float:
+    """:math:`\\Lambda` of ``model`` over ``days`` from ``x0`` days since the epoch (cached: campaigns ask often)."""
+    ph = model._phase(np.array([x0, x0 + days]))
+    return model.rate_per_year * _vm_window_mass(model.season_concentration, ph[0], ph[1])
 
 
 @functools.lru_cache(maxsize=1024)
