@@ -371,6 +371,8 @@ class CampaignSpec(BaseModel):
         """The campaign back from :meth:`to_json_dict` (as stored in a dataset's manifest)."""
         data = dict(data)
         data["scheduled"] = data.pop("events_scheduled", [])
+        if data.get("counterfactual") is True and isinstance(data.get("runs"), int):
+            data["runs"] //= 2  # stored as runs in the dataset; from_data doubles the pairs again
         return cls.from_data(data)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -531,7 +533,7 @@ def plan_run(campaign: CampaignSpec, seed: int, run_id: int, *, _design_rows: An
     scheduled = tuple(
         ScheduledEvent(
             type=e["type"], start=e["start"], duration_h=min(e["duration_h"], _MAX_DURATION_H),
-            severity=e["severity"],
+            severity=e["severity"], params=e.get("params", {}),
         )
         for e in events
     )

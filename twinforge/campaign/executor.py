@@ -253,7 +253,7 @@ def run_campaign(
     Runs are planned one at a time as they are handed out: memory does not grow with the
     number of runs.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bar: tqdm.auto warns (IProgress) in a notebook without ipywidgets
 
     from twinforge.export import DatasetWriter
 
