@@ -201,3 +201,37 @@ def test_bad_manifest_is_refused_clearly_and_nothing_is_deleted(path, tmp_path, 
     out, err = capsys.readouterr()
     assert code in (1, 2) and fragment in out + err and "Traceback" not in out + err
     assert _folder_state(root) == before
+
+
+SUBPROCESS_CASES = {
+    "scenario": (["generate", "--config", str(CORPUS / "scenarios" / "bool_runs.toml")], "allowed: 1 <= runs <= 1,000,000"),
+    "campaign": (["campaign", "run", str(CORPUS / "campaigns" / "output_parent.toml")], "is not a folder below"),
+    "argument": (["generate", "home", "--start", "now"], "start: 'now' is not an ISO date"),
+}
+
+
+@pytest.mark.parametrize("argv, fragment", SUBPROCESS_CASES.values(), ids=list(SUBPROCESS_CASES))
+def test_a_few_cases_as_a_user_runs_them(argv, fragment, tmp_path):
+    """The same refusals through ``python -m twinforge``: exit code 2, one line on stderr."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "twinforge", *argv, "--quiet", "--out", "out"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 2 and r.stdout == "", r.stderr
+    assert fragment in r.stderr and one_line_error(r.stderr), r.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_manifest_case_as_a_user_runs_it(tmp_path):
+    import subprocess
+    import sys
+
+    root = tmp_path / "ds"
+    root.mkdir()
+    (root / "manifest.json").write_bytes((CORPUS / "manifests" / "file_escapes_up.json").read_bytes())
+    r = subprocess.run([sys.executable, "-m", "twinforge", "generate", *TINY, "--out", str(root), "--overwrite"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 2 and one_line_error(r.stderr), r.stderr
+    assert MANIFEST_EXPECTED["file_escapes_up"] in r.stderr
+    assert sorted(p.name for p in root.iterdir()) == ["manifest.json"]
