@@ -161,3 +161,77 @@ def test_shipped_and_documented_scenarios_load_strictly(example, tmp_path):
         block = 'start = "2024-01-01"\n' + ("" if "days" in data else "days = 366\n") + block
     path.write_text(block)
     load_spec(path)
+
+
+MANIFESTS = sorted((CORPUS / "manifests").glob("*.json"))
+MANIFEST_EXPECTED = tomllib.loads((CORPUS / "manifests" / "EXPECTED.toml").read_text())
+TINY = ["home", "--homes", "1", "--days", "1", "--period", "1h", "--quiet"]
+
+
+def test_every_manifest_case_has_its_expectation():
+    assert sorted(p.stem for p in MANIFESTS) == sorted(MANIFEST_EXPECTED) and len(MANIFESTS) >= 30
+
+
+def _folder_state(root: Path) -> dict[str, bytes | None]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() if p.is_file() else None for p in sorted(root.rglob("*"))}
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=[p.stem for p in MANIFESTS])
+def test_bad_manifest_is_refused_clearly_and_nothing_is_deleted(path, tmp_path, capsys):
+    """A malformed manifest.json: info, --resume and --overwrite exit 2 with one line, verify
+    reports it (1: damaged, 2: not a dataset); nothing is written or deleted, not even by --overwrite."""
+    root = tmp_path / "ds"
+    (root / "photos" / "twin=cat").mkdir(parents=True)
+    (root / "photos" / "twin=cat" / "img.jpg").write_text("a user's photo")
+    run = root / "samples" / "twin=home" / "run_id=0"
+    run.mkdir(parents=True)
+    (run / "part-0.parquet").write_text("not ours to delete unless the manifest is sound")
+    (root / "manifest.json").write_bytes(path.read_bytes())
+    before = _folder_state(root)
+    fragment = MANIFEST_EXPECTED[path.stem]
+    for argv in (["info", str(root)],
+                 ["generate", *TINY, "--out", str(root), "--resume"],
+                 ["generate", *TINY, "--out", str(root), "--overwrite"]):
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 2, (argv, err)
+        assert fragment in err and str(root / "manifest.json") in err and one_line_error(err), (argv, err)
+        assert _folder_state(root) == before, argv
+    code = main(["verify", str(root), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code in (1, 2) and fragment in out + err and "Traceback" not in out + err
+    assert _folder_state(root) == before
+
+
+SUBPROCESS_CASES = {
+    "scenario": (["generate", "--config", str(CORPUS / "scenarios" / "bool_runs.toml")], "allowed: 1 <= runs <= 1,000,000"),
+    "campaign": (["campaign", "run", str(CORPUS / "campaigns" / "output_parent.toml")], "is not a folder below"),
+    "argument": (["generate", "home", "--start", "now"], "start: 'now' is not an ISO date"),
+}
+
+
+@pytest.mark.parametrize("argv, fragment", SUBPROCESS_CASES.values(), ids=list(SUBPROCESS_CASES))
+def test_a_few_cases_as_a_user_runs_them(argv, fragment, tmp_path):
+    """The same refusals through ``python -m twinforge``: exit code 2, one line on stderr."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "twinforge", *argv, "--quiet", "--out", "out"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 2 and r.stdout == "", r.stderr
+    assert fragment in r.stderr and one_line_error(r.stderr), r.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_manifest_case_as_a_user_runs_it(tmp_path):
+    import subprocess
+    import sys
+
+    root = tmp_path / "ds"
+    root.mkdir()
+    (root / "manifest.json").write_bytes((CORPUS / "manifests" / "file_escapes_up.json").read_bytes())
+    r = subprocess.run([sys.executable, "-m", "twinforge", "generate", *TINY, "--out", str(root), "--overwrite"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 2 and one_line_error(r.stderr), r.stderr
+    assert MANIFEST_EXPECTED["file_escapes_up"] in r.stderr
+    assert sorted(p.name for p in root.iterdir()) == ["manifest.json"]

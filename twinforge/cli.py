@@ -175,10 +175,13 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
     from twinforge.campaign.executor import SchedulerError
     from twinforge.campaign.runner import OutputTooLarge
     from twinforge.campaign.spec import SpecError
-    from twinforge.export.parquet import ManifestError
+    from twinforge.export.parquet import ManifestError, NotADatasetError
     from twinforge.safe_io import InputError, OutputPathError
 
-    return (FileExistsError, SpecError, OutputTooLarge, SchedulerError, ManifestError, InputError, OutputPathError)
+    return (
+        FileExistsError, SpecError, OutputTooLarge, SchedulerError, ManifestError, NotADatasetError,
+        InputError, OutputPathError,
+    )
 
 
 def _generate(args: argparse.Namespace) -> int:

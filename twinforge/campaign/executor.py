@@ -159,6 +159,8 @@ SCHEDULER_TIMEOUT_S = 10.0
 _SCHEDULER_RE = re.compile(
     r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?):([0-9]{1,5})/?$"
 )
+#: The address of a scheduler in this very process (``LocalCluster(processes=False)``).
+_INPROC_RE = re.compile(r"^inproc://[0-9A-Za-z_.:-]+/[0-9]+/[0-9]+$")
 
 
 class SchedulerError(ValueError):
@@ -169,7 +171,8 @@ def connect_scheduler(address: str, timeout_s: float | None = None) -> Any:
     """A :class:`dask.distributed.Client` of the scheduler at ``address``, or :class:`SchedulerError`.
 
     The address must be ``[tcp://]HOST:PORT`` (or ``tls://``, ``ucx://``, ``ws://``,
-    ``wss://``) with a port in 1..65535, and a scheduler must answer within ``timeout_s``
+    ``wss://``) with a port in 1..65535, or the ``inproc://`` address of a scheduler in
+    this process, and a scheduler must answer within ``timeout_s``
     (default :data:`SCHEDULER_TIMEOUT_S`). Called before the dataset folder is created.
 
     Dask moves tasks and results with pickle: connect only to a scheduler (and workers)
@@ -178,7 +181,7 @@ def connect_scheduler(address: str, timeout_s: float | None = None) -> Any:
     timeout_s = SCHEDULER_TIMEOUT_S if timeout_s is None else timeout_s
     text = address.strip() if isinstance(address, str) else ""
     m = _SCHEDULER_RE.match(text)
-    if m is None or not 1 <= int(m.group(1)) <= 65535:
+    if (m is None or not 1 <= int(m.group(1)) <= 65535) and not _INPROC_RE.match(text):
         raise SchedulerError(
             f"--scheduler {address!r}: not a Dask scheduler address; allowed: [tcp://]HOST:PORT with a port "
             "in 1..65535 (also tls://, ucx://, ws://, wss://), e.g. tcp://10.0.0.5:8786"
@@ -371,7 +374,7 @@ def _run_dask(plans: Iterator[RunPlan], args: tuple[Any, ...], client: Any) -> I
     ]
     if not first:
         return
-    ac = as_completed(first)
+    ac = as_completed(first, loop=client.loop)  # the client need not be the default one
     try:
         for fut in ac:
             res = fut.result()

@@ -266,7 +266,8 @@ def check_output_size(estimate: OutputEstimate, out: str | Path, limit: float | 
     while not above.exists() and above != above.parent:
         above = above.parent
     try:
-        free = shutil.disk_usage(above).free
+        usage = shutil.disk_usage(above)
+        free = usage.free if usage.total > 0 else None  # /proc, /sys: no capacity to compare with
     except OSError:
         free = None
     if estimate.bytes > limit:

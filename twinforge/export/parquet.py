@@ -59,6 +59,7 @@ __all__ = [
     "EVENTS_SCHEMA",
     "DatasetConflictError",
     "ManifestError",
+    "NotADatasetError",
     "FORMAT",
     "FORMAT_VERSION",
     "METADATA_KEY",
@@ -282,6 +283,10 @@ class ManifestError(ValueError):
     """A ``manifest.json`` that is twinforge's but damaged; the message is one line naming the field."""
 
 
+class NotADatasetError(ValueError):
+    """A folder or ``manifest.json`` that is not a twinforge dataset this version can read."""
+
+
 class DatasetConflictError(FileExistsError):
     """The output folder holds something this write must not replace or extend."""
 
@@ -370,9 +375,9 @@ def read_manifest(root: Path) -> dict[str, Any]:
     ------
     FileNotFoundError
         No ``manifest.json``.
-    ValueError
-        The file is not a twinforge manifest (no ``"format": "twinforge-dataset"``), or is
-        of a newer format version.
+    NotADatasetError
+        ``root`` is a file, has no ``manifest.json``, or its manifest is not valid JSON, not
+        a twinforge manifest (no ``"format": "twinforge-dataset"``) or of a newer format version.
     ManifestError
         A twinforge manifest whose content is damaged: one line naming the field (a run
         entry without ``files``, ``"runs": "x"``, a file path outside the run's folders...).
@@ -386,21 +391,21 @@ def read_manifest(root: Path) -> dict[str, Any]:
     if not root.exists():
         raise FileNotFoundError(f"no dataset at {root}: the folder does not exist")
     if not root.is_dir():
-        raise ValueError(f"{root} is a file, not a twinforge dataset folder")
+        raise NotADatasetError(f"{root} is a file, not a twinforge dataset folder")
     if not os.path.lexists(path):
-        raise ValueError(
+        raise NotADatasetError(
             f"{root} is not a twinforge dataset (no {MANIFEST}); was it written by twinforge generate?"
         )
     check_input(path, max_bytes=MAX_MANIFEST_BYTES, error=ValueError)  # never a FIFO or a device
     try:
         manifest = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}); is this a twinforge dataset?") from None
+        raise NotADatasetError(f"{path} is not valid JSON ({exc}); is this a twinforge dataset?") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ValueError(f'{path} is not a twinforge manifest (no "format": "{FORMAT}")')
+        raise NotADatasetError(f'{path} is not a twinforge manifest (no "format": "{FORMAT}")')
     version = manifest.get("format_version", 0)
     if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
-        raise ValueError(
+        raise NotADatasetError(
             f"{path} has format version {version}; this twinforge reads up to {FORMAT_VERSION}: "
             "upgrade twinforge"
         )
