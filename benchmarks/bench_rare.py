@@ -1,68 +1,322 @@
-"""Rare-event campaigns: variance reduction of importance sampling, and campaign throughput.
+"""Rare events: adaptive importance sampling on a simulated outcome, against plain Monte Carlo.
 
-    python benchmarks/bench_rare.py [--plans 2000] [--runs 48]
+    python benchmarks/bench_rare.py [--out benchmarks/output/rare] [--truth-histories 100000]
+                                    [--truth-bank 300] [--repeats 4] [--max-runs 3000]
+                                    [--workers 2] [--skip-throughput]
 
-1. Variance-reduction factor (VRF) against plain Monte Carlo at equal runs, on planned
-   runs (no simulation: the outcome is computed from each run's sampled events). The
-   outcome: a heat wave of peak anomaly >= u within 30 days from 10 July, u chosen so that
-   its natural probability is 1e-3; and the expected excess severity sum (s - u)+.
-   Importance: onset rate x3, half the severities drawn above u (defensive mixture). For
-   the probability, plain Monte Carlo's per-run variance is the exact p(1 - p) (its
-   sample variance would be 0 on most fixed-size samples); for the excess it is the
-   sample variance of a plain campaign of 20x as many plans.
-2. Campaign throughput for small home runs (2 days at 15 min), measured side by side:
-   1 worker (in-process), 2 local worker processes, a 2-worker Dask LocalCluster (2
-   processes, 1 thread each). Wall time includes starting the pool or the cluster client
-   and the final merge; runs/s and values/s.
+The defaults are small (a few minutes on 2 idle cores): a truth with a relative standard
+error near 15 % and 4 repeated adaptive campaigns, enough to see the orders of magnitude.
+The full check (``--truth-histories 2000000 --truth-bank 2000 --repeats 40 --max-runs 20000``)
+takes hours on 2 cores.
+
+1. The outcome: the peak outdoor air temperature of a home twin over a 3-day window opening
+   on 15 July (the ``home_heat_wave`` example campaign: heat waves at 2 a year, hourly
+   samples), as the twin simulates it: the weather generator (climatology, diurnal cycle,
+   synoptic Ornstein-Uhlenbeck anomaly) plus the heat waves that start in the window or are
+   already going on when it opens, overlapping waves combined into one spell. The event
+   of interest is a peak above X = 39.0 degC, chosen from a pilot (60,000 natural event
+   histories, each paired with 32 of 600 weather paths, seed 999, not reused) as a level
+   exceeded about once in a thousand windows. Its probability depends on the weather noise,
+   the timing of the waves within the window and their overlap, not only on the sampled
+   severities. The benchmark checks, on three plans, that its evaluation equals the full
+   home twin's outdoor temperature, and that weather path + combined event anomaly (the
+   truth's decomposition) equals it too. Windows without any heat wave never reach it
+   (0 of 4,000 weather paths; their 99.9 % quantile is about 35.6 degC): the outcome needs
+   a heat wave AND a hot weather path.
+2. The truth: independent Monte Carlo under the natural law, without any proposal or
+   weight. The weather path (the expensive part: climatology, diurnal cycle, OU anomaly)
+   and the event history are independent, so each of 20 independent groups simulates a
+   bank of 2,000 weather paths and pairs each of its natural event histories (drawn with
+   the natural models' own samplers) with 64 paths of its bank: a crossed design, unbiased
+   like plain Monte Carlo, whose standard error comes from the spread of the 20 group
+   estimates (t interval). Computed once and cached in OUT/truth-<key>.json (delete it to
+   recompute).
+3. The cross-entropy method (twinforge.campaign.adaptive.cross_entropy) on the same
+   campaign: adaptive stages of 200 runs, final batches of 300 until the coefficient of
+   variation is 5 % or MAX_RUNS runs are spent. Its relative error against the truth, its runs, and the runs plain
+   Monte Carlo would need for the same coefficient of variation, (1 - p) / (p cov^2).
+   Then REPEATS independent adaptive campaigns (seeds 1..REPEATS): the share of their 95 %
+   intervals that cover the truth, their mean relative error and runs.
+4. The hand-set proposal of the example grid campaign (heat waves x4, half the severities
+   above 7 K) and the onset rate x3 alone, on the same outcome: variance reduction per run
+   against plain Monte Carlo, p(1 - p) / var(w 1{Y > X}).
+5. Campaign throughput (1 worker, 2 local processes, a 2-worker Dask LocalCluster).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import math
 import os
 import shutil
 import tempfile
 import time
+from multiprocessing import get_context
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
+
+THRESHOLD_C = 39.0
+WINDOW = {"days": 3, "start": "2024-07-15", "period": "1h"}
+TRUTH_CHUNK = 5_000
 
 
-def vrf(n_plans: int) -> None:
-    import pandas as pd
-    from scipy import optimize
+# --------------------------------------------------------------------------- the outcome
 
-    from twinforge.campaign.campaign import CampaignSpec, plan_campaign
-    from twinforge.campaign.estimators import variance_reduction_factor, weighted_mean
 
-    base = dict(twin="home", runs=n_plans, days=30, start="2024-07-10", diversity=False)
-    nat = CampaignSpec.from_data({**base, "events": {"heat_wave": {}}})
-    m = nat.events["heat_wave"]
-    lam = m.expected_count(pd.Timestamp("2024-07-10", tz="UTC"), 30.0)
-    u = optimize.brentq(lambda s: -math.expm1(-lam * m.severity_sf(s)) - 1e-3, *m.severity_range)
-    imp = CampaignSpec.from_data({
-        **base, "sampler": "importance", "events": {"heat_wave": {}},
-        "proposal": {"heat_wave": {"rate_factor": 3.0, "tail_threshold": u, "tail_share": 0.5}},
-    })
+def _campaign(runs: int = 100, **over):
+    from twinforge.campaign.campaign import load_campaign
+
+    return load_campaign("home_heat_wave", runs=runs, **WINDOW, **over)
+
+
+def outdoor_peak(config, events, start, days, streams) -> float:
+    """Peak outdoor air temperature [degC] of a home run: its weather with the events applied.
+
+    Exactly what the home twin does (``Weather(cfg.weather, start, streams.generator("weather"))``,
+    then each event's ``apply``), without the rest of the home.
+    """
+    from twinforge.core.eventlog import EventLog
+    from twinforge.core.registry import EVENTS
+    from twinforge.processes.weather import Weather
+
+    weather = Weather(config.weather, start, streams.generator("weather"))
+    holder = SimpleNamespace(weather=weather, log=EventLog())
+    for ev in events:
+        t0 = (ev.start - start).total_seconds()
+        EVENTS.get(ev.type)().apply(holder, t0, t0 + ev.duration_h * 3600.0, ev.severity, **ev.params)
+    t = np.arange(0.0, days * 86_400.0, 3600.0)
+    return float(np.max(weather.temp_c(t)))
+
+
+def plan_outcome(spec, plan) -> float:
+    from twinforge.core.rng import RngStreams
+
+    streams = RngStreams(plan.seed).child(f"run/{plan.stream_id}")
+    return outdoor_peak(plan.config, tuple(spec.events) + tuple(plan.events), spec.start, spec.days, streams)
+
+
+def simulate(stage, seed, label, plans) -> np.ndarray:
+    return np.array([plan_outcome(stage.scenario, p) for p in plans])
+
+
+def check_against_the_twin(n: int = 3) -> None:
+    """The outcome equals the home twin's own outdoor temperature on plans with events."""
+    import simpy
+
+    from twinforge.campaign.campaign import plan_campaign
+    from twinforge.campaign.runner import build_twin
+
+    c = _campaign(runs=200)
+    checked = 0
+    for plan in plan_campaign(c, 5):
+        if not plan.events:
+            continue
+        twin = build_twin(c.scenario, plan)
+        twin.start(simpy.Environment(), c.scenario.grid())
+        t = np.arange(0.0, c.scenario.days * 86_400.0, 3600.0)
+        full = float(np.max(twin.weather.temp_c(t)))
+        assert abs(full - plan_outcome(c.scenario, plan)) < 1e-9, (full, plan_outcome(c.scenario, plan))
+        from twinforge.core.rng import RngStreams
+        from twinforge.processes.weather import Weather
+
+        base = Weather(plan.config.weather, c.scenario.start,
+                       RngStreams(plan.seed).child(f"run/{plan.stream_id}").generator("weather")).temp_c(t)
+        assert abs(full - float(np.max(base + _anomaly(plan.events, c.scenario.start, t)))) < 1e-9
+        checked += 1
+        if checked == n:
+            return
+    raise AssertionError("no plan with events to check")
+
+
+# --------------------------------------------------------------------------- the truth
+
+
+class _Anomalies:
+    """Collects the anomaly functions events register (the ``add_anomaly`` side of a Weather)."""
+
+    def __init__(self) -> None:
+        self.fns: list = []
+
+    def add_anomaly(self, fn) -> None:
+        self.fns.append(fn)
+
+
+def _natural_histories(c, n: int, rng: np.random.Generator) -> list[list]:
+    """``n`` independent event histories of the window under the natural law.
+
+    The natural models' own samplers draw all events of the batch at once (Poisson counts,
+    onsets, durations, severities, and the events in progress as a Poisson(n Lambda_c) total
+    dealt uniformly, i.e. Poisson(Lambda_c) per history), then deal them to the histories.
+    """
+    from twinforge.events.base import ScheduledEvent
+
+    s = c.scenario
+    per: list[list] = [[] for _ in range(n)]
+    for name in sorted(c.events):
+        m = c.events[name]
+        counts = rng.poisson(m.expected_count(s.start, s.days), size=n)
+        window = m._assemble(int(counts.sum()), s.start, s.days, rng)
+        rng.shuffle(window)  # _assemble sorts by onset: deal the events to histories at random
+        for k, e in zip(np.repeat(np.arange(n), counts), window):
+            per[k].append(e)
+        for e in m.sample_in_progress(s.start, rng, n=int(rng.poisson(m.in_progress_count(s.start) * n))):
+            per[int(rng.integers(n))].append(e)
+    return [
+        [ScheduledEvent(type=e["type"], start=e["start"], duration_h=min(e["duration_h"], 8784.0),
+                        severity=e["severity"], params=e.get("params", {})) for e in sorted(h, key=lambda e: e["start"])]
+        for h in per
+    ]
+
+
+def _anomaly(events, start, t: np.ndarray) -> np.ndarray:
+    """The combined event anomaly [K] at ``t``: each event's ``apply``, then ``combine_anomalies``."""
+    from twinforge.core.eventlog import EventLog
+    from twinforge.core.registry import EVENTS
+    from twinforge.processes.weather import combine_anomalies
+
+    holder = SimpleNamespace(weather=_Anomalies(), log=EventLog())
+    for ev in events:
+        t0 = (ev.start - start).total_seconds()
+        EVENTS.get(ev.type)().apply(holder, t0, t0 + ev.duration_h * 3600.0, ev.severity, **ev.params)
+    return combine_anomalies([np.broadcast_to(fn(t), t.shape) for fn in holder.weather.fns])
+
+
+def _truth_group(args) -> float:
+    """One independent replicate of the truth: a bank of weather paths, event histories paired with them.
+
+    The weather paths (``Weather.temp_c`` without events: climatology, diurnal cycle, OU
+    anomaly) and the event histories are independent under the natural law, so each history
+    is paired with ``pairs`` paths drawn from the group's bank; a history without events
+    counts the bank's share of paths above the threshold. Returns the group's estimate.
+    """
+    g, n_hist, bank_size, pairs, seed = args
+    from twinforge.core.rng import RngStreams
+    from twinforge.processes.weather import Weather
+
+    c = _campaign()
+    s = c.scenario
+    root = RngStreams(seed).child(f"group/{g}")
+    t = np.arange(0.0, s.days * 86_400.0, 3600.0)
+    bank = np.array([Weather(s.config.weather, s.start, root.child(f"weather/{m}").generator("weather")).temp_c(t)
+                     for m in range(bank_size)])
+    quiet = float(np.mean(bank.max(axis=1) > THRESHOLD_C))
+    rng = root.generator("events")
+    total = 0.0
+    for events in _natural_histories(c, n_hist, rng):
+        if not events:
+            total += quiet
+            continue
+        a = _anomaly(events, s.start, t)
+        idx = rng.integers(bank_size, size=pairs)
+        total += float(np.mean((bank[idx] + a).max(axis=1) > THRESHOLD_C))
+    return total / n_hist
+
+
+def truth(out: Path, n_hist: int, workers: int, seed: int = 20240715, groups: int = 20,
+          bank_size: int = 2000, pairs: int = 64) -> dict:
+    c = _campaign()
+    key = hashlib.sha256(json.dumps(
+        {"campaign": c.to_json_dict(), "threshold": THRESHOLD_C, "n": n_hist, "seed": seed, "groups": groups,
+         "bank": bank_size, "pairs": pairs, "version": 4}, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    path = out / f"truth-{key}.json"
+    if path.exists():
+        return json.loads(path.read_text())
     t0 = time.perf_counter()
-    plans = plan_campaign(imp, 1)
-    t_plan = (time.perf_counter() - t0) / n_plans
-    w = np.array([p.weight for p in plans])
-    hit = np.array([any(e.severity >= u for e in p.events) for p in plans], dtype=float)
-    exc = np.array([sum(max(e.severity - u, 0.0) for e in p.events) for p in plans])
-    p_true = -math.expm1(-lam * m.severity_sf(u))
-    est = weighted_mean(hit, w)
-    v_is = float(np.var(w * hit, ddof=1))
-    print(f"1. importance sampling vs plain Monte Carlo ({n_plans} planned runs, {t_plan * 1e3:.1f} ms per plan)")
-    print(f"   P(heat wave >= {u:.2f} K in 30 days): true {p_true:.2e}, IS estimate {est.value:.2e} "
-          f"+/- {est.std_error:.1e} (ESS {est.ess:.0f}), hits {int(hit.sum())}/{n_plans}")
-    print(f"   VRF (probability) = p(1-p) / var(w Y) = {p_true * (1 - p_true) / v_is:,.0f}")
-    mc = CampaignSpec.from_data({**base, "runs": 10 * n_plans, "events": {"heat_wave": {}}})
-    mc_plans = plan_campaign(mc, 2)
-    exc_mc = np.array([sum(max(e.severity - u, 0.0) for e in p.events) for p in mc_plans])
-    print(f"   VRF (expected excess severity, vs {10 * n_plans} plain plans) = "
-          f"{variance_reduction_factor(exc, w, exc_mc):,.0f}")
+    args = [(g, n_hist // groups, bank_size, pairs, seed) for g in range(groups)]
+    with get_context("forkserver").Pool(workers) as pool:
+        est = np.array(pool.map(_truth_group, args, chunksize=1))
+    p = float(est.mean())
+    se = float(est.std(ddof=1) / math.sqrt(groups))
+    q = float(stats_t_quantile(groups - 1))
+    res = {"n_histories": n_hist, "weather_paths": groups * bank_size, "pairs": pairs, "groups": groups,
+           "p": p, "std_error": se, "ci_low": p - q * se, "ci_high": p + q * se, "group_estimates": est.tolist(),
+           "seconds": time.perf_counter() - t0, "workers": workers, "load_average": os.getloadavg()}
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(res, indent=1) + "\n")
+    return res
+
+
+def stats_t_quantile(dof: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.isf(0.025, dof))
+
+
+# --------------------------------------------------------------------------- cross-entropy
+
+
+def _one_ce(args: tuple[int, int]) -> dict:
+    from twinforge.campaign.adaptive import cross_entropy
+
+    seed, max_runs = args
+    t0 = time.perf_counter()
+    r = cross_entropy(_campaign(), simulate, THRESHOLD_C, seed=seed, runs_per_stage=200, batch=300,
+                      target_cov=0.05, max_runs=max_runs)
+    e = r.estimate
+    return {"seed": seed, "value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high, "std_error": e.std_error,
+            "runs": r.runs, "final_runs": e.n, "hits": e.hits, "ess": e.ess, "stages": len(r.stages),
+            "stopped": r.stopped, "seconds": time.perf_counter() - t0, "text": r.text(), "notes": list(r.notes)}
+
+
+def adaptive(out: Path, tr: dict, repeats: int, workers: int, max_runs: int) -> None:
+    p = tr["p"]
+    first = _one_ce((1, max_runs))
+    lines = first["text"].splitlines()
+    adapt = [ln for ln in lines[1:] if "(adapt," in ln]
+    final = [ln for ln in lines[1:] if "(final," in ln]
+    print("\n".join(["   " + lines[0], *adapt, *final[:1]]))
+    if len(final) > 1:
+        print(f"    ... {len(final) - 1} more final batches of the same proposal")
+    for note in first["notes"]:
+        print(f"   note: {note}")
+    cov = first["std_error"] / first["value"]
+    n_mc = (1 - p) / (p * cov**2)
+    print(f"   truth: p = {p:.4g} +/- {tr['std_error']:.2g} (95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g})")
+    print(f"   cross-entropy (seed 1): {first['value']:.4g}, relative error {first['value'] / p - 1:+.1%}, "
+          f"{first['runs']:,} runs; plain MC needs {n_mc:,.0f} runs for the same CoV {cov:.3f}: "
+          f"{n_mc / first['runs']:.0f}x more")
+    if repeats:
+        t0 = time.perf_counter()
+        with get_context("forkserver").Pool(workers) as pool:
+            reps = pool.map(_one_ce, [(s, max_runs) for s in range(1, repeats + 1)], chunksize=1)
+        covered = sum(r["ci_low"] <= p <= r["ci_high"] for r in reps)
+        rel = np.array([r["value"] / p - 1 for r in reps])
+        runs = np.array([r["runs"] for r in reps])
+        covs = np.array([r["std_error"] / r["value"] for r in reps])
+        n_mc = (1 - p) / (p * covs**2)
+        print(f"   {repeats} independent adaptive campaigns ({time.perf_counter() - t0:.0f} s): 95 % intervals cover "
+              f"the truth {covered}/{repeats}; relative error mean {rel.mean():+.1%}, RMS {np.sqrt(np.mean(rel**2)):.1%}, "
+              f"|error| <= 10 % in {np.mean(np.abs(rel) <= 0.10):.0%}; runs mean {runs.mean():,.0f} "
+              f"(max {runs.max():,}); plain MC at equal CoV: {np.median(n_mc / runs):.0f}x more runs (median)")
+        (out / "adaptive_repeats.json").write_text(json.dumps(
+            [{k: v for k, v in r.items() if k != "text"} for r in reps], indent=1) + "\n")
+
+
+def hand_set(tr: dict, n_runs: int = 1000) -> None:
+    from twinforge.campaign.campaign import plan_campaign
+
+    p = tr["p"]
+    for label, prop in (
+        ("example proposal (rate x4, half the severities above 7 K)",
+         {"rate_factor": 4.0, "tail_threshold": 7.0, "tail_share": 0.5}),
+        ("onset rate x3 alone", {"rate_factor": 3.0}),
+    ):
+        c = _campaign(runs=n_runs, sampler="importance", proposal={"heat_wave": prop})
+        plans = plan_campaign(c, 3)
+        y = np.array([plan_outcome(c.scenario, pl) for pl in plans]) > THRESHOLD_C
+        w = np.array([pl.weight for pl in plans])
+        v = float(np.var(w * y, ddof=1))
+        est = float(np.mean(w * y))
+        print(f"   {label}: estimate {est:.3g} ({int(y.sum())} hits in {n_runs}), "
+              f"variance reduction per run {p * (1 - p) / v:.1f}" if v > 0 else f"   {label}: no hit")
+
+
+# --------------------------------------------------------------------------- throughput
 
 
 def throughput(n_runs: int) -> None:
@@ -90,7 +344,7 @@ def throughput(n_runs: int) -> None:
                 rows.append((f"Dask LocalCluster 2x1 (+{warm:.1f} s warm-up)", s))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"2. campaign throughput: {n_runs} home runs, 2 days at 15 min ({rows[0][1].values // n_runs:,} values/run), "
+    print(f"5. campaign throughput: {n_runs} home runs, 2 days at 15 min ({rows[0][1].values // n_runs:,} values/run), "
           f"{os.cpu_count()} cores")
     for label, s in rows:
         print(f"   {label:42s} {s.seconds:6.1f} s  {s.runs_per_s:6.2f} runs/s  {s.values_per_s:10,.0f} values/s")
@@ -98,11 +352,33 @@ def throughput(n_runs: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--plans", type=int, default=1000)
-    ap.add_argument("--runs", type=int, default=96)
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "output" / "rare")
+    ap.add_argument("--truth-histories", type=int, default=100_000)
+    ap.add_argument("--truth-groups", type=int, default=10)
+    ap.add_argument("--truth-bank", type=int, default=300, help="weather paths per truth group")
+    ap.add_argument("--repeats", type=int, default=4, help="independent adaptive campaigns for the coverage")
+    ap.add_argument("--max-runs", type=int, default=3_000, help="run budget of each adaptive campaign")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=96, help="runs of the throughput campaign")
+    ap.add_argument("--skip-throughput", action="store_true")
     a = ap.parse_args()
-    vrf(a.plans)
-    throughput(a.runs)
+    a.out.mkdir(parents=True, exist_ok=True)
+    print(f"load average at start: {os.getloadavg()}")
+    check_against_the_twin()
+    print(f"1. outcome: peak outdoor air temperature > {THRESHOLD_C} degC over {WINDOW['days']} days from "
+          f"{WINDOW['start']} (home_heat_wave: heat waves 2/yr); evaluation equals the home twin's (3 plans checked)")
+    tr = truth(a.out, a.truth_histories, a.workers, groups=a.truth_groups, bank_size=a.truth_bank)
+    print(f"2. natural-law Monte Carlo truth: {tr['n_histories']:,} event histories x {tr['pairs']} of "
+          f"{tr['weather_paths']:,} weather paths in {tr['groups']} groups: p = {tr['p']:.4g} +/- {tr['std_error']:.2g} "
+          f"(95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g}, relative standard error {tr['std_error'] / tr['p']:.1%}); "
+          f"{tr['seconds']:.0f} s on {tr['workers']} workers (load average then {tr['load_average']})")
+    print("3. cross-entropy method")
+    adaptive(a.out, tr, a.repeats, a.workers, a.max_runs)
+    print("4. hand-set proposals on the same outcome")
+    hand_set(tr)
+    if not a.skip_throughput:
+        throughput(a.runs)
+    print(f"load average at the end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":
