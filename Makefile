@@ -2,23 +2,44 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# One stamp per install: the demo needs the package and its [ml] extra only; the tests
+# need every extra; the API reference needs pdoc. The test install covers the demo's.
+DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadfile
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-slow docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+$(DEMO_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[ml]"
+	touch $(DEMO_STAMP)
+
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[all,test]"
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
 
-demo: $(STAMP)
+$(DOCS_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(BIN)/python -m twinforge.demo --out demo_output
 
+# The fast suite; the long end-to-end cases are marked `slow` and run by test-slow.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(PYTEST) -m "not slow"
+
+test-slow: $(STAMP)
+	$(PYTEST) -m slow
+
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m pdoc --docformat numpy --no-show-source -o build/api twinforge
+	@echo "API reference: build/api/index.html"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_home.py
@@ -27,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_rare.py
 
 clean:
-	rm -rf $(VENV) demo_output .pytest_cache
+	rm -rf $(VENV) demo_output build .pytest_cache
