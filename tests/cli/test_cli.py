@@ -29,7 +29,7 @@ def test_generate_writes_a_readable_dataset(dataset):
     out, r = dataset
     assert "wrote 2 run(s)" in r.stdout and "seed 7" in r.stdout
     files = sorted((out / "samples").rglob("*.parquet"))
-    assert [f.parent.name for f in files] == ["run_id=0", "run_id=1"]
+    assert [f.relative_to(out).as_posix() for f in files] == ["samples/home/run-000000.parquet", "samples/home/run-000001.parquet"]
     df = pd.read_parquet(out / "samples")
     assert len(df) == 2 * 96 and {"mains_power_w", "temp_indoor_c", "event", "run_id"} <= set(df.columns)
     runs = pd.read_parquet(out / "runs.parquet")
@@ -128,7 +128,7 @@ def test_resume_redoes_a_lost_run_identically(tmp_path):
     out = tmp_path / "d"
     args = ["generate", "home", "--homes", "3", "--days", "1", "--period", "30min", "--quiet", "--out", out]
     assert tf(*args).returncode == 0  # no --seed: one is drawn and recorded
-    lost = out / "samples" / "twin=home" / "run_id=2" / "part-0.parquet"
+    lost = out / "samples" / "home" / "run-000002.parquet"
     before = lost.read_bytes()
     events_before = (out / "events.parquet").read_bytes()
     lost.unlink()

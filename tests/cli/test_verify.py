@@ -42,7 +42,7 @@ def test_a_broken_power_balance_and_a_changed_value_are_found(datasets, tmp_path
     home, _ = datasets
     bad = tmp_path / "bad"
     shutil.copytree(home, bad)
-    f = bad / "samples" / "twin=home" / "run_id=1" / "part-0.parquet"
+    f = bad / "samples" / "home" / "run-000001.parquet"
     table = pq.read_table(f)
     mains = table.column("mains_power_w").to_numpy().copy()
     mains[5] += 1000.0
@@ -52,19 +52,19 @@ def test_a_broken_power_balance_and_a_changed_value_are_found(datasets, tmp_path
     assert not rep.ok
     text = rep.text()
     assert "mains_power_w != load_power_w - pv_power_w + battery_power_w" in text
-    assert "regenerated samples/twin=home/run_id=1/part-0.parquet differs" in text
+    assert "regenerated samples/home/run-000001.parquet differs" in text
 
 
 def test_a_missing_file_and_an_unfinished_dataset_are_found(datasets, tmp_path):
     home, _ = datasets
     bad = tmp_path / "bad"
     shutil.copytree(home, bad)
-    (bad / "samples" / "twin=home" / "run_id=2" / "part-0.parquet").unlink()
+    (bad / "samples" / "home" / "run-000002.parquet").unlink()
     m = json.loads((bad / "manifest.json").read_text())
     m["finalized"] = False
     (bad / "manifest.json").write_text(json.dumps(m))
     text = verify(bad, regenerate=0).text()
-    assert "never finalized" in text and "run_id=2/part-0.parquet is missing" in text
+    assert "never finalized" in text and "samples/home/run-000002.parquet is missing" in text
 
 
 def test_a_campaign_dataset_verifies_and_its_campaign_round_trips(tmp_path):

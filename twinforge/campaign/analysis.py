@@ -54,7 +54,9 @@ class CampaignRun:
     def samples(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The run's samples (``time`` and the channels in ``columns``, default all)."""
         twin, run_id = self.record["twin"], self.run_id
-        path = self.root / "samples" / f"twin={twin}" / f"run_id={run_id}" / "part-0.parquet"
+        from twinforge.export.parquet import SAMPLES_DIR, run_file
+
+        path = self.root / run_file(SAMPLES_DIR, twin, run_id)
         cols = None if columns is None else ["time", *[c for c in columns if c != "time"]]
         return pq.read_table(path, columns=cols).to_pandas()
 

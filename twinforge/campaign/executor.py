@@ -81,12 +81,12 @@ def _committed_run(out: str, twin: str, run_id: int, chash: str) -> dict[str, An
     (every file present, same config hash), else None."""
     import pyarrow.parquet as pq
 
-    from twinforge.export.parquet import PART_NAME, SAMPLES_DIR, read_manifest
+    from twinforge.export.parquet import SAMPLES_DIR, read_manifest, run_file
 
     root = Path(out)
     # A run is committed only once its samples file is in place: without it there is
     # nothing to look up, and the manifest (which grows with every run) is not read.
-    if not (root / SAMPLES_DIR / f"twin={twin}" / f"run_id={run_id}" / PART_NAME).is_file():
+    if not (root / run_file(SAMPLES_DIR, twin, run_id)).is_file():
         return None
     try:
         entries = read_manifest(root).get("runs", [])
@@ -98,7 +98,7 @@ def _committed_run(out: str, twin: str, run_id: int, chash: str) -> dict[str, An
         files = e.get("files") or []
         if not files or not all((root / f).is_file() for f in files):
             return None
-        n_channels = len(pq.read_schema(root / files[0]).names) - 1  # all but time
+        n_channels = len(pq.read_schema(root / files[0]).names) - 3  # all but twin, run_id, time
         rows = int(e["rows"])
         return {"run_id": run_id, "rows": rows, "values": rows * n_channels}
     return None

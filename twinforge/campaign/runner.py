@@ -118,6 +118,8 @@ def write_run(
         "twin": spec.twin,
         "start": grid.start.isoformat(),
     }
+    if getattr(plan.config, "tz", None):  # the occupants' clock: local-time features use it
+        meta["local_timezone"] = plan.config.tz
     with writer.open_run(spec.twin, plan.run_id, channels, meta) as run:
         for block in simulate(twin, run_grid, chunk_samples=spec.chunk_samples, on_chunk=bar.update):
             tables = block.pop("_tables", None) or {}  # extra per-run tables (raw snapshots)
@@ -201,7 +203,7 @@ def _recorded_seed(out: str | Path) -> int | None:
     if seed is None:  # interrupted before finalize: the completed runs carry it
         import pyarrow.parquet as pq
 
-        for shard in sorted(Path(out).glob("_runs/twin=*/run_id=*/run.parquet")):
+        for shard in sorted(Path(out).glob("_runs/*/*/run.parquet")):
             seed = pq.read_table(shard, columns=["seed"]).column("seed")[0].as_py()
             break
     return int(seed) if seed is not None else None
