@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from twinforge.campaign.campaign import CampaignSpec, load_twins, plan_campaign
-from twinforge.campaign.runner import RunPlan, _recorded_seed, execute_run, write_run
+from twinforge.campaign.runner import BAR_FORMAT, RunPlan, _recorded_seed, execute_run, simulated_text, write_run
 
 __all__ = ["CampaignSummary", "run_campaign"]
 
@@ -42,6 +42,8 @@ class CampaignSummary:
     values: int
     seconds: float
     executor: str
+    period_s: float = 0.0
+    config: Any = None
 
     @property
     def runs_per_s(self) -> float:
@@ -55,8 +57,8 @@ class CampaignSummary:
         return (
             f"wrote {self.runs_written} run(s) ({self.runs_skipped} already complete) to {self.path} "
             f"[{self.executor}]\n"
-            f"  {self.rows:,} rows, {self.values:,} values in {self.seconds:.1f} s "
-            f"({self.runs_per_s:,.2f} runs/s, {self.values_per_s:,.0f} values/s)\n"
+            f"  {self.rows:,} rows, {self.values:,} values ({self.runs_per_s:,.2f} runs/s); "
+            f"{simulated_text(self.rows, self.period_s, self.seconds, self.config)}\n"
             f"  seed {self.seed}; estimate with: twinforge campaign estimate {self.path} --column ..."
         )
 
@@ -180,14 +182,14 @@ def run_campaign(
         kind = f"dask {scheduler or client.scheduler.address}"
     else:
         kind = "serial" if workers == 1 else f"{workers} processes"
-    bar = tqdm(total=len(plans), unit="run", disable=not progress, desc=f"{campaign.twin} campaign")
+    bar = tqdm(total=len(plans), unit="run", disable=not progress, desc=f"{campaign.twin} campaign",
+               bar_format=BAR_FORMAT)
     with bar:
         if client is None and scheduler is None and workers == 1:
             grid = spec.grid()
             for plan in plans:
-                r, v = write_run(writer, spec, plan, seed=seed, chash=chash, grid=grid)
+                r, v = write_run(writer, spec, plan, seed=seed, chash=chash, grid=grid, bar=bar)
                 rows, values = rows + r, values + v
-                bar.update(1)
         else:
             args = (spec_json, str(out), chash)
             results = (
@@ -202,7 +204,8 @@ def run_campaign(
         {"campaign": campaign.to_json_dict(), "scenario": spec_json, "config_hash": chash, "seed": seed}
     )
     return CampaignSummary(
-        out, seed, len(plans), len(done), rows, values, time.perf_counter() - t0, kind
+        out, seed, len(plans), len(done), rows, values, time.perf_counter() - t0, kind,
+        spec.period_s, spec.config,
     )
 
 
