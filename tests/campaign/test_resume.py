@@ -46,6 +46,7 @@ def _manifest_runs(out: Path) -> int:
         return 0
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_killed_campaign_resumes_to_the_same_bytes(tmp_path):
     spec = tmp_path / "c.toml"
     spec.write_text(SPEC)

@@ -49,6 +49,7 @@ def reference(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_worker_killed_mid_campaign_loses_and_duplicates_no_run(reference, tmp_path):
     out = tmp_path / "dask"
     c = CampaignSpec.from_data(CAMPAIGN)
