@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_grid.py
 	$(BIN)/python benchmarks/bench_machine.py
 	$(BIN)/python benchmarks/bench_rare.py
+	$(BIN)/python benchmarks/bench_solar.py
 
 clean:
 	rm -rf $(VENV) demo_output build .pytest_cache
