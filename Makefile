@@ -37,8 +37,12 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PYTEST) -m slow
 
+# Every module of the package (a package's page lists only its __all__).
+API_MODULES = $(BIN)/python -c "import pkgutil, twinforge; print(' '.join(['twinforge'] + [m.name for m in pkgutil.walk_packages(twinforge.__path__, 'twinforge.') if not m.name.endswith('__main__')]))"
+
 docs: $(DOCS_STAMP)
-	$(BIN)/python -m pdoc --docformat numpy --no-show-source -o build/api twinforge
+	rm -rf build/api
+	$(BIN)/python -W "ignore:The module specification" -m pdoc --docformat numpy --no-show-source -o build/api $$($(API_MODULES))
 	@echo "API reference: build/api/index.html"
 
 bench: $(STAMP)
