@@ -93,11 +93,8 @@ class _NoBar:
         pass
 
 
-#: Progress bars count runs, in fractions while a run renders.
+#: Progress bars count runs, in fractions while a run renders (one step per rendered chunk).
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} runs [{elapsed}<{remaining}]"
-#: A bar over few runs moves at least this many times per run (smaller chunks; the bytes
-#: written do not depend on the chunk size).
-_STEPS_PER_RUN = 40
 
 
 def write_run(
@@ -107,16 +104,14 @@ def write_run(
     """Simulate one planned run and commit it to ``writer``; returns ``(rows, values)``.
 
     ``bar`` (a tqdm bar counting runs) advances by the share of this run rendered after each
-    chunk, so its total is right even when runs end early (a machine at its failure).
+    chunk, so its total is right even when runs end early (a machine at its failure). The
+    chunks never depend on the bar: a chunk is a row group, so the bytes would.
     """
     grid = spec.grid() if grid is None else grid
     bar = _NoBar() if bar is None else bar
     rows = values = 0
     twin = build_twin(spec, plan)
     run_grid = twin.run_grid(grid) if hasattr(twin, "run_grid") else grid  # e.g. until failure
-    chunk = spec.chunk_samples
-    if not getattr(bar, "disable", True) and (bar.total or 0) < _STEPS_PER_RUN:
-        chunk = min(chunk, max(1, run_grid.n_steps // _STEPS_PER_RUN))
     moved = 0.0
 
     def advance(n: int) -> None:
@@ -138,7 +133,7 @@ def write_run(
     if getattr(plan.config, "tz", None):  # the occupants' clock: local-time features use it
         meta["local_timezone"] = plan.config.tz
     with writer.open_run(spec.twin, plan.run_id, channels, meta) as run:
-        for block in simulate(twin, run_grid, chunk_samples=chunk, on_chunk=advance):
+        for block in simulate(twin, run_grid, chunk_samples=spec.chunk_samples, on_chunk=advance):
             tables = block.pop("_tables", None) or {}  # extra per-run tables (raw snapshots)
             run.write(block)
             for name in sorted(tables):
