@@ -255,6 +255,7 @@ def test_fleet_occupants_follow_the_home_routine_and_its_spread():
     assert late[at(7.5)] < sharp[at(7.5)] - 0.3
 
 
+@pytest.mark.slow  # tens of seconds of CPU (a statistical law on a large sample): make test-slow
 def test_feeder_homes_take_trips_by_the_home_twins_law():
     """The fleet's homes empty on their trips and follow the occupancy profile otherwise."""
     from twinforge.core.calendar import LocalClock
