@@ -181,6 +181,7 @@ def _to_format_1(root: Path) -> None:
             (root / f).unlink()
             files.append(new)
         e["files"] = files
+        e.pop("sha256", None), e.pop("size", None)  # format 1 recorded no checksums
     for d in ("samples", "_runs"):
         for sub in (root / d).iterdir():
             if sub.is_dir() and "=" not in sub.name:
@@ -189,6 +190,7 @@ def _to_format_1(root: Path) -> None:
     ev["params"] = [json.dumps({k: v for k, v in p.items() if v is not None}) for p in ev["params"]]
     ev.drop(columns="severity_unit").to_parquet(root / "events.parquet")
     manifest["format_version"] = 1
+    manifest.pop("tables", None)
     (root / "manifest.json").write_text(json.dumps(manifest))
 
 
