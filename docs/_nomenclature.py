@@ -61,10 +61,14 @@ def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:
         if sub is not None:
             rows += _rows(sub, f"{prefix}{name}.")
             continue
-        default = field.default if field.default is not None else "None"
+        if field.is_required():
+            default = "required"
+        else:
+            value = field.get_default(call_default_factory=True)
+            default = f"`{'None' if value is None else repr(value)}`"
         desc = (field.description or "").replace("|", "\\|")
         tname = getattr(ann, "__name__", str(ann)).replace("typing.", "").replace("|", "\\|")
-        rows.append(f"| `{prefix}{name}` | {tname} | `{default!r}` | {_range(field)} | {desc} |")
+        rows.append(f"| `{prefix}{name}` | {tname} | {default} | {_range(field)} | {desc} |")
     return rows
 
 

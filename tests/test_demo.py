@@ -4,7 +4,7 @@ what README.md ("What the demo wrote") and docs/schema.md promise.
 
 Same-seed-same-bytes is not rerun here (it would double the cost of the demo); it is
 covered by tests/cli/test_cli.py::test_same_seed_same_bytes, tests/campaign/ and
-tests/export/.
+tests/export/. The demo takes minutes: the module is marked ``slow`` (``make test-slow``).
 """
 
 import json
@@ -17,6 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from twinforge import demo
+
+pytestmark = pytest.mark.slow
 
 DATASETS = {"home": "home", "grid": "grid", "machine": "machine", "home_calibrated": "home"}  # folder -> twin
 RUNS = {"home": demo.HOMES["runs"], "grid": demo.GRID["runs"], "machine": demo.MACHINES["runs"], "home_calibrated": 6}
@@ -77,7 +79,7 @@ def test_dataset_layout_and_every_parquet_file_reads_back(out, name):
         assert (d / f).is_file(), f
     parts = sorted((d / "samples").rglob("*.parquet"))
     assert [p.relative_to(d).as_posix() for p in parts] == [
-        f"samples/twin={twin}/run_id={n}/part-0.parquet" for n in range(RUNS[name])
+        f"samples/{twin}/run-{n:06d}.parquet" for n in range(RUNS[name])
     ]
     for f in sorted(d.rglob("*.parquet")):  # samples, events, runs, per-run shards, snapshots
         assert pq.read_table(f).num_rows > 0, f
@@ -160,8 +162,8 @@ def test_grid_outage_from_the_feeder_fault(tables):
     outages = events[events.type == "outage"]
     assert len(outages) == 1
     ev = outages.iloc[0]
-    params = json.loads(ev.params)
-    assert ev.category == "rare" and params["cause"] == "fault"
+    params = ev.params  # a struct: a dict per event
+    assert ev.category == "rare" and params["cause"] == "fault" and ev.severity_unit == "1"
     assert ev.start == pd.Timestamp(fault["start"], tz="UTC")
     assert ev.end - ev.start == pd.Timedelta(hours=fault["duration_h"])
     n_homes = demo.GRID["grid"]["n_homes"]
@@ -175,8 +177,15 @@ def test_grid_outage_from_the_feeder_fault(tables):
     # energy not served: positive, and less than the whole feeder drew at its peak for those 3 h
     ens = params["energy_not_served_j"]
     assert 0 < ens < samples.homes_power_w.max() * fault["duration_h"] * 3600
-    # the cold snap reaches the feeder too
-    assert "cold_snap" in set(events.type)
+    # the cold snap reaches the feeder too, and both labels are visible during the outage
+    snap = events[events.type == "cold_snap"].iloc[0]
+    assert snap.severity_unit == "K"
+    in_snap = (samples.time >= snap.start) & (samples.time < snap.end)
+    assert inside[~in_snap].sum() == 0  # README: the fault falls during the cold snap
+    both = samples.events_active.map(lambda a: "cold_snap" in a and "outage" in a)
+    assert (both == inside).all()
+    snap_labels = samples.events_active.map(lambda a: "cold_snap" in a)
+    assert (snap_labels == in_snap).all() and snap_labels.sum() == demo.COLD_SNAP["duration_h"] * 4
 
 
 def test_machines_run_to_failure_with_health_and_rul_labels(tables):
@@ -198,7 +207,7 @@ def test_machines_run_to_failure_with_health_and_rul_labels(tables):
         assert r.time.iloc[-1] >= t_f > r.time.iloc[-2]
         assert np.allclose(np.diff(rul)[:-1], -period_s)
         mode = events[(events.run_id == run_id) & events.type.str.startswith("bearing_")]
-        assert len(mode) == 1 and r.fault.iloc[-1] == json.loads(mode.params.iloc[0])["mode"]
+        assert len(mode) == 1 and r.fault.iloc[-1] == mode.params.iloc[0]["mode"]
         assert mode.end.iloc[0] == t_f
 
 
@@ -210,6 +219,25 @@ def test_machine_snapshots_hold_the_raw_waveforms(out, tables):
     assert len(snaps) == len(samples)
     lengths = {len(a) for a in snaps.accel_g.head(20)}
     assert lengths == {2560}  # 0.1 s at 25.6 kHz
+
+
+def test_the_demo_datasets_read_the_same_in_every_reader(out, check_readers):
+    for name in DATASETS:
+        check_readers(out / name)
+
+
+def test_the_readme_python_example_runs_on_the_demo_output(run, tmp_path, monkeypatch):
+    """README.md's Python block, as printed, from the folder that holds demo_output/."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (code,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "open_dataset" in b]
+    monkeypatch.chdir(run[0].parent)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["x"].twin.units["mains_power_w"] == "W"
+    assert int(namespace["x"].twin.event_mask("cold_snap").sum()) == demo.HOMES["runs"] * demo.COLD_SNAP["duration_h"] * 60
 
 
 # --------------------------------------------------------------------------- fidelity reports

@@ -65,6 +65,7 @@ def _failure(nb: nbformat.NotebookNode, err: Exception) -> str:
     return _ANSI.sub("", str(err))
 
 
+@pytest.mark.slow  # minutes each: make test-slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     nb = nbformat.read(path, as_version=4)

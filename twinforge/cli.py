@@ -46,14 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     g.add_argument("twin", nargs="?", default=None, help="twin to run: home, grid, machine (default: the scenario's, else home)")
     g.add_argument("--config", type=Path, help="TOML scenario file")
-    g.add_argument("--runs", type=int, help="number of runs, 1 to 1,000,000 (homes, feeders, machines)")
-    g.add_argument("--homes", type=int, help="home twin: number of homes (= runs); grid twin: homes per feeder")
+    g.add_argument("--runs", type=int, help="number of runs, 1 to 1,000,000 (homes, feeders, machines; default 1)")
+    g.add_argument("--homes", type=int, help="home twin: number of homes (= runs); grid twin: homes per feeder (default 200)")
     g.add_argument("--machines", type=int, help="machine twin: number of machines (= runs)")
     g.add_argument("--until-failure", action="store_true", default=None,
                    help="machine twin: end each run at its bearing failure (capped by --days)")
-    g.add_argument("--rate", help="machine twin: accelerometer sample rate, 12kHz .. 51.2kHz, e.g. 25.6kHz")
-    g.add_argument("--days", type=float, help="horizon in days (> 0, <= 3660)")
-    g.add_argument("--period", help="sample period: 1s .. 1h, e.g. 1min, 15min")
+    g.add_argument("--rate", help="machine twin: accelerometer sample rate, 12kHz .. 51.2kHz (default 25.6kHz)")
+    g.add_argument("--days", type=float, help="horizon in days, > 0 and <= 3660 (default 7)")
+    g.add_argument("--period", help="sample period, e.g. 15min (default 1min; home 1s .. 1h, grid 1min .. 1h, "
+                   "machine: the snapshot interval, 0.5s .. 1d)")
     g.add_argument("--start", help="first sample, UTC date/time (default 2024-01-01)")
     g.add_argument("--seed", type=int, help="root seed (>= 0); without it one is drawn and recorded")
     g.add_argument("--out", type=Path, required=True, help="output dataset folder (must not exist unless --resume/--overwrite)")
@@ -64,8 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--allow-large", action="store_true",
                    help="write even if the estimated output exceeds 20 GB or the free disk space")
 
-    i = sub.add_parser("info", help="describe a dataset: runs, channels, units, events")
-    i.add_argument("path", type=Path)
+    i = sub.add_parser(
+        "info", help="describe a dataset: runs, channels, units, tables, events, weights",
+        description="Describe a dataset: its twins and runs, time span, channels with units, "
+        "every table with its size, events by type with the unit of their severity, and for a "
+        "campaign its sampler, importance weights and effective sample size.",
+    )
+    i.add_argument("path", type=Path, help="dataset folder (written by twinforge generate or campaign run)")
 
     c = sub.add_parser(
         "campaign", help="Monte Carlo campaigns: many runs with rare events, weights, pairs",
@@ -83,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     cr.add_argument("--workers", type=int, default=1, help="local worker processes (default 1: in this process)")
     cr.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     cr.add_argument("--seed", type=int, help="root seed (overrides the file's)")
+    cr.add_argument("--runs", type=int, help="number of runs, pairs for a counterfactual campaign (overrides "
+                    "the file's; a stratified campaign scales its [classes]): try a campaign small first")
+    cr.add_argument("--days", type=float, help="horizon in days (overrides the file's)")
     cmode = cr.add_mutually_exclusive_group()
     cmode.add_argument("--resume", action="store_true", help="finish an interrupted campaign, keeping complete runs")
     cmode.add_argument("--overwrite", action="store_true", help="replace an existing twinforge dataset at --out")
@@ -152,7 +161,7 @@ def _parser() -> argparse.ArgumentParser:
         "--regenerate N (the deep check), N runs are simulated again and must be byte-identical. "
         "Exit 0 if all is well, 1 if a problem was found, 2 if PATH is not a twinforge dataset.",
     )
-    v.add_argument("path", type=Path, help="dataset folder (written by generate or campaign run)")
+    v.add_argument("path", type=Path, help="dataset folder (written by twinforge generate or campaign run)")
     v.add_argument("--regenerate", type=_count_or_all, default=0, metavar="N|all",
                    help="runs to simulate again and compare byte for byte (default 0; 'all': every run)")
     v.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -254,8 +263,10 @@ def _count_or_all(text: str) -> int | None:
 
 def _verify(args: argparse.Namespace) -> int:
     from twinforge.campaign.verify import verify
+    from twinforge.export.reader import check_dataset_folder
 
     try:
+        check_dataset_folder(args.path)  # the same message as info for a wrong folder
         report = verify(args.path, regenerate=args.regenerate, progress=not args.quiet)
     except (FileNotFoundError, ValueError) as e:
         return _fail(str(e).splitlines()[0], 2)
@@ -282,7 +293,7 @@ def _campaign(args: argparse.Namespace) -> int:
         from twinforge.campaign.runner import LARGE_OUTPUT_BYTES
 
         try:
-            campaign = load_campaign(args.spec, seed=args.seed)
+            campaign = _load_campaign_small(args, load_campaign)
         except SpecError as e:
             return _fail(str(e), 2)
         if args.workers < 1:
@@ -414,6 +425,36 @@ def _estimate(args: argparse.Namespace) -> int:
     for w in est.warnings:
         print(f"twinforge: warning: {w}", file=sys.stderr)
     return 0
+
+
+def _load_campaign_small(args: argparse.Namespace, load_campaign) -> object:
+    """The campaign file with ``--seed``, ``--days`` and ``--runs`` applied.
+
+    ``--runs`` is the number of factual runs (pairs, for a counterfactual campaign); a
+    stratified campaign's ``[classes]`` are scaled to it, each stratum keeping at least one
+    run (largest remainders), so a small trial still visits every stratum.
+    """
+    from twinforge.campaign.spec import SpecError
+
+    if args.runs is not None and args.runs < 1:
+        raise SpecError(f"--runs must be >= 1, got {args.runs}")
+    campaign = load_campaign(args.spec, seed=args.seed, days=args.days)
+    if args.runs is None:
+        return campaign
+    if campaign.sampler != "stratified":
+        return load_campaign(args.spec, seed=args.seed, days=args.days, runs=args.runs)
+    classes = dict(campaign.classes)
+    if args.runs < len(classes):
+        raise SpecError(
+            f"--runs must be at least the number of strata ({len(classes)}: "
+            f"{', '.join(sorted(classes))}) for this stratified campaign, got {args.runs}"
+        )
+    total = sum(classes.values())
+    shares = {k: (args.runs - len(classes)) * v / total for k, v in classes.items()}
+    scaled = {k: 1 + int(x) for k, x in shares.items()}
+    for k in sorted(shares, key=lambda k: (-(shares[k] - int(shares[k])), k))[: args.runs - sum(scaled.values())]:
+        scaled[k] += 1
+    return load_campaign(args.spec, seed=args.seed, days=args.days, runs=args.runs, classes=scaled)
 
 
 def main(argv: list[str] | None = None) -> int:

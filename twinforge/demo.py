@@ -12,7 +12,6 @@ household trace and the machines against the real PRONOSTIA bearings.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -106,15 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     xr_ds = ds.to_xarray()
     rare = events[events.category == "rare"]
     print("\nWhat the demo wrote")
-    print(f"  {home_dir}/samples/twin=home/run_id=*/part-0.parquet   {len(df):,} rows x {df.shape[1]} columns")
+    print(f"  {home_dir}/samples/home/run-*.parquet   {len(df):,} rows x {df.shape[1]} columns")
     print(f"  {home_dir}/events.parquet   {len(events):,} events: "
           + ", ".join(f"{k} {v}" for k, v in events.category.value_counts().sort_index().items()))
     print(f"  {home_dir}/runs.parquet     {len(ds.runs)} runs with seed and {ds.runs.shape[1]} parameters each")
     print(f"  xarray view: dims {dict(xr_ds.sizes)}, e.g. temp_indoor_c in {xr_ds['temp_indoor_c'].attrs.get('unit', '?')}")
     for _, ev in rare.drop_duplicates("type").iterrows():
-        n = int((df.event == ev.type).sum())
+        n = int(xr_ds.twin.event_mask(ev.type).sum())  # events_active: overlaps included
         print(f"  rare event '{ev.type}': {ev.start:%Y-%m-%d %H:%M} to {ev.end:%Y-%m-%d %H:%M} UTC, "
-              f"severity {ev.severity:g}, {n:,} labelled samples")
+              f"severity {ev.severity:g} {ev.severity_unit}, {n:,} labelled samples")
     daily_kwh = df.groupby("run_id").load_power_w.mean() * 24 / 1000
     print(f"  mean household consumption {daily_kwh.mean():.1f} kWh/day "
           f"(range {daily_kwh.min():.1f}-{daily_kwh.max():.1f}); "
@@ -123,9 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     gdf, gev = g.samples(), g.events
     print(f"\n  {grid_dir}: one feeder of 100 homes, {len(gdf):,} rows at 15 min")
     for _, ev in gev[gev.type == "outage"].iterrows():
-        p = json.loads(ev.params)
+        p = ev.params  # a struct: one dict per event
         print(f"  outage ({p['cause']}): {ev.start:%Y-%m-%d %H:%M}-{ev.end:%H:%M} UTC, "
               f"{p['homes_affected']} homes, energy not served {p['energy_not_served_j'] / 3.6e6:.0f} kWh")
+    gx = g.to_xarray(columns=["events_active"])
+    cold, outage = gx.twin.event_mask("cold_snap"), gx.twin.event_mask("outage")
+    print(f"  labels (events_active): cold_snap on {int(cold.sum()):,} samples, outage on "
+          f"{int(outage.sum()):,}, both at once on {int((cold & outage).sum()):,}")
     print(f"  peak feeder load {gdf.transformer_load_pu.max():.2f} pu, hot spot up to "
           f"{gdf.transformer_hot_spot_c.max():.0f} degC, end voltage down to {gdf.voltage_end_pu.min():.3f} pu")
     machine_dir = out / "machine"

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from twinforge.campaign.campaign import load_campaign
 from twinforge.campaign.executor import run_campaign
 
@@ -46,6 +48,7 @@ def _manifest_runs(out: Path) -> int:
         return 0
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_killed_campaign_resumes_to_the_same_bytes(tmp_path):
     spec = tmp_path / "c.toml"
     spec.write_text(SPEC)

@@ -1,4 +1,6 @@
-"""The command line, as a user runs it: real subprocesses, real files."""
+"""The command line, as a user runs it: real files; the entry point ``python -m twinforge``
+as a real subprocess once (the ``dataset`` fixture), the other cases in this process (the
+``tf`` fixture, tests/cli/conftest.py)."""
 
 import subprocess
 import sys
@@ -7,20 +9,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-
-def tf(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "twinforge", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600
-    )
-
-
 SMALL = ["generate", "home", "--homes", "2", "--days", "1", "--period", "15min", "--seed", "7", "--quiet"]
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "data"
-    r = tf(*SMALL, "--out", out)
+    r = subprocess.run([sys.executable, "-m", "twinforge", *SMALL, "--out", str(out)],
+                       capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     return out, r
 
@@ -29,7 +25,7 @@ def test_generate_writes_a_readable_dataset(dataset):
     out, r = dataset
     assert "wrote 2 run(s)" in r.stdout and "seed 7" in r.stdout
     files = sorted((out / "samples").rglob("*.parquet"))
-    assert [f.parent.name for f in files] == ["run_id=0", "run_id=1"]
+    assert [f.relative_to(out).as_posix() for f in files] == ["samples/home/run-000000.parquet", "samples/home/run-000001.parquet"]
     df = pd.read_parquet(out / "samples")
     assert len(df) == 2 * 96 and {"mains_power_w", "temp_indoor_c", "event", "run_id"} <= set(df.columns)
     runs = pd.read_parquet(out / "runs.parquet")
@@ -39,14 +35,14 @@ def test_generate_writes_a_readable_dataset(dataset):
     assert b'"mains_power_w"' in meta and b'"unit":"W"' in meta
 
 
-def test_info_describes_it(dataset):
+def test_info_describes_it(tf, dataset):
     out, _ = dataset
     r = tf("info", out)
     assert r.returncode == 0, r.stderr
     assert "mains_power_w" in r.stdout and "W" in r.stdout
 
 
-def test_same_seed_same_bytes(dataset, tmp_path):
+def test_same_seed_same_bytes(tf, dataset, tmp_path):
     out, _ = dataset
     again = tmp_path / "again"
     assert tf(*SMALL, "--out", again).returncode == 0
@@ -56,7 +52,7 @@ def test_same_seed_same_bytes(dataset, tmp_path):
         assert (out / name).read_bytes() == (again / name).read_bytes()
 
 
-def test_existing_output_is_not_overwritten(dataset):
+def test_existing_output_is_not_overwritten(tf, dataset):
     out, _ = dataset
     before = sorted(p.stat().st_mtime_ns for p in out.rglob("*.parquet"))
     r = tf(*SMALL, "--out", out)
@@ -76,7 +72,7 @@ def test_existing_output_is_not_overwritten(dataset):
         (["--start", "yesterday-ish"], "start"),
     ],
 )
-def test_bad_flags_exit_2_name_the_field_and_write_nothing(tmp_path, args, needle):
+def test_bad_flags_exit_2_name_the_field_and_write_nothing(tf, tmp_path, args, needle):
     out = tmp_path / "never"
     r = tf("generate", "home", "--quiet", *args, "--out", out)
     assert r.returncode == 2, r.stdout + r.stderr
@@ -99,7 +95,7 @@ def test_bad_flags_exit_2_name_the_field_and_write_nothing(tmp_path, args, needl
         ("this is = = not toml", "TOML"),
     ],
 )
-def test_bad_scenario_files(tmp_path, text, needle):
+def test_bad_scenario_files(tf, tmp_path, text, needle):
     cfg = tmp_path / "scenario.toml"
     cfg.write_text(text)
     out = tmp_path / "never"
@@ -109,26 +105,26 @@ def test_bad_scenario_files(tmp_path, text, needle):
     assert not out.exists()
 
 
-def test_binary_scenario_file(tmp_path):
+def test_binary_scenario_file(tf, tmp_path):
     cfg = tmp_path / "scenario.toml"
     cfg.write_bytes(bytes(range(256)))
     r = tf("generate", "--config", cfg, "--quiet", "--out", tmp_path / "never")
     assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
-def test_help_explains_every_option():
+def test_help_explains_every_option(tf):
     r = tf("generate", "--help")
     assert r.returncode == 0
     for opt in ("--homes", "--days", "--period", "--seed", "--out", "--config", "--resume", "--overwrite"):
         assert opt in r.stdout
 
 
-def test_resume_redoes_a_lost_run_identically(tmp_path):
+def test_resume_redoes_a_lost_run_identically(tf, tmp_path):
     """A run whose file is gone (as after a crash) is redone by --resume, byte for byte."""
     out = tmp_path / "d"
     args = ["generate", "home", "--homes", "3", "--days", "1", "--period", "30min", "--quiet", "--out", out]
     assert tf(*args).returncode == 0  # no --seed: one is drawn and recorded
-    lost = out / "samples" / "twin=home" / "run_id=2" / "part-0.parquet"
+    lost = out / "samples" / "home" / "run-000002.parquet"
     before = lost.read_bytes()
     events_before = (out / "events.parquet").read_bytes()
     lost.unlink()

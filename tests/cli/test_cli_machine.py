@@ -1,7 +1,4 @@
-"""`twinforge generate machine` as a user runs it: a real subprocess, real files."""
-
-import subprocess
-import sys
+"""`twinforge generate machine` as a user runs it (in this process: the ``tf`` fixture), real files."""
 
 import numpy as np
 import pytest
@@ -9,11 +6,7 @@ import pytest
 from twinforge.export import open_dataset
 
 
-def tf(*args):
-    return subprocess.run([sys.executable, "-m", "twinforge", *map(str, args)], capture_output=True, text=True, timeout=600)
-
-
-def test_machines_until_failure_end_to_end(tmp_path):
+def test_machines_until_failure_end_to_end(tf, tmp_path):
     out = tmp_path / "data"
     r = tf("generate", "machine", "--machines", "2", "--until-failure", "--rate", "12.8kHz",
            "--period", "1min", "--seed", "4", "--quiet", "--out", out)
@@ -45,7 +38,7 @@ def test_machines_until_failure_end_to_end(tmp_path):
         (["machine", "--period", "0.1s"], "period"),
     ],
 )
-def test_bad_input_exits_2_naming_the_field(tmp_path, args, needle):
+def test_bad_input_exits_2_naming_the_field(tf, tmp_path, args, needle):
     out = tmp_path / "never"
     r = tf("generate", *args, "--quiet", "--out", out)
     assert r.returncode == 2, r.stderr

@@ -12,6 +12,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+pytestmark = pytest.mark.slow  # each case simulates 60 days of 4 homes twice: make test-slow
+
 ARGS = ["-m", "twinforge", "generate", "home", "--homes", "4", "--days", "60", "--period", "1min",
         "--seed", "5", "--quiet"]
 

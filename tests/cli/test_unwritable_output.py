@@ -65,29 +65,27 @@ def complete(tmp_path_factory):
 
 def _block(out: Path, how: str) -> Path:
     """Make run 1's next write fail; returns the blocking path."""
-    if how == "samples_folder_is_a_file":  # fails before anything of the run is written
-        blocker = out / "samples" / "twin=home" / "run_id=1"
-        blocker.write_text("")
+    if how == "samples_path_is_a_folder":  # fails before anything of the run is written
+        blocker = out / "samples" / "home" / ".run-000001.parquet.tmp"
+        blocker.mkdir()
     elif how == "shards_folder_is_a_file":  # fails at commit, after the samples were written
-        blocker = out / "_runs" / "twin=home" / "run_id=1"
+        blocker = out / "_runs" / "home" / "run-000001"
         blocker.write_text("")
     else:  # "disk_full": the samples file of run 1 lands on /dev/full (ENOSPC, root too)
         if not Path("/dev/full").exists():
             pytest.skip("no /dev/full on this system")
-        folder = out / "samples" / "twin=home" / "run_id=1"
-        folder.mkdir()
-        blocker = folder / ".part-0.parquet.tmp"
+        blocker = out / "samples" / "home" / ".run-000001.parquet.tmp"
         blocker.symlink_to("/dev/full")
     return blocker
 
 
-@pytest.mark.parametrize("how", ["samples_folder_is_a_file", "shards_folder_is_a_file", "disk_full"])
+@pytest.mark.parametrize("how", ["samples_path_is_a_folder", "shards_folder_is_a_file", "disk_full"])
 def test_resume_hitting_a_write_error_keeps_the_earlier_runs(complete, how, tmp_path, capsys):
     out = tmp_path / "data"
     shutil.copytree(complete, out)
     # run 1 never completed (as after a crash): its files are gone, the manifest forgets it
-    shutil.rmtree(out / "samples" / "twin=home" / "run_id=1")
-    shutil.rmtree(out / "_runs" / "twin=home" / "run_id=1")
+    (out / "samples" / "home" / "run-000001.parquet").unlink()
+    shutil.rmtree(out / "_runs" / "home" / "run-000001")
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["runs"] = [e for e in manifest["runs"] if e["run_id"] != 1]
     (out / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, indent=1) + "\n")
@@ -110,11 +108,13 @@ def test_resume_hitting_a_write_error_keeps_the_earlier_runs(complete, how, tmp_
     }
     now = json.loads((out / "manifest.json").read_text())
     assert now["runs"] == manifest["runs"] and [e["run_id"] for e in now["runs"]] == [0, 2]
-    assert not [p for p in out.rglob("*.tmp") if not p.is_symlink()]  # no half-written file left
+    assert not [p for p in out.rglob("*.tmp") if p.is_file() and not p.is_symlink()]  # no half-written file left
 
     # once the folder is writable again, --resume completes it to the uninterrupted bytes
     if blocker.is_symlink() or blocker.is_file():
         blocker.unlink()
+    elif blocker.is_dir():
+        blocker.rmdir()
     capsys.readouterr()
     assert main([*GENERATE, "--resume", "--out", str(out)]) == 0
     assert "wrote 1 run(s) (2 already complete)" in capsys.readouterr().out

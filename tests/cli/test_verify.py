@@ -50,11 +50,11 @@ def copy(datasets, tmp_path):
 
 
 def part(root: Path, run: int) -> Path:
-    return root / "samples" / "twin=home" / f"run_id={run}" / "part-0.parquet"
+    return root / "samples" / "home" / f"run-{run:06d}.parquet"
 
 
 def shard(root: Path, run: int, name: str) -> Path:
-    return root / "_runs" / "twin=home" / f"run_id={run}" / name
+    return root / "_runs" / "home" / f"run-{run:06d}" / name
 
 
 def rewrite(path: Path, fn) -> None:
@@ -147,7 +147,7 @@ def test_an_event_ending_before_it_starts_in_an_old_dataset_is_found_by_the_inva
     root = copy(2)
     strip_checksums(root)
     run = pq.read_table(root / "events.parquet").column("run_id")[0].as_py()
-    for path in (root / "events.parquet", root / "_runs" / "twin=home" / f"run_id={run}" / "events.parquet"):
+    for path in (root / "events.parquet", root / "_runs" / "home" / f"run-{run:06d}" / "events.parquet"):
         rewrite(path, lambda t: set_column(t, "end", [s - __import__("datetime").timedelta(hours=1)
                                                         for s in t.column("start").to_pylist()]))
     text = problems(root)
@@ -187,7 +187,7 @@ def test_every_weight_set_to_nine(copy, capsys):
 def test_every_weight_set_to_nine_everywhere_without_checksums_is_found_by_the_plans(copy):
     root = copy(2)
     strip_checksums(root)
-    for path in [root / "runs.parquet", *sorted(root.glob("_runs/twin=home/run_id=*/run.parquet"))]:
+    for path in [root / "runs.parquet", *sorted(root.glob("_runs/home/run-*/run.parquet"))]:
         rewrite(path, lambda t: set_column(t, "weight", [9.0] * t.num_rows))
     text = problems(root)
     assert "run home/0: runs.parquet has weight = 9.0, planned" in text
@@ -201,17 +201,17 @@ def test_a_corrupt_runs_shard(copy, capsys):
     data[-6] ^= 0xFF  # the footer length too
     f.write_bytes(bytes(data))
     text = problems(root)
-    assert "run home/1: _runs/twin=home/run_id=1/run.parquet differs from the file written" in text  # same size
+    assert "run home/1: _runs/home/run-000001/run.parquet differs from the file written" in text  # same size
     assert "run home/1: run.parquet is not readable Parquet" in text
     one_clear_run(root, capsys)
 
 
 def test_a_stray_run_file(copy, capsys):
     root = copy(0)
-    stray = root / "samples" / "twin=home" / "run_id=99" / "part-0.parquet"
-    stray.parent.mkdir()
+    stray = root / "samples" / "home" / "run-000099.parquet"
+    assert stray.parent.is_dir()  # the twin's folder holds every run's file
     shutil.copy(part(root, 0), stray)
-    assert "stray file samples/twin=home/run_id=99/part-0.parquet: not in the manifest" in problems(root)
+    assert "stray file samples/home/run-000099.parquet: not in the manifest" in problems(root)
     one_clear_run(root, capsys)
 
 
@@ -219,7 +219,7 @@ def test_a_small_shift_in_one_run(copy, capsys):
     root = copy(0)
     rewrite(part(root, 1), lambda t: set_column(t, "temp_indoor_c", (t.column("temp_indoor_c").to_numpy() + 0.1)))
     text = problems(root)
-    assert changed(text, "run home/1", "samples/twin=home/run_id=1/part-0.parquet")
+    assert changed(text, "run home/1", "samples/home/run-000001.parquet")
     assert "run home/0" not in text and "run home/2" not in text
     one_clear_run(root, capsys)
 
@@ -228,7 +228,7 @@ def test_a_channel_set_to_nan(copy, capsys):
     root = copy(0)
     rewrite(part(root, 2), lambda t: set_column(t, "pv_power_w", np.full(t.num_rows, np.nan)))
     text = problems(root)
-    assert changed(text, "run home/2", "samples/twin=home/run_id=2/part-0.parquet")
+    assert changed(text, "run home/2", "samples/home/run-000002.parquet")
     assert "run home/2: mains_power_w != load_power_w - pv_power_w + battery_power_w" in text
     one_clear_run(root, capsys)
 
@@ -239,9 +239,9 @@ def test_two_runs_files_swapped(copy, capsys):
     tmp = a.with_name("x")
     a.rename(tmp), b.rename(a), tmp.rename(b)
     text = problems(root)
-    assert changed(text, "run home/0", "samples/twin=home/run_id=0/part-0.parquet")
-    assert "run home/0: samples/twin=home/run_id=0/part-0.parquet holds run home/2 (files swapped?)" in text
-    assert "run home/2: samples/twin=home/run_id=2/part-0.parquet holds run home/0 (files swapped?)" in text
+    assert changed(text, "run home/0", "samples/home/run-000000.parquet")
+    assert "run home/0: samples/home/run-000000.parquet holds run home/2 (files swapped?)" in text
+    assert "run home/2: samples/home/run-000002.parquet holds run home/0 (files swapped?)" in text
     one_clear_run(root, capsys)
 
 
@@ -263,7 +263,7 @@ def test_a_flipped_byte_gives_one_clear_line(copy, capsys, where):
     data[i] ^= 0xFF
     f.write_bytes(bytes(data))
     text = problems(root)
-    assert changed(text, "run home/1", "samples/twin=home/run_id=1/part-0.parquet")
+    assert changed(text, "run home/1", "samples/home/run-000001.parquet")
     out = one_clear_run(root, capsys)
     assert all(line.startswith(("  - ", "  note: ", str(root))) for line in out.splitlines())
 
@@ -275,7 +275,7 @@ def test_a_missing_file_and_an_unfinished_dataset_are_found(copy):
     m["finalized"] = False
     (root / "manifest.json").write_text(json.dumps(m))
     text = verify(root).text()
-    assert "never finalized" in text and "run_id=2/part-0.parquet is missing" in text
+    assert "never finalized" in text and "samples/home/run-000002.parquet is missing" in text
 
 
 def test_a_broken_power_balance_is_found_by_the_invariants_and_regeneration(copy):
@@ -285,7 +285,7 @@ def test_a_broken_power_balance_is_found_by_the_invariants_and_regeneration(copy
         t, "mains_power_w", t.column("mains_power_w").to_numpy() + np.eye(1, t.num_rows, 5)[0] * 1000.0))
     text = problems(root, regenerate=3)
     assert "mains_power_w != load_power_w - pv_power_w + battery_power_w" in text
-    assert "regenerated samples/twin=home/run_id=1/part-0.parquet differs" in text
+    assert "regenerated samples/home/run-000001.parquet differs" in text
 
 
 @pytest.mark.parametrize("change,field", [
@@ -293,7 +293,7 @@ def test_a_broken_power_balance_is_found_by_the_invariants_and_regeneration(copy
     (lambda m: m.update(runs="x"), "runs: Input should be a valid list (got 'x')"),
     (lambda m: m["runs"][1].pop("files"), "runs[1].files: Field required"),
     (lambda m: m["runs"][0]["files"].__setitem__(0, "../../etc/passwd"),
-     "runs[0].files[0]: '../../etc/passwd' is not this run's file; expected 'samples/twin=home/run_id=0/part-0.parquet'"),
+     "runs[0].files[0]: '../../etc/passwd' is not this run's file; expected 'samples/home/run-000000.parquet'"),
     (lambda m: m["runs"][0].update(run_id=True), "runs[0].run_id: Input should be a valid integer (got True)"),
 ])
 def test_a_damaged_manifest_is_one_clear_problem(copy, capsys, change, field):

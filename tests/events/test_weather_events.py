@@ -133,6 +133,5 @@ class EventParams(dict):
     """The ``params`` of an events.parquet row as a dict."""
 
     def __init__(self, row: pd.Series) -> None:
-        import json
-
-        super().__init__(json.loads(row["params"]))
+        params = row["params"]  # a struct: a dict with null where this event has no such field
+        super().__init__({k: v for k, v in (params or {}).items() if v is not None})

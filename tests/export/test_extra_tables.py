@@ -46,14 +46,15 @@ def test_round_trip(tmp_path):
     assert list(t.columns) == ["twin", "run_id", "time", "snapshot", "accel_g"]
     assert list(t.run_id) == [0] * 50 + [1] * 50 and list(t.snapshot) == list(range(50)) * 2
     assert str(t.time.dt.tz) == "UTC" and t.time.iloc[1] - t.time.iloc[0] == pd.Timedelta("10s")
-    schema = pq.read_schema(tmp_path / "d/snapshots/twin=toy/run_id=0/part-0.parquet")
+    schema = pq.read_schema(tmp_path / "d/snapshots/toy/run-000000.parquet")
     assert schema.field("accel_g").type == pa.list_(pa.float32())
     assert json.loads(schema.metadata[b"twinforge"])["table"] == "snapshots"
     np.testing.assert_array_equal(np.stack(t.accel_g[t.run_id == 1].to_numpy()), waves[0])
     one = ds.table("snapshots", runs=[0], columns=["accel_g"])
     assert list(one.columns) == ["twin", "run_id", "accel_g"] and len(one) == 50
     manifest = json.loads((tmp_path / "d/manifest.json").read_text())
-    assert "snapshots/twin=toy/run_id=0/part-0.parquet" in manifest["runs"][0]["files"]
+    assert "snapshots/toy/run-000000.parquet" in manifest["runs"][0]["files"]
+    assert schema.names[:2] == ["twin", "run_id"]  # each file holds its run's ids
     with pytest.raises(ValueError, match="no table 'spectra'"):
         ds.table("spectra")
 
@@ -70,7 +71,7 @@ def test_crash_leaves_nothing_complete_looking(tmp_path, monkeypatch):
     monkeypatch.undo()
     parts = sorted(p.relative_to(tmp_path / "d").as_posix() for p in (tmp_path / "d").rglob("*parquet*")
                    if not p.relative_to(tmp_path / "d").as_posix().startswith("_runs/"))  # shards: not data
-    assert [p for p in parts if "run_id=1" in p or "run_id=2" in p] == []
+    assert [p for p in parts if "run-000001" in p or "run-000002" in p] == []
     ds = open_dataset(tmp_path / "d")
     assert ds.run_ids == {TWIN: [0]} and set(ds.table("snapshots").run_id) == {0}
     # resume redoes the missing runs; overwrite clears the table folders too
@@ -80,13 +81,13 @@ def test_crash_leaves_nothing_complete_looking(tmp_path, monkeypatch):
     assert set(open_dataset(tmp_path / "d").table("snapshots").run_id) == {0, 1}
     w3 = DatasetWriter(tmp_path / "d", mode="overwrite")
     write_run(w3, 5)
-    assert sorted(p.name for p in (tmp_path / "d/snapshots/twin=toy").iterdir()) == ["run_id=5"]
+    assert sorted(p.name for p in (tmp_path / "d/snapshots/toy").iterdir()) == ["run-000005.parquet"]
 
 
 def test_byte_determinism_and_bad_input(tmp_path):
     for name in ("a", "b"):
         write_run(DatasetWriter(tmp_path / name), 0)
-    rel = "snapshots/twin=toy/run_id=0/part-0.parquet"
+    rel = "snapshots/toy/run-000000.parquet"
     assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
     w = DatasetWriter(tmp_path / "c")
     with w.open_run(TWIN, 0, CHANNELS, META) as run:

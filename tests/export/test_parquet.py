@@ -46,6 +46,7 @@ def blocks(run_id: int, n: int = 3000, block: int = 1000):
         "event": event,
         "event_id": event_id,
         "severity": np.where(event_id >= 0, 2.5, np.nan),
+        "events_active": pa.array([[e] if e else [] for e in event], type=pa.list_(pa.string())),
     }
     for i0 in range(0, n, block):
         yield {k: v[i0 : i0 + block] for k, v in cols.items()}
@@ -62,7 +63,7 @@ def events(run_id: int, twin: str = TWIN) -> pd.DataFrame:
             "start": START + pd.to_timedelta([100, 5], unit="min"),
             "end": START + pd.to_timedelta([160, 8], unit="min"),
             "severity": [2.5, np.nan],
-            "params": ['{"depth_k":4}', "{}"],
+            "params": [{"depth_k": 4}, {}],
         }
     )
 
@@ -114,12 +115,14 @@ def make_dataset(root: Path, order=(0, 1), finalize: bool = True, **kw) -> Path:
 
 
 def part(root: Path, run_id: int, twin: str = TWIN) -> Path:
-    return root / "samples" / f"twin={twin}" / f"run_id={run_id}" / "part-0.parquet"
+    return root / "samples" / twin / f"run-{run_id:06d}.parquet"
 
 
 def expected(run_id: int, **kw) -> pd.DataFrame:
     df = pd.concat([pd.DataFrame(b) for b in blocks(run_id, **kw)], ignore_index=True)
     df["time"] = pd.to_datetime(df["time"]).dt.tz_localize("UTC")
+    df.insert(0, "run_id", np.int64(run_id))
+    df.insert(0, "twin", TWIN)
     return df
 
 
@@ -142,13 +145,13 @@ def dataset(tmp_path_factory) -> Path:
 def test_layout(dataset):
     files = {p.relative_to(dataset).as_posix() for p in dataset.rglob("*") if p.is_file()}
     assert {
-        "samples/twin=toy/run_id=0/part-0.parquet",
-        "samples/twin=toy/run_id=1/part-0.parquet",
+        "samples/toy/run-000000.parquet",
+        "samples/toy/run-000001.parquet",
         "events.parquet",
         "runs.parquet",
         "manifest.json",
-        "_runs/twin=toy/run_id=0/events.parquet",
-        "_runs/twin=toy/run_id=0/run.parquet",
+        "_runs/toy/run-000000/events.parquet",
+        "_runs/toy/run-000000/run.parquet",
     } <= files
     assert not [f for f in files if f.endswith(".tmp")]
     manifest = json.loads((dataset / "manifest.json").read_text())
@@ -157,14 +160,17 @@ def test_layout(dataset):
         ("toy", 0, 3000),
         ("toy", 1, 3000),
     ]
-    assert manifest["runs"][0]["files"][0] == "samples/twin=toy/run_id=0/part-0.parquet"
+    assert manifest["runs"][0]["files"][0] == "samples/toy/run-000000.parquet"
+    assert manifest["format_version"] == 2
     assert manifest["dataset"] == {"scenario": {"runs": 2}, "seed": 7}
 
 
 def test_samples_file_schema_and_metadata(dataset):
     schema = pq.read_schema(part(dataset, 0))
-    assert schema.names == ["time", *(c.name for c in CHANNELS)]  # no twin/run_id columns
+    assert schema.names == ["twin", "run_id", "time", *(c.name for c in CHANNELS)]  # ids inside
+    assert schema.field("twin").type == pa.string() and schema.field("run_id").type == pa.int64()
     assert schema.field("time").type == pa.timestamp("ns", tz="UTC")
+    assert schema.field("events_active").type == pa.list_(pa.string())
     assert [
         str(schema.field(n).type)
         for n in ("power_w", "temp_c", "occupants", "mode", "event", "event_id")
@@ -198,7 +204,7 @@ def test_writer_settings_one_row_group_per_block(dataset):
     for name in ("power_w", "temp_c", "severity"):
         assert "BYTE_STREAM_SPLIT" in cols[name].encodings, cols[name].encodings
         assert not cols[name].has_dictionary_page
-    for name in ("event", "event_id", "mode"):  # string and integer labels: dictionary
+    for name in ("event", "event_id", "mode", "twin", "run_id"):  # labels and ids: dictionary
         assert cols[name].has_dictionary_page, name
     assert "BYTE_STREAM_SPLIT" in cols["severity"].encodings  # float label: as floats
     assert not cols["occupants"].has_dictionary_page
@@ -212,8 +218,10 @@ def test_round_trip_with_pandas(dataset):
         got = pd.read_parquet(part(dataset, r))
         want = expected(r)
         assert str(got["time"].dtype) == "datetime64[ns, UTC]"
-        pd.testing.assert_frame_equal(got.drop(columns="event"), want.drop(columns="event"))
-        assert list(got["event"]) == list(want["event"])
+        labels = ["twin", "event", "events_active"]
+        pd.testing.assert_frame_equal(got.drop(columns=labels), want.drop(columns=labels))
+        assert list(got["event"]) == list(want["event"]) and set(got["twin"]) == {TWIN}
+        assert [list(a) for a in got["events_active"]] == [list(a) for a in want["events_active"]]
         assert got["temp_c"].dtype == np.float32 and got["occupants"].dtype == np.int16
 
 
@@ -228,8 +236,11 @@ def test_events_and_runs_tables(dataset):
         "start",
         "end",
         "severity",
+        "severity_unit",
         "params",
     ]
+    assert ev["severity_unit"].tolist() == ["", "K", "", "K"]  # the registered unit, "" if none
+    assert ev["params"].tolist()[:2] == [{"depth_k": None}, {"depth_k": 4}]  # a struct
     assert list(zip(ev.run_id, ev.type)) == [
         (0, "kettle"),
         (0, "cold_snap"),
@@ -250,13 +261,9 @@ def test_events_and_runs_tables(dataset):
 # -- other readers -------------------------------------------------------------------------
 
 
-def test_pyarrow_dataset_reads_hive_partitions(dataset):
-    part_schema = pa.schema([("twin", pa.string()), ("run_id", pa.int64())])
-    d = pads.dataset(
-        dataset / "samples",
-        format="parquet",
-        partitioning=pads.partitioning(part_schema, flavor="hive"),
-    )
+def test_pyarrow_dataset_reads_it(dataset):
+    d = pads.dataset(dataset / "samples", format="parquet")
+    assert d.schema.field("run_id").type == pa.int64()
     t = d.to_table(filter=pads.field("run_id") == 1).sort_by("time")
     assert t.num_rows == 3000 and set(t.column("twin").to_pylist()) == {"toy"}
     np.testing.assert_array_equal(t.column("power_w").to_numpy(), expected(1)["power_w"].to_numpy())
@@ -265,13 +272,14 @@ def test_pyarrow_dataset_reads_hive_partitions(dataset):
 def test_polars_reads_it(dataset):
     pl = pytest.importorskip("polars")
     df = (
-        pl.scan_parquet(str(dataset / "samples" / "**" / "*.parquet"), hive_partitioning=True)
+        pl.scan_parquet(str(dataset / "samples" / "**" / "*.parquet"))
         .sort("run_id", "time")
         .collect()
     )
     assert df.height == 6000 and set(df["run_id"].unique().to_list()) == {0, 1}
     assert str(df.schema["time"]) == "Datetime(time_unit='ns', time_zone='UTC')"
     assert df.schema["temp_c"] == pl.Float32 and df.schema["occupants"] == pl.Int16
+    assert df.schema["run_id"] == pl.Int64 and df.schema["twin"] == pl.String
     np.testing.assert_array_equal(
         df.filter(pl.col("run_id") == 0)["power_w"].to_numpy(), expected(0)["power_w"].to_numpy()
     )
@@ -283,7 +291,7 @@ def test_duckdb_reads_it(dataset):
     con = duckdb.connect()
     rows = con.execute(
         "SELECT twin, run_id, count(*), sum(power_w), min(time) "
-        f"FROM read_parquet('{glob}', hive_partitioning=true) GROUP BY ALL ORDER BY run_id"
+        f"FROM read_parquet('{glob}') GROUP BY ALL ORDER BY run_id"
     ).fetchall()
     assert [r[:3] for r in rows] == [("toy", 0, 3000), ("toy", 1, 3000)]
     assert rows[0][3] == pytest.approx(expected(0)["power_w"].sum())
@@ -300,7 +308,8 @@ def test_dask_reads_it(dataset):
     ddf = dd.read_parquet(str(dataset / "samples"))
     df = ddf.compute()
     assert len(df) == 6000 and str(df["time"].dtype) == "datetime64[ns, UTC]"
-    got = df[df["run_id"].astype(int) == 1].sort_values("time")["power_w"].to_numpy()
+    assert df["run_id"].dtype == np.int64
+    got = df[df["run_id"] == 1].sort_values("time")["power_w"].to_numpy()
     np.testing.assert_array_equal(got, expected(1)["power_w"].to_numpy())
 
 
@@ -337,7 +346,7 @@ def test_exception_inside_with_leaves_nothing_complete(tmp_path):
     assert not list((root / "samples").rglob("*.tmp"))
     assert [e["run_id"] for e in json.loads((root / "manifest.json").read_text())["runs"]] == [0]
     assert w.completed_runs() == {(TWIN, 0)}
-    assert pd.read_parquet(part(root, 0)).shape == (3000, 8)  # the earlier run is intact
+    assert pd.read_parquet(part(root, 0)).shape == (3000, 11)  # the earlier run is intact
 
 
 def test_leaving_without_commit_is_an_abort(tmp_path):
@@ -426,7 +435,7 @@ def test_overwrite_replaces_a_dataset_only_once_a_run_opens(tmp_path):
     write_run(w, 0)
     w.finalize()
     assert part(root, 0).exists() and not part(root, 1).exists()
-    assert not (root / "_runs" / "twin=toy" / "run_id=1").exists()
+    assert not (root / "_runs" / "toy" / "run-000001").exists()
     assert list(pd.read_parquet(root / "runs.parquet").run_id) == [0]
     assert (root / "README.txt").read_text() == "kept"  # only twinforge's own files go
 
@@ -446,7 +455,7 @@ def test_resume_keeps_completed_runs(tmp_path):
     assert part(root, 0).stat().st_mtime_ns == mtime
     fresh = make_dataset(tmp_path / "fresh", finalize=False)
     DatasetWriter(fresh, mode="resume").finalize()
-    for name in ("events.parquet", "runs.parquet", "samples/twin=toy/run_id=1/part-0.parquet"):
+    for name in ("events.parquet", "runs.parquet", "samples/toy/run-000001.parquet"):
         assert (root / name).read_bytes() == (fresh / name).read_bytes(), name
 
 
@@ -571,7 +580,7 @@ def test_events_are_validated(tmp_path):
         with pytest.raises(ValueError, match="run_record\\['run_id'\\]"):
             run.commit(events(0), record(1))
         run.commit(events(0).drop(columns=["run_id", "twin"]), record(0))  # filled in
-    ev = pq.read_table(tmp_path / "d" / "_runs" / "twin=toy" / "run_id=0" / "events.parquet")
+    ev = pq.read_table(tmp_path / "d" / "_runs" / "toy" / "run-000000" / "events.parquet")
     assert ev.column("twin").to_pylist() == ["toy", "toy"]
 
 
@@ -606,13 +615,13 @@ def test_unwritable_folder_gives_a_clear_error_and_keeps_earlier_runs(tmp_path):
     root = tmp_path / "d"
     w = DatasetWriter(root)
     write_run(w, 0)
-    samples = root / "samples" / "twin=toy"
+    samples = root / "samples" / "toy"
     samples.chmod(0o500)
     try:
         if os.access(samples, os.W_OK):
             pytest.skip("running as root: chmod does not stop writes")
         with pytest.raises(
-            OSError, match="cannot create .*run_id=1.*Permission denied.*permissions"
+            OSError, match="cannot create .*run-000001.*Permission denied.*permissions"
         ):
             write_run(w, 1)
     finally:
@@ -716,9 +725,10 @@ def test_disk_full_gives_a_clear_error_and_keeps_earlier_runs(tmp_path):
     first, listing = r.stdout.split("\n", 1)
     report = json.loads(first)
     assert report["errno"] == 28 and report["done"] == [[TWIN, 0]]
-    assert "No space left on device" in report["msg"] and "run_id=1" in report["msg"]
+    assert "No space left on device" in report["msg"] and "run-000001" in report["msg"]
     assert (
-        listing.count("part-0.parquet") == 1 and ".tmp" not in listing
+        listing.count("run-000000.parquet") == 1 and "run-000001.parquet" not in listing
+        and ".tmp" not in listing
     )  # run 0 intact, no leftovers
 
 

@@ -39,6 +39,7 @@ def samples(run_id: int, channels, n: int = 96, offset: int = 0) -> dict[str, np
             np.int64
         ),
         "severity": np.where(event == "", np.nan, 1.5),
+        "events_active": [[e] if e else [] for e in event],
     }
     for c in channels:
         if c.name not in out:
@@ -59,7 +60,7 @@ def events(run_id: int, twin: str) -> pd.DataFrame:
             "start": START + pd.to_timedelta([150, 600, 30], unit="min"),
             "end": START + pd.to_timedelta([300, 660, 33], unit="min"),
             "severity": [1.5, 1.5, np.nan],
-            "params": ["{}", "{}", "{}"],
+            "params": [{}, {"cause": "fault"}, {"energy_j": 3.6e5}],
         }
     )
 
@@ -170,7 +171,7 @@ def test_metadata_and_units(home):
         "home",
     )
     assert ds.metadata() == m
-    assert ds.units["power_w"] == "W" and ds.units["severity"] == "1"
+    assert ds.units["power_w"] == "W" and ds.units["severity"] == ""  # the event type's: events
     assert ds.twins == ["home"] and ds.run_ids == {"home": [0, 1, 2]}
     assert "3 run(s)" in repr(ds) and isinstance(ds, TwinDataset)
 
@@ -180,7 +181,8 @@ def test_metadata_and_units(home):
 
 def test_to_xarray_dims_coords_attrs(home):
     x = open_dataset(home).to_xarray()
-    assert isinstance(x, xr.Dataset) and dict(x.sizes) == {"run": 3, "time": 96}
+    assert isinstance(x, xr.Dataset) and dict(x.sizes) == {"run": 3, "time": 96, "event_type": 2}
+    assert x["events_active"].dims == ("run", "time", "event_type")
     assert x["power_w"].dims == ("run", "time")
     assert x["run"].values.tolist() == [0, 1, 2] and x["weight"].values.tolist() == [0.5, 1.5, 2.5]
     assert x["time"].dtype == np.dtype("datetime64[ns]") and x["time"].attrs["timezone"] == "UTC"
@@ -197,14 +199,14 @@ def test_twin_accessor(home):
     x = open_dataset(home).to_xarray()
     assert x.twin.units["temp_c"] == "degC"
     assert x.twin.channels(kind="interval") == ["power_w"]
-    assert x.twin.channels(kind="label") == ["event", "event_id", "severity"]
+    assert x.twin.channels(kind="label") == ["event", "event_id", "severity", "events_active"]
     mask = x.twin.event_mask("heat_wave")
     assert mask.dims == ("run", "time") and mask.dtype == bool and int(mask.sum()) == 3 * 10
     assert int(x.twin.event_mask(["heat_wave", "outage"]).sum()) == 3 * 14
     assert not isinstance(x, TwinDataset) and type(x) is xr.Dataset  # an accessor, not a subclass
     with pytest.raises(ValueError, match="kind"):
         x.twin.channels(kind="sensor")
-    with pytest.raises(ValueError, match="'event'"):
+    with pytest.raises(ValueError, match="'events_active'"):
         x[["power_w"]].twin.event_mask("heat_wave")
 
 
@@ -272,9 +274,9 @@ def test_committed_file_missing_is_reported(tmp_path):
     w = DatasetWriter(root)
     write(w, "home", 0, HOME)
     w.finalize()
-    part = root / "samples" / "twin=home" / "run_id=0" / "part-0.parquet"
+    part = root / "samples" / "home" / "run-000000.parquet"
     part.unlink()
-    with pytest.raises(FileNotFoundError, match="part-0.parquet"):
+    with pytest.raises(FileNotFoundError, match="run-000000.parquet"):
         open_dataset(root)
 
 
@@ -305,7 +307,7 @@ def test_describe(home):
     power = next(line for line in lines if "power_w" in line)
     assert "W" in power.split() and "interval" in power and "electric power" in power
     assert "events: 9" in text
-    assert any(line.split() == ["rare", "heat_wave", "3"] for line in lines)
+    assert any(line.split() == ["rare", "heat_wave", "3", "severity", "in", "K"] for line in lines)
     assert any(line.split() == ["appliance", "kettle", "3"] for line in lines)
 
 

@@ -27,6 +27,7 @@ def recovered():
                      n_homes=3, n_eval_homes=2, seed=0)
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_recovers_usage_scale_from_a_wrong_start(recovered):
     res = recovered
     assert res.start_params == {"appliances.usage_scale": 1.0}
@@ -87,6 +88,7 @@ def test_rescore_chooses_the_lowest_loss_on_fresh_seeds(tmp_path):
         calibrate(target, rescore=1, n_rescore_units=0, **kw)
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_preset_loads_as_a_scenario(recovered, tmp_path):
     path = recovered.write_preset(tmp_path / "preset.toml", days=3)
     spec = load_spec(path)
@@ -129,6 +131,7 @@ def test_errors():
         calibrate(real, params={"hvac.heating": (0, 1)}, max_runs=3)
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_calibrates_a_machine_with_units_held_out():
     """Machines, real units with run_id: the split is by unit and a known parameter is found."""
     from twinforge.fidelity.calibration import simulate_runs
@@ -149,6 +152,7 @@ def test_calibrates_a_machine_with_units_held_out():
     assert res.report_after.value("channels.accel_rms_g.ks") < 0.5 * res.report_before.value("channels.accel_rms_g.ks")
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_calibrates_the_spread_between_units(tmp_path):
     """Fleet laws: real bearings differ in level; calibrating diversity.background_sigma finds how much."""
     from twinforge.fidelity.calibration import simulate_runs

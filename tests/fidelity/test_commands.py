@@ -1,7 +1,9 @@
-"""`twinforge fidelity` and `twinforge calibrate` end to end in a subprocess; clean failures."""
+"""`twinforge fidelity` and `twinforge calibrate` end to end; clean failures."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -12,17 +14,23 @@ import pytest
 import twinforge
 from twinforge.campaign.runner import generate
 from twinforge.campaign.spec import load_spec
+from twinforge.fidelity.commands import main
 from twinforge.fidelity.loader import UCI_SAMPLE
 
 UCI = Path(twinforge.__file__).parent / "data" / UCI_SAMPLE
 
 
 def tf(*args):
-    """The commands' own entry point (the same handlers `twinforge` dispatches to)."""
-    return subprocess.run(
-        [sys.executable, "-m", "twinforge.fidelity.commands", *map(str, args)],
-        capture_output=True, text=True, timeout=300,
-    )
+    """The commands' own entry point (the same handlers `twinforge` dispatches to), in this
+    process (a subprocess per case cost most of these tests' time); `twinforge` itself runs
+    as a subprocess in test_twinforge_cli_lists_the_commands."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse: a usage error
+            code = e.code if isinstance(e.code, int) else 2
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +41,7 @@ def dataset(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_fidelity_end_to_end(dataset, tmp_path):
     out = tmp_path / "rep"
     r = tf("fidelity", "--real", UCI, "--synthetic", dataset, "--map", "mains_power_w=mains_power_w",
@@ -48,6 +57,7 @@ def test_fidelity_end_to_end(dataset, tmp_path):
     assert all((out / f).stat().st_size > 0 for f in ("marginals.png", "embedding.png"))
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_fidelity_machines_against_pronostia_bearings(tmp_path):
     """--format auto knows the PRONOSTIA features; --tz none windows each bearing from its start."""
     machines = tmp_path / "machines"
@@ -117,6 +127,7 @@ def test_an_unknown_real_tz_is_an_argument_error_not_a_traceback(dataset, tmp_pa
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_fidelity_out_lands_whole_and_never_replaces_what_is_not_a_report(dataset, tmp_path):
     out = tmp_path / "rep"
     run = ("fidelity", "--real", UCI, "--synthetic", dataset, "--out", out)
@@ -139,6 +150,7 @@ def test_fidelity_out_lands_whole_and_never_replaces_what_is_not_a_report(datase
     assert under_file.returncode == 2 and "is a file, not a folder" in under_file.stderr
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_calibrate_outputs_are_checked_first_and_land_together(tmp_path):
     out, report = tmp_path / "p.toml", tmp_path / "reports"
     run = ("calibrate", "--real", UCI, "--params", "appliances.standby_w", "--budget", "2", "--homes", "1",
@@ -177,6 +189,7 @@ def test_fidelity_bad_real_file(dataset, tmp_path):
     assert not (tmp_path / "rep").exists()
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_calibrate_end_to_end_writes_a_loadable_preset(tmp_path):
     out = tmp_path / "uci.toml"
     r = tf("calibrate", "--real", UCI, "--map", "mains_power_w=mains_power_w",
@@ -188,6 +201,7 @@ def test_calibrate_end_to_end_writes_a_loadable_preset(tmp_path):
     assert spec.twin == "home" and spec.period == "1h" and spec.diversity is None
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_calibrate_rescore_says_what_it_re_scored(tmp_path):
     out = tmp_path / "uci.toml"
     r = tf("calibrate", "--real", UCI, "--params", "appliances.standby_w", "--budget", "3",
@@ -197,6 +211,7 @@ def test_calibrate_rescore_says_what_it_re_scored(tmp_path):
     assert "# re-scored 2 candidates (the start included) on 1 fresh run(s)" in out.read_text()
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_calibrate_fits_the_fleet_laws_of_a_scenario_with_diversity(tmp_path):
     base = tmp_path / "homes.toml"
     base.write_text('twin = "home"\nperiod = "1h"\n\n[diversity]\nfloor_area_sigma = 0.6\n')
@@ -260,6 +275,7 @@ def _kw_trace(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_fidelity_generic_trace_with_time_column_and_units(dataset, tmp_path):
     csv = _kw_trace(tmp_path / "kw.csv")
     base = ["fidelity", "--real", csv, "--synthetic", dataset, "--format", "trace", "--real-tz",
@@ -284,6 +300,7 @@ def test_fidelity_generic_trace_with_time_column_and_units(dataset, tmp_path):
         assert not out.exists()
 
 
+@pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_fidelity_generic_trace_with_day_first_dates(dataset, tmp_path):
     """--date-format reads day-first stamps, which the default parser refuses (naming the flag)."""
     from twinforge.fidelity.loader import load_uci_household

@@ -197,6 +197,7 @@ def test_nn_carries_its_noise_over_the_synthetic_runs(uci):
     assert two["se_runs"] is None and two["value"] is not None
 
 
+@pytest.mark.slow  # tens of seconds of CPU (a statistical law on a large sample): make test-slow
 def test_permutation_null_gives_the_window_scores_a_reference(uci, home_dataset, tmp_path):
     """null_permutations: the default home (62 real, 12 synthetic days) is far outside the
     null of these counts; the reference values land in the entries, the JSON and the summary."""

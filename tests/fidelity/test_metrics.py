@@ -221,6 +221,7 @@ def test_nn_indistinguishability_unequal_counts_and_separation():
     assert _increasing([-v for v in by_shift])
 
 
+@pytest.mark.slow  # tens of seconds of CPU (a statistical law on a large sample): make test-slow
 def test_permutation_null_is_the_score_of_one_distribution():
     """The null of 19 real against 114 synthetic windows (the home's hold-out counts): mostly
     0, a 95 % quantile well below the 0.5 / sqrt(19) rule of thumb, NN about 1; a clear

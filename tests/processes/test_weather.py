@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pvlib
@@ -93,13 +91,11 @@ def test_solar_geometry_input_forms():
     assert empty.shape == (0, 4)
 
 
-def test_solar_geometry_year_at_one_minute_is_fast():
+def test_solar_geometry_covers_a_year_at_one_minute():
+    """Every minute of a year gets a finite position (its speed: benchmarks/bench_solar.py)."""
     times = pd.date_range("2024-01-01", periods=525_600, freq="1min", tz="UTC")
-    t0 = time.perf_counter()
     geo = solar_geometry(times, *PARIS)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 5.0, f"solar_geometry took {elapsed:.2f} s for a year at 1 min"
-    assert not geo.isna().any().any()
+    assert geo.shape == (525_600, 4) and not geo.isna().any().any()
 
 
 # --------------------------------------------------------------------------- pure functions

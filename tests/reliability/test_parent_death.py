@@ -43,7 +43,7 @@ def busy_descendants(proc: subprocess.Popen, out: Path, timeout_s: float = 180) 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
-        if list((out / "samples").rglob(".part-0.parquet.tmp")):
+        if list((out / "samples").rglob(".run-*.parquet.tmp")):
             kids = parent.children(recursive=True)
             if len(kids) >= 3:
                 return kids

@@ -1,6 +1,5 @@
 """The grid twin end to end: conservation, outage bookkeeping, cold-load pickup, voltage."""
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -65,7 +64,7 @@ def test_outage_cuts_supply_and_energy_not_served_is_the_counterfactual_load(win
     assert (df.homes_served[inside] == 0).all() and (df.homes_power_w[inside] == 0).all()
     assert (df.outage[inside] == 1).all() and (df.outage[~inside] == 0).all()
     assert (df.event[inside] == "outage").all()
-    params = json.loads(out.params)
+    params = out.params
     assert params["cause"] == "fault" and params["homes_affected"] == 60
     ens = (base.homes_power_w[inside] * 900.0).sum()
     assert params["energy_not_served_j"] == pytest.approx(ens, rel=1e-9)
@@ -186,7 +185,7 @@ def test_overload_trips_the_feeder():
     df, events, _ = run(grid_spec("2024-01-08", days=2, n_homes=40, kva_per_home=0.6))
     trips = events[(events.type == "outage")]
     assert len(trips) >= 1
-    assert {json.loads(p)["cause"] for p in trips.params} == {"overload"}
+    assert {p["cause"] for p in trips.params} == {"overload"}
     assert (df.outage == 1).any()
 
 
@@ -256,6 +255,7 @@ def test_fleet_occupants_follow_the_home_routine_and_its_spread():
     assert late[at(7.5)] < sharp[at(7.5)] - 0.3
 
 
+@pytest.mark.slow  # tens of seconds of CPU (a statistical law on a large sample): make test-slow
 def test_feeder_homes_take_trips_by_the_home_twins_law():
     """The fleet's homes empty on their trips and follow the occupancy profile otherwise."""
     from twinforge.core.calendar import LocalClock

@@ -85,7 +85,9 @@ class CampaignRun:
     def samples(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The run's samples (``time`` and the channels in ``columns``, default all)."""
         twin, run_id = self.record["twin"], self.run_id
-        path = self.root / "samples" / f"twin={twin}" / f"run_id={run_id}" / "part-0.parquet"
+        from twinforge.export.parquet import SAMPLES_DIR, run_file
+
+        path = self.root / run_file(SAMPLES_DIR, twin, run_id)
         cols = None if columns is None else ["time", *[c for c in columns if c != "time"]]
         return pq.read_table(path, columns=cols).to_pandas()
 
@@ -164,15 +166,21 @@ def numeric_columns(dataset: str | Path) -> dict[str, str]:
         If the dataset holds no samples file.
     """
     root = Path(dataset)
-    first = next(iter(sorted(root.glob("samples/twin=*/run_id=*/part-0.parquet"))), None)
+    first = _first_samples_file(root)
     if first is None:
-        raise FileNotFoundError(f"{root} holds no samples (samples/twin=*/run_id=*/part-0.parquet)")
+        raise FileNotFoundError(f"{root} holds no samples (samples/<twin>/run-<n>.parquet)")
     schema = pq.read_schema(first)
     return {
         f.name: str(f.type)
         for f in schema
-        if f.name != "time" and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_boolean(f.type))
+        if f.name not in ("twin", "run_id", "time") and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_boolean(f.type))
     }
+
+
+def _first_samples_file(root: Path) -> Path | None:
+    """The first run's samples file (format 2; format 1: ``twin=*/run_id=*/part-0.parquet``)."""
+    files = sorted(root.glob("samples/*/run-*.parquet")) or sorted(root.glob("samples/twin=*/run_id=*/part-0.parquet"))
+    return files[0] if files else None
 
 
 def twin_channels(campaign: Any) -> dict[str, str]:
@@ -181,7 +189,15 @@ def twin_channels(campaign: Any) -> dict[str, str]:
     from twinforge.core.rng import RngStreams
 
     twin = TWINS.get(campaign.twin)(campaign.scenario.config, RngStreams(0))
-    return {ch.name: ch.unit for ch in twin.channels() if np.dtype(ch.dtype).kind in "biuf"}
+    return {ch.name: ch.unit for ch in twin.channels() if _numeric_dtype(ch.dtype)}
+
+
+def _numeric_dtype(dtype: str) -> bool:
+    """Whether a channel's dtype is a number (not a string, nor a list such as ``events_active``)."""
+    try:
+        return np.dtype(dtype).kind in "biuf"
+    except TypeError:  # "list<str>"
+        return False
 
 
 def check_column(dataset: str | Path, column: str) -> None:
@@ -189,7 +205,7 @@ def check_column(dataset: str | Path, column: str) -> None:
     numeric = numeric_columns(dataset)
     if column in numeric:
         return
-    schema = pq.read_schema(next(iter(sorted(Path(dataset).glob("samples/twin=*/run_id=*/part-0.parquet")))))
+    schema = pq.read_schema(_first_samples_file(Path(dataset)))
     names = ", ".join(sorted(numeric))
     if column in schema.names:
         raise ValueError(

@@ -30,12 +30,14 @@ from typing import Any, Literal
 
 from twinforge.campaign.campaign import CampaignSpec, iter_campaign_plans, load_twins
 from twinforge.campaign.runner import (
+    BAR_FORMAT,
     LARGE_OUTPUT_BYTES,
     RunPlan,
     _recorded_seed,
     check_first_run,
     execute_run,
     first_run_check,
+    simulated_text,
     write_run,
 )
 
@@ -56,6 +58,8 @@ class CampaignSummary:
     values: int
     seconds: float
     executor: str
+    period_s: float = 0.0
+    config: Any = None
 
     @property
     def runs_per_s(self) -> float:
@@ -69,8 +73,8 @@ class CampaignSummary:
         return (
             f"wrote {self.runs_written} run(s) ({self.runs_skipped} already complete) to {self.path} "
             f"[{self.executor}]\n"
-            f"  {self.rows:,} rows, {self.values:,} values in {self.seconds:.1f} s "
-            f"({self.runs_per_s:,.2f} runs/s, {self.values_per_s:,.0f} values/s)\n"
+            f"  {self.rows:,} rows, {self.values:,} values ({self.runs_per_s:,.2f} runs/s); "
+            f"{simulated_text(self.rows, self.period_s, self.seconds, self.config)}\n"
             f"  seed {self.seed}; estimate with: twinforge campaign estimate {self.path} --column ..."
         )
 
@@ -95,12 +99,12 @@ def _committed_run(out: str, twin: str, run_id: int, chash: str) -> dict[str, An
     (every file present, same config hash), else None."""
     import pyarrow.parquet as pq
 
-    from twinforge.export.parquet import PART_NAME, SAMPLES_DIR, read_manifest, run_folder
+    from twinforge.export.parquet import SAMPLES_DIR, read_manifest, run_file
 
     root = Path(out)
     # A run is committed only once its samples file is in place: without it there is
     # nothing to look up, and the manifest (which grows with every run) is not read.
-    if not (root / SAMPLES_DIR / run_folder(twin, run_id) / PART_NAME).is_file():
+    if not (root / run_file(SAMPLES_DIR, twin, run_id)).is_file():
         return None
     try:
         entries = read_manifest(root).get("runs", [])
@@ -112,7 +116,7 @@ def _committed_run(out: str, twin: str, run_id: int, chash: str) -> dict[str, An
         files = e.get("files") or []
         if not files or not all((root / f).is_file() for f in files):
             return None
-        n_channels = len(pq.read_schema(root / files[0]).names) - 1  # all but time
+        n_channels = len(pq.read_schema(root / files[0]).names) - 3  # all but twin, run_id, time
         rows = int(e["rows"])
         return {"run_id": run_id, "rows": rows, "values": rows * n_channels}
     return None
@@ -296,7 +300,8 @@ def run_campaign(
             kind = f"dask {scheduler or client.scheduler.address}"
         else:
             kind = "serial" if workers == 1 else f"{workers} processes"
-        bar = tqdm(total=n_todo, unit="run", disable=not progress, desc=f"{campaign.twin} campaign")
+        bar = tqdm(total=n_todo, unit="run", disable=not progress, desc=f"{campaign.twin} campaign",
+                   bar_format=BAR_FORMAT)
         with bar:
             if serial:
                 grid = spec.grid()
@@ -305,9 +310,9 @@ def run_campaign(
                         first_run_check(spec, plan, n_todo, out, max_output_bytes, seed=seed, chash=chash)
                         if k == 0 else None
                     )
-                    r, v = write_run(writer, spec, plan, seed=seed, chash=chash, grid=grid, before_write=check)
+                    r, v = write_run(writer, spec, plan, seed=seed, chash=chash, grid=grid, before_write=check,
+                                     bar=bar)
                     rows, values = rows + r, values + v
-                    bar.update(1)
             else:
                 args = (spec_json, str(out), chash)
                 results = _run_dask(plans, args, client) if client is not None else _run_processes(plans, args, workers)
@@ -321,7 +326,8 @@ def run_campaign(
         {"campaign": campaign.to_json_dict(), "scenario": spec_json, "config_hash": chash, "seed": seed}
     )
     return CampaignSummary(
-        out, seed, n_todo, len(done), rows, values, time.perf_counter() - t0, kind
+        out, seed, n_todo, len(done), rows, values, time.perf_counter() - t0, kind,
+        spec.period_s, spec.config,
     )
 
 

@@ -107,12 +107,14 @@ def build_twin(spec: GenerateSpec, plan: RunPlan):
 
 class _NoBar:
     total = 0
+    disable = True
 
-    def update(self, n: int = 1) -> None:
+    def update(self, n: float = 1) -> None:
         pass
 
-    def refresh(self) -> None:
-        pass
+
+#: Progress bars count runs, in fractions while a run renders (one step per rendered chunk).
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} runs [{elapsed}<{remaining}]"
 
 
 def _run_record(spec: GenerateSpec, plan: RunPlan, twin: Any, seed: int, chash: str) -> dict[str, Any]:
@@ -146,6 +148,9 @@ def write_run(
 ) -> tuple[int, int]:
     """Simulate one planned run and commit it to ``writer``; returns ``(rows, values)``.
 
+    ``bar`` (a tqdm bar counting runs) advances by the share of this run rendered after each
+    chunk, so its total is right even when runs end early (a machine at its failure). The
+    chunks never depend on the bar: a chunk is a row group, so the bytes would.
     ``before_write(twin, run_grid, first_block)``, if given, sees the first rendered block
     before anything of the run is written (and before the dataset folder is created): the
     output size check uses it. It may raise to stop.
@@ -153,10 +158,17 @@ def write_run(
     grid = spec.grid() if grid is None else grid
     bar = _NoBar() if bar is None else bar
     rows = values = 0
-    twin, run_grid, blocks = _start_run(spec, plan, grid, bar.update)
-    if run_grid.n_steps != grid.n_steps:
-        bar.total -= grid.n_steps - run_grid.n_steps
-        bar.refresh()
+    moved = 0.0
+    n_steps = [1]  # the run's own number of steps, known once the twin is built
+
+    def advance(n: int) -> None:
+        nonlocal moved
+        step = min(n / n_steps[0], 1.0 - moved)
+        moved += step
+        bar.update(step)
+
+    twin, run_grid, blocks = _start_run(spec, plan, grid, advance)  # lazy: nothing rendered yet
+    n_steps[0] = max(run_grid.n_steps, 1)
     channels = twin.channels()
     meta: dict[str, Any] = {
         "period_s": grid.period_s,
@@ -167,6 +179,8 @@ def write_run(
         "twin": spec.twin,
         "start": grid.start.isoformat(),
     }
+    if getattr(plan.config, "tz", None):  # the occupants' clock: local-time features use it
+        meta["local_timezone"] = plan.config.tz
     first = next(blocks, None)  # rendered before anything is written: the size check sees it
     if before_write is not None:
         before_write(twin, run_grid, first)
@@ -180,6 +194,7 @@ def write_run(
             rows += n
             values += n * len(channels)
         run.commit(twin.events(plan.run_id), _run_record(spec, plan, twin, seed, chash))
+    bar.update(1.0 - moved)  # rounding: the run counts exactly once
     return rows, values
 
 
@@ -340,6 +355,23 @@ def execute_run(
     return {"run_id": plan.run_id, "rows": rows, "values": values}
 
 
+def _duration(seconds: float) -> str:
+    for unit, s in (("days", 86_400.0), ("h", 3_600.0), ("min", 60.0)):
+        if seconds >= 2 * s:
+            return f"{seconds / s:,.1f} {unit}"
+    return f"{seconds:,.1f} s"
+
+
+def simulated_text(rows: int, period_s: float, seconds: float, config: Any = None) -> str:
+    """How much time was simulated, and how fast: a throughput that reads the same for a
+    home at 1 min and a feeder of 200 homes at 15 min (whose few rows each cost much)."""
+    sim_s = rows * period_s
+    homes = getattr(config, "n_homes", None)
+    each = f" (each a feeder of {homes:,} homes)" if isinstance(homes, int) else ""
+    speed = f"; {_duration(sim_s / seconds)} simulated per second" if seconds > 0 and rows else ""
+    return f"{_duration(sim_s)} of runs simulated{each} in {seconds:.1f} s{speed}"
+
+
 @dataclass
 class GenerateSummary:
     path: Path
@@ -349,18 +381,20 @@ class GenerateSummary:
     rows: int
     values: int
     seconds: float
+    period_s: float = 0.0
+    config: Any = None
 
     def text(self) -> str:
-        rate = self.values / self.seconds if self.seconds > 0 else float("nan")
         return (
             f"wrote {self.runs_written} run(s) ({self.runs_skipped} already complete) to {self.path}\n"
-            f"  {self.rows:,} rows, {self.values:,} values in {self.seconds:.1f} s ({rate:,.0f} values/s)\n"
+            f"  {self.rows:,} rows, {self.values:,} values; "
+            f"{simulated_text(self.rows, self.period_s, self.seconds, self.config)}\n"
             f"  seed {self.seed}; inspect with: twinforge info {self.path}"
         )
 
 
 def _recorded_seed(out: str | Path) -> int | None:
-    from twinforge.export.parquet import SHARD_RUN_NAME, SHARDS_DIR, read_manifest, run_folder
+    from twinforge.export.parquet import read_manifest
 
     try:
         manifest = read_manifest(Path(out))
@@ -371,7 +405,7 @@ def _recorded_seed(out: str | Path) -> int | None:
         import pyarrow.parquet as pq
 
         for e in sorted(manifest["runs"], key=lambda e: (e["twin"], e["run_id"])):
-            shard = Path(out) / SHARDS_DIR / run_folder(e["twin"], e["run_id"]) / SHARD_RUN_NAME
+            shard = Path(out) / e["files"][2]  # the run's shard (manifest.json's own path)
             if shard.is_file():
                 seed = pq.read_table(shard, columns=["seed"]).column("seed")[0].as_py()
                 break
@@ -432,8 +466,8 @@ def generate(
     todo = spec.runs - len(done)
     rows = values = 0
     bar = tqdm(
-        total=todo * grid.n_steps, unit="sample", unit_scale=True,
-        disable=not progress, desc=f"{spec.twin} x{todo}",
+        total=todo, unit="run", disable=not progress, desc=f"{spec.twin} x{todo}",
+        bar_format=BAR_FORMAT,
     )
     with bar:
         for k, plan in enumerate(iter_plans(spec, seed, skip=done)):
@@ -444,4 +478,6 @@ def generate(
             rows += n_rows
             values += n_values
     writer.finalize({"scenario": spec_json, "config_hash": chash, "seed": seed})
-    return GenerateSummary(Path(out), seed, todo, len(done), rows, values, time.perf_counter() - t0)
+    return GenerateSummary(
+        Path(out), seed, todo, len(done), rows, values, time.perf_counter() - t0, grid.period_s, spec.config
+    )

@@ -1,36 +1,63 @@
 """Ground truth of a run: every event, injected or emergent, with its labels.
 
 Processes call :meth:`EventLog.log` once per event (an appliance cycle, a heat-pump run, a
-heat wave). Events flagged ``label=True`` also label the sample grid: the ``event``,
-``event_id`` and ``severity`` columns carry, at each sample time, the labelled event active
-then that **started last** (ties: the more severe, then the one logged last). Severities of
-different event types have different units (K, m/s, a share of homes, a sensor's unit), so
-they are never compared with each other; ``events.parquet`` keeps every overlapping event.
+heat wave). Events flagged ``label=True`` also label the sample grid, in two forms:
+
+* ``events_active``: the types of **every** labelled event active at the sample (a list,
+  empty where none is), so overlapping events are all visible;
+* ``event``, ``event_id``, ``severity``: the one labelled event active then that **started
+  last** (ties: the more severe, then the one logged last), for single-label use.
+
+Severities of different event types have different units (K, m s-1, a share of homes, a
+sensor's unit): each event carries its ``severity_unit`` in ``events.parquet``, which keeps
+every overlapping event with its own parameters (``params``, a struct).
 """
 
 from __future__ import annotations
 
-import json
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from twinforge.core.schema import NO_EVENT, canonical_json
+from twinforge.core.registry import EVENTS
+from twinforge.core.schema import NO_EVENT
 
-__all__ = ["EventLog", "EVENT_COLUMNS"]
+__all__ = ["EventLog", "EVENT_COLUMNS", "severity_unit_of"]
 
 #: Columns of ``events.parquet`` in order.
 EVENT_COLUMNS = (
-    "event_id", "run_id", "twin", "category", "type", "start", "end", "severity", "params",
+    "event_id", "run_id", "twin", "category", "type", "start", "end", "severity",
+    "severity_unit", "params",
 )
+
+ParamValue = float | int | str | bool | None
+
+
+def severity_unit_of(event_type: str) -> str:
+    """The unit of ``severity`` declared by the registered event type ``event_type``.
+
+    The declaration's unit is what precedes its explanation in parentheses
+    (``"m s-1 (peak gust)"`` -> ``"m s-1"``), ``"1"`` for a share (``"share of homes"``);
+    ``""`` for a type that is not registered (an emergent event: an appliance cycle, an
+    overload) or whose severity is unused.
+    """
+    if event_type not in EVENTS:
+        return ""
+    unit = str(getattr(EVENTS.get(event_type), "severity_unit", "")).split(" (")[0].strip()
+    if unit.startswith("share"):
+        return "1"
+    return "" if unit == "unused" else unit
 
 
 class EventLog:
     """Append-only table of one run's events (column lists, not Python objects per row)."""
 
     def __init__(self) -> None:
-        self._cols: dict[str, list] = {k: [] for k in ("category", "type", "start_s", "end_s", "severity", "params", "label")}
+        self._cols: dict[str, list] = {
+            k: [] for k in ("category", "type", "start_s", "end_s", "severity", "severity_unit", "params", "label")
+        }
 
     def __len__(self) -> int:
         return len(self._cols["type"])
@@ -44,9 +71,16 @@ class EventLog:
         severity: float = math.nan,
         *,
         label: bool = False,
-        **params: float | int | str | bool,
+        severity_unit: str | None = None,
+        **params: ParamValue,
     ) -> int:
-        """Record an event over ``[start_s, end_s]`` (engine seconds); returns its id."""
+        """Record an event over ``[start_s, end_s]`` (engine seconds); returns its id.
+
+        ``severity_unit`` defaults to the unit the registered event type ``type`` declares
+        (:func:`severity_unit_of`); give it where the type's unit depends on the event
+        (a sensor fault's severity is in its channel's unit). ``params`` are the event's
+        own parameters (numbers, strings, booleans), stored as a struct.
+        """
         if end_s < start_s:
             raise ValueError(f"event {type!r} ends ({end_s}) before it starts ({start_s})")
         c = self._cols
@@ -55,13 +89,14 @@ class EventLog:
         c["start_s"].append(float(start_s))
         c["end_s"].append(float(end_s))
         c["severity"].append(float(severity))
-        c["params"].append(canonical_json(params) if params else "{}")
+        c["severity_unit"].append(severity_unit_of(type) if severity_unit is None else str(severity_unit))
+        c["params"].append(_checked(params, type))
         c["label"].append(bool(label))
         return len(c["type"]) - 1
 
     def update(
         self, event_id: int, *, end_s: float | None = None, severity: float | None = None,
-        **params: float | int | str | bool,
+        **params: ParamValue,
     ) -> None:
         """Set the end (and severity) of an open event and add parameters known only later."""
         c = self._cols
@@ -72,8 +107,7 @@ class EventLog:
                 raise ValueError(f"event {event_id} cannot end before it starts")
             c["end_s"][event_id] = float(end_s)
         if params:
-            merged = {**json.loads(c["params"][event_id]), **params}
-            c["params"][event_id] = canonical_json(merged)
+            c["params"][event_id] = {**c["params"][event_id], **_checked(params, c["type"][event_id])}
 
     def labelled(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Ids, start [s], end [s] and severity of the grid-labelling events."""
@@ -86,21 +120,29 @@ class EventLog:
             np.asarray(self._cols["severity"], dtype=np.float64)[mask],
         )
 
-    def render_labels(self, t_s: np.ndarray) -> dict[str, np.ndarray]:
-        """``event``, ``event_id``, ``severity`` on the sample times ``t_s`` (shape (n,)).
+    def render_labels(self, t_s: np.ndarray) -> dict[str, Any]:
+        """The label columns on the sample times ``t_s`` (shape (n,), increasing).
 
-        A sample at ``t`` is inside an event when ``start <= t < end``.
+        Returns ``event``, ``event_id``, ``severity`` (ndarrays of shape (n,)) and
+        ``events_active`` (a ``pyarrow`` list array of length n: the sorted distinct types
+        of the labelled events active at each sample). A sample at ``t`` is inside an
+        event when ``start <= t < end``.
         """
+        import pyarrow as pa
+
         n = len(t_s)
         event = np.full(n, NO_EVENT, dtype=object)
         event_id = np.full(n, -1, dtype=np.int64)
         severity = np.full(n, np.nan)
         ids, starts, ends, sev = self.labelled()
-        if ids.size:
+        types = self._cols["type"]
+        names = sorted({types[i] for i in ids})
+        active = np.zeros((n, len(names)), dtype=bool)  # (sample, type), types sorted
+        if ids.size and n:
             lo, hi = t_s[0], t_s[-1]
+            column = {name: k for k, name in enumerate(names)}
             # Painted in order of start, then severity (NaN lowest): what is painted last wins.
             order = np.lexsort((np.nan_to_num(sev, nan=-np.inf), starts))
-            types = self._cols["type"]
             for k in order:
                 if ends[k] <= lo or starts[k] > hi:
                     continue
@@ -109,10 +151,19 @@ class EventLog:
                 event[a:b] = types[ids[k]]
                 event_id[a:b] = ids[k]
                 severity[a:b] = sev[k]
-        return {"event": event, "event_id": event_id, "severity": severity}
+                active[a:b, column[types[ids[k]]]] = True
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(active.sum(axis=1), out=offsets[1:])
+        values = pa.array(np.asarray(names, dtype=object)[np.nonzero(active)[1]], type=pa.string())
+        return {
+            "event": event,
+            "event_id": event_id,
+            "severity": severity,
+            "events_active": pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values),
+        }
 
     def to_frame(self, start: pd.Timestamp, run_id: int, twin: str) -> pd.DataFrame:
-        """The ``events.parquet`` rows of this run (UTC times)."""
+        """The ``events.parquet`` rows of this run (UTC times; ``params`` as dicts)."""
         c = self._cols
         base = pd.Timestamp(start).value
         start_ns = base + np.round(np.asarray(c["start_s"], dtype=np.float64) * 1e9).astype(np.int64)
@@ -127,11 +178,23 @@ class EventLog:
                 "start": pd.to_datetime(start_ns, utc=True),
                 "end": pd.to_datetime(end_ns, utc=True),
                 "severity": np.asarray(c["severity"], dtype=np.float64),
-                "params": pd.array(c["params"], dtype=object),
+                "severity_unit": pd.array(c["severity_unit"], dtype=object),
+                "params": pd.array([dict(p) for p in c["params"]], dtype=object),
             },
             columns=list(EVENT_COLUMNS),
         )
 
-    @staticmethod
-    def params_of(row_params: str) -> dict:
-        return json.loads(row_params)
+
+def _checked(params: dict[str, Any], event_type: str) -> dict[str, ParamValue]:
+    """``params`` with numpy scalars made Python ones; anything but a scalar (or None,
+    stored as null) refused."""
+    out: dict[str, ParamValue] = {}
+    for k, v in params.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        if v is not None and not isinstance(v, (bool, int, float, str)):
+            raise TypeError(
+                f"event {event_type!r}: parameter {k!r} = {v!r} is not a number, string or boolean"
+            )
+        out[k] = v
+    return out

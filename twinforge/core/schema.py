@@ -43,7 +43,8 @@ class ChannelSpec:
         ``interval``: mean over ``[t, t + period)``; ``instant``: value at ``t``;
         ``label``: ground truth, not a measurement.
     dtype : str
-        NumPy dtype of the column (``"float64"``, ``"int16"``, ``"str"``...).
+        NumPy dtype of the column (``"float64"``, ``"int16"``, ``"str"``...), or
+        ``"list<str>"`` for a list of strings per sample.
     description : str
         One line on what the column means.
     """
@@ -63,11 +64,19 @@ class ChannelSpec:
         }
 
 
-#: Label columns every twin writes (rare events; ``""``/-1/NaN where none is active).
+#: Label columns every twin writes. ``events_active`` lists every labelled event active at
+#: a sample; ``event``/``event_id``/``severity`` name the one that started last (``""``/-1/NaN
+#: where none is active). A severity is in its event type's unit: ``severity_unit`` in
+#: ``events.parquet``.
 LABEL_CHANNELS: tuple[ChannelSpec, ...] = (
-    ChannelSpec("event", "", "label", "str", "type of the active labelled event ('' if none)"),
-    ChannelSpec("event_id", "", "label", "int64", "id of the active event in events.parquet (-1 if none)"),
-    ChannelSpec("severity", "1", "label", "float64", "severity of the active event (NaN if none)"),
+    ChannelSpec("event", "", "label", "str",
+                "type of the labelled event active at this sample that started last ('' if none)"),
+    ChannelSpec("event_id", "", "label", "int64",
+                "event_id of that event in events.parquet, within this run (-1 if none)"),
+    ChannelSpec("severity", "", "label", "float64",
+                "severity of that event, in its type's unit (events.parquet severity_unit; NaN if none)"),
+    ChannelSpec("events_active", "", "label", "list<str>",
+                "types of every labelled event active at this sample, sorted (empty if none)"),
 )
 
 

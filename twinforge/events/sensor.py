@@ -45,6 +45,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from twinforge.core.eventlog import severity_unit_of
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.schema import ChannelSpec
 from twinforge.events.base import EventType
@@ -334,7 +335,11 @@ class SensorFault(EventType):
         except ValueError as e:
             raise ValueError(f"events: {self.name} params: {e}") from None
         settings = {**self.options, **params}
-        eid = twin.log.log("sensor", self.name, start_s, end_s, severity, label=True, **settings)
+        unit = severity_unit_of(self.name)  # "channel unit" (or "" if unused): the channel's
+        if unit.startswith("channel unit"):
+            unit = next((c.unit for c in twin.channels() if c.name == settings.get("channel")), unit)
+        eid = twin.log.log("sensor", self.name, start_s, end_s, severity, label=True,
+                           severity_unit=unit, **settings)
         rng = twin.streams.generator(f"sensor_fault/{eid}")
         corruptions = getattr(twin, "corruptions", None)
         if corruptions is None:

@@ -1,17 +1,23 @@
 """The streaming, crash-safe Parquet dataset writer.
 
-A dataset is a folder that every Parquet reader opens as it is::
+A dataset is a folder of tables; each table is a path every Parquet reader opens as it is::
 
     <root>/
-      samples/twin=<twin>/run_id=<n>/part-0.parquet   hive partitions, one file per run
-      events.parquet                                  every event of every run (merged)
-      runs.parquet                                    one row per run: seed, weight, parameters
-      manifest.json                                   the completed runs (written atomically)
-      _runs/twin=<twin>/run_id=<n>/events.parquet     per-run shards, the source of the merges
-      _runs/twin=<twin>/run_id=<n>/run.parquet        ('_' folders are skipped by discovery)
+      samples/<twin>/run-<n>.parquet         one file per run (n zero-padded to 6 digits)
+      events.parquet                         every event of every run (merged)
+      runs.parquet                           one row per run: seed, weight, parameters
+      manifest.json                          the completed runs (written atomically)
+      <table>/<twin>/run-<n>.parquet         extra per-run tables (the machine's snapshots)
+      _runs/<twin>/run-<n>/events.parquet    per-run shards, the source of the merges
+      _runs/<twin>/run-<n>/run.parquet       ('_' folders are skipped by discovery)
+
+Every samples and extra-table file holds its own ``twin`` (string) and ``run_id`` (int64)
+columns, and no folder name is a ``key=value`` partition: pandas, pyarrow, polars, DuckDB
+and Dask all read the same types from the files, with no partition inference. (Datasets
+of format 1 used ``twin=<twin>/run_id=<n>/part-0.parquet`` folders; they are still read.)
 
 A run streams its samples block by block, one row group per block, into a hidden temporary
-file (``.part-0.parquet.tmp``, skipped by dataset discovery); :meth:`RunWriter.commit`
+file (``.run-<n>.parquet.tmp``, skipped by dataset discovery); :meth:`RunWriter.commit`
 syncs it, writes the run's shards, renames the file into place and only then records the
 run in ``manifest.json``. A run that fails or is interrupted leaves no file that looks
 complete, so ``mode="resume"`` redoes exactly the runs missing from the manifest.
@@ -66,36 +72,58 @@ __all__ = [
     "DatasetWriter",
     "RunWriter",
     "arrow_type",
+    "concat_events",
+    "run_file",
+    "shard_dir",
 ]
 
 #: ``format`` field of ``manifest.json``; its presence marks a twinforge dataset.
 FORMAT = "twinforge-dataset"
-FORMAT_VERSION = 1
+#: 2: ``twin``/``run_id`` columns inside the files, no ``key=value`` folders, ``events_active``
+#: labels, ``severity_unit`` and a struct ``params`` in the events (1: hive folders, JSON params).
+FORMAT_VERSION = 2
 #: Parquet key-value metadata key of every file twinforge writes.
 METADATA_KEY = b"twinforge"
 MANIFEST = "manifest.json"
 SAMPLES_DIR = "samples"
 SHARDS_DIR = "_runs"
-PART_NAME = "part-0.parquet"
+#: The file name of a run in the folders of format 1 (``twin=<twin>/run_id=<n>/``).
+PART_NAME_V1 = "part-0.parquet"
 EVENTS_NAME = "events.parquet"
 RUNS_NAME = "runs.parquet"
 SHARD_RUN_NAME = "run.parquet"
 
 
-def run_folder(twin: str, run_id: int) -> str:
-    """The folder of run ``run_id`` of ``twin``, relative to ``samples/``, ``_runs/`` and
-    every extra table: the one place the run layout is spelled (with :data:`TWIN_DIR_RE`
-    and :data:`RUN_DIR_RE`, which recognise its two levels for ``--overwrite``)."""
-    return f"twin={twin}/run_id={run_id}"
+def run_file(table: str, twin: str, run_id: int, version: int = FORMAT_VERSION) -> str:
+    """Path of run ``run_id``'s file of ``table`` (``"samples"`` or an extra table such as
+    ``"snapshots"``), relative to the dataset folder: ``<table>/<twin>/run-<n>.parquet``.
+    With these, :func:`shard_dir` and the patterns below, the one place the run layout is
+    spelled (``version=1``: the layout of format 1)."""
+    if version < 2:
+        return f"{table}/twin={twin}/run_id={int(run_id)}/{PART_NAME_V1}"
+    return f"{table}/{twin}/run-{int(run_id):06d}.parquet"
 
 
-#: The two folder levels of :func:`run_folder`.
-TWIN_DIR_RE = re.compile(r"^twin=[A-Za-z0-9][A-Za-z0-9_.-]*$")
-RUN_DIR_RE = re.compile(r"^run_id=(0|[1-9][0-9]*)$")
+def shard_dir(twin: str, run_id: int, version: int = FORMAT_VERSION) -> str:
+    """Folder of run ``run_id``'s events and run shards, relative to the dataset folder."""
+    if version < 2:
+        return f"{SHARDS_DIR}/twin={twin}/run_id={int(run_id)}"
+    return f"{SHARDS_DIR}/{twin}/run-{int(run_id):06d}"
+
+
+#: A twin's folder under ``samples/``, ``_runs/`` and every extra table (format 1: ``twin=<twin>``).
+TWIN_DIR_RE = re.compile(r"^(twin=)?[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: A run's file in a twin's folder of a samples-like table, or its temporary file.
+RUN_FILE_RE = re.compile(r"^\.?run-[0-9]{6,}\.parquet(\.tmp)?$")
+#: A run's folder: under ``_runs/<twin>/`` (``run-<n>``), or in any table of format 1 (``run_id=<n>``).
+RUN_DIR_RE = re.compile(r"^(run-[0-9]{6,}|run_id=(0|[1-9][0-9]*))$")
 
 #: Largest ``manifest.json`` read [bytes] (about 1 kB per run: room for millions of runs).
 MAX_MANIFEST_BYTES = 4 << 30
-#: Schema of ``events.parquet`` (and of each run's events shard).
+#: Schema of ``events.parquet`` (and of each run's events shard). ``params`` is a struct
+#: whose fields are the union of the events' parameter names (a field is null where an
+#: event does not have it); the empty struct here stands for "no parameter yet" (a table
+#: whose events have no parameter at all stores ``params`` as a null column).
 EVENTS_SCHEMA = pa.schema(
     [
         ("event_id", pa.int64()),
@@ -106,9 +134,12 @@ EVENTS_SCHEMA = pa.schema(
         ("start", pa.timestamp("ns", tz="UTC")),
         ("end", pa.timestamp("ns", tz="UTC")),
         ("severity", pa.float64()),
-        ("params", pa.string()),
+        ("severity_unit", pa.string()),
+        ("params", pa.struct([])),
     ]
 )
+#: Columns that identify a run in every samples and extra-table file (first, in this order).
+ID_FIELDS = (pa.field("twin", pa.string(), nullable=False), pa.field("run_id", pa.int64(), nullable=False))
 
 #: Metadata keys a run must provide (``twin``, ``run_id``, ``columns`` are filled in).
 REQUIRED_METADATA = ("period_s", "seed", "config_hash")
@@ -117,6 +148,7 @@ _WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": Tru
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STRING_DTYPES = {"str", "string", "object", "unicode", "U"}
+_LIST_DTYPES = {"list<str>": pa.list_(pa.string())}
 _ARROW_TYPES = {
     "float64": pa.float64(),
     "float32": pa.float32(),
@@ -133,14 +165,17 @@ _ARROW_TYPES = {
 
 
 def arrow_type(dtype: str) -> pa.DataType:
-    """Arrow type of a :attr:`ChannelSpec.dtype` (``"float64"``, ``"int16"``, ``"str"``...)."""
+    """Arrow type of a :attr:`ChannelSpec.dtype` (``"float64"``, ``"int16"``, ``"str"``,
+    ``"list<str>"``...)."""
     if dtype in _STRING_DTYPES:
         return pa.string()
+    if dtype in _LIST_DTYPES:
+        return _LIST_DTYPES[dtype]
     try:
         return _ARROW_TYPES[str(np.dtype(dtype))]
     except (TypeError, KeyError):
         raise ValueError(
-            f"unsupported channel dtype {dtype!r}; use one of {sorted(_ARROW_TYPES)} or 'str'"
+            f"unsupported channel dtype {dtype!r}; use one of {sorted(_ARROW_TYPES)}, 'str' or 'list<str>'"
         ) from None
 
 
@@ -330,25 +365,27 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def expected_files(twin: str, run_id: int, tables: Sequence[str] = ()) -> list[str]:
+def expected_files(
+    twin: str, run_id: int, tables: Sequence[str] = (), version: int = FORMAT_VERSION
+) -> list[str]:
     """The ``files`` of run ``run_id`` of ``twin`` in the manifest (extra ``tables`` by name)."""
-    part = run_folder(twin, run_id)
+    shards = shard_dir(twin, run_id, version)
     return [
-        f"{SAMPLES_DIR}/{part}/{PART_NAME}",
-        f"{SHARDS_DIR}/{part}/{EVENTS_NAME}",
-        f"{SHARDS_DIR}/{part}/{SHARD_RUN_NAME}",
-        *(f"{t}/{part}/{PART_NAME}" for t in tables),
+        run_file(SAMPLES_DIR, twin, run_id, version),
+        f"{shards}/{EVENTS_NAME}",
+        f"{shards}/{SHARD_RUN_NAME}",
+        *(run_file(t, twin, run_id, version) for t in tables),
     ]
 
 
-def _check_entry(entry: dict[str, Any], k: int) -> str | None:
+def _check_entry(entry: dict[str, Any], k: int, version: int = FORMAT_VERSION) -> str | None:
     """Why the file list of run entry ``k`` is not the layout twinforge writes (or None)."""
     files = entry["files"]
     tables = [f.split("/", 1)[0] for f in files[3:]]
     for t in tables:
         if not _NAME_RE.match(t) or t in _RESERVED_TABLES:
             return f"runs[{k}].files: {t!r} is not a table folder name"
-    want = expected_files(entry["twin"], entry["run_id"], tables)
+    want = expected_files(entry["twin"], entry["run_id"], tables, version)
     for j, (got, exp) in enumerate(zip(files, want)):
         if got != exp:
             return f"runs[{k}].files[{j}]: {got!r} is not this run's file; expected {exp!r}"
@@ -420,7 +457,7 @@ def read_manifest(root: Path) -> dict[str, Any]:
             f"{path}: {_loc(err['loc']) or '(manifest)'}: {err['msg']}{got_text}{more}"
         ) from None
     for k, entry in enumerate(manifest["runs"] if "runs" in manifest else ()):
-        why = _check_entry(entry, k)
+        why = _check_entry(entry, k, manifest["format_version"])
         if why is not None:
             raise ManifestError(f"{path}: {why}")
     manifest.setdefault("runs", [])
@@ -501,7 +538,14 @@ class DatasetWriter:
         if mode == "overwrite" and is_dataset:
             previous_dataset_paths(root_)  # a manifest not ours, a symlink: refused now
         if mode == "resume" and is_dataset:
-            for entry in read_manifest(root_)["runs"]:
+            manifest = read_manifest(root_)
+            if manifest["format_version"] < FORMAT_VERSION:
+                raise FileExistsError(
+                    f"{root_} was written by an older twinforge (dataset format "
+                    f"{manifest['format_version']}, this one writes {FORMAT_VERSION}); "
+                    "it cannot be resumed: regenerate it with --overwrite"
+                )
+            for entry in manifest["runs"]:
                 if _run_files_present(root_, entry):
                     self._completed[(entry["twin"], entry["run_id"])] = entry
         #: config hashes of the runs found on disk, per twin: a resumed run must share them
@@ -680,10 +724,10 @@ def merge_shards(root: Path, entries: Sequence[Mapping[str, Any]]) -> tuple[pa.T
     """
     events, runs = [], []
     for e in sorted(entries, key=lambda e: (e["twin"], e["run_id"])):
-        shard = root / SHARDS_DIR / run_folder(e["twin"], e["run_id"])
-        events.append(_strip(pq.read_table(shard / EVENTS_NAME)))
-        runs.append(_strip(pq.read_table(shard / SHARD_RUN_NAME)))
-    ev = pa.concat_tables(events) if events else EVENTS_SCHEMA.empty_table()
+        files = e["files"]  # the manifest's own paths: whatever the dataset's format
+        events.append(_strip(pq.read_table(root / files[1])))
+        runs.append(_strip(pq.read_table(root / files[2])))
+    ev = concat_events(events)
     ev = ev.sort_by(
         [("twin", "ascending"), ("run_id", "ascending"), ("start", "ascending"), ("event_id", "ascending")]
     )
@@ -716,11 +760,10 @@ class RunWriter:
         self.run_id = run_id
         self.channels = channels
         self.metadata = metadata
-        rel = Path(SAMPLES_DIR) / run_folder(twin, run_id)
-        self.path = dataset.root / rel / PART_NAME
-        self.tmp_path = dataset.root / rel / f".{PART_NAME}.tmp"
-        self.shard_dir = dataset.root / SHARDS_DIR / run_folder(twin, run_id)
-        self._relative = rel / PART_NAME
+        self._relative = Path(run_file(SAMPLES_DIR, twin, run_id))
+        self.path = dataset.root / self._relative
+        self.tmp_path = self.path.with_name(f".{self.path.name}.tmp")
+        self.shard_dir = dataset.root / shard_dir(twin, run_id)
         self.rows = 0
         self.row_groups = 0
         self._writer: pq.ParquetWriter | None = None
@@ -733,7 +776,7 @@ class RunWriter:
         self._types = {c.name: arrow_type(c.dtype) for c in channels}
         self._types["time"] = pa.timestamp("ns", tz="UTC")
         self._fields = pa.schema(
-            [pa.field("time", self._types["time"], nullable=False)]
+            [*ID_FIELDS, pa.field("time", self._types["time"], nullable=False)]
             + [pa.field(n, self._types[n]) for n in self._names]
         )
 
@@ -759,9 +802,8 @@ class RunWriter:
         _unlink_quietly(self.tmp_path)
         for stream in self._tables.values():
             stream.abort()
-        for d in (self.tmp_path.parent, self.shard_dir):
-            with contextlib.suppress(OSError):
-                d.rmdir()  # only if empty: our own folder of a run that never completed
+        with contextlib.suppress(OSError):
+            self.shard_dir.rmdir()  # only if empty: our own folder of a run that never completed
         self._state = "aborted"
         self.dataset._open.discard((self.twin, self.run_id))
 
@@ -781,7 +823,7 @@ class RunWriter:
     def _open(self, first_time_ns: int | None, sink: Any = None) -> pq.ParquetWriter:
         """The Parquet writer of the samples: to the temporary file, or to ``sink``."""
         schema = self._schema(first_time_ns)
-        dictionary, split = [], []
+        dictionary, split = ["twin", "run_id"], []  # one value per file: a few bytes
         for c in self.channels:
             t = self._types[c.name]
             if pa.types.is_floating(t):
@@ -794,7 +836,7 @@ class RunWriter:
             use_dictionary=dictionary,
             use_byte_stream_split=split,
             column_encoding={"time": "DELTA_BINARY_PACKED"},
-            sorting_columns=[pq.SortingColumn(0)],
+            sorting_columns=[pq.SortingColumn(i) for i in range(3)],  # twin, run_id, time
             **_WRITE_OPTIONS,
         )
         if sink is not None:
@@ -850,10 +892,23 @@ class RunWriter:
             if self._last_time is None:
                 self._first_ns = int(time_ns[0])
             self._last_time = int(time_ns[-1])
-        arrays = [pa.array(time_ns.view("datetime64[ns]"), type=self._types["time"])]
+        arrays = [
+            *_id_arrays(self.twin, self.run_id, n),
+            pa.array(time_ns.view("datetime64[ns]"), type=self._types["time"]),
+        ]
         for name in self._names:
             values = block[name]
-            arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else np.asarray(values)
+            if isinstance(values, (pa.Array, pa.ChunkedArray)):
+                arr = values
+            elif pa.types.is_list(self._types[name]):  # one list per sample (events_active)
+                try:
+                    arr = pa.array([list(v) for v in values], type=self._types[name])
+                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
+                    raise ValueError(
+                        f"{where}: column {name!r} cannot be stored as {self._types[name]}: {exc}"
+                    ) from None
+            else:
+                arr = np.asarray(values)
             if getattr(arr, "ndim", 1) != 1 or len(arr) != n:
                 shape = getattr(arr, "shape", (len(arr),))
                 raise ValueError(
@@ -862,7 +917,7 @@ class RunWriter:
             try:
                 arrays.append(
                     pa.array(arr, type=self._types[name])
-                    if not isinstance(arr, pa.Array)
+                    if not isinstance(arr, (pa.Array, pa.ChunkedArray))
                     else arr.cast(self._types[name])
                 )
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
@@ -1013,9 +1068,10 @@ def _unlink_missing_ok(path: Path) -> None:
         pass
 
 
-#: File names twinforge writes in a run's folder, per kind of top-level folder.
+#: File names twinforge writes in a run's folder, per kind of top-level folder (a samples-like
+#: table has run folders in format 1 only).
 _RUN_FILE_NAMES = {
-    SAMPLES_DIR: {PART_NAME, f".{PART_NAME}.tmp"},
+    SAMPLES_DIR: {PART_NAME_V1, f".{PART_NAME_V1}.tmp"},
     SHARDS_DIR: {EVENTS_NAME, SHARD_RUN_NAME, f".{EVENTS_NAME}.tmp", f".{SHARD_RUN_NAME}.tmp"},
 }
 _TOP_FILE_NAMES = (EVENTS_NAME, RUNS_NAME, f".{EVENTS_NAME}.tmp", f".{RUNS_NAME}.tmp", f".{MANIFEST}.tmp")
@@ -1025,9 +1081,10 @@ def previous_dataset_paths(root: Path) -> tuple[list[Path], list[Path]]:
     """What ``--overwrite`` deletes in the dataset at ``root``: ``(files, folders)``.
 
     Only twinforge's own files: those ``manifest.json`` lists, the merged tables, the
-    lock and, in the run folders of its own layout (``<folder>/twin=<twin>/run_id=<n>/``
-    under ``samples``, ``_runs`` and the extra tables the manifest names), the files of
-    runs that never completed (twinforge's file names only); ``manifest.json`` comes last.
+    lock and, in the folders of its own layout (``<table>/<twin>/run-<n>.parquet`` under
+    ``samples`` and the extra tables the manifest names, ``_runs/<twin>/run-<n>/``; format 1:
+    ``<folder>/twin=<twin>/run_id=<n>/``), the files of runs that never completed
+    (twinforge's file names only); ``manifest.json`` comes last.
     Folders are removed only once empty, so a user's file anywhere stays where it is.
 
     Raises
@@ -1071,6 +1128,11 @@ def previous_dataset_paths(root: Path) -> tuple[list[Path], list[Path]]:
             if not twin_dir.is_dir():
                 continue
             for run_dir in scan(Path(twin_dir.path)):
+                if kind == SAMPLES_DIR and RUN_FILE_RE.match(run_dir.name):  # format 2: a run's file
+                    if run_dir.is_symlink():
+                        refuse(Path(run_dir.path))
+                    files.setdefault(Path(run_dir.path).relative_to(root).as_posix(), Path(run_dir.path))
+                    continue
                 if not RUN_DIR_RE.match(run_dir.name):
                     continue
                 if run_dir.is_symlink():
@@ -1124,9 +1186,11 @@ def _column_array(name: str, values: Any, where: str) -> pa.Array:
 
 
 def _extra_options(schema: pa.Schema) -> dict[str, Any]:
-    """Parquet options of an extra table: byte-stream split for floats, no dictionaries."""
+    """Parquet options of an extra table: byte-stream split for floats, dictionaries only for
+    the run's ids (one value per file)."""
     split = [f.name for f in schema if pa.types.is_floating(f.type)]
-    return {"use_dictionary": False, "use_byte_stream_split": split or False, **_WRITE_OPTIONS}
+    ids = [f.name for f in ID_FIELDS if f.name in schema.names]
+    return {"use_dictionary": ids or False, "use_byte_stream_split": split or False, **_WRITE_OPTIONS}
 
 
 def _small_table_options(table: pa.Table) -> dict[str, Any]:
@@ -1181,7 +1245,7 @@ def encoded_size(
         pq.write_table(table, sink, row_group_size=max(table.num_rows, 1), **_extra_options(table.schema))
         sizes += sink.getvalue().size
     other = 0
-    ev = EVENTS_SCHEMA.empty_table() if events is None else _events_table(events, twin, 0, "estimate")
+    ev = concat_events([]) if events is None else _events_table(events, twin, 0, "estimate")
     for table in (ev, _run_table(dict(run_record or {"run_id": 0}))):
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, **_small_table_options(table))
@@ -1194,10 +1258,9 @@ class _TableStream:
 
     def __init__(self, run: RunWriter, name: str) -> None:
         self.run, self.name = run, name
-        rel = Path(name) / run_folder(run.twin, run.run_id)
-        self.relative = rel / PART_NAME
+        self.relative = Path(run_file(name, run.twin, run.run_id))
         self.path = run.dataset.root / self.relative
-        self.tmp_path = run.dataset.root / rel / f".{PART_NAME}.tmp"
+        self.tmp_path = self.path.with_name(f".{self.path.name}.tmp")
         self.schema: pa.Schema | None = None
         self._writer: pq.ParquetWriter | None = None
         self.rows = 0
@@ -1227,15 +1290,17 @@ class _TableStream:
             for k in arrays:
                 if not isinstance(k, str) or not _COLUMN_RE.match(k) or k in ("twin", "run_id"):
                     raise ValueError(f"{where}: invalid column name {k!r} ('twin', 'run_id' are reserved)")
-            fields = pa.schema([pa.field(k, a.type) for k, a in arrays.items()])
+            fields = pa.schema([*ID_FIELDS, *(pa.field(k, a.type) for k, a in arrays.items())])
             meta = {k: v for k, v in self.run.metadata.items() if k != "columns"}
             meta["table"] = self.name
             self.schema = _with_metadata(fields, meta)
-        elif list(arrays) != self.schema.names:
-            raise ValueError(f"{where}: columns {list(arrays)} differ from the first block's {self.schema.names}")
+        elif list(arrays) != self.schema.names[2:]:
+            raise ValueError(f"{where}: columns {list(arrays)} differ from the first block's {self.schema.names[2:]}")
+        n = next(iter(lengths.values()))
         try:
             table = pa.Table.from_arrays(
-                [a.cast(f.type) if a.type != f.type else a for a, f in zip(arrays.values(), self.schema)],
+                [*_id_arrays(self.run.twin, self.run.run_id, n)]
+                + [a.cast(f.type) if a.type != f.type else a for a, f in zip(arrays.values(), list(self.schema)[2:])],
                 schema=self.schema,
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
@@ -1267,8 +1332,6 @@ class _TableStream:
             self._writer = None
         _unlink_quietly(self.tmp_path)
         _unlink_quietly(self.path)  # renamed by a commit that then failed: not complete
-        with contextlib.suppress(OSError):
-            self.tmp_path.parent.rmdir()
 
 
 # -- conversions -------------------------------------------------------------------------
@@ -1296,7 +1359,7 @@ def _only_our_skeleton(root: Path) -> bool:
             if entry.name not in (SAMPLES_DIR, SHARDS_DIR) or not entry.is_dir():
                 return False
             for child in entry.iterdir():
-                if not (TWIN_DIR_RE.match(child.name) or child.name == ".lock"):
+                if not (child.is_dir() and TWIN_DIR_RE.match(child.name) or child.name == ".lock"):
                     return False
     except OSError:
         return False
@@ -1391,8 +1454,13 @@ def _events_table(events: pd.DataFrame, twin: str, run_id: int, where: str) -> p
         df["run_id"] = run_id
     if "twin" not in df:
         df["twin"] = twin
+    if "severity_unit" not in df and "type" in df:  # the registered types' declared units
+        import twinforge.twins  # noqa: F401  (registers every event type)
+        from twinforge.core.eventlog import severity_unit_of
+
+        df["severity_unit"] = [severity_unit_of(str(t)) for t in df["type"]]
     names = EVENTS_SCHEMA.names
-    missing = [n for n in names if n not in df]
+    missing = [n for n in names if n not in df and n != "severity_unit"]  # optional: from type
     extra = [c for c in df.columns if c not in names]
     if missing or extra:
         raise ValueError(
@@ -1418,6 +1486,8 @@ def _events_table(events: pd.DataFrame, twin: str, run_id: int, where: str) -> p
                 arrays.append(
                     pa.array(col.astype(object).to_numpy(), type=field.type, from_pandas=True)
                 )
+            elif field.name == "params":
+                arrays.append(_params_array(list(col), where))
             else:
                 arrays.append(pa.array(col.to_numpy(), type=field.type, from_pandas=True))
         except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError) as exc:
@@ -1427,7 +1497,116 @@ def _events_table(events: pd.DataFrame, twin: str, run_id: int, where: str) -> p
     for name in ("event_id", "run_id", "start", "end"):
         if arrays[names.index(name)].null_count:
             raise ValueError(f"{where}: events column {name!r} has missing values")
-    return pa.Table.from_arrays(arrays, schema=EVENTS_SCHEMA)
+    return _events_with_params(pa.Table.from_arrays(arrays, names=names))
+
+
+def _params_array(values: list[Any], where: str) -> pa.Array:
+    """The events' ``params`` (dicts; JSON strings and None accepted) as one struct array.
+
+    Fields are the sorted union of the names; a field's type is bool, int64, float64 (ints
+    and floats mixed) or, for anything else, string; an event without a field has it null.
+    """
+    dicts = []
+    for v in values:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            v = {}
+        elif isinstance(v, str):
+            v = json.loads(v) if v.strip() else {}
+        if not isinstance(v, Mapping):
+            raise TypeError(f"a row's params must be a dict, not {type(v).__name__}")
+        dicts.append(v)
+    names = sorted({str(k) for d in dicts for k in d})
+    children = []
+    for name in names:
+        column = [d.get(name) for d in dicts]
+        column = [x.item() if isinstance(x, np.generic) else x for x in column]
+        present = [x for x in column if x is not None]
+        if all(isinstance(x, bool) for x in present):
+            kind = pa.bool_()
+        elif all(isinstance(x, int) and not isinstance(x, bool) for x in present):
+            kind = pa.int64()
+        elif all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in present):
+            kind, column = pa.float64(), [None if x is None else float(x) for x in column]
+        else:
+            kind = pa.string()
+            column = [x if x is None or isinstance(x, str) else canonical_json(x) for x in column]
+        children.append(pa.array(column, type=kind))
+    if not names:
+        return pa.StructArray.from_arrays([], fields=[]) if not dicts else pa.array(
+            [{}] * len(dicts), type=pa.struct([])
+        )
+    return pa.StructArray.from_arrays(children, names=names)
+
+
+def _unify_struct_types(types: list[pa.DataType]) -> pa.DataType:
+    """The struct type that holds every one of ``types`` (structs or null): the sorted union
+    of the fields; a field of several types becomes float64 (ints and floats) or string."""
+    fields: dict[str, set[pa.DataType]] = {}
+    for t in types:
+        if pa.types.is_struct(t):
+            for f in t:
+                fields.setdefault(f.name, set()).add(f.type)
+    out = []
+    for name in sorted(fields):
+        kinds = fields[name] - {pa.null()}
+        if len(kinds) <= 1:
+            kind = kinds.pop() if kinds else pa.null()
+        elif all(pa.types.is_integer(k) or pa.types.is_floating(k) for k in kinds):
+            kind = pa.float64()
+        else:
+            kind = pa.string()
+        out.append(pa.field(name, kind))
+    return pa.struct(out)
+
+
+def _cast_params(column: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array:
+    """``column`` (a struct or null array) with exactly the fields of the struct ``target``."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks else pa.array([], type=column.type)
+    n = len(column)
+    have = {f.name for f in column.type} if pa.types.is_struct(column.type) else set()
+    children = []
+    for field in target:
+        if field.name in have:
+            child = column.field(field.name)
+            children.append(child if child.type == field.type else child.cast(field.type))
+        else:
+            children.append(pa.nulls(n, type=field.type))
+    return pa.StructArray.from_arrays(children, fields=list(target)) if len(target) else pa.array(
+        [{}] * n, type=pa.struct([])
+    )
+
+
+def _events_with_params(table: pa.Table) -> pa.Table:
+    """``table`` with its ``params`` stored as Parquet can: a struct with at least one field,
+    or a null column where no event has a parameter."""
+    i = table.schema.get_field_index("params")
+    column = table.column(i)
+    if pa.types.is_struct(column.type) and column.type.num_fields == 0:
+        return table.set_column(i, pa.field("params", pa.null()), pa.nulls(table.num_rows))
+    return table
+
+
+def concat_events(tables: Sequence[pa.Table]) -> pa.Table:
+    """Events tables of several runs as one: their ``params`` structs unified
+    (:func:`_unify_struct_types`), rows in the given order."""
+    tables = [t for t in tables]
+    if not tables:
+        return _events_with_params(EVENTS_SCHEMA.empty_table())
+    target = _unify_struct_types([t.schema.field("params").type for t in tables])
+    fixed = []
+    for t in tables:
+        if "params" in t.schema.names and pa.types.is_string(t.schema.field("params").type):
+            fixed.append(t)  # a dataset of format 1 (JSON params): kept as it is
+            continue
+        i = t.schema.get_field_index("params")
+        fixed.append(t.set_column(i, pa.field("params", target), _cast_params(t.column(i), target)))
+    return _events_with_params(pa.concat_tables(fixed, promote_options="permissive"))
+
+
+def _id_arrays(twin: str, run_id: int, n: int) -> list[pa.Array]:
+    """The ``twin`` and ``run_id`` columns of ``n`` rows of one run."""
+    return [pa.repeat(twin, n).cast(pa.string()), pa.repeat(pa.scalar(int(run_id), pa.int64()), n)]
 
 
 def _scalar(key: str, value: Any, where: str) -> tuple[Any, pa.DataType]:

@@ -236,7 +236,7 @@ class Protection:
         first = int(round(self.n * (1.0 - min(max(share, 0.0), 1.0))))
         first = min(first, self.n - 1)
         eid = self.log.log(
-            "rare", "outage", start_s, end_s, float(share), label=True,
+            "rare", "outage", start_s, end_s, float(share), label=True, severity_unit="1",
             cause=cause, homes_affected=self.n - first,
         )
         self.outages.append([start_s, end_s, first, eid, 0.0])
