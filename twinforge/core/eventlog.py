@@ -59,6 +59,36 @@ class EventLog:
         c["label"].append(bool(label))
         return len(c["type"]) - 1
 
+    def log_many(
+        self, category: str, type: str, start_s: np.ndarray, end_s: np.ndarray,  # noqa: A002
+        **params: np.ndarray,
+    ) -> None:
+        """Record many events of one category and type at once (one per element of
+        ``start_s``); ``params`` are float arrays of the same length (canonical JSON, as
+        :meth:`log` writes them)."""
+        a = np.asarray(start_s, dtype=np.float64)
+        b = np.asarray(end_s, dtype=np.float64)
+        if a.size == 0:
+            return
+        if (b < a).any():
+            raise ValueError(f"an event {type!r} ends before it starts")
+        keys = sorted(params)
+        cols = [[float(v) for v in np.asarray(params[k], dtype=np.float64).tolist()] for k in keys]
+        text = [
+            "{" + ",".join(f'"{k}":{v!r}' if math.isfinite(v) else f'"{k}":{canonical_json(v)}'
+                           for k, v in zip(keys, row)) + "}"
+            for row in zip(*cols)
+        ] if keys else ["{}"] * a.size
+        c = self._cols
+        n = a.size
+        c["category"].extend([category] * n)
+        c["type"].extend([type] * n)
+        c["start_s"].extend(a.tolist())
+        c["end_s"].extend(b.tolist())
+        c["severity"].extend([math.nan] * n)
+        c["params"].extend(text)
+        c["label"].extend([False] * n)
+
     def update(self, event_id: int, *, end_s: float | None = None, **params: float | int | str | bool) -> None:
         """Set the end of an open event and add parameters known only later (e.g. energy)."""
         c = self._cols

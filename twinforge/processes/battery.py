@@ -8,9 +8,9 @@ discharges to cover the deficit, within the power rating and the state-of-charge
 .. math::  E_{k+1} = \\mathrm{clip}(E_k + \\Delta E_k, E_{min}, E_{max}), \\quad
            \\Delta E_k = \\eta_c P_k \\Delta t \\;(P_k > 0), \\; P_k \\Delta t / \\eta_d \\;(P_k < 0)
 
-``P`` is the power at the battery terminals (positive when charging). The clipped running
-sum is evaluated with numpy: one cumulative sum per saturation episode (runs in which the
-battery stays full or empty are skipped in one step), not one Python step per sample.
+``P`` is the power at the battery terminals (positive when charging). The recursion runs in
+one compiled loop over the intervals of every home at once (:func:`dispatch`, arrays of shape
+``(n_steps, n_homes)``); :func:`dispatch_self_consumption` is its one-home form.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["BatteryParams", "bounded_cumsum", "dispatch_self_consumption"]
+from twinforge.core.jit import njit
+
+__all__ = ["BatteryParams", "bounded_cumsum", "dispatch", "dispatch_self_consumption"]
 
 
 class BatteryParams(BaseModel):
@@ -79,6 +81,60 @@ def bounded_cumsum(x0: float, d: np.ndarray, lo: float, hi: float) -> np.ndarray
     return out
 
 
+@njit
+def _dispatch(net, dt, energy, cap_j, p_max, eta_c, eta_d, lo, hi, power, soc):
+    for h in range(net.shape[1]):
+        e = energy[h]
+        if cap_j[h] <= 0.0:
+            for k in range(net.shape[0]):
+                power[k, h] = 0.0
+                soc[k, h] = 0.0
+            continue
+        for k in range(net.shape[0]):
+            soc[k, h] = e / cap_j[h]
+            p_des = min(max(-net[k, h], -p_max[h]), p_max[h])
+            if p_des > 0.0:
+                d_e = p_des * eta_c[h] * dt
+            else:
+                d_e = p_des / eta_d[h] * dt
+            new = min(max(e + d_e, lo[h]), hi[h])
+            d = new - e
+            power[k, h] = d / eta_c[h] / dt if d > 0.0 else d * eta_d[h] / dt
+            e = new
+        energy[h] = e
+
+
+def dispatch(net_load_w: np.ndarray, dt_s: float, energy_j: np.ndarray, params) -> tuple[np.ndarray, np.ndarray]:
+    """Self-consumption dispatch of many homes over consecutive intervals.
+
+    Parameters
+    ----------
+    net_load_w : ndarray of shape (n_steps, n_homes)
+        Load minus PV per interval [W] (negative = surplus).
+    dt_s : float
+        Interval length [s].
+    energy_j : ndarray of shape (n_homes,)
+        Stored energy at the start of the first interval [J]; updated in place to the end.
+    params : sequence of BatteryParams
+        One per home (``capacity_kwh = 0``: no battery).
+
+    Returns
+    -------
+    power_w : ndarray of shape (n_steps, n_homes)
+        Terminal power per interval [W], positive when charging.
+    soc : ndarray of shape (n_steps, n_homes)
+        State of charge at the start of each interval [1] (0 without a battery).
+    """
+    g = lambda f: np.array([f(p) for p in params], dtype=np.float64)  # noqa: E731
+    cap = g(lambda p: p.capacity_kwh * 3.6e6)
+    net = np.ascontiguousarray(net_load_w, dtype=np.float64)
+    power = np.empty_like(net)
+    soc = np.empty_like(net)
+    _dispatch(net, float(dt_s), energy_j, cap, g(lambda p: p.power_kw * 1e3), g(lambda p: p.eta_charge),
+              g(lambda p: p.eta_discharge), g(lambda p: p.soc_min) * cap, g(lambda p: p.soc_max) * cap, power, soc)
+    return power, soc
+
+
 def dispatch_self_consumption(
     net_load_w: np.ndarray, dt_s: float, soc0: float, params: BatteryParams
 ) -> tuple[np.ndarray, np.ndarray, float]:
@@ -107,12 +163,6 @@ def dispatch_self_consumption(
     cap_j = params.capacity_kwh * 3.6e6
     if cap_j <= 0.0 or params.power_kw <= 0.0:
         return np.zeros(n), np.full(n, soc0 if cap_j > 0 else 0.0), soc0 if cap_j > 0 else 0.0
-    p_max = params.power_kw * 1e3
-    p_des = np.clip(-np.asarray(net_load_w, dtype=np.float64), -p_max, p_max)
-    d_e = np.where(p_des > 0, p_des * params.eta_charge, p_des / params.eta_discharge) * dt_s
-    e0 = soc0 * cap_j
-    e = bounded_cumsum(e0, d_e, params.soc_min * cap_j, params.soc_max * cap_j)
-    de_actual = np.diff(np.concatenate(([e0], e)))
-    power = np.where(de_actual > 0, de_actual / params.eta_charge, de_actual * params.eta_discharge) / dt_s
-    soc_start = np.concatenate(([e0], e[:-1])) / cap_j
-    return power, soc_start, float(e[-1] / cap_j) if n else soc0
+    energy = np.array([soc0 * cap_j])
+    power, soc = dispatch(np.asarray(net_load_w, dtype=np.float64).reshape(n, 1), dt_s, energy, [params])
+    return power[:, 0], soc[:, 0], float(energy[0] / cap_j)
