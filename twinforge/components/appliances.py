@@ -190,13 +190,16 @@ class TriggeredAppliances:
         or weekend factor), from local day ``first_day``.
     streams : sequence of RngStreams
         Each home's streams (stream ``appliances/<name>``).
+    catalogue : dict of str to ApplianceSpec
+        The appliance types (default :data:`~twinforge.processes.appliances.APPLIANCES`).
     """
 
     def __init__(self, owned: Sequence[dict[str, bool]], usage_scale: np.ndarray, day_factor: np.ndarray,
-                 first_day: int, streams: Sequence[RngStreams]) -> None:
-        names = [n for n, s in appl.APPLIANCES.items() if not s.cold]
+                 first_day: int, streams: Sequence[RngStreams],
+                 catalogue: dict[str, appl.ApplianceSpec] = appl.APPLIANCES) -> None:
+        names = [n for n, s in catalogue.items() if not s.cold]
         self.names = names
-        specs = [appl.APPLIANCES[n] for n in names]
+        specs = [catalogue[n] for n in names]
         n_ph = np.array([len(s.phases) for s in specs], dtype=np.int64)
         m = int(n_ph.max())
         self.dur = np.zeros((len(specs), m))
@@ -316,8 +319,9 @@ def _cold_carry(out, i0, dt, home, p_on, cyc_a, cyc_b):
 class ColdAppliances:
     """The fridges and freezers of ``n`` homes (stream ``appliances/<name>`` of each home)."""
 
-    def __init__(self, owned: Sequence[dict[str, bool]], streams: Sequence[RngStreams]) -> None:
-        names = [n for n, s in appl.APPLIANCES.items() if s.cold]
+    def __init__(self, owned: Sequence[dict[str, bool]], streams: Sequence[RngStreams],
+                 catalogue: dict[str, appl.ApplianceSpec] = appl.APPLIANCES) -> None:
+        names = [n for n, s in catalogue.items() if s.cold]
         self.names = names
         home, idx, rngs = [], [], []
         for h, own in enumerate(owned):
@@ -326,7 +330,7 @@ class ColdAppliances:
                     home.append(h)
                     idx.append(a)
                     rngs.append(streams[h].generator(f"appliances/{name}"))
-        specs = [appl.APPLIANCES[names[a]] for a in idx]
+        specs = [catalogue[names[a]] for a in idx]
         self.home = np.array(home, dtype=np.int64)
         self.kind = np.array(idx, dtype=np.int64)
         self.on_mean = np.array([s.phases[0][0] for s in specs], dtype=np.float64)

@@ -23,6 +23,7 @@ from twinforge.components.appliances import CycleLog, _log
 from twinforge.components.localtime import (
     HourOffsets, at_local_hour, hour_of_day, local_day, midnight_at_or_before, next_local_midnight, weekend_day,
 )
+from twinforge.processes.dhw import day_draw_hours
 from twinforge.components.streams import Buffers
 from twinforge.core.rng import RngStreams
 from twinforge.processes import dhw as dhw_mod
@@ -32,8 +33,8 @@ __all__ = ["WaterHeaters"]
 
 _MAX_OCC = 8
 _N_SMALL = dhw_mod._N_SMALL
-_Z_PER_OCC = 2 + _N_SMALL  # volume, shower time, small draws' times
-_U_PER_OCC = 1 + _N_SMALL  # morning or evening, which small draw
+_Z_PER_OCC = dhw_mod.Z_PER_OCCUPANT
+_U_PER_OCC = dhw_mod.U_PER_OCCUPANT
 
 
 @njit
@@ -43,51 +44,6 @@ def _allowed(hour, win_a, win_b):
     if win_a < win_b:
         return win_a <= hour < win_b
     return hour >= win_a or hour < win_b
-
-
-@njit
-def _day_draws(h, d0, n_occ, p, wake, bed, zrec, urec, epoch0, h0, offsets, out_t, out_l):
-    """The day's draws (engine time, litres), sorted; returns their count."""
-    weekend = weekend_day(local_day(d0 + 1.0, epoch0, h0, offsets))
-    litres_day, sigma, morning_share, delay, sd = p[0], p[1], p[2], p[3], p[4]
-    if weekend:
-        m_mu = wake + dhw_mod._WEEKEND_DELAY_H + delay
-        m_sd = dhw_mod._WEEKEND_SD_FACTOR * sd
-    else:
-        m_mu = wake + delay
-        m_sd = sd
-    hours = np.empty(n_occ * (1 + _N_SMALL))
-    vols = np.empty(n_occ * (1 + _N_SMALL))
-    k = 0
-    for o in range(n_occ):
-        z = zrec[o * _Z_PER_OCC:(o + 1) * _Z_PER_OCC]
-        u = urec[o * _U_PER_OCC:(o + 1) * _U_PER_OCC]
-        vol = litres_day * math.exp(sigma * z[0] - 0.5 * sigma * sigma)
-        if u[0] < morning_share:
-            hh = m_mu + m_sd * z[1]
-        else:
-            hh = bed + dhw_mod._EVENING_SHOWER[0] + dhw_mod._EVENING_SHOWER[1] * z[1]
-        hours[k] = hh
-        vols[k] = dhw_mod._SHOWER_SHARE * vol
-        k += 1
-        for s in range(_N_SMALL):
-            which = min(int(u[1 + s] * 3.0), 2)
-            if which == 0:
-                base, off, sdd = wake, 0.5, 1.0
-            elif which == 1:
-                base, off, sdd = 0.0, 12.5, 1.0
-            else:
-                base, off, sdd = bed, -3.4, 1.5
-            hours[k] = base + off + sdd * z[2 + s]
-            vols[k] = (1.0 - dhw_mod._SHOWER_SHARE) * vol / _N_SMALL
-            k += 1
-    for i in range(k):
-        hours[i] = min(max(hours[i], 0.0), 23.99)
-    order = np.argsort(hours, kind="mergesort")
-    for i in range(k):
-        out_t[h, i] = at_local_hour(d0, hours[order[i]], epoch0, h0, offsets)
-        out_l[h, i] = vols[order[i]]
-    return k
 
 
 @njit
@@ -107,12 +63,13 @@ def _next_edge(t, d0, win_a, win_b, epoch0, h0, offsets):
 
 @njit
 def _tanks(out, i0, dt, home, n_occ, par, wake, bed, win, zbuf, ubuf, pos, energy, on, cyc_start,
-           t_now, d0, d1, draw_t, draw_l, n_draw, i_draw, slot_t, n_home, epoch0, h0, offsets, record,
+           t_now, d0, d1, draw_t, draw_l, n_draw, i_draw, stats, slot_t, n_home, epoch0, h0, offsets, record,
            log_row, log_a, log_b, log_e, count):
     """Advance each tank to the block's end; 0, 1 (refill) or 2 (log full)."""
     n_steps = out.shape[0]
     t_hi = (i0 + n_steps) * dt
     batch = zbuf.shape[1] // (_MAX_OCC * _Z_PER_OCC)
+    hours_buf = np.empty(draw_t.shape[1])
     for r in range(home.size):
         h = home[r]
         e_full, e_low, loss, pw, j_per_l = par[r, 5], par[r, 6], par[r, 7], par[r, 8], par[r, 9]
@@ -131,8 +88,13 @@ def _tanks(out, i0, dt, home, n_occ, par, wake, bed, win, zbuf, ubuf, pos, energ
                 pos[r] = i + 1
                 zrec = zbuf[r, i * _MAX_OCC * _Z_PER_OCC:(i + 1) * _MAX_OCC * _Z_PER_OCC]
                 urec = ubuf[r, i * _MAX_OCC * _U_PER_OCC:(i + 1) * _MAX_OCC * _U_PER_OCC]
-                n_draw[r] = _day_draws(r, d0[r], n_occ[r], par[r], wake[r], bed[r], zrec, urec,
-                                       epoch0, h0, offsets, draw_t, draw_l)
+                weekend = weekend_day(local_day(d0[r] + 1.0, epoch0, h0, offsets))
+                p = par[r]
+                k = day_draw_hours(p[0], p[1], p[2], p[3], p[4], n_occ[r], weekend, wake[r], bed[r], zrec, urec,
+                                   hours_buf, draw_l[r])
+                for q in range(k):
+                    draw_t[r, q] = at_local_hour(d0[r], hours_buf[q], epoch0, h0, offsets)
+                n_draw[r] = k
                 i_draw[r] = 0
                 while i_draw[r] < n_draw[r] and draw_t[r, i_draw[r]] < 0.0:  # before the run
                     i_draw[r] += 1
@@ -140,7 +102,10 @@ def _tanks(out, i0, dt, home, n_occ, par, wake, bed, win, zbuf, ubuf, pos, energ
                 j = np.searchsorted(slot_t, t, side="right") - 1
                 if n_home[max(j, 0), h] > 0:
                     want = draw_l[r, i_draw[r]] * j_per_l
-                    energy[r] -= min(want, energy[r])
+                    got = min(want, energy[r])
+                    energy[r] -= got
+                    stats[r, 1] += got
+                    stats[r, 2] += want - got
                 i_draw[r] += 1
             allowed = _allowed(hour_of_day(t + 1e-3, epoch0, h0, offsets), win[r, 0], win[r, 1])
             if on[r] and (not allowed or energy[r] >= e_full - tol):
@@ -165,8 +130,12 @@ def _tanks(out, i0, dt, home, n_occ, par, wake, bed, win, zbuf, ubuf, pos, energ
             if on[r]:
                 add_pulse(out, h, i0, dt, t, nxt, pw)
                 energy[r] = min(energy[r] + (pw - loss) * step, e_full + tol)
+                stats[r, 0] += pw * step
+                stats[r, 3] += loss * step
             else:
-                energy[r] -= min(loss * step, energy[r])
+                lost = min(loss * step, energy[r])
+                energy[r] -= lost
+                stats[r, 3] += lost
             if step <= 0.0:
                 stuck += 1
                 if stuck > 4:  # nothing left to decide now: step past it
@@ -222,6 +191,13 @@ class WaterHeaters:
         self.draw_l = np.zeros((n, _MAX_OCC * (1 + _N_SMALL)))
         self.n_draw = np.full(n, -1, dtype=np.int64)  # -1: the first day is still to draw
         self.i_draw = np.zeros(n, dtype=np.int64)
+        #: running totals per heater [J]: element, delivered draws, unmet draws, standby losses
+        self.stats = np.zeros((n, 4))
+
+    @property
+    def stored_j(self) -> np.ndarray:
+        """Heat stored in each tank above cold water now [J]."""
+        return self.energy
 
     def render(self, out: np.ndarray, i0: int, dt: float, clock_off: HourOffsets, slot_t: np.ndarray,
                n_home: np.ndarray, log: CycleLog | None) -> None:
@@ -234,7 +210,7 @@ class WaterHeaters:
         while True:
             status = _tanks(out, i0, dt, self.home, self.n_occ, self.par, self.wake, self.bed, self.win,
                             b.values["z"], b.values["u"], b.pos, self.energy, self.on, self.cyc_start, self.t_now,
-                            self.d0, self.d1, self.draw_t, self.draw_l, self.n_draw, self.i_draw, slot_t,
+                            self.d0, self.d1, self.draw_t, self.draw_l, self.n_draw, self.i_draw, self.stats, slot_t,
                             np.ascontiguousarray(n_home), *clock_off.args, record, *log.args)
             if status == 0:
                 return

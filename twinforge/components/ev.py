@@ -24,7 +24,7 @@ from twinforge.components.localtime import (
 )
 from twinforge.components.streams import Buffers
 from twinforge.core.rng import RngStreams
-from twinforge.processes.ev import EVParams
+from twinforge.processes.ev import EVParams, charging_session
 
 __all__ = ["Vehicles"]
 
@@ -79,10 +79,9 @@ def _cars(out, i0, dt, carry, home, par, ubuf, zbuf, pos, need, last_end, d0, se
                 forced = need[r] >= forced_share * batt
                 if forced or u_plug < p_plug:
                     departure = at_local_hour(m1, dep_h, epoch0, h0, offsets)
-                    window = departure - arrival
-                    if need[r] > 0.0 and window > 0.0:
-                        dur = min(need[r] / (charger_w / 1000.0) * 3600.0, window)
-                        if dur > 0.0 and arrival >= last_end[r]:
+                    dur, energy_kwh = charging_session(need[r], charger_w / 1000.0, departure - arrival)
+                    if dur > 0.0:
+                        if arrival >= last_end[r]:
                             last_end[r] = arrival + dur
                             add_pulse(out, h, i0, dt, arrival, arrival + dur, charger_w)
                             sess_a[r] = arrival
@@ -92,7 +91,7 @@ def _cars(out, i0, dt, carry, home, par, ubuf, zbuf, pos, need, last_end, d0, se
                                 log_need[count[0]] = need[r]
                                 _log(log_row, log_a, log_b, log_e, count, r, arrival, arrival + dur,
                                      charger_w * dur)
-                            need[r] = max(need[r] - charger_w / 1000.0 * dur / 3600.0, 0.0)
+                            need[r] = max(need[r] - energy_kwh, 0.0)
             d0[r] = m1
     return 0
 

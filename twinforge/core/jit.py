@@ -13,17 +13,17 @@ kernel its code names and puts the compiled one in its module's namespace.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 __all__ = ["njit"]
 
 
 class _LazyKernel:
-    __slots__ = ("fn", "compiled")
-
     def __init__(self, fn) -> None:
         self.fn = fn
         self.compiled: Any = None
+        functools.update_wrapper(self, fn)  # name, docstring (doctests find it), __wrapped__
 
     def materialise(self) -> Any:
         if self.compiled is None:
