@@ -258,7 +258,7 @@ class TriggeredAppliances:
                 self.day_f, self.d0, self.req_active, self.sig_ln, self.dur, self.pw, self.n_ph,
                 b.values["e"], b.values["u"], b.values["z"], b.pos, self.t_from, self.has_pend,
                 self.pend[0], self.pend[1], self.pend[2], self.cyc_t, self.cyc_f, slot_t,
-                np.ascontiguousarray(n_active), *clock_off.args, record, *log.args,
+                np.asfortranarray(n_active), *clock_off.args, record, *log.args,
             )
             if status == 0:
                 return
@@ -363,7 +363,7 @@ class ColdAppliances:
             status = _cold(out, i0, dt, t_hi, self.home, self.on_mean, self.p_on, self.d_ref, self.t_in,
                            b.values["on"], b.values["off"], b.values["u1"], b.values["u2"], b.pos,
                            self.t_next, self.started, self.cyc_a, self.cyc_b,
-                           np.ascontiguousarray(temp_step_c), record, *log.args)
+                           np.asfortranarray(temp_step_c), record, *log.args)
             if status == 0:
                 return
             if status == 1:

@@ -211,7 +211,7 @@ class WaterHeaters:
             status = _tanks(out, i0, dt, self.home, self.n_occ, self.par, self.wake, self.bed, self.win,
                             b.values["z"], b.values["u"], b.pos, self.energy, self.on, self.cyc_start, self.t_now,
                             self.d0, self.d1, self.draw_t, self.draw_l, self.n_draw, self.i_draw, self.stats, slot_t,
-                            np.ascontiguousarray(n_home), *clock_off.args, record, *log.args)
+                            np.asfortranarray(n_home), *clock_off.args, record, *log.args)
             if status == 0:
                 return
             if status == 1:

@@ -47,7 +47,7 @@ from twinforge.processes import occupancy as occ
 from twinforge.processes.battery import dispatch
 from twinforge.processes.pv import pv_ac_power_w
 from twinforge.processes.solar import solar_geometry
-from twinforge.processes.weather import Weather
+from twinforge.processes.weather import Weather, clear_sky_ghi_w_per_m2
 
 __all__ = ["Homes", "Demand", "Plant", "solar_geometry_cached"]
 
@@ -56,33 +56,45 @@ _DAY_S = 86_400.0
 # -- solar geometry, computed once per site and time axis --------------------------------------
 
 _GEOMETRY_CACHE: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
-_GEOMETRY_BUDGET_ROWS = 3_000_000  # about 100 MB of geometry frames
+_GEOMETRY_BUDGET_ROWS = 1_200_000  # about 50 MB of geometry frames
 
 
 def solar_geometry_cached(latitude_deg: float, longitude_deg: float, altitude_m: float,
-                          start: pd.Timestamp, t_s: np.ndarray) -> pd.DataFrame:
-    """:func:`~twinforge.processes.solar.solar_geometry` at engine times ``t_s`` after ``start``.
+                          start: pd.Timestamp, t_s: np.ndarray, linke_turbidity: float = 3.0) -> pd.DataFrame:
+    """:func:`~twinforge.processes.solar.solar_geometry` at engine times ``t_s`` after ``start``,
+    with a ``clear_sky_ghi`` column (:func:`~twinforge.processes.weather.clear_sky_ghi_w_per_m2`
+    for ``linke_turbidity``) [W m-2].
 
-    The sun's position depends only on the site and the time, so every run of a campaign
-    at one site (and every block of it) computes it once: frames are kept in a
-    least-recently-used cache of about three million rows (one home-year at one minute is
+    The sun's position and the clear sky depend only on the site and the time, so every run of
+    a campaign at one site (and every block of it) computes them once: frames are kept in a
+    least-recently-used cache of about 1.2 million rows (one home-year at one minute is
     0.5 million).
     """
     t = np.asarray(t_s, dtype=np.float64)
-    key = (float(latitude_deg), float(longitude_deg), float(altitude_m), pd.Timestamp(start).value,
-           float(t[0]) if t.size else 0.0, float(t[-1]) if t.size else 0.0, t.size)
+    key = (float(latitude_deg), float(longitude_deg), float(altitude_m), float(linke_turbidity),
+           pd.Timestamp(start).value, float(t[0]) if t.size else 0.0, float(t[-1]) if t.size else 0.0, t.size)
     hit = _GEOMETRY_CACHE.get(key)
     if hit is not None:
         _GEOMETRY_CACHE.move_to_end(key)
         return hit
     times = pd.DatetimeIndex(pd.Timestamp(start) + pd.to_timedelta(t, unit="s"))
     geo = solar_geometry(times, latitude_deg, longitude_deg, altitude_m)
+    geo["clear_sky_ghi"] = clear_sky_ghi_w_per_m2(geo["apparent_zenith"].to_numpy(), geo["dni_extra"].to_numpy(),
+                                                  altitude_m, linke_turbidity)
     _GEOMETRY_CACHE[key] = geo
     rows = sum(len(v) for v in _GEOMETRY_CACHE.values())
     while rows > _GEOMETRY_BUDGET_ROWS and len(_GEOMETRY_CACHE) > 1:
         _, old = _GEOMETRY_CACHE.popitem(last=False)
         rows -= len(old)
     return geo
+
+
+def _sun(weather: Weather, start: pd.Timestamp, t_s: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The sun (cached) and the global horizontal irradiance [W m-2] at engine times ``t_s``."""
+    geo = solar_geometry_cached(weather.latitude_deg, weather.longitude_deg, weather.altitude_m, start, t_s,
+                                weather.params.linke_turbidity)
+    ghi = np.asarray(weather.ghi_w_per_m2(t_s, clear_sky_w_per_m2=geo["clear_sky_ghi"].to_numpy()), dtype=np.float64)
+    return geo, ghi
 
 
 @dataclass
@@ -229,18 +241,17 @@ class Homes:
         n_home, n_active = occ_.at(t)
         # weather and sun at the solar points
         ts = t + self.solar_offset_s
-        geo = solar_geometry_cached(w.latitude_deg, w.longitude_deg, w.altitude_m, self.start, ts)
+        geo, ghi = _sun(w, self.start, ts)
         temp_out = np.asarray(w.temp_c(t), dtype=np.float64)
         temp_solar = temp_out if self.solar_offset_s == 0.0 else np.asarray(w.temp_c(ts), dtype=np.float64)
-        ghi = np.asarray(w.ghi_w_per_m2(ts, zenith_deg=geo["apparent_zenith"].to_numpy()), dtype=np.float64)
-        pv = np.zeros((n_steps, n))
+        pv = np.zeros((n_steps, n), order="F")
         if self.pv_groups:
             wind = np.asarray(w.wind_m_per_s(ts), dtype=np.float64)
             for ref, homes in self.pv_groups:
                 pv[:, homes] = pv_ac_power_w(geo, ghi, temp_solar, wind, ref)[:, None] * self.kwp[homes][None, :]
         # appliances: standby, lighting, triggered, water heaters
         days = np.clip(self.clock.local_day_array(t) - self.d0, 0, self.n_days - 1)
-        appliance = np.ascontiguousarray(self.standby_day[:, days].T)
+        appliance = np.asfortranarray(self.standby_day[:, days].T)  # a column per home: kernels walk homes
         smooth = [h for h in range(n) if self.lighting[h] is None]
         if smooth:
             n_eff = appl._effective_occupancy(n_active[:, smooth])
@@ -252,7 +263,7 @@ class Homes:
         logs = self.logs or {}
         self.triggered.render(appliance, i0, dt, off, occ_.slot_t, occ_.n_active_tab, logs.get("triggered"))
         self.dhw.render(appliance, i0, dt, off, occ_.slot_t, occ_.n_home_tab, logs.get("dhw"))
-        ev = np.zeros((n_steps, n))
+        ev = np.zeros((n_steps, n), order="F")
         trip_on, trip_d0 = self._trip_days(t_lo, t_hi)
         self.ev.render(ev, i0, dt, off, trip_on, trip_d0, self.trip_h, logs.get("ev"))
         return Demand(i0, t, appliance, ev, pv, temp_out, ghi, n_home, n_active)
@@ -280,11 +291,8 @@ class Homes:
 
     def _knots(self, i0: int, n_steps: int) -> tuple[int, np.ndarray, np.ndarray]:
         k0, mids = self.zones.knot_range(i0 * self.dt, (i0 + n_steps) * self.dt)
-        w = self.weather
-        geo = solar_geometry_cached(w.latitude_deg, w.longitude_deg, w.altitude_m, self.start, mids)
-        tout = np.asarray(w.temp_c(mids), dtype=np.float64)
-        ghi = np.asarray(w.ghi_w_per_m2(mids, zenith_deg=geo["apparent_zenith"].to_numpy()), dtype=np.float64)
-        return k0, tout, ghi
+        _, ghi = _sun(self.weather, self.start, mids)
+        return k0, np.asarray(self.weather.temp_c(mids), dtype=np.float64), ghi
 
     def zones_block(self, zones: Zones, d: Demand, served: np.ndarray | None, log: CycleLog | None):
         """Run ``zones`` over the block of ``d`` (hvac power, temperature, mode)."""
@@ -295,7 +303,7 @@ class Homes:
 
     def cold_block(self, d: Demand, temp_indoor_c: np.ndarray) -> np.ndarray:
         """The cold appliances' power over the block, following ``temp_indoor_c``."""
-        out = np.zeros((d.t_s.size, self.n))
+        out = np.zeros((d.t_s.size, self.n), order="F")
         self.cold.render(out, d.i0, self.dt, temp_indoor_c, (self.logs or {}).get("cold"))
         return out
 

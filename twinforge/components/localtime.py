@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from twinforge.core.jit import njit
 from twinforge.core.calendar import LocalClock
@@ -40,7 +41,9 @@ class HourOffsets:
         e0 = clock.epoch_s
         h0 = int(math.floor((e0 + t_lo_s) / 3600.0)) - 48
         h1 = int(math.floor((e0 + t_hi_s) / 3600.0)) + 72
-        off = np.array([clock._offset_s(h * 3600.0) for h in range(h0, h1 + 1)], dtype=np.float64)
+        utc = pd.to_datetime(np.arange(h0, h1 + 1, dtype=np.int64) * 3600, unit="s", utc=True)
+        local = utc.tz_convert(clock.zone)
+        off = (local.tz_localize(None) - utc.tz_localize(None)).total_seconds().to_numpy(np.float64)
         return cls(e0, h0, off)
 
     @property

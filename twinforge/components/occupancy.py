@@ -32,33 +32,21 @@ __all__ = ["Occupants"]
 
 
 @njit
-def _redraw_row(pa, pb, floor_, state):
-    """Cumulative row ``state`` of the rank-one matrix carrying ``pa`` to ``pb``."""
+def _next_state(pa, pb, floor_, state, x):
+    """The state after a redraw step from ``state`` with uniform ``x`` (rank-one matrix ``pa -> pb``)."""
     lam = floor_
     for j in range(3):
         if pa[j] > 0.0:
-            d = 1.0 - pb[j] / pa[j]
-            if d > lam:
-                lam = d
+            lam = max(lam, 1.0 - pb[j] / pa[j])
     lam = min(max(lam, 0.0), 1.0)
-    q = np.empty(3)
-    s = 0.0
-    for j in range(3):
-        if lam > 0.0:
-            v = pa[j] + (pb[j] - pa[j]) / lam
-        else:
-            v = pa[j]
-        v = max(v, 0.0)
-        q[j] = v
-        s += v
-    cum = np.empty(3)
-    acc = 0.0
-    for j in range(3):
-        p = lam * q[j] / s + ((1.0 - lam) if j == state else 0.0)
-        acc += p
-        cum[j] = acc
-    cum[2] = 1.0
-    return cum
+    q0 = pa[0] + (pb[0] - pa[0]) / lam if lam > 0.0 else pa[0]
+    q1 = pa[1] + (pb[1] - pa[1]) / lam if lam > 0.0 else pa[1]
+    q2 = pa[2] + (pb[2] - pa[2]) / lam if lam > 0.0 else pa[2]
+    q0, q1, q2 = max(q0, 0.0), max(q1, 0.0), max(q2, 0.0)
+    s = q0 + q1 + q2
+    c0 = lam * q0 / s + (1.0 - lam if state == 0 else 0.0)
+    c1 = c0 + lam * q1 / s + (1.0 - lam if state == 1 else 0.0)
+    return 0 if x < c0 else (1 if x < c1 else 2)
 
 
 @njit
@@ -90,8 +78,7 @@ def _advance(state, tripping, pos, u, prof_of, shift, floor_, profiles, wa, sa, 
                 c1 = pb[0] + pb[1]
                 new = 0 if x < c0 else (1 if x < c1 else 2)
             else:
-                cum = _redraw_row(profiles[pr, wa[j], a], pb, floor_[o], state[o])
-                new = 0 if x < cum[0] else (1 if x < cum[1] else 2)
+                new = _next_state(profiles[pr, wa[j], a], pb, floor_[o], state[o], x)
             state[o] = new
             out[j, o] = new
             j += 1
@@ -203,39 +190,45 @@ class Occupants:
         return out
 
     def _boundaries(self, t_hi: float):
-        """Slot boundaries in ``(done_to, t_hi)``: times and (weekend, slot) before and after."""
+        """Slot boundaries in ``(done_to, t_hi)``: times and (weekend, slot) before and after.
+
+        A day's boundaries are its midnight plus whole slots; on a 24-h day the slot after
+        boundary ``j`` is ``j`` (built with numpy), on a DST day the wall-clock slot.
+        """
         c = self.clock
-        bt, wa, sa, wb, sb = [], [], [], [], []
+        parts: list[tuple[np.ndarray, ...]] = []
         wk, slot = self._wk, self._slot
         while True:
             d0 = self._day0
             d1 = c.next_local_midnight(d0 + 1.0)
             wk_next = bool(c.is_weekend(d1 + 1e-3))
             n_slots = int(round((d1 - d0) / occ.SLOT_S))
-            regular = n_slots == occ.SLOTS_PER_DAY
-            stop = False
-            for j in range(self._j_first, n_slots + 1):
-                b = d0 + j * occ.SLOT_S
-                if b >= t_hi:
-                    stop = True
-                    self._j_first = j
-                    break
-                if j == n_slots:
-                    w_b, s_b = wk_next, 0
+            j = np.arange(self._j_first, n_slots + 1)
+            b = d0 + j * occ.SLOT_S
+            keep = b < t_hi
+            j, b = j[keep], b[keep]
+            if j.size:
+                if n_slots == occ.SLOTS_PER_DAY:
+                    s_b = j.copy()
                 else:
-                    w_b, s_b = wk, (j if regular else occ._slot_of(c, b))
-                bt.append(b)
-                wa.append(wk)
-                sa.append(slot)
-                wb.append(w_b)
-                sb.append(s_b)
-                wk, slot = w_b, s_b
-            if stop:
+                    s_b = np.array([occ._slot_of(c, x) for x in b.tolist()], dtype=np.int64)
+                w_b = np.full(j.size, int(wk), dtype=np.int64)
+                last = j == n_slots
+                s_b[last] = 0
+                w_b[last] = int(wk_next)
+                s_a = np.concatenate(([slot], s_b[:-1]))
+                w_a = np.concatenate(([int(wk)], w_b[:-1]))
+                parts.append((b, w_a, s_a, w_b, s_b))
+                wk, slot = bool(w_b[-1]), int(s_b[-1])
+            if not keep.all():
+                self._j_first = int(self._j_first + keep.sum())
                 break
             self._day0, self._j_first = d1, 1
         self._wk, self._slot = wk, slot
-        as_i = lambda x: np.array(x, dtype=np.int64)  # noqa: E731
-        return np.array(bt, dtype=np.float64), as_i(wa), as_i(sa), as_i(wb), as_i(sb)
+        if not parts:
+            e = np.empty(0, dtype=np.int64)
+            return np.empty(0), e, e, e, e
+        return tuple(np.concatenate([p[k] for p in parts]) for k in range(5))
 
     def advance(self, t_lo: float, t_hi: float) -> None:
         """Extend the slot table to every slot that starts before ``t_hi``; forget slots ending before ``t_lo``."""
@@ -244,7 +237,7 @@ class Occupants:
             away = self._away_at(bt)
             away = np.zeros((0, self.n), dtype=bool) if away is None else away
             n_occ = self.state.size
-            out = np.empty((bt.size, n_occ), dtype=np.int64)
+            out = np.empty((bt.size, n_occ), dtype=np.int64, order="F")  # a column per occupant
             j_next = np.zeros(n_occ, dtype=np.int64)
             b = self.buffers
             while True:

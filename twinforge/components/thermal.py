@@ -322,10 +322,10 @@ class Zones:
         """Plant power [W] (interval means), temperature [degC] and mode at the step starts,
         each of shape (n_steps, n_homes)."""
         n = self.ua.size
-        hvac = np.zeros((n_steps, n))
-        temp = np.empty((n_steps, n))
-        mode = np.zeros((n_steps, n), dtype=np.int8)
-        served_arr = np.zeros((0, n), dtype=np.bool_) if served is None else np.ascontiguousarray(served, dtype=np.bool_)
+        hvac = np.zeros((n_steps, n), order="F")  # a column per home: the kernel walks homes
+        temp = np.empty((n_steps, n), order="F")
+        mode = np.zeros((n_steps, n), dtype=np.int8, order="F")
+        served_arr = np.zeros((0, n), dtype=np.bool_, order="F") if served is None else np.asfortranarray(served, dtype=np.bool_)
         record = log is not None
         log = log if log is not None else CycleLog(1)
         s = self.state
@@ -333,7 +333,7 @@ class Zones:
         c0 = int(log.count[0])
         while True:
             status = _zones(hvac, temp, mode, i0, dt, self.knot_s, k0, knot_tout, knot_ghi, slot_t,
-                            np.ascontiguousarray(n_home), np.ascontiguousarray(n_active), served_arr,
+                            np.asfortranarray(n_home), np.asfortranarray(n_active), served_arr,
                             self.ua, self.tau, self.aperture, self.gain_base, self.gain_occ, self.cap_h,
                             self.cap_c, self.hsp, self.hsb, self.csp, self.csb, self.half, self.tpi,
                             self.cycle_s, self.decay, self.phase, self.hp, self.gas, self.sink, s["temp"],

@@ -73,12 +73,15 @@ class EventLog:
         if (b < a).any():
             raise ValueError(f"an event {type!r} ends before it starts")
         keys = sorted(params)
-        cols = [[float(v) for v in np.asarray(params[k], dtype=np.float64).tolist()] for k in keys]
-        text = [
-            "{" + ",".join(f'"{k}":{v!r}' if math.isfinite(v) else f'"{k}":{canonical_json(v)}'
-                           for k, v in zip(keys, row)) + "}"
-            for row in zip(*cols)
-        ] if keys else ["{}"] * a.size
+        cols = [np.asarray(params[k], dtype=np.float64) for k in keys]
+        if keys and all(np.isfinite(c).all() for c in cols):  # json writes a finite float as its repr
+            parts = [[f'"{k}":{v!r}' for v in c.tolist()] for k, c in zip(keys, cols)]
+            text = ["{" + ",".join(row) + "}" for row in zip(*parts)] if len(keys) > 1 else [
+                "{" + p + "}" for p in parts[0]]
+        elif keys:
+            text = [canonical_json(dict(zip(keys, row))) for row in zip(*(c.tolist() for c in cols))]
+        else:
+            text = ["{}"] * a.size
         c = self._cols
         n = a.size
         c["category"].extend([category] * n)

@@ -127,9 +127,9 @@ def dispatch(net_load_w: np.ndarray, dt_s: float, energy_j: np.ndarray, params) 
     """
     g = lambda f: np.array([f(p) for p in params], dtype=np.float64)  # noqa: E731
     cap = g(lambda p: p.capacity_kwh * 3.6e6)
-    net = np.ascontiguousarray(net_load_w, dtype=np.float64)
-    power = np.empty_like(net)
-    soc = np.empty_like(net)
+    net = np.asfortranarray(net_load_w, dtype=np.float64)  # a column per home: the loop walks homes
+    power = np.empty_like(net, order="F")
+    soc = np.empty_like(net, order="F")
     _dispatch(net, float(dt_s), energy_j, cap, g(lambda p: p.power_kw * 1e3), g(lambda p: p.eta_charge),
               g(lambda p: p.eta_discharge), g(lambda p: p.soc_min) * cap, g(lambda p: p.soc_max) * cap, power, soc)
     return power, soc
