@@ -74,7 +74,7 @@ def test_a_homes_occupants_do_not_depend_on_the_other_homes():
 def test_simulated_occupants_follow_the_routine():
     late = occ.OccupancyParams(n_occupants=1, leave_h=14.0, return_h=18.5, away_share=0.8, schedule_shift_sd_h=0.0)
     clock, slot_t, st, _ = run("2024-01-07T23:00Z", "Europe/Paris", 1, 300, late)  # Monday local
-    at = lambda h: states_at(slot_t, st, np.array([h * 3600.0]))[0]  # noqa: E731
+    at = lambda h: states_at(slot_t, st, np.array([h * 3600.0]))[0]
     assert (at(10) == 0).mean() < 0.15 and (at(16) == 0).mean() > 0.6
 
 

@@ -84,8 +84,8 @@ def test_hysteresis_switches_where_the_ode_crosses_the_band():
 def test_the_sample_period_changes_only_the_rendering(control):
     """The switching is exact: 1-min and 15-min steps render one trajectory."""
     hvac = HVACParams(heating="heat_pump", heating_capacity_w=6000.0, control=control)
-    tout = lambda t: 3.0 + 5.0 * np.sin(2 * np.pi * t / 86_400.0)  # noqa: E731
-    ghi = lambda t: 400.0 * np.clip(np.sin(2 * np.pi * (t - 21_600.0) / 86_400.0), 0.0, None)  # noqa: E731
+    tout = lambda t: 3.0 + 5.0 * np.sin(2 * np.pi * t / 86_400.0)
+    ghi = lambda t: 400.0 * np.clip(np.sin(2 * np.pi * (t - 21_600.0) / 86_400.0), 0.0, None)
     env = ENV.model_copy(update={"solar_aperture_m2": 2.0})
     fine = run(hvac, env, 3, 60.0, tout, ghi)
     coarse = run(hvac, env, 3, 900.0, tout, ghi, block_s=43_200.0)

@@ -11,7 +11,6 @@ from pydantic import ValidationError
 
 from twinforge.core.calendar import LocalClock
 from twinforge.processes import appliances as appl
-from twinforge.processes import occupancy as occ
 
 YEAR_S = 365.25 * 86_400.0
 CLOCK = LocalClock(pd.Timestamp("2023-01-02"), "Europe/Paris")  # a Monday

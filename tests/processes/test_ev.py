@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from twinforge.processes import ev
 
+
 def test_charging_session():
     assert ev.charging_session(14.8, 7.4, 36_000.0) == (7200.0, 14.8)
     dur, e = ev.charging_session(100.0, 7.4, 3600.0)  # cut by departure

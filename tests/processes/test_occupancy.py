@@ -31,7 +31,7 @@ def test_profile_rows_are_distributions(weekend):
 
 def test_profile_published_shape():
     wd, we = occ.occupancy_profile(False), occ.occupancy_profile(True)
-    at = lambda h: int(h * 6)  # noqa: E731 - slot starting at local hour h
+    at = lambda h: int(h * 6)
     for p in (wd, we):
         assert p[at(3), occ.ASLEEP] > 0.93
         assert p[at(20), occ.ACTIVE] > 0.85
@@ -42,7 +42,7 @@ def test_profile_published_shape():
 
 
 def test_routine_moves_the_profile_and_defaults_are_the_published_shape():
-    at = lambda h: int(h * 6)  # noqa: E731
+    at = lambda h: int(h * 6)
     for weekend in (False, True):
         np.testing.assert_array_equal(occ.occupancy_profile(weekend, occ.OccupancyParams()),
                                       occ.occupancy_profile(weekend))

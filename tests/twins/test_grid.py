@@ -1,6 +1,7 @@
 """The grid twin end to end: conservation, outage bookkeeping, cold-load pickup, voltage."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -310,3 +311,24 @@ def test_feeder_homes_take_trips_by_the_home_twins_law(tmp_path):
                                for h, x in zip(homes.home, secs)])  # 3 h into a trip
     use = (homes.net_power_w - homes.hvac_power_w).to_numpy()
     assert settled.any() and use[settled].mean() < 0.6 * use[~gone].mean()
+
+
+@pytest.mark.parametrize("section,value,words", [
+    ("weather", {"temp_mean_c": 20.0}, "home.weather does not apply to a feeder's homes: set [grid.weather] instead"),
+    ("tz", "Europe/Berlin", "home.tz does not apply to a feeder's homes: set grid.tz instead"),
+    ("sensors", {"power": {"noise_rel": 0.0}}, "home.sensors does not apply to a feeder's homes"),
+    ("record_cycles", False, "home.record_cycles does not apply to a feeder's homes"),
+])
+def test_home_settings_that_cannot_apply_to_feeder_homes_are_refused(section, value, words):
+    from twinforge.campaign.spec import SpecError
+
+    with pytest.raises(SpecError, match=re.escape(words)):
+        load_spec(None, twin="grid", grid={"n_homes": 3, "home": {section: value}})
+
+
+def test_feeder_homes_honour_the_water_heater():
+    plain, _, _ = run(grid_spec("2024-01-08", days=2, n_homes=20))
+    dhw, _, twin = run(grid_spec("2024-01-08", days=2, n_homes=20, home={"dhw": {"element_w": 2400.0}}))
+    assert all(c.dhw is not None for c in twin.home_configs)
+    # about 2-4 kWh a day for two occupants: 20 homes add well over 1 kW on average
+    assert (dhw.homes_power_w - plain.homes_power_w).mean() > 1000.0

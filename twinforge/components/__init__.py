@@ -9,4 +9,4 @@ state, and advance the discrete processes in compiled kernels (:mod:`twinforge.c
 
 from twinforge.components.homes import Demand, Homes, Plant
 
-__all__ = ["Homes", "Demand", "Plant"]
+__all__ = ["Demand", "Homes", "Plant"]

@@ -30,14 +30,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from twinforge.core.jit import njit
+from twinforge.components.localtime import HourOffsets, hour_of_day, local_day
 from twinforge.components.signals import add_pulse
-from twinforge.components.localtime import HourOffsets, hour_of_day, local_day, weekend_day
 from twinforge.components.streams import Buffers
+from twinforge.core.jit import njit
 from twinforge.core.rng import RngStreams
 from twinforge.processes import appliances as appl
 
-__all__ = ["TriggeredAppliances", "ColdAppliances", "CycleLog"]
+__all__ = ["ColdAppliances", "CycleLog", "TriggeredAppliances"]
 
 _ON_K = 1.0 / appl._ON_CV**2
 _OFF_K = 1.0 / appl._OFF_CV**2

@@ -16,13 +16,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from twinforge.core.jit import njit
-from twinforge.components.signals import add_pulse
 from twinforge.components.appliances import CycleLog, _log
 from twinforge.components.localtime import (
-    HourOffsets, at_local_hour, hour_of_day, local_day, midnight_at_or_before, next_local_midnight, weekend_day,
+    HourOffsets,
+    at_local_hour,
+    hour_of_day,
+    local_day,
+    midnight_at_or_before,
+    next_local_midnight,
+    weekend_day,
 )
+from twinforge.components.signals import add_pulse
 from twinforge.components.streams import Buffers
+from twinforge.core.jit import njit
 from twinforge.core.rng import RngStreams
 from twinforge.processes.ev import EVParams, charging_session
 

@@ -49,7 +49,7 @@ from twinforge.processes.pv import pv_ac_power_w
 from twinforge.processes.solar import solar_geometry
 from twinforge.processes.weather import Weather, clear_sky_ghi_w_per_m2
 
-__all__ = ["Homes", "Demand", "Plant", "solar_geometry_cached"]
+__all__ = ["Demand", "Homes", "Plant", "solar_geometry_cached"]
 
 _DAY_S = 86_400.0
 
@@ -163,7 +163,7 @@ class Homes:
             raise ValueError(f"homes simulated together must share knot_s, got {sorted(knots)}")
         self.knot_s = knots.pop() if knots else 600.0
         cfg = self.configs
-        g = lambda f: np.array([f(c) for c in cfg], dtype=np.float64)  # noqa: E731
+        g = lambda f: np.array([f(c) for c in cfg], dtype=np.float64)
         # trips and occupants
         day0 = clock.local_day(0.0)
         self._trip_first = day0 - 1  # TripDays draws from the day before the first

@@ -15,11 +15,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from twinforge.core.jit import njit
 from twinforge.core.calendar import LocalClock
+from twinforge.core.jit import njit
 
-__all__ = ["HourOffsets", "local_s", "hour_of_day", "local_day", "weekend_day", "at_local_hour",
-           "midnight_at_or_before", "next_local_midnight"]
+__all__ = [
+    "HourOffsets",
+    "at_local_hour",
+    "hour_of_day",
+    "local_day",
+    "local_s",
+    "midnight_at_or_before",
+    "next_local_midnight",
+    "weekend_day",
+]
 
 _DAY_S = 86_400.0
 
@@ -36,7 +44,7 @@ class HourOffsets:
     offsets: np.ndarray
 
     @classmethod
-    def cover(cls, clock: LocalClock, t_lo_s: float, t_hi_s: float) -> "HourOffsets":
+    def cover(cls, clock: LocalClock, t_lo_s: float, t_hi_s: float) -> HourOffsets:
         """Offsets of every UTC hour of engine times ``[t_lo_s - 2 d, t_hi_s + 3 d]``."""
         e0 = clock.epoch_s
         h0 = int(math.floor((e0 + t_lo_s) / 3600.0)) - 48

@@ -22,9 +22,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from twinforge.core.jit import njit
 from twinforge.components.streams import Buffers
 from twinforge.core.calendar import LocalClock
+from twinforge.core.jit import njit
 from twinforge.core.rng import RngStreams
 from twinforge.processes import occupancy as occ
 

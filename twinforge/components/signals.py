@@ -28,14 +28,11 @@ def add_pulse(out, h, i0, dt, a, b, p):
     t_hi = (i0 + n) * dt
     if b <= t_lo or a >= t_hi or b <= a or p == 0.0:
         return
-    if a < t_lo:
-        a = t_lo
-    if b > t_hi:
-        b = t_hi
+    a = max(a, t_lo)
+    b = min(b, t_hi)
     ka = int(math.floor(a / dt)) - i0
     kb = int(math.floor(b / dt)) - i0
-    if ka < 0:
-        ka = 0
+    ka = max(ka, 0)
     if kb >= n:  # b at the block's end
         kb = n - 1
     tail = b - (i0 + kb) * dt

@@ -32,9 +32,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from twinforge.core.jit import njit
-from twinforge.components.signals import add_pulse
 from twinforge.components.appliances import CycleLog, _log
+from twinforge.components.signals import add_pulse
+from twinforge.core.jit import njit
 from twinforge.processes.hvac import GAS_AUX_FRACTION, HVACParams, tpi_decay
 from twinforge.processes.thermal import EnvelopeParams
 
@@ -175,9 +175,7 @@ def _zones(hvac_out, temp_out, mode_out, i0, dt, knot_s, k0, knot_tout, knot_ghi
                         m = 1
                     elif cc > 0.0 and T >= cool_sp + half[h]:
                         m = 2
-                elif m == 1 and T >= heat_sp + half[h]:
-                    m = 0
-                elif m == 2 and T <= cool_sp - half[h]:
+                elif m == 1 and T >= heat_sp + half[h] or m == 2 and T <= cool_sp - half[h]:
                     m = 0
             if m != old:
                 if old != 0 and record:
@@ -264,7 +262,7 @@ class Zones:
 
     def __init__(self, envelopes: Sequence[EnvelopeParams], hvacs: Sequence[HVACParams], knot_s: float,
                  phase_share: np.ndarray) -> None:
-        g = lambda f, xs: np.array([f(x) for x in xs], dtype=np.float64)  # noqa: E731
+        g = lambda f, xs: np.array([f(x) for x in xs], dtype=np.float64)
         self.knot_s = float(knot_s)
         self.ua = g(lambda e: e.ua_w_per_k, envelopes)
         self.tau = g(lambda e: e.tau_s, envelopes)
@@ -297,7 +295,7 @@ class Zones:
             "in_key": np.full(n, -1, dtype=np.int64),
         }
 
-    def copy(self) -> "Zones":
+    def copy(self) -> Zones:
         """Another set of the same zones, in the same state (a shadow that runs on its own)."""
         other = copy.copy(self)
         other.state = self.snapshot()

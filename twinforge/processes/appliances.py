@@ -43,19 +43,19 @@ from scipy.special import ndtr
 from twinforge.core.timeline import StepSignal
 
 __all__ = [
-    "ApplianceSpec",
     "APPLIANCES",
-    "AppliancesParams",
     "EFFECTIVE_OCCUPANCY",
-    "REFERENCE_AMBIENT_C",
-    "draw_ownership",
-    "cold_duty_cycle",
-    "idle_start_rate_per_s",
-    "lighting_power_w",
-    "LightingBulbs",
     "LIGHT_DURATION_RANGES_MIN",
     "LIGHT_SWITCH_PER_MIN",
+    "REFERENCE_AMBIENT_C",
+    "ApplianceSpec",
+    "AppliancesParams",
+    "LightingBulbs",
+    "cold_duty_cycle",
     "day_factors",
+    "draw_ownership",
+    "idle_start_rate_per_s",
+    "lighting_power_w",
     "week_factor",
 ]
 

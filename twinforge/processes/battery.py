@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twinforge.core.jit import njit
 
-__all__ = ["BatteryParams", "bounded_cumsum", "dispatch", "dispatch_self_consumption"]
+__all__ = ["BatteryParams", "dispatch", "dispatch_self_consumption"]
 
 
 class BatteryParams(BaseModel):
@@ -41,44 +41,12 @@ class BatteryParams(BaseModel):
     soc_init: float = Field(0.5, ge=0.0, le=1.0, description="state of charge at t = 0 [1]")
 
     @model_validator(mode="after")
-    def _window(self) -> "BatteryParams":
+    def _window(self) -> BatteryParams:
         if self.soc_min >= self.soc_max:
             raise ValueError("soc_min must be below soc_max")
         if not self.soc_min <= self.soc_init <= self.soc_max:
             raise ValueError("soc_init must lie within [soc_min, soc_max]")
         return self
-
-
-def bounded_cumsum(x0: float, d: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Running sum ``x_k = clip(x_{k-1} + d_k, lo, hi)`` from ``x0``, ndarray of shape (n,).
-
-    Examples
-    --------
-    >>> bounded_cumsum(0.0, np.array([1.0, 1.0, 1.0, -0.5, -5.0]), 0.0, 2.0).tolist()
-    [1.0, 2.0, 2.0, 1.5, 0.0]
-    """
-    d = np.asarray(d, dtype=np.float64)
-    n = d.size
-    out = np.empty(n)
-    i, x = 0, float(x0)
-    while i < n:
-        c = x + np.cumsum(d[i:])
-        bad = (c < lo) | (c > hi)
-        if not bad.any():
-            out[i:] = c
-            break
-        j = int(np.argmax(bad))
-        out[i : i + j] = c[:j]
-        bound = hi if c[j] > hi else lo
-        out[i + j] = bound
-        k = i + j + 1
-        # While the push continues into the bound, the sum stays on it.
-        rest = d[k:] < 0 if bound == hi else d[k:] > 0
-        m = int(np.argmax(rest)) if rest.any() else rest.size
-        out[k : k + m] = bound
-        i = k + m
-        x = bound
-    return out
 
 
 @njit
@@ -125,7 +93,7 @@ def dispatch(net_load_w: np.ndarray, dt_s: float, energy_j: np.ndarray, params) 
     soc : ndarray of shape (n_steps, n_homes)
         State of charge at the start of each interval [1] (0 without a battery).
     """
-    g = lambda f: np.array([f(p) for p in params], dtype=np.float64)  # noqa: E731
+    g = lambda f: np.array([f(p) for p in params], dtype=np.float64)
     cap = g(lambda p: p.capacity_kwh * 3.6e6)
     net = np.asfortranarray(net_load_w, dtype=np.float64)  # a column per home: the loop walks homes
     power = np.empty_like(net, order="F")

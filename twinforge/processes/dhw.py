@@ -55,7 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from twinforge.core.jit import njit
 from twinforge.processes.occupancy import OccupancyParams
 
-__all__ = ["DHWParams", "WATER_J_PER_L_K", "day_draw_hours", "day_draws"]
+__all__ = ["WATER_J_PER_L_K", "DHWParams", "day_draw_hours", "day_draws"]
 
 #: Volumetric heat capacity of water [J L-1 K-1].
 WATER_J_PER_L_K = 4186.0
@@ -121,7 +121,7 @@ class DHWParams(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _physical(self) -> "DHWParams":
+    def _physical(self) -> DHWParams:
         if self.setpoint_c - self.deadband_k <= self.cold_water_c:
             raise ValueError("setpoint_c - deadband_k must exceed cold_water_c")
         if not self.cold_water_c < self.use_temp_c <= self.setpoint_c:

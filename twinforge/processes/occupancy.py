@@ -66,18 +66,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from twinforge.core.calendar import LocalClock
 
 __all__ = [
-    "AWAY",
-    "ASLEEP",
     "ACTIVE",
-    "STATE_NAMES",
+    "ASLEEP",
+    "AWAY",
     "SLOTS_PER_DAY",
     "SLOT_S",
+    "STATE_NAMES",
     "OccupancyParams",
     "TripDays",
     "occupancy_profile",
-    "transition_matrices",
-    "stationary_distribution",
     "simulate_chain",
+    "stationary_distribution",
+    "transition_matrices",
     "trip_log_process",
 ]
 
@@ -154,7 +154,7 @@ class OccupancyParams(BaseModel):
     trip_return_h: float = Field(19.0, ge=0.0, lt=24.0, description="local time of return on a trip's last day [h]")
 
     @model_validator(mode="after")
-    def _routine(self) -> "OccupancyParams":
+    def _routine(self) -> OccupancyParams:
         if not self.wake_h + 0.5 <= self.leave_h:
             raise ValueError(f"leave_h ({self.leave_h}) must be at least 0.5 h after wake_h ({self.wake_h})")
         if not self.leave_h + 2.5 <= self.return_h:

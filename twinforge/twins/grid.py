@@ -58,8 +58,15 @@ from twinforge.processes.weather import Weather, WeatherParams
 from twinforge.twins.base import TwinBase
 from twinforge.twins.home import HomeConfig, HomeDiversity, draw_home
 
-__all__ = ["GridConfig", "GridDiversity", "ProtectionParams", "GridTwin", "GRID_CHANNELS", "COMMERCIAL_CHANNEL",
-           "grid_channels"]
+__all__ = [
+    "COMMERCIAL_CHANNEL",
+    "GRID_CHANNELS",
+    "GridConfig",
+    "GridDiversity",
+    "GridTwin",
+    "ProtectionParams",
+    "grid_channels",
+]
 
 _YEAR_S = 365.25 * 86_400.0
 
@@ -91,7 +98,7 @@ COMMERCIAL_CHANNEL = ChannelSpec(
 )
 
 
-def grid_channels(config: "GridConfig | None" = None) -> tuple[ChannelSpec, ...]:
+def grid_channels(config: GridConfig | None = None) -> tuple[ChannelSpec, ...]:
     """The channels of a feeder run; ``None``: all of them (documentation)."""
     if config is None or config.commercial is not None:
         return GRID_CHANNELS[:1] + (COMMERCIAL_CHANNEL,) + GRID_CHANNELS[1:]
@@ -147,7 +154,7 @@ class GridConfig(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _sizes(self) -> "GridConfig":
+    def _sizes(self) -> GridConfig:
         if self.transformer is not None and self.feeder is not None:
             if abs(self.transformer.rated_kva - self.feeder.transformer_rated_kva) > 1e-6:
                 raise ValueError("transformer.rated_kva must equal feeder.transformer_rated_kva")
@@ -199,7 +206,7 @@ class GridDiversity(BaseModel):
     cooling_share_range: tuple[float, float] = Field((0.1, 0.4), description="AC share, uniform range")
 
     @model_validator(mode="after")
-    def _ranges(self) -> "GridDiversity":
+    def _ranges(self) -> GridDiversity:
         for name in ("pv_share_range", "ev_share_range", "cooling_share_range"):
             lo, hi = getattr(self, name)
             if not 0.0 <= lo <= hi <= 1.0:
@@ -233,7 +240,7 @@ class FeederFault:
     severity_unit = "share of homes"
     severity_range = (0.0, 1.0)
 
-    def apply(self, twin: "GridTwin", start_s: float, end_s: float, severity: float) -> int:
+    def apply(self, twin: GridTwin, start_s: float, end_s: float, severity: float) -> int:
         return twin.protection.add_outage(start_s, end_s, "fault", severity)
 
 

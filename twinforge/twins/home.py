@@ -47,7 +47,7 @@ from twinforge.processes.thermal import EnvelopeParams
 from twinforge.processes.weather import Weather, WeatherParams
 from twinforge.twins.base import TwinBase, field_max
 
-__all__ = ["HomeConfig", "HomeDiversity", "HomeSensors", "HomeTwin", "HOME_CHANNELS", "draw_home"]
+__all__ = ["HOME_CHANNELS", "HomeConfig", "HomeDiversity", "HomeSensors", "HomeTwin", "draw_home"]
 
 #: Peak power of modern PV modules per m2 of roof [kWp m-2] (about 20 % efficiency).
 KWP_PER_M2 = 0.2
@@ -103,7 +103,7 @@ class HomeConfig(BaseModel):
     record_cycles: bool = Field(True, description="log every appliance and heating cycle in events.parquet")
 
     @model_validator(mode="after")
-    def _physical(self) -> "HomeConfig":
+    def _physical(self) -> HomeConfig:
         roof_kwp = self.roof_area_m2 * KWP_PER_M2
         if self.pv.capacity_kwp > roof_kwp + 1e-9:
             raise ValueError(
@@ -155,7 +155,7 @@ class HomeDiversity(BaseModel):
     ev_share: float = Field(0.15, ge=0.0, le=1.0, description="share of homes with an EV")
 
     @model_validator(mode="after")
-    def _valid(self) -> "HomeDiversity":
+    def _valid(self) -> HomeDiversity:
         p = np.asarray(self.household_size_probs, dtype=float)
         if p.size == 0 or p.size > 8 or (p < 0).any() or abs(p.sum() - 1.0) > 1e-6:
             raise ValueError("household_size_probs must hold 1-8 non-negative values summing to 1")
