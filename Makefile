@@ -22,6 +22,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_home.py
+	$(BIN)/python benchmarks/bench_thermostat.py
+	$(BIN)/python benchmarks/bench_crest.py
 	$(BIN)/python benchmarks/bench_grid.py
 	$(BIN)/python benchmarks/bench_machine.py
 	$(BIN)/python benchmarks/bench_rare.py
