@@ -332,3 +332,11 @@ def test_feeder_homes_honour_the_water_heater():
     assert all(c.dhw is not None for c in twin.home_configs)
     # about 2-4 kWh a day for two occupants: 20 homes add well over 1 kW on average
     assert (dhw.homes_power_w - plain.homes_power_w).mean() > 1000.0
+
+
+def test_a_feeder_config_survives_its_round_trip():
+    """A run plan's config comes back from a dump with every field set: it must still load."""
+    from twinforge.twins.grid import GridConfig
+
+    cfg = load_spec(None, twin="grid", grid={"n_homes": 3, "home": {"dhw": {}}}).config
+    assert GridConfig.model_validate(cfg.model_dump(mode="json")) == cfg

@@ -166,7 +166,8 @@ class GridConfig(BaseModel):
         for name, where in (("weather", "set [grid.weather] instead"), ("tz", "set grid.tz instead"),
                             ("sensors", "feeder homes have no meters of their own"),
                             ("record_cycles", "feeder homes do not log their cycles")):
-            if name in self.home.model_fields_set:
+            # by value, not by fields set: a plan's config comes back from a dump with every field set
+            if getattr(self.home, name) != HomeConfig.model_fields[name].get_default(call_default_factory=True):
                 raise ValueError(f"home.{name} does not apply to a feeder's homes: {where}")
         return self
 
