@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from twinforge.safe_io import check_input
+
 __all__ = ["add_parsers", "run", "run_fidelity", "run_calibrate", "load_real", "parse_map", "main"]
 
 _FIDELITY_EPILOG = """\
@@ -225,6 +227,7 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
         raise _InputError(f"--real {path}: file not found")
     if path.is_dir():
         raise _InputError(f"--real {path}: is a folder, not a trace file")
+    check_input(path, what="--real", error=_InputError)  # never /dev/zero, a FIFO or a huge file
     kind = _sniff(path) if fmt == "auto" else fmt
     chosen = [b.strip() for b in bearings.split(",") if b.strip()] if bearings is not None else None
     generic = {"--time-col": time_col, "--unit": units, "--max-gap": max_gap, "--date-format": date_format,
