@@ -47,6 +47,8 @@ docs: $(DOCS_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_home.py
+	$(BIN)/python benchmarks/bench_thermostat.py
+	$(BIN)/python benchmarks/bench_crest.py
 	$(BIN)/python benchmarks/bench_grid.py
 	$(BIN)/python benchmarks/bench_machine.py
 	$(BIN)/python benchmarks/bench_rare.py

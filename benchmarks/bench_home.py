@@ -1,174 +1,286 @@
-"""Home twin throughput and memory, measured side by side in one run.
+"""Home twin: the writing floor, compute and end-to-end speed, the naive loop, numba, memory.
 
-    python benchmarks/bench_home.py [--days 30] [--year-days 365]
+    python benchmarks/bench_home.py [--home-years 1000] [--workers 2] [--naive-hours 12]
 
-1. twinforge end to end (simulate + render + sensors + Parquet write) for one fully
-   equipped home (PV, battery, EV, heat pump) at 1-minute resolution: values per second;
-   the same home with the hysteresis thermostat instead of the default TPI, and with its
-   lighting switched lamp by lamp (20 light points, ``appliances.lighting_bulbs``).
-2. The same home from a naive SimPy loop: the same discrete processes, plus one
-   ``yield env.timeout(period)`` per sample that reads every component's state and
-   computes the sample in Python (solar position, irradiance and PV through pvlib for
-   that one time), then pandas -> Parquet. Measured on a shorter horizon (values per
-   second do not depend on it).
-2b. A generous naive loop that gets the vectorised irradiance and PV for free and only
-   does the rest per sample: a lower bound on the speed-up.
-3. Peak resident memory of a fresh process generating a 30-day and a 365-day horizon.
+Every figure is measured in this run, side by side; CPU times are process times, so a busy
+machine inflates them less than wall times (print ``uptime`` beside them).
+
+1. **Floor**: writing one home-year at 1 min (525,600 rows x the default channels, the
+   project's Parquet settings, blocks of two weeks) through the dataset writer alone, from
+   samples already in memory: what any generator pays before it computes anything.
+2. **Compute**: simulate + render one default home-year at 1 min (diversity on, all default
+   channels, no writing), mean over a few homes after a warm-up home (compilation of the
+   kernels, the solar-geometry cache).
+3. **End to end**: ``--home-years`` home-years at 1 min written to one dataset by the campaign
+   executor with ``--workers`` local processes (the way to use both cores); wall time,
+   home-years per minute, the CPU time of the parent and its workers (read from ``/proc``,
+   Linux; worker start-up included) and the peak resident memory of the parent and of the
+   largest worker.
+4. **Naive per-sample SimPy loop**: the same home (the same components) advanced one sample at
+   a time, one ``yield env.timeout(period)`` per sample rendering that one sample: values per
+   second against the block renderer on the same horizon (they give the same values).
+5. **numba**: compute of a home-week with the kernels compiled and with ``NUMBA_DISABLE_JIT=1``
+   (the same kernels interpreted by Python).
+6. **Memory flat in the horizon**: peak resident memory of a fresh process generating one home
+   for 30 and for 365 days.
+
+The comparison with richardsonpy's CREST model is ``benchmarks/bench_crest.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-SCENARIO = dict(
-    runs=1, period="1min", seed=1, start="2024-01-01",
-    diversity={"pv_share": 1.0, "battery_share_of_pv": 1.0, "ev_share": 1.0},
-)
+HERE = Path(__file__).parent
+DIVERSITY = {"pv_share": 1.0, "battery_share_of_pv": 1.0, "ev_share": 1.0}
 
 
-def spec_for(days: float, control: str | None = None, bulbs: int = 0):
+def home_spec(days: float, runs: int = 1, seed: int = 1, **kw):
     from twinforge.campaign.spec import load_spec
 
-    home: dict = {}
-    if control:
-        home["hvac"] = {"control": control}
-    if bulbs:
-        home["appliances"] = {"lighting_bulbs": bulbs}
-    return load_spec(None, days=days, **SCENARIO, **({"home": home} if home else {}))
+    return load_spec(None, runs=runs, days=days, period="1min", seed=seed, start="2024-01-01", **kw)
 
 
-def run_twinforge(days: float, out: Path, control: str | None = None, bulbs: int = 0) -> dict:
-    from twinforge.campaign.runner import generate
+def floor() -> dict:
+    """CPU and wall seconds to write one home-year of samples through the dataset writer."""
+    import pandas as pd
 
-    spec = spec_for(days, control, bulbs)
-    t0 = time.perf_counter()
-    s = generate(spec, out, progress=False)
-    dt = time.perf_counter() - t0
-    return {"seconds": dt, "values": s.values, "values_per_s": s.values / dt}
+    from twinforge.campaign.runner import build_twin, plan_runs
+    from twinforge.core.engine import simulate
+    from twinforge.core.eventlog import EventLog
+    from twinforge.export import DatasetWriter
+
+    spec = home_spec(365)
+    twin = build_twin(spec, plan_runs(spec, 1)[0])
+    blocks = list(simulate(twin, spec.grid()))
+    channels = twin.channels()
+    out = Path(tempfile.mkdtemp()) / "floor"
+    w = DatasetWriter(out)
+    meta = {"period_s": 60.0, "seed": 1, "config_hash": "floor", "start": "2024-01-01T00:00:00+00:00"}
+    empty = EventLog().to_frame(pd.Timestamp("2024-01-01", tz="UTC"), 0, "home")
+    # the same samples with the float channels in float32 (power quantised to 1 W is exact in float32)
+    f32 = [dataclasses.replace(c, dtype="float32") if c.dtype == "float64" else c for c in channels]
+    narrow = [{k: (v.astype(np.float32) if isinstance(v, np.ndarray) and v.dtype == np.float64 else v)
+               for k, v in b.items()} for b in blocks]
+    best: dict[str, tuple[float, float]] = {}
+    for rep in range(2):  # alternating, the best of two each
+        for name, chans, data in (("f64", channels, blocks), ("f32", f32, narrow)):
+            run_id = 2 * rep + (name == "f32")
+            c0, w0 = time.process_time(), time.perf_counter()
+            with w.open_run("home", run_id, chans, meta) as run:
+                for b in data:
+                    run.write(b)
+                run.commit(empty, {"run_id": run_id, "twin": "home", "seed": 1, "weight": 1.0})
+            t = (time.process_time() - c0, time.perf_counter() - w0)
+            best[name] = min(best.get(name, t), t)
+    return {"cpu_s": best["f64"][0], "wall_s": best["f64"][1], "cpu_f32_s": best["f32"][0],
+            "rows": sum(len(b["time"]) for b in blocks), "columns": len(channels) + 1}
 
 
-def run_naive(days: float, out: Path, per_sample_pv: bool = True) -> dict:
+def compute(n: int = 3) -> dict:
+    """CPU seconds per default home-year (simulate + render), after a warm-up home."""
+    from twinforge.campaign.runner import build_twin, plan_runs
+    from twinforge.core.engine import simulate
+
+    spec = home_spec(365, runs=n + 1)
+    plans = plan_runs(spec, 1)
+    c0 = time.process_time()
+    for _ in simulate(build_twin(spec, plans[0]), spec.grid()):
+        pass
+    first = time.process_time() - c0
+    c0 = time.process_time()
+    for p in plans[1:]:
+        for _ in simulate(build_twin(spec, p), spec.grid()):
+            pass
+    return {"first_cpu_s": first, "cpu_s_per_home_year": (time.process_time() - c0) / n}
+
+
+def _proc_stat(pid: str) -> tuple[int, float] | None:
+    """Parent pid and CPU seconds (user + system) of a process, from ``/proc`` (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_kb(pid: str) -> int:
+    """Peak resident memory of a process [kB] (``VmHWM``), 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class DescendantCPU(threading.Thread):
+    """CPU seconds and peak memory of every descendant process, polled every ``every_s``.
+
+    The executor's forkserver workers are not this process's children, so ``RUSAGE_CHILDREN``
+    misses them. The last reading of each process is kept: a total misses at most ``every_s``
+    of each one's CPU.
+    """
+
+    def __init__(self, every_s: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.every_s, self.last, self.stop = every_s, {}, threading.Event()
+        self.peak_kb = 0
+
+    def run(self) -> None:
+        me = os.getpid()
+        while not self.stop.wait(self.every_s):
+            stats = {pid: st for pid in os.listdir("/proc") if pid.isdigit() and (st := _proc_stat(pid))}
+            for pid, (ppid, _) in stats.items():
+                p = ppid
+                while p not in (0, 1, me) and str(p) in stats:
+                    p = stats[str(p)][0]
+                if p == me:
+                    self.last[pid] = stats[pid][1]
+                    self.peak_kb = max(self.peak_kb, _peak_kb(pid))
+
+    def total_s(self) -> float:
+        self.stop.set()
+        self.join()
+        return sum(self.last.values())
+
+
+def end_to_end(home_years: int, workers: int) -> dict:
+    """``home_years`` default home-years at 1 min to one dataset with ``workers`` processes."""
+    from twinforge.campaign.campaign import CampaignSpec
+    from twinforge.campaign.executor import run_campaign
+
+    camp = CampaignSpec.from_data({"twin": "home", "runs": home_years, "days": 365, "period": "1min",
+                                   "seed": 7, "start": "2024-01-01"})
+    out = Path(tempfile.mkdtemp()) / "e2e"
+    kids = DescendantCPU()
+    kids.start()
+    c0, w0 = time.process_time(), time.perf_counter()
+    s = run_campaign(camp, out, workers=workers, progress=False)
+    wall = time.perf_counter() - w0
+    cpu = time.process_time() - c0 + kids.total_s()
+    size = sum(f.stat().st_size for f in out.rglob("*.parquet"))
+    return {"wall_s": wall, "cpu_s": cpu, "values": s.values, "bytes": size,
+            "peak_parent_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_worker_mb": kids.peak_kb / 1024}
+
+
+def naive(hours: float) -> dict:
+    """The same home advanced one sample per SimPy event, against the block renderer."""
     import simpy
 
     from twinforge.campaign.runner import build_twin, plan_runs
-    from twinforge.processes import appliances as appl
-    from twinforge.processes.pv import pv_ac_power_w
+    from twinforge.core.engine import simulate
 
-    spec = spec_for(days)
-    plan = plan_runs(spec, spec.seed)[0]
-    twin = build_twin(spec, plan)
+    spec = home_spec(hours / 24.0, diversity=DIVERSITY)
     grid = spec.grid()
+    plan = plan_runs(spec, 1)[0]
+    for _ in simulate(build_twin(spec, plan), grid):  # warm-up: compiled kernels, geometry cache
+        pass
+    t0 = time.perf_counter()
+    blocks = list(simulate(build_twin(spec, plan), grid))
+    block_s = time.perf_counter() - t0
+    twin = build_twin(spec, plan)
+    rows: list[dict] = []
     t0 = time.perf_counter()
     env = simpy.Environment()
     twin.start(env, grid)
-    cfg = twin.config
-    t_all = grid.t_s()
-    if not per_sample_pv:  # given for free: vectorised geometry, irradiance and PV
-        geom = twin._geometry_s(t_all)
-        ghi_all = np.asarray(twin.weather.ghi_w_per_m2(t_all, zenith_deg=geom["apparent_zenith"].to_numpy()))
-        pv_all = pv_ac_power_w(geom, ghi_all, np.asarray(twin.weather.temp_c(t_all)),
-                               np.asarray(twin.weather.wind_m_per_s(t_all)), cfg.pv)
 
-    def solar(k: int) -> tuple[float, float]:
-        if not per_sample_pv:
-            return ghi_all[k], pv_all[k]
-        t = float(t_all[k])
-        g = twin._geometry_s(np.array([t]))
-        ghi = float(twin.weather.ghi_w_per_m2(t, zenith_deg=float(g["apparent_zenith"].iloc[0])))
-        pv = pv_ac_power_w(g, np.array([ghi]), twin.weather.temp_c(t), twin.weather.wind_m_per_s(t), cfg.pv)
-        return ghi, float(pv[0])
-    rng = np.random.default_rng(0)
-    b = cfg.battery
-    cap_j = b.capacity_kwh * 3.6e6
-    rows: list[tuple] = []
-    dt = grid.period_s
-
-    def sampler():
-        energy = b.soc_init * cap_j
+    def per_sample():
         for k in range(grid.n_steps):
-            t = env.now
-            n_active = twin.occupancy.n_active.value
-            ghi, pv = solar(k)
-            light = float(appl.lighting_power_w(np.array([n_active]), np.array([ghi]), cfg.appliances)[0])
-            appliance = cfg.appliances.standby_w + light + sum(s.value for s in twin.appliance_power.values())
-            hvac = twin.zone.power.value
-            ev = twin.ev_power.value
-            p = min(max(pv - (appliance + hvac + ev), -b.power_kw * 1e3), b.power_kw * 1e3)
-            de = p * b.eta_charge * dt if p > 0 else p / b.eta_discharge * dt
-            new = min(max(energy + de, b.soc_min * cap_j), b.soc_max * cap_j)
-            de = new - energy
-            batt = de / b.eta_charge / dt if de > 0 else de * b.eta_discharge / dt
-            soc, energy = energy / cap_j, new
-            vals = [appliance, hvac, ev, pv, batt]
-            vals = [round(v * (1 + 0.005 * rng.standard_normal())) for v in vals]
-            load = vals[0] + vals[1] + vals[2]
-            rows.append((t, load - vals[3] + vals[4], load, *vals, soc,
-                         round(twin.zone.temp_c + 0.05 * rng.standard_normal(), 1),
-                         round(twin.weather.temp_c(t) + 0.05 * rng.standard_normal(), 1),
-                         ghi, twin.occupancy.n_home.value, n_active, twin.zone.mode))
-            yield env.timeout(dt)
+            rows.append(twin.render(grid, k, k + 1))
+            yield env.timeout(grid.period_s)
 
-    env.process(sampler())
+    env.process(per_sample())
     env.run(until=grid.horizon_s)
-    cols = ["t", "mains", "load", "appliance", "hvac", "ev", "pv", "battery", "soc",
-            "temp_in", "temp_out", "ghi", "n_home", "n_active", "mode"]
-    pd.DataFrame(rows, columns=cols).to_parquet(out / "naive.parquet")
-    dt_s = time.perf_counter() - t0
-    values = grid.n_steps * (len(cols) - 1 + 3)  # same channel count as the twin (labels included)
-    return {"seconds": dt_s, "values": values, "values_per_s": values / dt_s}
+    naive_s = time.perf_counter() - t0
+    load_block = np.concatenate([b["load_power_w"] for b in blocks])
+    load_naive = np.concatenate([r["load_power_w"] for r in rows])
+    values = grid.n_steps * len(twin.channels())
+    return {"samples": grid.n_steps, "block_s": block_s, "naive_s": naive_s,
+            "block_values_per_s": values / block_s, "naive_values_per_s": values / naive_s,
+            "same_energy": bool(abs(load_block.sum() - load_naive.sum()) <= 1e-6 * load_block.sum() + 50.0)}
 
 
-def child_peak(days: float) -> float:
-    """Peak RSS [MB] of a fresh process generating ``days``."""
-    code = (
-        "import sys, json, resource, tempfile, pathlib; sys.path.insert(0, %r);"
-        "import bench_home as b;"
-        "d = pathlib.Path(tempfile.mkdtemp()) / 'x';"
-        "r = b.run_twinforge(%r, d);"
-        "r['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024;"
-        "print(json.dumps(r))"
-    ) % (str(Path(__file__).parent), days)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+def child(fn: str, *args, env: dict | None = None) -> dict:
+    code = f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import bench_home as b; print(json.dumps(b.{fn}(*{args!r})))"
+    e = dict(os.environ, **(env or {}))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=e)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def week_cpu() -> dict:
+    from twinforge.campaign.runner import build_twin, plan_runs
+    from twinforge.core.engine import simulate
+
+    spec = home_spec(7, runs=2, diversity=DIVERSITY)
+    plans = plan_runs(spec, 1)
+    for _ in simulate(build_twin(spec, plans[0]), spec.grid()):
+        pass
+    c0 = time.process_time()
+    for _ in simulate(build_twin(spec, plans[1]), spec.grid()):
+        pass
+    return {"cpu_s": time.process_time() - c0}
+
+
+def peak(days: float) -> dict:
+    from twinforge.campaign.runner import generate
+
+    out = Path(tempfile.mkdtemp()) / "p"
+    generate(home_spec(days, diversity=DIVERSITY), out, progress=False)
+    return {"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--days", type=float, default=30.0)
-    ap.add_argument("--naive-days", type=float, default=2.0)
-    ap.add_argument("--year-days", type=float, default=365.0)
+    ap.add_argument("--home-years", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--naive-hours", type=float, default=12.0)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        run_twinforge(1, tmp / "warm-up")  # imports and caches out of the timing
-        tf = run_twinforge(args.days, tmp / "tf")
-        hyst = run_twinforge(args.days, tmp / "hyst", control="hysteresis")
-        lamps = run_twinforge(args.days, tmp / "lamps", bulbs=20)
-        naive = run_naive(args.naive_days, tmp, per_sample_pv=True)
-        generous = run_naive(args.days, tmp, per_sample_pv=False)
-    print(f"home twin, 1 home with PV, battery, EV and heat pump at 1 min")
-    print(f"  twinforge end to end ({args.days:g} d)      : {tf['seconds']:7.2f} s {tf['values_per_s']:>12,.0f} values/s")
-    print(f"  same, hysteresis thermostat    : {hyst['seconds']:7.2f} s {hyst['values_per_s']:>12,.0f} values/s"
-          f"  (TPI costs {hyst['values_per_s'] / tf['values_per_s']:.2f} x)")
-    print(f"  same, 20 light points          : {lamps['seconds']:7.2f} s {lamps['values_per_s']:>12,.0f} values/s"
-          f"  (lamps cost {tf['values_per_s'] / lamps['values_per_s']:.2f} x)")
-    print(f"  naive SimPy per sample ({args.naive_days:g} d)    : {naive['seconds']:7.2f} s {naive['values_per_s']:>12,.0f} values/s")
-    print(f"  generous naive, PV given ({args.days:g} d) : {generous['seconds']:7.2f} s {generous['values_per_s']:>12,.0f} values/s")
-    print(f"  speed-up vs naive          : {tf['values_per_s'] / naive['values_per_s']:8.1f} x")
-    print(f"  speed-up vs generous naive : {tf['values_per_s'] / generous['values_per_s']:8.1f} x")
-    for days in (args.days, args.year_days):
-        r = child_peak(days)
-        print(f"  peak memory, {days:g} days: {r['peak_mb']:7.1f} MB  ({r['values_per_s']:,.0f} values/s)")
+    print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start")
+    f = child("floor")
+    print(f"1. floor: writing one home-year ({f['rows']:,} rows x {f['columns']} columns): "
+          f"{f['cpu_s']:.2f} s CPU, {f['wall_s']:.2f} s wall; with float32 channels {f['cpu_f32_s']:.2f} s CPU")
+    print(f"   -> {args.home_years} home-years on {args.workers} cores: {args.home_years * f['cpu_s'] / args.workers:.0f} s "
+          f"of writing alone (CPU)")
+    c = child("compute")
+    print(f"2. compute: {c['cpu_s_per_home_year']:.3f} s CPU per home-year at 1 min (simulate + render, "
+          f"no writing; first home {c['first_cpu_s']:.2f} s with compilation and the geometry cache)")
+    e = end_to_end(args.home_years, args.workers)
+    per = e["wall_s"] / args.home_years
+    print(f"3. end to end: {args.home_years} home-years at 1 min, {args.workers} workers: {e['wall_s']:.1f} s wall "
+          f"({60.0 / per:.0f} home-years per minute), {e['cpu_s']:.1f} s CPU (parent and workers: "
+          f"{e['cpu_s'] / args.home_years:.2f} s CPU per home-year, worker start-up included), "
+          f"{e['values'] / e['wall_s']:,.0f} values/s, {e['bytes'] / 1e9:.2f} GB written; "
+          f"peak memory {e['peak_parent_mb']:.0f} MB parent, {e['peak_worker_mb']:.0f} MB largest worker")
+    steady = c["cpu_s_per_home_year"] + f["cpu_s"]
+    print(f"   -> 1000 home-years on {args.workers} idle cores at the steady cost of one home-year (compute + "
+          f"writing, {steady:.2f} s CPU; worker start-up amortised): {1000 * steady / args.workers:.0f} s "
+          f"(target <= 180 s; writing alone {1000 * f['cpu_s'] / args.workers:.0f} s)")
+    n = child("naive", args.naive_hours)
+    print(f"4. naive per-sample SimPy loop ({n['samples']} samples, the same home and values: {n['same_energy']}): "
+          f"{n['naive_values_per_s']:,.0f} values/s; block renderer {n['block_values_per_s']:,.0f} values/s: "
+          f"{n['block_values_per_s'] / n['naive_values_per_s']:.0f} x (target >= 100 x)")
+    jit = child("week_cpu")
+    py = child("week_cpu", env={"NUMBA_DISABLE_JIT": "1"})
+    print(f"5. a home-week at 1 min: {jit['cpu_s']:.2f} s CPU with numba, {py['cpu_s']:.2f} s interpreted "
+          f"({py['cpu_s'] / jit['cpu_s']:.1f} x)")
+    for days in (30, 365):
+        print(f"6. peak memory, one home, {days} days: {child('peak', days)['peak_mb']:.0f} MB")
+    print(f"   load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

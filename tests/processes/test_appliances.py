@@ -7,31 +7,13 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-import simpy
 from pydantic import ValidationError
 
 from twinforge.core.calendar import LocalClock
-from twinforge.core.timeline import StepSignal
 from twinforge.processes import appliances as appl
-from twinforge.processes import occupancy as occ
 
 YEAR_S = 365.25 * 86_400.0
 CLOCK = LocalClock(pd.Timestamp("2023-01-02"), "Europe/Paris")  # a Monday
-
-
-def _integral_j(sig: StepSignal, t0: float, t1: float) -> float:
-    return float(sig.mean_over(np.array([t0, t1]))[0] * (t1 - t0))
-
-
-def _run_triggered(spec, horizon_s, n_active=lambda: 1, seed=0, usage_scale=1.0):
-    env = simpy.Environment()
-    sig, logs = StepSignal(0.0), []
-    env.process(appl.triggered_appliance_process(
-        env, spec, CLOCK, np.random.default_rng(seed), n_active, sig,
-        lambda **kw: logs.append(kw), usage_scale=usage_scale,
-    ))
-    env.run(until=horizon_s)
-    return env, sig, logs
 
 
 # -- catalogue -------------------------------------------------------------------------------
@@ -75,145 +57,6 @@ def test_spec_validation():
 
 
 # -- triggered appliances ---------------------------------------------------------------------
-
-
-def test_cycle_energy_equals_phase_sum_and_signal_integral():
-    spec = dataclasses.replace(appl.APPLIANCES["washing_machine"], duration_sd=0.0)
-    _, sig, logs = _run_triggered(spec, 60 * 86_400.0, seed=1)
-    assert len(logs) > 10
-    for ev in logs:
-        assert ev["category"] == "appliance" and ev["type"] == "washing_machine"
-        assert ev["end_s"] - ev["start_s"] == pytest.approx(spec.cycle_duration_s)
-        assert ev["energy_j"] == pytest.approx(spec.cycle_energy_j)
-        integral = _integral_j(sig, ev["start_s"], ev["end_s"])
-        assert integral == pytest.approx(ev["energy_j"], rel=1e-9)
-    # The power plays the phase profile in order.
-    first = logs[0]["start_s"]
-    t = first + np.cumsum([0.0] + [d for d, _ in spec.phases[:-1]]) + 1.0
-    np.testing.assert_allclose(sig.at(t), [p for _, p in spec.phases])
-
-
-def test_jittered_cycles_log_their_integral_and_never_overlap():
-    spec = appl.APPLIANCES["television"]  # long cycles, duration SD 0.5
-    _, sig, logs = _run_triggered(spec, 60 * 86_400.0, seed=2)
-    starts = np.array([e["start_s"] for e in logs])
-    ends = np.array([e["end_s"] for e in logs])
-    assert (starts[1:] >= ends[:-1]).all()
-    energy = np.array([e["energy_j"] for e in logs])
-    integral = np.array([_integral_j(sig, a, b) for a, b in zip(starts, ends)])
-    np.testing.assert_allclose(integral, energy, rtol=1e-9)
-    assert np.std(ends - starts) > 0.2 * spec.cycle_duration_s
-    # Nothing is drawn outside the logged cycles.
-    assert _integral_j(sig, 0.0, ends[-1] + 1.0) == pytest.approx(energy.sum(), rel=1e-9)
-
-
-@pytest.mark.parametrize(
-    "name,usage_scale",
-    [("washing_machine", 1.0), ("kettle", 1.0), ("television", 2.0), ("computer", 1.0)],
-)
-def test_yearly_cycles_when_always_active(name, usage_scale):
-    spec = appl.APPLIANCES[name]
-    years = 6
-    _, _, logs = _run_triggered(spec, years * YEAR_S, seed=3, usage_scale=usage_scale)
-    expected = spec.cycles_per_year * usage_scale * years
-    # Poisson-like count: 4 standard deviations plus 3 % for the rate compensation.
-    assert abs(len(logs) - expected) < 4.0 * np.sqrt(expected) + 0.03 * expected
-
-
-def test_start_hours_follow_hour_weights():
-    spec = appl.APPLIANCES["kettle"]
-    _, _, logs = _run_triggered(spec, 3 * YEAR_S, seed=4)
-    hours = np.array([int(CLOCK.hour_of_day(e["start_s"])) for e in logs])
-    share = np.bincount(hours, minlength=24) / len(hours)
-    w = np.asarray(spec.hour_weights) / np.sum(spec.hour_weights)
-    sd = np.sqrt(w * (1 - w) / len(hours))
-    assert np.max(np.abs(share - w) / sd) < 4.5
-
-
-def test_no_start_while_nobody_active():
-    spec = appl.APPLIANCES["kettle"]
-    env_box = {}
-
-    def evening_only() -> int:  # active 18:00-22:00 local only
-        return int(18.0 <= CLOCK.hour_of_day(env_box["env"].now) < 22.0)
-
-    env = simpy.Environment()
-    env_box["env"] = env
-    sig, logs = StepSignal(0.0), []
-    env.process(appl.triggered_appliance_process(
-        env, spec, CLOCK, np.random.default_rng(5), evening_only, sig, lambda **kw: logs.append(kw)
-    ))
-    env.run(until=120 * 86_400.0)
-    hours = np.array([CLOCK.hour_of_day(e["start_s"]) for e in logs])
-    assert len(hours) > 100
-    assert ((hours >= 18.0) & (hours < 22.0)).all()
-    _, _, none = _run_triggered(spec, 120 * 86_400.0, n_active=lambda: 0, seed=5)
-    assert none == []
-
-
-def test_requires_active_false_ignores_occupancy():
-    spec = dataclasses.replace(appl.APPLIANCES["kettle"], requires_active=False)
-    _, _, logs = _run_triggered(spec, 30 * 86_400.0, n_active=lambda: 0, seed=6)
-    assert len(logs) > 50
-
-
-def test_zero_usage_and_cold_spec_rejected():
-    _, _, logs = _run_triggered(appl.APPLIANCES["oven"], 30 * 86_400.0, usage_scale=0.0)
-    assert logs == []
-    env = simpy.Environment()
-    with pytest.raises(ValueError, match="cold"):
-        env.process(appl.triggered_appliance_process(
-            env, appl.APPLIANCES["fridge"], CLOCK, np.random.default_rng(0), lambda: 1,
-            StepSignal(), lambda **kw: None,
-        ))
-        env.run(until=10.0)
-
-
-# -- cold appliances -------------------------------------------------------------------------
-
-
-def _run_cold(spec, horizon_s, ambient=None, seed=0, log_cycles=True):
-    env = simpy.Environment()
-    sig, logs = StepSignal(0.0), []
-    env.process(appl.cold_appliance_process(
-        env, spec, np.random.default_rng(seed), sig, lambda **kw: logs.append(kw), ambient,
-        log_cycles=log_cycles,
-    ))
-    env.run(until=horizon_s)
-    return sig, logs
-
-
-@pytest.mark.parametrize("name", ["fridge", "fridge_freezer", "freezer"])
-def test_compressor_duty_cycle_long_run(name):
-    spec = appl.APPLIANCES[name]
-    horizon = YEAR_S
-    sig, logs = _run_cold(spec, horizon, seed=7)
-    p_on = spec.phases[0][1]
-    duty = _integral_j(sig, 0.0, horizon) / (p_on * horizon)
-    assert duty == pytest.approx(spec.duty_cycle, rel=0.02)
-    assert set(np.unique(sig.arrays()[1])) <= {0.0, p_on}
-    # Every compressor run is logged with its energy.
-    assert all(e["category"] == "appliance" and e["type"] == name for e in logs)
-    logged = sum(e["energy_j"] for e in logs if e["end_s"] <= horizon)
-    assert logged == pytest.approx(_integral_j(sig, 0.0, horizon), rel=0.001)
-    mean_run = np.mean([e["end_s"] - e["start_s"] for e in logs[1:]])
-    assert mean_run == pytest.approx(spec.phases[0][0], rel=0.02)
-
-
-def test_warmer_room_raises_duty_cycle():
-    spec = appl.APPLIANCES["fridge"]
-    horizon = 0.5 * YEAR_S
-    sig, _ = _run_cold(spec, horizon, ambient=lambda t: 26.0, seed=8)
-    duty = _integral_j(sig, 0.0, horizon) / (spec.phases[0][1] * horizon)
-    expected = float(appl.cold_duty_cycle(spec, 26.0))
-    assert expected == pytest.approx(spec.duty_cycle * 22.0 / 16.0)
-    assert duty == pytest.approx(expected, rel=0.03)
-    assert float(appl.cold_duty_cycle(spec, 80.0)) == 0.95  # clipped
-
-
-def test_cold_cycle_logging_can_be_disabled():
-    sig, logs = _run_cold(appl.APPLIANCES["freezer"], 5 * 86_400.0, log_cycles=False)
-    assert logs == [] and len(sig.arrays()[0]) > 50
 
 
 # -- ownership, parameters, lighting ----------------------------------------------------------
@@ -260,60 +103,6 @@ def test_lighting_power():
     assert grid.shape == (9, 2) and (np.diff(grid, axis=0) >= 0).all()
 
 
-# -- the household law ---------------------------------------------------------------------
-
-
-def test_daily_household_energy_in_published_range():
-    """All catalogue appliances, 2 occupants, standby and lighting: 5-15 kWh a day.
-
-    The UK Household Electricity Survey (Zimmermann et al. 2012, Intertek R66141) measured
-    a mean of 3,638 kWh/yr (10 kWh/day) without electric heating, with about 10 % of homes
-    below 1,500 and 10 % above 6,000 kWh/yr. A home owning every appliance should sit
-    between the mean and the upper decile.
-    """
-    days = 182
-    env = simpy.Environment()
-    states = [-1, -1]
-    n_active = StepSignal(0.0)
-
-    def on_change(t, k, old, new):
-        states[k] = new
-        n_active.set(t, sum(s == occ.ACTIVE for s in states))
-
-    for k in range(2):
-        env.process(occ.occupant_process(
-            env, CLOCK, occ.OccupancyParams(), np.random.default_rng([10, k]), k, on_change
-        ))
-    params = appl.AppliancesParams()
-    signals, logs = [], []
-    for name, spec in appl.APPLIANCES.items():
-        sig = StepSignal(0.0)
-        signals.append(sig)
-        rng = np.random.default_rng([11, len(signals)])
-        if spec.cold:
-            env.process(appl.cold_appliance_process(
-                env, spec, rng, sig, lambda **kw: logs.append(kw)
-            ))
-        else:
-            env.process(appl.triggered_appliance_process(
-                env, spec, CLOCK, rng, lambda: n_active.value, sig, lambda **kw: logs.append(kw)
-            ))
-    horizon = days * 86_400.0
-    env.run(until=horizon)
-    appliances_kwh = sum(_integral_j(s, 0.0, horizon) for s in signals) / 3.6e6 / days
-    # Lighting on a crude clear-sky irradiance: sunrise 06:00-08:00, sunset 16:00-20:00 local.
-    t = np.arange(0.0, horizon, 300.0)
-    h = CLOCK.hour_of_day_array(t)
-    half_day = 6.0 + 2.0 * np.sin(2 * np.pi * (t / 86_400.0 - 80.0) / 365.25)
-    ghi = 700.0 * np.clip(np.cos(np.pi / 2 * (h - 13.0) / half_day), 0.0, None)
-    lighting_kwh = float(np.mean(appl.lighting_power_w(n_active.at(t), ghi, params))) * 24 / 1000
-    standby_kwh = params.standby_w * 24 / 1000
-    total = appliances_kwh + lighting_kwh + standby_kwh
-    assert 5.0 < appliances_kwh < 12.0
-    assert 0.2 < lighting_kwh < 2.5
-    assert 5.0 < total < 15.0
-
-
 # -- day-to-day variability ----------------------------------------------------------------------
 
 
@@ -324,39 +113,6 @@ def test_day_factors_have_mean_one():
     np.testing.assert_array_equal(appl.day_factors(0.0, 5, np.random.default_rng(1)), np.ones(5))
     with pytest.raises(ValueError):
         appl.day_factors(-0.1, 3, np.random.default_rng(1))
-
-
-def test_unit_day_factor_changes_nothing():
-    spec = appl.APPLIANCES["kettle"]
-    _, a, la = _run_triggered(spec, 30 * 86_400.0, seed=3)
-    env = simpy.Environment()
-    b, lb = StepSignal(0.0), []
-    env.process(appl.triggered_appliance_process(
-        env, spec, CLOCK, np.random.default_rng(3), lambda: 1, b, lambda **kw: lb.append(kw),
-        day_factor=lambda t: 1.0, day_factor_max=1.0,
-    ))
-    env.run(until=30 * 86_400.0)
-    assert la == lb
-
-
-def test_starts_per_day_follow_the_day_factor():
-    spec = appl.APPLIANCES["kettle"]
-    n_days = 400
-    f = appl.day_factors(0.6, n_days, np.random.default_rng(5))
-    env = simpy.Environment()
-    sig, logs = StepSignal(0.0), []
-    env.process(appl.triggered_appliance_process(
-        env, spec, CLOCK, np.random.default_rng(6), lambda: 1, sig, lambda **kw: logs.append(kw),
-        day_factor=lambda t: f[min(int(t // 86_400.0), n_days - 1)], day_factor_max=float(f.max()),
-    ))
-    env.run(until=n_days * 86_400.0)
-    per_day = np.bincount([int(e["start_s"] // 86_400.0) for e in logs], minlength=n_days)[:n_days]
-    _, _, plain = _run_triggered(spec, n_days * 86_400.0, seed=6)
-    # about the same number of cycles in total (E[f] = 1), but busy days have more of them
-    assert len(logs) == pytest.approx(len(plain), rel=0.1)
-    assert np.corrcoef(f, per_day)[0, 1] > 0.6
-    hi, lo = per_day[f > np.quantile(f, 0.75)].mean(), per_day[f < np.quantile(f, 0.25)].mean()
-    assert hi > 2.0 * lo
 
 
 # -- lighting light point by light point (CREST) ---------------------------------------------------

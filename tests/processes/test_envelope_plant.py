@@ -7,10 +7,15 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from scipy.integrate import solve_ivp
 
-from twinforge.processes.battery import BatteryParams, bounded_cumsum, dispatch_self_consumption
+from twinforge.processes.battery import BatteryParams, dispatch_self_consumption
 from twinforge.processes.hvac import HVACParams, cop_cooling, cop_heating, tpi_decay, tpi_duty
 from twinforge.processes.sensors import SensorParams, measure, quantise
-from twinforge.processes.thermal import EnvelopeParams, equilibrium_temp_c, rc_temp_c, time_to_reach_s
+from twinforge.processes.thermal import (
+    EnvelopeParams,
+    equilibrium_temp_c,
+    rc_temp_c,
+    time_to_reach_s,
+)
 
 
 class TestThermal:
@@ -98,15 +103,25 @@ class TestHVAC:
 
 
 class TestBattery:
-    @settings(max_examples=200, deadline=None)
-    @given(st.lists(st.floats(-5, 5), min_size=1, max_size=200), st.floats(0, 3))
-    def test_bounded_cumsum_matches_the_recursion(self, d, x0):
-        lo, hi = 0.0, 3.0
-        x, ref = x0, []
-        for v in d:
-            x = min(hi, max(lo, x + v))
-            ref.append(x)
-        np.testing.assert_allclose(bounded_cumsum(x0, np.array(d), lo, hi), ref, atol=1e-9)
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(st.floats(-8000, 8000), min_size=1, max_size=200), st.floats(0.1, 0.95))
+    def test_dispatch_matches_the_recursion(self, net, soc0):
+        """The compiled dispatch is the recursion of the module docstring, step by step."""
+        p = BatteryParams(capacity_kwh=5.0, power_kw=3.0, soc_min=0.1, soc_max=0.95, soc_init=soc0)
+        cap, dt = 5.0 * 3.6e6, 300.0
+        e, ref_p, ref_soc = soc0 * cap, [], []
+        for v in net:
+            ref_soc.append(e / cap)
+            p_des = min(max(-v, -3000.0), 3000.0)
+            d_e = p_des * 0.95 * dt if p_des > 0 else p_des / 0.95 * dt
+            new = min(max(e + d_e, 0.1 * cap), 0.95 * cap)
+            d = new - e
+            ref_p.append(d / 0.95 / dt if d > 0 else d * 0.95 / dt)
+            e = new
+        power, soc, end = dispatch_self_consumption(np.array(net), dt, soc0, p)
+        np.testing.assert_allclose(power, ref_p, atol=1e-9)
+        np.testing.assert_allclose(soc, ref_soc, atol=1e-12)
+        assert end == pytest.approx(e / cap, abs=1e-12)
 
     def test_dispatch_energy_balance_and_soc_window(self):
         rng = np.random.default_rng(0)

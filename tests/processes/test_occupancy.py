@@ -31,7 +31,7 @@ def test_profile_rows_are_distributions(weekend):
 
 def test_profile_published_shape():
     wd, we = occ.occupancy_profile(False), occ.occupancy_profile(True)
-    at = lambda h: int(h * 6)  # noqa: E731 - slot starting at local hour h
+    at = lambda h: int(h * 6)
     for p in (wd, we):
         assert p[at(3), occ.ASLEEP] > 0.93
         assert p[at(20), occ.ACTIVE] > 0.85
@@ -42,7 +42,7 @@ def test_profile_published_shape():
 
 
 def test_routine_moves_the_profile_and_defaults_are_the_published_shape():
-    at = lambda h: int(h * 6)  # noqa: E731
+    at = lambda h: int(h * 6)
     for weekend in (False, True):
         np.testing.assert_array_equal(occ.occupancy_profile(weekend, occ.OccupancyParams()),
                                       occ.occupancy_profile(weekend))
@@ -64,24 +64,6 @@ def test_routine_moves_the_profile_and_defaults_are_the_published_shape():
         occ.OccupancyParams(wake_h=9.0, leave_h=8.0)
     with pytest.raises(ValidationError, match="bed_h"):
         occ.OccupancyParams(return_h=22.5, bed_h=23.0)
-
-
-def test_simulated_occupants_follow_the_routine():
-    """Through the SimPy process: occupants of a late-leaving household are away in the afternoon."""
-    late = occ.OccupancyParams(n_occupants=1, leave_h=14.0, return_h=18.5, away_share=0.8, schedule_shift_sd_h=0.0)
-    clock = LocalClock(pd.Timestamp("2024-01-08", tz="Europe/Paris"), "Europe/Paris")  # a Monday
-    away_at = {10: 0, 16: 0}
-    n = 200
-    for k in range(n):
-        env = simpy.Environment()
-        states: list[tuple[float, int]] = []
-        env.process(occ.occupant_process(env, clock, late, np.random.default_rng(k), 0,
-                                         lambda t, i, a, b: states.append((t, b))))
-        env.run(until=86_400.0)
-        for h in away_at:
-            st = [b for t, b in states if t <= h * 3600.0][-1]
-            away_at[h] += st == occ.AWAY
-    assert away_at[10] / n < 0.15 and away_at[16] / n > 0.6
 
 
 # -- transition matrices --------------------------------------------------------------------
@@ -184,96 +166,6 @@ def test_params_validated_and_frozen():
 # -- SimPy process --------------------------------------------------------------------------
 
 
-def _run(start: str, tz: str, days: float, n: int, params: occ.OccupancyParams, seed: int = 0):
-    env = simpy.Environment()
-    clock = LocalClock(pd.Timestamp(start), tz)
-    logs: list[tuple[float, int, int, int]] = []
-    for k in range(n):
-        env.process(occ.occupant_process(
-            env, clock, params, np.random.default_rng([seed, k]), k,
-            lambda *a: logs.append(a),
-        ))
-    env.run(until=days * 86_400.0)
-    return clock, np.array(logs)
-
-
-def _states_at(logs: np.ndarray, n: int, t_s: np.ndarray) -> np.ndarray:
-    """States of occupants 0..n-1 at engine times t_s, shape (len(t_s), n)."""
-    out = np.empty((len(t_s), n), dtype=int)
-    for k in range(n):
-        r = logs[logs[:, 1] == k]
-        out[:, k] = r[np.searchsorted(r[:, 0], t_s, side="right") - 1, 3]
-    return out
-
-
-def test_process_reports_only_real_changes_in_order():
-    clock, logs = _run("2024-03-04 05:17", "Europe/Paris", 10, 20, occ.OccupancyParams())
-    for k in range(20):
-        r = logs[logs[:, 1] == k]
-        assert r[0, 0] == 0.0 and r[0, 2] == -1  # initial state, reported once at t = 0
-        assert (r[1:, 2] >= 0).all()
-        assert (np.diff(r[:, 0]) > 0).all()  # strictly in time order
-        assert (r[1:, 2] != r[1:, 3]).all()  # only real changes
-        np.testing.assert_array_equal(r[1:, 2], r[:-1, 3])  # old state = previous new state
-        # Changes fall on local 10-min slot boundaries.
-        local_min = np.round(np.array([clock.hour_of_day(t) for t in r[1:, 0]]) * 60.0, 6)
-        np.testing.assert_allclose(local_min % 10.0, 0.0, atol=1e-5)
-    per_day = (len(logs) - 20) / (20 * 10)
-    assert 3.0 < per_day < 10.0
-
-
-def test_process_is_reproducible():
-    _, a = _run("2024-01-01", "UTC", 3, 3, occ.OccupancyParams(), seed=4)
-    _, b = _run("2024-01-01", "UTC", 3, 3, occ.OccupancyParams(), seed=4)
-    _, c = _run("2024-01-01", "UTC", 3, 3, occ.OccupancyParams(), seed=5)
-    np.testing.assert_array_equal(a, b)
-    assert a.shape != c.shape or not np.array_equal(a, c)
-
-
-@pytest.mark.parametrize("tz", ["Europe/Paris", "America/New_York", "Asia/Tokyo"])
-def test_process_follows_local_time(tz):
-    """State shares at local slots match the profile whatever the UTC offset."""
-    n, days = 600, 5
-    params = occ.OccupancyParams(schedule_shift_sd_h=0.0)
-    # Monday 2024-06-03 00:00 UTC; summer offsets +2, -4, +9 h.
-    clock, logs = _run("2024-06-03", tz, days, n, params, seed=1)
-    prof = occ.occupancy_profile(False)
-    for day in (1, 2):  # whole local weekdays (Tue, Wed) inside the run
-        midnight = clock.next_local_midnight(day * 86_400.0 - 43_200.0)
-        for hour in (3.0, 8.0, 12.0, 20.0):
-            k = int(hour * 6)
-            t = midnight + hour * 3600.0 + 300.0  # inside slot k
-            assert clock.hour_of_day(t) == pytest.approx(hour + 300.0 / 3600.0)
-            st = _states_at(logs, n, np.array([t]))[0]
-            share = np.array([(st == j).mean() for j in range(3)])
-            assert _z_max(share, prof[k], n) < 4.5, (tz, day, hour, share, prof[k])
-    # Asleep share at 03:00 local is high, at 03:00 UTC (05:00 local in Paris) it is lower.
-    st = _states_at(logs, n, np.array([clock.next_local_midnight(86_400.0) + 3 * 3600.0 + 60]))
-    assert (st == occ.ASLEEP).mean() > 0.9
-
-
-@pytest.mark.parametrize("start,label", [("2024-03-29", "spring"), ("2024-10-25", "autumn")])
-def test_process_on_dst_days(start, label):
-    """23-h and 25-h local days: shares still follow the profile of the local slot."""
-    n = 600
-    params = occ.OccupancyParams(schedule_shift_sd_h=0.0)
-    clock, logs = _run(start, "Europe/Paris", 4, n, params, seed=2)
-    for k in range(n):
-        r = logs[logs[:, 1] == k]
-        assert (np.diff(r[:, 0]) > 0).all() and (r[1:, 2] != r[1:, 3]).all()
-    # Sunday 31 March / 27 October is the DST day.
-    sunday = clock.next_local_midnight(2 * 86_400.0 - 43_200.0)
-    nxt = clock.next_local_midnight(sunday + 1.0)
-    assert nxt - sunday == (23 if label == "spring" else 25) * 3600.0
-    prof = occ.occupancy_profile(True)
-    times = sunday + np.arange(300.0, nxt - sunday, 600.0)
-    assert len(times) == (138 if label == "spring" else 150)
-    st = _states_at(logs, n, times)
-    slots = [int(clock.hour_of_day(t) * 6) for t in times]
-    share = np.stack([(st == j).mean(axis=1) for j in range(3)], axis=1)
-    assert _z_max(share, prof[slots], n) < 4.8
-
-
 # -- household trips ------------------------------------------------------------------------
 
 
@@ -339,57 +231,6 @@ def test_trip_away_windows():
             np.testing.assert_array_equal(away, [False, False, True, True, True, False, False])
             checked["day"] += 1
     assert min(checked.values()) > 3, checked
-
-
-def _trip_run(start: str, tz: str, days: float, n_homes: int, params: occ.OccupancyParams, seed: int):
-    """n_homes one-occupant homes, each with its own trips; logs and each home's away()."""
-    env = simpy.Environment()
-    clock = LocalClock(pd.Timestamp(start), tz)
-    logs: list[tuple[float, int, int, int]] = []
-    aways = []
-    for k in range(n_homes):
-        trips = occ.TripDays([params], np.random.default_rng([seed, k, 1]), clock.local_day(0.0))
-        away = (lambda tr: lambda t: bool(tr.away(clock.local_day(t), clock.hour_of_day(t))[0]))(trips)
-        aways.append(away)
-        env.process(occ.occupant_process(
-            env, clock, params, np.random.default_rng([seed, k]), k, lambda *a: logs.append(a), away,
-        ))
-    env.run(until=days * 86_400.0)
-    return clock, np.array(logs), aways
-
-
-def test_process_is_away_on_trips_and_follows_the_profile_otherwise():
-    n, days = 400, 12
-    params = occ.OccupancyParams(schedule_shift_sd_h=0.0, trip_share=0.25, trip_mean_days=3.0)
-    clock, logs, aways = _trip_run("2024-03-04", "Europe/Paris", days, n, params, seed=5)
-    times = np.arange(300.0, days * 86_400.0, 600.0)  # inside every 10-min slot
-    st = _states_at(logs, n, times)
-    away = np.array([[a(t) for a in aways] for t in times])
-    assert 0.15 < away.mean() < 0.3
-    assert (st[away] == occ.AWAY).all()
-    # Off trips, the state distribution at a slot is the profile's (homes are independent).
-    prof = {wk: occ.occupancy_profile(wk) for wk in (False, True)}
-    worst = 0.0
-    for i in range(0, len(times), 7):
-        free = ~away[i]
-        wk = clock.is_weekend(times[i])
-        share = np.array([(st[i, free] == j).mean() for j in range(3)])
-        worst = max(worst, _z_max(share, prof[wk][int(clock.hour_of_day(times[i]) * 6)], int(free.sum())))
-    assert worst < 5.0
-
-
-def test_process_without_trips_is_unchanged_by_an_away_that_never_fires():
-    params = occ.OccupancyParams()
-    _, a = _run("2024-10-24", "Europe/Paris", 6, 5, params, seed=9)
-    env = simpy.Environment()
-    clock = LocalClock(pd.Timestamp("2024-10-24"), "Europe/Paris")
-    logs: list[tuple[float, int, int, int]] = []
-    for k in range(5):
-        env.process(occ.occupant_process(
-            env, clock, params, np.random.default_rng([9, k]), k, lambda *x: logs.append(x), lambda t: False,
-        ))
-    env.run(until=6 * 86_400.0)
-    np.testing.assert_array_equal(a, np.array(logs))
 
 
 def test_trip_log_process_logs_each_spell():

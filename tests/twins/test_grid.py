@@ -1,5 +1,6 @@
 """The grid twin end to end: conservation, outage bookkeeping, cold-load pickup, voltage."""
 
+import re
 
 import numpy as np
 import pandas as pd
@@ -114,15 +115,25 @@ def test_fleet_honours_the_weekend_scale():
     assert mean_busy == pytest.approx(mean_plain, rel=0.1)
 
 
-def test_fleet_honours_the_day_to_day_use_spread():
-    def daily_use(sigma):
-        df, _, _ = run(grid_spec("2024-01-08", days=21, home={"appliances": {"day_sigma": sigma}}))
-        use = (df.homes_power_w - df.hvac_total_w + df.pv_total_w).to_numpy()  # appliances, lighting, EV
-        return use.reshape(21, -1).mean(axis=1)  # UTC days of the 15-min samples
+def test_feeder_homes_honour_the_day_to_day_use_spread(tmp_path):
+    """[home.appliances] day_sigma spreads each feeder home's daily use, as in the home twin."""
+    from twinforge.campaign.runner import generate
+    from twinforge.export import open_dataset
 
-    plain, varied = daily_use(0.0), daily_use(0.9)
-    assert varied.std() > 1.5 * plain.std()  # 60 homes' busy and quiet days do not all cancel
-    assert varied.mean() == pytest.approx(plain.mean(), rel=0.1)  # E[factor] = 1
+    def daily_use(sigma, name):
+        spec = grid_spec("2024-01-08", days=21, n_homes=30, per_home_output=True,
+                         home={"appliances": {"day_sigma": sigma}})
+        generate(spec, tmp_path / name, progress=False)
+        homes = open_dataset(tmp_path / name).table("homes")
+        use = homes.net_power_w - homes.hvac_power_w + homes.pv_power_w  # appliances, lighting, EV
+        day = pd.DatetimeIndex(homes.time).tz_convert("Europe/Paris").date
+        per = use.groupby([homes.home.to_numpy(), day]).mean().unstack().iloc[:, 1:-1]  # whole local days
+        return per
+
+    plain, varied = daily_use(0.0, "plain"), daily_use(0.9, "varied")
+    # each home's day-to-day spread grows, its mean use stays (E[factor] = 1)
+    assert (varied.std(axis=1) / plain.std(axis=1)).median() > 1.5
+    assert varied.to_numpy().mean() == pytest.approx(plain.to_numpy().mean(), rel=0.1)
 
 
 def test_fleet_honours_the_day_to_day_standby_spread():
@@ -226,27 +237,27 @@ def test_per_home_streams_sum_to_the_feeder(tmp_path):
     assert homes.temp_indoor_c.between(5, 35).all()
 
 
-def _fleet_active_share(home_occupancy, start="2024-01-08"):
-    """Share of the fleet's occupants active in each 10-min local slot of one weekday (Monday)."""
+def _feeder_active_share(home_occupancy, start="2024-01-08"):
+    """Share of the feeder's occupants active in each 10-min local slot of one weekday (Monday)."""
     spec = grid_spec(start, days=1, n_homes=400, home={"occupancy": home_occupancy})
     twin = build_twin(spec, plan_runs(spec, spec.seed)[0])
-    twin.start(simpy.Environment(), spec.grid())  # builds the fleet
-    fleet, clock = twin.fleet, twin.clock
-    t0 = (24.0 - clock.hour_of_day(0.0)) % 24.0 * 3600.0  # the first local midnight
+    twin.start(simpy.Environment(), spec.grid())  # builds the homes
+    occupants, clock = twin.homes.occupants, twin.clock
+    occupants.advance(0.0, 2 * 86_400.0)
+    t = (24.0 - clock.hour_of_day(0.0)) % 24.0 * 3600.0 + np.arange(144) * 600.0 + 1.0  # from local midnight
+    _, active = occupants.at(t)
+    n = sum(c.occupancy.n_occupants for c in twin.home_configs)
     out = np.zeros(144)
-    for k in range(144):
-        t = t0 + k * 600.0 + 1.0
-        fleet._update_occupancy(t)
-        out[int(clock.hour_of_day(t) * 6)] = np.mean(fleet.occ_state == 2)
+    out[(clock.hour_of_day_array(t) * 6).astype(int)] = active.sum(axis=1) / n
     return out
 
 
-def test_fleet_occupants_follow_the_home_routine_and_its_spread():
-    """The fleet honours [home.occupancy]: the routine's times and each occupant's schedule shift."""
+def test_feeder_occupants_follow_the_home_routine_and_its_spread():
+    """Feeder homes honour [home.occupancy]: the routine's times and each occupant's schedule shift."""
     at = lambda h: int(h * 6)  # noqa: E731 (slot of local hour h; the grid starts at local midnight)
-    sharp = _fleet_active_share({"schedule_shift_sd_h": 0.0})
-    spread = _fleet_active_share({"schedule_shift_sd_h": 2.0})
-    late = _fleet_active_share({"schedule_shift_sd_h": 0.0, "wake_h": 9.0, "leave_h": 11.0})
+    sharp = _feeder_active_share({"schedule_shift_sd_h": 0.0})
+    spread = _feeder_active_share({"schedule_shift_sd_h": 2.0})
+    late = _feeder_active_share({"schedule_shift_sd_h": 0.0, "wake_h": 9.0, "leave_h": 11.0})
     # without a spread almost nobody is up at 05:00; with a 2 h spread the early risers are
     assert sharp[at(5)] < 0.08 and spread[at(5)] > sharp[at(5)] + 0.08
     # the morning ramp is steeper without a spread
@@ -256,36 +267,76 @@ def test_fleet_occupants_follow_the_home_routine_and_its_spread():
 
 
 @pytest.mark.slow  # tens of seconds of CPU (a statistical law on a large sample): make test-slow
-def test_feeder_homes_take_trips_by_the_home_twins_law():
-    """The fleet's homes empty on their trips and follow the occupancy profile otherwise."""
-    from twinforge.core.calendar import LocalClock
-    from twinforge.core.rng import RngStreams
-    from twinforge.processes.weather import Weather
-    from twinforge.twins.fleet import HomeFleet
-    from twinforge.twins.home import HomeConfig
+def test_feeder_homes_take_trips_by_the_home_twins_law(tmp_path):
+    """Feeder homes empty on their trips (base load only) and are occupied as without trips otherwise."""
+    from twinforge.campaign.runner import generate
+    from twinforge.export import open_dataset
 
-    start = pd.Timestamp("2024-01-08", tz="UTC")
     n, days = 80, 8
-    runs = {}
+    out = {}
     for share in (0.0, 0.3):
-        cfg = HomeConfig(occupancy={"n_occupants": 2, "trip_share": share, "trip_mean_days": 3.0})
-        clock = LocalClock(start, cfg.tz)
-        streams = RngStreams(31)
-        fleet = HomeFleet([cfg] * n, Weather(cfg.weather, start, streams.generator("weather")), clock,
-                          streams.child("fleet"), 300.0, start)
-        served = np.ones(n, dtype=bool)
-        n_home, away, load = [], [], []
-        for k in range(days * 144):  # one 10-min slot per block of two sub-steps
-            t = k * 600.0 + 300.0
-            out = fleet.step_block(k * 600.0, 2, lambda *_: served)
-            n_home.append(fleet.occupants()[0])
-            away.append(fleet._trips.away(clock.local_day(t), clock.hour_of_day(t)) if share else np.zeros(n, bool))
-            load.append(out.load_w[1] - out.hvac_w[1])
-        runs[share] = np.array(n_home), np.array(away), np.array(load)
-    n_home, away, load = runs[0.3]
+        occ_ = {"n_occupants": 2, "trip_share": share, "trip_mean_days": 3.0}
+        spec = grid_spec("2024-01-08", days=days, n_homes=n, home={"occupancy": occ_})
+        twin = build_twin(spec, plan_runs(spec, spec.seed)[0])
+        twin.start(simpy.Environment(), spec.grid())
+        t = np.arange(days * 144) * 600.0 + 300.0
+        H = twin.homes
+        parts = []
+        for k in range(0, t.size, 144):  # a day at a time, as blocks would
+            H.occupants.advance(k * 600.0, (k + 144) * 600.0)
+            parts.append(H.occupants.at(t[k:k + 144])[0])
+        n_home = np.concatenate(parts)
+        clock = twin.clock
+        away = np.array([[tr.away(clock.local_day(x), clock.hour_of_day(x))[0] if tr is not None else False
+                          for tr in H.trips] for x in t])
+        out[share] = n_home, away
+    n_home, away = out[0.3]
     assert 0.1 < away.mean() < 0.6
     assert (n_home[away] == 0).all()
-    assert load[away].mean() < 0.6 * load[~away].mean()  # base load only while away
-    # Off trips the homes are occupied as without trips (same slot profile, independent draws).
-    n0 = runs[0.0][0]
+    n0 = out[0.0][0]
     assert n_home[~away].mean() == pytest.approx(n0.mean(), rel=0.05)
+    # and their appliances fall to the base load while away (per-home stream of a feeder run)
+    spec = grid_spec("2024-01-08", days=days, n_homes=20, per_home_output=True,
+                     home={"occupancy": {"trip_share": 0.3, "trip_mean_days": 3.0}})
+    generate(spec, tmp_path / "g", progress=False)
+    homes = open_dataset(tmp_path / "g").table("homes")
+    twin = build_twin(spec, plan_runs(spec, spec.seed)[0])
+    twin.start(simpy.Environment(), spec.grid())
+    clock = twin.clock
+    secs = (pd.DatetimeIndex(homes.time) - spec.grid().start).total_seconds().to_numpy()
+    trips = twin.homes.trips
+    gone = np.array([trips[h].away(clock.local_day(x), clock.hour_of_day(x))[0] for h, x in zip(homes.home, secs)])
+    settled = gone & np.array([x >= 10_800.0 and trips[h].away(clock.local_day(x - 10_800.0),
+                                                                clock.hour_of_day(x - 10_800.0))[0]
+                               for h, x in zip(homes.home, secs)])  # 3 h into a trip
+    use = (homes.net_power_w - homes.hvac_power_w).to_numpy()
+    assert settled.any() and use[settled].mean() < 0.6 * use[~gone].mean()
+
+
+@pytest.mark.parametrize("section,value,words", [
+    ("weather", {"temp_mean_c": 20.0}, "home.weather does not apply to a feeder's homes: set [grid.weather] instead"),
+    ("tz", "Europe/Berlin", "home.tz does not apply to a feeder's homes: set grid.tz instead"),
+    ("sensors", {"power": {"noise_rel": 0.0}}, "home.sensors does not apply to a feeder's homes"),
+    ("record_cycles", False, "home.record_cycles does not apply to a feeder's homes"),
+])
+def test_home_settings_that_cannot_apply_to_feeder_homes_are_refused(section, value, words):
+    from twinforge.campaign.spec import SpecError
+
+    with pytest.raises(SpecError, match=re.escape(words)):
+        load_spec(None, twin="grid", grid={"n_homes": 3, "home": {section: value}})
+
+
+def test_feeder_homes_honour_the_water_heater():
+    plain, _, _ = run(grid_spec("2024-01-08", days=2, n_homes=20))
+    dhw, _, twin = run(grid_spec("2024-01-08", days=2, n_homes=20, home={"dhw": {"element_w": 2400.0}}))
+    assert all(c.dhw is not None for c in twin.home_configs)
+    # about 2-4 kWh a day for two occupants: 20 homes add well over 1 kW on average
+    assert (dhw.homes_power_w - plain.homes_power_w).mean() > 1000.0
+
+
+def test_a_feeder_config_survives_its_round_trip():
+    """A run plan's config comes back from a dump with every field set: it must still load."""
+    from twinforge.twins.grid import GridConfig
+
+    cfg = load_spec(None, twin="grid", grid={"n_homes": 3, "home": {"dhw": {}}}).config
+    assert GridConfig.model_validate(cfg.model_dump(mode="json")) == cfg

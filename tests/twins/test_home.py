@@ -69,15 +69,19 @@ def test_thermostat_holds_the_band_in_winter(winter):
     # those that overlap a heating cycle of the event log.
     assert (df.hvac_mode == 1).mean() > 0.05
     cycles = events[events.type == "heating_cycle"].sort_values("start")
-    starts, ends = pd.DatetimeIndex(cycles.start), pd.DatetimeIndex(cycles.end)
-    t0 = pd.DatetimeIndex(df.time)
-    t1 = t0 + pd.Timedelta("5min")
-    last = np.searchsorted(starts, t1, side="left") - 1  # the last cycle starting before the interval ends
-    ran = (last >= 0) & (ends[np.maximum(last, 0)] > t0)
-    logged = np.asarray(t1 <= ends[-1])  # the cycle running at the end of the run is not logged yet
+    starts = (pd.DatetimeIndex(cycles.start) - df.time.iloc[0]).total_seconds().to_numpy()
+    ends = (pd.DatetimeIndex(cycles.end) - df.time.iloc[0]).total_seconds().to_numpy()
+    t0 = np.arange(len(df)) * 300.0
+    # seconds of each 5-min interval the plant ran (runs never overlap)
+    ran_s = np.zeros(len(df))
+    for a, b in zip(starts, ends):
+        k = np.arange(int(a // 300.0), min(int(np.ceil(b / 300.0)), len(df)))
+        ran_s[k] += np.minimum(b, t0[k] + 300.0) - np.maximum(a, t0[k])
+    logged = t0 + 300.0 <= ends[-1]  # the run going on at the end of the run is not logged yet
     power = df.hvac_power_w.to_numpy()
-    assert (power[logged & ~ran] == 0).all()
-    assert (power[logged & ran] > 0).mean() > 0.99
+    assert (power[logged & (ran_s == 0)] == 0).all()
+    # a run of 10 s or more shows on the meter (1 W resolution; a gas boiler's pump draws ~100 W)
+    assert (power[logged & (ran_s >= 10.0)] > 0).all()
     both_on = (df.hvac_mode == 1) & (df.hvac_mode.shift(-1) == 1)
     assert (df.hvac_power_w[both_on.to_numpy()] > 0).all()
 
@@ -322,7 +326,9 @@ def test_water_heater_follows_the_household_wake_up_time():
         morning = (h >= 4) & (h < 14)
         return float(np.sum(heater[morning] * h[morning]) / np.sum(heater[morning]))
 
-    assert heating_centroid_h(8.5) - heating_centroid_h(6.0) == pytest.approx(2.5, abs=0.6)
+    # the morning shower and a third of the small draws move with the wake-up time, the 12:30
+    # draws do not: the draws' centroid in 04-14 h moves by about 0.7 / 0.85 x 2.5 h = 2.1 h
+    assert heating_centroid_h(8.5) - heating_centroid_h(6.0) == pytest.approx(2.1, abs=0.6)
 
 
 def test_light_points_step_with_the_lamps_and_follow_the_occupants():

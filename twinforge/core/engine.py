@@ -1,10 +1,12 @@
 """The engine: discrete changes in SimPy, continuous channels rendered in numpy chunks.
 
 A twin starts its SimPy processes once; :func:`simulate` then advances the environment to
-the end of each chunk of the sample grid and asks the twin to render that chunk. Processes
-record only changes (``StepSignal``, segment tables), so the cost grows with the number of
-changes, not of samples, and each chunk can be dropped once written: memory stays flat
-whatever the horizon.
+the end of each chunk of the sample grid and asks the twin to render that chunk. SimPy
+schedules what couples a run (events, outages, faults, regime switches); the fast,
+many-unit processes (appliance and thermostat cycles of many homes) are advanced event by
+event in compiled kernels while a chunk renders (:mod:`twinforge.components`). Either way
+the cost grows with the number of changes, not of samples, and each chunk can be dropped
+once written: memory stays flat whatever the horizon.
 """
 
 from __future__ import annotations

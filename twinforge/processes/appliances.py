@@ -2,11 +2,12 @@
 
 Three kinds of load make up ``appliance_power_w`` of the home twin:
 
-- **cold appliances** (fridge, fridge-freezer, freezer) cycle their compressor day and night
-  (:func:`cold_appliance_process`), with a duty cycle that rises with the room temperature;
+- **cold appliances** (fridge, fridge-freezer, freezer) cycle their compressor day and night,
+  with a duty cycle that rises with the room temperature (:func:`cold_duty_cycle`);
 - **triggered appliances** (washing machine, kettle, oven, TV, ...) start as a
   non-homogeneous Poisson process in local time, only while someone is at home and awake,
-  and play a phase-by-phase power profile (:func:`triggered_appliance_process`);
+  at a rate that makes up for the time they are busy (:func:`idle_start_rate_per_s`), and
+  play a phase-by-phase power profile;
 - **lighting and standby** are rendered on the sample grid with numpy: lighting either as its
   smooth expectation (:func:`lighting_power_w`) or light point by light point
   (:class:`LightingBulbs`, the CREST lighting model, with ``lighting_bulbs > 0``); standby is
@@ -24,17 +25,14 @@ Household Electricity Survey hourly curves (Zimmermann et al. 2012, "Household
 Electricity Survey: A study of domestic electrical product usage", Intertek report
 R66141 for DEFRA/DECC/EST), not copied from them. Each entry's ``source`` says which.
 
-Each appliance plays on its own :class:`~twinforge.core.timeline.StepSignal`. A cycle's
-phase changes are written to the signal when the cycle starts (times ahead of ``env.now``
-are allowed), so a cycle costs two SimPy events (its start and its end), never one per
-phase or per sample.
+This module holds the catalogue, the laws and the lighting; the cycles of many homes are
+advanced event by event in compiled kernels by :mod:`twinforge.components.appliances`.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,25 +40,22 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy.special import ndtr
 
-from twinforge.core.calendar import LocalClock
 from twinforge.core.timeline import StepSignal
 
 __all__ = [
-    "ApplianceSpec",
     "APPLIANCES",
-    "AppliancesParams",
     "EFFECTIVE_OCCUPANCY",
-    "REFERENCE_AMBIENT_C",
-    "draw_ownership",
-    "cold_duty_cycle",
-    "cold_appliance_process",
-    "triggered_appliance_process",
-    "idle_start_rate_per_s",
-    "lighting_power_w",
-    "LightingBulbs",
     "LIGHT_DURATION_RANGES_MIN",
     "LIGHT_SWITCH_PER_MIN",
+    "REFERENCE_AMBIENT_C",
+    "ApplianceSpec",
+    "AppliancesParams",
+    "LightingBulbs",
+    "cold_duty_cycle",
     "day_factors",
+    "draw_ownership",
+    "idle_start_rate_per_s",
+    "lighting_power_w",
     "week_factor",
 ]
 
@@ -97,7 +92,7 @@ class ApplianceSpec:
     source : str
         Where the numbers come from.
     cold : bool
-        Compressor-cycling cold appliance (:func:`cold_appliance_process`).
+        Compressor-cycling cold appliance (:mod:`twinforge.components.appliances`).
     duty_cycle : float
         Cold appliances: compressor duty cycle at :data:`REFERENCE_AMBIENT_C` [1].
     compartment_c : float
@@ -437,83 +432,6 @@ def cold_duty_cycle(spec: ApplianceSpec, ambient_c: float | np.ndarray = REFEREN
     return np.clip(d, 0.05, 0.95)
 
 
-def _gamma(rng: np.random.Generator, mean: float, cv: float) -> float:
-    k = 1.0 / (cv * cv)
-    return float(rng.gamma(k, mean / k))
-
-
-def cold_appliance_process(
-    env: Any,
-    spec: ApplianceSpec,
-    rng: np.random.Generator,
-    power: StepSignal,
-    log: Callable[..., Any],
-    ambient_c: Callable[[float], float] | None = None,
-    *,
-    log_cycles: bool = True,
-) -> Generator[Any, Any, None]:
-    """SimPy process of a cold appliance: compressor on/off cycles.
-
-    Each cycle runs the compressor for a gamma-distributed time (mean the spec's phase
-    duration, CV 0.1) at the phase power, then rests for a gamma time (CV 0.2) of mean
-    ``on (1 - d) / d`` with ``d = cold_duty_cycle(spec, ambient_c(t))`` read at the cycle
-    start; by renewal-reward the long-run run-time share is ``d``. The process starts at a
-    random point of a cycle. One SimPy event per cycle: the off time is written to the
-    signal ahead.
-
-    Parameters
-    ----------
-    env : simpy.Environment
-    spec : ApplianceSpec
-        A cold appliance (``spec.cold``).
-    rng : numpy.random.Generator
-    power : StepSignal
-        This appliance's power [W].
-    log : callable
-        ``log(category=, type=, start_s=, end_s=, energy_j=)`` once per compressor run.
-    ambient_c : callable ``t_s -> degC``, optional
-        Room temperature; ``None`` keeps :data:`REFERENCE_AMBIENT_C`.
-    log_cycles : bool
-        Log every compressor run as category ``"appliance"`` (default).
-    """
-    if not spec.cold:
-        raise ValueError(f"{spec.name} is not a cold appliance")
-    on_mean, p_on = spec.phases[0]
-
-    t_in, d_ref = spec.compartment_c, spec.duty_cycle
-
-    def duty(t: float) -> float:  # scalar form of cold_duty_cycle (no numpy per cycle)
-        if ambient_c is None:
-            d = d_ref
-        else:
-            d = d_ref * (float(ambient_c(t)) - t_in) / (REFERENCE_AMBIENT_C - t_in)
-        return min(max(d, 0.05), 0.95)
-
-    t = float(env.now)
-    d = duty(t)
-    # Start inside a cycle: on with probability d, for a uniform share of a drawn run.
-    if rng.random() < d:
-        run = _gamma(rng, on_mean, _ON_CV) * rng.random()
-        power.set(t, p_on)
-        power.set(t + run, 0.0)
-        if log_cycles:
-            log(category="appliance", type=spec.name, start_s=t, end_s=t + run, energy_j=p_on * run)
-        rest = _gamma(rng, on_mean * (1.0 - d) / d, _OFF_CV)
-        yield env.timeout(run + rest)
-    else:
-        yield env.timeout(_gamma(rng, on_mean * (1.0 - d) / d, _OFF_CV) * rng.random())
-    while True:
-        t = float(env.now)
-        d = duty(t)
-        run = _gamma(rng, on_mean, _ON_CV)
-        rest = _gamma(rng, on_mean * (1.0 - d) / d, _OFF_CV)
-        power.set(t, p_on)
-        power.set(t + run, 0.0)
-        if log_cycles:
-            log(category="appliance", type=spec.name, start_s=t, end_s=t + run, energy_j=p_on * run)
-        yield env.timeout(run + rest)
-
-
 @functools.lru_cache(maxsize=256)
 def idle_start_rate_per_s(spec: ApplianceSpec, n_per_year: float) -> float:
     """Day-mean start rate while idle [s-1] giving ``n_per_year`` cycles a year.
@@ -566,96 +484,6 @@ def idle_start_rate_per_s(spec: ApplianceSpec, n_per_year: float) -> float:
             break
         r = r_new
     return r / 60.0
-
-
-def triggered_appliance_process(
-    env: Any,
-    spec: ApplianceSpec,
-    clock: LocalClock,
-    rng: np.random.Generator,
-    n_active: Callable[[], float],
-    power: StepSignal,
-    log: Callable[..., Any],
-    usage_scale: float = 1.0,
-    day_factor: Callable[[float], float] | None = None,
-    day_factor_max: float = 1.0,
-) -> Generator[Any, Any, None]:
-    """SimPy process of an occupant-triggered appliance.
-
-    Starts follow a non-homogeneous Poisson process in local time, drawn by thinning
-    (Lewis & Shedler 1979, doi:10.1002/nav.3800260304): candidates at the peak rate
-    ``r w_max`` are kept with probability ``w(h) / w_max`` (``w`` the hour weights
-    normalised to mean 1, ``h`` the local hour) and, if ``spec.requires_active``, only
-    when ``n_active() > 0`` at the candidate time. A kept start plays the whole phase
-    profile (stretched by a lognormal factor of mean 1 and relative SD
-    ``spec.duration_sd``) on ``power`` and logs the cycle once; starts are not drawn while
-    a cycle runs, so cycles never overlap. The idle start rate ``r`` is raised to make up
-    for the time spent busy, so that the yearly count is ``N = cycles_per_year x
-    usage_scale`` when someone is always active (:func:`idle_start_rate_per_s`).
-
-    Parameters
-    ----------
-    env : simpy.Environment
-    spec : ApplianceSpec
-    clock : LocalClock
-    rng : numpy.random.Generator
-    n_active : callable ``() -> number``
-        Occupants currently at home and awake.
-    power : StepSignal
-        This appliance's power [W].
-    log : callable
-        ``log(category="appliance", type=name, start_s=, end_s=, energy_j=)`` per cycle,
-        called at the cycle start (the end may lie beyond the run horizon).
-    usage_scale : float
-        Multiplies ``spec.cycles_per_year``.
-    day_factor : callable ``t_s -> factor``, optional
-        Multiplies the start rate at engine time ``t_s`` (the home's per-day factor,
-        :func:`day_factors`); candidates are also thinned by ``factor / day_factor_max``.
-        None: 1 (the random draws are then exactly those without it).
-    day_factor_max : float
-        Upper bound of ``day_factor`` (needed by the thinning).
-    """
-    if spec.cold:
-        raise ValueError(f"{spec.name} is a cold appliance; use cold_appliance_process")
-    n_year = spec.cycles_per_year * usage_scale
-    if n_year <= 0.0:
-        return
-    rate = idle_start_rate_per_s(spec, n_year)  # idle starts per second, mean over the day
-    w = np.asarray(spec.hour_weights, dtype=np.float64)
-    w = w / w.mean()
-    w_max = float(w.max())
-    f_max = float(day_factor_max) if day_factor is not None else 1.0
-    if f_max <= 0.0:
-        return
-    rate_max = rate * w_max * f_max
-    durations = np.array([d for d, _ in spec.phases], dtype=np.float64)
-    powers = [float(p) for _, p in spec.phases]
-    sig_ln = math.sqrt(math.log1p(spec.duration_sd**2))
-    t = float(env.now)
-    while True:
-        t += float(rng.exponential(1.0 / rate_max))
-        accept = w[int(clock.hour_of_day(t))]
-        if day_factor is not None:
-            accept *= day_factor(t)
-        if rng.random() * w_max * f_max >= accept:
-            continue  # thinned by the hour weight (and day factor): no SimPy event needed
-        yield env.timeout(max(t - env.now, 0.0))
-        if spec.requires_active and n_active() <= 0:
-            continue
-        t = float(env.now)
-        factor = math.exp(sig_ln * rng.standard_normal() - 0.5 * sig_ln**2) if sig_ln > 0 else 1.0
-        dur = durations * factor
-        edges = t + np.concatenate(([0.0], np.cumsum(dur)))
-        for k, p in enumerate(powers):
-            power.set(float(edges[k]), p)
-        power.set(float(edges[-1]), 0.0)
-        energy = float(np.dot(dur, powers))
-        log(
-            category="appliance", type=spec.name, start_s=t, end_s=float(edges[-1]),
-            energy_j=energy,
-        )
-        yield env.timeout(float(edges[-1]) - t)
-        t = float(env.now)
 
 
 def day_factors(sigma, n_days: int, rng: np.random.Generator) -> np.ndarray:

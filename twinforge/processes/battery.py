@@ -8,9 +8,9 @@ discharges to cover the deficit, within the power rating and the state-of-charge
 .. math::  E_{k+1} = \\mathrm{clip}(E_k + \\Delta E_k, E_{min}, E_{max}), \\quad
            \\Delta E_k = \\eta_c P_k \\Delta t \\;(P_k > 0), \\; P_k \\Delta t / \\eta_d \\;(P_k < 0)
 
-``P`` is the power at the battery terminals (positive when charging). The clipped running
-sum is evaluated with numpy: one cumulative sum per saturation episode (runs in which the
-battery stays full or empty are skipped in one step), not one Python step per sample.
+``P`` is the power at the battery terminals (positive when charging). The recursion runs in
+one compiled loop over the intervals of every home at once (:func:`dispatch`, arrays of shape
+``(n_steps, n_homes)``); :func:`dispatch_self_consumption` is its one-home form.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["BatteryParams", "bounded_cumsum", "dispatch_self_consumption"]
+from twinforge.core.jit import njit
+
+__all__ = ["BatteryParams", "dispatch", "dispatch_self_consumption"]
 
 
 class BatteryParams(BaseModel):
@@ -39,7 +41,7 @@ class BatteryParams(BaseModel):
     soc_init: float = Field(0.5, ge=0.0, le=1.0, description="state of charge at t = 0 [1]")
 
     @model_validator(mode="after")
-    def _window(self) -> "BatteryParams":
+    def _window(self) -> BatteryParams:
         if self.soc_min >= self.soc_max:
             raise ValueError("soc_min must be below soc_max")
         if not self.soc_min <= self.soc_init <= self.soc_max:
@@ -47,36 +49,58 @@ class BatteryParams(BaseModel):
         return self
 
 
-def bounded_cumsum(x0: float, d: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Running sum ``x_k = clip(x_{k-1} + d_k, lo, hi)`` from ``x0``, ndarray of shape (n,).
+@njit
+def _dispatch(net, dt, energy, cap_j, p_max, eta_c, eta_d, lo, hi, power, soc):
+    for h in range(net.shape[1]):
+        e = energy[h]
+        if cap_j[h] <= 0.0:
+            for k in range(net.shape[0]):
+                power[k, h] = 0.0
+                soc[k, h] = 0.0
+            continue
+        for k in range(net.shape[0]):
+            soc[k, h] = e / cap_j[h]
+            p_des = min(max(-net[k, h], -p_max[h]), p_max[h])
+            if p_des > 0.0:
+                d_e = p_des * eta_c[h] * dt
+            else:
+                d_e = p_des / eta_d[h] * dt
+            new = min(max(e + d_e, lo[h]), hi[h])
+            d = new - e
+            power[k, h] = d / eta_c[h] / dt if d > 0.0 else d * eta_d[h] / dt
+            e = new
+        energy[h] = e
 
-    Examples
-    --------
-    >>> bounded_cumsum(0.0, np.array([1.0, 1.0, 1.0, -0.5, -5.0]), 0.0, 2.0).tolist()
-    [1.0, 2.0, 2.0, 1.5, 0.0]
+
+def dispatch(net_load_w: np.ndarray, dt_s: float, energy_j: np.ndarray, params) -> tuple[np.ndarray, np.ndarray]:
+    """Self-consumption dispatch of many homes over consecutive intervals.
+
+    Parameters
+    ----------
+    net_load_w : ndarray of shape (n_steps, n_homes)
+        Load minus PV per interval [W] (negative = surplus).
+    dt_s : float
+        Interval length [s].
+    energy_j : ndarray of shape (n_homes,)
+        Stored energy at the start of the first interval [J]; updated in place to the end.
+    params : sequence of BatteryParams
+        One per home (``capacity_kwh = 0``: no battery).
+
+    Returns
+    -------
+    power_w : ndarray of shape (n_steps, n_homes)
+        Terminal power per interval [W], positive when charging.
+    soc : ndarray of shape (n_steps, n_homes)
+        State of charge at the start of each interval [1] (0 without a battery).
     """
-    d = np.asarray(d, dtype=np.float64)
-    n = d.size
-    out = np.empty(n)
-    i, x = 0, float(x0)
-    while i < n:
-        c = x + np.cumsum(d[i:])
-        bad = (c < lo) | (c > hi)
-        if not bad.any():
-            out[i:] = c
-            break
-        j = int(np.argmax(bad))
-        out[i : i + j] = c[:j]
-        bound = hi if c[j] > hi else lo
-        out[i + j] = bound
-        k = i + j + 1
-        # While the push continues into the bound, the sum stays on it.
-        rest = d[k:] < 0 if bound == hi else d[k:] > 0
-        m = int(np.argmax(rest)) if rest.any() else rest.size
-        out[k : k + m] = bound
-        i = k + m
-        x = bound
-    return out
+    g = lambda f: np.array([f(p) for p in params], dtype=np.float64)
+    cap = g(lambda p: p.capacity_kwh * 3.6e6)
+    net = np.asfortranarray(net_load_w, dtype=np.float64)  # a column per home: the loop walks homes
+    power = np.empty_like(net, order="F")
+    soc = np.empty_like(net, order="F")
+    _dispatch(net, float(dt_s), energy_j, cap, g(lambda p: p.power_kw * 1e3), g(lambda p: p.eta_charge),
+              g(lambda p: p.eta_discharge), g(lambda p: p.soc_min) * cap, g(lambda p: p.soc_max) * cap, power, soc)
+    return power, soc
 
 
 def dispatch_self_consumption(
@@ -107,12 +131,6 @@ def dispatch_self_consumption(
     cap_j = params.capacity_kwh * 3.6e6
     if cap_j <= 0.0 or params.power_kw <= 0.0:
         return np.zeros(n), np.full(n, soc0 if cap_j > 0 else 0.0), soc0 if cap_j > 0 else 0.0
-    p_max = params.power_kw * 1e3
-    p_des = np.clip(-np.asarray(net_load_w, dtype=np.float64), -p_max, p_max)
-    d_e = np.where(p_des > 0, p_des * params.eta_charge, p_des / params.eta_discharge) * dt_s
-    e0 = soc0 * cap_j
-    e = bounded_cumsum(e0, d_e, params.soc_min * cap_j, params.soc_max * cap_j)
-    de_actual = np.diff(np.concatenate(([e0], e)))
-    power = np.where(de_actual > 0, de_actual / params.eta_charge, de_actual * params.eta_discharge) / dt_s
-    soc_start = np.concatenate(([e0], e[:-1])) / cap_j
-    return power, soc_start, float(e[-1] / cap_j) if n else soc0
+    energy = np.array([soc0 * cap_j])
+    power, soc = dispatch(np.asarray(net_load_w, dtype=np.float64).reshape(n, 1), dt_s, energy, [params])
+    return power[:, 0], soc[:, 0], float(energy[0] / cap_j)

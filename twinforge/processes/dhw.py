@@ -25,8 +25,8 @@ Draws (hand-set): each occupant, each local day, takes one shower (55 % of their
 in the morning with probability ``morning_shower_share``, default 0.6, else in the evening)
 and four small draws (sinks, kitchen) around the morning, midday and evening; the
 occupant's daily volume is lognormal around ``draw_l_per_occupant_day``. The draws follow
-the household's weekday routine (the occupancy's ``wake_h`` and ``bed_h``, given to
-:func:`dhw_process` as ``routine_h``): the weekday morning shower at ``wake_h +
+the household's weekday routine (the occupancy's ``wake_h`` and ``bed_h``,
+:func:`day_draw_hours`): the weekday morning shower at ``wake_h +
 shower_delay_h`` with an SD of ``shower_sd_h`` (weekends 1.5 h later, 1.5 x the SD, as the
 routine's weekend wake-up is 1 h later), the evening shower 2.4 h before bedtime (SD
 1.5 h), the small draws 0.5 h after waking (SD 1 h), at 12:30 (1 h) and 3.4 h before
@@ -48,17 +48,14 @@ of the standing losses measured on such tanks (EN 60379), hand-set.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from twinforge.core.calendar import LocalClock
-from twinforge.core.timeline import StepSignal
+from twinforge.core.jit import njit
 from twinforge.processes.occupancy import OccupancyParams
 
-__all__ = ["DHWParams", "dhw_process", "WATER_J_PER_L_K"]
+__all__ = ["WATER_J_PER_L_K", "DHWParams", "day_draw_hours", "day_draws"]
 
 #: Volumetric heat capacity of water [J L-1 K-1].
 WATER_J_PER_L_K = 4186.0
@@ -124,7 +121,7 @@ class DHWParams(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _physical(self) -> "DHWParams":
+    def _physical(self) -> DHWParams:
         if self.setpoint_c - self.deadband_k <= self.cold_water_c:
             raise ValueError("setpoint_c - deadband_k must exceed cold_water_c")
         if not self.cold_water_c < self.use_temp_c <= self.setpoint_c:
@@ -169,10 +166,9 @@ class DHWParams(BaseModel):
         return (a <= hour < b) if a < b else (hour >= a or hour < b)
 
 
-#: The draws' centres relative to the routine [h] and their SDs [h]: small draws after
-#: waking, at midday (absolute) and before bedtime; the evening shower before bedtime.
-_SMALL = (("wake", 0.5, 1.0), ("clock", 12.5, 1.0), ("bed", -3.4, 1.5))
-_EVENING_SHOWER = (-2.4, 1.5)
+#: The evening shower's centre before bedtime [h] and its SD [h] (the small draws: 0.5 h
+#: after waking with SD 1 h, 12:30 with SD 1 h, 3.4 h before bedtime with SD 1.5 h).
+_EVENING_SHOWER_H, _EVENING_SHOWER_SD_H = -2.4, 1.5
 #: The weekend shower: later and more spread than the weekday one.
 _WEEKEND_DELAY_H, _WEEKEND_SD_FACTOR = 1.5, 1.5
 #: ``OccupancyParams``' default weekday wake-up and bedtime [local h].
@@ -180,145 +176,75 @@ _DEFAULT_ROUTINE_H = (OccupancyParams.model_fields["wake_h"].default,
                       OccupancyParams.model_fields["bed_h"].default)
 
 
-def _day_draws(
+#: Random numbers one occupant's day of draws takes: normals (volume, shower time, the small
+#: draws' times) and uniforms (morning or evening shower, which small draw).
+Z_PER_OCCUPANT = 2 + _N_SMALL
+U_PER_OCCUPANT = 1 + _N_SMALL
+
+
+@njit
+def day_draw_hours(litres_day, sigma, morning_share, delay_h, sd_h, n_occ, weekend, wake_h, bed_h, z, u,
+                   hours_out, litres_out):
+    """One local day's draws of a household, sorted by hour; returns their count.
+
+    Occupant ``o`` uses the normals ``z[o * Z_PER_OCCUPANT : (o + 1) * Z_PER_OCCUPANT]`` and the
+    uniforms ``u[o * U_PER_OCCUPANT : ...]``: a lognormal daily volume, a shower in the morning
+    (``wake_h + delay_h``, SD ``sd_h``; weekends 1.5 h later and 1.5 x the SD) or the evening
+    (2.4 h before ``bed_h``, SD 1.5 h), and four small draws, each after waking, at 12:30 or
+    before bedtime (module docstring). Hours are local [h], clipped to [0, 23.99]; litres at
+    the use temperature. Compiled (:mod:`twinforge.core.jit`).
+    """
+    if weekend:
+        m_mu = wake_h + _WEEKEND_DELAY_H + delay_h
+        m_sd = _WEEKEND_SD_FACTOR * sd_h
+    else:
+        m_mu = wake_h + delay_h
+        m_sd = sd_h
+    n = n_occ * (1 + _N_SMALL)
+    hours = np.empty(n)
+    vols = np.empty(n)
+    k = 0
+    for o in range(n_occ):
+        zo = z[o * Z_PER_OCCUPANT:(o + 1) * Z_PER_OCCUPANT]
+        uo = u[o * U_PER_OCCUPANT:(o + 1) * U_PER_OCCUPANT]
+        vol = litres_day * math.exp(sigma * zo[0] - 0.5 * sigma * sigma)
+        if uo[0] < morning_share:
+            hours[k] = m_mu + m_sd * zo[1]
+        else:
+            hours[k] = bed_h + _EVENING_SHOWER_H + _EVENING_SHOWER_SD_H * zo[1]
+        vols[k] = _SHOWER_SHARE * vol
+        k += 1
+        for s in range(_N_SMALL):
+            which = min(int(uo[1 + s] * 3.0), 2)
+            if which == 0:
+                hours[k] = wake_h + 0.5 + 1.0 * zo[2 + s]
+            elif which == 1:
+                hours[k] = 12.5 + 1.0 * zo[2 + s]
+            else:
+                hours[k] = bed_h - 3.4 + 1.5 * zo[2 + s]
+            vols[k] = (1.0 - _SHOWER_SHARE) * vol / _N_SMALL
+            k += 1
+    for i in range(n):
+        hours[i] = min(max(hours[i], 0.0), 23.99)
+    order = np.argsort(hours, kind="mergesort")
+    for i in range(n):
+        hours_out[i] = hours[order[i]]
+        litres_out[i] = vols[order[i]]
+    return n
+
+
+def day_draws(
     p: DHWParams, n_occ: int, weekend: bool, rng: np.random.Generator,
     wake_h: float = _DEFAULT_ROUTINE_H[0], bed_h: float = _DEFAULT_ROUTINE_H[1],
 ) -> list[tuple[float, float]]:
-    """One local day's draws ``(hour, litres)``; a fixed number of draws from ``rng``.
+    """One local day's draws ``(hour, litres)`` of ``n_occ`` occupants, sorted (:func:`day_draw_hours`).
 
-    ``wake_h`` and ``bed_h`` are the household's weekday wake-up and bedtime [local h]
-    (the occupancy's routine); the draws' hours follow them (module docstring).
+    ``wake_h`` and ``bed_h`` are the household's weekday wake-up and bedtime [local h].
     """
-    out = []
-    if weekend:
-        m_mu = wake_h + _WEEKEND_DELAY_H + p.shower_delay_h
-        m_sd = _WEEKEND_SD_FACTOR * p.shower_sd_h
-    else:
-        m_mu, m_sd = wake_h + p.shower_delay_h, p.shower_sd_h
-    base = {"wake": wake_h, "clock": 0.0, "bed": bed_h}
-    for _ in range(n_occ):
-        vol = p.draw_l_per_occupant_day * math.exp(p.draw_sigma * rng.standard_normal() - 0.5 * p.draw_sigma**2)
-        morning = rng.random() < p.morning_shower_share
-        z = rng.standard_normal(1 + _N_SMALL)
-        which = rng.integers(0, 3, size=_N_SMALL)
-        if morning:
-            h = m_mu + m_sd * z[0]
-        else:
-            h = bed_h + _EVENING_SHOWER[0] + _EVENING_SHOWER[1] * z[0]
-        out.append((h, _SHOWER_SHARE * vol))
-        for k in range(_N_SMALL):
-            ref, off, sd = _SMALL[int(which[k])]
-            out.append((base[ref] + off + sd * z[1 + k], (1.0 - _SHOWER_SHARE) * vol / _N_SMALL))
-    return sorted((min(max(h, 0.0), 23.99), v) for h, v in out)
-
-
-def dhw_process(
-    env: Any,
-    clock: LocalClock,
-    params: DHWParams,
-    rng: np.random.Generator,
-    n_home_callable: Callable[[], float],
-    power: StepSignal,
-    log: Callable[..., Any],
-    n_occupants: int = 2,
-    stats: dict[str, float] | None = None,
-    routine_h: tuple[float, float] = _DEFAULT_ROUTINE_H,
-) -> Generator[Any, Any, None]:
-    """SimPy process of an electric storage water heater.
-
-    The tank starts full. Wakes at draws, off-peak window edges, local midnights (the
-    day's draws are sampled then) and at the exact times the element's thermostat
-    thresholds are reached.
-
-    Parameters
-    ----------
-    env : simpy.Environment
-    clock : LocalClock
-    params : DHWParams
-    rng : numpy.random.Generator
-    n_home_callable : callable
-        Occupants at home now; a draw is skipped when it returns 0.
-    power : StepSignal
-        Element power [W] (0 or ``element_w``).
-    log : callable
-        ``log(category="appliance", type="water_heater", start_s=, end_s=, energy_j=)``
-        per heating cycle, when it ends.
-    n_occupants : int
-        Occupants whose draws are sampled each day.
-    stats : dict, optional
-        Filled with running totals [J]: ``element_j``, ``draw_j`` (delivered),
-        ``unmet_j``, ``loss_j`` and the current ``stored_j`` (for energy-balance checks).
-    routine_h : (float, float)
-        The household's weekday wake-up time and bedtime, local [h] (``OccupancyParams``'s
-        ``wake_h`` and ``bed_h``): the draws' hours follow them.
-    """
-    p = params
-    e_full, e_low, loss, pw = p.full_j, p.low_j, p.loss_w, p.element_w
-    tol = 1e-9 * e_full
-    st = stats if stats is not None else {}
-    st.update(element_j=0.0, draw_j=0.0, unmet_j=0.0, loss_j=0.0, stored_j=e_full)
-    energy, on, cycle_start = e_full, False, 0.0
-    start = float(env.now)
-    d0 = clock.midnight_at_or_before(start + 1e-3)
-    d1 = clock.next_local_midnight(d0 + 1.0)
-    draws: list[tuple[float, float]] = []
-
-    def sample_day(m0: float) -> None:
-        nonlocal draws
-        day = _day_draws(p, n_occupants, clock.is_weekend(m0 + 1.0), rng, *routine_h)
-        draws = [(t, v) for t, v in ((clock.at_local_hour(m0, h), v) for h, v in day) if t >= start]
-
-    def next_edge(t: float) -> float:
-        if p.offpeak_window_h is None:
-            return math.inf
-        best = math.inf
-        m = d0
-        for _ in range(3):
-            for h in p.offpeak_window_h:
-                e = clock.at_local_hour(m, h)
-                if t + 1e-6 < e < best:
-                    best = e
-            m = clock.next_local_midnight(m + 1.0)
-        return best
-
-    sample_day(d0)
-    t = start
-    while True:
-        # Events due now: day rollover, draws.
-        if t >= d1 - 1e-6:
-            d0, d1 = d1, clock.next_local_midnight(d1 + 1.0)
-            sample_day(d0)
-        while draws and draws[0][0] <= t + 1e-6:
-            _, litres = draws.pop(0)
-            if n_home_callable() > 0:
-                want = litres * p.j_per_l
-                got = min(want, energy)
-                energy -= got
-                st["draw_j"] += got
-                st["unmet_j"] += want - got
-        allowed = p.allowed(clock.hour_of_day(t + 1e-3))
-        if on and (not allowed or energy >= e_full - tol):
-            on = False
-            power.set(t, 0.0)
-            log(category="appliance", type="water_heater", start_s=cycle_start, end_s=t,
-                energy_j=pw * (t - cycle_start))
-        if not on and allowed and energy <= e_low + tol:
-            on, cycle_start = True, t
-            power.set(t, pw)
-        st["stored_j"] = energy
-        nxt = min(d1, draws[0][0] if draws else math.inf, next_edge(t))
-        if on:
-            nxt = min(nxt, t + (e_full - energy) / (pw - loss))
-        elif allowed and loss > 0:
-            nxt = min(nxt, t + max(energy - e_low, 0.0) / loss)
-        yield env.timeout(max(nxt - t, 0.0))
-        dt = env.now - t
-        if on:
-            st["element_j"] += pw * dt
-            st["loss_j"] += loss * dt
-            energy = min(energy + (pw - loss) * dt, e_full + tol)
-        else:
-            lost = min(loss * dt, energy)
-            st["loss_j"] += lost
-            energy -= lost
-        t = float(env.now)
+    z = rng.standard_normal(n_occ * Z_PER_OCCUPANT)
+    u = rng.random(n_occ * U_PER_OCCUPANT)
+    hours = np.empty(n_occ * (1 + _N_SMALL))
+    litres = np.empty_like(hours)
+    n = day_draw_hours(p.draw_l_per_occupant_day, p.draw_sigma, p.morning_shower_share, p.shower_delay_h,
+                       p.shower_sd_h, n_occ, weekend, wake_h, bed_h, z, u, hours, litres)
+    return list(zip(hours[:n].tolist(), litres[:n].tolist()))

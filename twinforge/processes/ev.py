@@ -17,6 +17,9 @@ unless the battery cap binds, so the long-run charging energy is
 ``daily_km_mean x 365.25 x kwh_per_km`` per year (times the share of days at home when the
 household takes trips: a trip's driving is charged elsewhere).
 
+The cars of many homes are advanced day by day in a compiled loop by
+:mod:`twinforge.components.ev`.
+
 Default mileage: about 12,000 km per car and year in the UK and France (UK DfT National
 Travel Survey / MOT-based annual mileage 2019, ~7,400 miles; SDES "Bilan de la circulation"
 2019, ~12,200 km), i.e. ~33 km a day, rounded to 35. Consumption 0.18 kWh/km at the meter:
@@ -26,17 +29,11 @@ losses. Arrival/departure laws and plug-in behaviour are hand-set.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Generator
-from typing import Any
-
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from twinforge.core.calendar import LocalClock
-from twinforge.core.timeline import StepSignal
+from twinforge.core.jit import njit
 
-__all__ = ["EVParams", "ev_process", "charging_session"]
+__all__ = ["EVParams", "charging_session"]
 
 
 class EVParams(BaseModel):
@@ -88,6 +85,7 @@ class EVParams(BaseModel):
     )
 
 
+@njit
 def charging_session(need_kwh: float, charger_kw: float, window_s: float) -> tuple[float, float]:
     """Duration [s] and energy [kWh] of a constant-power session.
 
@@ -102,79 +100,3 @@ def charging_session(need_kwh: float, charger_kw: float, window_s: float) -> tup
         return 0.0, 0.0
     dur = min(need_kwh / charger_kw * 3600.0, window_s)
     return dur, charger_kw * dur / 3600.0
-
-
-def ev_process(
-    env: Any,
-    clock: LocalClock,
-    params: EVParams,
-    rng: np.random.Generator,
-    power: StepSignal,
-    log: Callable[..., Any],
-    away: Callable[[float], bool] | None = None,
-) -> Generator[Any, Any, None]:
-    """SimPy process of an EV charged at home.
-
-    Wakes once per local midnight, draws that day's driving, arrival, plug-in decision and
-    the next morning's departure (a fixed number of draws per day), and writes the
-    session, if any, ahead on ``power`` (``charger_kw x 1000`` W, else 0). The battery
-    starts full. Days whose arrival falls before ``env.now`` (the start of the run) are
-    skipped, and so are days whose arrival falls inside a household trip (``away``: the car
-    is away with the household; its driving is charged elsewhere). One SimPy event per day.
-
-    Parameters
-    ----------
-    env : simpy.Environment
-    clock : LocalClock
-    params : EVParams
-    rng : numpy.random.Generator
-    power : StepSignal
-        Charging power [W].
-    log : callable
-        ``log(category="ev", type="ev_charging", start_s=, end_s=, energy_j=,
-        need_kwh=)`` per session, at its start; ``need_kwh`` is the energy that was
-        needed at plug-in.
-    away : callable ``t_s -> bool``, optional
-        Whether the household is away on a trip at engine time ``t_s`` [s].
-    """
-    p = params
-    mean_drive_km = p.daily_km_mean / p.drive_probability
-    sig = p.daily_km_sigma
-    mu = math.log(mean_drive_km) - 0.5 * sig * sig if mean_drive_km > 0 else -math.inf
-    charger_w = p.charger_kw * 1000.0
-    need_kwh = 0.0
-    start = float(env.now)
-    last_end = -math.inf
-    d0 = clock.midnight_at_or_before(start + 1e-3)
-    while True:
-        d1 = clock.next_local_midnight(d0 + 1.0)
-        weekend = clock.is_weekend(d0 + 1.0)
-        drives = rng.random() < p.drive_probability
-        z = rng.standard_normal(3)
-        u_plug = rng.random()
-        km = math.exp(mu + sig * z[0]) if (drives and mean_drive_km > 0) else 0.0
-        if weekend:
-            arr_h = p.weekend_arrival_h_mean + p.weekend_arrival_h_sd * z[1]
-        else:
-            arr_h = p.weekday_arrival_h_mean + p.weekday_arrival_h_sd * z[1]
-        arr_h = min(max(arr_h, 12.0), 23.9)
-        dep_h = min(max(p.departure_h + p.departure_h_sd * z[2], 3.0), 11.5)
-        arrival = clock.at_local_hour(d0, arr_h)
-        if drives and arrival >= start and not (away is not None and away(arrival)):
-            need_kwh = min(need_kwh + km * p.kwh_per_km, p.battery_kwh)
-            forced = need_kwh >= p.forced_plug_in_share * p.battery_kwh
-            plug = forced or u_plug < p.plug_in_probability
-            if plug:
-                departure = clock.at_local_hour(d1, dep_h)
-                dur, energy_kwh = charging_session(need_kwh, p.charger_kw, departure - arrival)
-                if dur > 0.0 and arrival >= last_end:
-                    last_end = arrival + dur
-                    power.set(arrival, charger_w)
-                    power.set(arrival + dur, 0.0)
-                    log(
-                        category="ev", type="ev_charging", start_s=arrival, end_s=arrival + dur,
-                        energy_j=charger_w * dur, need_kwh=need_kwh,
-                    )
-                    need_kwh = max(need_kwh - energy_kwh, 0.0)
-        yield env.timeout(max(d1 - env.now, 0.0))
-        d0 = d1

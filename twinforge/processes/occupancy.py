@@ -49,13 +49,14 @@ occupant's state is redrawn from the profile row of that slot, so the state dist
 outside trips is the profile's. The home's appliances, hot water and thermostat follow the
 occupants. Trips are off by default (``trip_share = 0``).
 
-In SimPy, :func:`occupant_process` draws a whole local day of the chain at once and yields
-only at the state changes, so the number of SimPy events is the number of changes.
+The occupants of many homes are walked through the slot boundaries in one compiled loop by
+:mod:`twinforge.components.occupancy` (one uniform per occupant and boundary from the
+occupant's own stream; a DST day's skipped or repeated hour and a weekday-to-weekend midnight
+use the matrix between the two profile rows); :func:`trip_log_process` logs the trips.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -65,19 +66,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from twinforge.core.calendar import LocalClock
 
 __all__ = [
-    "AWAY",
-    "ASLEEP",
     "ACTIVE",
-    "STATE_NAMES",
+    "ASLEEP",
+    "AWAY",
     "SLOTS_PER_DAY",
     "SLOT_S",
+    "STATE_NAMES",
     "OccupancyParams",
     "TripDays",
     "occupancy_profile",
-    "transition_matrices",
-    "stationary_distribution",
     "simulate_chain",
-    "occupant_process",
+    "stationary_distribution",
+    "transition_matrices",
     "trip_log_process",
 ]
 
@@ -154,7 +154,7 @@ class OccupancyParams(BaseModel):
     trip_return_h: float = Field(19.0, ge=0.0, lt=24.0, description="local time of return on a trip's last day [h]")
 
     @model_validator(mode="after")
-    def _routine(self) -> "OccupancyParams":
+    def _routine(self) -> OccupancyParams:
         if not self.wake_h + 0.5 <= self.leave_h:
             raise ValueError(f"leave_h ({self.leave_h}) must be at least 0.5 h after wake_h ({self.wake_h})")
         if not self.leave_h + 2.5 <= self.return_h:
@@ -471,126 +471,6 @@ def trip_log_process(
         yield env.timeout(m0 - env.now)
 
 
-# -- SimPy process ---------------------------------------------------------------------------
-
-
-_ALL_AWAY = np.array([1.0, 1.0, 1.0])
-
-
 def _slot_of(clock: LocalClock, t_s: float) -> int:
     # A millisecond inside the slot: boundary times are exact only up to round-off.
     return int(clock.hour_of_day(t_s + 1e-3) * (SLOTS_PER_DAY / 24.0)) % SLOTS_PER_DAY
-
-
-def occupant_process(
-    env: Any,
-    clock: LocalClock,
-    params: OccupancyParams,
-    rng: np.random.Generator,
-    occupant: int,
-    on_change: Callable[[float, int, int, int], None],
-    away: Callable[[float], bool] | None = None,
-) -> Generator[Any, Any, None]:
-    """SimPy process of one occupant: yields only at its state changes.
-
-    At ``env.now`` the state is drawn from the (shifted) profile of the current local slot
-    and reported as ``on_change(env.now, occupant, -1, state)``. Then, one local day at a
-    time, the chain is drawn for every 10-min slot boundary of the day (vectorised
-    uniforms) and the process sleeps until each boundary where the state changes, calling
-    ``on_change(t_s, occupant, old_state, new_state)`` there. Slot boundaries are found
-    from local midnight in real seconds, so 23-h and 25-h DST days have 138 and 150 slots:
-    a skipped local hour is jumped over and a repeated one replayed, each with the exact
-    matrix from the previous slot's profile row to the next one's (as between a weekday and
-    a weekend day), so the state distribution at every boundary is the profile row of its
-    local slot.
-
-    ``away(t_s)`` (the household's :class:`TripDays`) forces the state to away at every
-    boundary (and start) inside a trip; at the first boundary after one the state is
-    redrawn from that slot's profile row with the boundary's uniform. Without it the draws
-    are those of a home without trips.
-
-    Parameters
-    ----------
-    env : simpy.Environment
-    clock : LocalClock
-        Local time of the home.
-    params : OccupancyParams
-    rng : numpy.random.Generator
-        This occupant's stream.
-    occupant : int
-        Index passed back to ``on_change``.
-    on_change : callable ``(t_s, occupant, old_state, new_state) -> None``
-    away : callable ``t_s -> bool``, optional
-        Whether the whole household is away on a trip at engine time ``t_s`` [s].
-    """
-    shift = 0
-    sd = params.schedule_shift_sd_h
-    if sd > 0.0:
-        shift_h = float(np.clip(rng.normal(0.0, sd), -3.0 * sd, 3.0 * sd))
-        shift = int(round(shift_h * SLOTS_PER_DAY / 24.0))
-    floor = 1.0 - params.persistence
-    profiles = {wk: np.roll(occupancy_profile(wk, params), shift, axis=0) for wk in (False, True)}
-    cum_day = {}
-    for wk, prof in profiles.items():
-        c = np.cumsum(transition_matrices(prof, redraw_floor=floor), axis=2)
-        c[:, :, -1] = 1.0
-        cum_day[wk] = c
-    special: dict[tuple[bool, int, bool, int], np.ndarray] = {}
-
-    def cum_for(wa: bool, a: int, wb: bool, b: int) -> np.ndarray:
-        if wa == wb and b == (a + 1) % SLOTS_PER_DAY:
-            return cum_day[wa][a]
-        key = (wa, a, wb, b)
-        c = special.get(key)
-        if c is None:
-            mat = _matrices(profiles[wa][a][None], profiles[wb][b][None], floor)[0]
-            c = np.cumsum(mat, axis=1)
-            c[:, -1] = 1.0
-            special[key] = c
-        return c
-
-    t_now = float(env.now)
-    wk = clock.is_weekend(t_now + 1e-3)
-    slot = _slot_of(clock, t_now)
-    state = int(rng.choice(3, p=profiles[wk][slot]))
-    tripping = away is not None and away(t_now + 1e-3)
-    if tripping:
-        state = AWAY
-    on_change(t_now, occupant, -1, state)
-
-    d0 = clock.midnight_at_or_before(t_now + 1e-3)
-    while True:
-        d1 = clock.next_local_midnight(d0 + 1.0)
-        wk_next = clock.is_weekend(d1 + 1e-3)
-        n_slots = int(round((d1 - d0) / SLOT_S))
-        j_first = int(math.floor((t_now - d0) / SLOT_S + 1e-9)) + 1
-        regular = n_slots == SLOTS_PER_DAY
-        u = rng.random(max(n_slots - j_first + 1, 0))
-        changes: list[tuple[float, int, int]] = []
-        for i, j in enumerate(range(j_first, n_slots + 1)):
-            b = d0 + j * SLOT_S
-            if j == n_slots:
-                w_b, s_b = wk_next, 0
-            else:
-                w_b, s_b = wk, (j if regular else _slot_of(clock, b))
-            if away is None:
-                c = cum_for(wk, slot, w_b, s_b)[state]
-            else:
-                was, tripping = tripping, away(b + 1e-3)
-                if tripping:
-                    c = _ALL_AWAY
-                elif was:  # back from a trip: the slot's marginal
-                    c = np.cumsum(profiles[w_b][s_b])
-                else:
-                    c = cum_for(wk, slot, w_b, s_b)[state]
-            new = 0 if u[i] < c[0] else (1 if u[i] < c[1] else 2)
-            if new != state:
-                changes.append((b, state, new))
-                state = new
-            wk, slot = w_b, s_b
-        for b, old, new in changes:
-            yield env.timeout(max(b - env.now, 0.0))
-            on_change(env.now, occupant, old, new)
-        if not changes and d1 > env.now:
-            yield env.timeout(d1 - env.now)
-        d0, t_now = d1, d1

@@ -96,7 +96,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import signal, special, stats
+from scipy import signal, special
 
 from twinforge.processes.solar import solar_geometry
 
@@ -593,7 +593,8 @@ class Weather:
         season_k = float(_season_cos(noon, p.clearness_peak_doy))
         mean = p.clearness_mean + p.clearness_season_amplitude * season_k
         conc = mean * (1.0 - mean) / p.clearness_sd**2 - 1.0
-        k_day = float(stats.beta.ppf(special.ndtr(z), mean * conc, (1.0 - mean) * conc))
+        # the beta quantile (scipy.stats.beta.ppf) without the distribution object's overhead
+        k_day = float(special.betaincinv(mean * conc, (1.0 - mean) * conc, special.ndtr(z)))
         y = _ou_filter(eps[25:49], self._phi_cloud, 1.0, None if c is None else c.y_hourly)
         spread = p.clearness_hourly_sd * 2.0 * math.sqrt(k_day * (1.0 - k_day))
         clearness = np.clip(k_day + spread * y, 0.0, 1.0)
@@ -738,7 +739,7 @@ class Weather:
         t = np.atleast_1d(np.asarray(t_s, dtype=np.float64)).ravel()
         return self._shape_out(t_s, np.maximum(self._interp("wind_m_per_s", t), 0.0))
 
-    def ghi_w_per_m2(self, t_s, zenith_deg=None):
+    def ghi_w_per_m2(self, t_s, zenith_deg=None, clear_sky_w_per_m2=None):
         """Global horizontal irradiance [W m-2] = clear-sky index x clear-sky GHI.
 
         Parameters
@@ -749,6 +750,9 @@ class Weather:
             Precomputed *apparent* solar zenith [deg] at ``t_s`` (column
             ``apparent_zenith`` of :func:`~twinforge.processes.solar.solar_geometry` for
             this site); computed when omitted.
+        clear_sky_w_per_m2 : float or ndarray of shape (n,), optional
+            Precomputed clear-sky GHI at ``t_s`` (:func:`clear_sky_ghi_w_per_m2` for this
+            site and turbidity, e.g. cached across runs); computed when omitted.
 
         Returns
         -------
@@ -757,6 +761,9 @@ class Weather:
         """
         t = np.atleast_1d(np.asarray(t_s, dtype=np.float64)).ravel()
         k = self._interp("clearness", t)
+        if clear_sky_w_per_m2 is not None:
+            cs = np.broadcast_to(np.asarray(clear_sky_w_per_m2, dtype=np.float64).ravel(), t.shape)
+            return self._shape_out(t_s, np.maximum(k * cs, 0.0))
         epoch = self._start_epoch_s + t
         if zenith_deg is None:
             times = pd.to_datetime(np.round(epoch * 1e9).astype(np.int64), utc=True)

@@ -1,9 +1,13 @@
 """The grid twin: a distribution feeder of many homes, its transformer, voltage and outages.
 
 All homes live under one weather and one clock (a heat wave raises every home's cooling
-load, the transformer's ambient and its hot spot together). The homes are a
-:class:`~twinforge.twins.fleet.HomeFleet`, advanced on a sub-step grid (``substep_s``,
-5 minutes by default) and vectorised across homes.
+load, the transformer's ambient and its hot spot together). The homes are the component
+layer of the home twin (:class:`~twinforge.components.homes.Homes`) with ``n = n_homes``,
+rendered on a sub-step grid (``substep_s``, 5 minutes by default): every home parameter
+(``[grid.home]``, drawn per home by ``[grid.homes]``) means what it means in the home twin,
+the water heater included. Each home draws from its own streams (``homes/<i>``). What a
+feeder home cannot have is refused: its own weather or time zone (``[grid.weather]`` and
+``grid.tz`` apply to all), light points, per-home meters (``home.sensors``) and its cycle log.
 
 - **Transformer**: IEC 60076-7 thermal model (:mod:`~twinforge.processes.transformer`):
   top-oil and hot-spot temperatures from load and ambient, ageing factor, loss of life.
@@ -18,12 +22,18 @@ load, the transformer's ambient and its hot spot together). The homes are a
   downstream of it. A definite-time overcurrent relay trips the whole feeder when the
   transformer carries more than ``trip_pu`` for ``trip_delay_s``; supply comes back after
   a restoration time. Unserved homes draw nothing; on restoration every heat pump whose
-  home cooled below its band starts at once (cold-load pickup). A storm multiplies the
+  home cooled below its band starts at once (cold-load pickup). Only the thermostatic
+  plant and the batteries keep state across an outage; the appliances', water heaters' and
+  cars' demand is dropped while unserved (their schedules go on). A storm multiplies the
   fault rate over its window (:attr:`GridTwin.fault_rate_multipliers`,
   :mod:`~twinforge.events.storm`).
 
 Energy not served of an outage is the net energy its homes would have drawn had they been
-served, from the fleet's shadow state (equal to a counterfactual run without the outage).
+served, from a shadow of the plant that runs as if supply had never been cut (equal to a
+counterfactual run without the outage: no random draw depends on the supply; the cold
+appliances follow the shadow's room temperature). The relay decides sub-step by sub-step on
+the load of the previous one; when it trips inside a block, the plant is rewound to the
+block's start and run again with the new outage.
 """
 
 from __future__ import annotations
@@ -46,11 +56,17 @@ from twinforge.processes.feeder import FeederParams, voltage_linearised, voltage
 from twinforge.processes.transformer import TransformerParams, transformer_thermal
 from twinforge.processes.weather import Weather, WeatherParams
 from twinforge.twins.base import TwinBase
-from twinforge.twins.fleet import HomeFleet
 from twinforge.twins.home import HomeConfig, HomeDiversity, draw_home
 
-__all__ = ["GridConfig", "GridDiversity", "ProtectionParams", "GridTwin", "GRID_CHANNELS", "COMMERCIAL_CHANNEL",
-           "grid_channels"]
+__all__ = [
+    "COMMERCIAL_CHANNEL",
+    "GRID_CHANNELS",
+    "GridConfig",
+    "GridDiversity",
+    "GridTwin",
+    "ProtectionParams",
+    "grid_channels",
+]
 
 _YEAR_S = 365.25 * 86_400.0
 
@@ -82,7 +98,7 @@ COMMERCIAL_CHANNEL = ChannelSpec(
 )
 
 
-def grid_channels(config: "GridConfig | None" = None) -> tuple[ChannelSpec, ...]:
+def grid_channels(config: GridConfig | None = None) -> tuple[ChannelSpec, ...]:
     """The channels of a feeder run; ``None``: all of them (documentation)."""
     if config is None or config.commercial is not None:
         return GRID_CHANNELS[:1] + (COMMERCIAL_CHANNEL,) + GRID_CHANNELS[1:]
@@ -138,7 +154,7 @@ class GridConfig(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _sizes(self) -> "GridConfig":
+    def _sizes(self) -> GridConfig:
         if self.transformer is not None and self.feeder is not None:
             if abs(self.transformer.rated_kva - self.feeder.transformer_rated_kva) > 1e-6:
                 raise ValueError("transformer.rated_kva must equal feeder.transformer_rated_kva")
@@ -147,6 +163,12 @@ class GridConfig(BaseModel):
                 "home.appliances.lighting_bulbs must be 0 in a grid: feeder homes render their "
                 f"lighting as its expectation (got {self.home.appliances.lighting_bulbs})"
             )
+        for name, where in (("weather", "set [grid.weather] instead"), ("tz", "set grid.tz instead"),
+                            ("sensors", "feeder homes have no meters of their own"),
+                            ("record_cycles", "feeder homes do not log their cycles")):
+            # by value, not by fields set: a plan's config comes back from a dump with every field set
+            if getattr(self.home, name) != HomeConfig.model_fields[name].get_default(call_default_factory=True):
+                raise ValueError(f"home.{name} does not apply to a feeder's homes: {where}")
         return self
 
     def rated_kva(self) -> float:
@@ -185,7 +207,7 @@ class GridDiversity(BaseModel):
     cooling_share_range: tuple[float, float] = Field((0.1, 0.4), description="AC share, uniform range")
 
     @model_validator(mode="after")
-    def _ranges(self) -> "GridDiversity":
+    def _ranges(self) -> GridDiversity:
         for name in ("pv_share_range", "ev_share_range", "cooling_share_range"):
             lo, hi = getattr(self, name)
             if not 0.0 <= lo <= hi <= 1.0:
@@ -219,7 +241,7 @@ class FeederFault:
     severity_unit = "share of homes"
     severity_range = (0.0, 1.0)
 
-    def apply(self, twin: "GridTwin", start_s: float, end_s: float, severity: float) -> int:
+    def apply(self, twin: GridTwin, start_s: float, end_s: float, severity: float) -> int:
         return twin.protection.add_outage(start_s, end_s, "fault", severity)
 
 
@@ -300,12 +322,17 @@ class GridTwin(TwinBase):
         self.per_sample = int(round(grid.period_s / self.dt))
         self.clock = LocalClock(grid.start, cfg.tz)
         self.weather = Weather(cfg.weather, grid.start, streams.generator("weather"))
-        base_home = cfg.home.model_copy(update={"weather": cfg.weather, "tz": cfg.tz})
         home_streams = streams.child("homes")
-        self.homes = [
-            draw_home(base_home, cfg.homes, home_streams.generator(f"home/{i}")) for i in range(cfg.n_homes)
+        #: each home's parameters (drawn from [grid.homes] around [grid.home])
+        self.home_configs = [
+            draw_home(cfg.home, cfg.homes, home_streams.generator(f"home/{i}")) for i in range(cfg.n_homes)
         ]
-        self.fleet = HomeFleet(self.homes, self.weather, self.clock, streams.child("fleet"), self.dt, grid.start)
+        from twinforge.components import Homes
+
+        n_days = int(math.ceil(grid.horizon_s / 86_400.0)) + 2
+        self.homes = Homes(self.home_configs, [home_streams.child(f"{i}") for i in range(cfg.n_homes)],
+                           self.weather, self.clock, self.dt, n_days, solar_offset_s=self.dt / 2.0)
+        self._last_net = 0.0
         self.tparams = cfg.transformer_params()
         self.fparams = cfg.feeder_params()
         self.rated_w = self.tparams.rated_kva * 1e3
@@ -328,7 +355,7 @@ class GridTwin(TwinBase):
                 env.process(self._storm_faults(env, streams.generator("protection/faults/storm")))
 
     def max_chunk_samples(self, grid: TimeGrid) -> int:
-        """Chunks of at most ~1.5 M home-sub-steps (about 12 MB per fleet array)."""
+        """Chunks of at most ~1.5 M home-sub-steps (about 12 MB per (sub-step, home) array)."""
         per_sample = max(1, int(round(grid.period_s / min(self.config.substep_s, grid.period_s))))
         return max(1, 1_500_000 // (self.config.n_homes * per_sample))
 
@@ -367,23 +394,89 @@ class GridTwin(TwinBase):
             repair = float(rng.lognormal(math.log(p.repair_median_h * 3600.0), p.repair_sigma))
             self.protection.add_outage(env.now, env.now + repair, "fault", float(rng.uniform(0.05, 1.0)))
 
-    def _supply(self, k: int, t_s: float, last_net_w: float) -> np.ndarray:
-        self.protection.relay(t_s, self.dt, last_net_w)
-        return self.protection.served(t_s)
+    def _served(self, t_sub: np.ndarray) -> np.ndarray:
+        """Which homes have supply in each sub-step, shape (n_sub, n_homes)."""
+        served = np.ones((t_sub.size, self.config.n_homes), dtype=bool)
+        for start, end, first, *_ in self.protection.outages:
+            rows = (t_sub >= start) & (t_sub < end)
+            if rows.any():
+                served[rows, first:] = False
+        return served
+
+    def _homes_block(self, i0: int, n_sub: int):
+        """The homes over the sub-steps of a block, with the relay deciding as they run.
+
+        Returns (demand, cold appliances, plant power, indoor temperature, battery, served,
+        the net power each home would have drawn with supply) [W], arrays (n_sub, n_homes).
+        """
+        H = self.homes
+        d = H.demand(i0, n_sub)
+        t_sub = d.t_s
+        snap = H.snapshot()
+        served = self._served(t_sub)
+        shadow = None
+        if H.shadow is None and not served.all():  # supply cut for the first time: start the shadow
+            H.shadow, H.shadow_energy = H.zones.copy(), H.energy.copy()
+            H.shadow.restore(snap[0])
+        if H.shadow is not None:
+            shadow = H.zones_block(H.shadow, d, None, None)
+        cold = None
+        s_batt = None
+        k_scan = 0
+        while True:
+            hvac, temp, _ = H.zones_block(H.zones, d, None if served.all() else served, None)
+            if cold is None:
+                cold = H.cold_block(d, (shadow or (hvac, temp))[1])
+                gross = d.appliance_w + cold + d.ev_w
+            batt, _ = H.battery_block(H.energy, (gross + hvac - d.pv_w) * served)
+            total = ((gross + hvac - d.pv_w) * served + batt).sum(axis=1)
+            trip = self._relay(t_sub, total, k_scan)
+            if trip is None:
+                break
+            if H.shadow is None:  # this pass had supply everywhere: it is the shadow
+                H.shadow, H.shadow_energy = H.zones.copy(), H.energy.copy()
+                shadow = (hvac, temp)
+                s_batt = batt
+            H.restore(snap)
+            served = self._served(t_sub)
+            k_scan = trip + 1
+        self._last_net = float(total[-1])
+        if shadow is None:
+            would_be = gross + hvac - d.pv_w + batt
+        else:
+            if s_batt is None:
+                s_batt, _ = H.battery_block(H.shadow_energy, gross + shadow[0] - d.pv_w)
+            would_be = gross + shadow[0] - d.pv_w + s_batt
+        return d, cold, hvac, temp, batt, served, would_be
+
+    def _relay(self, t_sub: np.ndarray, total_w: np.ndarray, k0: int) -> int | None:
+        """Run the overcurrent relay from sub-step ``k0``; the sub-step it trips at, or None."""
+        prot = self.protection
+        n_out = len(prot.outages)
+        for k in range(k0, t_sub.size):
+            last = total_w[k - 1] if k > 0 else self._last_net
+            prot.relay(float(t_sub[k]), self.dt, float(last))
+            if len(prot.outages) > n_out:
+                return k
+        return None
 
     def render(self, grid: TimeGrid, i0: int, i1: int) -> dict[str, np.ndarray]:
         n_samples = i1 - i0
         n_sub = n_samples * self.per_sample
         t0 = i0 * grid.period_s
-        out = self.fleet.step_block(t0, n_sub, self._supply)
-        t_sub = t0 + np.arange(n_sub) * self.dt
-        self.protection.account(t_sub, self.dt, out.would_be_net_w, out.served)
+        d, cold, hvac_w, temp_in, batt, served, would_be = self._homes_block(i0 * self.per_sample, n_sub)
+        t_sub = d.t_s
+        served_f = served.astype(np.float64)
+        load = (d.appliance_w + cold + d.ev_w) * served_f + hvac_w
+        pv_w = d.pv_w * served_f  # inverters disconnect without grid (anti-islanding)
+        net_w = load - pv_w + batt
+        self.protection.account(t_sub, self.dt, would_be, served)
         # Feeder: node powers, voltage, losses.
         n_nodes = self.fparams.n_nodes
         p_nodes = np.zeros((n_sub, n_nodes))
-        np.add.at(p_nodes.T, self.node_of_home, out.net_w.T)
+        np.add.at(p_nodes.T, self.node_of_home, net_w.T)
         volt = voltage_linearised(p_nodes, None, self.fparams)
-        homes_p = out.net_w.sum(axis=1)
+        homes_p = net_w.sum(axis=1)
         pf = self.fparams.power_factor
         q_nodes = np.where(p_nodes > 0, p_nodes * math.tan(math.acos(pf)), 0.0)
         # Branch flows from the far end back: segment j carries the nodes j..end.
@@ -417,7 +510,7 @@ class GridTwin(TwinBase):
         v_nodes = volt["voltage_nodes_pu"]
         viol_sub = voltage_violation(np.concatenate([volt["voltage_secondary_pu"][:, None], v_nodes], axis=1))
         viol = np.where((viol_sub == 1).any(axis=1), 1, np.where((viol_sub == -1).any(axis=1), -1, 0))
-        served_count = out.served.sum(axis=1)
+        served_count = served.sum(axis=1)
         t = grid.t_s(i0, i1)
         if self.commercial is not None:
             commercial_w = self.commercial.power_w(t_sub, temp_out)
@@ -429,8 +522,8 @@ class GridTwin(TwinBase):
             "feeder_reactive_power_var": mean(q_branch[:, 0] if n_nodes else np.zeros(n_sub)),
             "homes_power_w": mean(homes_p),
             "losses_w": mean(losses),
-            "pv_total_w": mean(out.pv_w.sum(axis=1)),
-            "hvac_total_w": mean(out.hvac_w.sum(axis=1)),
+            "pv_total_w": mean(pv_w.sum(axis=1)),
+            "hvac_total_w": mean(hvac_w.sum(axis=1)),
             "transformer_load_pu": mean(load_pu),
             "transformer_top_oil_c": at_start(top_prev),
             "transformer_hot_spot_c": at_start(hot_prev),
@@ -451,12 +544,12 @@ class GridTwin(TwinBase):
             block["commercial_power_w"] = mean(commercial_w)
         block.update(self.log.render_labels(t))
         if self.config.per_home_output:
-            block["_tables"] = {"homes": self._per_home(grid, i0, i1, out, mean)}
+            block["_tables"] = {"homes": self._per_home(grid, i0, i1, net_w, hvac_w, pv_w, temp_in, served)}
         self.protection.close(i1 * grid.period_s)
-        self.weather.discard_before(t0 - 86_400.0)
+        self.homes.forget_before(t0)
         return block
 
-    def _per_home(self, grid: TimeGrid, i0: int, i1: int, out, mean) -> dict[str, np.ndarray]:
+    def _per_home(self, grid: TimeGrid, i0: int, i1: int, net_w, hvac_w, pv_w, temp_in, served) -> dict[str, np.ndarray]:
         """Each home's stream on the sample grid, long format (time x home), interval means."""
         n_samples, n = i1 - i0, self.config.n_homes
         m = self.per_sample
@@ -464,15 +557,14 @@ class GridTwin(TwinBase):
         def per_home_mean(x: np.ndarray) -> np.ndarray:  # (n_sub, n) -> (n_samples * n,)
             return x.reshape(n_samples, m, n).mean(axis=1).ravel()
 
-        temp_start = out.temp_indoor_c.reshape(n_samples, m, n)[:, 0, :].ravel()
         return {
             "time": np.repeat(grid.timestamps(i0, i1), n),
             "home": np.tile(np.arange(n, dtype=np.int32), n_samples),
-            "net_power_w": per_home_mean(out.net_w),
-            "hvac_power_w": per_home_mean(out.hvac_w),
-            "pv_power_w": per_home_mean(out.pv_w),
-            "temp_indoor_c": temp_start,
-            "served": out.served.reshape(n_samples, m, n)[:, 0, :].ravel(),
+            "net_power_w": per_home_mean(net_w),
+            "hvac_power_w": per_home_mean(hvac_w),
+            "pv_power_w": per_home_mean(pv_w),
+            "temp_indoor_c": temp_in.reshape(n_samples, m, n)[:, 0, :].ravel(),
+            "served": served.reshape(n_samples, m, n)[:, 0, :].ravel(),
         }
 
     @staticmethod

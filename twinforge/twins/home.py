@@ -1,20 +1,19 @@
 """The smart-home twin: weather, occupants, appliances, envelope, heat pump, PV, battery, EV.
 
-Wiring (SimPy, discrete changes only):
+One home is the component layer (:class:`~twinforge.components.homes.Homes`) with ``n = 1``,
+rendered on the sample grid, chunk by chunk:
 
-- each occupant is a Markov chain over away / asleep / active (:mod:`~twinforge.processes.occupancy`);
-- each owned appliance plays its cycles on its own step signal (:mod:`~twinforge.processes.appliances`);
-  lighting is rendered per chunk, smooth or lamp by lamp (``appliances.lighting_bulbs``);
-- the EV, if any, charges in sessions (:mod:`~twinforge.processes.ev`);
-- the electric water heater, if any, heats its tank in cycles (:mod:`~twinforge.processes.dhw`);
-  its power is part of ``appliance_power_w``;
-- the :class:`ThermalZone` holds the 1R1C envelope (:mod:`~twinforge.processes.thermal`); it
-  wakes at weather knots (every ``knot_s``), at occupancy changes (setpoints and gains) and
-  at thermostat switches, whose times are solved in closed form.
+- the occupants (:mod:`~twinforge.processes.occupancy`), the appliances and lighting
+  (:mod:`~twinforge.processes.appliances`), the electric water heater if any
+  (:mod:`~twinforge.processes.dhw`, part of ``appliance_power_w``), the EV if any
+  (:mod:`~twinforge.processes.ev`) and the thermal zone with its thermostat
+  (:mod:`~twinforge.processes.thermal`, :mod:`~twinforge.processes.hvac`) advance event by
+  event in compiled kernels (exact switching times, exact interval means of every power);
+- weather, solar geometry and PV through pvlib, the battery's self-consumption dispatch,
+  sensor models and labels are computed per chunk with numpy.
 
-Rendering (numpy, per chunk of the sample grid): weather, solar geometry and PV through
-pvlib, exact interval means of every step signal, the indoor temperature from the
-segment table, the battery's self-consumption dispatch, sensor models and labels.
+SimPy keeps the clock of what couples the run: scheduled events (heat waves, cold snaps act
+on the weather) and the household's trips (logged as they come).
 
 Power balance, exact in every sample (all terms are measured and quantised first)::
 
@@ -32,26 +31,23 @@ import pandas as pd
 import simpy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from twinforge.core.calendar import LocalClock, is_weekend_day, validate_tz
-from twinforge.core.eventlog import EventLog
+from twinforge.core.calendar import LocalClock, validate_tz
 from twinforge.core.registry import TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
-from twinforge.core.timeline import StepSignal
 from twinforge.processes import appliances as appl
 from twinforge.processes import occupancy as occ
-from twinforge.processes.battery import BatteryParams, dispatch_self_consumption
-from twinforge.processes.dhw import DHWParams, dhw_process
-from twinforge.processes.ev import EVParams, ev_process
-from twinforge.processes.hvac import HVACParams, tpi_decay, tpi_duty
-from twinforge.processes.pv import PVParams, pv_ac_power_w
+from twinforge.processes.battery import BatteryParams
+from twinforge.processes.dhw import DHWParams
+from twinforge.processes.ev import EVParams
+from twinforge.processes.hvac import HVACParams
+from twinforge.processes.pv import PVParams
 from twinforge.processes.sensors import SensorParams, measure
-from twinforge.processes.solar import solar_geometry
-from twinforge.processes.thermal import EnvelopeParams, rc_temp_c, time_to_reach_s
+from twinforge.processes.thermal import EnvelopeParams
 from twinforge.processes.weather import Weather, WeatherParams
 from twinforge.twins.base import TwinBase, field_max
 
-__all__ = ["HomeConfig", "HomeDiversity", "HomeSensors", "HomeTwin", "ThermalZone", "HOME_CHANNELS", "draw_home"]
+__all__ = ["HOME_CHANNELS", "HomeConfig", "HomeDiversity", "HomeSensors", "HomeTwin", "draw_home"]
 
 #: Peak power of modern PV modules per m2 of roof [kWp m-2] (about 20 % efficiency).
 KWP_PER_M2 = 0.2
@@ -107,7 +103,7 @@ class HomeConfig(BaseModel):
     record_cycles: bool = Field(True, description="log every appliance and heating cycle in events.parquet")
 
     @model_validator(mode="after")
-    def _physical(self) -> "HomeConfig":
+    def _physical(self) -> HomeConfig:
         roof_kwp = self.roof_area_m2 * KWP_PER_M2
         if self.pv.capacity_kwp > roof_kwp + 1e-9:
             raise ValueError(
@@ -159,7 +155,7 @@ class HomeDiversity(BaseModel):
     ev_share: float = Field(0.15, ge=0.0, le=1.0, description="share of homes with an EV")
 
     @model_validator(mode="after")
-    def _valid(self) -> "HomeDiversity":
+    def _valid(self) -> HomeDiversity:
         p = np.asarray(self.household_size_probs, dtype=float)
         if p.size == 0 or p.size > 8 or (p < 0).any() or abs(p.sum() - 1.0) > 1e-6:
             raise ValueError("household_size_probs must hold 1-8 non-negative values summing to 1")
@@ -231,197 +227,6 @@ def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.
     return HomeConfig.model_validate({**base.model_dump(), **{k: (v.model_dump() if isinstance(v, BaseModel) else v) for k, v in update.items()}})
 
 
-class ThermalZone:
-    """The envelope and its thermostat as one SimPy process.
-
-    Between two wake-ups the inputs are constant (outdoor temperature and solar gain at the
-    midpoint of the current weather knot, occupant gains, heat-pump output), so the indoor
-    temperature follows the exact 1R1C solution; a hysteresis thermostat's switch is
-    scheduled at the closed-form time the temperature reaches the band edge, a TPI
-    thermostat's at the end of each cycle's on-part (a new cycle is decided at once when
-    the occupancy changes the setpoint or the gains). Each wake-up appends a segment
-    ``(t0, T0, T_eq)`` from which :meth:`temp_at` renders any sample time exactly.
-    """
-
-    def __init__(
-        self,
-        env: simpy.Environment,
-        envelope: EnvelopeParams,
-        hvac: HVACParams,
-        weather: Weather,
-        geometry_fn,
-        occupancy: "Occupancy",
-        log: EventLog,
-        knot_s: float,
-        record_cycles: bool,
-    ) -> None:
-        self.env, self.envelope, self.hvac, self.weather = env, envelope, hvac, weather
-        self.geometry_fn, self.occupancy, self.log = geometry_fn, occupancy, log
-        self.knot_s, self.record_cycles = float(knot_s), record_cycles
-        self.ua = envelope.ua_w_per_k
-        self.tau = envelope.tau_s
-        self.temp_c = float(envelope.temp_init_c)
-        self.mode = 0
-        self.power = StepSignal(0.0)
-        self._seg_t: list[float] = []
-        self._seg_t0: list[float] = []
-        self._seg_teq: list[float] = []
-        self._seg_mode: list[int] = []
-        self._knot_day = -1
-        self._knot_tout = np.empty(0)
-        self._knot_sol = np.empty(0)
-        self._cycle_start = 0.0
-        self._cycle_energy = 0.0
-        self._sleeping = False
-        self.proc = env.process(self._run())
-
-    # -- inputs ---------------------------------------------------------------------
-    def _knot_inputs(self, t_s: float) -> tuple[float, float]:
-        """Outdoor temperature [degC] and solar gain [W] at the midpoint of the knot of ``t_s``."""
-        per_day = int(round(86_400.0 / self.knot_s))
-        day = int(t_s // 86_400.0)
-        if day != self._knot_day:
-            mid = day * 86_400.0 + (np.arange(per_day) + 0.5) * self.knot_s
-            geom = self.geometry_fn(mid)
-            self._knot_tout = np.asarray(self.weather.temp_c(mid), dtype=np.float64)
-            ghi = np.asarray(self.weather.ghi_w_per_m2(mid, zenith_deg=geom["apparent_zenith"].to_numpy()))
-            self._knot_sol = self.envelope.solar_aperture_m2 * ghi
-            self._knot_day = day
-        k = min(int((t_s - day * 86_400.0) // self.knot_s), per_day - 1)
-        return float(self._knot_tout[k]), float(self._knot_sol[k])
-
-    def _setpoints(self) -> tuple[float, float]:
-        h = self.hvac
-        if self.occupancy.n_active.value > 0:
-            return h.heat_setpoint_c, h.cool_setpoint_c
-        return h.heat_setback_c, h.cool_setback_c
-
-    def wake(self) -> None:
-        """Re-evaluate now (occupancy changed the setpoint or the gains)."""
-        if self._sleeping and self.proc.is_alive:
-            self.proc.interrupt()
-
-    # -- the process ----------------------------------------------------------------
-    def _run(self):
-        env, h = self.env, self.hvac
-        half = 0.5 * h.deadband_k
-        heating_on = h.heating != "none" and h.heating_capacity_w > 0
-        cooling_on = h.cooling and h.cooling_capacity_w > 0
-        tpi = h.control == "tpi"
-        cycle_end = on_end = -math.inf  # TPI: the current cycle's end and its on-part's end [s]
-        cycle_mode = 0
-        decay = float(tpi_decay(self.tau, h.cycle_s))
-        cap_h, cap_c = h.heating_capacity_w * heating_on, h.cooling_capacity_w * cooling_on
-        while True:
-            now = env.now
-            t_out, q_sol = self._knot_inputs(now)
-            heat_sp, cool_sp = self._setpoints()
-            temp = self.temp_c
-            q_free = q_sol + self.envelope.base_internal_gain_w + (
-                self.envelope.gain_per_occupant_w * self.occupancy.n_home.value
-            )
-            old_mode = self.mode
-            if tpi:
-                if now >= cycle_end - 1e-6:  # a new cycle: decide its duty
-                    d_h = tpi_duty(temp, heat_sp, t_out, q_free, cap_h, self.ua, decay)
-                    d_c = tpi_duty(temp, cool_sp, t_out, q_free, cap_c, self.ua, decay, sign=-1.0)
-                    cycle_mode, duty = (1, d_h) if d_h >= d_c else (2, d_c)
-                    cycle_end, on_end = now + h.cycle_s, now + duty * h.cycle_s
-                self.mode = cycle_mode if now < on_end - 1e-6 else 0
-            elif self.mode == 0:
-                if heating_on and temp <= heat_sp - half:
-                    self.mode = 1
-                elif cooling_on and temp >= cool_sp + half:
-                    self.mode = 2
-            elif self.mode == 1 and temp >= heat_sp + half:
-                self.mode = 0
-            elif self.mode == 2 and temp <= cool_sp - half:
-                self.mode = 0
-            if self.mode != old_mode:
-                self._switch(now, old_mode)
-            if self.mode == 1:
-                q_hvac = h.heating_capacity_w
-            elif self.mode == 2:
-                q_hvac = -h.cooling_capacity_w
-            else:
-                q_hvac = 0.0
-            p_el = abs(q_hvac) / h.cop(self.mode, temp, t_out) if self.mode else 0.0
-            self.power.set(now, p_el)
-            t_eq = t_out + (q_free + q_hvac) / self.ua
-            target = None  # hysteresis: the band edge a switch lands on
-            if tpi:
-                t_sw = (on_end if self.mode else cycle_end) - now
-            elif self.mode == 1:
-                target, t_sw = heat_sp + half, time_to_reach_s(temp, t_eq, self.tau, heat_sp + half)
-            elif self.mode == 2:
-                target, t_sw = cool_sp - half, time_to_reach_s(temp, t_eq, self.tau, cool_sp - half)
-            else:
-                t_h = time_to_reach_s(temp, t_eq, self.tau, heat_sp - half) if heating_on else math.inf
-                t_c = time_to_reach_s(temp, t_eq, self.tau, cool_sp + half) if cooling_on else math.inf
-                target, t_sw = (heat_sp - half, t_h) if t_h <= t_c else (cool_sp + half, t_c)
-            self._seg_t.append(now)
-            self._seg_t0.append(temp)
-            self._seg_teq.append(t_eq)
-            self._seg_mode.append(self.mode)
-            next_knot = (math.floor(now / self.knot_s + 1e-9) + 1.0) * self.knot_s
-            dt = min(t_sw, next_knot - now)
-            switch_due = t_sw <= next_knot - now and target is not None
-            self._sleeping = True
-            try:
-                yield env.timeout(dt)
-            except simpy.Interrupt:
-                switch_due = False
-                cycle_end = env.now  # TPI: new setpoint or gains, decide a new cycle now
-            self._sleeping = False
-            elapsed = env.now - now
-            self.temp_c = target if switch_due else float(rc_temp_c(elapsed, temp, t_eq, self.tau))
-            self._cycle_energy += p_el * elapsed
-
-    def _switch(self, now: float, old_mode: int) -> None:
-        if old_mode != 0 and self.record_cycles:
-            kind = "heating_cycle" if old_mode == 1 else "cooling_cycle"
-            self.log.log("control", kind, self._cycle_start, now, energy_j=round(self._cycle_energy, 3))
-        self._cycle_start = now
-        self._cycle_energy = 0.0
-
-    # -- rendering --------------------------------------------------------------------
-    def temp_at(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Indoor temperature [degC] and thermostat mode at the sample times ``t_s``."""
-        seg_t = np.asarray(self._seg_t)
-        k = np.searchsorted(seg_t, t_s, side="right") - 1
-        t0 = seg_t[k]
-        temp0 = np.asarray(self._seg_t0)[k]
-        teq = np.asarray(self._seg_teq)[k]
-        return rc_temp_c(t_s - t0, temp0, teq, self.tau), np.asarray(self._seg_mode, dtype=np.int8)[k]
-
-    def discard_before(self, t_s: float) -> None:
-        k = int(np.searchsorted(np.asarray(self._seg_t), t_s, side="right")) - 1
-        if k > 0:
-            del self._seg_t[:k], self._seg_t0[:k], self._seg_teq[:k], self._seg_mode[:k]
-        self.power.discard_before(t_s)
-
-
-class Occupancy:
-    """Aggregates the occupants' states into ``n_home`` and ``n_active`` step signals."""
-
-    def __init__(self, n: int, log: EventLog) -> None:
-        self.states = [-1] * n
-        self.n_home = StepSignal(0.0)
-        self.n_active = StepSignal(0.0)
-        self.listeners: list = []
-
-    def on_change(self, t_s: float, occupant: int, old: int, new: int) -> None:
-        self.states[occupant] = new
-        home = sum(1 for s in self.states if s in (occ.ASLEEP, occ.ACTIVE))
-        active = sum(1 for s in self.states if s == occ.ACTIVE)
-        changed = home != self.n_home.value or active != self.n_active.value
-        self.n_home.set(t_s, home)
-        self.n_active.set(t_s, active)
-        if changed:
-            for fn in self.listeners:
-                fn()
-
-
 @TWINS.register("home")
 class HomeTwin(TwinBase):
     """One home over one run.
@@ -448,173 +253,34 @@ class HomeTwin(TwinBase):
 
     # -- wiring -----------------------------------------------------------------------
     def start(self, env: simpy.Environment, grid: TimeGrid) -> None:
+        from twinforge.components import Homes
+
         cfg, streams = self.config, self.streams
         self.grid = grid
         self.clock = LocalClock(grid.start, cfg.tz)
         self.weather = Weather(cfg.weather, grid.start, streams.generator("weather"))
         self.apply_scheduled_events(grid)
-
-        self.occupancy = Occupancy(cfg.occupancy.n_occupants, self.log)
-        self.zone = ThermalZone(
-            env, cfg.envelope, cfg.hvac, self.weather, self._geometry_s, self.occupancy,
-            self.log, cfg.knot_s, cfg.record_cycles,
-        )
-        self.occupancy.listeners.append(self.zone.wake)
-        self.away = None  # t_s -> whether the household is away on a trip
-        if cfg.occupancy.trip_share > 0.0:
-            trips = occ.TripDays([cfg.occupancy], streams.generator("occupancy/trips"), self.clock.local_day(0.0))
-            clock = self.clock
-            self.away = lambda t: bool(trips.away(clock.local_day(t), clock.hour_of_day(t))[0])
-            env.process(occ.trip_log_process(env, clock, trips, self.log.log))
-        for k in range(cfg.occupancy.n_occupants):
-            env.process(occ.occupant_process(
-                env, self.clock, cfg.occupancy, streams.generator(f"occupancy/{k}"), k,
-                self.occupancy.on_change, self.away,
-            ))
-
-        log_fn = self._logger()
-        owned = cfg.appliances.owned
-        if owned is None:
-            owned = appl.draw_ownership(cfg.appliances, streams.generator("appliances/ownership"))
-        self.owned = dict(sorted(owned.items()))
-        self.appliance_power: dict[str, StepSignal] = {}
-        n_active = lambda: self.occupancy.n_active.value  # noqa: E731
-        day_factor, day_factor_max = self._day_factor(grid)
-        self._standby_day = self._standby_day_factors(grid)
-        for name in sorted(self.owned):
-            if not self.owned[name]:
-                continue
-            spec = appl.APPLIANCES[name]
-            sig = StepSignal(0.0)
-            self.appliance_power[name] = sig
-            rng = streams.generator(f"appliances/{name}")
-            if spec.cold:
-                env.process(appl.cold_appliance_process(
-                    env, spec, rng, sig, log_fn, ambient_c=lambda t: self.zone.temp_c,
-                ))
-            else:
-                env.process(appl.triggered_appliance_process(
-                    env, spec, self.clock, rng, n_active, sig, log_fn,
-                    usage_scale=cfg.appliances.usage_scale, day_factor=day_factor,
-                    day_factor_max=day_factor_max,
-                ))
-        self.lighting: appl.LightingBulbs | None = None
-        if cfg.appliances.lighting_bulbs > 0:
-            points = [streams.generator(f"appliances/lighting/{i}")
-                      for i in range(cfg.appliances.lighting_bulbs)]
-            self.lighting = appl.LightingBulbs(
-                cfg.appliances, streams.generator("appliances/lighting"), points
-            )
-        self.ev_power = StepSignal(0.0)
-        if cfg.ev is not None:
-            env.process(ev_process(
-                env, self.clock, cfg.ev, streams.generator("ev"), self.ev_power, log_fn, away=self.away,
-            ))
-        self.dhw_power = StepSignal(0.0)
-        if cfg.dhw is not None:
-            env.process(dhw_process(
-                env, self.clock, cfg.dhw, streams.generator("dhw"), lambda: self.occupancy.n_home.value,
-                self.dhw_power, log_fn, n_occupants=cfg.occupancy.n_occupants,
-                routine_h=(cfg.occupancy.wake_h, cfg.occupancy.bed_h),
-            ))
-        self.soc = cfg.battery.soc_init if cfg.battery.capacity_kwh > 0 else 0.0
+        n_days = int(math.ceil(grid.horizon_s / 86_400.0)) + 2
+        self.homes = Homes([cfg], [streams], self.weather, self.clock, grid.period_s, n_days, record=True)
+        trips = self.homes.trips[0]
+        if trips is not None:  # the household's trips, logged as they come (one event a day)
+            env.process(occ.trip_log_process(env, self.clock, trips, self.log.log))
+        #: the home's light points (None: the smooth expectation)
+        self.lighting = self.homes.lighting[0]
+        self.owned = self.homes.owned[0]
         self._sensor_rng = {
             name: streams.generator(f"sensors/{name}")
             for name in ("appliance", "hvac", "ev", "pv", "battery", "temp_indoor", "temp_outdoor", "ghi")
         }
 
-    def _run_days(self, grid: TimeGrid) -> tuple[int, int]:
-        """The run's first local day (days since 1970-01-01 local) and how many per-day draws cover it."""
-        return int(self.clock.local_s(0.0) // 86_400.0), int(math.ceil(grid.horizon_s / 86_400.0)) + 2
-
-    def _day_factor(self, grid: TimeGrid):
-        """The home's per-local-day use factor ``t_s -> f`` and its maximum (None, 1 if off).
-
-        One lognormal factor per local day of the run (stream ``appliances/day``), shared
-        by every triggered appliance (``appliances.day_sigma``), times the weekday or
-        weekend factor (``appliances.weekend_scale``, :func:`~twinforge.processes.appliances.week_factor`).
-        """
-        sigma, weekend_scale = self.config.appliances.day_sigma, self.config.appliances.weekend_scale
-        if sigma <= 0 and weekend_scale == 1.0:
-            return None, 1.0
-        clock = self.clock
-        d0, n_days = self._run_days(grid)
-        factors = appl.day_factors(sigma, n_days, self.streams.generator("appliances/day")) if sigma > 0 else np.ones(n_days)
-        factors = factors * appl.week_factor(weekend_scale, is_weekend_day(d0 + np.arange(n_days)))
-
-        def factor(t_s: float) -> float:
-            k = int(clock.local_s(t_s) // 86_400.0) - d0
-            return float(factors[min(max(k, 0), n_days - 1)])
-
-        return factor, float(factors.max())
-
-    def _standby_day_factors(self, grid: TimeGrid) -> tuple[int, np.ndarray] | None:
-        """The first local day and one base-load factor per local day of the run, or None.
-
-        One lognormal factor of mean 1 per local day (``appliances.standby_day_sigma``,
-        stream ``appliances/standby_day``) on ``appliances.standby_w``.
-        """
-        sigma = self.config.appliances.standby_day_sigma
-        if sigma <= 0:
-            return None
-        d0, n_days = self._run_days(grid)
-        return d0, appl.day_factors(sigma, n_days, self.streams.generator("appliances/standby_day"))
-
-    def _standby_w(self, t_s: np.ndarray) -> np.ndarray:
-        """The base load at the sample times ``t_s`` [W]: ``standby_w`` times the day's factor."""
-        standby = self.config.appliances.standby_w
-        if self._standby_day is None:
-            return np.full(len(t_s), standby, dtype=np.float64)
-        d0, factors = self._standby_day
-        k = np.clip(self.clock.local_day_array(t_s) - d0, 0, len(factors) - 1)
-        return standby * factors[k]
-
-    def _logger(self):
-        record = self.config.record_cycles
-        log = self.log
-
-        def log_fn(category: str, type: str, start_s: float, end_s: float, **params):  # noqa: A002
-            if record or category not in ("appliance", "control"):
-                log.log(category, type, start_s, end_s, **params)
-
-        return log_fn
-
-    def _geometry_s(self, t_s: np.ndarray) -> pd.DataFrame:
-        w = self.weather
-        times = pd.DatetimeIndex(self.grid.start + pd.to_timedelta(np.asarray(t_s), unit="s"))
-        return solar_geometry(times, w.latitude_deg, w.longitude_deg, w.altitude_m)
-
     # -- rendering --------------------------------------------------------------------
     def render(self, grid: TimeGrid, i0: int, i1: int) -> dict[str, np.ndarray]:
         cfg = self.config
         t = grid.t_s(i0, i1)
-        edges = np.append(t, i1 * grid.period_s)
-        # Continuous signals at the sample times; irradiance and PV at the interval midpoints
-        # would need a second geometry pass, so they are instantaneous at t.
-        geom = self._geometry_s(t)
-        temp_out = np.asarray(self.weather.temp_c(t), dtype=np.float64)
-        ghi = np.asarray(self.weather.ghi_w_per_m2(t, zenith_deg=geom["apparent_zenith"].to_numpy()), dtype=np.float64)
-        n_home = self.occupancy.n_home.at(t)
-        n_active = self.occupancy.n_active.at(t)
-
-        appliance = self._standby_w(t)
-        for sig in self.appliance_power.values():
-            appliance += sig.mean_over(edges)
-        if self.lighting is not None:
-            appliance += self.lighting.render(t, grid.period_s, n_active, ghi)
-        else:
-            appliance += appl.lighting_power_w(n_active, ghi, cfg.appliances)
-        if cfg.dhw is not None:
-            appliance += self.dhw_power.mean_over(edges)
-        hvac = self.zone.power.mean_over(edges)
-        ev = self.ev_power.mean_over(edges)
-        if cfg.pv.capacity_kwp > 0:
-            wind = np.asarray(self.weather.wind_m_per_s(t), dtype=np.float64)
-            pv = pv_ac_power_w(geom, ghi, temp_out, wind, cfg.pv)
-        else:
-            pv = np.zeros(len(t))
-        temp_in, mode = self.zone.temp_at(t)
-
+        d = self.homes.demand(i0, i1 - i0)
+        p = self.homes.plant(d)
+        appliance = d.appliance_w[:, 0] + p.cold_w[:, 0]
+        hvac, ev, pv = p.hvac_w[:, 0], d.ev_w[:, 0], d.pv_w[:, 0]
         sens, rng = cfg.sensors, self._sensor_rng
         appliance_m = measure(appliance, sens.power, rng["appliance"], nonnegative=True)
         hvac_m = measure(hvac, sens.power, rng["hvac"], nonnegative=True)
@@ -622,10 +288,7 @@ class HomeTwin(TwinBase):
         pv_m = measure(pv, sens.power, rng["pv"], nonnegative=True)
         load_m = appliance_m + hvac_m + ev_m
         # The battery controller sees the true net load; its meter reports with noise.
-        batt, soc, self.soc = dispatch_self_consumption(
-            appliance + hvac + ev - pv, grid.period_s, self.soc, cfg.battery
-        )
-        batt_m = measure(batt, sens.power, rng["battery"])
+        batt_m = measure(p.battery_w[:, 0], sens.power, rng["battery"])
         block = {
             "mains_power_w": load_m - pv_m + batt_m,
             "load_power_w": load_m,
@@ -634,25 +297,19 @@ class HomeTwin(TwinBase):
             "ev_power_w": ev_m,
             "pv_power_w": pv_m,
             "battery_power_w": batt_m,
-            "battery_soc": soc,
-            "temp_indoor_c": measure(temp_in, sens.temperature, rng["temp_indoor"]),
-            "temp_outdoor_c": measure(temp_out, sens.temperature, rng["temp_outdoor"]),
-            "ghi_w_per_m2": measure(ghi, sens.irradiance, rng["ghi"], nonnegative=True),
-            "occupants_home": n_home.astype(np.int16),
-            "occupants_active": n_active.astype(np.int16),
-            "hvac_mode": mode,
+            "battery_soc": p.soc[:, 0],
+            "temp_indoor_c": measure(p.temp_indoor_c[:, 0], sens.temperature, rng["temp_indoor"]),
+            "temp_outdoor_c": measure(d.temp_outdoor_c, sens.temperature, rng["temp_outdoor"]),
+            "ghi_w_per_m2": measure(d.ghi_w_per_m2, sens.irradiance, rng["ghi"], nonnegative=True),
+            "occupants_home": d.n_home[:, 0].astype(np.int16),
+            "occupants_active": d.n_active[:, 0].astype(np.int16),
+            "hvac_mode": p.mode[:, 0].astype(np.int8),
         }
+        for category, kind, _, start, end, params in self.homes.take_cycles():
+            if cfg.record_cycles or category not in ("appliance", "control"):
+                self.log.log_many(category, kind, start, end, **params)
         block.update(self.log.render_labels(t))
-        # Everything before the end of this chunk is rendered: forget it.
-        t_end = edges[-1]
-        for sig in self.appliance_power.values():
-            sig.discard_before(t_end)
-        self.ev_power.discard_before(t_end)
-        self.dhw_power.discard_before(t_end)
-        self.occupancy.n_home.discard_before(t_end)
-        self.occupancy.n_active.discard_before(t_end)
-        self.zone.discard_before(t_end)
-        self.weather.discard_before(t_end - 86_400.0)
+        self.homes.forget_before(i1 * grid.period_s)
         return block
 
     @staticmethod
