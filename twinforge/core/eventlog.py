@@ -99,8 +99,8 @@ class EventLog:
         **params: np.ndarray,
     ) -> None:
         """Record many events of one category and type at once (one per element of
-        ``start_s``); ``params`` are float arrays of the same length (canonical JSON, as
-        :meth:`log` writes them)."""
+        ``start_s``); ``params`` are float arrays of the same length, stored as
+        :meth:`log` stores them (a struct per event)."""
         a = np.asarray(start_s, dtype=np.float64)
         b = np.asarray(end_s, dtype=np.float64)
         if a.size == 0:
@@ -108,15 +108,8 @@ class EventLog:
         if (b < a).any():
             raise ValueError(f"an event {type!r} ends before it starts")
         keys = sorted(params)
-        cols = [np.asarray(params[k], dtype=np.float64) for k in keys]
-        if keys and all(np.isfinite(c).all() for c in cols):  # json writes a finite float as its repr
-            parts = [[f'"{k}":{v!r}' for v in c.tolist()] for k, c in zip(keys, cols)]
-            text = ["{" + ",".join(row) + "}" for row in zip(*parts)] if len(keys) > 1 else [
-                "{" + p + "}" for p in parts[0]]
-        elif keys:
-            text = [canonical_json(dict(zip(keys, row))) for row in zip(*(c.tolist() for c in cols))]
-        else:
-            text = ["{}"] * a.size
+        cols = [np.asarray(params[k], dtype=np.float64).tolist() for k in keys]
+        rows = [dict(zip(keys, row)) for row in zip(*cols)] if keys else [{} for _ in range(a.size)]
         c = self._cols
         n = a.size
         c["category"].extend([category] * n)
@@ -124,7 +117,8 @@ class EventLog:
         c["start_s"].extend(a.tolist())
         c["end_s"].extend(b.tolist())
         c["severity"].extend([math.nan] * n)
-        c["params"].extend(text)
+        c["severity_unit"].extend([severity_unit_of(type)] * n)
+        c["params"].extend(rows)
         c["label"].extend([False] * n)
 
     def update(
