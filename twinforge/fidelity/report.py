@@ -33,6 +33,8 @@ import pandas as pd
 
 from twinforge.fidelity._io import chmod_default
 
+_chmod_default = chmod_default  # the name other report writers import
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 

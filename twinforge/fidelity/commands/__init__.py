@@ -10,9 +10,9 @@ failure while running. Nothing here imports ``twinforge.cli``.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, NoReturn
 
-__all__ = ["add_parsers", "run"]
+__all__ = ["add_parsers", "run", "main"]
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -26,3 +26,17 @@ def add_parsers(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Dispatch to the handler :func:`add_parsers` attached."""
     return int(args.fidelity_handler(args))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with bad arguments reported on one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The commands on their own (``python -m twinforge.fidelity.commands fidelity|calibrate ...``)."""
+    parser = _Parser(prog="twinforge")
+    add_parsers(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    return run(parser.parse_args(argv))
