@@ -29,6 +29,7 @@ def recovered():
                      n_homes=3, n_eval_homes=2, seed=0)
 
 
+@pytest.mark.slow  # a whole calibration, end to end
 def test_recovers_usage_scale_from_a_wrong_start(recovered):
     res = recovered
     assert res.start_params == {"appliances.usage_scale": 1.0}
@@ -53,6 +54,7 @@ def test_a_point_asked_for_twice_is_simulated_once():
     assert not res.history[names].duplicated().any()
 
 
+@pytest.mark.slow  # a whole calibration, end to end
 def test_rescore_chooses_the_lowest_loss_on_fresh_seeds(tmp_path):
     """The search's best few and the start run again on other seeds; the lowest fresh loss wins."""
     truth = HomeConfig.model_validate({**COMMON, "appliances": {"owned": OWNED, "usage_scale": 1.6}})
@@ -90,6 +92,7 @@ def test_rescore_chooses_the_lowest_loss_on_fresh_seeds(tmp_path):
         calibrate(target, rescore=1, n_rescore_units=0, **kw)
 
 
+@pytest.mark.slow  # a whole calibration, end to end
 def test_preset_loads_as_a_scenario(recovered, tmp_path):
     path = recovered.write_preset(tmp_path / "preset.toml", days=3)
     spec = load_spec(path)
@@ -132,6 +135,7 @@ def test_errors():
         calibrate(real, params={"hvac.heating": (0, 1)}, max_runs=3)
 
 
+@pytest.mark.slow  # a whole calibration, end to end
 def test_calibrates_a_machine_with_units_held_out():
     """Machines, real units with run_id: the split is by unit and a known parameter is found."""
     from twinforge.twins.machine import MachineConfig
@@ -151,6 +155,7 @@ def test_calibrates_a_machine_with_units_held_out():
     assert res.report_after.value("channels.accel_rms_g.ks") < 0.5 * res.report_before.value("channels.accel_rms_g.ks")
 
 
+@pytest.mark.slow  # a whole calibration, end to end
 def test_calibrates_the_spread_between_units(tmp_path):
     """Fleet laws: real bearings differ in level; calibrating diversity.background_sigma finds how much."""
     from twinforge.twins.machine import MachineDiversity

@@ -33,6 +33,7 @@ def result(source):
                     rule={"min_windows": 15})
 
 
+@pytest.mark.slow  # the whole protocol with its nulls, bootstrap and TSTR
 def test_rows_are_the_yardstick_and_the_twin_on_the_same_windows(result):
     rows = {r["comparison"]: r for r in result.rows}
     assert list(rows) == ["yardstick: real A vs real B", "twin, held out"]
@@ -46,6 +47,7 @@ def test_rows_are_the_yardstick_and_the_twin_on_the_same_windows(result):
         assert lo <= hi and r["discriminative_null_q95"] is not None and r["nn_null_q05"] is not None
 
 
+@pytest.mark.slow  # the whole protocol with its nulls, bootstrap and TSTR
 def test_the_verdict_applies_its_rule(result):
     checks = {c["name"]: c for c in result.verdict["checks"]}
     assert set(checks) == {"seasons", "windows", "discriminative", "nn", "tstr"}
@@ -73,6 +75,7 @@ def test_too_few_windows_fail_the_protocol(source):
     assert windows["rule"] == "at least 100 held-out windows a side: 20 real, 20 twin"
 
 
+@pytest.mark.slow  # the whole protocol with its nulls, bootstrap and TSTR
 def test_save_writes_the_table_the_metrics_and_the_report(result, tmp_path):
     out = result.save(tmp_path / "p")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
