@@ -1,6 +1,9 @@
 """Synthetic machines versus the PRONOSTIA learning set: docs/figures/machine_vs_pronostia.png.
 
-    python docs/_figure_machine.py [--pronostia ../shared/data/femto_pronostia]
+    python docs/_figure_machine.py [--pronostia DIR]
+
+``DIR`` holds the FEMTO-ST PRONOSTIA learning-set features (default:
+``$TWINFORGE_SHARED_DATA/femto_pronostia``, as for the tests).
 
 Runs 12 default (PRONOSTIA-like) machines to failure (0.1 s at 25.6 kHz every 10 s) and
 plots their horizontal RMS and kurtosis against normalised life, next to the six
@@ -12,6 +15,7 @@ default machines against the six real ones. Prints the figures quoted in docs/ma
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
 
@@ -51,7 +55,8 @@ def lifetimes(n: int = 300, seed: int = 0) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pronostia", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "femto_pronostia")
+    data = Path(os.environ.get("TWINFORGE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    ap.add_argument("--pronostia", type=Path, default=data / "femto_pronostia")
     args = ap.parse_args()
     real = pd.read_csv(args.pronostia / "DERIVED_learning_set_snapshot_features.csv")
     syn = synthetic()

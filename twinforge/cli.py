@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--resume", action="store_true", help="finish an interrupted dataset, keeping complete runs")
     mode.add_argument("--overwrite", action="store_true", help="replace an existing twinforge dataset at --out")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--allow-large", action="store_true",
+                   help="write even if the estimated output exceeds 20 GB or the free disk space")
 
     i = sub.add_parser("info", help="describe a dataset: runs, channels, units, events")
     i.add_argument("path", type=Path)
@@ -85,27 +87,81 @@ def _parser() -> argparse.ArgumentParser:
     cmode.add_argument("--resume", action="store_true", help="finish an interrupted campaign, keeping complete runs")
     cmode.add_argument("--overwrite", action="store_true", help="replace an existing twinforge dataset at --out")
     cr.add_argument("--quiet", action="store_true", help="no progress bar")
+    cr.add_argument("--allow-large", action="store_true",
+                    help="write even if the estimated output exceeds 20 GB or the free disk space")
     ce = csub.add_parser(
-        "estimate", help="weighted estimate of a per-run statistic of a samples column",
-        description="Weighted estimate over the factual runs: per run, STAT of COLUMN "
-        "(or the indicator STAT > ABOVE), averaged with the runs' weights.",
+        "estimate", help="estimate a per-run statistic of a samples column under the natural law",
+        description="Estimate over the factual runs: per run, STAT of COLUMN (or the indicator "
+        "STAT > ABOVE), combined as the campaign's sampler requires (weights, strata, pairs), with "
+        "its confidence interval (exact binomial when hits are few) and effective sample size; "
+        "warnings on stderr when the weights or strata make it unreliable.",
     )
-    ce.add_argument("dataset", type=Path)
-    ce.add_argument("--column", required=True, help="samples column, e.g. temp_indoor_c")
-    ce.add_argument("--stat", default="max", choices=["max", "min", "mean", "sum", "std"])
-    ce.add_argument("--above", type=float, help="estimate P(STAT > ABOVE) instead of E[STAT]")
-    ce.add_argument("--self-normalised", action="store_true", help="self-normalised estimator")
+    ce.add_argument("dataset", type=Path, help="campaign dataset folder (written by campaign run)")
+    ce.add_argument("--column", required=True, help="numeric samples column, e.g. temp_indoor_c")
+    ce.add_argument("--stat", default="max", choices=["max", "min", "mean", "sum", "std"],
+                    help="per-run statistic of the column (default: max)")
+    ce.add_argument("--above", type=float, help="estimate P(STAT > ABOVE) instead of E[STAT] (a finite number)")
+    ce.add_argument("--estimator", default="unbiased", choices=["unbiased", "self-normalised", "regression", "paired"],
+                    help="unbiased (default: the sampler's own, stratified for stratified plans), self-normalised, "
+                    "regression (weights as control variate) or paired (counterfactual pairs)")
+    ce.add_argument("--self-normalised", action="store_true", help="same as --estimator self-normalised")
+    ce.add_argument("--level", type=float, default=0.95, help="confidence level, in (0, 1) (default: 0.95)")
+    ca = csub.add_parser(
+        "adapt", help="estimate a rare simulated outcome with adaptive importance sampling (cross-entropy)",
+        description="Estimate P(STAT of COLUMN > ABOVE) under the campaign's natural law with the "
+        "cross-entropy method: stages of importance-sampled runs whose proposal (rate, severity tail, "
+        "duration of each event type) is refitted to the runs that come closest, then final batches "
+        "until the target coefficient of variation or the run budget. Each stage is written as a "
+        "campaign dataset OUT/stage-NN; OUT/adaptive.json records the stages and the estimate.",
+    )
+    ca.add_argument("spec", type=Path, help="campaign file (TOML) or the name of a shipped example")
+    ca.add_argument("--column", required=True, help="numeric samples column, e.g. temp_indoor_c")
+    ca.add_argument("--stat", default="max", choices=["max", "min", "mean", "sum", "std"],
+                    help="per-run statistic of the column (default: max)")
+    ca.add_argument("--above", type=float, required=True, help="threshold of the rare outcome STAT > ABOVE")
+    ca.add_argument("--out", type=Path, required=True, help="output folder (stage datasets and adaptive.json)")
+    ca.add_argument("--runs-per-stage", type=int, default=500, help="runs per adaptive stage (>= 50; default 500)")
+    ca.add_argument("--batch", type=int, help="runs per final batch (default: --runs-per-stage)")
+    ca.add_argument("--target-cov", type=float, default=0.1,
+                    help="stop when the coefficient of variation reaches it, in (0, 1) (default 0.1)")
+    ca.add_argument("--max-runs", type=int, default=20_000, help="run budget over all stages (default 20000)")
+    ca.add_argument("--seed", type=int, help="root seed (overrides the file's)")
+    ca.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    ca.add_argument("--scheduler", help="address of a running Dask scheduler")
+    ca.add_argument("--resume", action="store_true", help="continue an interrupted adaptive run in --out")
+    cp = csub.add_parser(
+        "report", help="write an HTML report of a campaign dataset's rare outcome",
+        description="Write one self-contained HTML page: the estimates (the campaign's own estimator), "
+        "the weighted exceedance curve with its band, return levels from the campaign's calendar "
+        "coverage, the weights and effective sample size, the event catalogue and, for grid "
+        "campaigns, the IEEE 1366 reliability indices.",
+    )
+    cp.add_argument("dataset", type=Path, help="campaign dataset folder")
+    cp.add_argument("--column", required=True, help="numeric samples column, e.g. transformer_hot_spot_c")
+    cp.add_argument("--stat", default="max", choices=["max", "min", "mean", "sum", "std"],
+                    help="per-run statistic of the column (default: max)")
+    cp.add_argument("--above", type=float, help="threshold of the rare outcome STAT > ABOVE (a finite number)")
+    cp.add_argument("--event-type", help="event type that drives the outcome (for return periods)")
+    cp.add_argument("--out", type=Path, help="HTML file to write (default: DATASET/campaign_report.html)")
     v = sub.add_parser(
-        "verify", help="re-check a dataset: schema, metadata, manifest, invariants, regeneration",
-        description="Re-check a dataset: manifest and files, schema and units, row counts and time grid, "
-        "events and runs tables, the twin's physical invariants, and that a sample of runs regenerates "
-        "byte for byte from the recorded scenario and seed. Exit 0 if all is well, 1 if not.",
+        "verify", help="re-check a dataset: checksums, files, runs' invariants, merged tables, plans",
+        description="Re-check a dataset: the manifest; every file against the size and SHA-256 recorded "
+        "when it was written, and no stray file; every run's schema, units, row count, time grid, "
+        "physical and label invariants and events; the merged tables against the per-run shards; each "
+        "run's weight and parameters against its plan from the recorded scenario and seed. With "
+        "--regenerate N (the deep check), N runs are simulated again and must be byte-identical. "
+        "Exit 0 if all is well, 1 if a problem was found, 2 if PATH is not a twinforge dataset.",
     )
-    v.add_argument("path", type=Path)
-    v.add_argument("--regenerate", type=int, default=2, help="runs to regenerate (0: none; default 2)")
+    v.add_argument("path", type=Path, help="dataset folder (written by generate or campaign run)")
+    v.add_argument("--regenerate", type=_count_or_all, default=0, metavar="N|all",
+                   help="runs to simulate again and compare byte for byte (default 0; 'all': every run)")
+    v.add_argument("--quiet", action="store_true", help="no progress bars")
     from twinforge.fidelity.commands import add_parsers as add_fidelity_parsers
 
     add_fidelity_parsers(sub)
+    from twinforge.fidelity.vibration_fit import add_parser as add_fit_vibration_parser
+
+    add_fit_vibration_parser(sub)
     return p
 
 
@@ -114,13 +170,28 @@ def _fail(msg: str, code: int) -> int:
     return code
 
 
+def _bad_input_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean bad input (exit code 2, nothing written), raised before any write."""
+    from twinforge.campaign.executor import SchedulerError
+    from twinforge.campaign.runner import OutputTooLarge
+    from twinforge.campaign.spec import SpecError
+    from twinforge.export.parquet import ManifestError
+    from twinforge.safe_io import InputError, OutputPathError
+
+    return (FileExistsError, SpecError, OutputTooLarge, SchedulerError, ManifestError, InputError, OutputPathError)
+
+
 def _generate(args: argparse.Namespace) -> int:
-    from twinforge.campaign.runner import generate
+    from twinforge.campaign.runner import LARGE_OUTPUT_BYTES, generate
     from twinforge.campaign.spec import SpecError, load_spec
 
     twin = args.twin
     if twin is None and args.config is None:
         twin = "home"
+    if str(args.out) in ("", "."):
+        return _fail(f"--out: {str(args.out)!r} is the working folder; allowed: a new or empty dataset folder", 2)
+    if args.homes is not None and twin not in (None, "home", "grid"):
+        return _fail(f"--homes applies to the home and grid twins, not {twin} (use --runs or --machines)", 2)
     extra: dict = {}
     runs = args.runs
     if args.homes is not None:
@@ -153,8 +224,9 @@ def _generate(args: argparse.Namespace) -> int:
         return _fail(str(e), 2)
     mode = "resume" if args.resume else "overwrite" if args.overwrite else "create"
     try:
-        summary = generate(spec, args.out, mode=mode, progress=not args.quiet)
-    except FileExistsError as e:
+        summary = generate(spec, args.out, mode=mode, progress=not args.quiet,
+                           max_output_bytes=None if args.allow_large else LARGE_OUTPUT_BYTES)
+    except _bad_input_errors() as e:
         return _fail(str(e), 2)
     except (OSError, ValueError) as e:
         return _fail(str(e), 1)
@@ -164,15 +236,26 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count_or_all(text: str) -> int | None:
+    """``--regenerate``: a count >= 0, or ``all`` (None)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0 or 'all', got {text!r}")
+    return n
+
+
 def _verify(args: argparse.Namespace) -> int:
     from twinforge.campaign.verify import verify
 
-    if args.regenerate < 0:
-        return _fail("--regenerate must be >= 0", 2)
     try:
-        report = verify(args.path, regenerate=args.regenerate)
+        report = verify(args.path, regenerate=args.regenerate, progress=not args.quiet)
     except (FileNotFoundError, ValueError) as e:
-        return _fail(str(e), 2)
+        return _fail(str(e).splitlines()[0], 2)
     print(report.text())
     return 0 if report.ok else 1
 
@@ -193,6 +276,7 @@ def _campaign(args: argparse.Namespace) -> int:
     if args.campaign_command == "run":
         from twinforge.campaign.campaign import load_campaign
         from twinforge.campaign.executor import run_campaign
+        from twinforge.campaign.runner import LARGE_OUTPUT_BYTES
 
         try:
             campaign = load_campaign(args.spec, seed=args.seed)
@@ -201,15 +285,17 @@ def _campaign(args: argparse.Namespace) -> int:
         if args.workers < 1:
             return _fail(f"--workers must be >= 1, got {args.workers}", 2)
         out = args.out if args.out is not None else campaign.output
+        if out is not None and str(out) in ("", "."):
+            return _fail(f"--out: {str(out)!r} is the working folder; allowed: a new or empty dataset folder", 2)
         if out is None:
             return _fail("no output folder: give --out (or output = ... in the campaign file)", 2)
         mode = "resume" if args.resume else "overwrite" if args.overwrite else "create"
         try:
             summary = run_campaign(
                 campaign, out, workers=args.workers, scheduler=args.scheduler, mode=mode,
-                progress=not args.quiet,
+                progress=not args.quiet, max_output_bytes=None if args.allow_large else LARGE_OUTPUT_BYTES,
             )
-        except FileExistsError as e:
+        except _bad_input_errors() as e:
             return _fail(str(e), 2)
         except (OSError, ValueError, RuntimeError) as e:
             return _fail(str(e), 1)
@@ -218,31 +304,128 @@ def _campaign(args: argparse.Namespace) -> int:
         print(summary.text())
         return 0
     if args.campaign_command == "estimate":
-        from twinforge.campaign.analysis import column_outcome, estimate
+        return _estimate(args)
+    if args.campaign_command == "adapt":
+        return _adapt(args)
+    if args.campaign_command == "report":
+        return _report(args)
+    return _fail("campaign needs an action: run, estimate, adapt or report (see twinforge campaign --help)", 2)
 
-        try:
-            fn = column_outcome(args.column, args.stat, args.above)
-            est = estimate(
-                args.dataset, fn, probability=args.above is not None,
-                kind="self_normalised" if args.self_normalised else "unbiased",
-            )
-        except (OSError, ValueError, KeyError) as e:
-            return _fail(str(e), 2)
-        what = f"P({args.stat} {args.column} > {args.above:g})" if args.above is not None else f"E[{args.stat} {args.column}]"
-        print(
-            f"{what} = {est.value:.6g} +/- {est.std_error:.3g} (95 % CI {est.ci_low:.6g} .. {est.ci_high:.6g}); "
-            f"{est.n} runs, effective sample size {est.ess:.1f}"
+
+def _report(args: argparse.Namespace) -> int:
+    import math
+
+    from twinforge.campaign.report import write_campaign_report
+
+    if args.above is not None and not math.isfinite(args.above):
+        return _fail(f"--above must be a finite number, got {args.above}", 2)
+    out = args.out if args.out is not None else args.dataset / "campaign_report.html"
+    try:
+        path = write_campaign_report(args.dataset, out, column=args.column, stat=args.stat, above=args.above,
+                                     event_type=args.event_type)
+    except (OSError, ValueError, KeyError) as e:
+        return _fail(str(e).splitlines()[0], 2)
+    print(f"wrote {path}")
+    return 0
+
+
+def _adapt(args: argparse.Namespace) -> int:
+    import math
+
+    from twinforge.campaign.adaptive import cross_entropy, dataset_simulator, write_summary
+    from twinforge.campaign.analysis import column_outcome, twin_channels
+    from twinforge.campaign.campaign import load_campaign
+    from twinforge.campaign.spec import SpecError
+
+    if not math.isfinite(args.above):
+        return _fail(f"--above must be a finite number, got {args.above}", 2)
+    if not 0.0 < args.target_cov < 1.0:
+        return _fail(f"--target-cov must be within (0, 1), got {args.target_cov}", 2)
+    batch = args.runs_per_stage if args.batch is None else args.batch
+    if args.runs_per_stage < 50 or batch < 50:
+        return _fail(f"--runs-per-stage and --batch must be >= 50, got {args.runs_per_stage} and {batch}", 2)
+    if args.max_runs < args.runs_per_stage + batch:
+        return _fail(f"--max-runs must allow a stage and a batch (>= {args.runs_per_stage + batch}), got {args.max_runs}", 2)
+    if args.workers < 1:
+        return _fail(f"--workers must be >= 1, got {args.workers}", 2)
+    try:
+        campaign = load_campaign(args.spec, seed=args.seed)
+    except SpecError as e:
+        return _fail(str(e), 2)
+    numeric = twin_channels(campaign)
+    if args.column not in numeric:
+        return _fail(f"--column {args.column!r} is not a numeric channel of the {campaign.twin} twin; "
+                     f"known: {', '.join(sorted(numeric))}", 2)
+    if args.out.exists() and any(args.out.iterdir()) and not args.resume:
+        return _fail(f"{args.out} exists and is not empty: give another --out, or --resume", 2)
+    seed = campaign.scenario.seed if campaign.scenario.seed is not None else 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    sim = dataset_simulator(args.out, column_outcome(args.column, args.stat), workers=args.workers,
+                            scheduler=args.scheduler)
+    try:
+        result = cross_entropy(
+            campaign, sim, args.above, seed=seed, runs_per_stage=args.runs_per_stage, batch=batch,
+            target_cov=args.target_cov, max_runs=args.max_runs,
+            on_stage=lambda st: print(f"stage {st.index}: {st.runs} runs, level {st.level:.4g}", file=sys.stderr),
         )
-        return 0
-    return _fail("campaign needs an action: run or estimate (see twinforge campaign --help)", 2)
+    except ValueError as e:
+        return _fail(str(e).splitlines()[0], 2)
+    except (OSError, RuntimeError) as e:
+        return _fail(str(e), 1)
+    write_summary(result, args.out / "adaptive.json")
+    print(result.text().replace("P(Y >", f"P({args.stat} {args.column} >", 1))
+    for note in result.notes:
+        print(f"twinforge: warning: {note}", file=sys.stderr)
+    return 0
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    import math
+    import warnings
+
+    from twinforge.campaign.analysis import check_column, column_outcome, estimate
+
+    if args.above is not None and not math.isfinite(args.above):
+        return _fail(f"--above must be a finite number, got {args.above}", 2)
+    if not 0.0 < args.level < 1.0:
+        return _fail(f"--level must be within (0, 1), got {args.level}", 2)
+    kind = "self_normalised" if args.self_normalised else args.estimator.replace("-", "_")
+    try:
+        check_column(args.dataset, args.column)
+        fn = column_outcome(args.column, args.stat, args.above)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            est = estimate(args.dataset, fn, probability=args.above is not None, kind=kind, level=args.level)
+    except (OSError, ValueError, KeyError) as e:
+        return _fail(str(e).splitlines()[0], 2)
+    if args.above is not None:
+        what = f"P({args.stat} {args.column} > {args.above:g})"
+        hits = f", {est.hits} hit(s)"
+    else:
+        what, hits = f"E[{args.stat} {args.column}]", ""
+    how = {"normal": "", "clopper-pearson": ", exact Clopper-Pearson", "wilson": ", Wilson"}[est.interval]
+    print(
+        f"{what} = {est.value:.6g} +/- {est.std_error:.3g} ({100 * args.level:g} % CI {est.ci_low:.6g} .. "
+        f"{est.ci_high:.6g}{how}); {est.n} runs{hits}, effective sample size {est.ess:.1f}"
+    )
+    for w in est.warnings:
+        print(f"twinforge: warning: {w}", file=sys.stderr)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    Usage errors return 2 like every bad input (argparse's own exit is caught), so the
+    commands can be driven in-process: ``main(["verify", "data/"])``.
+    """
     try:
         return _main(argv)
     except BrokenPipeError:  # `twinforge info data/ | head`
         sys.stderr.close()
         return 0
+    except SystemExit as e:  # argparse: --help (0) or a usage error (2)
+        return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
 
 
 def _main(argv: list[str] | None = None) -> int:

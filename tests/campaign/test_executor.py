@@ -1,6 +1,7 @@
 """Running campaigns: the bytes depend only on the campaign and its seed; weights land in runs.parquet."""
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +77,10 @@ def test_runs_table_carries_weights_pairs_seed_and_parameters(serial):
     ev = pd.read_parquet(serial / "events.parquet")
     hw = ev[ev.type == "heat_wave"]
     assert set(hw.run_id) <= {0, 2, 4}  # only factual members have the heat wave
-    assert len(hw) == sum(len(p.events) for p in plans)
+    # overlapping waves are logged as one spell that counts its waves
+    params = [json.loads(x) for x in hw.params]
+    spells = [q for q in params if "merged_into" not in q]
+    assert sum(q["waves"] for q in spells) == sum(len(p.events) for p in plans)
 
 
 def test_counterfactual_members_differ_only_by_the_event(serial):

@@ -73,3 +73,25 @@ def test_killed_campaign_resumes_to_the_same_bytes(tmp_path):
     # nothing is redone or duplicated: one manifest entry and one file per run
     manifest = json.loads((out / "manifest.json").read_text())
     assert [e["run_id"] for e in manifest["runs"]] == list(range(16)) and manifest["finalized"]
+
+
+def test_a_drawn_seed_is_read_back_from_the_runs_of_an_unfinished_dataset(tmp_path):
+    """Interrupted before finalize, no seed given: --resume finds the drawn seed in a run shard."""
+    from twinforge.campaign.runner import generate
+    from twinforge.campaign.spec import load_spec
+
+    spec = load_spec(None, twin="home", runs=2, days=1, period="1h")  # seed drawn
+    out = tmp_path / "d"
+    seed = generate(spec, out, progress=False).seed
+    whole = digest(out)
+    # as if the process died after run 0 committed: no merged tables, run 1 not committed
+    m = json.loads((out / "manifest.json").read_text())
+    (lost,) = [e["files"] for e in m["runs"] if e["run_id"] == 1]
+    m.update(finalized=False, dataset=None, runs=[e for e in m["runs"] if e["run_id"] == 0])
+    m.pop("tables", None)
+    (out / "manifest.json").write_text(json.dumps(m))
+    for name in ("events.parquet", "runs.parquet", *lost):
+        (out / name).unlink()
+    again = generate(spec, out, mode="resume", progress=False)
+    assert again.seed == seed and again.runs_written == 1
+    assert digest(out) == whole

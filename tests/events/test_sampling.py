@@ -40,7 +40,7 @@ def _sf(m, s):
 
 
 def _rare_threshold(p_target=1e-3):
-    lam = HW.expected_count(START, DAYS)
+    lam = HW.active_count(START, DAYS)  # onsets in the window and waves in progress at its start
     s_star = optimize.brentq(lambda s: -math.expm1(-lam * _sf(HW, s)) - p_target, 5.0, 10.2, xtol=1e-12)
     return s_star, -math.expm1(-lam * _sf(HW, s_star))
 
@@ -85,7 +85,7 @@ def test_weights_average_to_one_and_weighted_counts_are_unbiased(proposal):
     n_events = np.array([len(ev) for ev, _ in runs])
     e_w = weighted_mean(np.ones_like(w), w)
     assert abs(e_w.value - 1.0) < 4 * e_w.std_error
-    lam = HW.expected_count(START, DAYS)
+    lam = HW.active_count(START, DAYS)  # onsets in the window and events in progress at its start
     e_n = weighted_mean(n_events, w)
     assert abs(e_n.value - lam) < 4 * e_n.std_error
     # the proposal really is biased: more events than the natural law
@@ -100,7 +100,7 @@ def test_weighted_severity_statistic_is_unbiased_under_a_tilt():
     total = np.array([sum(e["severity"] for e in ev) for ev, _ in runs])
     a, b = HW.severity_bounds()
     mean_s = integrate.quad(lambda s: s * math.exp(HW.severity_logpdf(s)), a, b)[0]
-    exact = HW.expected_count(START, DAYS) * mean_s
+    exact = HW.active_count(START, DAYS) * mean_s  # waves in progress have the natural severity law
     est = weighted_mean(total, w)
     assert abs(est.value - exact) < 4 * est.std_error
 
@@ -113,7 +113,8 @@ def test_conditioning_on_one_event_keeps_the_weights_honest():
     lam = HW.expected_count(START, DAYS)
     e_w = weighted_mean(np.ones_like(w), w)  # E_q[w] = P_p(N >= 1)
     assert abs(e_w.value - (-math.expm1(-lam))) < 4 * e_w.std_error
-    e_n = weighted_mean([len(ev) for ev, _ in runs], w)  # N vanishes without events: unbiased
+    in_window = [sum(not e.get("in_progress") for e in ev) for ev, _ in runs]
+    e_n = weighted_mean(in_window, w)  # N vanishes without events: unbiased
     assert abs(e_n.value - lam) < 4 * e_n.std_error
 
 
@@ -129,6 +130,7 @@ def test_closed_form_log_weight_equals_the_difference_of_log_likelihoods():
         for _ in range(20):
             ev, lw = sample_events(models, START, DAYS, rng, {"heat_wave": proposal})
             brute = HW.log_likelihood(ev, START, DAYS) - q.log_likelihood(ev, START, DAYS)
+            brute += HW.in_progress_log_likelihood(ev, START) - q.in_progress_log_likelihood(ev, START)
             assert lw == pytest.approx(brute, rel=1e-9, abs=1e-9)
 
 
@@ -202,7 +204,7 @@ def test_stratum_probabilities_are_exact():
     p = stratum_probabilities(models, "2024-01-01", 365.25)
     assert set(p) == {NONE, MIXED, *models}
     assert sum(p.values()) == pytest.approx(1.0, abs=1e-12)
-    lam = {k: m.expected_count("2024-01-01", 365.25) for k, m in models.items()}
+    lam = {k: m.active_count("2024-01-01", 365.25) for k, m in models.items()}
     assert p[NONE] == pytest.approx(math.exp(-sum(lam.values())))
     assert p["storm"] == pytest.approx((1 - math.exp(-lam["storm"])) * math.exp(-lam["heat_wave"] - lam["cold_snap"]))
     # against natural runs (chi-square on the strata)
@@ -253,7 +255,7 @@ def test_stratified_estimate_recovers_the_natural_mean():
     for k, m in models.items():
         a, b = m.severity_bounds()
         mean_s = integrate.quad(lambda s: s * math.exp(m.severity_logpdf(s)), a, b)[0] if k != "storm" else 0.0
-        exact += m.expected_count(start, days) * (1.0 + mean_s)
+        exact += m.active_count(start, days) * (1.0 + mean_s)
     assert abs(est.value - exact) < 4 * est.std_error
     # the plan's weights give the same point estimate through the unbiased weighted mean
     assert weighted_mean(y, [r["weight"] for r in plan]).value == pytest.approx(est.value)
@@ -262,7 +264,7 @@ def test_stratified_estimate_recovers_the_natural_mean():
 def test_mixed_stratum_draws_type_sets_from_their_conditional_law():
     models = {k: NATURAL_MODELS[k] for k in ("heat_wave", "cold_snap", "storm")}
     start, days = "2024-01-01", 365.25
-    p = {k: 1 - math.exp(-m.expected_count(start, days)) for k, m in models.items()}
+    p = {k: 1 - math.exp(-m.active_count(start, days)) for k, m in models.items()}
     patterns = {}
     names = sorted(models)
     for mask in range(8):
@@ -340,3 +342,27 @@ def test_counterfactual_pairs_share_seed_and_drop_events():
         assert fact["events"] == runs[i]["events"] and cf["events"] == []
         assert fact["weight"] == cf["weight"] and fact["stratum"] == cf["stratum"]
     assert "pair_id" not in runs[0]  # inputs untouched
+
+
+@pytest.mark.parametrize("share", [1.0, 0.5])
+def test_duration_shift_keeps_the_weights_exact(share):
+    """Longer proposed durations: closed-form weights equal the likelihood ratio, and stay unbiased."""
+    proposal = ImportanceProposal(rate_factor=2.0, duration_shift=0.6, duration_share=share, tail_threshold=7.0,
+                                  tail_share=0.4)
+    q = ProposalModel(HW, proposal)
+    rng = np.random.default_rng(12)
+    runs = [sample_events({"heat_wave": HW}, START, DAYS, rng, {"heat_wave": proposal}) for _ in range(600)]
+    for ev, lw in runs[:30]:
+        brute = HW.log_likelihood(ev, START, DAYS) - q.log_likelihood(ev, START, DAYS)
+        brute += HW.in_progress_log_likelihood(ev, START) - q.in_progress_log_likelihood(ev, START)
+        assert lw == pytest.approx(brute, rel=1e-9, abs=1e-9)
+    w = np.exp([lw for _, lw in runs])
+    window = [[e for e in ev if not e.get("in_progress")] for ev, _ in runs]
+    d = np.concatenate([[e["duration_h"] for e in ev] for ev in window])
+    shifted = stats.lognorm(HW.duration_sigma, scale=HW.duration_median_h * math.exp(0.6))
+    natural = stats.lognorm(HW.duration_sigma, scale=HW.duration_median_h)
+    assert stats.kstest(d, lambda x: share * shifted.cdf(x) + (1 - share) * natural.cdf(x)).pvalue > 0.01
+    total_h = np.array([sum(e["duration_h"] for e in ev) for ev in window])
+    est = weighted_mean(total_h, w)  # E_p[sum of durations of the window's onsets] = Lambda E[D]
+    exact = HW.expected_count(START, DAYS) * HW.duration_median_h * math.exp(HW.duration_sigma**2 / 2)
+    assert abs(est.value - exact) < 4 * est.std_error

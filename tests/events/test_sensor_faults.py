@@ -265,7 +265,7 @@ def test_option_values_are_checked():
         load_spec(None, events=[event("sensor_spikes", rate_per_h=-1)], **BASE)
     with pytest.raises(SpecError, match="direction must be 'up' or 'down'"):
         load_spec(None, events=[event("sensor_drift", direction="sideways")], **BASE)
-    with pytest.raises(SpecError, match="'heat_wave' takes no params"):
+    with pytest.raises(SpecError, match="unknown key\\(s\\) channel for heat_wave; known: elapsed_h"):
         load_spec(None, events=[{**event("sensor_stuck"), "type": "heat_wave"}], **BASE)
 
 

@@ -112,3 +112,67 @@ def test_kinematic_identities_hold_for_any_geometry(n, ball_mm, ratio, angle, sh
     assert 0.0 < f["bpfo"] < f["bpfi"]
     assert f["bpfo"] + f["bpfi"] == pytest.approx(n * shaft)
     assert f["bsf"] > 0.0
+
+
+# -- load on the rolling elements (Stribeck, Harris) ------------------------------------------
+
+from twinforge.processes.bearing import element_load, load_distribution, surface_speeds  # noqa: E402
+
+
+def test_mfpt_frequencies_at_25_hz():
+    # the MFPT data set's own figures (PROVENANCE): BPFO 81.1, BPFI 118.9, FTF 10.1, BSF 63.9 Hz
+    f = defect_frequencies(BEARING_PRESETS["mfpt-nice"], 25.0)
+    assert [round(float(f[k]), 1) for k in ("bpfo", "bpfi", "ftf", "bsf")] == [81.1, 118.9, 10.1, 63.9]
+
+
+def test_zero_clearance_gives_stribecks_constant_and_a_half_load_zone():
+    g = BEARING_PRESETS["6205-2RS"]
+    ld = load_distribution(2000.0, g)
+    assert ld.epsilon == 0.5 and ld.zone_half_angle_deg == pytest.approx(90.0)
+    assert ld.q_max_n * g.n_elements / 2000.0 == pytest.approx(4.37, abs=0.01)
+    roller = load_distribution(2000.0, BEARING_PRESETS["rexnord-za2115"])
+    assert roller.exponent == pytest.approx(10 / 9)
+
+
+@pytest.mark.parametrize("clearance_um", [0.0, 5.0, 20.0])
+@pytest.mark.parametrize("load_n", [50.0, 1000.0, 8000.0])
+def test_element_loads_balance_the_radial_load(clearance_um, load_n):
+    # sum over elements spread evenly round the race (many positions): Z Q_max J_r = F_r
+    g = BEARING_PRESETS["6205-2RS"]
+    ld = load_distribution(load_n, g, clearance_m=clearance_um * 1e-6)
+    psi = np.linspace(-np.pi, np.pi, 20001)
+    carried = g.n_elements * np.trapezoid(element_load(psi, ld) * np.cos(psi), psi) / (2 * np.pi)
+    assert carried == pytest.approx(load_n, rel=1e-3)
+
+
+def test_clearance_narrows_the_load_zone_more_at_light_load():
+    g = BEARING_PRESETS["6205-2RS"]
+    eps = [load_distribution(f, g, clearance_m=12e-6).epsilon for f in (100.0, 1000.0, 10_000.0)]
+    assert eps[0] < eps[1] < eps[2] < 0.5
+    assert load_distribution(1000.0, g, clearance_m=12e-6).q_max_n > load_distribution(1000.0, g).q_max_n
+
+
+def test_preload_loads_every_element_and_outside_the_zone_only_the_preload_acts():
+    g = BEARING_PRESETS["6205-2RS"]
+    ld = load_distribution(1000.0, g, preload_n=30.0)
+    q = element_load(np.radians([0.0, 90.0, 180.0]), ld)
+    assert q[0] == pytest.approx(ld.q_max_n + 30.0) and q[1] == pytest.approx(30.0) and q[2] == pytest.approx(30.0)
+    fit = load_distribution(1000.0, g, clearance_m=-5e-6)
+    assert fit.preload_n > 0.0
+
+
+def test_load_distribution_rejects_impossible_inputs():
+    g = BEARING_PRESETS["6205-2RS"]
+    with pytest.raises(ValueError, match="radial_load_n"):
+        load_distribution(-1.0, g)
+    with pytest.raises(ValueError, match="clearance_m"):
+        load_distribution(100.0, g, clearance_m=0.01)
+    with pytest.raises(ValueError, match="preload_n"):
+        load_distribution(100.0, g, preload_n=float("nan"))
+
+
+@pytest.mark.parametrize("name", sorted(BEARING_PRESETS))
+def test_surface_speeds_are_equal_under_pure_rolling(name):
+    v = surface_speeds(BEARING_PRESETS[name], 25.0)
+    assert v["outer_race"] == pytest.approx(v["inner_race"], rel=1e-9)
+    assert v["outer_race"] == pytest.approx(v["rolling_element"], rel=1e-9)

@@ -90,6 +90,7 @@ def test_mean_and_variance_of_gamma_increments():
     assert inc.var() == pytest.approx(var, rel=0.15)
 
 
+@pytest.mark.slow  # 4000 gamma paths to a far threshold: minutes on a loaded machine
 def test_mean_damage_follows_power_law_shape():
     # E[D(t)] = beta (c (t - U0))^b: check at fixed age since onset over many paths
     p = DegradationParams(onset_weibull_scale_s=1e-9, failure_threshold=1e9)

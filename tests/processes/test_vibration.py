@@ -80,7 +80,7 @@ def test_outer_race_envelope_peaks_at_bpfo():
         assert peak_hz == pytest.approx(bpfo, rel=0.01)
 
 
-def mean_envelope(severities, n=5, band=(2_000.0, 6_000.0), **kw):
+def mean_envelope(severities, n=5, band=(800.0, 6_000.0), **kw):
     """Envelope spectrum averaged over ``n`` 1-s snapshots (steadies the noise floor)."""
     x = np.array([snap(severities, seed=s, **kw) for s in range(n)])
     f, a = envelope_spectrum(x, FS, band=band)
@@ -95,22 +95,24 @@ def test_inner_race_shows_bpfi_with_shaft_sidebands():
     assert _amp_near(f, a, bpfi) > 5.0 * floor
     for hz in sidebands:  # load-zone modulation at the shaft frequency (McFadden & Smith)
         assert _amp_near(f, a, hz) > 4.0 * floor
-    # without the load zone the lines stay but the sidebands sink to the floor
+    # without the load zone the line stays but the sidebands sink towards the floor
     f2, a2 = mean_envelope({"inner_race": 0.4}, load_zone=False)
     floor2 = np.median(a2[(f2 > 50.0) & (f2 < 600.0)])
     assert _amp_near(f2, a2, bpfi) > 5.0 * floor2
-    for hz in sidebands:
-        assert _amp_near(f2, a2, hz) < 3.0 * floor2
+
+    def sideband_ratio(freqs, amp):
+        return np.mean([_amp_near(freqs, amp, hz) for hz in sidebands]) / _amp_near(freqs, amp, bpfi)
+
+    assert sideband_ratio(f, a) > 3.0 * sideband_ratio(f2, a2)
 
 
-def test_rolling_element_fault_shows_ball_and_cage_lines():
+def test_impulsive_rolling_element_fault_shows_ball_and_cage_lines():
     fd = defect_frequencies(CWRU, SHAFT_CWRU)
-    f, a = mean_envelope({"rolling_element": 0.5})
+    struck = PARAMS.model_copy(update={"rolling_element_impulsiveness": 1.0, "rolling_element_contact_fraction": 1.0})
+    f, a = mean_envelope({"rolling_element": 0.5}, params=struck)
     _, healthy = mean_envelope({})
     bsf, ftf = float(fd["bsf"]), float(fd["ftf"])
-    assert _amp_near(f, a, 2.0 * bsf) > 3.0 * _amp_near(
-        f, healthy, 2.0 * bsf
-    )  # impacts on both races
+    assert _amp_near(f, a, 2.0 * bsf) > 3.0 * _amp_near(f, healthy, 2.0 * bsf)  # strikes on both races
     assert _amp_near(f, a, bsf) > 2.0 * _amp_near(f, healthy, bsf)  # outer/inner strike asymmetry
     assert _amp_near(f, a, ftf) > 3.0 * _amp_near(f, healthy, ftf)  # carried round by the cage
 
@@ -122,14 +124,25 @@ def test_healthy_kurtosis_is_gaussian():
 
 
 @pytest.mark.parametrize("mode", ["outer_race", "inner_race", "rolling_element"])
-def test_rms_and_kurtosis_grow_with_severity(mode):
+def test_rms_grows_with_severity_and_race_spalls_become_impulsive(mode):
     levels = [0.0, 0.2, 0.5, 1.0]
     stats = [condition_indicators(batch({mode: s}), FS) for s in levels]
     rms = [np.median(s["rms"]) for s in stats]
     kurt = [np.median(s["kurtosis"]) for s in stats]
     assert np.all(np.diff(rms) > 0.0)
-    assert kurt[0] < kurt[1] < kurt[2]  # impulsiveness rises, then plateaus as damage spreads
-    assert kurt[3] > kurt[0] + 2.0
+    if mode == "rolling_element":  # mostly rolling noise: barely more impulsive than healthy
+        assert max(kurt) < kurt[0] + 1.5
+    else:
+        assert kurt[0] < kurt[1] < kurt[2]  # impulsiveness rises (and falls again as the spall roughens)
+        assert kurt[3] > kurt[0] + 2.0
+
+
+def test_a_large_rough_spall_is_less_impulsive_than_a_small_one():
+    """Fault size is not monotonic in the signature: roughness grows as s^2, strikes as s."""
+    cwru = VibrationParams(sample_rate_hz=FS, distributed_damage_gain=1.0)
+    k = {s: np.median([condition_indicators(snap({"inner_race": s}, seed=j, params=cwru, duration=0.5), FS)["kurtosis"]
+                       for j in range(6)]) for s in (0.25, 1.0)}
+    assert k[0.25] > k[1.0] + 2.0
 
 
 def test_shaft_faults_raise_their_harmonics():
@@ -141,10 +154,10 @@ def test_shaft_faults_raise_their_harmonics():
 
     healthy, imb, mis = snap({}), snap({"imbalance": 1.0}), snap({"misalignment": 1.0})
     assert line(imb, SHAFT_CWRU) == pytest.approx(
-        PARAMS.residual_1x_g + PARAMS.imbalance_1x_g, rel=0.1
+        PARAMS.shaft_harmonics_g[0] + PARAMS.imbalance_1x_g, rel=0.1
     )
     assert line(mis, 2 * SHAFT_CWRU) == pytest.approx(
-        PARAMS.residual_2x_g + PARAMS.misalignment_2x_g, rel=0.1
+        PARAMS.shaft_harmonics_g[1] + PARAMS.misalignment_2x_g, rel=0.1
     )
     assert line(healthy, SHAFT_CWRU) < 0.1
 
@@ -238,10 +251,9 @@ def test_synthetic_vs_real_rms_and_kurtosis():
 def test_standstill_has_no_shaft_or_impact_components():
     x = snap({"outer_race": 1.0, "imbalance": 1.0}, shaft=0.0)
     healthy = snap({}, shaft=0.0)
-    assert np.all(np.isfinite(x)) and abs(x.mean()) < 0.05
-    # only the (damage-raised) background remains: Gaussian, no impacts
+    # nothing rolls: no strikes, no roughness, no harmonics; only the healthy background
+    np.testing.assert_array_equal(x, healthy)
     assert abs(float(condition_indicators(x, FS)["kurtosis"]) - 3.0) < 0.3
-    assert np.std(x) > np.std(healthy)
 
 
 # -- real-rig texture: background impacts, shaft-rate modulation, level drift ----------------
@@ -257,7 +269,7 @@ def test_new_texture_parameters_off_by_default_change_nothing():
 
 
 def test_background_scale_scales_the_healthy_level():
-    quiet = VibrationParams(sensor_noise_g=0.0, residual_1x_g=0.0, residual_2x_g=0.0)
+    quiet = VibrationParams(sensor_noise_g=0.0, shaft_harmonics_g=(), line_harmonics_g=())
     a = snap({}, seed=5, params=quiet)
     b = snap({}, seed=5, params=quiet, background_scale=2.5)
     np.testing.assert_allclose(b, 2.5 * a, rtol=1e-9, atol=1e-12)
@@ -325,3 +337,207 @@ def test_background_drift_is_a_mean_one_ou_log_level():
     np.testing.assert_array_equal(background_drift(t, 0.0, 3600.0, np.random.default_rng(0)), np.ones_like(t))
     with pytest.raises(ValueError):
         background_drift(t, -0.1, 3600.0, np.random.default_rng(0))
+
+
+# -- defect physics: geometry, load and speed, ball faults, signs, transfer paths, sensor -------
+
+from twinforge.processes.degradation import FAULT_MODES  # noqa: E402
+from twinforge.processes.vibration import _defect_forces, _Streams, spall_width_mm  # noqa: E402
+
+QUIET = VibrationParams(background_rms_g=0.0, sensor_noise_g=0.0, shaft_harmonics_g=(), line_harmonics_g=(),
+                        distributed_damage_gain=0.0)
+
+
+def _forces(params, severities, shaft=30.0, load=4000.0, duration=0.5, seed=0):
+    exc = np.zeros(round(duration * FS))
+    sev = {m: 0.0 for m in FAULT_MODES} | severities
+    _defect_forces(exc, sev, shaft, load, PRONOSTIA, params, _Streams(np.random.default_rng(seed)), FS, 0.0, True)
+    return exc
+
+
+def test_spall_width_is_the_severity_times_the_width_at_failure():
+    p = VibrationParams(spall_width_at_failure_mm=0.711)
+    np.testing.assert_allclose(spall_width_mm([0.25, 0.5, 1.0], p), [0.17775, 0.3555, 0.711])
+    assert spall_width_mm(0.25, p.model_copy(update={"impact_severity_exponent": 0.5})) == pytest.approx(0.3555)
+
+
+def test_entry_drop_and_exit_strike_are_a_crossing_time_apart_with_opposite_signs():
+    from twinforge.processes.bearing import surface_speeds
+
+    width_mm = 3.0
+    p = QUIET.model_copy(update={"slip_fraction": 0.0, "impact_amplitude_cv": 0.0, "entry_impact_ratio": 0.5,
+                                 "spall_width_at_failure_mm": width_mm})
+    exc = _forces(p, {"outer_race": 1.0})
+    # areas: every exit strike is matched by an entry drop of half its size
+    assert -exc[exc < 0].sum() / exc[exc > 0].sum() == pytest.approx(0.5, rel=0.05)
+    crossing = width_mm * 1e-3 / surface_speeds(PRONOSTIA, 30.0)["outer_race"] * FS  # samples
+    entries = np.flatnonzero((exc < 0) & (np.r_[0.0, exc[:-1]] >= 0))  # starts of the entry drops
+    exits = np.flatnonzero(exc > 0.2 * exc.max())
+    lags = [exits[exits > e][0] - e for e in entries[:-1] if (exits > e).any()]
+    assert np.mean(lags) == pytest.approx(crossing, rel=0.15)  # exit times scatter by a quarter
+
+
+def test_an_outer_race_defect_fades_outside_the_load_zone():
+    rms = []
+    for angle in (0.0, 45.0, 80.0, 120.0, 180.0):
+        p = QUIET.model_copy(update={"outer_race_defect_angle_deg": angle})
+        rms.append(float(np.std(snap({"outer_race": 0.5}, geometry=PRONOSTIA, shaft=30.0, params=p, duration=0.5))))
+    assert rms[0] > rms[1] > rms[2] > 0.0
+    assert rms[3] == rms[4] == 0.0  # unloaded: nothing presses the elements on the spall
+    preloaded = QUIET.model_copy(update={"outer_race_defect_angle_deg": 180.0, "element_preload_n": 50.0})
+    weak = float(np.std(snap({"outer_race": 0.5}, geometry=PRONOSTIA, shaft=30.0, params=preloaded, duration=0.5)))
+    assert 0.0 < weak < 0.1 * rms[0]  # present but weak
+
+
+def test_inner_race_modulation_depth_sets_the_shaft_sidebands():
+    bpfi = float(defect_frequencies(CWRU, SHAFT_CWRU)["bpfi"])
+    ratios = []
+    for m in (0.0, 0.5, 1.0):
+        p = PARAMS.model_copy(update={"inner_race_modulation_depth": m, "sample_rate_hz": FS})
+        f, a = mean_envelope({"inner_race": 0.5}, params=p)
+        ratios.append(0.5 * (_amp_near(f, a, bpfi - SHAFT_CWRU) + _amp_near(f, a, bpfi + SHAFT_CWRU)) / _amp_near(f, a, bpfi))
+    assert ratios[0] < 0.15 < ratios[1] < ratios[2]
+
+
+def test_strikes_scale_with_the_element_load_and_the_speed():
+    p = QUIET.model_copy(update={"entry_impact_ratio": 0.3})
+    x1 = snap({"outer_race": 0.5}, geometry=PRONOSTIA, shaft=30.0, params=p, radial_load_n=2000.0)
+    x2 = snap({"outer_race": 0.5}, geometry=PRONOSTIA, shaft=30.0, params=p, radial_load_n=4000.0)
+    np.testing.assert_allclose(x2, 2.0 * x1, rtol=1e-9, atol=1e-12)  # Q_max is proportional to F_r
+    slow = [np.std(snap({"outer_race": 0.5}, seed=s, geometry=PRONOSTIA, shaft=15.0, params=p)) for s in range(4)]
+    fast = [np.std(snap({"outer_race": 0.5}, seed=s, geometry=PRONOSTIA, shaft=30.0, params=p)) for s in range(4)]
+    # twice the speed: strikes twice as strong and twice as frequent, power x 8
+    assert np.mean(fast) / np.mean(slow) == pytest.approx(8.0**0.5, rel=0.15)
+
+
+def test_rolling_element_faults_are_mostly_not_impulsive_but_cage_modulated():
+    fd = defect_frequencies(CWRU, SHAFT_CWRU)
+    struck = PARAMS.model_copy(update={"rolling_element_impulsiveness": 1.0, "rolling_element_contact_fraction": 1.0})
+    # a small ball spall (0.2: 0.4 mm), as loud as the healthy machine: kurtosis near 3 unless struck
+    k_default = np.median([condition_indicators(snap({"rolling_element": 0.2}, seed=s, duration=0.5), FS)["kurtosis"]
+                           for s in range(10)])
+    k_struck = np.median([condition_indicators(snap({"rolling_element": 0.2}, seed=s, duration=0.5, params=struck),
+                                               FS)["kurtosis"] for s in range(10)])
+    assert k_default < 4.0 and k_struck > k_default + 1.5
+    f, a = mean_envelope({"rolling_element": 0.5})
+    _, a_struck = mean_envelope({"rolling_element": 0.5}, params=struck)
+    _, healthy = mean_envelope({})
+    ftf, bsf2 = float(fd["ftf"]), 2.0 * float(fd["bsf"])
+    assert _amp_near(f, a, ftf) > 3.0 * _amp_near(f, healthy, ftf)  # energy modulated at the cage rate
+    assert _amp_near(f, a, bsf2) < 0.5 * _amp_near(f, a_struck, bsf2)  # a weak 2 x BSF line
+
+
+def test_a_ball_spall_out_of_the_contact_track_is_invisible():
+    hidden = PARAMS.model_copy(update={"rolling_element_contact_fraction": 0.0, "distributed_damage_gain": 0.0})
+    np.testing.assert_array_equal(snap({"rolling_element": 0.8}, seed=2, params=hidden), snap({}, seed=2, params=hidden))
+
+
+def test_contact_telegraph_spends_its_fraction_of_the_time_in_contact():
+    from twinforge.processes.vibration import _state_at, _telegraph
+
+    edges, on0 = _telegraph(2000.0, 1.0, 0.3, np.random.default_rng(0))
+    t = np.linspace(0.0, 2000.0, 200_001)
+    assert _state_at(t, edges, on0).mean() == pytest.approx(0.3, abs=0.03)
+    assert edges.size == pytest.approx(2 * 2000, rel=0.1)  # one on/off cycle per cycle_s
+
+
+def test_flipping_every_mode_negates_the_bearing_path_and_default_faults_are_not_one_signed():
+    p = QUIET
+    flipped = p.model_copy(update={"resonances": tuple((f, z, -g) for f, z, g in p.resonances)})
+    x = snap({"outer_race": 0.5}, geometry=PRONOSTIA, shaft=30.0, params=p, duration=0.2)
+    np.testing.assert_allclose(snap({"outer_race": 0.5}, geometry=PRONOSTIA, shaft=30.0, params=flipped,
+                                    duration=0.2), -x, atol=1e-12)
+    for mode in ("outer_race", "inner_race"):
+        skew = np.median([condition_indicators(snap({mode: 0.6}, seed=s, geometry=PRONOSTIA, shaft=30.0,
+                                                    duration=0.1), FS)["skewness"] for s in range(20)])
+        assert abs(skew) < 0.35, mode
+    # the same strikes through modes of one sign are skewed: the test can fail
+    one_sign = PARAMS.model_copy(update={"resonances": tuple((f, z, abs(g)) for f, z, g in PARAMS.resonances),
+                                         "entry_impact_ratio": 0.0})
+    skew = np.median([condition_indicators(snap({"outer_race": 0.6}, seed=s, geometry=PRONOSTIA, shaft=30.0,
+                                                duration=0.1, params=one_sign), FS)["skewness"] for s in range(20)])
+    assert skew > 0.5
+
+
+def test_background_modes_set_the_healthy_level_and_spectrum():
+    p = QUIET.model_copy(update={"background_rms_g": 0.2,
+                                 "background_resonances": ((500.0, 0.05, 1.0), (3000.0, 0.03, 3.0))})
+    x = snap({}, duration=8.0, params=p)
+    assert np.std(x) == pytest.approx(0.2, rel=0.03)
+    f, psd = signal.welch(x, FS, nperseg=4096)
+    low = psd[(f > 250) & (f < 750)].sum()
+    high = psd[(f > 2500) & (f < 3500)].sum()
+    assert high / low == pytest.approx(3.0, rel=0.25)
+
+
+def test_shaft_and_line_harmonics_land_on_their_lines():
+    p = QUIET.model_copy(update={"shaft_harmonics_g": (0.1, 0.05, 0.02), "line_frequency_hz": 50.0,
+                                 "line_harmonics_g": (0.0, 0.03)})
+    x = snap({}, duration=2.0, params=p)
+    t = np.arange(x.size) / FS
+    w = signal.windows.hann(x.size)
+
+    def at(hz):
+        return float(2.0 * np.abs(np.sum(w * x * np.exp(-2j * np.pi * hz * t))) / w.sum())
+
+    for k, amp in enumerate((0.1, 0.05, 0.02), start=1):
+        assert at(k * SHAFT_CWRU) == pytest.approx(amp, rel=0.02)
+    assert at(100.0) == pytest.approx(0.03, rel=0.02) and at(50.0) < 1e-3
+
+
+def test_sensor_mounting_resonance_and_band_limit():
+    base = QUIET.model_copy(update={"background_rms_g": 0.1, "background_resonances": ((3000.0, 0.9, 1.0),)})
+    mounted = base.model_copy(update={"sensor_resonance_hz": 6000.0, "sensor_resonance_damping": 0.05})
+    limited = base.model_copy(update={"sensor_lowpass_hz": 2000.0})
+    f, p0 = signal.welch(snap({}, duration=4.0, params=base), FS, nperseg=2048)
+    _, p1 = signal.welch(snap({}, duration=4.0, params=mounted), FS, nperseg=2048)
+    _, p2 = signal.welch(snap({}, duration=4.0, params=limited), FS, nperseg=2048)
+    peak = np.argmin(np.abs(f - 6000.0))
+    assert p1[peak] / p0[peak] == pytest.approx((1 / (2 * 0.05)) ** 2, rel=0.35)  # 1 / (2 zeta) in amplitude
+    assert np.allclose(p1[f < 1000] / p0[f < 1000], 1.0, rtol=0.1)  # flat below
+    assert p2[(f > 6000) & (f < 8000)].sum() < 0.05 * p0[(f > 6000) & (f < 8000)].sum()
+
+
+def test_each_part_draws_from_its_own_stream():
+    p = PARAMS.model_copy(update={"line_harmonics_g": ()})
+    with_line = p.model_copy(update={"line_harmonics_g": (0.0, 0.05)})
+    diff = snap({"outer_race": 0.3}, seed=7, params=with_line) - snap({"outer_race": 0.3}, seed=7, params=p)
+    t = np.arange(diff.size) / FS
+    design = np.column_stack([np.cos(2 * np.pi * 100.0 * t), np.sin(2 * np.pi * 100.0 * t)])
+    coef, *_ = np.linalg.lstsq(design, diff, rcond=None)
+    assert np.hypot(*coef) == pytest.approx(0.05, rel=1e-6)
+    np.testing.assert_allclose(diff, design @ coef, atol=1e-9)  # nothing else moved
+
+
+RIG_LINES = {"outer_race": ("bpfo", 1.0), "inner_race": ("bpfi", 1.0), "rolling_element": ("bsf", 2.0),
+             "cage": ("ftf", 1.0)}  # a cage fault's harmonics include BPFO = Z x FTF: it is checked for FTF only
+
+
+@pytest.mark.parametrize("rig", ["cwru_6205_12k", "cwru_6205_48k", "mfpt", "pronostia"])
+def test_every_defect_type_raises_its_own_line_most_on_every_rig_preset(rig):
+    from twinforge.campaign.spec import load_spec
+    from twinforge.processes.condition import cepstral_prewhiten, squared_envelope_spectrum
+
+    cfg = load_spec(Path(twinforge.__file__).parent / "data" / "presets" / f"{rig}.toml").config
+    vib = cfg.vibration.model_copy(update={"rolling_element_impulsiveness": 1.0, "rolling_element_contact_fraction": 1.0,
+                                           "outer_race_defect_angle_deg": 0.0, "background_impact_rate_hz": 0.0,
+                                           "background_modulation_depth": 0.0,  # the rig's texture off
+                                           "distributed_damage_gain": 0.0})
+    shaft = cfg.shaft_speed_rpm / 60.0
+    fd = defect_frequencies(cfg.geometry, shaft)
+    lines = {mode: mult * float(fd[key]) for mode, (key, mult) in RIG_LINES.items()}
+
+    def ses_at(severities):
+        x = np.array([render_snapshot(10.0 * k, 1.0, cfg.sample_rate_hz, shaft, cfg.geometry, severities, vib,
+                                      np.random.default_rng(k), radial_load_n=cfg.radial_load_n) for k in range(3)])
+        f, ses = squared_envelope_spectrum(cepstral_prewhiten(x), cfg.sample_rate_hz)
+        ses = ses.mean(axis=0)
+        return {m: float(ses[np.abs(f - hz) <= max(0.015 * hz, f[1])].max()) for m, hz in lines.items()}
+
+    healthy = ses_at({})
+    for mode in ("outer_race", "inner_race", "rolling_element"):
+        rise = {m: v / healthy[m] for m, v in ses_at({mode: 1.0}).items()}
+        if mode == "rolling_element":  # carried round by the cage: 2 x BSF and FTF both stand out
+            assert rise["rolling_element"] > 3.0 and rise["cage"] > 3.0, rise
+        else:
+            assert max(rise, key=rise.get) == mode and rise[mode] > 3.0, (mode, rise)

@@ -342,11 +342,13 @@ def test_add_anomaly_shifts_temperature_only():
 
     hot.add_anomaly(heat_wave)
     hot.add_anomaly(lambda ts: 0.5)  # a scalar offset is broadcast
+    hot.add_anomaly(lambda ts: -2.0)  # a cold offset
     diff = hot.temp_c(t) - base.temp_c(t)
     in_wave = (t >= 10 * DAY_S) & (t < 15 * DAY_S)
-    np.testing.assert_allclose(diff[in_wave], 8.5, atol=1e-9)
-    np.testing.assert_allclose(diff[~in_wave], 0.5, atol=1e-9)
-    assert hot.temp_c(12 * DAY_S) == pytest.approx(base.temp_c(12 * DAY_S) + 8.5, abs=1e-9)
+    # warm offsets combine by their maximum (not 8.5), a cold one offsets them
+    np.testing.assert_allclose(diff[in_wave], 8.0 - 2.0, atol=1e-9)
+    np.testing.assert_allclose(diff[~in_wave], 0.5 - 2.0, atol=1e-9)
+    assert hot.temp_c(12 * DAY_S) == pytest.approx(base.temp_c(12 * DAY_S) + 6.0, abs=1e-9)
     np.testing.assert_array_equal(hot.ghi_w_per_m2(t), base.ghi_w_per_m2(t))
     np.testing.assert_array_equal(hot.synoptic_anomaly_k(t), base.synoptic_anomaly_k(t))
     with pytest.raises(TypeError, match="callable"):

@@ -76,8 +76,10 @@ def test_any_valid_machine_runs_and_its_labels_keep_their_meaning(machine, perio
 
     t = df["time"]
     assert len(df) >= 1 and t.is_monotonic_increasing
-    numeric = df.select_dtypes("number").drop(columns=["rul_s", "severity"])
+    numeric = df.select_dtypes("number").drop(columns=["rul_s", "severity", "fault_snr_db"])
     assert np.isfinite(numeric.to_numpy()).all()
+    snr = df["fault_snr_db"].to_numpy()  # NaN exactly when no defect vibrates (documented: "NaN: none")
+    assert np.isnan(snr[(df["fault"] == "").to_numpy()]).all() and not np.isinf(snr).any()
 
     failures = events[events["type"] == FAILURE_EVENT]
     assert len(failures) <= 1

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,7 +38,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scipy import stats
 
 from twinforge.campaign.runner import RunPlan
-from twinforge.campaign.spec import GenerateSpec, SpecError, _deep_merge, format_validation_error, read_toml
+from twinforge.campaign.spec import (
+    GenerateSpec,
+    SpecError,
+    _deep_merge,
+    format_validation_error,
+    read_toml,
+    validate_strict,
+)
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import canonical_json, config_hash
@@ -61,6 +69,7 @@ __all__ = [
     "example_campaigns",
     "load_campaign",
     "plan_campaign",
+    "iter_campaign_plans",
     "plan_run",
     "load_twins",
 ]
@@ -179,6 +188,19 @@ class _CampaignPart(BaseModel):
     classes: dict[str, int] = {}
     output: str | None = Field(None, description="default output folder")
 
+    @field_validator("output")
+    @classmethod
+    def _output(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        p = Path(v)
+        if not v.strip() or p.is_absolute() or ".." in p.parts or p == Path("."):
+            raise ValueError(
+                f"{v!r} is not a folder below the working folder; allowed: a relative path below it, "
+                "such as 'data/campaign' (give --out to write anywhere else)"
+            )
+        return v
+
 
 class CampaignSpec(BaseModel):
     """A validated campaign: its scenario plus the laws by which runs differ.
@@ -231,8 +253,10 @@ class CampaignSpec(BaseModel):
                     base.pop("severity", None)
                 merged[name] = {**base, **ov, "type": name}
             part["events"] = merged
+        events_key = "events"
         if "scheduled" in part:
             data["events"] = part.pop("scheduled")
+            events_key = "scheduled"  # messages name the file's key
         if data.get("runs") is None:
             data.pop("runs", None)
         classes = part.get("classes")
@@ -245,12 +269,12 @@ class CampaignSpec(BaseModel):
         elif part.get("counterfactual") is True and isinstance(runs, int) and not isinstance(runs, bool):
             data["runs"] = 2 * runs  # the dataset holds both members of every pair
         try:
-            campaign = _CampaignPart.model_validate(part)
+            campaign = validate_strict(_CampaignPart, part)
         except ValidationError as e:
-            errors.append(format_validation_error(e, source))
+            errors.append(format_validation_error(e, source, model=_CampaignPart))
             campaign = None
         try:
-            scenario = GenerateSpec.from_data(data, source)
+            scenario = GenerateSpec.from_data(data, source, events_key=events_key)
         except SpecError as e:
             errors.append(str(e))
             scenario = None
@@ -347,6 +371,8 @@ class CampaignSpec(BaseModel):
         """The campaign back from :meth:`to_json_dict` (as stored in a dataset's manifest)."""
         data = dict(data)
         data["scheduled"] = data.pop("events_scheduled", [])
+        if data.get("counterfactual") is True and isinstance(data.get("runs"), int):
+            data["runs"] //= 2  # stored as runs in the dataset; from_data doubles the pairs again
         return cls.from_data(data)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -507,7 +533,7 @@ def plan_run(campaign: CampaignSpec, seed: int, run_id: int, *, _design_rows: An
     scheduled = tuple(
         ScheduledEvent(
             type=e["type"], start=e["start"], duration_h=min(e["duration_h"], _MAX_DURATION_H),
-            severity=e["severity"],
+            severity=e["severity"], params=e.get("params", {}),
         )
         for e in events
     )
@@ -525,8 +551,14 @@ def plan_run(campaign: CampaignSpec, seed: int, run_id: int, *, _design_rows: An
     )
 
 
+def iter_campaign_plans(campaign: CampaignSpec, seed: int, runs: Any = None) -> Iterator[RunPlan]:
+    """The plans of all runs (or of the run ids in the iterable ``runs``, in its order),
+    one at a time: memory does not grow with the number of runs."""
+    rows = _design(campaign, seed)
+    for i in range(campaign.runs) if runs is None else runs:
+        yield plan_run(campaign, seed, i, _design_rows=rows)
+
+
 def plan_campaign(campaign: CampaignSpec, seed: int, runs: Any = None) -> list[RunPlan]:
     """The plans of all runs (or of the run ids in ``runs``), in run order."""
-    rows = _design(campaign, seed)
-    ids = range(campaign.runs) if runs is None else sorted(runs)
-    return [plan_run(campaign, seed, i, _design_rows=rows) for i in ids]
+    return list(iter_campaign_plans(campaign, seed, None if runs is None else sorted(runs)))

@@ -13,8 +13,14 @@ from the manifest.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
+import os
+import re
 import secrets
+import select
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -22,10 +28,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from twinforge.campaign.campaign import CampaignSpec, load_twins, plan_campaign
-from twinforge.campaign.runner import RunPlan, _recorded_seed, execute_run, write_run
+from twinforge.campaign.campaign import CampaignSpec, iter_campaign_plans, load_twins
+from twinforge.campaign.runner import (
+    LARGE_OUTPUT_BYTES,
+    RunPlan,
+    _recorded_seed,
+    check_first_run,
+    execute_run,
+    first_run_check,
+    write_run,
+)
 
-__all__ = ["CampaignSummary", "run_campaign"]
+__all__ = ["CampaignSummary", "SchedulerError", "connect_scheduler", "run_campaign"]
 
 Mode = Literal["create", "resume", "overwrite"]
 
@@ -81,12 +95,12 @@ def _committed_run(out: str, twin: str, run_id: int, chash: str) -> dict[str, An
     (every file present, same config hash), else None."""
     import pyarrow.parquet as pq
 
-    from twinforge.export.parquet import PART_NAME, SAMPLES_DIR, read_manifest
+    from twinforge.export.parquet import PART_NAME, SAMPLES_DIR, read_manifest, run_folder
 
     root = Path(out)
     # A run is committed only once its samples file is in place: without it there is
     # nothing to look up, and the manifest (which grows with every run) is not read.
-    if not (root / SAMPLES_DIR / f"twin={twin}" / f"run_id={run_id}" / PART_NAME).is_file():
+    if not (root / SAMPLES_DIR / run_folder(twin, run_id) / PART_NAME).is_file():
         return None
     try:
         entries = read_manifest(root).get("runs", [])
@@ -113,6 +127,85 @@ def _mp_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+def _worker_init(parent_pid: int) -> None:
+    """Set up a local worker process: Ctrl-C is the parent's to handle, and the worker exits
+    as soon as the parent process is gone (even after ``kill -9``), instead of waiting
+    forever for tasks that will never come."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(parent_pid,), daemon=True, name="twinforge-parent-watch").start()
+
+
+def _exit_with(pid: int) -> None:
+    """Block until process ``pid`` ends, then end this process at once."""
+    try:
+        fd = os.pidfd_open(pid)  # Linux >= 5.3: readable when the process ends
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # elsewhere: poll
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+    select.select([fd], [], [])
+    os._exit(1)  # the run in progress leaves only a temporary file; --resume redoes it
+
+
+#: Seconds to wait for a Dask scheduler to answer before refusing ``--scheduler``.
+SCHEDULER_TIMEOUT_S = 10.0
+_SCHEDULER_RE = re.compile(
+    r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?):([0-9]{1,5})/?$"
+)
+
+
+class SchedulerError(ValueError):
+    """``--scheduler`` is not a Dask scheduler address, or no scheduler answers there."""
+
+
+def connect_scheduler(address: str, timeout_s: float | None = None) -> Any:
+    """A :class:`dask.distributed.Client` of the scheduler at ``address``, or :class:`SchedulerError`.
+
+    The address must be ``[tcp://]HOST:PORT`` (or ``tls://``, ``ucx://``, ``ws://``,
+    ``wss://``) with a port in 1..65535, and a scheduler must answer within ``timeout_s``
+    (default :data:`SCHEDULER_TIMEOUT_S`). Called before the dataset folder is created.
+
+    Dask moves tasks and results with pickle: connect only to a scheduler (and workers)
+    you trust, as you would run their code (see docs/campaigns.md).
+    """
+    timeout_s = SCHEDULER_TIMEOUT_S if timeout_s is None else timeout_s
+    text = address.strip() if isinstance(address, str) else ""
+    m = _SCHEDULER_RE.match(text)
+    if m is None or not 1 <= int(m.group(1)) <= 65535:
+        raise SchedulerError(
+            f"--scheduler {address!r}: not a Dask scheduler address; allowed: [tcp://]HOST:PORT with a port "
+            "in 1..65535 (also tls://, ucx://, ws://, wss://), e.g. tcp://10.0.0.5:8786"
+        )
+    try:
+        from dask.distributed import Client
+    except ImportError:  # pragma: no cover
+        raise SchedulerError("--scheduler needs dask.distributed: pip install 'twinforge[dask]'") from None
+    import logging
+
+    quiet = [logging.getLogger(n) for n in ("distributed", "distributed.client", "distributed.comm")]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:
+        lg.setLevel(logging.CRITICAL)  # the refusal below is the one line the user needs
+    try:
+        return Client(text, timeout=timeout_s, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SchedulerError(
+            f"--scheduler {address}: no Dask scheduler answered within {timeout_s:g} s ({detail}); "
+            "is it running and reachable from here?"
+        ) from None
+    finally:
+        for lg, level in zip(quiet, levels):
+            lg.setLevel(level)
+
+
 def run_campaign(
     campaign: CampaignSpec,
     out: str | Path | None = None,
@@ -122,6 +215,7 @@ def run_campaign(
     client: Any = None,
     mode: Mode = "create",
     progress: bool = True,
+    max_output_bytes: float | None = LARGE_OUTPUT_BYTES,
 ) -> CampaignSummary:
     """Plan and run every run of ``campaign`` into the dataset ``out``.
 
@@ -132,11 +226,14 @@ def run_campaign(
         Dataset folder (default: the campaign's ``output``).
     workers : int
         1: runs one after the other in this process; N > 1: N local worker processes
-        (``forkserver`` start method, ``spawn`` where unavailable). Ignored with a
+        (``forkserver`` start method, ``spawn`` where unavailable), which ignore Ctrl-C
+        (the parent stops them) and exit when the parent process dies. Ignored with a
         scheduler or a client.
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://host:8786``); each run becomes one
-        task. ``out`` must be a path that every worker sees (a shared file system).
+        task. ``out`` must be a path that every worker sees (a shared file system). Checked
+        (format, and a scheduler answering) before anything is written. Dask uses pickle:
+        use only a scheduler you trust.
     client : dask.distributed.Client, optional
         An existing client to submit to instead (not closed here).
     mode : {"create", "resume", "overwrite"}
@@ -145,12 +242,18 @@ def run_campaign(
         was drawn.
     progress : bool
         A tqdm progress bar over runs.
+    max_output_bytes : float or None
+        Refuse (:class:`~twinforge.campaign.runner.OutputTooLarge`, before anything is
+        written) when the estimated output exceeds it or the free disk space; None: no check.
 
     Returns
     -------
     CampaignSummary
+
+    Runs are planned one at a time as they are handed out: memory does not grow with the
+    number of runs.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bar: tqdm.auto warns (IProgress) in a notebook without ipywidgets
 
     from twinforge.export import DatasetWriter
 
@@ -171,103 +274,113 @@ def run_campaign(
     spec = campaign.scenario.model_copy(update={"seed": seed})
     spec_json = spec.to_json_dict()
     writer = DatasetWriter(out, mode=mode)
+    writer.check_config_hash(campaign.twin, chash)
     done = {run_id for twin, run_id in writer.completed_runs() if twin == campaign.twin}
-    todo = [i for i in range(campaign.runs) if i not in done]
-    plans = plan_campaign(campaign, seed, todo)
-    writer._prepare()  # create (or clear, for overwrite) the folder before any worker writes
-    rows = values = 0
-    if client is not None or scheduler is not None:
-        kind = f"dask {scheduler or client.scheduler.address}"
-    else:
-        kind = "serial" if workers == 1 else f"{workers} processes"
-    bar = tqdm(total=len(plans), unit="run", disable=not progress, desc=f"{campaign.twin} campaign")
-    with bar:
-        if client is None and scheduler is None and workers == 1:
-            grid = spec.grid()
-            for plan in plans:
-                r, v = write_run(writer, spec, plan, seed=seed, chash=chash, grid=grid)
-                rows, values = rows + r, values + v
-                bar.update(1)
+    n_todo = campaign.runs - len(done)
+    own = None
+    if client is None and scheduler is not None:
+        client = own = connect_scheduler(scheduler)  # before the folder is created
+    try:
+        plans = iter_campaign_plans(campaign, seed, (i for i in range(campaign.runs) if i not in done))
+        first = next(plans, None)
+        serial = client is None and workers == 1
+        if first is not None and not serial:
+            check_first_run(spec, first, n_todo, out, max_output_bytes, seed=seed, chash=chash)
+        writer._prepare()  # create (or clear, for overwrite) the folder before any worker writes
+        plans = itertools.chain([first] if first is not None else [], plans)
+        rows = values = 0
+        if client is not None:
+            kind = f"dask {scheduler or client.scheduler.address}"
         else:
-            args = (spec_json, str(out), chash)
-            results = (
-                _run_dask(plans, args, scheduler, client)
-                if client is not None or scheduler is not None
-                else _run_processes(plans, args, workers)
-            )
-            for res in results:
-                rows, values = rows + res["rows"], values + res["values"]
-                bar.update(1)
+            kind = "serial" if workers == 1 else f"{workers} processes"
+        bar = tqdm(total=n_todo, unit="run", disable=not progress, desc=f"{campaign.twin} campaign")
+        with bar:
+            if serial:
+                grid = spec.grid()
+                for k, plan in enumerate(plans):
+                    check = (
+                        first_run_check(spec, plan, n_todo, out, max_output_bytes, seed=seed, chash=chash)
+                        if k == 0 else None
+                    )
+                    r, v = write_run(writer, spec, plan, seed=seed, chash=chash, grid=grid, before_write=check)
+                    rows, values = rows + r, values + v
+                    bar.update(1)
+            else:
+                args = (spec_json, str(out), chash)
+                results = _run_dask(plans, args, client) if client is not None else _run_processes(plans, args, workers)
+                for res in results:
+                    rows, values = rows + res["rows"], values + res["values"]
+                    bar.update(1)
+    finally:
+        if own is not None:
+            own.close()
     writer.finalize(
         {"campaign": campaign.to_json_dict(), "scenario": spec_json, "config_hash": chash, "seed": seed}
     )
     return CampaignSummary(
-        out, seed, len(plans), len(done), rows, values, time.perf_counter() - t0, kind
+        out, seed, n_todo, len(done), rows, values, time.perf_counter() - t0, kind
     )
 
 
-def _run_processes(plans: list[RunPlan], args: tuple[Any, ...], workers: int) -> Iterator[dict[str, Any]]:
+def _run_processes(plans: Iterator[RunPlan], args: tuple[Any, ...], workers: int) -> Iterator[dict[str, Any]]:
     """Results of the runs in ``workers`` local processes, as they finish."""
     spec_json, out, chash = args
-    pending = iter(plans)
-    window = 2 * workers  # bounded in-flight tasks: plans are not all pickled at once
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
-        running: set[Future] = set()
-        try:
-            while True:
-                while len(running) < window:
-                    plan = next(pending, None)
-                    if plan is None:
-                        break
-                    running.add(pool.submit(_task, spec_json, plan.to_json(), out, chash))
-                if not running:
-                    return
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
-                for f in sorted(finished, key=id):
-                    yield f.result()
-        except BaseException:
-            for f in running:
-                f.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-
-
-def _run_dask(
-    plans: list[RunPlan], args: tuple[Any, ...], scheduler: str | None, client: Any
-) -> Iterator[dict[str, Any]]:
-    """Results of the runs as tasks of a Dask cluster, as they finish."""
+    window = 2 * workers  # bounded in-flight tasks: plans are made and pickled as they go
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=_mp_context(), initializer=_worker_init, initargs=(os.getpid(),)
+    )
+    running: set[Future] = set()
     try:
-        from dask.distributed import Client, as_completed
-    except ImportError:  # pragma: no cover
-        raise RuntimeError("--scheduler needs dask.distributed: pip install 'twinforge[dask]'") from None
-    spec_json, out, chash = args
-    own = client is None
-    if own:
-        client = Client(scheduler)
-    try:
-        n_threads = max(1, sum(client.nthreads().values()))
-        window = 2 * n_threads
-        pending = iter(plans)
-        first = [
-            client.submit(_task, spec_json, p.to_json(), out, chash, pure=False)
-            for p in (next(pending, None) for _ in range(window))
-            if p is not None
-        ]
-        if not first:
-            return
-        ac = as_completed(first)
-        try:
-            for fut in ac:
-                res = fut.result()
-                fut.release()
-                plan = next(pending, None)
-                if plan is not None:
-                    ac.add(client.submit(_task, spec_json, plan.to_json(), out, chash, pure=False))
-                yield res
-        except BaseException:
-            for f in list(getattr(ac, "futures", ())):
-                f.cancel()
-            raise
+        while True:
+            while len(running) < window:
+                plan = next(plans, None)
+                if plan is None:
+                    break
+                running.add(pool.submit(_task, spec_json, plan.to_json(), out, chash))
+            if not running:
+                break
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            for f in sorted(finished, key=id):
+                yield f.result()
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        # stop now: the runs in progress leave only temporary files, which --resume redoes
+        for f in running:
+            f.cancel()
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        raise
+    except BaseException:
+        for f in running:
+            f.cancel()
+        raise
     finally:
-        if own:
-            client.close()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_dask(plans: Iterator[RunPlan], args: tuple[Any, ...], client: Any) -> Iterator[dict[str, Any]]:
+    """Results of the runs as tasks of a Dask cluster, as they finish."""
+    from dask.distributed import as_completed
+
+    spec_json, out, chash = args
+    n_threads = max(1, sum(client.nthreads().values()))
+    window = 2 * n_threads
+    first = [
+        client.submit(_task, spec_json, p.to_json(), out, chash, pure=False)
+        for p in (next(plans, None) for _ in range(window))
+        if p is not None
+    ]
+    if not first:
+        return
+    ac = as_completed(first)
+    try:
+        for fut in ac:
+            res = fut.result()
+            fut.release()
+            plan = next(plans, None)
+            if plan is not None:
+                ac.add(client.submit(_task, spec_json, plan.to_json(), out, chash, pure=False))
+            yield res
+    except BaseException:
+        for f in list(getattr(ac, "futures", ())):
+            f.cancel()
+        raise

@@ -7,11 +7,15 @@ do not depend on which runs came before it or how many there are.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+import pandas as pd
 
 from twinforge import __version__
 from twinforge.campaign.spec import GenerateSpec
@@ -21,7 +25,11 @@ from twinforge.core.rng import RngStreams
 from twinforge.core.schema import canonical_json, config_hash
 from twinforge.events.base import ScheduledEvent
 
-__all__ = ["RunPlan", "plan_runs", "build_twin", "write_run", "execute_run", "generate", "GenerateSummary"]
+__all__ = [
+    "RunPlan", "plan_run", "iter_plans", "plan_runs", "build_twin", "write_run", "execute_run", "generate",
+    "GenerateSummary", "LARGE_OUTPUT_BYTES", "OutputEstimate", "OutputTooLarge", "estimate_output",
+    "check_output_size", "check_first_run", "first_run_check",
+]
 
 
 @dataclass(frozen=True)
@@ -68,15 +76,27 @@ class RunPlan:
         return cls(**d)
 
 
-def plan_runs(spec: GenerateSpec, seed: int) -> list[RunPlan]:
-    """The runs of ``spec`` under the effective root ``seed``."""
-    plugin = TWINS.get(spec.twin)
-    plans = []
-    root = RngStreams(seed)
+def plan_run(spec: GenerateSpec, seed: int, run_id: int) -> RunPlan:
+    """The plan of run ``run_id`` of ``spec`` under the root ``seed`` (stream ``run/<id>``)."""
+    rng = RngStreams(seed).child(f"run/{run_id}").generator("parameters")
+    return RunPlan(run_id, seed, TWINS.get(spec.twin).draw(spec.config, spec.diversity, rng))
+
+
+def iter_plans(spec: GenerateSpec, seed: int, skip: Any = ()) -> Iterator[RunPlan]:
+    """The plans of the runs of ``spec`` not in ``skip`` (run ids), one at a time, in order.
+
+    Lazy: memory does not grow with the number of runs (a million homes are planned as
+    they are simulated, not up front).
+    """
     for run_id in range(spec.runs):
-        rng = root.child(f"run/{run_id}").generator("parameters")
-        plans.append(RunPlan(run_id, seed, plugin.draw(spec.config, spec.diversity, rng)))
-    return plans
+        if run_id not in skip:
+            yield plan_run(spec, seed, run_id)
+
+
+def plan_runs(spec: GenerateSpec, seed: int) -> list[RunPlan]:
+    """The plans of all runs of ``spec`` under the effective root ``seed`` (a list: small
+    scenarios; :func:`iter_plans` streams them)."""
+    return list(iter_plans(spec, seed))
 
 
 def build_twin(spec: GenerateSpec, plan: RunPlan):
@@ -95,16 +115,45 @@ class _NoBar:
         pass
 
 
+def _run_record(spec: GenerateSpec, plan: RunPlan, twin: Any, seed: int, chash: str) -> dict[str, Any]:
+    return {
+        "run_id": plan.run_id,
+        "twin": spec.twin,
+        "seed": seed,
+        "weight": plan.weight,
+        "stratum": plan.stratum,
+        "log_weight": plan.log_weight,
+        "pair_id": plan.stream_id,
+        "counterfactual": plan.counterfactual,
+        "config_hash": chash,
+        **twin.parameters(),
+    }
+
+
+def _start_run(
+    spec: GenerateSpec, plan: RunPlan, grid: Any, on_chunk: Callable[[int], None] | None = None
+) -> tuple[Any, Any, Iterator[dict[str, Any]]]:
+    """``(twin, run_grid, blocks)`` of a planned run: its twin, its own grid (shorter when the
+    twin ends early, e.g. at a failure) and the generator of its rendered blocks."""
+    twin = build_twin(spec, plan)
+    run_grid = twin.run_grid(grid) if hasattr(twin, "run_grid") else grid
+    return twin, run_grid, simulate(twin, run_grid, chunk_samples=spec.chunk_samples, on_chunk=on_chunk)
+
+
 def write_run(
     writer: Any, spec: GenerateSpec, plan: RunPlan, *, seed: int, chash: str,
-    grid: Any = None, bar: Any = None,
+    grid: Any = None, bar: Any = None, before_write: Callable[..., None] | None = None,
 ) -> tuple[int, int]:
-    """Simulate one planned run and commit it to ``writer``; returns ``(rows, values)``."""
+    """Simulate one planned run and commit it to ``writer``; returns ``(rows, values)``.
+
+    ``before_write(twin, run_grid, first_block)``, if given, sees the first rendered block
+    before anything of the run is written (and before the dataset folder is created): the
+    output size check uses it. It may raise to stop.
+    """
     grid = spec.grid() if grid is None else grid
     bar = _NoBar() if bar is None else bar
     rows = values = 0
-    twin = build_twin(spec, plan)
-    run_grid = twin.run_grid(grid) if hasattr(twin, "run_grid") else grid  # e.g. until failure
+    twin, run_grid, blocks = _start_run(spec, plan, grid, bar.update)
     if run_grid.n_steps != grid.n_steps:
         bar.total -= grid.n_steps - run_grid.n_steps
         bar.refresh()
@@ -118,8 +167,11 @@ def write_run(
         "twin": spec.twin,
         "start": grid.start.isoformat(),
     }
+    first = next(blocks, None)  # rendered before anything is written: the size check sees it
+    if before_write is not None:
+        before_write(twin, run_grid, first)
     with writer.open_run(spec.twin, plan.run_id, channels, meta) as run:
-        for block in simulate(twin, run_grid, chunk_samples=spec.chunk_samples, on_chunk=bar.update):
+        for block in itertools.chain([first] if first is not None else [], blocks):
             tables = block.pop("_tables", None) or {}  # extra per-run tables (raw snapshots)
             run.write(block)
             for name in sorted(tables):
@@ -127,20 +179,136 @@ def write_run(
             n = len(block["time"])
             rows += n
             values += n * len(channels)
-        record = {
-            "run_id": plan.run_id,
-            "twin": spec.twin,
-            "seed": seed,
-            "weight": plan.weight,
-            "stratum": plan.stratum,
-            "log_weight": plan.log_weight,
-            "pair_id": plan.stream_id,
-            "counterfactual": plan.counterfactual,
-            "config_hash": chash,
-            **twin.parameters(),
-        }
-        run.commit(twin.events(plan.run_id), record)
+        run.commit(twin.events(plan.run_id), _run_record(spec, plan, twin, seed, chash))
     return rows, values
+
+
+# -- the size of what is about to be written ----------------------------------------------
+
+#: Estimated output [bytes] above which ``generate`` and ``campaign run`` stop and ask for
+#: ``--allow-large`` (``allow_large=True``); so does an estimate above the free disk space.
+LARGE_OUTPUT_BYTES = 20 * 10**9
+
+
+#: Disk space of one folder on common file systems (ext4, XFS) [bytes]: each run has its own.
+_FOLDER_BYTES = 4096
+
+
+class OutputTooLarge(ValueError):
+    """The estimated output exceeds :data:`LARGE_OUTPUT_BYTES` or the free disk space."""
+
+
+@dataclass(frozen=True)
+class OutputEstimate:
+    """The estimated size of a dataset about to be written.
+
+    The first block of the first run to write is rendered (it is written afterwards, not
+    rendered twice) and encoded in memory exactly as the writer will encode it: its bytes
+    per row, times the rows of that run, plus the run's other files (its record, and its
+    events so far as many times as it has blocks) and folders, times the runs to write. Runs that end early (``until_failure``) are taken at
+    the first run's length; the per-row cost of the first block (often the first day)
+    stands for the whole run. ``tests/reliability/test_output_size.py`` checks the
+    estimate against the bytes written.
+    """
+
+    runs: int
+    rows_per_run: int
+    bytes_per_row: float
+    bytes_per_run_other: int
+
+    @property
+    def bytes(self) -> float:
+        return self.runs * (self.rows_per_run * self.bytes_per_row + self.bytes_per_run_other)
+
+    def text(self) -> str:
+        from twinforge.export.reader import _fmt_bytes
+
+        per_run = self.rows_per_run * self.bytes_per_row + self.bytes_per_run_other
+        return (
+            f"about {_fmt_bytes(self.bytes)} ({self.runs:,} run(s) x {_fmt_bytes(per_run)}: "
+            f"{self.rows_per_run:,} rows x {self.bytes_per_row:,.1f} B)"
+        )
+
+
+def estimate_output(
+    spec: GenerateSpec, plan: RunPlan, twin: Any, run_grid: Any, block: dict[str, Any] | None,
+    runs: int, *, seed: int = 0, chash: str = "",
+) -> OutputEstimate:
+    """Estimate the bytes ``runs`` runs like ``plan``'s will write, from its first ``block``."""
+    from twinforge.export.parquet import encoded_size
+
+    if block is None or not len(block["time"]):
+        return OutputEstimate(runs, 0, 0.0, 0)
+    try:  # the events so far, as many again per block (a twin may not list them mid-run)
+        events = twin.events(0).copy()
+        n_blocks = max(1, round(run_grid.n_steps / len(block["time"])))
+        events = pd.concat([events] * n_blocks, ignore_index=True) if len(events) else events
+        events["event_id"] = range(len(events))
+    except Exception:  # noqa: BLE001 - an estimate: without them
+        events = None
+    block_bytes, other = encoded_size(
+        spec.twin, twin.channels(), block, _run_record(spec, plan, twin, seed, chash), events
+    )
+    folders = _FOLDER_BYTES * (2 + len(block.get("_tables") or {}))  # a run's folders on disk
+    return OutputEstimate(runs, int(run_grid.n_steps), block_bytes / len(block["time"]), other + folders)
+
+
+def check_output_size(estimate: OutputEstimate, out: str | Path, limit: float | None) -> None:
+    """Raise :class:`OutputTooLarge` if ``estimate`` exceeds ``limit`` or the free space at
+    ``out`` (no check when ``limit`` is None)."""
+    import shutil
+
+    from twinforge.export.reader import _fmt_bytes
+
+    if limit is None:
+        return
+    above = Path(out).absolute()
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    try:
+        free = shutil.disk_usage(above).free
+    except OSError:
+        free = None
+    if estimate.bytes > limit:
+        why = f"above the {_fmt_bytes(limit)} that twinforge writes without asking"
+    elif free is not None and estimate.bytes > free:
+        why = f"more than the {_fmt_bytes(free)} free at {above}"
+    else:
+        return
+    raise OutputTooLarge(
+        f"the output would be {estimate.text()}, {why}; add --allow-large to write it anyway, "
+        "or reduce runs, days, period or sample rate"
+    )
+
+
+def check_first_run(
+    spec: GenerateSpec, plan: RunPlan, runs: int, out: str | Path, limit: float | None, *,
+    seed: int, chash: str,
+) -> None:
+    """Render the first block of ``plan`` (in memory) and refuse if the output of ``runs``
+    runs would be too large: the check of a campaign whose runs are simulated elsewhere."""
+    if limit is None:
+        return
+    twin, run_grid, blocks = _start_run(spec, plan, spec.grid())
+    block = next(blocks, None)
+    blocks.close()
+    check_output_size(estimate_output(spec, plan, twin, run_grid, block, runs, seed=seed, chash=chash), out, limit)
+
+
+def first_run_check(
+    spec: GenerateSpec, plan: RunPlan, runs: int, out: str | Path, limit: float | None, *,
+    seed: int, chash: str,
+) -> Callable[..., None] | None:
+    """A ``before_write`` for :func:`write_run` of the first run written: estimate the output
+    of ``runs`` runs from its first block and refuse if it is too large (None: no check)."""
+    if limit is None:
+        return None
+
+    def check(twin: Any, run_grid: Any, block: dict[str, Any] | None) -> None:
+        est = estimate_output(spec, plan, twin, run_grid, block, runs, seed=seed, chash=chash)
+        check_output_size(est, out, limit)
+
+    return check
 
 
 _SPEC_CACHE: dict[str, GenerateSpec] = {}
@@ -191,19 +359,21 @@ class GenerateSummary:
 
 
 def _recorded_seed(out: str | Path) -> int | None:
-    from twinforge.export.parquet import read_manifest
+    from twinforge.export.parquet import SHARD_RUN_NAME, SHARDS_DIR, read_manifest, run_folder
 
     try:
-        dataset = read_manifest(Path(out)).get("dataset") or {}
+        manifest = read_manifest(Path(out))
     except (OSError, ValueError):
         return None
-    seed = dataset.get("seed")
+    seed = (manifest.get("dataset") or {}).get("seed")
     if seed is None:  # interrupted before finalize: the completed runs carry it
         import pyarrow.parquet as pq
 
-        for shard in sorted(Path(out).glob("_runs/twin=*/run_id=*/run.parquet")):
-            seed = pq.read_table(shard, columns=["seed"]).column("seed")[0].as_py()
-            break
+        for e in sorted(manifest["runs"], key=lambda e: (e["twin"], e["run_id"])):
+            shard = Path(out) / SHARDS_DIR / run_folder(e["twin"], e["run_id"]) / SHARD_RUN_NAME
+            if shard.is_file():
+                seed = pq.read_table(shard, columns=["seed"]).column("seed")[0].as_py()
+                break
     return int(seed) if seed is not None else None
 
 
@@ -213,11 +383,33 @@ def generate(
     *,
     mode: Literal["create", "resume", "overwrite"] = "create",
     progress: bool = True,
+    max_output_bytes: float | None = LARGE_OUTPUT_BYTES,
 ) -> GenerateSummary:
     """Simulate every run of ``spec`` and write the dataset at ``out``.
 
     Runs already complete in ``out`` (``mode="resume"``) are skipped; each run is written
-    atomically, so an interruption leaves only whole runs behind.
+    atomically, so an interruption leaves only whole runs behind. Runs are planned one at
+    a time as they are simulated: memory does not grow with the number of runs.
+
+    Parameters
+    ----------
+    spec : GenerateSpec
+    out : str or Path
+        Dataset folder.
+    mode : {"create", "resume", "overwrite"}
+        As for :class:`~twinforge.export.DatasetWriter`.
+    progress : bool
+        A tqdm progress bar over samples.
+    max_output_bytes : float or None
+        Refuse (:class:`OutputTooLarge`, before anything is written) when the estimated
+        output (:class:`OutputEstimate`) exceeds it or the free disk space; None: no check.
+
+    Raises
+    ------
+    FileExistsError
+        ``out`` is not a folder this mode may write to (a user's folder, a dataset of another
+        configuration when resuming); nothing was written.
+    OutputTooLarge
     """
     from tqdm import tqdm
 
@@ -234,18 +426,21 @@ def generate(
     chash = config_hash(spec_json)
     grid = spec.grid()
     writer = DatasetWriter(out, mode=mode)
-    done = writer.completed_runs()
-    plans = [p for p in plan_runs(spec, seed) if (spec.twin, p.run_id) not in done]
-    skipped = spec.runs - len(plans)
+    writer.check_config_hash(spec.twin, chash)
+    done = {run_id for twin, run_id in writer.completed_runs() if twin == spec.twin}
+    todo = spec.runs - len(done)
     rows = values = 0
     bar = tqdm(
-        total=len(plans) * grid.n_steps, unit="sample", unit_scale=True,
-        disable=not progress, desc=f"{spec.twin} x{len(plans)}",
+        total=todo * grid.n_steps, unit="sample", unit_scale=True,
+        disable=not progress, desc=f"{spec.twin} x{todo}",
     )
     with bar:
-        for plan in plans:
-            n_rows, n_values = write_run(writer, spec, plan, seed=seed, chash=chash, grid=grid, bar=bar)
+        for k, plan in enumerate(iter_plans(spec, seed, skip=done)):
+            check = first_run_check(spec, plan, todo, out, max_output_bytes, seed=seed, chash=chash) if k == 0 else None
+            n_rows, n_values = write_run(
+                writer, spec, plan, seed=seed, chash=chash, grid=grid, bar=bar, before_write=check
+            )
             rows += n_rows
             values += n_values
     writer.finalize({"scenario": spec_json, "config_hash": chash, "seed": seed})
-    return GenerateSummary(Path(out), seed, len(plans), skipped, rows, values, time.perf_counter() - t0)
+    return GenerateSummary(Path(out), seed, todo, len(done), rows, values, time.perf_counter() - t0)

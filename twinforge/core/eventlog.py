@@ -59,9 +59,14 @@ class EventLog:
         c["label"].append(bool(label))
         return len(c["type"]) - 1
 
-    def update(self, event_id: int, *, end_s: float | None = None, **params: float | int | str | bool) -> None:
-        """Set the end of an open event and add parameters known only later (e.g. energy)."""
+    def update(
+        self, event_id: int, *, end_s: float | None = None, severity: float | None = None,
+        **params: float | int | str | bool,
+    ) -> None:
+        """Set the end (and severity) of an open event and add parameters known only later."""
         c = self._cols
+        if severity is not None:
+            c["severity"][event_id] = float(severity)
         if end_s is not None:
             if end_s < c["start_s"][event_id]:
                 raise ValueError(f"event {event_id} cannot end before it starts")

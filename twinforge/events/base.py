@@ -36,6 +36,10 @@ class EventType:
     #: Unit and meaning of ``severity`` (documented in docs/events.md).
     severity_unit: ClassVar[str]
     severity_range: ClassVar[tuple[float, float]]
+    #: Name of the ``params`` key through which an event already in progress when the run's
+    #: window opens learns how long it has lasted [h] (None: the event is clipped to the
+    #: window, which is exact for step-like events such as outages).
+    in_progress_param: ClassVar[str | None] = None
 
     def apply(self, twin: Any, start_s: float, end_s: float, severity: float, **params: Any) -> int:
         """Act on ``twin`` over ``[start_s, end_s)`` and log the event; returns its id."""

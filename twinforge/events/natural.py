@@ -37,6 +37,24 @@ Statistical Modeling of Extreme Values*, Springer, doi:10.1007/978-1-4471-3675-0
 the shape :math:`\\xi` in Coles' sign convention (:math:`\\xi < 0`: bounded upper tail, as
 for temperature maxima); note that :data:`scipy.stats.genextreme` uses :math:`c = -\\xi`.
 
+**Events in progress when the window opens.** A window rarely opens on a quiet day by
+design: a run that starts in July starts inside a heat wave now and then. The events that
+started before ``start`` and still last at ``start`` are the points of the same process
+thinned by :math:`P(D > a)`, :math:`a` their age: a Poisson count of mean
+
+.. math::  \\Lambda_c = \\int_0^{L} \\lambda(t_0 - a)\\, P(D > a)\\, da
+
+(the stationary start of an :math:`M/G/\\infty` queue, the number of customers in service;
+Ross 1996, *Stochastic Processes*, 2nd ed., sec. 2.3), with :math:`L` the duration's
+:math:`1 - 10^{-9}` quantile (the integral beyond it is negligible). Each is drawn exactly
+by rejection (an onset from the intensity on :math:`[t_0 - L, t_0)` and a duration, kept if
+it reaches :math:`t_0`) and placed at the window's start with the rest of its duration
+and its age ``elapsed_h`` (:meth:`NaturalModel.sample_in_progress`). An importance
+proposal biases them like the onsets in the window (count and severity; their weight has
+the same closed form, :mod:`twinforge.events.sampling`), and they count towards a run's
+stratum (a run that opens inside a heat wave is not in stratum ``none``). ``in_progress = false`` turns them off
+for a type (then a run opens with no event of that type going on).
+
 **Likelihood.** An event list :math:`\\{(t_i, d_i, s_i)\\}_{i=1}^N` on the horizon has log
 density (with respect to onset time in days, duration in hours and severity in its unit)
 
@@ -62,7 +80,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from scipy import stats
+from scipy import special, stats
 from scipy.special import i0e
 
 from twinforge.core.registry import EVENTS
@@ -409,6 +427,9 @@ class NaturalModel(BaseModel):
         None, description="allowed severities (low, high) [severity unit]"
     )
     source: str = Field("", max_length=2000, description="provenance of the parameters")
+    in_progress: bool = Field(
+        True, description="also draw the events already in progress when the window opens"
+    )
 
     @field_validator("type")
     @classmethod
@@ -488,9 +509,7 @@ class NaturalModel(BaseModel):
             Horizon [day], > 0.
         """
         _check_days(days)
-        x0 = _days_since_epoch(start)
-        ph = self._phase(np.array([x0, x0 + days]))
-        return self.rate_per_year * _vm_window_mass(self.season_concentration, ph[0], ph[1])
+        return _expected_count(self, _days_since_epoch(start), float(days))
 
     # ----------------------------------------------------------------- marks
 
@@ -591,18 +610,129 @@ class NaturalModel(BaseModel):
         return self._assemble(n, start, days, rng)
 
     def _assemble(
-        self, n: int, start: Any, days: float, rng: np.random.Generator, severities: Any = None
+        self, n: int, start: Any, days: float, rng: np.random.Generator, severities: Any = None,
+        durations: Any = None,
     ) -> list[dict[str, Any]]:
         t = self.sample_onsets(n, start, days, rng)
-        d = self.sample_durations(n, rng)
+        d = self.sample_durations(n, rng) if durations is None else durations(n, rng)
         s = self.sample_severities(n, rng) if severities is None else severities(n, rng)
         return make_events(self.type, start, t, d, s)
+
+    # ----------------------------------------------------------------- in progress at the start
+
+    def lookback_days(self) -> float:
+        """How far back an onset can still reach the window: :math:`L` [day].
+
+        The duration's :math:`1 - 10^{-9}` quantile, at most 366 days.
+        """
+        return min(self.duration_median_h * math.exp(self.duration_sigma * _Z_LOOKBACK) / 24.0, 366.0)
+
+    def in_progress_count(self, start: Any) -> float:
+        """Expected number of events in progress at ``start``, :math:`\\Lambda_c` [-].
+
+        0 when ``in_progress`` is off. Gauss-Legendre quadrature of
+        :math:`\\lambda(t_0 - a) P(D > a)` over the lookback, on pieces shorter than a
+        quarter of the median duration and than a day.
+        """
+        if not self.in_progress:
+            return 0.0
+        return _in_progress_count(self, _days_since_epoch(start))
+
+    def active_count(self, start: Any, days: float) -> float:
+        """Expected number of events active in the window: onsets in it plus those in progress [-]."""
+        return self.expected_count(start, days) + self.in_progress_count(start)
+
+    def sample_in_progress(
+        self, start: Any, rng: np.random.Generator, n: int | None = None, severities: Any = None
+    ) -> list[dict[str, Any]]:
+        """The events already in progress at ``start``, placed at ``start``.
+
+        Parameters
+        ----------
+        start : timestamp-like
+            Start of the window (naive times are UTC).
+        rng : numpy.random.Generator
+            Source of randomness (count, then candidates by rejection, then severities).
+        n : int, optional
+            Their number; drawn from Poisson(:meth:`in_progress_count`) when omitted.
+        severities : callable, optional
+            ``severities(n, rng)`` drawing their severities (a proposal's biased law);
+            the natural law by default.
+
+        Returns
+        -------
+        list of dict
+            ``{"type", "start" (= start), "duration_h" (what is left of it) [h],
+            "severity", "in_progress": True, "elapsed_h" [h], "params"}``; ``params`` holds
+            the age under the type's ``in_progress_param`` (weather events), or is empty
+            (the event is simply clipped to the window). Empty when ``in_progress`` is off.
+        """
+        if not self.in_progress:
+            return []
+        start = _utc(start)
+        if n is None:
+            n = int(rng.poisson(self.in_progress_count(start)))
+        if n == 0:
+            return []
+        lookback = self.lookback_days()
+        origin = start - pd.Timedelta(days=lookback)
+        ages: list[np.ndarray] = []
+        durations: list[np.ndarray] = []
+        accept = self.in_progress_count(start) / max(self.expected_count(origin, lookback), 1e-300)
+        need, batch = n, min(int(1.5 * n / max(accept, 1e-6)) + 16, 1 << 20)
+        for _ in range(10_000):
+            onset = self.sample_onsets(batch, origin, lookback, rng)
+            age = lookback - onset  # [day], in (0, lookback]
+            d = self.sample_durations(batch, rng)
+            keep = d > 24.0 * age
+            ages.append(age[keep][:need])
+            durations.append(d[keep][:need])
+            need -= len(ages[-1])
+            if need <= 0:
+                break
+            batch = min(batch * 2, 1 << 20)
+        else:  # pragma: no cover - needs an acceptance below 1e-9
+            raise RuntimeError(f"could not draw the {self.type!r} events in progress at {start}")
+        age_h = 24.0 * np.concatenate(ages)
+        left_h = np.concatenate(durations) - age_h
+        sev = self.sample_severities(n, rng) if severities is None else severities(n, rng)
+        key = getattr(EVENTS.get(self.type), "in_progress_param", None) if self.type in EVENTS else None
+        return [
+            {
+                "type": self.type,
+                "start": start,
+                "duration_h": float(left_h[i]),
+                "severity": float(sev[i]),
+                "in_progress": True,
+                "elapsed_h": float(age_h[i]),
+                "params": {key: float(age_h[i])} if key else {},
+            }
+            for i in np.argsort(-age_h, kind="stable")
+        ]
+
+    def in_progress_log_likelihood(self, events: Iterable[Mapping[str, Any]], start: Any) -> float:
+        """Log density of the events of this type in progress at ``start``.
+
+        :math:`-\\Lambda_c + \\sum_j [\\ln \\lambda(t_0 - a_j) + \\ln f_D(a_j + l_j) + \\ln f_S(s_j)]`
+        with respect to age :math:`a` [day], total duration [h] and severity (:math:`l_j` the
+        duration left; the density is 0 unless :math:`a_j` is shorter than the duration).
+        """
+        a, d, s = _in_progress_arrays(events, self.type)
+        ll = -self.in_progress_count(start)
+        if a.size:
+            x = _days_since_epoch(start) - a
+            dens = _vm_pdf(self._phase(x), self.season_concentration) * _TWO_PI / YEAR_DAYS
+            with np.errstate(divide="ignore"):
+                ll += float(np.sum(np.log(self.rate_per_year * dens)))
+            ll += float(np.sum(self.duration_logpdf(d))) + float(np.sum(self.severity_logpdf(s)))
+        return ll
 
     def log_likelihood(self, events: Iterable[Mapping[str, Any]], start: Any, days: float) -> float:
         """Log density of ``events`` under this process on ``[start, start + days)``.
 
         :math:`\\ell = -\\Lambda + \\sum_i [\\ln \\lambda(t_i) + \\ln f_D(d_i) + \\ln f_S(s_i)]`,
-        with :math:`\\lambda` in events per day. Events of other types are ignored.
+        with :math:`\\lambda` in events per day. Events of other types, and events in
+        progress at the start (``in_progress``), whose law no proposal changes, are ignored.
 
         Raises
         ------
@@ -620,9 +750,45 @@ class NaturalModel(BaseModel):
         return ll
 
 
+#: Standard normal quantile of 1 - 1e-9: the lookback covers all but 1e-9 of the durations.
+_Z_LOOKBACK = 5.997807015
+
+
+@functools.lru_cache(maxsize=1024)
+def _expected_count(model: NaturalModel, x0: float, days: float) -> float:
+    """:math:`\\Lambda` of ``model`` over ``days`` from ``x0`` days since the epoch (cached: campaigns ask often)."""
+    ph = model._phase(np.array([x0, x0 + days]))
+    return model.rate_per_year * _vm_window_mass(model.season_concentration, ph[0], ph[1])
+
+
+@functools.lru_cache(maxsize=1024)
+def _in_progress_count(model: NaturalModel, x0: float) -> float:
+    """:math:`\\Lambda_c` of ``model`` at ``x0`` days since the epoch (see the module docstring)."""
+    lookback = model.lookback_days()
+    width = min(1.0, model.duration_median_h / 24.0 / 4.0)
+    k = min(20_000, max(1, math.ceil(lookback / width)))
+    edges = np.linspace(0.0, lookback, k + 1)
+    x, w = np.polynomial.legendre.leggauss(16)
+    mid, half = 0.5 * (edges[:-1] + edges[1:]), 0.5 * np.diff(edges)
+    age = (mid[:, None] + half[:, None] * x[None, :]).ravel()
+    dens = _vm_pdf(model._phase(x0 - age), model.season_concentration) * _TWO_PI / YEAR_DAYS
+    z = np.log(24.0 * age / model.duration_median_h) / model.duration_sigma
+    survive = 0.5 * special.erfc(z / math.sqrt(2.0))
+    integrand = (model.rate_per_year * dens * survive).reshape(k, 16)
+    return float(np.sum(half * (integrand @ w)))
+
+
 def _check_days(days: float) -> None:
     if not (np.isfinite(days) and days > 0):
         raise ValueError(f"days must be a positive finite number, got {days!r}")
+
+
+def _in_progress_arrays(events: Iterable[Mapping[str, Any]], type_: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Age [day], total duration [h] and severity of the events of ``type_`` in progress."""
+    mine = [e for e in events if e["type"] == type_ and e.get("in_progress", False)]
+    age_h = np.array([e["elapsed_h"] for e in mine], dtype=np.float64)
+    total_h = age_h + np.array([e["duration_h"] for e in mine], dtype=np.float64)
+    return age_h / 24.0, total_h, np.array([e["severity"] for e in mine], dtype=np.float64)
 
 
 def make_events(
@@ -648,7 +814,7 @@ def _event_arrays(
     """Onset offsets [day], durations [h] and severities of the events of ``type_``."""
     _check_days(days)
     start = _utc(start)
-    mine = [e for e in events if e["type"] == type_]
+    mine = [e for e in events if e["type"] == type_ and not e.get("in_progress", False)]
     t = np.array([(_utc(e["start"]) - start) / _DAY for e in mine], dtype=np.float64)
     if len(t) and (t.min() < 0.0 or t.max() >= days):
         raise ValueError(f"an event of {type_!r} starts outside the horizon [start, start + {days} d)")

@@ -24,21 +24,26 @@ probabilities), or by an exponential tilt
 .. math::  q_S(s) = p_S(s)\\, e^{\\theta s} / M(\\theta), \\qquad M(\\theta) = E_p[e^{\\theta S}].
 
 Both keep the support of the severity law exactly, so weights are finite wherever
-:math:`p > 0`. Durations are not biased. The log weight of one type with :math:`n`
-events on a horizon of natural expected count :math:`\\Lambda` is
+:math:`p > 0`. Durations may be lengthened by a shift :math:`\\delta` of their log
+(``duration_shift``, lognormal :math:`q_D` of median :math:`m e^{\\delta}`). The log weight
+of one type with :math:`n` events on a horizon of natural expected count :math:`\\Lambda` is
 
 .. math::
 
-    \\ln w = (r - 1)\\Lambda - n \\ln r - \\sum_i \\ln\\frac{q_S(s_i)}{p_S(s_i)}
+    \\ln w = (r - 1)\\Lambda - n \\ln r - \\sum_i \\ln\\frac{q_S(s_i)\\, q_D(d_i)}{p_S(s_i)\\, p_D(d_i)}
              \\; [+ \\ln(1 - e^{-r\\Lambda}) \\text{ with } \\texttt{min\\_events}=1]
 
-and the run's log weight is the sum over types. Biased severities are drawn exactly
-(inversion of the truncated CDF for the mixture; rejection from a piecewise envelope for
+and the run's log weight is the sum over types. The events in progress when the window
+opens (:meth:`~twinforge.events.natural.NaturalModel.sample_in_progress`) are biased
+alike (count times :math:`r`, the same severity law) and add a term of the same form with
+their own natural expected number :math:`\\Lambda_c` and no ``min_events`` factor.
+Biased severities are drawn exactly (inversion of the truncated CDF for the mixture; rejection from a piecewise envelope for
 the tilt, whose :math:`M(\\theta)` comes from Gauss-Legendre quadrature on the pieces).
 
 **Stratified sampling** (Owen 2013, ch. 8; Cochran 1977, *Sampling Techniques*, ch. 5).
-The strata of a run are ``"none"`` (no event of any type), ``"<type>"`` (at least one
-event of that type and none of the others) and ``"mixed"`` (two types or more); they
+The strata of a run are ``"none"`` (no event of any type active in the window, counting
+those in progress when it opens), ``"<type>"`` (at least one event of that type and none
+of the others) and ``"mixed"`` (two types or more); they
 partition all outcomes and their natural probabilities :math:`P_h` follow exactly from the
 Poisson counts. A run of stratum :math:`h` is sampled from the natural law conditioned on
 :math:`h`, and the stratified estimate is :math:`\\sum_h P_h \\bar Y_h`
@@ -108,6 +113,16 @@ class ImportanceProposal(BaseModel):
         tail grow like :math:`e^{\\theta (s_{max} - s)}`: keep :math:`\\theta` small (a
         strong tilt gives heavy-tailed weights and optimistic standard errors). At most
         1000 / (width of the severity range). Not combined with ``tail_share``.
+    duration_shift : float
+        Shift :math:`\\delta` of the log duration [-]: with probability :math:`\\beta` =
+        ``duration_share`` a duration is drawn lognormal with median :math:`m e^{\\delta}`
+        (the natural sigma), otherwise from the natural law:
+        :math:`q_D = (1 - \\beta) p_D + \\beta p_{D,\\delta}`, a defensive mixture whose
+        per-event weight is at most :math:`1/(1 - \\beta)` when :math:`\\beta < 1`. Events in
+        progress at the window's start follow: under :math:`q` they are those of the
+        mixture's two components.
+    duration_share : float
+        :math:`\\beta` in [0, 1] (1: every duration from the shifted law).
     min_events : int
         0, or 1 to condition the proposal on at least one event of this type. The weight
         then includes the conditioning probability :math:`P_q(N \\ge 1)`, and weighted
@@ -122,6 +137,8 @@ class ImportanceProposal(BaseModel):
     tail_threshold: float | None = Field(None, ge=-1e6, le=1e6, description="severity of interest u")
     tail_share: float = Field(0.0, ge=0.0, le=0.99, description="share of severities drawn above u [-]")
     severity_tilt: float = Field(0.0, ge=0.0, le=1e4, description="exponential tilt [1/severity unit]")
+    duration_shift: float = Field(0.0, ge=-3.0, le=3.0, description="shift of ln(duration) [-]")
+    duration_share: float = Field(1.0, ge=0.0, le=1.0, description="share of durations drawn shifted [-]")
     min_events: int = Field(0, ge=0, le=1, description="condition on at least this many events (0 or 1)")
 
     @model_validator(mode="after")
@@ -206,6 +223,42 @@ class ProposalModel:
     def type(self) -> str:
         return self.natural.type
 
+    @property
+    def durations(self) -> NaturalModel:
+        """The natural model with the proposal's durations (median times :math:`e^{\\delta}`)."""
+        return _shifted(self.natural, self.proposal.duration_shift)
+
+    def _log_ratio_d(self, d: np.ndarray) -> np.ndarray:
+        """``log q_D(d) - log p_D(d)`` of durations [h]."""
+        delta, beta = self.proposal.duration_shift, self.proposal.duration_share
+        d = np.asarray(d, dtype=np.float64)
+        if delta == 0.0 or beta == 0.0:
+            return np.zeros_like(d)
+        z = np.log(d / self.natural.duration_median_h)
+        shifted = delta * (2.0 * z - delta) / (2.0 * self.natural.duration_sigma**2)
+        if beta == 1.0:
+            return shifted
+        return np.logaddexp(math.log1p(-beta), math.log(beta) + shifted)
+
+    def _mixed(self) -> bool:
+        return self.proposal.duration_shift != 0.0 and 0.0 < self.proposal.duration_share < 1.0
+
+    def sample_durations(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` durations [h] from :math:`q_D` (the mixture: a uniform picks the component)."""
+        if not self._mixed():
+            return self.durations.sample_durations(n, rng)
+        shifted = rng.random(n) < self.proposal.duration_share
+        z = rng.standard_normal(n)
+        m = self.natural.duration_median_h * np.exp(self.proposal.duration_shift * shifted)
+        return m * np.exp(self.natural.duration_sigma * z)
+
+    def in_progress_count(self, start: Any) -> float:
+        """Expected number of events in progress at ``start`` under :math:`q` [-]."""
+        r, beta = self.proposal.rate_factor, self.proposal.duration_share
+        if not self._mixed():
+            return r * self.durations.in_progress_count(start)
+        return r * ((1 - beta) * self.natural.in_progress_count(start) + beta * self.durations.in_progress_count(start))
+
     def _log_tau(self) -> float:
         """``log P_p(S >= u)`` under the truncated natural law."""
         return _log_tau(self.natural, float(self.proposal.tail_threshold))  # type: ignore[arg-type]
@@ -262,7 +315,9 @@ class ProposalModel:
         """Events of this type over the horizon drawn from :math:`q`."""
         mu = self.expected_count(start, days)
         n = _zt_poisson(mu, rng) if self.proposal.min_events else int(rng.poisson(mu))
-        return self.natural._assemble(n, start, days, rng, severities=self.sample_severities)
+        return self.natural._assemble(
+            n, start, days, rng, severities=self.sample_severities, durations=self.sample_durations
+        )
 
     def log_likelihood(self, events: Sequence[Mapping[str, Any]], start: Any, days: float) -> float:
         """Log density of ``events`` under :math:`q`, computed from scratch.
@@ -281,9 +336,53 @@ class ProposalModel:
             lam = np.asarray(self.natural.intensity([_utc(start) + pd.Timedelta(days=float(x)) for x in t]))
             with np.errstate(divide="ignore"):
                 ll += float(np.sum(np.log(self.proposal.rate_factor * lam)))
-            ll += float(np.sum(self.natural.duration_logpdf(d)))
+            ll += float(np.sum(self.natural.duration_logpdf(d) + self._log_ratio_d(d)))
             ll += float(np.sum(self.severity_logpdf(s)))
         return ll
+
+    def sample_in_progress(self, start: Any, rng: np.random.Generator) -> list[dict[str, Any]]:
+        """Events in progress at ``start`` drawn from :math:`q`.
+
+        The in-progress events of the proposal's process: onsets :math:`r` times as dense,
+        the proposal's durations (their age and remaining duration follow), biased
+        severities. ``min_events`` does not apply to them (it conditions the window's onsets).
+        """
+        r, beta = self.proposal.rate_factor, self.proposal.duration_share
+        if not self._mixed():
+            dur = self.durations
+            n = int(rng.poisson(r * dur.in_progress_count(start)))
+            return dur.sample_in_progress(start, rng, n=n, severities=self.sample_severities)
+        n1 = int(rng.poisson(r * (1 - beta) * self.natural.in_progress_count(start)))
+        n2 = int(rng.poisson(r * beta * self.durations.in_progress_count(start)))
+        ev = self.natural.sample_in_progress(start, rng, n=n1, severities=self.sample_severities)
+        return ev + self.durations.sample_in_progress(start, rng, n=n2, severities=self.sample_severities)
+
+    def in_progress_log_likelihood(self, events: Sequence[Mapping[str, Any]], start: Any) -> float:
+        """Log density under :math:`q` of the events in progress (as the natural model's, rate
+        :math:`r \\lambda` and severity law :math:`q_S`), computed from scratch."""
+        mine = [e for e in events if e["type"] == self.type and e.get("in_progress", False)]
+        s = np.array([e["severity"] for e in mine])
+        d = np.array([e["elapsed_h"] + e["duration_h"] for e in mine])
+        r = self.proposal.rate_factor
+        ll = self.natural.in_progress_log_likelihood(events, start)  # natural rate and durations
+        ll += self.natural.in_progress_count(start) - self.in_progress_count(start) + s.size * math.log(r)
+        return ll + float(np.sum(self._log_ratio(s))) + float(np.sum(self._log_ratio_d(d)))
+
+    def log_weight_in_progress(self, events: Sequence[Mapping[str, Any]], start: Any) -> float:
+        """:math:`\\ln p - \\ln q` of the events of this type in progress at ``start``.
+
+        :math:`\\Lambda_c^q - \\Lambda_c - n_c \\ln r - \\sum_j \\ln [q_S(s_j) q_D(d_j) / (p_S(s_j) p_D(d_j))]`,
+        the form of the onsets in the window, with :math:`\\Lambda_c` their natural expected
+        number (:meth:`~twinforge.events.natural.NaturalModel.in_progress_count`),
+        :math:`\\Lambda_c^q` that under :math:`q` (rate and durations), :math:`d_j` total durations.
+        """
+        mine = [e for e in events if e["type"] == self.type and e.get("in_progress", False)]
+        s = np.array([e["severity"] for e in mine])
+        d = np.array([e["elapsed_h"] + e["duration_h"] for e in mine])
+        r = self.proposal.rate_factor
+        lam, lam_q = self.natural.in_progress_count(start), self.in_progress_count(start)
+        return (lam_q - lam - s.size * math.log(r) - float(np.sum(self._log_ratio(s)))
+                - float(np.sum(self._log_ratio_d(d))))
 
     def log_weight(self, events: Sequence[Mapping[str, Any]], start: Any, days: float) -> float:
         """:math:`\\ln p(E) - \\ln q(E)` for the events of this type, in closed form.
@@ -291,16 +390,24 @@ class ProposalModel:
         ``+inf`` for an event list that :math:`q` cannot produce (none under
         ``min_events=1``).
         """
-        t, _, s = _event_arrays(events, self.type, start, days)
+        t, d, s = _event_arrays(events, self.type, start, days)
         r = self.proposal.rate_factor
         lam = self.natural.expected_count(start, days)
         n = len(t)
         if self.proposal.min_events and n == 0:
             return math.inf
         lw = (r - 1.0) * lam - n * math.log(r) - float(np.sum(self._log_ratio(s)))
+        lw -= float(np.sum(self._log_ratio_d(d)))
         if self.proposal.min_events:
             lw += math.log(-math.expm1(-r * lam))
         return lw
+
+
+@functools.lru_cache(maxsize=256)
+def _shifted(model: NaturalModel, delta: float) -> NaturalModel:
+    if delta == 0.0:
+        return model
+    return model.model_copy(update={"duration_median_h": model.duration_median_h * math.exp(delta)})
 
 
 @functools.lru_cache(maxsize=256)
@@ -391,26 +498,36 @@ def sample_events(
     unknown = sorted(set(proposal) - set(names))
     if unknown:
         raise ValueError(f"proposal for event types without a model: {', '.join(unknown)}")
-    gens = _type_generators(rng, names)
+    gens = _type_generators(rng, [*names, *(_in_progress_stream(n) for n in names)])
     events: list[dict[str, Any]] = []
     log_w = 0.0
     for name in names:
+        g_in = gens[_in_progress_stream(name)]
         if name in proposal:
             q = ProposalModel(models[name], proposal[name])
             ev = q.sample(start, days, gens[name])
             log_w += q.log_weight(ev, start, days)
+            ev_in = q.sample_in_progress(start, g_in)
+            log_w += q.log_weight_in_progress(ev_in, start)
         else:
             ev = models[name].sample(start, days, gens[name])
+            ev_in = models[name].sample_in_progress(start, g_in)
         events.extend(ev)
+        events.extend(ev_in)
     return _sort_events(events), log_w
+
+
+def _in_progress_stream(name: str) -> str:
+    """Name of the stream of a type's events in progress at the start (apart from its own)."""
+    return f"{name}/in_progress"
 
 
 # --------------------------------------------------------------------------- stratified
 
 
 def _presence(models: Mapping[str, NaturalModel], start: Any, days: float) -> dict[str, float]:
-    """Natural probability that each type has at least one event on the horizon."""
-    return {n: -math.expm1(-models[n].expected_count(start, days)) for n in sorted(models)}
+    """Natural probability that each type has at least one event active on the horizon."""
+    return {n: -math.expm1(-models[n].active_count(start, days)) for n in sorted(models)}
 
 
 def _at_least(ps: Sequence[float]) -> tuple[float, float, float]:
@@ -432,7 +549,7 @@ def stratum_probabilities(models: Mapping[str, NaturalModel], start: Any, days: 
     """
     names = _check_models(models)
     p = _presence(models, start, days)
-    absent = {n: math.exp(-models[n].expected_count(start, days)) for n in names}
+    absent = {n: math.exp(-models[n].active_count(start, days)) for n in names}
     out = {NONE: math.prod(absent.values())}
     for n in names:
         out[n] = p[n] * math.prod(absent[m] for m in names if m != n)
@@ -452,10 +569,12 @@ def sample_stratum(
     ``"none"`` gives no events; ``"<type>"`` at least one event of that type (a
     zero-truncated Poisson count) and no other; ``"mixed"`` a set of two types or more
     present, drawn type by type from its exact conditional law, each present type with a
-    zero-truncated count. Onsets and marks follow the natural law.
+    zero-truncated count. A present type's count covers its onsets in the window and its
+    events in progress at the start (each counted event is one of those with probability
+    proportional to their expected numbers). Onsets and marks follow the natural law.
     """
     names = _check_models(models)
-    gens = _type_generators(rng, names)
+    gens = _type_generators(rng, [*names, *(_in_progress_stream(n) for n in names)])
     if stratum == NONE:
         return []
     if stratum in models:
@@ -478,8 +597,12 @@ def sample_stratum(
         raise ValueError(f"unknown stratum {stratum!r}; known: {', '.join([NONE, *names, MIXED])}")
     events: list[dict[str, Any]] = []
     for n in present:
-        m, g = models[n], gens[n]
-        events.extend(m._assemble(_zt_poisson(m.expected_count(start, days), g), start, days, g))
+        m, g, g_in = models[n], gens[n], gens[_in_progress_stream(n)]
+        lam, lam_in = m.expected_count(start, days), m.in_progress_count(start)
+        total = _zt_poisson(lam + lam_in, g)
+        k_in = int(g_in.binomial(total, lam_in / (lam + lam_in))) if lam_in > 0.0 else 0
+        events.extend(m._assemble(total - k_in, start, days, g))
+        events.extend(m.sample_in_progress(start, g_in, n=k_in))
     return _sort_events(events)
 
 

@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import contextlib
 import errno as errno_mod
+import hashlib
 import json
 import math
 import os
 import re
-import shutil
+import stat as stat_mod
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -50,10 +51,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from twinforge.core.schema import ChannelSpec, canonical_json
 
 __all__ = [
     "EVENTS_SCHEMA",
+    "DatasetConflictError",
+    "ManifestError",
     "FORMAT",
     "FORMAT_VERSION",
     "METADATA_KEY",
@@ -75,6 +80,20 @@ EVENTS_NAME = "events.parquet"
 RUNS_NAME = "runs.parquet"
 SHARD_RUN_NAME = "run.parquet"
 
+
+def run_folder(twin: str, run_id: int) -> str:
+    """The folder of run ``run_id`` of ``twin``, relative to ``samples/``, ``_runs/`` and
+    every extra table: the one place the run layout is spelled (with :data:`TWIN_DIR_RE`
+    and :data:`RUN_DIR_RE`, which recognise its two levels for ``--overwrite``)."""
+    return f"twin={twin}/run_id={run_id}"
+
+
+#: The two folder levels of :func:`run_folder`.
+TWIN_DIR_RE = re.compile(r"^twin=[A-Za-z0-9][A-Za-z0-9_.-]*$")
+RUN_DIR_RE = re.compile(r"^run_id=(0|[1-9][0-9]*)$")
+
+#: Largest ``manifest.json`` read [bytes] (about 1 kB per run: room for millions of runs).
+MAX_MANIFEST_BYTES = 4 << 30
 #: Schema of ``events.parquet`` (and of each run's events shard).
 EVENTS_SCHEMA = pa.schema(
     [
@@ -193,28 +212,35 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         _fsync_dir(path.parent)
 
 
-def _atomic_write_table(path: Path, table: pa.Table, *, only_if_changed: bool = False) -> None:
-    """Write ``table`` as Parquet to ``path`` through a synced temporary file."""
+def file_digest(path: Path) -> tuple[str, int]:
+    """``(SHA-256 hex digest, size in bytes)`` of the file at ``path`` (read in blocks)."""
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+        return digest, f.tell()
+
+
+def _atomic_write_table(
+    path: Path, table: pa.Table, *, only_if_changed: bool = False
+) -> tuple[str, int]:
+    """Write ``table`` as Parquet to ``path`` through a synced temporary file.
+
+    Returns the ``(sha256, size)`` of the file now at ``path``.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
-    dictionary = [f.name for f in table.schema if pa.types.is_string(f.type)]
     with _disk("write", path):
         try:
-            pq.write_table(
-                table,
-                tmp,
-                use_dictionary=dictionary,
-                row_group_size=max(table.num_rows, 1),
-                **_WRITE_OPTIONS,
-            )
+            pq.write_table(table, tmp, **_small_table_options(table))
             if only_if_changed and path.exists() and _same_bytes(tmp, path):
                 tmp.unlink()  # leave the file (and its mtime) alone
-                return
+                return file_digest(path)
             _fsync_file(tmp)
+            digest = file_digest(tmp)
             os.replace(tmp, path)
         except BaseException:
             _unlink_quietly(tmp)
             raise
         _fsync_dir(path.parent)
+    return digest
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
@@ -252,22 +278,147 @@ def _locked(lock_path: Path) -> Iterator[None]:
 # -- manifest ----------------------------------------------------------------------------
 
 
+class ManifestError(ValueError):
+    """A ``manifest.json`` that is twinforge's but damaged; the message is one line naming the field."""
+
+
+class DatasetConflictError(FileExistsError):
+    """The output folder holds something this write must not replace or extend."""
+
+
+class _RunEntry(BaseModel):
+    """One completed run in ``manifest.json`` (validated strictly: no bool for an int)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    twin: str = Field(pattern=_NAME_RE.pattern, description="twin name")
+    run_id: int = Field(ge=0, description="run number")
+    rows: int = Field(ge=0, description="rows of the samples file")
+    config_hash: str | None = None
+    files: list[str] = Field(min_length=3, description="samples file, events shard, run shard, extra tables")
+    sha256: dict[str, str] | None = Field(None, description="file -> SHA-256 (hex) at write time")
+    size: dict[str, int] | None = Field(None, description="file -> bytes at write time")
+
+
+class _FileSum(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+
+
+class _Manifest(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    format: str
+    format_version: int = Field(ge=1, le=FORMAT_VERSION)
+    finalized: bool = False
+    dataset: dict[str, Any] | None = None
+    runs: list[_RunEntry] = []
+    tables: dict[str, _FileSum] | None = Field(None, description="merged tables -> checksum at finalize")
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def expected_files(twin: str, run_id: int, tables: Sequence[str] = ()) -> list[str]:
+    """The ``files`` of run ``run_id`` of ``twin`` in the manifest (extra ``tables`` by name)."""
+    part = run_folder(twin, run_id)
+    return [
+        f"{SAMPLES_DIR}/{part}/{PART_NAME}",
+        f"{SHARDS_DIR}/{part}/{EVENTS_NAME}",
+        f"{SHARDS_DIR}/{part}/{SHARD_RUN_NAME}",
+        *(f"{t}/{part}/{PART_NAME}" for t in tables),
+    ]
+
+
+def _check_entry(entry: dict[str, Any], k: int) -> str | None:
+    """Why the file list of run entry ``k`` is not the layout twinforge writes (or None)."""
+    files = entry["files"]
+    tables = [f.split("/", 1)[0] for f in files[3:]]
+    for t in tables:
+        if not _NAME_RE.match(t) or t in _RESERVED_TABLES:
+            return f"runs[{k}].files: {t!r} is not a table folder name"
+    want = expected_files(entry["twin"], entry["run_id"], tables)
+    for j, (got, exp) in enumerate(zip(files, want)):
+        if got != exp:
+            return f"runs[{k}].files[{j}]: {got!r} is not this run's file; expected {exp!r}"
+    if len(set(tables)) != len(tables):
+        return f"runs[{k}].files: a table is listed twice"
+    for name in ("sha256", "size"):
+        sums = entry.get(name)
+        if sums is not None and set(sums) != set(files):
+            return f"runs[{k}].{name}: must have one value per file of the run"
+    if entry.get("sha256") and not all(_HEX64.match(v) for v in entry["sha256"].values()):
+        return f"runs[{k}].sha256: values must be 64 hex digits"
+    if entry.get("size") and any(v < 0 for v in entry["size"].values()):
+        return f"runs[{k}].size: values must be >= 0"
+    return None
+
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
 def read_manifest(root: Path) -> dict[str, Any]:
-    """The parsed ``manifest.json`` of ``root`` (ValueError if it is not twinforge's)."""
+    """The parsed ``manifest.json`` of ``root``, validated.
+
+    Raises
+    ------
+    FileNotFoundError
+        No ``manifest.json``.
+    ValueError
+        The file is not a twinforge manifest (no ``"format": "twinforge-dataset"``), or is
+        of a newer format version.
+    ManifestError
+        A twinforge manifest whose content is damaged: one line naming the field (a run
+        entry without ``files``, ``"runs": "x"``, a file path outside the run's folders...).
+    """
+    from pydantic import ValidationError
+
+    from twinforge.safe_io import check_input
+
+    root = Path(root)
     path = root / MANIFEST
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    if not root.exists():
+        raise FileNotFoundError(f"no dataset at {root}: the folder does not exist")
+    if not root.is_dir():
+        raise ValueError(f"{root} is a file, not a twinforge dataset folder")
+    if not os.path.lexists(path):
         raise ValueError(
-            f"{path} is not valid JSON ({exc}); is this a twinforge dataset?"
-        ) from None
+            f"{root} is not a twinforge dataset (no {MANIFEST}); was it written by twinforge generate?"
+        )
+    check_input(path, max_bytes=MAX_MANIFEST_BYTES, error=ValueError)  # never a FIFO or a device
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); is this a twinforge dataset?") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ValueError(f'{path} is not a twinforge manifest (no "format": "{FORMAT}")')
-    if manifest.get("format_version", 0) > FORMAT_VERSION:
+    version = manifest.get("format_version", 0)
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise ValueError(
-            f"{path} has format version {manifest.get('format_version')}; this twinforge reads "
-            f"up to {FORMAT_VERSION}: upgrade twinforge"
+            f"{path} has format version {version}; this twinforge reads up to {FORMAT_VERSION}: "
+            "upgrade twinforge"
         )
+    try:
+        _Manifest.model_validate(manifest)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        got = err.get("input")
+        got_text = "" if isinstance(got, (dict, list)) or err["type"] == "missing" else f" (got {got!r:.60})"
+        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+        raise ManifestError(
+            f"{path}: {_loc(err['loc']) or '(manifest)'}: {err['msg']}{got_text}{more}"
+        ) from None
+    for k, entry in enumerate(manifest["runs"] if "runs" in manifest else ()):
+        why = _check_entry(entry, k)
+        if why is not None:
+            raise ManifestError(f"{path}: {why}")
+    manifest.setdefault("runs", [])
     return manifest
 
 
@@ -343,12 +494,11 @@ class DatasetWriter:
             )
         self._completed: dict[tuple[str, int], dict[str, Any]] = {}
         if mode == "overwrite" and is_dataset:
-            read_manifest(root_)  # never delete a folder whose manifest is not ours
+            previous_dataset_paths(root_)  # a manifest not ours, a symlink: refused now
         if mode == "resume" and is_dataset:
-            for entry in read_manifest(root_).get("runs", []):
-                key = (str(entry["twin"]), int(entry["run_id"]))
-                if all((root_ / f).is_file() for f in entry.get("files", [])):
-                    self._completed[key] = entry
+            for entry in read_manifest(root_)["runs"]:
+                if _run_files_present(root_, entry):
+                    self._completed[(entry["twin"], entry["run_id"])] = entry
         #: config hashes of the runs found on disk, per twin: a resumed run must share them
         self._resumed_hashes: dict[str, set[str]] = {}
         for (t, _), e in self._completed.items():
@@ -356,6 +506,22 @@ class DatasetWriter:
                 self._resumed_hashes.setdefault(t, set()).add(e["config_hash"])
 
     # -- state ---------------------------------------------------------------------------
+    def check_config_hash(self, twin: str, config_hash: str) -> None:
+        """Refuse now, before anything is written, to resume runs of another configuration.
+
+        Raises
+        ------
+        DatasetConflictError
+            The completed runs of ``twin`` in the folder were made with another config hash
+            (another scenario, or another seed).
+        """
+        other = self._resumed_hashes.get(twin, set()) - {config_hash}
+        if other:
+            raise DatasetConflictError(
+                f"{self.root} holds runs of another configuration (config_hash {min(other)}, this one "
+                f"{config_hash}): resume with the same scenario and seed, or use --overwrite"
+            )
+
     def completed_runs(self) -> set[tuple[str, int]]:
         """``(twin, run_id)`` of every run complete on disk (empty unless resuming)."""
         return set(self._completed)
@@ -366,17 +532,13 @@ class DatasetWriter:
             return
         root = self.root
         if self.mode == "overwrite" and (root / MANIFEST).is_file():
-            read_manifest(root)  # never delete a folder whose manifest is not ours
+            files, dirs = previous_dataset_paths(root)  # every path checked before any deletion
             with _disk("remove the previous dataset in", root):
-                for name in (SAMPLES_DIR, SHARDS_DIR):
-                    if (root / name).exists():
-                        shutil.rmtree(root / name)
-                for extra in _extra_table_dirs(root):
-                    shutil.rmtree(extra)
-                for name in (EVENTS_NAME, RUNS_NAME, MANIFEST):
-                    _unlink_quietly(root / name)
-                for p in root.glob(".*.tmp"):
-                    _unlink_quietly(p)
+                for path in files:  # the manifest last: an interrupted removal can be redone
+                    _unlink_missing_ok(path)
+                for d in dirs:
+                    with contextlib.suppress(OSError):
+                        d.rmdir()  # only if empty: a user's file in it stays
         with _disk("create", root):
             root.mkdir(parents=True, exist_ok=True)
             (root / SAMPLES_DIR).mkdir(exist_ok=True)
@@ -387,9 +549,7 @@ class DatasetWriter:
         if self.mode == "resume":  # forget runs whose files have gone: they will be redone
 
             def prune(manifest: dict[str, Any]) -> None:
-                manifest["runs"] = [
-                    e for e in manifest["runs"] if all((root / f).is_file() for f in e["files"])
-                ]
+                manifest["runs"] = [e for e in manifest["runs"] if _run_files_present(root, e)]
 
             self._update_manifest(prune)
         self._prepared = True
@@ -481,45 +641,53 @@ class DatasetWriter:
             manifest = read_manifest(root)
             entries = sorted(manifest["runs"], key=lambda e: (e["twin"], e["run_id"]))
             _check_dataset_hash(root, entries, dataset_metadata)
-            events, runs = [], []
-            for e in entries:
-                shard = root / SHARDS_DIR / f"twin={e['twin']}" / f"run_id={e['run_id']}"
-                with _disk("read", shard):
-                    events.append(_strip(pq.read_table(shard / EVENTS_NAME)))
-                    runs.append(_strip(pq.read_table(shard / SHARD_RUN_NAME)))
-            ev = pa.concat_tables(events) if events else EVENTS_SCHEMA.empty_table()
-            ev = ev.sort_by(
-                [
-                    ("twin", "ascending"),
-                    ("run_id", "ascending"),
-                    ("start", "ascending"),
-                    ("event_id", "ascending"),
-                ]
-            )
-            rn = (
-                pa.concat_tables(runs, promote_options="permissive")
-                if runs
-                else _run_table({"run_id": 0, "twin": "", "seed": 0, "weight": 1.0}).slice(0, 0)
-            )
-            rn = rn.sort_by([("twin", "ascending"), ("run_id", "ascending")])
+            with _disk("read", root / SHARDS_DIR):
+                ev, rn = merge_shards(root, entries)
             info = {"table": "events", "format_version": FORMAT_VERSION}
-            _atomic_write_table(
+            sums = {}
+            sums[EVENTS_NAME] = _atomic_write_table(
                 root / EVENTS_NAME,
                 ev.replace_schema_metadata({METADATA_KEY: canonical_json(info).encode()}),
                 only_if_changed=True,
             )
             info["table"] = "runs"
-            _atomic_write_table(
+            sums[RUNS_NAME] = _atomic_write_table(
                 root / RUNS_NAME,
                 rn.replace_schema_metadata({METADATA_KEY: canonical_json(info).encode()}),
                 only_if_changed=True,
             )
             manifest["runs"] = entries
+            manifest["tables"] = {k: {"sha256": h, "size": n} for k, (h, n) in sums.items()}
             manifest["finalized"] = True
             if dataset_metadata is not None:
                 manifest["dataset"] = dict(dataset_metadata)
             _atomic_write_bytes(root / MANIFEST, _manifest_bytes(manifest))
         return root
+
+
+def merge_shards(root: Path, entries: Sequence[Mapping[str, Any]]) -> tuple[pa.Table, pa.Table]:
+    """The merged ``(events, runs)`` tables of the runs ``entries`` from their shards.
+
+    Rows are sorted by ``(twin, run_id)`` (events also by ``start`` and ``event_id``), so
+    the result does not depend on the order in which runs finished; schema metadata is
+    dropped. This is what :meth:`DatasetWriter.finalize` writes and what ``verify``
+    compares ``events.parquet`` and ``runs.parquet`` with.
+    """
+    events, runs = [], []
+    for e in sorted(entries, key=lambda e: (e["twin"], e["run_id"])):
+        shard = root / SHARDS_DIR / run_folder(e["twin"], e["run_id"])
+        events.append(_strip(pq.read_table(shard / EVENTS_NAME)))
+        runs.append(_strip(pq.read_table(shard / SHARD_RUN_NAME)))
+    ev = pa.concat_tables(events) if events else EVENTS_SCHEMA.empty_table()
+    ev = ev.sort_by(
+        [("twin", "ascending"), ("run_id", "ascending"), ("start", "ascending"), ("event_id", "ascending")]
+    )
+    rn = (
+        pa.concat_tables(runs, promote_options="permissive")
+        if runs
+        else _run_table({"run_id": 0, "twin": "", "seed": 0, "weight": 1.0}).slice(0, 0)
+    )
+    return ev, rn.sort_by([("twin", "ascending"), ("run_id", "ascending")])
 
 
 class RunWriter:
@@ -543,10 +711,10 @@ class RunWriter:
         self.run_id = run_id
         self.channels = channels
         self.metadata = metadata
-        rel = Path(SAMPLES_DIR) / f"twin={twin}" / f"run_id={run_id}"
+        rel = Path(SAMPLES_DIR) / run_folder(twin, run_id)
         self.path = dataset.root / rel / PART_NAME
         self.tmp_path = dataset.root / rel / f".{PART_NAME}.tmp"
-        self.shard_dir = dataset.root / SHARDS_DIR / f"twin={twin}" / f"run_id={run_id}"
+        self.shard_dir = dataset.root / SHARDS_DIR / run_folder(twin, run_id)
         self._relative = rel / PART_NAME
         self.rows = 0
         self.row_groups = 0
@@ -605,7 +773,8 @@ class RunWriter:
         self.metadata = meta
         return _with_metadata(self._fields, meta)
 
-    def _open(self, first_time_ns: int | None) -> pq.ParquetWriter:
+    def _open(self, first_time_ns: int | None, sink: Any = None) -> pq.ParquetWriter:
+        """The Parquet writer of the samples: to the temporary file, or to ``sink``."""
         schema = self._schema(first_time_ns)
         dictionary, split = [], []
         for c in self.channels:
@@ -614,19 +783,20 @@ class RunWriter:
                 split.append(c.name)  # also float labels (severity, health): BSS is as small
             elif pa.types.is_string(t) or c.kind == "label":
                 dictionary.append(c.name)
+        # time: delta encoding stores a regular grid in a few bytes per page (1M rows:
+        # 23 kB instead of 6.3 MB); every reader tested (pyarrow, polars, DuckDB) reads it
+        options = dict(
+            use_dictionary=dictionary,
+            use_byte_stream_split=split,
+            column_encoding={"time": "DELTA_BINARY_PACKED"},
+            sorting_columns=[pq.SortingColumn(0)],
+            **_WRITE_OPTIONS,
+        )
+        if sink is not None:
+            return pq.ParquetWriter(sink, schema, **options)
         with _disk("create", self.tmp_path):
             self.tmp_path.parent.mkdir(parents=True, exist_ok=True)
-            # time: delta encoding stores a regular grid in a few bytes per page (1M rows:
-            # 23 kB instead of 6.3 MB); every reader tested (pyarrow, polars, DuckDB) reads it
-            return pq.ParquetWriter(
-                self.tmp_path,
-                schema,
-                use_dictionary=dictionary,
-                use_byte_stream_split=split,
-                column_encoding={"time": "DELTA_BINARY_PACKED"},
-                sorting_columns=[pq.SortingColumn(0)],
-                **_WRITE_OPTIONS,
-            )
+            return pq.ParquetWriter(self.tmp_path, schema, **options)
 
     def write(self, block: Mapping[str, Any]) -> None:
         """Append one block of samples as one row group.
@@ -756,34 +926,42 @@ class RunWriter:
         if self._writer is None:
             self._writer = self._open(None)
         try:
+            root = self.dataset.root
+            sums: dict[str, tuple[str, int]] = {}  # checksums at write time, for verify
             with _disk("write", self.tmp_path):
                 self._writer.close()
                 self._writer = None
                 _fsync_file(self.tmp_path)
+                sums[self._relative.as_posix()] = file_digest(self.tmp_path)
             with _disk("create", self.shard_dir):
                 self.shard_dir.mkdir(parents=True, exist_ok=True)
             tables = [self._tables[k] for k in sorted(self._tables)]
             for stream in tables:
                 stream.close()
-            _atomic_write_table(self.shard_dir / EVENTS_NAME, ev_table)
-            _atomic_write_table(self.shard_dir / SHARD_RUN_NAME, run_table)
+                with _disk("read", stream.tmp_path):
+                    sums[stream.relative.as_posix()] = file_digest(stream.tmp_path)
+            for name, table in ((EVENTS_NAME, ev_table), (SHARD_RUN_NAME, run_table)):
+                path = self.shard_dir / name
+                sums[path.relative_to(root).as_posix()] = _atomic_write_table(path, table)
             for stream in tables:
                 stream.rename_into_place()
             with _disk("rename into place", self.path):
                 os.replace(self.tmp_path, self.path)
                 _fsync_dir(self.path.parent)
-            root = self.dataset.root
+            files = [
+                self._relative.as_posix(),
+                (self.shard_dir / EVENTS_NAME).relative_to(root).as_posix(),
+                (self.shard_dir / SHARD_RUN_NAME).relative_to(root).as_posix(),
+                *(stream.relative.as_posix() for stream in tables),
+            ]
             entry = {
                 "twin": self.twin,
                 "run_id": self.run_id,
                 "rows": self.rows,
                 "config_hash": self.metadata.get("config_hash"),
-                "files": [
-                    self._relative.as_posix(),
-                    (self.shard_dir / EVENTS_NAME).relative_to(root).as_posix(),
-                    (self.shard_dir / SHARD_RUN_NAME).relative_to(root).as_posix(),
-                    *(stream.relative.as_posix() for stream in tables),
-                ],
+                "files": files,
+                "sha256": {f: sums[f][0] for f in files},
+                "size": {f: sums[f][1] for f in files},
             }
             try:
                 self.dataset._record_run(entry)
@@ -810,16 +988,111 @@ class RunWriter:
 _RESERVED_TABLES = frozenset({SAMPLES_DIR, SHARDS_DIR, "events", "runs", "manifest"})
 
 
-def _extra_table_dirs(root: Path) -> list[Path]:
-    """Top-level folders of extra tables: every child a ``twin=`` partition (or nothing)."""
-    out = []
-    for d in sorted(root.iterdir()) if root.is_dir() else []:
-        if d.name in (SAMPLES_DIR, SHARDS_DIR) or d.name.startswith(".") or not d.is_dir():
+def _run_files_present(root: Path, entry: Mapping[str, Any]) -> bool:
+    """Whether every file of a manifest run entry is on disk (with its recorded size, if any)."""
+    sizes = entry.get("size") or {}
+    for f in entry["files"]:
+        try:
+            st = os.stat(root / f)
+        except OSError:
+            return False
+        if not stat_mod.S_ISREG(st.st_mode) or (f in sizes and st.st_size != sizes[f]):
+            return False
+    return True
+
+
+def _unlink_missing_ok(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+#: File names twinforge writes in a run's folder, per kind of top-level folder.
+_RUN_FILE_NAMES = {
+    SAMPLES_DIR: {PART_NAME, f".{PART_NAME}.tmp"},
+    SHARDS_DIR: {EVENTS_NAME, SHARD_RUN_NAME, f".{EVENTS_NAME}.tmp", f".{SHARD_RUN_NAME}.tmp"},
+}
+_TOP_FILE_NAMES = (EVENTS_NAME, RUNS_NAME, f".{EVENTS_NAME}.tmp", f".{RUNS_NAME}.tmp", f".{MANIFEST}.tmp")
+
+
+def previous_dataset_paths(root: Path) -> tuple[list[Path], list[Path]]:
+    """What ``--overwrite`` deletes in the dataset at ``root``: ``(files, folders)``.
+
+    Only twinforge's own files: those ``manifest.json`` lists, the merged tables, the
+    lock and, in the run folders of its own layout (``<folder>/twin=<twin>/run_id=<n>/``
+    under ``samples``, ``_runs`` and the extra tables the manifest names), the files of
+    runs that never completed (twinforge's file names only); ``manifest.json`` comes last.
+    Folders are removed only once empty, so a user's file anywhere stays where it is.
+
+    Raises
+    ------
+    ValueError
+        The manifest is not twinforge's, or is damaged.
+    FileExistsError
+        A path on the way is a symbolic link (twinforge writes none): nothing is deleted.
+    """
+    manifest = read_manifest(root)
+    listed: list[str] = [f for e in manifest["runs"] for f in e["files"]]
+    kinds = {SAMPLES_DIR: SAMPLES_DIR, SHARDS_DIR: SHARDS_DIR}
+    for f in listed:
+        kinds.setdefault(f.split("/", 1)[0], SAMPLES_DIR)  # an extra table: a samples-like layout
+    files: dict[str, Path] = {f: root / f for f in listed}
+    dirs: list[Path] = []
+
+    def refuse(path: Path) -> None:
+        raise FileExistsError(
+            f"cannot overwrite {root}: {path.relative_to(root).as_posix()} is a symbolic link, which "
+            "twinforge never writes; nothing was deleted (remove the link or choose another output path)"
+        )
+
+    def scan(folder: Path) -> list[os.DirEntry]:
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+
+    for top, kind in sorted(kinds.items()):
+        base = root / top
+        if base.is_symlink():
+            refuse(base)
+        if not base.is_dir():
             continue
-        children = list(d.iterdir())
-        if children and all(c.is_dir() and c.name.startswith("twin=") for c in children):
-            out.append(d)
-    return out
+        if kind == SHARDS_DIR and (base / ".lock").is_file():
+            files.setdefault(f"{top}/.lock", base / ".lock")
+        for twin_dir in scan(base):
+            if not TWIN_DIR_RE.match(twin_dir.name):
+                continue
+            if twin_dir.is_symlink():
+                refuse(Path(twin_dir.path))
+            if not twin_dir.is_dir():
+                continue
+            for run_dir in scan(Path(twin_dir.path)):
+                if not RUN_DIR_RE.match(run_dir.name):
+                    continue
+                if run_dir.is_symlink():
+                    refuse(Path(run_dir.path))
+                if not run_dir.is_dir():
+                    continue
+                for f in scan(Path(run_dir.path)):
+                    if f.name in _RUN_FILE_NAMES[kind]:
+                        files.setdefault(Path(f.path).relative_to(root).as_posix(), Path(f.path))
+                dirs.append(Path(run_dir.path))
+            dirs.append(Path(twin_dir.path))
+        dirs.append(base)
+    for name in _TOP_FILE_NAMES:
+        if os.path.lexists(root / name):
+            files.setdefault(name, root / name)
+    for rel, path in files.items():  # no link anywhere on the way, nothing but regular files
+        part = root
+        for comp in rel.split("/"):
+            part = part / comp
+            if part.is_symlink():
+                refuse(part)
+        if os.path.lexists(path) and not path.is_file():
+            raise FileExistsError(
+                f"cannot overwrite {root}: {rel} is not a regular file; nothing was deleted"
+            )
+    ordered = [files[k] for k in sorted(files)] + [root / MANIFEST]
+    return ordered, dirs
 
 
 def _column_array(name: str, values: Any, where: str) -> pa.Array:
@@ -845,12 +1118,78 @@ def _column_array(name: str, values: Any, where: str) -> pa.Array:
         raise ValueError(f"{where}: column {name!r} cannot be stored: {exc}") from None
 
 
+def _extra_options(schema: pa.Schema) -> dict[str, Any]:
+    """Parquet options of an extra table: byte-stream split for floats, no dictionaries."""
+    split = [f.name for f in schema if pa.types.is_floating(f.type)]
+    return {"use_dictionary": False, "use_byte_stream_split": split or False, **_WRITE_OPTIONS}
+
+
+def _small_table_options(table: pa.Table) -> dict[str, Any]:
+    """Parquet options of the shards and merged tables: dictionaries for strings, one row group."""
+    dictionary = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    return {"use_dictionary": dictionary, "row_group_size": max(table.num_rows, 1), **_WRITE_OPTIONS}
+
+
+def encoded_size(
+    twin: str, channels: Sequence[ChannelSpec], block: Mapping[str, Any],
+    run_record: Mapping[str, Any] | None = None, events: pd.DataFrame | None = None,
+) -> tuple[int, int]:
+    """Bytes a rendered block takes once written, encoded and compressed as the writer does.
+
+    Parameters
+    ----------
+    twin : str
+    channels : sequence of ChannelSpec
+    block : dict
+        A block as :func:`twinforge.core.engine.simulate` yields it: ``time``, the channels
+        and, under ``"_tables"``, the blocks of the run's extra tables.
+    run_record : dict, optional
+        The run's record (one row of ``runs.parquet``).
+    events : DataFrame, optional
+        The run's events (its events shard; empty if not given).
+
+    Returns
+    -------
+    (block_bytes, run_bytes) : tuple of int
+        The samples and extra tables of the block (one file each, footers included) and the
+        per-run files besides them (the run record and an events shard) [bytes]. Nothing
+        is written to disk.
+    """
+    class _Nowhere:  # a RunWriter that never touches the disk
+        root = Path(".")
+        _open: set[tuple[str, int]] = set()
+
+    meta = {"period_s": 1.0, "seed": 0, "config_hash": "0" * 64, "start": "2000-01-01T00:00:00+00:00"}
+    run = RunWriter(_Nowhere(), twin, 0, tuple(channels), _run_metadata(twin, 0, tuple(channels), meta))  # type: ignore[arg-type]
+    samples = {k: v for k, v in block.items() if k != "_tables"}
+    sizes = 0
+    table = run._to_table(samples)
+    sink = pa.BufferOutputStream()
+    writer = run._open(run._first_ns, sink=sink)
+    writer.write_table(table, row_group_size=max(table.num_rows, 1))
+    writer.close()
+    sizes += sink.getvalue().size
+    for name, extra in sorted((block.get("_tables") or {}).items()):
+        stream = _TableStream(run, name)
+        table = stream.to_table(extra)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, row_group_size=max(table.num_rows, 1), **_extra_options(table.schema))
+        sizes += sink.getvalue().size
+    other = 0
+    ev = EVENTS_SCHEMA.empty_table() if events is None else _events_table(events, twin, 0, "estimate")
+    for table in (ev, _run_table(dict(run_record or {"run_id": 0}))):
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, **_small_table_options(table))
+        other += sink.getvalue().size
+    return sizes, other
+
+
 class _TableStream:
     """One extra table of a run: streamed to a hidden temporary file, renamed at commit."""
 
     def __init__(self, run: RunWriter, name: str) -> None:
         self.run, self.name = run, name
-        rel = Path(name) / f"twin={run.twin}" / f"run_id={run.run_id}"
+        rel = Path(name) / run_folder(run.twin, run.run_id)
         self.relative = rel / PART_NAME
         self.path = run.dataset.root / self.relative
         self.tmp_path = run.dataset.root / rel / f".{PART_NAME}.tmp"
@@ -859,6 +1198,19 @@ class _TableStream:
         self.rows = 0
 
     def write(self, block: Mapping[str, Any]) -> None:
+        table = self.to_table(block)
+        if table.num_rows == 0:
+            return
+        if self._writer is None:
+            with _disk("create", self.tmp_path):
+                self.tmp_path.parent.mkdir(parents=True, exist_ok=True)
+                self._writer = pq.ParquetWriter(self.tmp_path, self.schema, **_extra_options(self.schema))
+        with _disk("write", self.tmp_path):
+            self._writer.write_table(table, row_group_size=table.num_rows)
+        self.rows += table.num_rows
+
+    def to_table(self, block: Mapping[str, Any]) -> pa.Table:
+        """One block of the table as Arrow (the first block fixes the schema)."""
         where = f"run {self.run.twin}/{self.run.run_id}, table {self.name!r}"
         if not isinstance(block, Mapping) or not block:
             raise TypeError(f"{where}: a block is a non-empty dict of column name -> array")
@@ -883,19 +1235,7 @@ class _TableStream:
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             raise ValueError(f"{where}: block does not match the table's schema: {exc}") from None
-        if table.num_rows == 0:
-            return
-        if self._writer is None:
-            split = [f.name for f in self.schema if pa.types.is_floating(f.type)]
-            with _disk("create", self.tmp_path):
-                self.tmp_path.parent.mkdir(parents=True, exist_ok=True)
-                self._writer = pq.ParquetWriter(
-                    self.tmp_path, self.schema, use_dictionary=False,
-                    use_byte_stream_split=split or False, **_WRITE_OPTIONS,
-                )
-        with _disk("write", self.tmp_path):
-            self._writer.write_table(table, row_group_size=table.num_rows)
-        self.rows += table.num_rows
+        return table
 
     def close(self) -> None:
         """Close and sync the temporary file (an empty table if no row was written)."""
@@ -951,7 +1291,7 @@ def _only_our_skeleton(root: Path) -> bool:
             if entry.name not in (SAMPLES_DIR, SHARDS_DIR) or not entry.is_dir():
                 return False
             for child in entry.iterdir():
-                if not (child.name.startswith("twin=") or child.name == ".lock"):
+                if not (TWIN_DIR_RE.match(child.name) or child.name == ".lock"):
                     return False
     except OSError:
         return False

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from twinforge.core.calendar import validate_tz
+from twinforge.safe_io import check_input, open_trace
 
 __all__ = [
     "TraceError",
@@ -228,7 +229,7 @@ def _read_table(
     if not path.exists():
         raise TraceError(f"{path}: file not found")
     if any(s in _PARQUET for s in _suffixes(path)):
-        frame = pd.read_parquet(path)
+        frame = pd.read_parquet(check_input(path, error=TraceError))
         if frame.empty and len(frame.columns) == 0:
             raise TraceError(f"{path}: empty file (no columns, no rows)")
         return frame, [str(c) for c in frame.columns]
@@ -238,7 +239,7 @@ def _read_table(
         usecols = [c for c in all_cols if c in set(time_cols) | set(value_cols)]
     dtype = {c: str for c in (time_cols or [])}
     frame = pd.read_csv(
-        path, sep=sep, usecols=usecols, dtype=dtype, na_values=list(na_values),
+        open_trace(path, error=TraceError), sep=sep, usecols=usecols, dtype=dtype, na_values=list(na_values),
         keep_default_na=False, low_memory=False,
     )
     return frame, all_cols
@@ -620,12 +621,12 @@ def load_trace(
 
 def _read_table_header(path: Path, sep: str | None) -> tuple[str, list[str]]:
     """The CSV separator (sniffed from the first line unless given) and the column names."""
-    with _open_text(path) as fh:
+    with io.TextIOWrapper(open_trace(path, error=TraceError), encoding="utf-8", errors="replace", newline="") as fh:
         header = fh.readline()
     if not header.strip():
         raise TraceError(f"{path}: empty file (no header line)")
     sep = sep or _sniff_sep(header)
-    names = pd.read_csv(path, sep=sep, nrows=0).columns
+    names = pd.read_csv(open_trace(path, error=TraceError), sep=sep, nrows=0).columns
     return sep, [str(c) for c in names]
 
 
@@ -633,7 +634,7 @@ def _columns_of(path: Path) -> list[str]:
     if any(s in _PARQUET for s in _suffixes(path)):
         import pyarrow.parquet as pq
 
-        return list(pq.read_schema(path).names)
+        return list(pq.read_schema(check_input(path, error=TraceError)).names)
     return _read_table_header(path, None)[1]
 
 

@@ -105,6 +105,7 @@ __all__ = [
     "Weather",
     "WeatherParams",
     "clear_sky_ghi_w_per_m2",
+    "combine_anomalies",
     "ornstein_uhlenbeck",
 ]
 
@@ -117,6 +118,43 @@ _J2000_DAY = 10_957.0
 DEFAULT_TMY3 = os.path.join(os.path.dirname(pvlib.__file__), "data", "723170TYA.CSV")
 
 AnomalyFn = Callable[[np.ndarray], np.ndarray]
+
+
+def combine_anomalies(offsets_k: list[np.ndarray]) -> np.ndarray:
+    """The temperature offset [K] that several concurrent anomalies apply together.
+
+    Warm anomalies do not add up, nor do cold ones: two heat waves that overlap are one
+    hot spell whose anomaly at each time is the larger of the two, not their sum (a sum
+    would make two 8 K waves a 16 K one, far beyond the single-wave law). A warm and a cold
+    anomaly at the same time offset each other:
+
+    .. math::  \\Delta T(t) = \\max\\big(0, \\max_i a_i(t)\\big) + \\min\\big(0, \\min_i a_i(t)\\big)
+
+    With one anomaly this is the anomaly itself.
+
+    Parameters
+    ----------
+    offsets_k : list of ndarray of shape (n,)
+        Each anomaly's offset [K] at the same times (scalars broadcast).
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        The combined offset [K].
+
+    Examples
+    --------
+    >>> combine_anomalies([np.array([0.0, 5.0, 8.0]), np.array([6.0, 6.0, 6.0])]).tolist()
+    [6.0, 6.0, 8.0]
+    >>> combine_anomalies([np.array([4.0]), np.array([-3.0])]).tolist()
+    [1.0]
+    """
+    if not offsets_k:
+        return np.zeros(0)
+    stack = np.broadcast_arrays(*[np.asarray(a, dtype=np.float64) for a in offsets_k])
+    warm = np.maximum.reduce([np.maximum(a, 0.0) for a in stack])
+    cold = np.minimum.reduce([np.minimum(a, 0.0) for a in stack])
+    return warm + cold
 
 
 #: Second word of the seed of a shared weather realisation (``WeatherParams.seed``).
@@ -667,15 +705,19 @@ class Weather:
             f = h - i
             value = a * (1.0 - f) + knots[k + 1] * f
             if self._anomalies:
-                arr = np.array([t_s], dtype=np.float64)
-                for fn in self._anomalies:
-                    value += float(np.broadcast_to(np.asarray(fn(arr), dtype=np.float64), (1,))[0])
+                value += float(self._anomaly_k(np.array([t_s], dtype=np.float64))[0])
             return value
         t = np.atleast_1d(np.asarray(t_s, dtype=np.float64)).ravel()
         value = self._interp("temp_c", t)
-        for fn in self._anomalies:
-            value = value + np.broadcast_to(np.asarray(fn(t), dtype=np.float64), t.shape)
+        if self._anomalies:
+            value = value + self._anomaly_k(t)
         return self._shape_out(t_s, value)
+
+    def _anomaly_k(self, t: np.ndarray) -> np.ndarray:
+        """The registered anomalies combined (:func:`combine_anomalies`) at ``t`` [K]."""
+        return combine_anomalies(
+            [np.broadcast_to(np.asarray(fn(t), dtype=np.float64), t.shape) for fn in self._anomalies]
+        )
 
     def synoptic_anomaly_k(self, t_s):
         """The generator's synoptic (OU) temperature anomaly ``X(t)`` [K] (0 for TMY3).
@@ -732,7 +774,9 @@ class Weather:
 
         ``fn`` receives engine times, ndarray of shape (n,), and returns offsets of the
         same shape (or a scalar). This is how heat waves and cold snaps act on the shared
-        weather; offsets of several registered functions add up.
+        weather. Several registered offsets combine by :func:`combine_anomalies`: the
+        largest warm offset plus the largest cold one at each time, never a sum of two warm
+        (or two cold) ones.
         """
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")

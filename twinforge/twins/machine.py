@@ -42,6 +42,9 @@ own grid: it ends at the first snapshot at or after the failure, capped by the h
 from __future__ import annotations
 
 import math
+import tomllib
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -71,10 +74,12 @@ from twinforge.processes.machine_thermal import (
 )
 from twinforge.processes.sensors import SensorParams, measure
 from twinforge.processes.vibration import (
+    ANTI_ALIAS_FRACTION,
     LOCALISED_FAULTS,
     VibrationParams,
-    motor_current,
     background_drift,
+    fault_snr_db,
+    motor_current,
     render_snapshot,
 )
 from twinforge.twins.base import TwinBase, field_max
@@ -87,8 +92,11 @@ __all__ = [
     "MachineTwin",
     "MACHINE_PRESETS",
     "FAULT_EVENT_TYPES",
+    "RIG_KEYS",
     "draw_machine",
     "machine_channels",
+    "rig_names",
+    "rig_preset",
 ]
 
 #: Event type of each fault mode (emergent fault events and injectable events share it).
@@ -147,7 +155,7 @@ class MachineConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    bearing: Literal["6205-2RS", "pronostia", "rexnord-za2115"] = Field(
+    bearing: Literal["6205-2RS", "pronostia", "rexnord-za2115", "mfpt-nice"] = Field(
         "pronostia", description="bearing geometry preset (twinforge.processes.bearing.BEARING_PRESETS)"
     )
     shaft_speed_rpm: float = Field(1800.0, gt=0.0, le=30_000.0, description="nominal shaft speed [rpm]")
@@ -214,6 +222,61 @@ class MachineConfig(BaseModel):
         return out
 
 
+#: Keys of a rig preset's ``[machine]`` table that a rig brings to a machine drawn on it
+#: (its bearing, operating point, accelerometer and transfer paths; not the scenario's
+#: degradation, fault modes or stopping rule).
+RIG_KEYS: tuple[str, ...] = (
+    "bearing", "shaft_speed_rpm", "radial_load_n", "reference_speed_rpm", "reference_load_n",
+    "sample_rate_hz", "snapshot_duration_s", "vibration",
+)
+_PRESETS_DIR = Path(__file__).resolve().parents[1] / "data" / "presets"
+
+
+@lru_cache(maxsize=None)
+def _machine_presets() -> dict[str, Path]:
+    out = {}
+    for path in sorted(_PRESETS_DIR.glob("*.toml")):
+        with path.open("rb") as fh:
+            if tomllib.load(fh).get("twin") == "machine":
+                out[path.stem] = path
+    return out
+
+
+def rig_names() -> tuple[str, ...]:
+    """Names of the shipped machine rig presets (``twinforge/data/presets/<name>.toml``)."""
+    return tuple(_machine_presets())
+
+
+@lru_cache(maxsize=None)
+def _rig_table(name: str) -> str:
+    presets = _machine_presets()
+    if name not in presets:
+        raise ValueError(f"unknown rig preset {name!r}; expected one of {sorted(presets)}")
+    with presets[name].open("rb") as fh:
+        machine = tomllib.load(fh).get("machine", {})
+    import json
+
+    return json.dumps({k: machine[k] for k in RIG_KEYS if k in machine})
+
+
+def rig_preset(name: str) -> dict[str, Any]:
+    """The rig part (:data:`RIG_KEYS`) of a shipped machine preset's ``[machine]`` table.
+
+    >>> rig_preset("mfpt")["bearing"]
+    'mfpt-nice'
+    """
+    import json
+
+    return json.loads(_rig_table(name))
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 class MachineDiversity(BaseModel):
     """How machines of one scenario differ: each run draws its own machine from these laws.
 
@@ -221,12 +284,22 @@ class MachineDiversity(BaseModel):
     one rig (lognormal spreads; the Weibull onset and gamma growth of the degradation law
     add their own): loads and speeds set within a few per cent, a bearing-to-bearing life
     multiplier, different baseline vibration levels and resonances (mounting), and the
-    defect's angular position. The texture of the healthy signal (the rate and size of the
-    random background impacts, :class:`~twinforge.processes.vibration.VibrationParams`) is
-    the same for every machine by default; real bearings of one batch differ in it too
-    (PRONOSTIA: healthy kurtosis 3.2-4.5, steady on some bearings and spiky on others), which
+    defect's angular position (an outer-race spall forms where the load is: within about
+    20 deg of the centre of the load zone). The texture of the healthy signal (the rate and
+    size of the random background impacts,
+    :class:`~twinforge.processes.vibration.VibrationParams`) is the same for every machine
+    by default; real bearings of one batch differ in it too (PRONOSTIA: healthy kurtosis
+    3.2-4.5, steady on some bearings and spiky on others), which
     ``background_impact_rate_sigma``, ``background_impact_g_sigma`` and
     ``background_modulation_sigma`` spread.
+
+    **Domain randomisation** (off by default; see the shipped campaign
+    ``bearing_faults_dr``): ``rig_probs`` draws each machine's rig (bearing, operating
+    point, accelerometer and transfer paths of a shipped preset), and the other laws spread
+    what differs from one installation to the next: resonance frequencies, damping and
+    signs, the share of each background mode, harmonic levels, the strength of the defect
+    strikes against the background, seeded outer-race defects anywhere round the race,
+    inner-race modulation depths, ball-fault impulsiveness and contact.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -240,7 +313,7 @@ class MachineDiversity(BaseModel):
         0.15, ge=0.0, le=2.0, description="lognormal sigma of the healthy background vibration [1]"
     )
     resonance_sigma: float = Field(
-        0.05, ge=0.0, le=0.5, description="lognormal sigma of the structural resonance frequencies [1]"
+        0.05, ge=0.0, le=1.0, description="lognormal sigma of the structural resonance frequencies (all together) [1]"
     )
     ambient_sd_k: float = Field(2.0, ge=0.0, le=20.0, description="standard deviation of the ambient temperature [K]")
     background_impact_rate_sigma: float = Field(
@@ -258,7 +331,40 @@ class MachineDiversity(BaseModel):
     fault_mode_probs: dict[FaultMode, float] | None = Field(
         None, description="draw ONE natural fault mode per machine with these probabilities (None: keep fault_modes)"
     )
-    random_defect_angle: bool = Field(True, description="draw the defect's angular position uniformly")
+    random_defect_angle: bool = Field(True, description="draw the inner-race / ball defect's angular position uniformly")
+    outer_race_angle_sd_deg: float = Field(
+        20.0, ge=0.0, le=360.0,
+        description="standard deviation of the outer-race defect angle about the base value, wrapped to "
+                    "+-180 [deg] (a spall forms in the load zone; >= 180: seeded defects anywhere)",
+    )
+    inner_race_modulation_range: tuple[float, float] | None = Field(
+        None, description="draw the inner-race modulation depth uniformly in [low, high] (None: from the load)"
+    )
+    rolling_element_impulsiveness_range: tuple[float, float] | None = Field(
+        None, description="draw the impulsive share of a ball fault uniformly in [low, high] (None: keep)"
+    )
+    rolling_element_contact_range: tuple[float, float] | None = Field(
+        None, description="draw the contact fraction of a ball spall uniformly in [low, high] (None: keep)"
+    )
+    rig_probs: dict[str, float] | None = Field(
+        None, description="draw each machine's rig preset with these probabilities (None: the base machine's)"
+    )
+    resonance_damping_sigma: float = Field(
+        0.0, ge=0.0, le=2.0, description="lognormal sigma of each resonance's damping ratio [1]"
+    )
+    resonance_sign_flip: bool = Field(
+        False, description="give each bearing resonance a random sign (where the sensor sits on its mode shape)"
+    )
+    background_shape_sigma: float = Field(
+        0.0, ge=0.0, le=3.0, description="lognormal sigma of each background mode's share of the power [1]"
+    )
+    harmonics_sigma: float = Field(
+        0.0, ge=0.0, le=3.0, description="lognormal sigma of the shaft and line harmonic amplitudes (each) [1]"
+    )
+    impact_scale_sigma: float = Field(
+        0.0, ge=0.0, le=3.0,
+        description="lognormal sigma of one multiplier of every defect strike (defect against background) [1]",
+    )
 
     @field_validator("fault_mode_probs")
     @classmethod
@@ -270,39 +376,79 @@ class MachineDiversity(BaseModel):
             raise ValueError("fault_mode_probs must hold non-negative probabilities summing to 1")
         return v
 
+    @field_validator("rig_probs")
+    @classmethod
+    def _rigs(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is None:
+            return v
+        unknown = sorted(set(v) - set(rig_names()))
+        if unknown:
+            raise ValueError(f"unknown rig preset(s) {unknown}; expected names among {list(rig_names())}")
+        p = np.asarray(list(v.values()), dtype=float)
+        if p.size == 0 or (p < 0).any() or abs(p.sum() - 1.0) > 1e-6:
+            raise ValueError("rig_probs must hold non-negative probabilities summing to 1")
+        return v
+
+    @field_validator("inner_race_modulation_range", "rolling_element_impulsiveness_range",
+                     "rolling_element_contact_range")
+    @classmethod
+    def _unit_range(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not 0.0 <= v[0] <= v[1] <= 1.0:
+            raise ValueError(f"need 0 <= low <= high <= 1, got {list(v)}")
+        return v
+
+
+def _pick(probs: dict[str, float], order: list[str], u: float) -> str:
+    """The name drawn by the uniform ``u`` from ``probs`` taken in the fixed ``order``."""
+    names = [m for m in order if m in probs]
+    cum = np.cumsum([probs[k] for k in names])
+    return names[min(int(np.searchsorted(cum, u, side="right")), len(names) - 1)]
+
 
 def draw_machine(
     base: MachineConfig, diversity: MachineDiversity | None, rng: np.random.Generator
 ) -> MachineConfig:
     """One machine's parameters: ``base`` varied by the laws of ``diversity`` (None: ``base``).
 
-    The draws use only ``rng``, always in the same order, so a machine is reproducible from
-    its seed and a law set to zero spread leaves the base value as it is.
+    The draws use only ``rng``, always in the same order (every law draws whether it is
+    used or not; laws added later draw after the earlier ones), so a machine is
+    reproducible from its seed and a law set to zero spread leaves the base value as it is.
     """
     if diversity is None:
         return base
     d = diversity
     z = rng.standard_normal(6)
+    angle = float(rng.uniform(0.0, 2.0 * math.pi))
+    u_mode = float(rng.random())
+    z_tex = rng.standard_normal(2)  # drawn last: machines drawn before these laws existed are unchanged
+    z_mod = float(rng.standard_normal())  # after them, for the same reason
+    # domain-randomisation laws (after every earlier draw)
+    u_rig = float(rng.random())
+    z_or = float(rng.standard_normal())
+    u_dr = rng.random(3)  # inner-race depth, ball impulsiveness, ball contact
+    z_imp = float(rng.standard_normal())
+    n_modes = 16  # per-mode draws, a fixed number so the stream does not depend on the rig
+    z_damp, u_sign, z_share, z_harm = (rng.standard_normal(n_modes), rng.random(n_modes),
+                                       rng.standard_normal(n_modes), rng.standard_normal(2 * n_modes))
+
+    data = base.model_dump()
+    if d.rig_probs:
+        data = _merge(data, rig_preset(_pick(d.rig_probs, sorted(d.rig_probs), u_rig)))
+        base = MachineConfig.model_validate(data)
+        data = base.model_dump()
     load = base.radial_load_n * math.exp(d.radial_load_sigma * z[0])
     speed = base.shaft_speed_rpm * math.exp(d.shaft_speed_sigma * z[1])
     life = math.exp(d.life_scale_sigma * z[2])
     background = base.vibration.background_rms_g * math.exp(d.background_sigma * z[3])
     res_scale = math.exp(d.resonance_sigma * z[4])
     ambient = base.ambient_temp_c + d.ambient_sd_k * z[5]
-    angle = float(rng.uniform(0.0, 2.0 * math.pi))
-    u_mode = float(rng.random())
-    z_tex = rng.standard_normal(2)  # drawn last: machines drawn before these laws existed are unchanged
-    z_mod = float(rng.standard_normal())  # after them, for the same reason
     modes = base.fault_modes
     if d.fault_mode_probs:
         # A fixed order (not the dict's): the draw must not depend on how the file listed them,
         # nor on the key order of the scenario recorded in the manifest.
-        names = [m for m in FAULT_MODES if m in d.fault_mode_probs]
-        cum = np.cumsum([d.fault_mode_probs[k] for k in names])
-        modes = (names[min(int(np.searchsorted(cum, u_mode, side="right")), len(names) - 1)],)
+        modes = (_pick(d.fault_mode_probs, list(FAULT_MODES), u_mode),)
     deg = base.degradation
     vib = base.vibration
-    data = base.model_dump()
     data.update(
         radial_load_n=float(np.clip(load, 1e-3, 1e7)),
         shaft_speed_rpm=float(np.clip(speed, 1e-3, 30_000.0)),
@@ -314,11 +460,41 @@ def draw_machine(
         "onset_weibull_scale_s": deg.onset_weibull_scale_s * life,
         "growth_shape_rate_per_s": deg.growth_shape_rate_per_s / life,
     }
+    resonances = tuple(
+        (f * res_scale,
+         float(np.clip(zeta * math.exp(d.resonance_damping_sigma * z_damp[i % n_modes]), 0.002, 0.5))
+         if d.resonance_damping_sigma > 0.0 else zeta,
+         -g if d.resonance_sign_flip and u_sign[i % n_modes] < 0.5 else g)
+        for i, (f, zeta, g) in enumerate(vib.resonances)
+    )
+    background_modes = None if vib.background_resonances is None else tuple(
+        (f * res_scale, zeta, share * math.exp(d.background_shape_sigma * z_share[i % n_modes]))
+        for i, (f, zeta, share) in enumerate(vib.background_resonances)
+    )
+    harm = np.exp(d.harmonics_sigma * z_harm)
+    or_angle = (vib.outer_race_defect_angle_deg + d.outer_race_angle_sd_deg * z_or + 180.0) % 360.0 - 180.0
+
+    def uniform(rng_range: tuple[float, float] | None, u: float, keep: float | None) -> float | None:
+        return keep if rng_range is None else rng_range[0] + u * (rng_range[1] - rng_range[0])
+
+    imp = math.exp(d.impact_scale_sigma * z_imp)
     data["vibration"] = {
         **vib.model_dump(),
         "background_rms_g": background,
-        "resonances": tuple((f * res_scale, zeta, g) for f, zeta, g in vib.resonances),
+        "resonances": resonances,
+        "background_resonances": background_modes,
+        "shaft_harmonics_g": tuple(a * harm[i % n_modes] for i, a in enumerate(vib.shaft_harmonics_g)),
+        "line_harmonics_g": tuple(a * harm[n_modes + i % n_modes] for i, a in enumerate(vib.line_harmonics_g)),
         "defect_angle_rad": angle if d.random_defect_angle else vib.defect_angle_rad,
+        "outer_race_defect_angle_deg": float(np.clip(or_angle, -180.0, 180.0)),
+        "inner_race_modulation_depth": uniform(d.inner_race_modulation_range, float(u_dr[0]),
+                                               vib.inner_race_modulation_depth),
+        "rolling_element_impulsiveness": uniform(d.rolling_element_impulsiveness_range, float(u_dr[1]),
+                                                 vib.rolling_element_impulsiveness),
+        "rolling_element_contact_fraction": uniform(d.rolling_element_contact_range, float(u_dr[2]),
+                                                    vib.rolling_element_contact_fraction),
+        **{k: getattr(vib, k) * imp for k in ("impact_outer_race_g", "impact_inner_race_g",
+                                              "impact_rolling_element_g", "impact_cage_g")},
         "background_impact_rate_hz": float(min(
             vib.background_impact_rate_hz * math.exp(d.background_impact_rate_sigma * z_tex[0]),
             field_max(VibrationParams, "background_impact_rate_hz"))),
@@ -356,6 +532,8 @@ def machine_channels(config: MachineConfig) -> tuple[ChannelSpec, ...]:
     ch += [
         ChannelSpec("fault", "", "label", "str", "most severe active fault mode ('' if none)"),
         ChannelSpec("fault_severity", "1", "label", "float64", "severity of that fault in [0, 1] (damage / threshold)"),
+        ChannelSpec("fault_snr_db", "dB", "label", "float64",
+                    "power of the localised defects' vibration over the rest of the snapshot (NaN: none)"),
         ChannelSpec("health", "1", "label", "float64", "1 - damage / threshold of the worst degrading mode; 0 at failure"),
         ChannelSpec("rul_s", "s", "label", "float64", "true remaining useful life: failure time - t, 0 from failure on"),
     ]
@@ -503,8 +681,14 @@ class MachineTwin(TwinBase):
         rate = config.sample_rate_hz
         vib = config.vibration
         # The accelerometer's anti-alias filter removes resonances near and above Nyquist.
-        kept = tuple(r for r in vib.resonances if r[0] < 0.45 * rate) or ((0.25 * rate, 0.03, 1.0),)
-        self.vibration = vib.model_copy(update={"sample_rate_hz": rate, "resonances": kept})
+        cut = ANTI_ALIAS_FRACTION * rate
+        kept = tuple(r for r in vib.resonances if r[0] < cut) or ((0.25 * rate, 0.03, 1.0),)
+        bg = vib.background_resonances
+        if bg is not None:
+            bg = tuple(r for r in bg if r[0] < cut and r[2] > 0.0) or None
+        self.vibration = vib.model_copy(
+            update={"sample_rate_hz": rate, "resonances": kept, "background_resonances": bg}
+        )
 
     # -- protocol ---------------------------------------------------------------------
     def channels(self) -> tuple[ChannelSpec, ...]:
@@ -850,13 +1034,17 @@ class MachineTwin(TwinBase):
             t, vib.background_drift_sigma, vib.background_drift_time_s,
             self.streams.generator("vibration/drift"), horizon_s=self._drift_horizon_s,
         )
+        snr = np.full(n, np.nan)
         for j in range(n):
             rng = self._snapshot_rng(i0 + j)
             sv = {mode: float(c[j]) for mode, c in cond.items()}
-            waves[j] = render_snapshot(
+            x, x_fault = render_snapshot(
                 float(t[j]), cfg.snapshot_duration_s, rate, float(shaft_hz[j]), self.geometry, sv, self.vibration, rng,
-                background_scale=float(drift[j]),
+                background_scale=float(drift[j]), radial_load_n=float(load_n[j]), return_fault=True,
             )
+            waves[j] = x
+            ratio = fault_snr_db(x, x_fault)
+            snr[j] = ratio if math.isfinite(ratio) else np.nan
             if current is not None:
                 c = cfg.current
                 ratio = speed_f[j] ** 3 * load_f[j]
@@ -886,7 +1074,7 @@ class MachineTwin(TwinBase):
         }
         if current is not None:
             block["current_rms_a"] = np.sqrt(np.mean(current.astype(np.float64) ** 2, axis=1))
-        block.update({"fault": fault, "fault_severity": fault_sev, "health": health, "rul_s": rul})
+        block.update({"fault": fault, "fault_severity": fault_sev, "fault_snr_db": snr, "health": health, "rul_s": rul})
         block.update(self.log.render_labels(t))
         table: dict[str, Any] = {
             "time": grid.timestamps(i0, i1),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from twinforge.fidelity._io import check_parent, commit, staging
+from twinforge.safe_io import check_input
 
 __all__ = ["InputError", "load_real", "parse_map", "trace_options", "load_real_args", "fail", "steps"]
 
@@ -154,6 +155,7 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
         raise InputError(f"--real {path}: file not found")
     if path.is_dir():
         raise InputError(f"--real {path}: is a folder, not a trace file")
+    check_input(path, what="--real", error=InputError)  # never /dev/zero, a FIFO or a huge file
     kind = _sniff(path) if fmt == "auto" else fmt
     chosen = [b.strip() for b in bearings.split(",") if b.strip()] if bearings is not None else None
     generic = {"--time-col": time_col, "--unit": units, "--max-gap": max_gap, "--date-format": date_format,

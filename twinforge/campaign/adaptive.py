@@ -1,0 +1,397 @@
+"""Adaptive importance sampling aimed at a simulated outcome: the cross-entropy method.
+
+A hand-set proposal (``[proposal.heat_wave] rate_factor = 4 ...``) oversamples what its
+author guessed matters. For an outcome of the *simulation* (an indoor temperature, a
+transformer's hot spot) the guess is often poor: what drives the outcome is a combination
+of event marks (how many, how long, how strong) that only the twin knows. The
+cross-entropy method (Rubinstein 1999, doi:10.1023/A:1010091220143; Rubinstein & Kroese
+2004, *The Cross-Entropy Method*, Springer, doi:10.1007/978-1-4757-4321-0; De Boer et al.
+2005, doi:10.1007/s10479-005-5724-z) learns the proposal from simulated runs, in stages:
+
+1. simulate :math:`n` runs from the current proposal :math:`q_{v_k}` (stage 0: the natural
+   law or the campaign's own proposal), each with its exact weight
+   :math:`W_i = p(x_i)/q_{v_k}(x_i)`;
+2. take the intermediate level :math:`\\gamma_k = \\min(u, Y_{(1-\\rho)})`, the
+   :math:`(1-\\rho)` quantile of the outcomes (``elite_share`` :math:`\\rho = 0.1`) capped at
+   the threshold :math:`u` of interest;
+3. refit the proposal's parameters to the elite runs :math:`Y_i \\ge \\gamma_k` by weighted
+   maximum likelihood, :math:`v_{k+1} = \\arg\\max_v \\sum_{Y_i \\ge \\gamma_k} W_i \\ln q_v(x_i)`,
+   smoothed :math:`v \\leftarrow \\alpha v_{k+1} + (1 - \\alpha) v_k`;
+4. stop adapting when :math:`\\gamma_k = u`, after the update at :math:`u` itself (the
+   final proposal).
+
+The family :math:`q_v` is twinforge's :class:`~twinforge.events.sampling.ImportanceProposal`
+of each event type of the campaign: a factor :math:`r` on the onset rate, a defensive
+tail mixture of the severity (70 % of the severities drawn above a level :math:`a`) and a
+defensive mixture of the duration (70 % of them with the log duration shifted by
+:math:`\\delta`). The rate has the closed-form weighted maximum-likelihood update of a
+Poisson count (Rubinstein & Kroese 2004, sec. 3.3): the weighted mean count of the elite
+runs over the natural expected count. :math:`a` is the weighted :math:`\\rho`-quantile of
+the elite runs' largest severity and :math:`\\delta` the weighted mean of
+:math:`\\ln(d / m)` of their events (moment matches in place of the mixture's maximum
+likelihood). Defensive mixtures (Hesterberg 1995, doi:10.1080/00401706.1995.10484303)
+keep each event's severity and duration weights below 1/0.3 each, where the exponential tilt that a plain maximum
+likelihood would pick gives heavy-tailed weights and estimates that fall short with
+optimistic intervals (measured: -23 % at 3.3 standard errors on a 1e-3 outcome). Whatever
+the fit, the weights stay the exact likelihood ratios of :mod:`twinforge.events.sampling`,
+so the estimate is unbiased for any proposal; the fit only decides how efficient it is.
+
+**Stopping rule.** Once the level reaches :math:`u`, runs are drawn from the final
+proposal in batches until the coefficient of variation of
+:math:`\\hat p = \\frac1n \\sum W_i 1\\{Y_i > u\\}` falls to ``target_cov`` or the run
+budget ``max_runs`` is spent (OpenTURNS' ``MaximumCoefficientOfVariation`` and
+``MaximumOuterSampling``). The estimate uses only the runs of the final proposal (earlier
+stages aimed elsewhere); its interval is that of
+:func:`~twinforge.campaign.estimators.weighted_probability`.
+
+Each stage is an ordinary importance-sampling campaign (:meth:`AdaptiveResult.stage_campaign`),
+seeded from the root seed and the stage number: the whole procedure is reproducible from
+the campaign and its seed, and every stage can be written as a dataset
+(:func:`dataset_simulator`) and re-estimated with ``twinforge campaign estimate``. Only the
+event models are adapted; parameter laws (``[parameters]``) keep their natural law.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from twinforge.campaign.campaign import CampaignSpec, plan_campaign
+from twinforge.campaign.estimators import Estimate, weighted_probability
+from twinforge.core.rng import RngStreams
+from twinforge.events.sampling import ImportanceProposal
+
+__all__ = [
+    "AdaptiveResult",
+    "Stage",
+    "Simulator",
+    "cross_entropy",
+    "dataset_simulator",
+    "stage_seed",
+]
+
+#: ``simulate(stage_campaign, seed, label, plans) -> outcome of each run, in run order``
+#: (``plans``: the stage's :class:`~twinforge.campaign.runner.RunPlan` list, for simulators
+#: that run the plans themselves).
+Simulator = Callable[[CampaignSpec, int, str, list], np.ndarray]
+
+_R_MAX = 1e3  # largest rate factor the method proposes
+_DELTA_MAX = 2.0  # largest shift of the log duration
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One batch of runs of an adaptive campaign."""
+
+    index: int
+    seed: int
+    proposal: dict[str, ImportanceProposal]
+    level: float  # the intermediate level gamma_k (the threshold for final batches)
+    values: np.ndarray
+    weights: np.ndarray
+    final: bool  # drawn from the final proposal (counted in the estimate)
+
+    @property
+    def runs(self) -> int:
+        return int(self.values.size)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "seed": self.seed, "runs": self.runs, "level": self.level, "final": self.final,
+            "proposal": {k: v.model_dump(mode="json") for k, v in sorted(self.proposal.items())},
+        }
+
+
+@dataclass(frozen=True)
+class AdaptiveResult:
+    """What :func:`cross_entropy` did: its stages, the final proposal and the estimate."""
+
+    campaign: CampaignSpec
+    threshold: float
+    stages: tuple[Stage, ...]
+    estimate: Estimate
+    stopped: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def runs(self) -> int:
+        """Runs simulated in all stages."""
+        return sum(s.runs for s in self.stages)
+
+    @property
+    def proposal(self) -> dict[str, ImportanceProposal]:
+        """The final proposal."""
+        return self.stages[-1].proposal
+
+    def stage_campaign(self, index: int) -> CampaignSpec:
+        """The importance-sampling campaign of stage ``index`` (with its seed)."""
+        st = self.stages[index]
+        return _stage_campaign(self.campaign, st.proposal, st.runs, st.seed)
+
+    def to_json(self) -> dict[str, Any]:
+        e = self.estimate
+        return {
+            "method": "cross-entropy", "threshold": self.threshold, "stopped": self.stopped,
+            "runs": self.runs, "notes": list(self.notes),
+            "estimate": {"value": e.value, "std_error": e.std_error, "ci_low": e.ci_low, "ci_high": e.ci_high,
+                         "ess": e.ess, "n": e.n, "hits": e.hits, "interval": e.interval, "level": e.level},
+            "stages": [s.to_json() for s in self.stages],
+        }
+
+    def text(self) -> str:
+        e = self.estimate
+        lines = [
+            f"P(Y > {self.threshold:g}) = {e.value:.4g} +/- {e.std_error:.2g} ({100 * e.level:g} % CI "
+            f"{e.ci_low:.4g} .. {e.ci_high:.4g}); {e.n} runs of the final proposal, {e.hits} hit(s), "
+            f"ESS {e.ess:.0f}; {self.runs} runs in {len(self.stages)} stage(s); stopped: {self.stopped}",
+        ]
+        for s in self.stages:
+            props = "; ".join(
+                f"{k}: r={v.rate_factor:.3g} a={v.tail_threshold if v.tail_share else float('nan'):.3g} "
+                f"delta={v.duration_shift:.3g}"
+                for k, v in sorted(s.proposal.items())
+            )
+            kind = "final" if s.final else "adapt"
+            lines.append(f"  stage {s.index} ({kind}, {s.runs} runs, level {s.level:.4g}): {props}")
+        return "\n".join(lines)
+
+
+def stage_seed(seed: int, index: int) -> int:
+    """The root seed of stage ``index`` of an adaptive campaign of root ``seed`` (63 bits)."""
+    state = RngStreams(seed).seed_sequence(f"adaptive/stage/{index}").generate_state(1, np.uint64)
+    return int(state[0] >> np.uint64(1))
+
+
+def _stage_campaign(campaign: CampaignSpec, proposal: Mapping[str, ImportanceProposal], runs: int,
+                    seed: int) -> CampaignSpec:
+    data = campaign.to_json_dict()
+    data.update(
+        runs=runs, seed=seed, sampler="importance", counterfactual=False, classes={}, design=None,
+        proposal={k: v.model_dump(mode="json") for k, v in proposal.items()},
+    )
+    return CampaignSpec.from_json_dict(data)
+
+
+#: Share of each biased law drawn from its shifted component (defensive mixtures).
+MIX_SHARE = 0.7
+
+
+def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    order = np.argsort(x, kind="stable")
+    cum = np.cumsum(w[order]) / w.sum()
+    return float(x[order][min(int(np.searchsorted(cum, q)), x.size - 1)])
+
+
+def _ce_update(
+    campaign: CampaignSpec, plans: Sequence[Any], weights: np.ndarray, elite: np.ndarray,
+    current: Mapping[str, ImportanceProposal], smoothing: float, elite_share: float,
+) -> dict[str, ImportanceProposal]:
+    """Refit (rate, severity tail, duration shift) of every event type to the elite runs."""
+    s = campaign.scenario
+    out: dict[str, ImportanceProposal] = {}
+    total = float(np.sum(weights * elite))
+    a = smoothing
+    for name, m in sorted(campaign.events.items()):
+        cur = current.get(name, ImportanceProposal())
+        if total <= 0.0:
+            out[name] = cur
+            continue
+        counts, top, top_w, logd, logd_w = [], [], [], [], []
+        for i in np.flatnonzero(elite):
+            mine = [e for e in plans[i].events if e.type == name]
+            counts.append(weights[i] * len(mine))
+            if mine:
+                top.append(max(e.severity for e in mine))
+                top_w.append(weights[i])
+            for e in mine:
+                if e.start > s.start:  # an onset in the window: its whole duration is known
+                    logd.append(math.log(e.duration_h / m.duration_median_h))
+                    logd_w.append(weights[i])
+        # rate: weighted maximum likelihood of the Poisson count (closed form)
+        r_new = min(max(sum(counts) / total / m.active_count(s.start, s.days), 1.0), _R_MAX)
+        r = math.exp(a * math.log(r_new) + (1 - a) * math.log(cur.rate_factor))
+        kw: dict[str, Any] = {"rate_factor": r}
+        # severity: a defensive tail above the elite runs' typical largest severity
+        lo, hi = m.severity_bounds()
+        u_new = _weighted_quantile(np.array(top), np.array(top_w), elite_share) if top else None
+        if u_new is not None and u_new > float(m.severity.frozen().median()):
+            u_old = cur.tail_threshold if cur.tail_share > 0 else u_new
+            u = min(a * u_new + (1 - a) * u_old, lo + 0.999 * (hi - lo))
+            if m.severity_sf(u) > 1e-12:
+                kw.update(tail_threshold=u, tail_share=MIX_SHARE)
+        # duration: a defensive mixture with the elite's mean log duration
+        if logd_w:
+            delta_new = float(np.average(logd, weights=logd_w))
+            delta = min(max(a * delta_new + (1 - a) * cur.duration_shift, -_DELTA_MAX), _DELTA_MAX)
+            if abs(delta) > 0.02:
+                kw.update(duration_shift=delta, duration_share=MIX_SHARE)
+        out[name] = ImportanceProposal(**kw)
+    return out
+
+
+def cross_entropy(
+    campaign: CampaignSpec,
+    simulate: Simulator,
+    threshold: float,
+    *,
+    seed: int,
+    runs_per_stage: int = 500,
+    batch: int | None = None,
+    elite_share: float = 0.1,
+    smoothing: float = 0.7,
+    max_stages: int = 10,
+    target_cov: float = 0.1,
+    max_runs: int = 20_000,
+    level: float = 0.95,
+    on_stage: Callable[[Stage], None] | None = None,
+) -> AdaptiveResult:
+    """Estimate :math:`P_p(Y > u)` of a simulated outcome with the cross-entropy method.
+
+    Parameters
+    ----------
+    campaign : CampaignSpec
+        The campaign: its twin, horizon and event models (the natural law). Its sampler
+        may be ``"natural"`` (stage 0 samples the natural law) or ``"importance"`` (stage 0
+        uses its proposal). Counterfactual pairs, strata and designs are not used.
+    simulate : Simulator
+        ``simulate(stage_campaign, seed, label, plans)`` runs the stage's campaign under its
+        root ``seed`` and returns the outcome :math:`Y` of each run in run order (e.g.
+        :func:`dataset_simulator`).
+    threshold : float
+        :math:`u`; the outcome of interest is :math:`Y > u`.
+    seed : int
+        Root seed; stage ``k`` runs under :func:`stage_seed` ``(seed, k)``.
+    runs_per_stage : int
+        Runs per adaptive stage (>= 50).
+    batch : int, optional
+        Runs per final batch (default ``runs_per_stage``).
+    elite_share : float
+        :math:`\\rho`, the share of runs above each intermediate level (0.01-0.5).
+    smoothing : float
+        :math:`\\alpha` in (0, 1].
+    max_stages : int
+        Adaptive stages at most; if the level has not reached :math:`u` by then, the last
+        proposal is used anyway and a note says so.
+    target_cov, max_runs : float, int
+        Stopping rule of the final batches: coefficient of variation reached, or runs
+        (all stages) spent.
+
+    Returns
+    -------
+    AdaptiveResult
+    """
+    if not campaign.events:
+        raise ValueError("events: the cross-entropy method adapts event models; the campaign declares none")
+    if campaign.sampler not in ("natural", "importance"):
+        raise ValueError(f"sampler: the cross-entropy method starts from 'natural' or 'importance', not {campaign.sampler!r}")
+    if not math.isfinite(threshold):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    batch = runs_per_stage if batch is None else batch
+    if runs_per_stage < 50 or batch < 50:
+        raise ValueError(f"runs_per_stage and batch must be >= 50, got {runs_per_stage} and {batch}")
+    if not 0.01 <= elite_share <= 0.5:
+        raise ValueError(f"elite_share must be within [0.01, 0.5], got {elite_share}")
+    if not 0.0 < smoothing <= 1.0:
+        raise ValueError(f"smoothing must be within (0, 1], got {smoothing}")
+    if not 0.0 < target_cov < 1.0:
+        raise ValueError(f"target_cov must be within (0, 1), got {target_cov}")
+    proposal: dict[str, ImportanceProposal] = dict(campaign.proposal) if campaign.sampler == "importance" else {}
+    proposal = {k: proposal.get(k, ImportanceProposal()) for k in sorted(campaign.events)}
+    stages: list[Stage] = []
+    notes: list[str] = []
+    used = 0
+    adapted = False
+    for k in range(max_stages):
+        st_seed = stage_seed(seed, k)
+        stage_c = _stage_campaign(campaign, proposal, runs_per_stage, st_seed)
+        plans = plan_campaign(stage_c, st_seed)
+        y = np.asarray(simulate(stage_c, st_seed, f"stage-{k:02d}", plans), dtype=np.float64)
+        if y.shape != (len(plans),):
+            raise ValueError(f"simulate returned {y.shape} outcomes for {len(plans)} runs")
+        w = np.array([p.weight for p in plans])
+        used += y.size
+        gamma = min(threshold, float(np.quantile(y, 1.0 - elite_share)))
+        reached = gamma >= threshold
+        stage = Stage(k, st_seed, dict(proposal), gamma, y, w, final=False)
+        stages.append(stage)
+        if on_stage is not None:
+            on_stage(stage)
+        proposal = _ce_update(campaign, plans, w, y >= gamma, proposal, smoothing, elite_share)
+        if reached:  # the last update, at the threshold itself, gives the final proposal
+            adapted = True
+            break
+    if not adapted:
+        notes.append(
+            f"the intermediate level did not reach {threshold:g} in {max_stages} stages "
+            f"(last {stages[-1].level:.4g}); the estimate uses the last proposal"
+        )
+    k = len(stages)
+    stopped = "run budget"
+    while True:
+        final = [s for s in stages if s.final]
+        if final:
+            est = _estimate(final, threshold, level)
+            if est.hits and est.cov <= target_cov:
+                stopped = f"coefficient of variation {est.cov:.3f} <= {target_cov:g}"
+                break
+        if used + batch > max_runs:
+            break
+        st_seed = stage_seed(seed, k)
+        stage_c = _stage_campaign(campaign, proposal, batch, st_seed)
+        plans = plan_campaign(stage_c, st_seed)
+        y = np.asarray(simulate(stage_c, st_seed, f"stage-{k:02d}", plans), dtype=np.float64)
+        stage = Stage(k, st_seed, dict(proposal), threshold, y, np.array([p.weight for p in plans]), final=True)
+        stages.append(stage)
+        if on_stage is not None:
+            on_stage(stage)
+        used += y.size
+        k += 1
+    final = [s for s in stages if s.final]
+    if not final:
+        raise ValueError(f"the run budget max_runs={max_runs} ended before any run of the final proposal")
+    est = _estimate(final, threshold, level)
+    return AdaptiveResult(campaign, float(threshold), tuple(stages), est, stopped, tuple(notes + list(est.warnings)))
+
+
+def _estimate(final: Sequence[Stage], threshold: float, level: float) -> Estimate:
+    y = np.concatenate([s.values for s in final])
+    w = np.concatenate([s.weights for s in final])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return weighted_probability(y > threshold, w, level=level, expected_weight=1.0)
+
+
+def dataset_simulator(
+    out: str | Path, outcome: Callable[[Any], float], *, workers: int = 1, scheduler: str | None = None,
+    progress: bool = False,
+) -> Simulator:
+    """A :data:`Simulator` that writes each stage as a campaign dataset ``out/<label>``.
+
+    Every stage is run by :func:`~twinforge.campaign.executor.run_campaign` (local workers
+    or a Dask scheduler) and its outcomes read back with
+    :func:`~twinforge.campaign.analysis.outcomes`; each stage folder is an ordinary
+    importance-sampling dataset that ``twinforge campaign estimate`` reads.
+    """
+    from twinforge.campaign.analysis import outcomes
+    from twinforge.campaign.executor import run_campaign
+
+    root = Path(out)
+
+    def simulate(stage: CampaignSpec, seed: int, label: str, plans: list) -> np.ndarray:
+        folder = root / label
+        mode = "resume" if (folder / "manifest.json").exists() else "create"
+        run_campaign(stage, folder, workers=workers, scheduler=scheduler, mode=mode, progress=progress)
+        return outcomes(folder, outcome)["value"].to_numpy()
+
+    return simulate
+
+
+def write_summary(result: AdaptiveResult, path: str | Path) -> None:
+    """Write :meth:`AdaptiveResult.to_json` to ``path`` (JSON)."""
+    Path(path).write_text(json.dumps(result.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
