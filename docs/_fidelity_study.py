@@ -325,7 +325,11 @@ def grid_search() -> None:
 
     def loss(u: np.ndarray) -> float:
         x = lo + np.clip(u, 0.0, 1.0) * (hi - lo)
-        value = obj.components(homes.feeder(_classes(dict(zip(names, x)))))["loss"]
+        try:
+            feeder = homes.feeder(_classes(dict(zip(names, x))))
+        except ValueError:  # an impossible class (heating balance above cooling balance): rejected
+            return 1e3
+        value = obj.components(feeder)["loss"]
         hist.append((value, x))
         return value
 
