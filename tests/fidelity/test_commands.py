@@ -48,6 +48,7 @@ def test_fidelity_end_to_end(dataset, tmp_path):
     assert all((out / f).stat().st_size > 0 for f in ("marginals.png", "embedding.png"))
 
 
+@pytest.mark.slow  # whole simulations or calibrations in a subprocess
 def test_fidelity_machines_against_pronostia_bearings(tmp_path):
     """--format auto knows the PRONOSTIA features; --tz none windows each bearing from its start."""
     machines = tmp_path / "machines"
@@ -139,6 +140,7 @@ def test_fidelity_out_lands_whole_and_never_replaces_what_is_not_a_report(datase
     assert under_file.returncode == 2 and "is a file, not a folder" in under_file.stderr
 
 
+@pytest.mark.slow  # whole simulations or calibrations in a subprocess
 def test_calibrate_outputs_are_checked_first_and_land_together(tmp_path):
     out, report = tmp_path / "p.toml", tmp_path / "reports"
     run = ("calibrate", "--real", UCI, "--params", "appliances.standby_w", "--budget", "2", "--homes", "1",
@@ -177,6 +179,7 @@ def test_fidelity_bad_real_file(dataset, tmp_path):
     assert not (tmp_path / "rep").exists()
 
 
+@pytest.mark.slow  # whole simulations or calibrations in a subprocess
 def test_calibrate_end_to_end_writes_a_loadable_preset(tmp_path):
     out = tmp_path / "uci.toml"
     r = tf("calibrate", "--real", UCI, "--map", "mains_power_w=mains_power_w",
@@ -188,6 +191,7 @@ def test_calibrate_end_to_end_writes_a_loadable_preset(tmp_path):
     assert spec.twin == "home" and spec.period == "1h" and spec.diversity is None
 
 
+@pytest.mark.slow  # whole simulations or calibrations in a subprocess
 def test_calibrate_rescore_says_what_it_re_scored(tmp_path):
     out = tmp_path / "uci.toml"
     r = tf("calibrate", "--real", UCI, "--params", "appliances.standby_w", "--budget", "3",
@@ -197,6 +201,7 @@ def test_calibrate_rescore_says_what_it_re_scored(tmp_path):
     assert "# re-scored 2 candidates (the start included) on 1 fresh run(s)" in out.read_text()
 
 
+@pytest.mark.slow  # whole simulations or calibrations in a subprocess
 def test_calibrate_fits_the_fleet_laws_of_a_scenario_with_diversity(tmp_path):
     base = tmp_path / "homes.toml"
     base.write_text('twin = "home"\nperiod = "1h"\n\n[diversity]\nfloor_area_sigma = 0.6\n')
