@@ -63,7 +63,7 @@ def peak_shape(start_s: float, end_s: float, ramp_s: float, from_s: float) -> fl
     --------
     >>> peak_shape(0.0, 96 * 3600.0, 12 * 3600.0, 0.0)
     1.0
-    >>> round(peak_shape(0.0, 96 * 3600.0, 12 * 3600.0, 90 * 3600.0), 3)
+    >>> round(peak_shape(0.0, 96 * 3600.0, 12 * 3600.0, 93 * 3600.0), 3)
     0.146
     """
     ramp = max(min(ramp_s, 0.5 * (end_s - start_s)), 1e-9)
