@@ -286,6 +286,10 @@ class FidelityReport:
             v = e.get("value")
             return "n/a" if v is None or not math.isfinite(v) else f"{v:.3g}"  # as metrics.json's null
 
+        def fmt3(e: Mapping[str, Any]) -> str:  # window scores in [0, 0.5] / [0, ~2]: three decimals, always
+            v = e.get("value")
+            return "n/a" if v is None or not math.isfinite(v) else f"{v:.3f}"
+
         def se(e: Mapping[str, Any]) -> str:
             v = e.get("se_runs")
             return "" if v is None else f" +- {v:.2g} (jackknife over the synthetic runs)"
@@ -320,8 +324,8 @@ class FidelityReport:
         if verdict:
             lines.append(f"  verdict: {verdict['verdict']} ({verdict['rule']})")
         lines += [
-            f"  discriminative score {fmt(disc)} (0 best, 0.5 separable; {disc_ref})",
-            f"  NN indistinguishability {fmt(nn)}{se(nn)} (1 = fully mixed, 0 = separate{nn_ref})",
+            f"  discriminative score {fmt3(disc)} (0 best, 0.5 separable; {disc_ref})",
+            f"  NN indistinguishability {fmt3(nn)}{se(nn)} (1 = fully mixed, 0 = separate{nn_ref})",
             f"  memorisation: median distance ratio {fmt(mem)}, {memorisation_verdict(mem.get('value'))} "
             f"(1 = as close as real windows are to each other); copy share "
             f"{fmt(w['memorisation_copy_share'])} (about 0.01 for fresh windows)",
