@@ -1,9 +1,11 @@
 """The fidelity results of docs/fidelity.md: each twin against its real trace, before and
 after calibration, on data the calibration did not see.
 
-    python docs/_fidelity_study.py home      # UCI household: sample hold-out, other years, TSTR (~5 min)
-    python docs/_fidelity_study.py grid      # PJM East: 2014 hold-out, other years, 2015, TSTR (~15 min)
-    python docs/_fidelity_study.py machine   # PRONOSTIA: held-out bearings (~5 min)
+    python docs/_fidelity_study.py grid-protocol   # PJM East: the held-out protocol, 2011-12 -> 2014-15, AEP (~1 h)
+    python docs/_fidelity_study.py grid-search     # PJM East 2011-2012: the search that set the customer classes (~30 min)
+    python docs/_fidelity_study.py grid-validation # PJM East 2013: the model variants the protocol's preset was chosen from
+    python docs/_fidelity_study.py home            # UCI household: sample hold-out, other years, TSTR (~5 min)
+    python docs/_fidelity_study.py machine         # PRONOSTIA: held-out bearings (~5 min)
 
 Every number is deterministic (fixed seeds). The full real sets (other UCI years, other PJM years)
 are read from ``../shared/data`` beside the repository or ``TWINFORGE_SHARED_DATA``; the
@@ -24,7 +26,7 @@ import pandas as pd
 import twinforge
 from twinforge.campaign.spec import load_spec
 from twinforge.fidelity import compare, load_pjm, load_pronostia, load_uci_household, tstr_forecast
-from twinforge.fidelity.calibration import simulate_runs
+from twinforge.fidelity.simulate import simulate_runs
 
 PRESETS = Path(twinforge.__file__).parent / "data" / "presets"
 SHARED = Path(os.environ.get("TWINFORGE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -98,16 +100,16 @@ def spread(real: pd.DataFrame, simulate, n_units: int, **kw) -> str:
 
     With a few dozen real windows, which synthetic units were drawn moves the scores a lot
     (NN indistinguishability by +-0.2 for 19 real days and 6 homes); one set is one draw.
-    ``simulate(seeds)`` returns the synthetic frame of those seeds.
+    ``simulate(seed)`` returns the synthetic frame of ``n_units`` runs under that root seed.
     """
     d, n = [], []
     for base in SEED_SETS:
-        rep = compare(real, simulate(list(range(base, base + n_units))), **kw)
+        rep = compare(real, simulate(base), **kw)
         d.append(rep.value("windows.discriminative_score"))
         n.append(rep.value("windows.nn_indistinguishability"))
     return (f"discriminative {np.mean(d):.3f} +- {np.std(d, ddof=1):.3f}, "
             f"NN indistinguishability {np.mean(n):.3f} +- {np.std(n, ddof=1):.3f} "
-            f"({len(SEED_SETS)} sets of {n_units}, seeds from {', '.join(map(str, SEED_SETS))})")
+            f"({len(SEED_SETS)} sets of {n_units}, root seeds {', '.join(map(str, SEED_SETS))})")
 
 
 # ---------------------------------------------------------------------------------------
@@ -124,18 +126,17 @@ def home() -> None:
     h0, days = pd.Timestamp("2009-01-12T23:00Z"), 19
     hold = real[(real.index >= h0) & (real.index < h0 + pd.Timedelta(days=days))]
     early = real[real.index < h0]
-    seeds = list(range(1000, 1006))
     reps = {}
     for name, cfg in (("default home", HomeConfig()), ("calibrated preset", preset)):
-        synth = simulate_runs("home", cfg, h0, days, "1min", seeds, ["mains_power_w"])
+        synth = simulate_runs("home", cfg, h0, days, "1min", ["mains_power_w"], seed=1000, n_runs=6)
         reps[name] = compare(hold, synth, channels=ch, null_permutations=NULL_K if name == "calibrated preset" else 0)
     reps["real vs real (first 42 days)"] = compare(hold, early.assign(run_id=0), channels=ch)
     print("### UCI sample, held-out days 2009-01-13 .. 01-31\n")
     print(table(reps, list(ch)), "\n")
     print(null_reference("calibrated preset", reps["calibrated preset"]), "\n")
     for name, cfg in (("default home", HomeConfig()), ("calibrated preset", preset)):
-        print(f"{name}: " + spread(hold, lambda seeds: simulate_runs("home", cfg, h0, days, "1min", seeds,
-                                                                      ["mains_power_w"]), 6, channels=ch))
+        print(f"{name}: " + spread(hold, lambda seed: simulate_runs("home", cfg, h0, days, "1min", ["mains_power_w"],
+                                                                     seed=seed, n_runs=6), 6, channels=ch))
     print()
 
     full = SHARED / "uci_household_power" / "minute_household_power.csv.xz"
@@ -151,7 +152,7 @@ def home() -> None:
         reps = {}
         synths = {}
         for name, cfg in (("default home", HomeConfig()), ("calibrated preset", preset)):
-            synths[name] = simulate_runs("home", cfg, t0, n_days, "1min", list(range(5000, 5006)), ["mains_power_w"])
+            synths[name] = simulate_runs("home", cfg, t0, n_days, "1min", ["mains_power_w"], seed=5000, n_runs=6)
             reps[name] = compare(r, synths[name], channels=ch)
         print(f"### {label} ({n_days:g} days, never seen by the calibration)\n")
         print(table(reps, list(ch)), "\n")
@@ -166,75 +167,213 @@ def home() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# grid twin against PJM East
+# grid twin against PJM East: the held-out protocol
+
+TZ_PJM = "America/New_York"
+PJM_CH = {"load_power_w": "feeder_power_w"}
+#: The data split, fixed before any score (docs/fidelity_study.md): A tunes, 2013 chooses, B reports.
+PJM_A, PJM_VALIDATION, PJM_B = ("2011-01-01", "2013-01-01"), ("2013-01-01", "2014-01-01"), ("2014-01-01", "2016-01-01")
+#: Relabellings and bootstrap resamples of each protocol comparison.
+PROTOCOL_K = 20
 
 
-def grid() -> None:
-    ch = {"load_power_w": "feeder_power_w"}
-    tz = "America/New_York"
-    spec = load_spec(PRESETS / "pjm_east.toml")
-    real = load_pjm()
-    h0 = pd.Timestamp("2014-09-13T04:00Z")  # the calibration's split: the last 110 local days held out
-    hold = real[real.index >= h0]
-    days = float((hold.index[-1] - h0) / pd.Timedelta("1D")) + 1 / 24
-    base_cfg = spec.config.model_copy(update={"commercial": None})
-    full = SHARED / "pjm_hourly_load" / "PJME_hourly.csv"
-    r_all = load_pjm(full) if full.exists() else None
-    reps = {}
-    for name, cfg in (("feeder without [grid.commercial]", base_cfg), ("calibrated preset", spec.config)):
-        synth = simulate_runs("grid", cfg, h0, days, "1h", [1000, 1001], ["feeder_power_w"])  # as calibrate's evaluation
-        reps[name] = compare(hold, synth, channels=ch, tz=tz, normalise="mean",
-                             null_permutations=NULL_K if name == "calibrated preset" else 0)
-    if r_all is not None:
-        # the yardstick: the same dates of two other real years stand in for the two feeders
-        real_pairs = {k: compare(hold, other, channels=ch, tz=tz, normalise="mean")
-                      for k, other in _other_autumns(r_all, tz).items()}
-        reps["real: autumns 2012 + 2013"] = real_pairs[(2012, 2013)]
-    print("### PJM East 2014, held-out days 2014-09-13 .. 12-31 (normalised by mean)\n")
-    print(table(reps, list(ch)), "\n")
-    print(null_reference("calibrated preset", reps["calibrated preset"]), "\n")
-    print("calibrated preset: " + spread(hold, lambda seeds: simulate_runs("grid", spec.config, h0, days, "1h", seeds,
-                                                                        ["feeder_power_w"]), 2,
-                                         channels=ch, tz=tz, normalise="mean"))
-    if r_all is not None:
-        ds = [r.value("windows.discriminative_score") for r in real_pairs.values()]
-        ns = [r.value("windows.nn_indistinguishability") for r in real_pairs.values()]
-        print(f"real vs real, {len(ds)} pairs of other years ({', '.join(f'{a}+{b}' for a, b in real_pairs)}): "
-              f"discriminative {np.mean(ds):.3f} +- {np.std(ds, ddof=1):.3f}, "
-              f"NN indistinguishability {np.mean(ns):.3f} +- {np.std(ns, ddof=1):.3f}")
-    print()
+def _pjm(name: str) -> pd.DataFrame | None:
+    path = SHARED / "pjm_hourly_load" / name
+    if not path.exists():
+        print(f"(skipped: {path} not found)")
+        return None
+    df = load_pjm(path, zone=name.split("_")[0])
+    df.attrs["source"] = f"PJM hourly load, {name.split('_')[0]} zone (PJM Interconnection, via Kaggle)"
+    return df
 
-    if r_all is None:
-        print(f"(2015 and the other years skipped: {full} not found)")
+
+def grid_protocol() -> None:
+    from twinforge.fidelity import protocol
+
+    real, aep = _pjm("PJME_hourly.csv"), _pjm("AEP_hourly.csv")
+    if real is None or aep is None:
         return
-    t0, t1 = pd.Timestamp("2015-01-01T05:00Z"), pd.Timestamp("2016-01-01T05:00Z")
-    r15 = r_all[(r_all.index >= t0) & (r_all.index < t1)]
-    reps, synths = {}, {}
-    for name, cfg in (("feeder without [grid.commercial]", base_cfg), ("calibrated preset", spec.config)):
-        synths[name] = simulate_runs("grid", cfg, t0, 365, "1h", [2001, 2002], ["feeder_power_w"])
-        reps[name] = compare(r15, synths[name], channels=ch, tz=tz, normalise="mean")
-    print("### PJM East 2015 (never seen by the calibration)\n")
-    print(table(reps, list(ch)), "\n")
-    for name, synth in synths.items():
-        res = tstr_forecast(r15, synth, channels=ch, tz=tz, scale="mean")
-        print(f"TSTR day-ahead 1 h, {name}: MAE real-trained {res.trtr['mae'] / 1e9:.2f} GW, "
-              f"synthetic-trained {res.tstr['mae'] / 1e9:.2f} GW, seasonal naive {res.baseline['mae'] / 1e9:.2f} GW, "
-              f"ratio {res.ratio:.2f} (RMSE ratio {res.ratio_rmse:.2f})")
-    print()
+    spec = load_spec(PRESETS / "pjm_east.toml")
+    res = protocol(real, spec, calibration=PJM_A, holdout=PJM_B, channels=PJM_CH, tz=TZ_PJM, period="1h",
+                   normalise="mean", unseen=aep, n_units=2, seed=0, null_permutations=PROTOCOL_K,
+                   n_boot=PROTOCOL_K)
+    print("### PJM East: the held-out protocol (preset as shipped, calibrated on 2011-2012)\n")
+    print(res.text(), "\n")
 
 
-def _other_autumns(r_all: pd.DataFrame, tz: str) -> dict[tuple[int, int], pd.DataFrame]:
-    """PJME's held-out dates (13 September .. 31 December, local) of the years other than
-    2014, paired in calendar order (2002 + 2003, ..., 2015 + 2016; 2017 is left over), each
-    pair as one frame of two units (``run_id`` 0 and 1) like two synthetic feeders, its
-    column named as the feeder's channel (``feeder_power_w``)."""
-    def autumn(y: int) -> pd.DataFrame:
-        a, b = pd.Timestamp(f"{y}-09-13", tz=tz), pd.Timestamp(f"{y + 1}-01-01", tz=tz)
-        return r_all[(r_all.index >= a) & (r_all.index < b)]
-    years = [y for y in range(2002, 2018) if y != 2014]
-    return {(a, b): pd.concat([autumn(a).assign(run_id=0), autumn(b).assign(run_id=1)])
-            .rename(columns={"load_power_w": "feeder_power_w"})
-            for a, b in zip(years[0::2], years[1::2])}
+#: The earlier non-residential load (one aggregate: a flat base and a business trapezoid, the
+#: preset before the customer classes), written as two classes: the variant the classes replaced.
+EARLIER_AGGREGATE = {
+    "classes": {
+        "base": {"profile": "hours", "w_per_home": 1395.06, "off_share": 1.0},
+        "business": {"profile": "hours", "w_per_home": 418.84 * 0.55, "open_h": 8.697, "close_h": 18.1747,
+                     "ramp_h": 3.8068, "close_ramp_h": 7.875, "off_share": 0.0, "partial_day_share": 0.336,
+                     "rest_day_share": 0.336, "cooling_w_per_k_per_home": 39.82, "cooling_balance_c": 17.83,
+                     "cooling_idle_share": 0.5986, "heating_w_per_k_per_home": 4.219, "heating_balance_c": 12.0},
+    },
+    "thermal_lag_h": 8.668,
+}
+#: The 11 fields of the non-residential load searched on 2011-2012, their ranges and start.
+SEARCH = {  # name: (low, high, start)
+    "commercial.w_per_home": (0.0, 2500.0, 700.0), "industry.w_per_home": (0.0, 2500.0, 600.0),
+    "continuous.w_per_home": (0.0, 2500.0, 500.0), "commercial.cooling_w_per_k_per_home": (0.0, 120.0, 40.0),
+    "commercial.heating_w_per_k_per_home": (0.0, 30.0, 4.0), "industry.open_h": (4.0, 8.0, 6.0),
+    "industry.off_share": (0.0, 1.0, 0.5), "industry.rest_day_share": (0.0, 1.0, 0.3),
+    "industry.partial_day_share": (0.0, 1.0, 0.5), "commercial.cooling_balance_c": (10.0, 22.0, 16.0),
+    "commercial.rest_day_scale": (0.3, 1.6, 1.0),
+}
+#: Root seeds of the stored homes (one simulation per period, reused by every candidate).
+HOMES_SEED = {"tune": 11, "choose": 2013}
+
+
+def _classes(x: dict[str, float]) -> dict:
+    """The three customer classes of the preset from the searched fields."""
+    return {
+        "classes": {
+            "commercial": {"profile": "bdew_g25", "w_per_home": x["commercial.w_per_home"],
+                           "cooling_w_per_k_per_home": x["commercial.cooling_w_per_k_per_home"],
+                           "cooling_balance_c": x["commercial.cooling_balance_c"],
+                           "heating_w_per_k_per_home": x["commercial.heating_w_per_k_per_home"],
+                           "rest_day_scale": x["commercial.rest_day_scale"]},
+            "industry": {"profile": "hours", "w_per_home": x["industry.w_per_home"], "open_h": x["industry.open_h"],
+                         "close_h": min(x["industry.open_h"] + 15.0, 22.5), "ramp_h": 1.5, "close_ramp_h": 3.0,
+                         "off_share": x["industry.off_share"], "partial_day_share": x["industry.partial_day_share"],
+                         "rest_day_share": x["industry.rest_day_share"]},
+            "continuous": {"profile": "hours", "w_per_home": x["continuous.w_per_home"], "off_share": 1.0},
+        },
+        "thermal_lag_h": 6.0,
+    }
+
+
+class _StoredHomes:
+    """The preset's feeder without its non-residential load, simulated once over a span; any
+    non-residential load is then added to it (it draws nothing from the homes), so a search
+    over that load costs one simulation."""
+
+    def __init__(self, span: tuple[str, str], seed: int) -> None:
+        from twinforge.fidelity.prepared import ComparisonSettings, PreparedComparison
+
+        spec = load_spec(PRESETS / "pjm_east.toml")
+        self.cfg = spec.config
+        t0, t1 = (pd.Timestamp(d, tz=TZ_PJM) for d in span)
+        days = (t1 - t0) / pd.Timedelta("1D")
+        homes = simulate_runs("grid", self.cfg.model_copy(update={"commercial": None}), t0, days, "1h",
+                              ["homes_power_w", "losses_w", "temp_outdoor_c"], seed=seed)
+        self.index, self.t0 = homes.index, t0.tz_convert("UTC")
+        self.t_s = ((homes.index - self.t0) / pd.Timedelta("1s")).to_numpy()
+        self.temp = homes["temp_outdoor_c"].to_numpy()
+        self.rest = (homes["homes_power_w"] + homes["losses_w"]).to_numpy()
+        real = _pjm("PJME_hourly.csv")
+        real = real[(real.index >= t0) & (real.index < t1)]
+        settings = ComparisonSettings(channels=PJM_CH, period="1h", tz=TZ_PJM, normalise="mean", match_span=False)
+        self.prep = PreparedComparison.prepare(real, settings)
+
+    def feeder(self, commercial: dict, calendar=None) -> pd.DataFrame:
+        from twinforge.core.calendar import LocalClock
+        from twinforge.processes.commercial import CommercialLoad, CommercialParams
+
+        cal = self.cfg.calendar if calendar is None else calendar
+        clock = LocalClock(self.t0, TZ_PJM, weekend_days=cal.weekend)
+        load = CommercialLoad(CommercialParams.model_validate(commercial), self.cfg.n_homes, clock,
+                              np.random.default_rng(0), 3600.0, cal)
+        return pd.DataFrame({"run_id": 0, "feeder_power_w": self.rest + load.power_w(self.t_s, self.temp)},
+                            index=self.index)
+
+
+def _diagnose(prep, synth: pd.DataFrame) -> None:
+    """What gives the synthetic days away: per-feature KS distances, the month by month level
+    and spread of the daily mean, and the 04:00 -> 07:00 morning climb (shares of the mean)."""
+    from scipy import stats
+
+    from twinforge.fidelity.windows import feature_names
+
+    side = prep.side(synth, match_span=False)
+    rf, sf = prep.real.features, side.features
+    ks = {n: stats.ks_2samp(rf[:, k], sf[:, k]).statistic for k, n in enumerate(feature_names(["p"]))}
+    print("KS per window feature (real against synthetic): "
+          + ", ".join(f"{n} {v:.2f}" for n, v in sorted(ks.items(), key=lambda kv: -kv[1])))
+    rows = {}
+    for name, ws in (("real", prep.real), ("synthetic", side)):
+        local = ws.starts.tz_convert(TZ_PJM)
+        day_mean = pd.Series(ws.windows[:, :, 0].mean(axis=1), index=local.month)
+        rise = pd.Series(ws.windows[:, 7, 0] - ws.windows[:, 4, 0], index=local.month)
+        working = np.asarray(local.dayofweek < 5)
+        rows[f"{name} mean"] = day_mean.groupby(level=0).mean()
+        rows[f"{name} SD"] = day_mean.groupby(level=0).std()
+        rows[f"{name} rise, Mon-Fri"] = rise[working].groupby(level=0).mean()
+        rows[f"{name} rise, Sat-Sun"] = rise[~working].groupby(level=0).mean()
+    df = pd.DataFrame(rows)
+    print("by month (daily mean and its day-to-day SD; the 04:00 -> 07:00 climb), shares of the mean:")
+    print(df.round(3).to_string(), "\n")
+
+
+def grid_search() -> None:
+    """The search that set the preset's customer classes: 2011-2012 only (~30 min)."""
+    from scipy import optimize
+
+    from twinforge.fidelity.calibration import LossWeights, Objective
+    from twinforge.fidelity.comparison import compare_prepared
+    from twinforge.processes.calendar import CalendarParams
+
+    if _pjm("PJME_hourly.csv") is None:
+        return
+    homes = _StoredHomes(PJM_A, HOMES_SEED["tune"])
+    obj = Objective(homes.prep, LossWeights())
+    names = list(SEARCH)
+    lo, hi, x0 = (np.array([SEARCH[n][k] for n in names]) for k in range(3))
+    hist: list[tuple[float, np.ndarray]] = []
+
+    def loss(u: np.ndarray) -> float:
+        x = lo + np.clip(u, 0.0, 1.0) * (hi - lo)
+        try:
+            feeder = homes.feeder(_classes(dict(zip(names, x))))
+        except ValueError:  # an impossible class (heating balance above cooling balance): rejected
+            return 1e3
+        value = obj.components(feeder)["loss"]
+        hist.append((value, x))
+        return value
+
+    optimize.differential_evolution(loss, [(0.0, 1.0)] * len(names), popsize=6, maxiter=6, seed=1, polish=False,
+                                    init="sobol", x0=(x0 - lo) / (hi - lo), tol=0)
+    best_loss, best = min(hist, key=lambda h: h[0])
+    print(f"### PJM East 2011-2012: separable search of the customer classes ({len(hist)} candidates)\n")
+    print(f"loss (W1 + profile + ACF + discriminative + spread): start {hist[0][0]:.3f} -> best {best_loss:.3f}")
+    for n, v in zip(names, best):
+        print(f"  {n} = {v:.4g}")
+    for name, commercial in (("start", _classes(dict(zip(names, x0)))), ("best", _classes(dict(zip(names, best)))),
+                             ("earlier single aggregate", EARLIER_AGGREGATE)):
+        rep = compare_prepared(homes.prep, homes.prep.side(homes.feeder(commercial), match_span=False))
+        print(f"{name}: discriminative {rep.value('windows.discriminative_score'):.3f}, "
+              f"NN {rep.value('windows.nn_indistinguishability'):.3f} on the tune days")
+    print("\nthe preset's classes on the tune days:")
+    _diagnose(homes.prep, homes.feeder(homes.cfg.commercial.model_dump()))
+    print("the earlier single aggregate on the tune days:")
+    _diagnose(homes.prep, homes.feeder(EARLIER_AGGREGATE, CalendarParams(country="US",
+                                                                         holidays=homes.cfg.calendar.holidays)))
+
+
+def grid_validation() -> None:
+    """2013 chooses between the variants: the earlier aggregate and the preset's classes, on the
+    same stored homes, beside real 2011-2012 against 2013 (the yardstick)."""
+    from twinforge.fidelity.comparison import compare_prepared
+
+    real = _pjm("PJME_hourly.csv")
+    if real is None:
+        return
+    homes = _StoredHomes(PJM_VALIDATION, HOMES_SEED["choose"])
+    prep = homes.prep
+    a0, a1 = (pd.Timestamp(d, tz=TZ_PJM) for d in PJM_A)
+    cal = real[(real.index >= a0) & (real.index < a1)].rename(columns={"load_power_w": "feeder_power_w"})
+    reps = {"real 2011-2012 (yardstick)": compare_prepared(prep, prep.side(cal))}
+    from twinforge.processes.calendar import CalendarParams
+
+    nerc = CalendarParams(country="US", holidays=homes.cfg.calendar.holidays)
+    reps["earlier single aggregate"] = compare_prepared(
+        prep, prep.side(homes.feeder(EARLIER_AGGREGATE, nerc), match_span=False))
+    reps["customer classes (preset)"] = compare_prepared(
+        prep, prep.side(homes.feeder(homes.cfg.commercial.model_dump()), match_span=False))
+    print("### PJM East 2013 (validation: chooses between variants, never reported as held out)\n")
+    print(table(reps, ["load_power_w"]), "\n")
 
 
 # ---------------------------------------------------------------------------------------
@@ -256,11 +395,11 @@ def machine() -> None:
     preset = load_spec(PRESETS / "pronostia.toml")  # a config and the fleet laws each machine is drawn from
     reps = {}
     for name, cfg, div, seeds in (
-        ("default machine", MachineConfig(until_failure=True), None, range(1000, 1006)),
-        ("calibrated preset", preset.config, preset.diversity, range(1000, 1006)),
+        ("default machine", MachineConfig(until_failure=True), None, 1000),
+        ("calibrated preset", preset.config, preset.diversity, 1000),
     ):
-        synth = simulate_runs("machine", cfg, hold.index.min(), days, "10s", list(seeds), list(ch.values()),
-                              diversity=div)
+        synth = simulate_runs("machine", cfg, hold.index.min(), days, "10s", list(ch.values()), seed=seeds,
+                              n_runs=6, diversity=div)
         reps[name] = compare(hold, synth, channels=ch, window="5min", tz=None, period="10s",
                              null_permutations=NULL_K if name == "calibrated preset" else 0)
     cal = real[real.run_id < 4]
@@ -271,18 +410,20 @@ def machine() -> None:
     print(null_reference("calibrated preset", reps["calibrated preset"]), "\n")
     for name, cfg, div in (("default machine", MachineConfig(until_failure=True), None),
                            ("calibrated preset", preset.config, preset.diversity)):
-        print(f"{name}: " + spread(hold, lambda seeds: simulate_runs("machine", cfg, hold.index.min(), days, "10s",
-                                                                      seeds, list(ch.values()), diversity=div),
+        print(f"{name}: " + spread(hold, lambda seed: simulate_runs("machine", cfg, hold.index.min(), days, "10s",
+                                                                     list(ch.values()), seed=seed, n_runs=6,
+                                                                     diversity=div),
                                    6, channels=ch, window="5min", tz=None, period="10s"))
     print()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("twin", choices=["home", "grid", "machine"])
+    ap.add_argument("part", choices=["home", "grid-search", "grid-validation", "grid-protocol", "machine"])
     args = ap.parse_args()
     _quiet()
-    {"home": home, "grid": grid, "machine": machine}[args.twin]()
+    {"home": home, "grid-search": grid_search, "grid-validation": grid_validation, "grid-protocol": grid_protocol,
+     "machine": machine}[args.part]()
 
 
 if __name__ == "__main__":

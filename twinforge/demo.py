@@ -61,10 +61,10 @@ PRESET = Path(__file__).parent / "data" / "presets" / "uci_household.toml"
 def _fidelity(dataset: Path, out: Path, label: str, real, channels: dict[str, str], **kwargs) -> str:
     """Score a synthetic dataset against a real trace; write the report, return the summary."""
     from twinforge.fidelity import compare
+    from twinforge.fidelity.report import save_report
 
     report = compare(real, dataset, channels=channels, **kwargs)
-    html = report.to_html(out)
-    report.to_json(out / "metrics.json")
+    html = save_report(report, out)
     lines = [f"  {label}", f"  report: {html}  (metrics: {out / 'metrics.json'})"]
     first = next(iter(channels))
     rows = [

@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 from twinforge.campaign.spec import load_spec
-from twinforge.fidelity.calibration import calibrate, preset_toml, simulate_homes
+from twinforge.fidelity.calibration import calibrate
+from twinforge.fidelity.preset import preset_toml
+from twinforge.fidelity.simulate import purpose_seed, simulate_runs
 from twinforge.fidelity.comparison import CompareError
 from twinforge.processes.appliances import APPLIANCES
 from twinforge.twins.home import HomeConfig
@@ -21,13 +23,13 @@ START = pd.Timestamp("2024-01-01", tz="UTC")
 def recovered():
     truth = HomeConfig.model_validate({**COMMON, "appliances": {"owned": OWNED, "usage_scale": 1.6}})
     # the "real" home: another seed than any calibration home
-    target = simulate_homes(truth, START, 21, "900s", [202], ["mains_power_w"]).drop(columns="run_id")
+    target = simulate_runs("home", truth, START, 21, "900s", ["mains_power_w"], seed=202).drop(columns="run_id")
     base = HomeConfig.model_validate(COMMON)
     return calibrate(target, params=["appliances.usage_scale"], base=base, max_runs=12, holdout=0.25,
                      n_homes=3, n_eval_homes=2, seed=0)
 
 
-@pytest.mark.slow  # a long end-to-end case: make test-slow
+@pytest.mark.slow  # a whole calibration, end to end
 def test_recovers_usage_scale_from_a_wrong_start(recovered):
     res = recovered
     assert res.start_params == {"appliances.usage_scale": 1.0}
@@ -43,7 +45,7 @@ def test_recovers_usage_scale_from_a_wrong_start(recovered):
 
 def test_a_point_asked_for_twice_is_simulated_once():
     """Nelder-Mead evaluates its start point again: the budget pays for each point only once."""
-    target = simulate_homes(HomeConfig.model_validate(COMMON), START, 6, "900s", [9], ["mains_power_w"])
+    target = simulate_runs("home", HomeConfig.model_validate(COMMON), START, 6, "900s", ["mains_power_w"], seed=9)
     res = calibrate(target.drop(columns="run_id"), params=["appliances.usage_scale", "appliances.standby_w"],
                     base=HomeConfig.model_validate(COMMON), max_runs=6, n_units=1, holdout=0.0,
                     method="nelder-mead", evaluate=False)
@@ -52,10 +54,11 @@ def test_a_point_asked_for_twice_is_simulated_once():
     assert not res.history[names].duplicated().any()
 
 
+@pytest.mark.slow  # a whole calibration, end to end
 def test_rescore_chooses_the_lowest_loss_on_fresh_seeds(tmp_path):
     """The search's best few and the start run again on other seeds; the lowest fresh loss wins."""
     truth = HomeConfig.model_validate({**COMMON, "appliances": {"owned": OWNED, "usage_scale": 1.6}})
-    target = simulate_homes(truth, START, 9, "900s", [202], ["mains_power_w"]).drop(columns="run_id")
+    target = simulate_runs("home", truth, START, 9, "900s", ["mains_power_w"], seed=202).drop(columns="run_id")
     base = HomeConfig.model_validate(COMMON)
     kw = dict(params=["appliances.usage_scale", "appliances.standby_w"], base=base, max_runs=8, holdout=0.25,
               n_units=1, n_eval_units=2, seed=0, method="nelder-mead")
@@ -75,8 +78,9 @@ def test_rescore_chooses_the_lowest_loss_on_fresh_seeds(tmp_path):
     assert res.loss_best == h.loc[chosen, "loss"]
     assert res.config.appliances.usage_scale == res.params["appliances.usage_scale"]
     rs = res.details["rescore"]
-    assert rs["seeds"] == [2000, 2001] and not set(rs["seeds"]) & set(res.details["calibration_seeds"])
-    assert not set(rs["seeds"]) & set(res.details["evaluation_seeds"])
+    # fresh runs: a root seed of their own, a named child of the calibration's seed
+    assert rs["seed"] == purpose_seed(0, "rescore")
+    assert len({rs["seed"], res.details["calibration_seed"], res.details["evaluation_seed"]}) == 3
     assert rs["loss_start"] == h.loc[0, "rescore_loss"] and rs["chose_start"] == (chosen == 0)
     # a fresh loss is a real loss: the start's differs from its loss on the search's seed
     assert rs["loss_start"] != h.loc[0, "loss"]
@@ -88,7 +92,7 @@ def test_rescore_chooses_the_lowest_loss_on_fresh_seeds(tmp_path):
         calibrate(target, rescore=1, n_rescore_units=0, **kw)
 
 
-@pytest.mark.slow  # a long end-to-end case: make test-slow
+@pytest.mark.slow  # a whole calibration, end to end
 def test_preset_loads_as_a_scenario(recovered, tmp_path):
     path = recovered.write_preset(tmp_path / "preset.toml", days=3)
     spec = load_spec(path)
@@ -105,7 +109,7 @@ def test_preset_toml_writes_nested_tables():
 
 def test_preset_switches_optional_sections_on(tmp_path):
     """A section absent by default (the water heater) is written whole, None fields left out."""
-    from twinforge.fidelity.calibration import _diff
+    from twinforge.fidelity.preset import diff_config as _diff
 
     cfg = HomeConfig.model_validate({**COMMON, "dhw": {"tank_l": 150.0}, "ev": {}})
     data = {"twin": "home", "period": "1h", "days": 2.0, "runs": 1, "diversity": False,
@@ -131,16 +135,15 @@ def test_errors():
         calibrate(real, params={"hvac.heating": (0, 1)}, max_runs=3)
 
 
-@pytest.mark.slow  # a long end-to-end case: make test-slow
+@pytest.mark.slow  # a whole calibration, end to end
 def test_calibrates_a_machine_with_units_held_out():
     """Machines, real units with run_id: the split is by unit and a known parameter is found."""
-    from twinforge.fidelity.calibration import simulate_runs
     from twinforge.twins.machine import MachineConfig
 
     base = MachineConfig(fault_modes=[])  # healthy: the background level is what differs
     truth = base.model_copy(update={"vibration": base.vibration.model_copy(update={"background_rms_g": 0.8})})
-    units = [simulate_runs("machine", truth, START + pd.Timedelta(days=3 * k), 0.25, "60s", [500 + k],
-                           ["accel_rms_g"]).assign(run_id=10 + k) for k in range(4)]
+    units = [simulate_runs("machine", truth, START + pd.Timedelta(days=3 * k), 0.25, "60s", ["accel_rms_g"],
+                           seed=500 + k).assign(run_id=10 + k) for k in range(4)]
     real = pd.concat(units)
     res = calibrate(real, base=base, params=["vibration.background_rms_g"],
                     channels={"accel_rms_g": "accel_rms_g"}, max_runs=12, n_units=3, n_eval_units=3,
@@ -152,16 +155,15 @@ def test_calibrates_a_machine_with_units_held_out():
     assert res.report_after.value("channels.accel_rms_g.ks") < 0.5 * res.report_before.value("channels.accel_rms_g.ks")
 
 
-@pytest.mark.slow  # a long end-to-end case: make test-slow
+@pytest.mark.slow  # a whole calibration, end to end
 def test_calibrates_the_spread_between_units(tmp_path):
     """Fleet laws: real bearings differ in level; calibrating diversity.background_sigma finds how much."""
-    from twinforge.fidelity.calibration import simulate_runs
     from twinforge.twins.machine import MachineDiversity
 
     truth = load_spec(None, twin="machine", period="120s", diversity={"background_sigma": 0.5},
                       machine={"fault_modes": []})
-    units = [simulate_runs("machine", truth.config, START + pd.Timedelta(days=k), 0.125, "120s", [700 + k],
-                           ["accel_rms_g"], diversity=truth.diversity).assign(run_id=k) for k in range(16)]
+    units = [simulate_runs("machine", truth.config, START + pd.Timedelta(days=k), 0.125, "120s", ["accel_rms_g"],
+                           seed=700 + k, diversity=truth.diversity).assign(run_id=k) for k in range(16)]
     real = pd.concat(units)
     real.attrs["bearings"] = {k: f"Bearing{k}" for k in range(16)}  # units named as load_pronostia names them
     base = load_spec(None, twin="machine", period="120s", diversity={"background_sigma": 0.05},
@@ -198,12 +200,12 @@ def test_grid_and_machine_errors():
         calibrate(real, twin="boat", max_runs=3)
     with pytest.raises(CompareError, match="GridConfig"):
         calibrate(real, twin="grid", base=HomeConfig(), max_runs=3)
-    # a field whose default is another field's (unset in the base) needs a start value
+    # a class of the non-residential load that the base does not have
     from twinforge.processes.commercial import CommercialParams
     from twinforge.twins.grid import GridConfig
-    with pytest.raises(CompareError, match=r"'commercial.close_ramp_h' is not numeric \(got None\)"):
+    with pytest.raises(CompareError, match=r"unknown grid parameter 'commercial.classes.industry.open_h'"):
         calibrate(real[["load_power_w"]], base=GridConfig(commercial=CommercialParams()),
-                  params=["commercial.close_ramp_h"], max_runs=3)
+                  params=["commercial.classes.industry.open_h"], max_runs=3)
     one_unit = real.assign(run_id=0)
     with pytest.raises(CompareError, match="at least two units"):
         calibrate(one_unit[["load_power_w", "run_id"]], twin="grid", params=["homes.cooling_share"], max_runs=3)

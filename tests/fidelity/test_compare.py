@@ -14,6 +14,7 @@ from twinforge.campaign.spec import load_spec
 from twinforge.export.reader import open_dataset
 from twinforge.fidelity import load_uci_household
 from twinforge.fidelity.comparison import METRIC_INFO, CompareError, FidelityReport, compare
+from twinforge.fidelity.report import write_report
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +110,7 @@ def test_counts_say_what_was_dropped_and_few_windows_get_no_window_scores(tmp_pa
     assert few.value("windows.nn_indistinguishability") is None
     assert few.value("windows.discriminative_score") is None
     assert "needs at least 5 windows on each side" in few.metrics["windows"]["nn_indistinguishability"]["note"]
-    html = few.to_html(tmp_path / "few").read_text()  # what has no value reads n/a, as in the summary
+    html = write_report(few, tmp_path / "few").read_text()  # what has no value reads n/a, as in the summary
     assert ">nan<" not in html and ">n/a<" in html
     # identical real days: no real-to-real distance, a ratio without a value, n/a as in the JSON
     day = real.iloc[:96]
@@ -189,9 +190,9 @@ def test_nn_carries_its_noise_over_the_synthetic_runs(uci):
             parts.append((x[(x.index >= lo) & (x.index < lo + 7 * day)] * a).assign(run_id=k))
         return pd.concat(parts)
 
-    alike = compare(real, runs([1.0] * 6)).metrics["windows"]["nn_indistinguishability"]
-    split = compare(real, runs([1.0, 1.0, 1.0, 3.0, 3.0, 3.0])).metrics["windows"]["nn_indistinguishability"]
-    two = compare(real, runs([1.0, 1.0])).metrics["windows"]["nn_indistinguishability"]
+    alike = compare(real, runs([1.0] * 6), match_span=False).metrics["windows"]["nn_indistinguishability"]
+    split = compare(real, runs([1.0, 1.0, 1.0, 3.0, 3.0, 3.0]), match_span=False).metrics["windows"]["nn_indistinguishability"]
+    two = compare(real, runs([1.0, 1.0]), match_span=False).metrics["windows"]["nn_indistinguishability"]
     assert alike["se_runs"] is not None and split["se_runs"] is not None
     assert split["se_runs"] > alike["se_runs"]
     assert two["se_runs"] is None and two["value"] is not None
@@ -216,3 +217,35 @@ def test_permutation_null_gives_the_window_scores_a_reference(uci, home_dataset,
     for bad in (-1, 1.5, True, 10_001):
         with pytest.raises(CompareError, match=r"null_permutations must be an integer in \[0, 10000\]"):
             compare(real, home_dataset, null_permutations=bad)
+
+
+def test_like_with_like_keeps_the_real_months_or_warns(uci):
+    """A year of synthetic days is not scored against two winter months without a word."""
+    real = uci[["mains_power_w"]].resample("15min").mean()
+    t = pd.date_range("2008-06-01", "2009-06-01", freq="15min", tz="UTC", inclusive="left")
+    synth = pd.DataFrame({"mains_power_w": 400.0 + 100.0 * np.sin(np.arange(t.size) / 96 * 2 * np.pi)}, index=t)
+    rep = compare(real, synth)
+    i = rep.info
+    assert i["real_months"] == "Jan, Dec" and i["synth_months"] == "Jan, Dec"
+    assert i["n_synth_windows"] == 62 and i["n_synth_windows_outside_span"] == 364 - 62  # whole Paris days
+    assert "like with like: 302 synthetic windows outside the real months (Jan, Dec) left out" in rep.summary()
+    everything = compare(real, synth, match_span=False)
+    assert everything.info["n_synth_windows"] == 364
+    assert "WARNING: the sets differ in span: real windows in Jan, Dec, synthetic in Jan, Feb" in everything.summary()
+    with pytest.raises(CompareError, match=r"share no month with the real windows \(Jan, Dec\)"):
+        compare(real, synth[(synth.index >= "2008-07-01") & (synth.index < "2008-09-01")])
+
+
+def test_verdicts_read_as_words(uci):
+    from twinforge.fidelity.comparison import memorisation_verdict, overall_verdict
+
+    assert memorisation_verdict(8.58).startswith("far from every real window")
+    assert memorisation_verdict(1.0).startswith("as close as real windows")
+    assert memorisation_verdict(0.1).startswith("closer to the real windows")
+    win = {"discriminative_score": {"value": 0.05}, "nn_indistinguishability": {"value": 0.9}}
+    assert overall_verdict(win)["verdict"] == "hard to tell apart"
+    win = {"discriminative_score": {"value": 0.3}, "nn_indistinguishability": {"value": 0.9}}
+    v = overall_verdict(win)
+    assert v == {"verdict": "easy to tell apart", "rule": "discriminative 0.300 > 0.25 or NN 0.900 < 0.5"}
+    win = {"discriminative_score": {"value": 0.2, "null_q95": 0.25}, "nn_indistinguishability": {"value": 0.7, "null_q05": 0.6}}
+    assert overall_verdict(win)["verdict"] == "indistinguishable at these counts"

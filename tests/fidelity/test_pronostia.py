@@ -132,14 +132,14 @@ def test_bad_files_raise_trace_errors(tmp_path, raw):
 
 def test_small_machine_comparison_on_the_sample():
     """The documented study in small: 5-min windows of the per-snapshot indicators."""
-    from twinforge.fidelity.calibration import PARAMETERS
+    from twinforge.fidelity.parameters import PARAMETERS
     from twinforge.twins.machine import MachineConfig
 
     real = load_pronostia(bearings=["Bearing3_1", "Bearing2_2"])
     ch = {"accel_rms_g": "accel_rms_g", "accel_kurtosis": "accel_kurtosis"}
     cfg = MachineConfig(until_failure=True, sample_rate_hz=12_800.0,
                         degradation={"onset_weibull_scale_s": 2_000.0})
-    synth = simulate_runs("machine", cfg, real.index.min(), 0.05, "10s", [0, 1], list(ch.values()))
+    synth = simulate_runs("machine", cfg, real.index.min(), 0.05, "10s", list(ch.values()), n_runs=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rep = compare(real, synth, channels=ch, window="5min", tz=None, period="10s")

@@ -26,7 +26,7 @@ def rep(tmp_path_factory):
 
 def test_report_writes_figures_and_a_self_contained_page(rep, tmp_path):
     out = tmp_path / "report"
-    html_path = rep.to_html(out)
+    html_path = report_mod.write_report(rep, out)
     assert html_path == out / "report.html"
     for name in FIGS:
         png = out / name
@@ -38,13 +38,35 @@ def test_report_writes_figures_and_a_self_contained_page(rep, tmp_path):
     for word in ("discriminative_score", "lower is better", "higher is better", "kitchen_power_w ~ appliance_power_w"):
         assert word in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no temporary folder left
+    # one overall verdict with its thresholds, and where the data came from
+    assert "<b>Verdict: " in text and "Thresholds: hard to tell apart at discriminative" in text
+    assert "Real: " in text and "synthetic: dataset " in text
+    assert "median distance ratio" in text and "(about 1)" not in text
+
+
+def test_every_axis_has_a_unit(rep):
+    for name, (fn, _) in report_mod.FIGURES.items():
+        fig = fn(rep)
+        for ax in fig.axes:
+            for label in (ax.get_xlabel(), ax.get_ylabel()):
+                if label:
+                    assert "[" in label and "]" in label, (name, label)
+            assert ax.get_xlabel(), name
+    marg = report_mod.plot_marginals(rep)
+    assert marg.axes[0].get_xlabel() == "value [W]"
+
+
+def test_save_report_writes_html_and_metrics_whole(rep, tmp_path):
+    out = report_mod.save_report(rep, tmp_path / "r")
+    assert out == tmp_path / "r" / "report.html" and (tmp_path / "r" / "metrics.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
 def test_existing_folder_gets_the_files(rep, tmp_path):
     out = tmp_path / "existing"
     out.mkdir()
     (out / "keep.txt").write_text("x")
-    rep.to_html(out)
+    report_mod.write_report(rep, out)
     assert (out / "keep.txt").read_text() == "x" and (out / "report.html").is_file()
 
 
@@ -54,7 +76,7 @@ def test_nothing_written_when_a_figure_fails(rep, tmp_path, monkeypatch):
 
     monkeypatch.setitem(report_mod.FIGURES, "spectra.png", (boom, "x"))
     with pytest.raises(RuntimeError, match="figure failed"):
-        rep.to_html(tmp_path / "report")
+        report_mod.write_report(rep, tmp_path / "report")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -68,7 +90,7 @@ def test_embedding_separates_what_differs(rep):
 def test_no_pyplot_state_is_touched(rep, tmp_path):
     import sys
 
-    rep.to_html(tmp_path / "r")
+    report_mod.write_report(rep, tmp_path / "r")
     assert "matplotlib.pyplot" not in sys.modules or not __import__("matplotlib.pyplot").pyplot.get_fignums()
 
 

@@ -13,7 +13,8 @@ from twinforge.core.engine import simulate
 from twinforge.twins.grid import COMMERCIAL_CHANNEL, GRID_CHANNELS, GridTwin
 
 PRESET = Path(twinforge.__file__).parent / "data" / "presets" / "pjm_east.toml"
-COMMERCIAL = {"holidays": "nerc", "day_sd": 0.05, "cooling_w_per_k_per_home": 80.0}
+COMMERCIAL = {"day_sd": 0.05, "classes": {"commercial": {
+    "profile": "bdew_g25", "w_per_home": 1600.0, "cooling_w_per_k_per_home": 80.0, "heating_w_per_k_per_home": 5.0}}}
 
 
 def run(spec, chunk_samples=None):
@@ -25,7 +26,8 @@ def run(spec, chunk_samples=None):
 
 
 def spec(commercial=None, start="2014-07-01", days=4, **grid):
-    g = {"n_homes": 25, "tz": "America/New_York", "protection": {"fault_rate_per_year": 0.0}, **grid}
+    g = {"n_homes": 25, "tz": "America/New_York", "protection": {"fault_rate_per_year": 0.0},
+         "calendar": {"country": "US"}, **grid}
     if commercial is not None:
         g["commercial"] = commercial
     return load_spec(None, twin="grid", runs=1, days=days, period="15min", seed=5, start=start, grid=g,
@@ -81,7 +83,7 @@ def test_pjm_east_preset_loads_and_runs():
     p = load_spec(PRESET, days=1, start="2014-01-06", grid={"n_homes": 20})
     assert p.twin == "grid" and p.diversity is None
     cfg = p.config
-    assert cfg.tz == "America/New_York" and cfg.commercial is not None and cfg.commercial.holidays == "nerc"
+    assert cfg.tz == "America/New_York" and cfg.commercial is not None and cfg.calendar.country == "US"
     assert 39.0 < cfg.weather.latitude_deg < 41.0 and -76.0 < cfg.weather.longitude_deg < -74.0
     assert cfg.homes.cooling_share > 0.5
     df, _ = run(p)

@@ -18,12 +18,16 @@ import pandas as pd
 __all__ = ["LocalClock", "is_weekend_day", "validate_tz"]
 
 
-def is_weekend_day(local_day):
-    """Whether local day number ``local_day`` (days since 1970-01-01 local) is a Saturday or Sunday.
+def is_weekend_day(local_day, weekend_days: tuple[int, ...] = (5, 6)):
+    """Whether local day number ``local_day`` (days since 1970-01-01 local) is a weekend day.
 
-    Broadcasts over arrays. 1970-01-01 was a Thursday (weekday 3, Monday = 0).
+    ``weekend_days``: Monday = 0 .. Sunday = 6 (default Saturday and Sunday; Friday and
+    Saturday are ``(4, 5)``). Broadcasts over arrays. 1970-01-01 was a Thursday (weekday 3).
     """
-    return (np.asarray(local_day) + 3) % 7 >= 5
+    weekday = (np.asarray(local_day) + 3) % 7
+    if tuple(weekend_days) == (5, 6):
+        return weekday >= 5
+    return np.isin(weekday, weekend_days)
 
 
 def validate_tz(name: str) -> str:
@@ -46,9 +50,12 @@ class LocalClock:
         UTC time of engine time ``t_s = 0`` (naive is taken as UTC).
     tz : str
         IANA time zone, e.g. ``"Europe/Paris"``.
+    weekend_days : tuple of int
+        The local weekend (Monday = 0 .. Sunday = 6) of :meth:`is_weekend`; default
+        Saturday and Sunday (a country's calendar: :mod:`twinforge.processes.calendar`).
     """
 
-    def __init__(self, start: pd.Timestamp, tz: str = "UTC") -> None:
+    def __init__(self, start: pd.Timestamp, tz: str = "UTC", weekend_days: tuple[int, ...] = (5, 6)) -> None:
         try:
             self.zone = ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
@@ -56,6 +63,7 @@ class LocalClock:
         start = pd.Timestamp(start)
         self.start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
         self.tz = tz
+        self.weekend_days = tuple(int(d) for d in weekend_days)
         self._epoch0 = self.start.value / 1e9
         self._offsets: dict[int, float] = {}
 
@@ -85,8 +93,8 @@ class LocalClock:
         return int(self.local_s(t_s) // _DAY_S)
 
     def is_weekend(self, t_s: float) -> bool:
-        """Whether the local day at ``t_s`` is a Saturday or Sunday."""
-        return bool(is_weekend_day(self.local_day(t_s)))
+        """Whether the local day at ``t_s`` is a weekend day (``weekend_days``)."""
+        return bool(is_weekend_day(self.local_day(t_s), self.weekend_days))
 
     def next_local_midnight(self, t_s: float) -> float:
         """Engine time [s] of the next local midnight strictly after ``t_s``."""
@@ -130,7 +138,7 @@ class LocalClock:
 
     def is_weekend_array(self, t_s: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`is_weekend`, boolean ndarray like ``t_s``."""
-        return np.asarray(self.local_times(t_s).day_of_week >= 5)
+        return np.asarray(np.isin(self.local_times(t_s).day_of_week, self.weekend_days))
 
     def local_day_array(self, t_s: np.ndarray) -> np.ndarray:
         """Local day number (days since 1970-01-01 local) at the engine times ``t_s`` [s].

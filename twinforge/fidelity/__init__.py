@@ -7,7 +7,9 @@ metrics whose range and direction are documented one by one (:mod:`.metrics`).
 :func:`compare` computes all of them for a real trace against synthetic runs and returns a
 :class:`FidelityReport` (JSON, HTML with figures: :mod:`.report`); :mod:`.tstr` measures
 train-on-synthetic-test-on-real utility; :func:`calibrate` fits the parameters of any
-twin (home, grid, machine) to a real trace and writes a preset.
+twin (home, grid, machine) to a real trace and writes a preset; :func:`protocol` scores a
+calibrated twin on a held-out period against reality's own variation. All of them start
+from one :class:`PreparedComparison` (:mod:`.prepared`).
 
 >>> from twinforge.fidelity import load_pjm, make_windows, window_features
 >>> real = load_pjm()                                   # shipped sample: PJME 2014, hourly
@@ -25,21 +27,17 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from twinforge.fidelity.calibration import (
-        HOME_PARAMETERS,
-        PARAMETERS,
-        Bound,
         CalibrationResult,
+        LossWeights,
+        Objective,
+        OPTIMISERS,
         calibrate,
-        simulate_homes,
-        simulate_runs,
     )
     from twinforge.fidelity.comparison import (
         METRIC_INFO,
-        CompareError,
         FidelityReport,
         compare,
-        real_runs,
-        synthetic_frame,
+        compare_prepared,
     )
     from twinforge.fidelity.loader import (
         PJM_SAMPLE,
@@ -59,16 +57,30 @@ if TYPE_CHECKING:
     )
     from twinforge.fidelity.metrics import (
         acf_distance,
+        bootstrap_scores,
         correlation_matrix_distance,
         discriminative_score,
         ks_statistic,
         memorisation,
         nn_indistinguishability,
+        permutation_null,
         profile_error,
         psd_log_distance,
         tail_quantiles,
         wasserstein_normalised,
     )
+    from twinforge.fidelity.parameters import PARAMETERS, Bound, ParameterSource, TableParameters
+    from twinforge.fidelity.prepared import (
+        CompareError,
+        ComparisonSettings,
+        Duration,
+        PreparedComparison,
+        WindowSet,
+        real_runs,
+        synthetic_frame,
+    )
+    from twinforge.fidelity.heldout import ProtocolResult, protocol
+    from twinforge.fidelity.simulate import purpose_seed, simulate_runs
     from twinforge.fidelity.tstr import TSTRResult, tstr_classify, tstr_forecast
     from twinforge.fidelity.windows import feature_names, make_windows, window_features
 
@@ -83,16 +95,18 @@ _WHERE = {
     **dict.fromkeys(
         ["ks_statistic", "wasserstein_normalised", "acf_distance", "psd_log_distance",
          "profile_error", "correlation_matrix_distance", "tail_quantiles", "discriminative_score",
-         "nn_indistinguishability", "permutation_null", "memorisation"], "metrics"),
-    **dict.fromkeys(["compare", "FidelityReport", "CompareError", "METRIC_INFO", "synthetic_frame", "real_runs"],
-                    "comparison"),
+         "nn_indistinguishability", "permutation_null", "bootstrap_scores", "memorisation"], "metrics"),
+    **dict.fromkeys(["ComparisonSettings", "Duration", "PreparedComparison", "WindowSet", "CompareError",
+                     "synthetic_frame", "real_runs"], "prepared"),
+    **dict.fromkeys(["compare", "compare_prepared", "FidelityReport", "METRIC_INFO"], "comparison"),
     **dict.fromkeys(["tstr_forecast", "tstr_classify", "TSTRResult"], "tstr"),
-    **dict.fromkeys(["calibrate", "CalibrationResult", "HOME_PARAMETERS", "PARAMETERS", "Bound",
-                     "simulate_runs", "simulate_homes"], "calibration"),
+    **dict.fromkeys(["calibrate", "CalibrationResult", "LossWeights", "Objective", "OPTIMISERS"], "calibration"),
+    **dict.fromkeys(["PARAMETERS", "Bound", "ParameterSource", "TableParameters"], "parameters"),
+    **dict.fromkeys(["simulate_runs", "purpose_seed"], "simulate"),
+    **dict.fromkeys(["protocol", "ProtocolResult", "PASS_RULE"], "heldout"),
 }
 
 __all__ = [
-    # loading
     "load_trace",
     "load_uci_household",
     "load_pjm",
@@ -107,11 +121,9 @@ __all__ = [
     "pronostia_condition",
     "PRONOSTIA_SAMPLE",
     "PRONOSTIA_CONDITIONS",
-    # windows
     "make_windows",
     "window_features",
     "feature_names",
-    # metrics
     "ks_statistic",
     "wasserstein_normalised",
     "acf_distance",
@@ -122,26 +134,36 @@ __all__ = [
     "discriminative_score",
     "nn_indistinguishability",
     "permutation_null",
+    "bootstrap_scores",
     "memorisation",
-    # comparison and report
-    "compare",
-    "FidelityReport",
+    "ComparisonSettings",
+    "Duration",
+    "PreparedComparison",
+    "WindowSet",
     "CompareError",
-    "METRIC_INFO",
     "synthetic_frame",
     "real_runs",
-    # utility
+    "compare",
+    "compare_prepared",
+    "FidelityReport",
+    "METRIC_INFO",
     "tstr_forecast",
     "tstr_classify",
     "TSTRResult",
-    # calibration
     "calibrate",
     "CalibrationResult",
-    "HOME_PARAMETERS",
+    "LossWeights",
+    "Objective",
+    "OPTIMISERS",
     "PARAMETERS",
     "Bound",
+    "ParameterSource",
+    "TableParameters",
     "simulate_runs",
-    "simulate_homes",
+    "purpose_seed",
+    "protocol",
+    "ProtocolResult",
+    "PASS_RULE",
 ]
 
 

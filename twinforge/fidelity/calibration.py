@@ -1,17 +1,23 @@
-"""Calibrate twin parameters to a real trace by minimising a fidelity loss.
+"""Calibrate twin parameters to a real trace: an objective function and a table of optimisers.
 
-Works for every registered twin (``home``, ``grid``, ``machine``): a candidate parameter
-vector sets dotted fields of the twin's ``Config`` (``appliances.usage_scale``,
-``homes.cooling_share``, ``vibration.background_rms_g``), ``n_units`` runs are simulated
-in memory (:func:`twinforge.core.engine.simulate`, nothing written) with fixed seeds
-(common random numbers, so the loss is a deterministic function of the parameters), and
-their windows are compared with the real **calibration windows**:
+Works for every registered twin (``home``, ``grid``, ``machine``). A candidate parameter
+vector sets dotted fields of the twin's ``Config`` (and ``diversity.<field>`` of the fleet
+laws; the list and the default ranges come from :mod:`~twinforge.fidelity.parameters`),
+``n_units`` runs are simulated in memory through the campaign engine
+(:func:`~twinforge.fidelity.simulate.simulate_runs`, with the same seeds for every
+candidate: common random numbers, so the loss is a deterministic function of the
+parameters), cut like the real **calibration windows** (one
+:class:`~twinforge.fidelity.prepared.PreparedComparison`), and scored by :class:`Objective`:
 
-``loss = w_W * W1/IQR + w_P * profile_error + w_A * acf_distance [+ w_D * discriminative]``
+``loss = w_W W1/IQR + w_P profile + w_A ACF + w_D discriminative + w_S spread``
 
-summed over the mapped channels (:mod:`.metrics`). :mod:`scipy.optimize` searches the
-parameters inside their bounds (scaled to the unit cube) until ``max_runs`` candidate
-simulations are spent. The split between calibration and held-out data is
+summed over the mapped channels; ``spread`` is the day-to-day spread, the normalised W1
+distance between the real and synthetic distributions of the windows' means and of their
+standard deviations (without it a loss on pooled values leaves the synthetic days too alike).
+An optimiser from :data:`OPTIMISERS` (:mod:`scipy.optimize`: bounded Brent, Nelder-Mead,
+Powell, differential evolution) searches the unit cube of the parameters' ranges until
+``max_runs`` candidate simulations are spent. The split between calibration and held-out
+data is
 
 - **in time** for one real trace: its whole windows (local days by default); the first
   ``1 - holdout`` calibrate, the last ones are held out; candidates are simulated over
@@ -22,15 +28,12 @@ simulations are spent. The split between calibration and held-out data is
   calibration unit's span.
 
 The search's best point is the best on its own seeds, and with a few units and the
-discriminative score in the loss it is often best by luck (the winner's curse: a
-candidate that suits those few runs). With ``rescore=k`` the search's ``k`` best other
-candidates and the start are simulated again with ``n_rescore_units`` fresh seeds
-(``seed + 2000 + j``) on the calibration windows, and the lowest fresh loss is chosen; if
-that is the start, the calibration changes nothing (it says so).
-
-Then the start and the chosen parameters are both simulated for the **held-out** data with
-other seeds and compared with it by :func:`~twinforge.fidelity.compare` (before/after
-reports). :meth:`CalibrationResult.write_preset` writes the result as a scenario file for
+discriminative score in the loss it is often best by luck (the winner's curse). With
+``rescore=k`` the search's ``k`` best other candidates and the start are simulated again on
+fresh runs and the lowest fresh loss is chosen. Then the start and the chosen parameters are
+both simulated for the **held-out** data (other runs) and compared with it by
+:func:`~twinforge.fidelity.compare` (before/after reports).
+:meth:`CalibrationResult.write_preset` writes the result as a scenario file for
 ``twinforge generate --config``.
 
 >>> from twinforge.fidelity import load_uci_household
@@ -41,178 +44,43 @@ reports). :meth:`CalibrationResult.write_preset` writes the result as a scenario
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from twinforge.fidelity.comparison import (
+from twinforge.fidelity.comparison import FidelityReport, compare_prepared
+from twinforge.fidelity.metrics import acf_distance, discriminative_score, profile_error, wasserstein_normalised
+from twinforge.fidelity.parameters import (
+    DEFAULT_SOURCE,
+    DIVERSITY_KEY,
+    DIVERSITY_PREFIX,
+    Bound,
+    ParameterSource,
+    _combined,
+    get_path,
+    resolve_params,
+    with_params,
+)
+from twinforge.fidelity.prepared import (
     CompareError,
-    FidelityReport,
-    _normalise_by_mean,
-    _period_text,
-    _stack_runs,
-    check_window,
-    compare,
-    positive_duration,
+    ComparisonSettings,
+    PreparedComparison,
+    WindowSet,
+    first_problem,
     real_runs,
+    stack_runs,
 )
-from twinforge.fidelity.loader import infer_period
-from twinforge.fidelity.metrics import (
-    acf_distance,
-    discriminative_score,
-    profile_error,
-    wasserstein_normalised,
-)
-from twinforge.fidelity.windows import make_windows, window_features
+from twinforge.fidelity.preset import diff_config, preset_toml, write_preset_text
+from twinforge.fidelity.simulate import purpose_seed, simulate_runs
 
-__all__ = ["Bound", "HOME_PARAMETERS", "GRID_PARAMETERS", "MACHINE_PARAMETERS", "PARAMETERS",
-           "DIVERSITY_PARAMETERS",
-           "CalibrationResult", "calibrate", "simulate_runs", "simulate_homes", "DEFAULT_WEIGHTS",
-           "preset_toml"]
-
-
-@dataclass(frozen=True)
-class Bound:
-    """Search range of one parameter."""
-
-    low: float
-    high: float
-    integer: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.low < self.high:
-            raise ValueError(f"bound needs low < high, got [{self.low}, {self.high}]")
-
-    def from_unit(self, u: float) -> float:
-        v = self.low + float(np.clip(u, 0.0, 1.0)) * (self.high - self.low)
-        return float(round(v)) if self.integer else v
-
-    def to_unit(self, v: float) -> float:
-        return float(np.clip((v - self.low) / (self.high - self.low), 0.0, 1.0))
-
-
-#: Home parameters that can be calibrated by name (dotted paths in ``HomeConfig``) and
-#: their default search ranges. Others can be given with explicit bounds.
-HOME_PARAMETERS: dict[str, Bound] = {
-    "appliances.usage_scale": Bound(0.2, 4.0),
-    "appliances.standby_w": Bound(0.0, 400.0),
-    "appliances.standby_day_sigma": Bound(0.0, 0.5),
-    "appliances.lighting_w_per_active": Bound(0.0, 600.0),
-    "appliances.lighting_bulbs": Bound(1, 20, integer=True),  # light points (CREST lighting)
-    "appliances.lighting_bulb_sigma": Bound(0.0, 1.5),
-    "appliances.day_sigma": Bound(0.0, 1.0),
-    "appliances.weekend_scale": Bound(0.5, 2.5),
-    "occupancy.n_occupants": Bound(1, 6, integer=True),
-    "occupancy.persistence": Bound(0.5, 0.99),
-    "occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),
-    "occupancy.wake_h": Bound(5.0, 10.0),  # the household's weekday routine, local hours
-    "occupancy.leave_h": Bound(6.0, 15.0),
-    "occupancy.return_h": Bound(12.0, 21.0),
-    "occupancy.bed_h": Bound(21.0, 25.0),
-    "occupancy.away_share": Bound(0.0, 0.95),
-    "occupancy.trip_share": Bound(0.0, 0.5),  # whole-household trips: share of days, mean length
-    "occupancy.trip_mean_days": Bound(1.0, 21.0),
-    "hvac.heating_capacity_w": Bound(0.0, 15_000.0),
-    "hvac.heat_setpoint_c": Bound(17.0, 23.0),
-    "envelope.ua_w_per_k": Bound(50.0, 600.0),
-    "dhw.element_w": Bound(1000.0, 4000.0),  # only with a water heater in the base home
-    "dhw.draw_l_per_occupant_day": Bound(10.0, 200.0),
-    "dhw.tank_l": Bound(100.0, 300.0),
-    "dhw.shower_delay_h": Bound(-1.0, 2.0),  # the morning shower after the wake-up time
-    "dhw.shower_sd_h": Bound(0.2, 2.0),
-}
-
-#: Grid parameters (dotted paths in ``GridConfig``) and their default search ranges.
-GRID_PARAMETERS: dict[str, Bound] = {
-    "homes.heat_pump_share": Bound(0.0, 1.0),
-    "homes.resistive_share": Bound(0.0, 1.0),
-    "homes.cooling_share": Bound(0.0, 1.0),
-    "homes.pv_share": Bound(0.0, 1.0),
-    "homes.ev_share": Bound(0.0, 1.0),
-    "weather.temp_mean_c": Bound(-5.0, 25.0),
-    "weather.temp_season_amplitude_k": Bound(0.0, 20.0),
-    "weather.anomaly_sigma_k": Bound(0.0, 10.0),  # the site's day-to-day temperature swings
-    "weather.anomaly_sigma_season_frac": Bound(0.0, 0.9),
-    "home.appliances.usage_scale": Bound(0.2, 4.0),
-    "home.appliances.standby_w": Bound(0.0, 400.0),
-    "home.appliances.weekend_scale": Bound(0.5, 2.5),
-    "homes.setback_share": Bound(0.0, 1.0),
-    "home.occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),  # how spread the homes' routines are
-    "home.occupancy.trip_share": Bound(0.0, 0.5),  # the homes' trips (each home its own)
-    "home.occupancy.trip_mean_days": Bound(1.0, 21.0),
-    # the optional commercial and industrial load (only with [grid.commercial] in the base)
-    "commercial.base_w_per_home": Bound(0.0, 4000.0),
-    "commercial.business_w_per_home": Bound(0.0, 4000.0),
-    "commercial.open_h": Bound(5.0, 10.0),
-    "commercial.close_h": Bound(15.0, 21.0),
-    "commercial.ramp_h": Bound(0.5, 5.0),
-    "commercial.close_ramp_h": Bound(0.5, 8.0),  # set it in the base: its default is ramp_h's
-    "commercial.weekend_factor": Bound(0.0, 1.0),
-    "commercial.cooling_w_per_k_per_home": Bound(0.0, 400.0),
-    "commercial.cooling_balance_c": Bound(8.0, 24.0),
-    "commercial.heating_w_per_k_per_home": Bound(0.0, 200.0),
-    "commercial.day_sd": Bound(0.0, 0.15),
-}
-
-#: Machine parameters (dotted paths in ``MachineConfig``) and their default search ranges.
-MACHINE_PARAMETERS: dict[str, Bound] = {
-    "degradation.onset_weibull_scale_s": Bound(1_000.0, 100_000.0),
-    "degradation.growth_shape_rate_per_s": Bound(1e-4, 2e-2),
-    "degradation.growth_scale": Bound(0.005, 0.5),
-    "vibration.background_rms_g": Bound(0.05, 2.0),
-    "vibration.sensor_noise_g": Bound(0.0, 0.5),
-    "vibration.impact_outer_race_g": Bound(0.5, 50.0),
-    "vibration.impact_amplitude_cv": Bound(0.0, 2.0),
-    "vibration.distributed_damage_gain": Bound(0.0, 10.0),
-    "vibration.impact_severity_exponent": Bound(0.3, 1.5),
-    "vibration.background_impact_rate_hz": Bound(0.0, 200.0),
-    "vibration.background_impact_g": Bound(0.0, 3.0),
-    "vibration.background_impact_cv": Bound(0.0, 3.0),
-    "vibration.background_modulation_depth": Bound(0.0, 1.0),
-    "vibration.background_drift_sigma": Bound(0.0, 0.6),
-    "vibration.background_drift_time_s": Bound(300.0, 14_400.0),
-}
-
-#: Fleet-level parameters: fields of the twin's ``Diversity`` (the laws each run draws its
-#: own home or machine from), calibrated when the base scenario has a ``[diversity]``
-#: section. They fit how much real units differ from each other (several bearings, houses).
-DIVERSITY_PARAMETERS: dict[str, dict[str, Bound]] = {
-    "home": {
-        "diversity.floor_area_sigma": Bound(0.0, 1.5),
-        "diversity.ua_sigma": Bound(0.0, 1.5),
-        "diversity.heat_setpoint_sd_k": Bound(0.0, 5.0),
-        "diversity.setback_share": Bound(0.0, 1.0),
-        "diversity.cooling_share": Bound(0.0, 1.0),
-        "diversity.pv_share": Bound(0.0, 1.0),
-        "diversity.ev_share": Bound(0.0, 1.0),
-    },
-    "grid": {},
-    "machine": {
-        "diversity.background_sigma": Bound(0.0, 1.0),
-        "diversity.background_modulation_sigma": Bound(0.0, 1.0),
-        "diversity.life_scale_sigma": Bound(0.0, 1.5),
-        "diversity.radial_load_sigma": Bound(0.0, 0.5),
-        "diversity.shaft_speed_sigma": Bound(0.0, 0.3),
-        "diversity.resonance_sigma": Bound(0.0, 0.5),
-        "diversity.ambient_sd_k": Bound(0.0, 10.0),
-        "diversity.background_impact_rate_sigma": Bound(0.0, 2.0),
-        "diversity.background_impact_g_sigma": Bound(0.0, 1.5),
-    },
-}
-
-#: Default search ranges by twin name (the twin's config fields and its diversity fields).
-PARAMETERS: dict[str, dict[str, Bound]] = {
-    "home": {**HOME_PARAMETERS, **DIVERSITY_PARAMETERS["home"]},
-    "grid": {**GRID_PARAMETERS, **DIVERSITY_PARAMETERS["grid"]},
-    "machine": {**MACHINE_PARAMETERS, **DIVERSITY_PARAMETERS["machine"]},
-}
+__all__ = ["CalibrationResult", "calibrate", "LossWeights", "Objective", "OPTIMISERS", "DEFAULT_CHANNELS",
+           "Bound"]
 
 #: Default real-to-synthetic channel map by twin (``channels=None``).
 DEFAULT_CHANNELS: dict[str, dict[str, str]] = {
@@ -220,109 +88,146 @@ DEFAULT_CHANNELS: dict[str, dict[str, str]] = {
     "grid": {"load_power_w": "feeder_power_w"},
 }
 
-#: Default loss weights.
-DEFAULT_WEIGHTS: dict[str, float] = {"wasserstein": 1.0, "profile": 1.0, "acf": 1.0, "discriminative": 0.0}
+
+class LossWeights(BaseModel):
+    """Weights of the calibration loss terms (each >= 0; 0 switches a term off)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    wasserstein: float = Field(1.0, ge=0.0, le=100.0, description="W1/IQR of the pooled values")
+    profile: float = Field(1.0, ge=0.0, le=100.0, description="CV(RMSE) of the mean daily profile")
+    acf: float = Field(1.0, ge=0.0, le=100.0, description="RMS gap of the within-window autocorrelation")
+    discriminative: float = Field(1.0, ge=0.0, le=100.0, description="real-vs-synthetic classifier score")
+    spread: float = Field(1.0, ge=0.0, le=100.0, description="W1/IQR of the windows' means and SDs (day to day)")
+
+    @classmethod
+    def of(cls, weights: Mapping[str, float] | "LossWeights" | None) -> "LossWeights":
+        if weights is None:
+            return cls()
+        if isinstance(weights, LossWeights):
+            return weights
+        try:
+            return cls(**dict(weights))
+        except ValidationError as exc:
+            if any(e["type"] == "extra_forbidden" for e in exc.errors()):
+                unknown = sorted(set(weights) - set(cls.model_fields))
+                raise CompareError(f"unknown loss weight(s) {unknown}; known: {list(cls.model_fields)}") from None
+            raise CompareError(first_problem(exc, "weights.")) from None
 
 
 class _BudgetSpent(Exception):
     pass
 
 
-def _get(cfg: dict[str, Any], path: str, twin: str = "") -> Any:
-    node: Any = cfg
-    for p in path.split("."):
-        if not isinstance(node, dict) or p not in node:
-            raise CompareError(f"unknown {twin + ' ' if twin else ''}parameter {path!r}")
-        node = node[p]
-    return node
+def spread_distance(real: WindowSet, synth: WindowSet, k: int) -> float:
+    """Day-to-day spread: W1/IQR of the windows' means plus that of their SDs (channel ``k``)."""
+    out = 0.0
+    for stat in (np.nanmean, np.nanstd):
+        r = stat(real.windows[..., k], axis=1)
+        s = stat(synth.windows[..., k], axis=1)
+        out += wasserstein_normalised(r, s)
+    return out
 
 
-def _set(cfg: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
-    node = cfg
-    for p in parts[:-1]:
-        node = node[p]
-    node[parts[-1]] = value
+class Objective:
+    """The calibration loss of a synthetic data set against the prepared real windows.
 
-
-#: Where the fleet laws sit among the calibrated paths: ``diversity.<field>``.
-DIVERSITY_KEY = "diversity"
-DIVERSITY_PREFIX = DIVERSITY_KEY + "."
-
-
-def _combined(base: Any, diversity: Any) -> dict[str, Any]:
-    """The config's fields as a dict, with the fleet laws under ``diversity`` when given."""
-    data = base.model_dump()
-    if diversity is not None:
-        data[DIVERSITY_KEY] = diversity.model_dump()
-    return data
-
-
-def _with_params(base: Any, values: Mapping[str, float], bounds: Mapping[str, Bound],
-                 diversity: Any = None) -> tuple[Any, Any]:
-    """Copies of the twin config ``base`` and of its ``diversity`` with ``values`` set.
-
-    ``diversity.<field>`` paths set the fleet laws (``diversity`` must then be given), every
-    other path the config; integers are rounded. Returns ``(config, diversity)``.
+    Parameters
+    ----------
+    prepared : PreparedComparison
+        The real calibration windows.
+    weights : LossWeights
+    n_estimators : int
+        Trees of the discriminative score's forest (fewer than the report's: it runs per candidate).
     """
-    data = _combined(base, diversity)
-    for name, v in values.items():
-        _set(data, name, int(round(v)) if bounds[name].integer else float(v))
-    div_data = data.pop(DIVERSITY_KEY) if diversity is not None else None
-    for hv in (data.get("hvac"), (data.get("home") or {}).get("hvac")):
-        if isinstance(hv, dict) and hv.get("heat_setback_c", 0) > hv.get("heat_setpoint_c", math.inf):
-            hv["heat_setback_c"] = hv["heat_setpoint_c"]
-    new_div = diversity if div_data is None else type(diversity).model_validate(div_data)
-    return type(base).model_validate(data), new_div
+
+    TERMS = ("wasserstein", "profile", "acf", "discriminative", "spread")
+
+    def __init__(self, prepared: PreparedComparison, weights: LossWeights, n_estimators: int = 50) -> None:
+        self.prep, self.w, self.n_estimators = prepared, weights, n_estimators
+        self._real_pooled = stack_runs(prepared.real.runs, prepared.settings.columns)
+
+    def components(self, synth: pd.DataFrame) -> dict[str, float]:
+        """Each loss term and ``loss``, the weighted sum, for a synthetic frame (``run_id``)."""
+        s = self.prep.settings
+        side = self.prep.side(synth, match_span=False)  # simulated over the calibration dates
+        pooled = side.frame(s.columns)
+        comp = dict.fromkeys(self.TERMS, 0.0)
+        rw, sw = self.prep.real.windows, side.windows
+        for k, c in enumerate(s.columns):
+            if self.w.wasserstein > 0:
+                comp["wasserstein"] += wasserstein_normalised(self._real_pooled[c], pooled[c])
+            if self.w.profile > 0 and s.tz is not None:  # no local time, no daily profile (as in compare)
+                comp["profile"] += profile_error(self._real_pooled[c], pooled[c], by="hour", tz=s.tz)
+            if self.w.acf > 0:
+                try:
+                    comp["acf"] += acf_distance(rw[..., k], sw[..., k], self.prep.max_lag)
+                except ValueError:
+                    comp["acf"] += 2.0
+            if self.w.spread > 0:
+                comp["spread"] += spread_distance(self.prep.real, side, k)
+        if self.w.discriminative > 0:
+            if len(sw) >= 5 and len(rw) >= 5:
+                comp["discriminative"] = discriminative_score(self.prep.real.features, side.features,
+                                                              seed=s.seed, n_estimators=self.n_estimators)
+            else:
+                comp["discriminative"] = 0.5
+        comp["loss"] = sum(getattr(self.w, t) * comp[t] for t in self.TERMS)
+        return comp
 
 
-def simulate_runs(
-    twin: str, config: Any, start: pd.Timestamp, days: float, period: str, seeds: Sequence[int],
-    channels: Sequence[str], diversity: Any = None,
-) -> pd.DataFrame:
-    """Simulate one run per seed in memory; DataFrame indexed by UTC time with ``run_id``.
+# ---------------------------------------------------------------------------------------
+# optimisers: f(objective on the unit cube, start, budget, seed) -> None (the objective keeps
+# the history and raises _BudgetSpent when the budget is spent)
 
-    Run ``k`` (0, 1, ...) is the single run of a scenario of ``twin`` with ``config``,
-    ``diversity`` (the twin's ``Diversity`` laws, or None: every run is ``config``) and
-    root seed ``seeds[k]``: exactly what ``twinforge generate`` writes for a preset with
-    that seed. With a diversity each seed draws its own unit (home, machine) from the laws.
-    A twin that ends its own runs (a machine ``until_failure``) ends them here too.
-
-    Raises
-    ------
-    CompareError
-        A channel the twin does not write.
-    """
-    from twinforge.campaign.runner import build_twin, plan_runs
-    from twinforge.campaign.spec import GenerateSpec
-    from twinforge.core.engine import simulate
-
-    spec = GenerateSpec(twin=twin, runs=1, days=days, period=period, start=start, config=config,
-                        diversity=diversity)
-    grid = spec.grid()
-    frames = []
-    for k, seed in enumerate(seeds):
-        (plan,) = plan_runs(spec, int(seed))
-        tw = build_twin(spec, plan)
-        run_grid = tw.run_grid(grid) if hasattr(tw, "run_grid") else grid
-        blocks = list(simulate(tw, run_grid, chunk_samples=spec.chunk_samples))
-        missing = [c for c in channels if c not in blocks[0]]
-        if missing:
-            known = sorted(c for c in blocks[0] if c != "time")
-            raise CompareError(f"unknown {twin} channel {missing[0]!r}; channels are {known}")
-        data = {c: np.concatenate([b[c] for b in blocks]).astype("float64") for c in channels}
-        t = pd.DatetimeIndex(np.concatenate([b["time"] for b in blocks]))
-        t = t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
-        frames.append(pd.DataFrame({"run_id": k, **data}, index=t.rename("time")))
-    return pd.concat(frames)
+Optimiser = Callable[[Callable[[np.ndarray], float], np.ndarray, int, int], None]
 
 
-def simulate_homes(
-    config: Any, start: pd.Timestamp, days: float, period: str, seeds: Sequence[int],
-    channels: Sequence[str],
-) -> pd.DataFrame:
-    """:func:`simulate_runs` for the home twin."""
-    return simulate_runs("home", config, start, days, period, seeds, channels)
+def _bounded(f: Callable[[np.ndarray], float], u0: np.ndarray, budget: int, seed: int) -> None:
+    from scipy import optimize
+
+    if len(u0) != 1:
+        raise CompareError("method 'bounded' calibrates exactly one parameter")
+    optimize.minimize_scalar(lambda u: f(np.array([u])), bounds=(0.0, 1.0), method="bounded",
+                             options={"maxiter": budget, "xatol": 1e-3})
+
+
+def _nelder_mead(f: Callable[[np.ndarray], float], u0: np.ndarray, budget: int, seed: int) -> None:
+    from scipy import optimize
+
+    d = len(u0)
+    simplex = np.vstack([u0] + [np.clip(u0 + np.eye(d)[i] * (0.25 if u0[i] < 0.75 else -0.25), 0, 1)
+                                for i in range(d)])
+    optimize.minimize(f, u0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * d,
+                      options={"initial_simplex": simplex, "maxfev": budget, "xatol": 1e-3, "fatol": 1e-4})
+
+
+def _powell(f: Callable[[np.ndarray], float], u0: np.ndarray, budget: int, seed: int) -> None:
+    from scipy import optimize
+
+    optimize.minimize(f, u0, method="Powell", bounds=[(0.0, 1.0)] * len(u0), options={"maxfev": budget, "xtol": 1e-3})
+
+
+def _differential_evolution(f: Callable[[np.ndarray], float], u0: np.ndarray, budget: int, seed: int) -> None:
+    from scipy import optimize
+
+    d = len(u0)
+    popsize = max(2, min(8, (budget - 1) // (2 * d)))
+    optimize.differential_evolution(f, [(0.0, 1.0)] * d, popsize=popsize, maxiter=budget, seed=seed,
+                                    polish=False, init="sobol" if d > 1 else "latinhypercube", x0=u0, tol=0.0)
+
+
+#: The optimisers by name (``method``); ``"auto"`` is bounded for one parameter, else Nelder-Mead.
+OPTIMISERS: dict[str, Optimiser] = {
+    "bounded": _bounded,
+    "nelder-mead": _nelder_mead,
+    "powell": _powell,
+    "differential_evolution": _differential_evolution,
+}
+
+
+# ---------------------------------------------------------------------------------------
+# result
 
 
 @dataclass
@@ -332,27 +237,23 @@ class CalibrationResult:
     Attributes
     ----------
     params, start_params : dict of str to float
-        Best and starting values of the calibrated parameters.
+        Chosen and starting values of the calibrated parameters.
     loss_start, loss_best : float
-        Loss on the calibration windows (the search's seeds) at the start and at the
-        chosen point.
+        Loss on the calibration windows (the search's runs) at the start and at the chosen point.
     history : DataFrame
-        One row per simulated candidate: parameter values, loss and its components; with
-        ``rescore``, the re-scored candidates' fresh loss in ``rescore_loss`` (NaN for the
-        others).
+        One row per simulated candidate: parameter values, loss and its terms; with
+        ``rescore``, the re-scored candidates' fresh loss in ``rescore_loss``.
     n_runs : int
         Candidate simulations spent (each simulates ``n_units`` runs).
-    config : pydantic model
-        The calibrated twin config (``HomeConfig``, ``GridConfig``, ``MachineConfig``).
-    base_config : pydantic model
-        The starting config.
+    config, base_config : pydantic model
+        The calibrated and the starting twin config.
     report_before, report_after : FidelityReport or None
         Held-out comparison of the start and the calibrated twin (None if ``holdout=0``).
     details : dict
         Periods, counts, weights, method, seeds, timing.
     diversity, base_diversity : pydantic model or None
-        The calibrated and the starting fleet laws (the twin's ``Diversity``) when the base
-        scenario had a ``[diversity]`` section; None: every run is ``config``.
+        The calibrated and the starting fleet laws when the base scenario had a
+        ``[diversity]`` section; None: every run is ``config``.
     """
 
     params: dict[str, float]
@@ -401,6 +302,8 @@ class CalibrationResult:
             f"{d['seconds']:.0f} s)",
             f"  calibration loss {self.loss_start:.4g} -> {self.loss_best:.4g}",
         ]
+        if d.get("fleet_note"):
+            lines.append(f"  {d['fleet_note']}")
         if d.get("rescore"):
             best = d["rescore"]["loss_search_best"]
             lines.append(f"  {self._rescore_text()}; the search's best {best:.4g}")
@@ -416,8 +319,8 @@ class CalibrationResult:
                 lines.append(f"    {r['metric']}: {b} -> {a}")
         return "\n".join(lines)
 
-    def write_preset(self, path: str | Path, *, days: float = 7.0, runs: int = 1,
-                     source: str = "") -> Path:
+    def write_preset(self, path: str | Path, *, days: float = 7.0, runs: int = 1, source: str = "",
+                     overwrite: bool = True) -> Path:
         """Write the calibrated twin as a scenario TOML (``twinforge generate --config``).
 
         The file holds ``twin``, the period, the diversity (``diversity = false``: every
@@ -425,7 +328,8 @@ class CalibrationResult:
         laws were part of the base, a ``[diversity]`` section with the values that differ
         from the twin's defaults) and a ``[home]``/``[grid]``/``[machine]`` section with
         every value that differs from the defaults. It is validated with
-        :func:`~twinforge.campaign.spec.load_spec` before it replaces ``path``.
+        :func:`~twinforge.campaign.spec.load_spec` before it replaces ``path``, which may
+        be new or (``overwrite``) an earlier preset, never anything else.
         """
         twin = self.details["twin"]
         header = [
@@ -447,126 +351,22 @@ class CalibrationResult:
         data: dict[str, Any] = {
             "twin": twin, "period": self.details["period"], "days": float(days),
             "runs": int(runs),
-            "diversity": False if self.diversity is None else _diff(
+            "diversity": False if self.diversity is None else diff_config(
                 self.diversity.model_dump(mode="json"), type(self.diversity)().model_dump(mode="json")),
-            twin: _diff(self.config.model_dump(mode="json"), type(self.config)().model_dump(mode="json")),
+            twin: diff_config(self.config.model_dump(mode="json"), type(self.config)().model_dump(mode="json")),
         }
-        text = preset_toml(data, header)
-        return _write_validated(Path(path), text)
+        return write_preset_text(Path(path), preset_toml(data, header), overwrite=overwrite)
 
 
-def _diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """The entries of ``a`` that differ from ``b`` (nested); ``None`` values are left out.
-
-    An optional section that ``b`` lacks (``dhw = None`` by default) is kept whole, empty
-    or not, so that writing it switches the component on.
-    """
-    out: dict[str, Any] = {}
-    for k, v in a.items():
-        if isinstance(v, dict):
-            present = isinstance(b.get(k), dict)
-            sub = _diff(v, b[k] if present else {})
-            if sub or not present:
-                out[k] = sub
-        elif v != b.get(k) and v is not None:
-            out[k] = v
-    return out
+# ---------------------------------------------------------------------------------------
+# splits
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            raise ValueError(f"cannot write {v} to TOML")
-        return repr(round(v, 6)) if abs(v) >= 1e-6 or v == 0 else repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise ValueError(f"cannot write {type(v).__name__} to TOML")
-
-
-def preset_toml(data: Mapping[str, Any], header: Sequence[str] = ()) -> str:
-    """A TOML document from nested plain data (scalars, lists, tables), comments first."""
-    lines = [f"# {h}" for h in header]
-    if lines:
-        lines.append("")
-
-    def table(prefix: str, d: Mapping[str, Any]) -> None:
-        scalars = {k: v for k, v in d.items() if not isinstance(v, Mapping)}
-        tables = {k: v for k, v in d.items() if isinstance(v, Mapping)}
-        if prefix and (scalars or not tables):  # an empty table still switches a section on
-            lines.append(f"[{prefix}]")
-        for k, v in scalars.items():
-            lines.append(f"{k} = {_toml_value(v)}")
-        if scalars or (prefix and not tables):
-            lines.append("")
-        for k, v in tables.items():
-            table(f"{prefix}.{k}" if prefix else k, v)
-
-    table("", data)
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _write_validated(path: Path, text: str) -> Path:
-    from twinforge.campaign.spec import load_spec
-    from twinforge.fidelity.report import _chmod_default
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".toml")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        load_spec(tmp)  # raises SpecError if the preset would not load
-        _chmod_default(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _resolve_params(
-    params: Sequence[str] | Mapping[str, tuple[float, float] | Bound | None], base_dump: dict[str, Any],
-    twin: str = "home",
-) -> dict[str, Bound]:
-    defaults = PARAMETERS.get(twin, {})
-    out: dict[str, Bound] = {}
-    items = params.items() if isinstance(params, Mapping) else ((p, None) for p in params)
-    for name, b in items:
-        cur = _get(base_dump, name, twin)
-        if isinstance(cur, bool) or not isinstance(cur, (int, float)):
-            raise CompareError(f"{twin} parameter {name!r} is not numeric (got {cur!r})")
-        if b is None:
-            if name not in defaults:
-                raise CompareError(
-                    f"no default range for {name!r}; give bounds (name=low:high) or use one of "
-                    f"{', '.join(defaults) or '(none for this twin)'}"
-                )
-            b = defaults[name]
-        elif not isinstance(b, Bound):
-            lo, hi = b
-            if not float(lo) < float(hi):
-                raise CompareError(f"{name}: a search range needs low < high, got {lo}:{hi}")
-            b = Bound(float(lo), float(hi), integer=isinstance(cur, int))
-        out[name] = b
-    if not out:
-        raise CompareError("no parameter to calibrate")
-    return out
-
-
-def _time_split(real: pd.DataFrame, cols: list[str], tz: str, holdout: float, period: pd.Timedelta,
-                window: str) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+def _time_split(prep: PreparedComparison, holdout: float) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
     """Starts of the calibration and of the held-out windows (in time order)."""
-    try:
-        _, starts = make_windows(real, cols, window, max_nan_frac=1.0, tz=tz, period=period)
-    except ValueError as exc:
-        raise CompareError(f"window {window!r}: {exc}") from None
-    if len(starts) < 2:
-        raise CompareError(f"the real trace needs at least two whole {window} windows")
+    starts = prep.real.starts.sort_values()
+    if len(starts) < 2 and holdout > 0:
+        raise CompareError(f"the real trace needs at least two whole {prep.settings.window} windows")
     n_hold = int(round(len(starts) * holdout))
     if holdout > 0 and n_hold == 0:
         n_hold = 1
@@ -576,8 +376,8 @@ def _time_split(real: pd.DataFrame, cols: list[str], tz: str, holdout: float, pe
     return starts[:n_cal], starts[n_cal:]
 
 
-def _unit_split(runs: Mapping[int, pd.DataFrame], holdout: float) -> tuple[list[int], list[int]]:
-    ids = sorted(runs)
+def _unit_split(ids: Sequence[int], holdout: float) -> tuple[list[int], list[int]]:
+    ids = sorted(ids)
     if len(ids) < 2 and holdout > 0:
         raise CompareError("a real frame with run_id needs at least two units to hold some out")
     n_hold = int(round(len(ids) * holdout))
@@ -601,111 +401,21 @@ def _named(ids: Sequence[int], names: Mapping[Any, str]) -> str:
     return ": " + ", ".join(known) if known and all(known) else ""
 
 
-def calibrate(
-    real: pd.DataFrame,
-    *,
-    twin: str | None = None,
-    params: Sequence[str] | Mapping[str, tuple[float, float] | Bound | None] = ("appliances.usage_scale",),
-    channels: Mapping[str, str] | None = None,
-    base: Any = None,
-    max_runs: int = 30,
-    n_units: int = 3,
-    n_eval_units: int = 4,
-    holdout: float = 0.3,
-    tz: str | None = "Europe/Paris",
-    period: str | None = None,
-    window: str = "1D",
-    normalise: Literal["none", "mean"] = "none",
-    weights: Mapping[str, float] | None = None,
-    method: Literal["auto", "nelder-mead", "powell", "differential_evolution", "bounded"] = "auto",
-    seed: int = 0,
-    max_nan_frac: float = 0.05,
-    evaluate: bool = True,
-    source: str = "",
-    n_homes: int | None = None,
-    n_eval_homes: int | None = None,
-    rescore: int = 0,
-    n_rescore_units: int | None = None,
-) -> CalibrationResult:
-    """Fit twin parameters to a real trace within a budget of simulations.
+def _select(real: pd.DataFrame, cols: list[str], t0: pd.Timestamp, t1: pd.Timestamp) -> pd.DataFrame:
+    (only,) = real_runs(real, cols).values()
+    return only[(only.index >= t0) & (only.index < t1)]
 
-    Parameters
-    ----------
-    real : DataFrame
-        UTC-indexed real trace (e.g. :func:`~twinforge.fidelity.load_uci_household`); a
-        ``run_id`` column marks several units, which are then split by unit (see the
-        module docstring).
-    twin : str, optional
-        Twin to calibrate (``"home"``, ``"grid"``, ``"machine"``); default: the twin of a
-        ``GenerateSpec`` base, of a config base, or ``"home"``.
-    params : sequence of str or mapping
-        Dotted paths in the twin's config (or ``diversity.<field>`` of the base scenario's
-        diversity), with default ranges from :data:`PARAMETERS`, or ``{name: (low, high)}``.
-    channels : mapping, optional
-        ``{real column: twin channel}``; defaults in :data:`DEFAULT_CHANNELS` (home
-        ``mains_power_w``, grid ``load_power_w -> feeder_power_w``), required for others.
-    base : config, GenerateSpec or None
-        Starting config (its values are the optimiser's start); default the twin's
-        ``Config()``. A ``GenerateSpec`` also brings its diversity: each calibration and
-        evaluation run then draws its own unit from those laws, and their ``diversity.*``
-        fields (:data:`DIVERSITY_PARAMETERS`, e.g. ``diversity.background_sigma``, the
-        bearing-to-bearing spread of the healthy vibration level) can be calibrated.
-    max_runs : int
-        Budget: candidate simulations (each of ``n_units`` runs), the start point included;
-        a point asked for twice is simulated once (``history`` has one row per simulation).
-    n_units : int
-        Runs (seeds) per candidate; their pooled windows are compared (``n_homes`` is an
-        alias).
-    n_eval_units : int
-        Runs simulated for the held-out before/after reports (``n_eval_homes`` is an alias).
-    holdout : float
-        Share of the real windows (the last ones in time) or of the real units held out
-        from calibration; 0 = none.
-    tz, window, max_nan_frac, normalise
-        As in :func:`~twinforge.fidelity.compare`; ``normalise="mean"`` divides every real
-        unit and synthetic run by its own mean (shapes, not levels).
-    period : str, optional
-        Simulation and comparison period; default the real trace's.
-    weights : mapping, optional
-        Loss weights ``wasserstein``, ``profile``, ``acf``, ``discriminative``
-        (:data:`DEFAULT_WEIGHTS`).
-    method : str
-        ``"auto"``: bounded Brent search for one parameter, Nelder-Mead for several;
-        or ``"nelder-mead"``, ``"powell"``, ``"differential_evolution"``, ``"bounded"``.
-    seed : int
-        Root of the calibration seeds (``seed + k``), the evaluation seeds
-        (``seed + 1000 + k``) and of the optimiser.
-    evaluate : bool
-        Compute the held-out before/after reports.
-    rescore : int
-        Re-score the search's ``rescore`` best candidates other than the start, and the
-        start, with fresh seeds and choose the lowest fresh loss (module docstring); 0: choose
-        the search's best. These simulations are not counted in ``max_runs``.
-    n_rescore_units : int, optional
-        Runs per re-scored candidate; default ``max(n_units, 6)``.
 
-    Returns
-    -------
-    CalibrationResult
+# ---------------------------------------------------------------------------------------
+# calibrate
 
-    Raises
-    ------
-    CompareError
-        Unknown twin, parameter, channel or weight; a parameter without range; a budget,
-        holdout or split that leaves nothing to calibrate.
-    """
-    from scipy import optimize
 
+def _twin_and_base(base: Any, twin: str | None) -> tuple[str, Any, Any, Any]:
     from twinforge.campaign.spec import GenerateSpec
     from twinforge.core.registry import TWINS
 
     import twinforge.twins  # noqa: F401  (registers the twins)
 
-    t_begin = time.perf_counter()
-    if n_homes is not None:
-        n_units = n_homes
-    if n_eval_homes is not None:
-        n_eval_units = n_eval_homes
     base_div = None
     if isinstance(base, GenerateSpec):
         if twin is not None and base.twin != twin:
@@ -721,6 +431,107 @@ def calibrate(
     base = plugin.Config() if base is None else base
     if not isinstance(base, plugin.Config):
         raise CompareError(f"base must be a {plugin.Config.__name__} for the {twin} twin, got {type(base).__name__}")
+    return twin, base, base_div, plugin
+
+
+def calibrate(
+    real: pd.DataFrame,
+    *,
+    twin: str | None = None,
+    params: Sequence[str] | Mapping[str, tuple[float, float] | Bound | None] = ("appliances.usage_scale",),
+    channels: Mapping[str, str] | None = None,
+    base: Any = None,
+    max_runs: int = 30,
+    n_units: int = 3,
+    n_eval_units: int = 4,
+    holdout: float = 0.3,
+    tz: str | None = "Europe/Paris",
+    period: Any = None,
+    window: Any = "1D",
+    normalise: Literal["none", "mean"] = "none",
+    weights: Mapping[str, float] | LossWeights | None = None,
+    method: str = "auto",
+    seed: int = 0,
+    max_nan_frac: float = 0.05,
+    evaluate: bool = True,
+    source: str = "",
+    n_homes: int | None = None,
+    n_eval_homes: int | None = None,
+    rescore: int = 0,
+    n_rescore_units: int | None = None,
+    parameters: ParameterSource = DEFAULT_SOURCE,
+    progress: bool = False,
+) -> CalibrationResult:
+    """Fit twin parameters to a real trace within a budget of simulations.
+
+    Parameters
+    ----------
+    real : DataFrame
+        UTC-indexed real trace (e.g. :func:`~twinforge.fidelity.load_uci_household`); a
+        ``run_id`` column marks several units, which are then split by unit (module docstring).
+    twin : str, optional
+        Twin to calibrate (``"home"``, ``"grid"``, ``"machine"``); default: the twin of a
+        ``GenerateSpec`` base, of a config base, or ``"home"``.
+    params : sequence of str or mapping
+        Dotted paths in the twin's config (or ``diversity.<field>`` of the base scenario's
+        fleet laws), with default ranges from ``parameters``, or ``{name: (low, high)}``.
+    channels : mapping, optional
+        ``{real column: twin channel}``; defaults in :data:`DEFAULT_CHANNELS` (home
+        ``mains_power_w``, grid ``load_power_w -> feeder_power_w``), required for others.
+    base : config, GenerateSpec or None
+        Starting config (its values are the optimiser's start); default the twin's
+        ``Config()``. A ``GenerateSpec`` also brings its diversity (None: every run is the
+        config's unit; fleet laws: each run draws its own unit and ``diversity.*`` fields can
+        be calibrated).
+    max_runs : int
+        Budget: candidate simulations (each of ``n_units`` runs), the start included; a
+        point asked for twice is simulated once.
+    n_units, n_eval_units : int
+        Runs per candidate, and runs simulated for the held-out before/after reports
+        (``n_homes``, ``n_eval_homes`` are aliases).
+    holdout : float
+        Share of the real windows (the last ones in time) or of the real units held out
+        from calibration; 0 = none.
+    tz, period, window, max_nan_frac, normalise
+        As in :func:`~twinforge.fidelity.compare`; the period defaults to the real trace's.
+    weights : mapping or LossWeights, optional
+        Loss weights ``wasserstein``, ``profile``, ``acf``, ``discriminative``, ``spread``
+        (:class:`LossWeights`, each 1 by default).
+    method : str
+        A key of :data:`OPTIMISERS`, or ``"auto"``: bounded Brent for one parameter,
+        Nelder-Mead for several.
+    seed : int
+        Root of the runs' seeds (named children ``calibration``, ``evaluation``, ``rescore``:
+        :func:`~twinforge.fidelity.simulate.purpose_seed`), of the classifier and optimiser.
+    evaluate : bool
+        Compute the held-out before/after reports.
+    rescore : int
+        Re-score the search's ``rescore`` best candidates other than the start, and the
+        start, on fresh runs and choose the lowest fresh loss; 0: choose the search's best.
+        These simulations are not counted in ``max_runs``.
+    n_rescore_units : int, optional
+        Runs per re-scored candidate; default ``max(n_units, 6)``.
+    parameters : ParameterSource
+        Where the default search ranges come from (:mod:`~twinforge.fidelity.parameters`).
+    progress : bool
+        A progress bar (tqdm) over the candidates, on stderr.
+
+    Returns
+    -------
+    CalibrationResult
+
+    Raises
+    ------
+    CompareError
+        Unknown twin, parameter, channel or weight; a parameter without range; a budget,
+        holdout or split that leaves nothing to calibrate.
+    """
+    t_begin = time.perf_counter()
+    if n_homes is not None:
+        n_units = n_homes
+    if n_eval_homes is not None:
+        n_eval_units = n_eval_homes
+    twin, base, base_div, plugin = _twin_and_base(base, twin)
     twin_tz = getattr(base, "tz", None)
     if tz is not None and twin_tz is not None and twin_tz != tz:
         raise CompareError(
@@ -734,8 +545,6 @@ def calibrate(
                 f"give channels={{real column: {twin} channel}} (CLI: --map REAL=CHANNEL) to calibrate the {twin} twin"
             )
         channels = DEFAULT_CHANNELS[twin]
-    channels = dict(channels)
-    cols = list(channels)
     if max_runs < 2:
         raise CompareError(f"max_runs must be >= 2, got {max_runs}")
     if n_units < 1 or n_eval_units < 1:
@@ -748,14 +557,13 @@ def calibrate(
         raise CompareError(f"n_rescore_units must be >= 1, got {n_rescore_units}")
     if not 0.0 <= holdout < 1.0:
         raise CompareError(f"holdout must be in [0, 1), got {holdout}")
-    if normalise not in ("none", "mean"):
-        raise CompareError(f"normalise must be 'none' or 'mean', got {normalise!r}")
-    w = dict(DEFAULT_WEIGHTS)
-    if weights:
-        unknown = set(weights) - set(DEFAULT_WEIGHTS)
-        if unknown:
-            raise CompareError(f"unknown loss weight(s) {sorted(unknown)}; known: {list(DEFAULT_WEIGHTS)}")
-        w.update({k: float(v) for k, v in weights.items()})
+    if method != "auto" and method not in OPTIMISERS:
+        raise CompareError(f"unknown method {method!r}; use auto, {', '.join(OPTIMISERS)}")
+    w = LossWeights.of(weights)
+    settings = ComparisonSettings.build(channels=dict(channels), window=window, period=period, tz=tz,
+                                        normalise=normalise, max_nan_frac=max_nan_frac, seed=seed,
+                                        match_span=False)
+    cols = settings.columns
 
     wants_div = [n for n in (params if not isinstance(params, Mapping) else params.keys())
                  if str(n).startswith(DIVERSITY_PREFIX)]
@@ -767,159 +575,91 @@ def calibrate(
     if base_div is not None and DIVERSITY_KEY in type(base).model_fields:
         raise CompareError(f"the {twin} config has its own {DIVERSITY_KEY!r} field; cannot add the fleet laws")
     dump = _combined(base, base_div)
-    bounds = _resolve_params(params, dump, twin)
-    by_unit = isinstance(real, pd.DataFrame) and "run_id" in real.columns
-    runs_real = real_runs(real, cols)
-    native = min(infer_period(g.index) for g in runs_real.values())
-    p = positive_duration("period", period) if period is not None else native
-    if p < native:
-        raise CompareError(f"period {period!r} is finer than the real trace's {_period_text(native)}")
-    if p != native:
-        runs_real = {k: g.resample(p, label="left", closed="left").mean() for k, g in runs_real.items()}
-    period_text = _period_text(p)
-    check_window(window, p)
+    bounds = resolve_params(params, dump, twin, parameters)
     names = list(bounds)
-    sim_channels = list(dict.fromkeys(channels.values()))
+    sim_channels = list(dict.fromkeys(settings.channels.values()))
 
-    # the split: calibration data and how to simulate it; held-out data likewise
+    # the split: the whole trace prepared once, then calibration and held-out parts of it
+    full = PreparedComparison.prepare(real, settings, source=source)
+    p = full.period
+    by_unit = isinstance(real, pd.DataFrame) and "run_id" in real.columns
     if by_unit:
-        cal_ids, hold_ids = _unit_split(runs_real, holdout)
-        cal_runs = {i: runs_real[i] for i in cal_ids}
-        hold_runs = {i: runs_real[i] for i in hold_ids}
-        cal_start, cal_days_n = _span(runs_real, cal_ids, p)
-        # units named by the loader (PRONOSTIA: run_id -> bearing) are named in the texts
+        cal_ids, hold_ids = _unit_split(list(full.real.runs), holdout)
+        runs_real = real_runs(real, cols)
+        cal_real = pd.concat([runs_real[i].assign(run_id=i) for i in cal_ids])
+        hold_real = pd.concat([runs_real[i].assign(run_id=i) for i in hold_ids]) if hold_ids else None
+        cal_start, cal_days_n = _span(runs_real, cal_ids, p.td)
         unit_names = real.attrs.get("bearings") or {}
         cal_text = f"{len(cal_ids)} unit(s) (run_id {cal_ids[0]}..{cal_ids[-1]}{_named(cal_ids, unit_names)})"
         hold_text = (f"{len(hold_ids)} unit(s) (run_id {', '.join(map(str, hold_ids))}{_named(hold_ids, unit_names)})"
                      if hold_ids else "none")
+        if hold_ids:
+            h_start, h_days = _span(runs_real, hold_ids, p.td)
     else:
-        (only,) = runs_real.values()
-        cal_w, hold_w = _time_split(only, cols, tz, holdout, p, window)
-        win_td = pd.Timedelta(window)
+        cal_w, hold_w = _time_split(full, holdout)
+        win_td = settings.window.td
         cal_start, cal_end = cal_w[0], cal_w[-1] + win_td
-        cal_runs = {0: only[(only.index >= cal_start) & (only.index < cal_end)]}
+        cal_real = _select(real, cols, cal_start, cal_end)
         cal_days_n = float(round((cal_end - cal_start) / pd.Timedelta("1D"), 6))
-        cal_text = f"{cal_days_n:.4g} days from {cal_start.isoformat()} ({len(cal_w)} {window} windows, {tz})"
-        hold_runs, hold_text = {}, "none"
+        cal_text = f"{cal_days_n:.4g} days from {cal_start.isoformat()} ({len(cal_w)} {settings.window} windows, {tz})"
+        hold_real, hold_text = None, "none"
         if len(hold_w):
             h_start, h_end = hold_w[0], hold_w[-1] + win_td
-            hold_runs = {0: only[(only.index >= h_start) & (only.index < h_end)]}
-            hold_days_n = float(round((h_end - h_start) / pd.Timedelta("1D"), 6))
-            hold_text = f"{hold_days_n:.4g} days from {h_start.isoformat()} ({len(hold_w)} {window} windows)"
-    if normalise == "mean":
-        cal_norm = {k: _normalise_by_mean(g, cols) for k, g in cal_runs.items()}
-    else:
-        cal_norm = cal_runs
-    real_cal = _stack_runs(cal_norm, cols)
-    rw_list = [make_windows(g, cols, window, max_nan_frac=max_nan_frac, tz=tz, period=p)[0]
-               for g in cal_norm.values()]
-    rw = np.concatenate(rw_list)
-    if len(rw) == 0:
-        raise CompareError("no complete calibration window in the real trace")
-    n_steps = rw.shape[1]
-    lag = max(1, n_steps // 4)
-    rf = window_features(rw, p.total_seconds()) if w["discriminative"] > 0 else None
-    cal_seeds = [seed + k for k in range(n_units)]
+            hold_real = _select(real, cols, h_start, h_end)
+            h_days = float(round((h_end - h_start) / pd.Timedelta("1D"), 6))
+            hold_text = f"{h_days:.4g} days from {h_start.isoformat()} ({len(hold_w)} {settings.window} windows)"
+    prep = PreparedComparison.prepare(cal_real, settings.model_copy(update={"period": p}), source=source)
+    objective = Objective(prep, w)
+    cal_seed = purpose_seed(seed, "calibration")
 
-    def loss_of(synth: pd.DataFrame) -> dict[str, float]:
-        comp = {"wasserstein": 0.0, "profile": 0.0, "acf": 0.0, "discriminative": 0.0}
-        sw_list, parts = [], []
-        for _, g in synth.groupby("run_id", sort=True):
-            g = g.drop(columns="run_id")
-            if normalise == "mean":
-                g = _normalise_by_mean(g, cols)
-            parts.append(g)
-            sw_list.append(make_windows(g, cols, window, max_nan_frac=max_nan_frac, tz=tz, period=p)[0])
-        sw = np.concatenate(sw_list)
-        pooled = pd.concat(parts)
-        for k, c in enumerate(cols):
-            comp["wasserstein"] += wasserstein_normalised(real_cal[c], pooled[c])
-            if w["profile"] > 0 and tz is not None:  # no local time, no daily profile (as in compare)
-                comp["profile"] += profile_error(real_cal[c], pooled[c], by="hour", tz=tz)
-            try:
-                comp["acf"] += acf_distance(rw[..., k], sw[..., k], lag)
-            except ValueError:
-                comp["acf"] += 2.0
-        if rf is not None and len(sw) >= 5 and len(rw) >= 5:
-            comp["discriminative"] = discriminative_score(rf, window_features(sw, p.total_seconds()),
-                                                          seed=seed, n_estimators=50)
-        elif rf is not None:
-            comp["discriminative"] = 0.5
-        comp["loss"] = sum(w[k] * comp[k] for k in DEFAULT_WEIGHTS)
-        return comp
-
-    def simulate_cal(cfg: Any, div: Any, seeds: Sequence[int]) -> pd.DataFrame:
-        synth = simulate_runs(twin, cfg, cal_start, cal_days_n, period_text, list(seeds),
-                              sim_channels, diversity=div)
-        return pd.DataFrame({"run_id": synth["run_id"], **{c: synth[channels[c]] for c in cols}},
-                            index=synth.index)
+    def simulate(cfg: Any, div: Any, root: int, n: int, start: pd.Timestamp, days: float) -> pd.DataFrame:
+        return simulate_runs(twin, cfg, start, days, p, sim_channels, seed=root, n_runs=n, diversity=div)
 
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"loss": math.inf}
-
     seen: dict[tuple[float, ...], float] = {}
+    bar = _bar(progress, max_runs, f"calibrate {twin}")
 
     def evaluate_values(values: dict[str, float]) -> float:
         # the optimiser may ask again for a point (Nelder-Mead starts at the start point, a
-        # rounded integer maps many points to one): same seeds, same loss, no budget spent
+        # rounded integer maps many points to one): same runs, same loss, no budget spent
         key = tuple(float(values[n]) for n in names)
         if key in seen:
             return seen[key]
         if len(history) >= max_runs:
             raise _BudgetSpent
         try:
-            cfg, div = _with_params(base, values, bounds, base_div)
+            cfg, div = with_params(base, values, bounds, base_div)
         except ValueError as exc:  # a combination the twin's validators refuse
             history.append({**values, "loss": math.inf, "error": str(exc).splitlines()[0]})
             seen[key] = 1e6
+            bar.update(1)
             return 1e6
-        comp = loss_of(simulate_cal(cfg, div, cal_seeds))
+        comp = objective.components(simulate(cfg, div, cal_seed, n_units, cal_start, cal_days_n))
         history.append({**values, **comp})
+        bar.update(1)
         if comp["loss"] < best["loss"]:
             best.update(loss=comp["loss"], values=dict(values), config=cfg, diversity=div)
         seen[key] = comp["loss"]
         return comp["loss"]
 
-    def objective(u: np.ndarray) -> float:
+    def on_cube(u: np.ndarray) -> float:
         u = np.atleast_1d(u)
         return evaluate_values({n: bounds[n].from_unit(float(ui)) for n, ui in zip(names, u)})
 
-    start_vals = {n: float(_get(dump, n)) for n in names}
+    start_vals = {n: float(get_path(dump, n)) for n in names}
     u0 = np.array([bounds[n].to_unit(start_vals[n]) for n in names])
-    loss_start = evaluate_values(start_vals)
-    chosen = method
-    if method == "auto":
-        chosen = "bounded" if len(names) == 1 else "nelder-mead"
+    chosen = method if method != "auto" else ("bounded" if len(names) == 1 else "nelder-mead")
+    if chosen == "bounded" and len(names) != 1:
+        raise CompareError("method 'bounded' calibrates exactly one parameter")
     try:
-        if chosen == "bounded":
-            if len(names) != 1:
-                raise CompareError("method 'bounded' calibrates exactly one parameter")
-            optimize.minimize_scalar(lambda u: objective(np.array([u])), bounds=(0.0, 1.0),
-                                     method="bounded", options={"maxiter": max_runs, "xatol": 1e-3})
-        elif chosen == "nelder-mead":
-            d = len(names)
-            simplex = np.vstack([u0] + [
-                np.clip(u0 + np.eye(d)[i] * (0.25 if u0[i] < 0.75 else -0.25), 0, 1) for i in range(d)
-            ])
-            optimize.minimize(objective, u0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * d,
-                              options={"initial_simplex": simplex, "maxfev": max_runs,
-                                       "xatol": 1e-3, "fatol": 1e-4})
-        elif chosen == "powell":
-            optimize.minimize(objective, u0, method="Powell", bounds=[(0.0, 1.0)] * len(names),
-                              options={"maxfev": max_runs, "xtol": 1e-3})
-        elif chosen == "differential_evolution":
-            d = len(names)
-            popsize = max(2, min(8, (max_runs - 1) // (2 * d)))
-            optimize.differential_evolution(
-                objective, [(0.0, 1.0)] * d, popsize=popsize, maxiter=max_runs, seed=seed,
-                polish=False, init="sobol" if d > 1 else "latinhypercube", x0=u0, tol=0.0,
-            )
-        else:
-            raise CompareError(
-                f"unknown method {method!r}; use auto, bounded, nelder-mead, powell or differential_evolution"
-            )
-    except _BudgetSpent:
-        pass
+        loss_start = evaluate_values(start_vals)
+        try:
+            OPTIMISERS[chosen](on_cube, u0, max_runs, seed)
+        except _BudgetSpent:
+            pass
+    finally:
+        bar.close()
 
     rescore_info: dict[str, Any] | None = None
     if rescore > 0 and "values" in best:
@@ -928,19 +668,20 @@ def calibrate(
                       key=lambda i: (history[i]["loss"], i))
         start_ok = math.isfinite(history[0]["loss"])  # history[0] is the start (unless refused)
         picked = ([0] if start_ok else []) + rows[:rescore]
-        fresh_seeds = [seed + 2000 + j for j in range(n_rescore_units)]
+        fresh_seed = purpose_seed(seed, "rescore")
         fresh: dict[int, float] = {}
         built: dict[int, tuple[dict[str, float], Any, Any]] = {}
         for i in picked:
             vals = {n: history[i][n] for n in names}
-            cfg, div = _with_params(base, vals, bounds, base_div)
+            cfg, div = with_params(base, vals, bounds, base_div)
             built[i] = (vals, cfg, div)
-            fresh[i] = loss_of(simulate_cal(cfg, div, fresh_seeds))["loss"]
+            fresh[i] = objective.components(simulate(cfg, div, fresh_seed, n_rescore_units, cal_start,
+                                                     cal_days_n))["loss"]
             history[i]["rescore_loss"] = fresh[i]
         chosen_i = min(picked, key=lambda i: (fresh[i], i))
         vals, cfg, div = built[chosen_i]
         rescore_info = {
-            "n_candidates": len(picked), "n_units": n_rescore_units, "seeds": fresh_seeds,
+            "n_candidates": len(picked), "n_units": n_rescore_units, "seed": fresh_seed,
             "loss_start": fresh[0] if start_ok else math.nan, "loss_chosen": fresh[chosen_i],
             "loss_search_best": best["loss"], "chose_start": start_ok and chosen_i == 0,
         }
@@ -951,31 +692,26 @@ def calibrate(
     best_cfg = best.get("config", base)
     best_div = best.get("diversity", base_div)
     details: dict[str, Any] = {
-        "twin": twin, "method": chosen, "weights": w, "n_units": n_units, "calibration_seeds": cal_seeds,
-        "period": period_text, "tz": tz, "window": window, "channels": channels, "normalise": normalise,
+        "twin": twin, "method": chosen, "weights": w.model_dump(), "n_units": n_units,
+        "calibration_seed": cal_seed, "period": p.text, "tz": tz, "window": settings.window.text,
+        "channels": dict(channels), "normalise": normalise,
         "split": "unit" if by_unit else "time", "calibration": cal_text, "holdout": hold_text,
         "calibration_start": cal_start.isoformat(), "calibration_days": cal_days_n,
-        "n_calibration_windows": int(len(rw)), "source": source,
+        "n_calibration_windows": int(len(prep.real)), "source": source,
         "bounds": {n: [b.low, b.high] for n, b in bounds.items()},
         "rescore": rescore_info,
     }
     report_before = report_after = None
-    if evaluate and hold_runs:
-        real_hold = _stack_runs(hold_runs, cols)
-        if by_unit:
-            h_start, h_days = _span(runs_real, list(hold_runs), p)
-        else:
-            h_start = real_hold.index[0]
-            h_days = hold_days_n
-        eval_seeds = [seed + 1000 + k for k in range(n_eval_units)]
-        details.update(holdout_start=h_start.isoformat(), holdout_days=h_days, evaluation_seeds=eval_seeds)
+    if evaluate and hold_real is not None:
+        eval_seed = purpose_seed(seed, "evaluation")
+        details.update(holdout_start=h_start.isoformat(), holdout_days=h_days, evaluation_seed=eval_seed,
+                       n_eval_units=n_eval_units)
+        hold_prep = PreparedComparison.prepare(hold_real, settings.model_copy(update={"period": p}),
+                                               source=source)
         reports = []
         for cfg, div in ((base, base_div), (best_cfg, best_div)):
-            synth = simulate_runs(twin, cfg, h_start, h_days, period_text, eval_seeds, sim_channels,
-                                  diversity=div)
-            reports.append(compare(real_hold, synth, channels=channels, window=window, tz=tz,
-                                   period=str(p), seed=seed, max_nan_frac=max_nan_frac,
-                                   normalise=normalise))
+            synth = simulate(cfg, div, eval_seed, n_eval_units, h_start, h_days)
+            reports.append(compare_prepared(hold_prep, hold_prep.side(synth)))
         report_before, report_after = reports
     details["seconds"] = time.perf_counter() - t_begin
     return CalibrationResult(
@@ -984,3 +720,9 @@ def calibrate(
         report_before=report_before, report_after=report_after, details=details,
         diversity=best_div, base_diversity=base_div,
     )
+
+
+def _bar(enabled: bool, total: int, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="candidate", disable=None if enabled else True, leave=False)

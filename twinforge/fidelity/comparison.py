@@ -37,10 +37,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from twinforge.core.calendar import validate_tz
-from twinforge.fidelity.loader import infer_period, parse_duration
+from twinforge.fidelity._io import chmod_default, json_safe
 from twinforge.fidelity.metrics import (
     acf_distance,
+    bootstrap_scores,
     correlation_matrix_distance,
     discriminative_score,
     ks_statistic,
@@ -52,15 +52,21 @@ from twinforge.fidelity.metrics import (
     tail_quantiles,
     wasserstein_normalised,
 )
-from twinforge.fidelity.windows import feature_names, make_windows, min_window_steps, window_features
+from twinforge.fidelity.prepared import (
+    CompareError,
+    ComparisonSettings,
+    PreparedComparison,
+    WindowSet,
+    month_names,
+    real_runs,
+    synthetic_frame,
+)
+from twinforge.fidelity.windows import feature_names
 
-__all__ = ["FidelityReport", "METRIC_INFO", "compare", "synthetic_frame", "CompareError"]
+__all__ = ["FidelityReport", "METRIC_INFO", "compare", "compare_prepared", "synthetic_frame", "real_runs",
+           "CompareError"]
 
 Direction = Literal["lower is better", "higher is better", "closer to ideal is better"]
-
-
-class CompareError(ValueError):
-    """The inputs of :func:`compare` do not fit together; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -101,15 +107,15 @@ METRIC_INFO: dict[str, MetricInfo] = {
     ),
     "tail_q01": MetricInfo(
         "[0, inf)", "lower is better", 0.0,
-        "|relative error| of the 1 % quantile (low tail: base load)",
+        "|relative error| of the 1 % quantile (the low tail)",
     ),
     "tail_q99": MetricInfo(
         "[0, inf)", "lower is better", 0.0,
-        "|relative error| of the 99 % quantile (high tail: peaks)",
+        "|relative error| of the 99 % quantile (the high tail)",
     ),
     "tail_q999": MetricInfo(
         "[0, inf)", "lower is better", 0.0,
-        "|relative error| of the 99.9 % quantile (extreme peaks; needs thousands of samples)",
+        "|relative error| of the 99.9 % quantile (the extreme tail; needs thousands of samples)",
     ),
     "correlation_matrix_distance": MetricInfo(
         "[0, 4/sqrt(k(k-1))]", "lower is better", 0.0,
@@ -126,6 +132,11 @@ METRIC_INFO: dict[str, MetricInfo] = {
     "memorisation_median_ratio": MetricInfo(
         "[0, inf)", "closer to ideal is better", 1.0,
         "median synthetic-to-real / real-to-real neighbour distance; << 1 = copies, >> 1 = far",
+    ),
+    "tstr_mae_ratio": MetricInfo(
+        "[0, inf)", "lower is better", 1.0,
+        "MAE of a day-ahead forecaster trained on the synthetic data / trained on real data, both tested "
+        "on the last 30 % of the real trace (1 = as useful as real data)",
     ),
     "memorisation_copy_share": MetricInfo(
         "[0, 1]", "lower is better", 0.01,
@@ -185,19 +196,6 @@ def _nn_se_runs(rf: np.ndarray, sf: np.ndarray, runs: np.ndarray, max_groups: in
         vals.append(nn_indistinguishability(rf, sf[keep]))
     v = np.asarray(vals)
     return float(math.sqrt((g - 1) / g * np.sum((v - v.mean()) ** 2)))
-
-
-def _finite_or_none(obj: Any) -> Any:
-    """JSON-safe copy: non-finite floats become None, numpy scalars plain Python."""
-    if isinstance(obj, Mapping):
-        return {str(k): _finite_or_none(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite_or_none(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
 
 
 @dataclass
@@ -274,7 +272,7 @@ class FidelityReport:
         for ch, ms in self.metrics.get("channels", {}).items():
             for name, e in ms.items():
                 rows.append({"group": "channel", "channel": ch, "metric": name, **_row(e)})
-        for group in ("cross_channel", "windows"):
+        for group in ("cross_channel", "windows", "utility"):
             for name, e in self.metrics.get(group, {}).items():
                 rows.append({"group": group, "channel": "", "metric": name, **_row(e)})
         return pd.DataFrame(rows)
@@ -287,6 +285,10 @@ class FidelityReport:
         def fmt(e: Mapping[str, Any]) -> str:
             v = e.get("value")
             return "n/a" if v is None or not math.isfinite(v) else f"{v:.3g}"  # as metrics.json's null
+
+        def fmt3(e: Mapping[str, Any]) -> str:  # window scores in [0, 0.5] / [0, ~2]: three decimals, always
+            v = e.get("value")
+            return "n/a" if v is None or not math.isfinite(v) else f"{v:.3f}"
 
         def se(e: Mapping[str, Any]) -> str:
             v = e.get("se_runs")
@@ -304,14 +306,34 @@ class FidelityReport:
         start = f"local time {i['tz']}" if i["tz"] is not None else "from each unit's first sample"
         n_drop = i.get("n_real_windows_dropped", 0)
         dropped = f" ({n_drop} more dropped: over {i['max_nan_frac']:.0%} missing)" if n_drop else ""
-        lines = [
+        mem = w["memorisation_median_ratio"]
+        lines = []
+        if i.get("real_source") or i.get("synthetic_source"):
+            lines.append(f"real: {i.get('real_source') or 'a trace'}; synthetic: {i.get('synthetic_source') or 'data'}")
+        lines.append(
             f"fidelity: {i['n_real_windows']} real{dropped} vs {i['n_synth_windows']} synthetic windows "
-            f"({i['n_runs']} run(s)) of {i['window']} at {i['period']}, {start}",
-            f"  discriminative score {fmt(disc)} (0 best, 0.5 separable; {disc_ref})",
-            f"  NN indistinguishability {fmt(nn)}{se(nn)} (1 = fully mixed, 0 = separate{nn_ref})",
-            f"  memorisation: median distance ratio {fmt(w['memorisation_median_ratio'])} (about 1), "
-            f"copy share {fmt(w['memorisation_copy_share'])} (about 0.01)",
+            f"({i['n_runs']} run(s)) of {i['window']} at {i['period']}, {start}")
+        n_out = i.get("n_synth_windows_outside_span", 0)
+        if n_out:
+            lines.append(f"  like with like: {n_out} synthetic windows outside the real months "
+                         f"({i.get('real_months')}) left out")
+        elif i.get("real_months") is not None and i.get("synth_months") != i.get("real_months"):
+            lines.append(f"  WARNING: the sets differ in span: real windows in {i['real_months']}, synthetic "
+                         f"in {i['synth_months']} (match_span=False)")
+        verdict = i.get("verdict")
+        if verdict:
+            lines.append(f"  verdict: {verdict['verdict']} ({verdict['rule']})")
+        lines += [
+            f"  discriminative score {fmt3(disc)} (0 best, 0.5 separable; {disc_ref})",
+            f"  NN indistinguishability {fmt3(nn)}{se(nn)} (1 = fully mixed, 0 = separate{nn_ref})",
+            f"  memorisation: median distance ratio {fmt(mem)}, {memorisation_verdict(mem.get('value'))} "
+            f"(1 = as close as real windows are to each other); copy share "
+            f"{fmt(w['memorisation_copy_share'])} (about 0.01 for fresh windows)",
         ]
+        u = self.metrics.get("utility", {}).get("tstr_mae_ratio")
+        if u is not None:
+            lines.append(f"  TSTR day-ahead forecast: MAE trained on synthetic / on real {fmt(u)} (1 = as useful)"
+                         + (f": {u['note']}" if u.get("note") else ""))
         for ch, ms in self.metrics["channels"].items():
             synth = i["channels"][ch]
             name = ch if synth == ch else f"{ch} ~ {synth}"
@@ -325,7 +347,7 @@ class FidelityReport:
     # -- writing -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """``{"info": ..., "metrics": ...}`` with non-finite values as None (JSON null)."""
-        return _finite_or_none({"info": self.info, "metrics": self.metrics})
+        return json_safe({"info": self.info, "metrics": self.metrics})
 
     def to_json(self, path: str | Path) -> Path:
         """Write :meth:`to_dict` as JSON (atomically: a temporary file, then a rename)."""
@@ -335,20 +357,12 @@ class FidelityReport:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text + "\n")
-            from twinforge.fidelity.report import _chmod_default
-
-            _chmod_default(Path(tmp))
+            chmod_default(Path(tmp))
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return path
-
-    def to_html(self, path_dir: str | Path, *, title: str | None = None) -> Path:
-        """Write ``report.html`` and its PNG figures into ``path_dir``; see :mod:`.report`."""
-        from twinforge.fidelity.report import write_report
-
-        return write_report(self, path_dir, title=title)
 
 
 def _row(e: Mapping[str, Any]) -> dict[str, Any]:
@@ -358,192 +372,44 @@ def _row(e: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------
-# inputs
+# verdicts
+
+#: The overall verdict's thresholds without a permutation null (with one, the null's
+#: 95 % / 5 % quantiles replace the first pair): (discriminative at most, NN at least, verdict).
+VERDICT_THRESHOLDS: tuple[tuple[float, float, str], ...] = (
+    (0.10, 0.80, "hard to tell apart"),
+    (0.25, 0.50, "similar, but a classifier tells them apart"),
+)
 
 
-def synthetic_frame(
-    synthetic: Any, columns: list[str], *, twin: str | None = None
-) -> pd.DataFrame:
-    """Synthetic data as a DataFrame indexed by UTC ``time`` with ``run_id`` and ``columns``.
-
-    Parameters
-    ----------
-    synthetic : str, Path, TwinDataset or DataFrame
-        A dataset folder written by ``twinforge generate``, an opened dataset, or a
-        DataFrame with a ``time`` column or a DatetimeIndex (and optionally ``run_id``; a
-        frame without it is one run, ``run_id`` 0).
-    columns : list of str
-        Synthetic channels to read.
-    twin : str, optional
-        Twin to read from a dataset holding several; default: the one twin that has all
-        ``columns``.
-
-    The frame's ``attrs["tz"]`` is the local time zone the dataset's scenario simulated the
-    twin in (None for a DataFrame, or a twin without local time).
-
-    Raises
-    ------
-    CompareError
-        Unknown channel, unreadable dataset, no time information.
-    """
-    from twinforge.export.reader import TwinDataset, open_dataset
-
-    if isinstance(synthetic, (str, Path)):
-        try:
-            synthetic = open_dataset(synthetic)
-        except (FileNotFoundError, ValueError) as exc:
-            raise CompareError(str(exc)) from None
-    if isinstance(synthetic, TwinDataset):
-        twins = [twin] if twin is not None else synthetic.twins
-        fits = [t for t in twins if set(columns) <= set(synthetic.columns(t))]
-        if not fits:
-            avail = sorted({c for t in twins for c in synthetic.columns(t)})
-            missing = [c for c in columns if c not in avail] or columns
-            raise CompareError(
-                f"synthetic channel {missing[0]!r} not in dataset {synthetic.root}; "
-                f"its channels are {avail}"
-            )
-        df = synthetic.samples(columns=columns, twin=fits[0])
-        df = df.drop(columns="twin").set_index("time")
-        scenario = (synthetic.manifest.get("dataset") or {}).get("scenario") or {}
-        section = scenario.get(fits[0]) if isinstance(scenario, dict) else None
-        sim_tz = section.get("tz") if isinstance(section, dict) else None
-    elif isinstance(synthetic, pd.DataFrame):
-        df, sim_tz = synthetic, None
-        if "time" in df.columns:
-            df = df.set_index("time")
-        if not isinstance(df.index, pd.DatetimeIndex):
-            raise CompareError("synthetic DataFrame needs a 'time' column or a DatetimeIndex")
-        missing = [c for c in columns if c not in df.columns]
-        if missing:
-            cols = [c for c in df.columns if c != "run_id"]
-            raise CompareError(
-                f"synthetic channel {missing[0]!r} not in the synthetic data; its channels are {cols}"
-            )
-        if "run_id" not in df.columns:
-            if df.index.has_duplicates:
-                raise CompareError("synthetic DataFrame repeats timestamps but has no 'run_id' column: "
-                                   "give each run its run_id (one run per id)")
-            df = df.assign(run_id=0)
-        df = df[["run_id", *columns]]
-    else:
-        raise CompareError(
-            f"synthetic must be a dataset path, a TwinDataset or a DataFrame, got {type(synthetic).__name__}"
-        )
-    idx = pd.DatetimeIndex(df.index)
-    idx = idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
-    out = df.copy()
-    out.index = idx.rename("time")
-    out["run_id"] = out["run_id"].astype("int64")
-    for c in columns:
-        if not (pd.api.types.is_numeric_dtype(out[c].dtype) or pd.api.types.is_bool_dtype(out[c].dtype)):
-            raise CompareError(f"synthetic channel {c!r} is not numeric ({out[c].dtype}: a label); "
-                               "compare numeric channels")
-        out[c] = out[c].astype("float64")
-    out.attrs["tz"] = sim_tz
-    return out
+def memorisation_verdict(ratio: float | None) -> str:
+    """Words for the median distance ratio (synthetic-to-real over real-to-real neighbours)."""
+    if ratio is None or not math.isfinite(ratio):
+        return "n/a"
+    if ratio < 0.5:
+        return "closer to the real windows than they are to each other: copies?"
+    if ratio <= 2.0:
+        return "as close as real windows are to each other: fresh, not copied"
+    return "far from every real window: not copied, but unlike them"
 
 
-def _real_frame(real: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """One real trace: UTC-indexed, sorted, without duplicated times, ``columns`` as float."""
-    if not isinstance(real, pd.DataFrame):
-        raise CompareError(f"real must be a DataFrame (as load_trace returns), got {type(real).__name__}")
-    df = real
-    if "time" in df.columns:
-        df = df.set_index("time")
-    if not isinstance(df.index, pd.DatetimeIndex):
-        raise CompareError("real trace needs a DatetimeIndex (load it with twinforge.fidelity.load_trace)")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise CompareError(
-            f"real column {missing[0]!r} not in the real trace; its columns are {list(df.columns)}"
-        )
-    idx = df.index if df.index.tz is not None else df.index.tz_localize("UTC")
-    out = pd.DataFrame(df[columns].to_numpy(dtype="float64"), index=idx.tz_convert("UTC").rename("time"),
-                       columns=columns)
-    out = out[~out.index.duplicated()].sort_index()
-    if len(out) < 2:
-        raise CompareError("real trace has fewer than two samples")
-    return out
-
-
-def real_runs(real: pd.DataFrame, columns: list[str]) -> dict[int, pd.DataFrame]:
-    """The real data as ``{run_id: trace}``: one trace, or one per unit.
-
-    A real DataFrame with a ``run_id`` column holds several units (bearings run to failure,
-    houses); each is cut into windows on its own, like the synthetic runs. Without it the
-    whole frame is unit 0.
-    """
-    if isinstance(real, pd.DataFrame) and "run_id" in real.columns:
-        out = {}
-        for rid, g in real.groupby("run_id", sort=True):
-            try:
-                out[int(rid)] = _real_frame(g.drop(columns="run_id"), columns)
-            except CompareError as exc:
-                raise CompareError(f"real run_id {rid}: {exc}") from None
-        if not out:
-            raise CompareError("real trace is empty")
-        return out
-    return {0: _real_frame(real, columns)}
-
-
-def _stack_runs(runs: Mapping[int, pd.DataFrame], cols: list[str]) -> pd.DataFrame:
-    """Runs as one frame; a ``run_id`` column only when there are several."""
-    if len(runs) == 1:
-        return next(iter(runs.values()))
-    return pd.concat([g.assign(run_id=rid) for rid, g in runs.items()])[["run_id", *cols]]
-
-
-def _resample(df: pd.DataFrame, period: pd.Timedelta, native: pd.Timedelta) -> pd.DataFrame:
-    """Mean over ``[t, t + period)``; a no-op when the trace is already at ``period``."""
-    if period == native:
-        return df
-    if period < native:
-        raise CompareError(
-            f"cannot compare at {_period_text(period)}: a trace is sampled every {_period_text(native)} "
-            f"(choose a period >= {_period_text(native)})"
-        )
-    return df.resample(period, label="left", closed="left").mean()
-
-
-def positive_duration(name: str, text: Any) -> pd.Timedelta:
-    """``text`` as a positive Timedelta, or CompareError naming ``name`` and the form allowed."""
-    td = parse_duration(text)
-    if td is None:
-        raise CompareError(f"{name} must be a duration such as '15min', '1h' or '1D', got {text!r}")
-    if td <= pd.Timedelta(0):
-        raise CompareError(f"{name} must be positive, got {text!r}")
-    return td
-
-
-def check_window(window: str, period: pd.Timedelta) -> int:
-    """Samples per window of ``window`` at ``period``; CompareError naming both if they do not fit."""
-    n = positive_duration("window", window) / period
-    if n != int(n):
-        raise CompareError(f"window {window!r} is not a whole number of {_period_text(period)} periods; "
-                           "choose a period that divides the window")
-    if int(n) < min_window_steps():
-        raise CompareError(f"window {window!r} holds {int(n)} samples at {_period_text(period)}; the window "
-                           f"features need at least {min_window_steps()}: a longer window or a finer period")
-    return int(n)
-
-
-def _period_text(td: pd.Timedelta) -> str:
-    s = td.total_seconds()
-    for unit, n in (("D", 86_400), ("h", 3600), ("min", 60), ("s", 1)):
-        if s >= n and s % n == 0:
-            return f"{int(s // n)}{unit}"
-    return f"{s:g}s"
-
-
-def _normalise_by_mean(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    out = df.copy()
-    for c in cols:
-        m = float(np.nanmean(out[c].to_numpy()))
-        if m == 0 or not math.isfinite(m):
-            raise CompareError(f"cannot normalise {c!r} by its mean ({m})")
-        out[c] = out[c] / m
-    return out
+def overall_verdict(win: Mapping[str, Any]) -> dict[str, Any]:
+    """One verdict from the window scores, with the rule that gave it (as SDMetrics' overall score)."""
+    d, n = win["discriminative_score"], win["nn_indistinguishability"]
+    dv, nv = d.get("value"), n.get("value")
+    if dv is None or nv is None:
+        return {"verdict": "not enough windows for a verdict", "rule": "needs 5 windows a side"}
+    if "null_q95" in d and "null_q05" in n:
+        if dv <= d["null_q95"] and nv >= n["null_q05"]:
+            return {"verdict": "indistinguishable at these counts",
+                    "rule": f"discriminative {dv:.3f} <= permutation null 95 % {d['null_q95']:.3f} and NN "
+                            f"{nv:.3f} >= null 5 % {n['null_q05']:.3f}"}
+    for d_max, n_min, verdict in VERDICT_THRESHOLDS:
+        if dv <= d_max and nv >= n_min:
+            return {"verdict": verdict, "rule": f"discriminative {dv:.3f} <= {d_max} and NN {nv:.3f} >= {n_min}"}
+    d_max, n_min, _ = VERDICT_THRESHOLDS[-1]
+    return {"verdict": "easy to tell apart",
+            "rule": f"discriminative {dv:.3f} > {d_max} or NN {nv:.3f} < {n_min}"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -563,20 +429,41 @@ def _synthetic_channels(synthetic: Any, twin: str | None) -> set[str] | None:
         return None
 
 
+def _default_channels(real: Any, synthetic: Any, twin: str | None) -> dict[str, str]:
+    if not isinstance(real, pd.DataFrame):
+        raise CompareError("real must be a DataFrame (as load_trace returns)")
+    channels = {str(c): str(c) for c in real.columns if c not in ("time", "run_id")}
+    # Without a map, compare the channels both sides have (a UCI file also carries
+    # voltage, reactive power and sub-meters a twin may not simulate).
+    available = _synthetic_channels(synthetic, twin)
+    if available is not None:
+        shared = {c: c for c in channels if c in available}
+        if not shared:
+            raise CompareError(
+                f"no real column matches a synthetic channel; real: {sorted(channels)}, "
+                f"synthetic: {sorted(available)}; give --map real_column=channel"
+            )
+        channels = shared
+    return channels
+
+
 def compare(
     real: pd.DataFrame,
     synthetic: Any,
     *,
     channels: Mapping[str, str] | None = None,
-    window: str = "1D",
+    window: Any = "1D",
     tz: str | None = "Europe/Paris",
-    period: str | None = None,
+    period: Any = None,
     seed: int = 0,
     max_lag: int | None = None,
     max_nan_frac: float = 0.05,
     normalise: Literal["none", "mean"] = "none",
     twin: str | None = None,
     null_permutations: int = 0,
+    match_span: bool = True,
+    n_boot: int = 0,
+    tstr: bool = False,
 ) -> FidelityReport:
     """Compare a real trace with synthetic data on every fidelity metric.
 
@@ -592,18 +479,18 @@ def compare(
         column or DatetimeIndex; ``run_id`` column if several runs). Windows are cut run by
         run.
     channels : mapping, optional
-        ``{real column: synthetic channel}``; default: every real column, same name.
-    window : str
-        Window length (``"1D"``: days starting at local midnight in ``tz``).
+        ``{real column: synthetic channel}``; default: every real column the synthetic
+        data also have, same name.
+    window, period : duration (``"1D"``, ``"1h"``, Timedelta or seconds)
+        Window length (``"1D"``: days starting at local midnight in ``tz``) and common
+        sampling period (default: the coarser of the two native periods; the finer side is
+        averaged).
     tz : str or None
         Local zone for windows and profiles; ``None``: windows start at each real unit's and
         synthetic run's first sample (machines run to failure, no day structure) and the
         profile metrics are n/a (with a note).
-    period : str, optional
-        Common sampling period; both sides are averaged to it. Default: the coarser of the
-        two native periods (the finer side is averaged).
     seed : int
-        Seeds the discriminative classifier and its folds.
+        Seeds the discriminative classifier, its folds and the permutations.
     max_lag : int, optional
         Largest autocorrelation lag in samples; default a quarter of the window.
     max_nan_frac : float
@@ -618,8 +505,17 @@ def compare(
         (:func:`~twinforge.fidelity.metrics.permutation_null`, ``K`` relabellings of the
         pooled windows, seeded by ``seed``): the discriminative score's entry gains its null
         median, 95 % quantile and one-sided p-value, NN indistinguishability's its null 5 %
-        quantile and p-value. Each relabelling costs one cross-validated forest. 0 (default):
-        no test, the rule of thumb ``chance_discriminative`` only.
+        quantile and p-value. Each relabelling costs one cross-validated forest.
+    match_span : bool
+        Like with like: keep only the synthetic windows that start in the local months the
+        real windows cover (counted in ``info["n_synth_windows_outside_span"]``); False keeps
+        them all and the summary warns when the months differ.
+    n_boot : int
+        With ``B > 0``, 90 % bootstrap intervals of the window scores (``ci`` in their entries).
+    tstr : bool
+        Also train a day-ahead forecaster on the synthetic runs and on the first 70 % of the
+        real trace, test both on its last 30 % (:func:`~twinforge.fidelity.tstr_forecast`, the
+        first channel, hourly): ``metrics["utility"]["tstr_mae_ratio"]``.
 
     Returns
     -------
@@ -630,114 +526,82 @@ def compare(
     CompareError
         Unknown column or channel, incompatible periods, no complete window on a side.
     """
-    if normalise not in ("none", "mean"):
-        raise CompareError(f"normalise must be 'none' or 'mean', got {normalise!r}")
-    if tz is not None:
-        try:
-            validate_tz(tz)
-        except ValueError as exc:
-            raise CompareError(f"{exc}, or None (windows from each unit's first sample)") from None
     if isinstance(null_permutations, bool) or not isinstance(null_permutations, (int, np.integer)) \
             or not 0 <= null_permutations <= 10_000:
         raise CompareError(f"null_permutations must be an integer in [0, 10000], got {null_permutations!r}")
     if channels is None:
-        if not isinstance(real, pd.DataFrame):
-            raise CompareError("real must be a DataFrame (as load_trace returns)")
-        channels = {str(c): str(c) for c in real.columns if c not in ("time", "run_id")}
-        # Without a map, compare the channels both sides have (a UCI file also carries
-        # voltage, reactive power and sub-meters a twin may not simulate).
-        available = _synthetic_channels(synthetic, twin)
-        if available is not None:
-            shared = {c: c for c in channels if c in available}
-            if not shared:
-                raise CompareError(
-                    f"no real column matches a synthetic channel; real: {sorted(channels)}, "
-                    f"synthetic: {sorted(available)}; give --map real_column=channel"
-                )
-            channels = shared
-    channels = dict(channels)
+        channels = _default_channels(real, synthetic, twin)
     if not channels:
         raise CompareError("no channel to compare")
-    cols = list(channels)
-    real_by_run = real_runs(real, cols)
-    synth_raw = synthetic_frame(synthetic, list(dict.fromkeys(channels.values())), twin=twin)
-    sim_tz = synth_raw.attrs.get("tz")
+    if normalise not in ("none", "mean"):
+        raise CompareError(f"normalise must be 'none' or 'mean', got {normalise!r}")
+    settings = ComparisonSettings.build(
+        channels=dict(channels), window=window, period=period, tz=tz, normalise=normalise,
+        max_nan_frac=max_nan_frac, max_lag=max_lag, seed=seed, match_span=match_span)
+    synth = synthetic_frame(synthetic, list(dict.fromkeys(settings.channels.values())), twin=twin)
+    sim_tz = synth.attrs.get("tz")
     if tz is not None and sim_tz is not None and sim_tz != tz:
         raise CompareError(
             f"tz {tz!r}: the synthetic data were simulated in local time {sim_tz!r} (their scenario's "
             f"tz), and windows and daily profiles need one local time: compare with tz {sim_tz!r}, "
             f"or simulate in {tz!r}"
         )
-    synth = pd.DataFrame(
-        {"run_id": synth_raw["run_id"], **{c: synth_raw[channels[c]] for c in cols}},
-        index=synth_raw.index,
-    )
+    from twinforge.fidelity.loader import infer_period
 
-    # common period
-    p_real = min(infer_period(g.index) for g in real_by_run.values())
     periods = [infer_period(g.index.unique()) for _, g in synth.groupby("run_id") if g.index.nunique() > 1]
     if not periods:
         raise CompareError("synthetic data has no run with two samples or more")
-    p_synth = min(periods)
-    target = positive_duration("period", period) if period is not None else max(p_real, p_synth)
-    check_window(window, target)
-    real_by_run = {k: _resample(g, target, infer_period(g.index)) for k, g in real_by_run.items()}
-    runs = {}
-    for rid, g in synth.groupby("run_id", sort=True):
-        g = g.drop(columns="run_id").sort_index()
-        g = g[~g.index.duplicated()]
-        runs[int(rid)] = _resample(g, target, p_synth)
-    if normalise == "mean":
-        real_by_run = {k: _normalise_by_mean(v, cols) for k, v in real_by_run.items()}
-        runs = {k: _normalise_by_mean(v, cols) for k, v in runs.items()}
-    real_df = _stack_runs(real_by_run, cols)
-    period_s = target.total_seconds()
+    prep = PreparedComparison.prepare(real, settings, other_period=min(periods))
+    rep = compare_prepared(prep, prep.side(synth), null_permutations=null_permutations, n_boot=n_boot)
+    if tstr:
+        add_tstr(rep, real, synth, settings)
+    return rep
 
-    # windows
-    r_list, r_starts, n_real_dropped = [], [], 0
-    for g in real_by_run.values():
-        try:  # every window, then those with few enough gaps: the rest are counted as dropped
-            w, st = make_windows(g, cols, window, max_nan_frac=1.0, tz=tz, period=target)
-        except ValueError as exc:
-            raise CompareError(f"window {window!r}: {exc}") from None
-        keep = np.isnan(w).mean(axis=(1, 2)) <= max_nan_frac
-        r_list.append(w[keep])
-        r_starts.append(st[keep])
-        n_real_dropped += int((~keep).sum())
-    rw = np.concatenate(r_list)
-    rs = r_starts[0].append(r_starts[1:])
-    s_list, s_starts, s_runs = [], [], []
-    for rid, g in runs.items():
-        if len(g) < 2:
-            continue
-        w, st = make_windows(g, cols, window, max_nan_frac=max_nan_frac, tz=tz, period=target)
-        s_list.append(w)
-        s_starts.append(st)
-        s_runs.append(np.full(len(w), rid, dtype=np.int64))
-    sw = np.concatenate(s_list) if s_list else np.empty((0,) + rw.shape[1:])
-    ss = s_starts[0].append(s_starts[1:]) if s_starts else pd.DatetimeIndex([], tz="UTC")
-    sr = np.concatenate(s_runs) if s_runs else np.empty(0, dtype=np.int64)
-    if len(rw) == 0:
-        raise CompareError(
-            f"the real trace holds no complete {window} window (at most {max_nan_frac:.0%} missing) "
-            f"starting at local midnight in {tz}"
-        )
-    if len(sw) == 0:
-        raise CompareError(
-            f"the synthetic data holds no complete {window} window starting at local midnight in {tz}"
-        )
-    n_steps = rw.shape[1]
-    lag = max(1, n_steps // 4) if max_lag is None else int(max_lag)
-    if not 1 <= lag < n_steps:
-        raise CompareError(f"max_lag must be in [1, {n_steps - 1}] for {window} windows, got {lag}")
 
-    synth_all = pd.concat(
-        [g.assign(run_id=rid) for rid, g in runs.items()]
-    )[["run_id", *cols]]
+def add_tstr(rep: FidelityReport, real: pd.DataFrame, synth: pd.DataFrame, settings: ComparisonSettings) -> None:
+    """Put a TSTR day-ahead forecast (first channel) into ``rep.metrics["utility"]``."""
+    from twinforge.fidelity.tstr import tstr_forecast
+
+    first = settings.columns[0]
+    from twinforge.fidelity.prepared import duration_text
+
+    period = duration_text(max(pd.Timedelta(rep.info["period"]), pd.Timedelta("1h")).total_seconds())
+    try:
+        res = tstr_forecast(real, synth, channels={first: settings.channels[first]}, period=period,
+                            tz=settings.tz or "UTC", scale="mean" if settings.normalise == "mean" else "none",
+                            seed=settings.seed)
+    except (ValueError, CompareError) as exc:
+        rep.metrics["utility"] = {"tstr_mae_ratio": _entry("tstr_mae_ratio", None, note=str(exc).splitlines()[0])}
+        return
+    ratio = res.tstr["mae"] / res.trtr["mae"] if res.trtr["mae"] > 0 else math.inf
+    rep.metrics["utility"] = {"tstr_mae_ratio": _entry(
+        "tstr_mae_ratio", ratio, mae_train_real=res.trtr["mae"], mae_train_synthetic=res.tstr["mae"],
+        mae_seasonal_naive=res.baseline["mae"], test_start=res.details["test_start"], period=res.details["period"],
+        n_test=res.details["n_test"])}
+
+
+def compare_prepared(prep: PreparedComparison, synth: WindowSet, *, null_permutations: int = 0,
+                     n_boot: int = 0, n_estimators: int = 100) -> FidelityReport:
+    """Every metric of a prepared real side against a synthetic side cut like it.
+
+    ``null_permutations`` as in :func:`compare`; with ``n_boot > 0`` the discriminative and
+    NN entries gain a 90 % bootstrap interval ``ci`` (:func:`~twinforge.fidelity.metrics.bootstrap_scores`).
+    """
+    s = prep.settings
+    cols = s.columns
+    rw, sw = prep.real.windows, synth.windows
+    period_s = prep.period.seconds
+    n_steps = prep.n_steps
+    lag = prep.max_lag
+    real_df = prep.real.frame(cols) if len(prep.real.runs) > 1 else next(iter(prep.real.runs.values()))
+    synth_all = synth.frame(cols)
 
     # per-channel metrics
     per_channel: dict[str, Any] = {}
     fs = 1.0 / period_s
+    week = pd.Timedelta("7D")
+    span_r = max(g.index[-1] - g.index[0] for g in prep.real.runs.values())
+    span_s = max(g.index[-1] - g.index[0] for g in synth.runs.values())
     for k, c in enumerate(cols):
         r_vals, s_vals = real_df[c].to_numpy(), synth_all[c].to_numpy()
         m: dict[str, Any] = {
@@ -745,26 +609,21 @@ def compare(
             "wasserstein": _entry("wasserstein", wasserstein_normalised(r_vals, s_vals)),
         }
         try:
-            m["acf_distance"] = _entry(
-                "acf_distance", acf_distance(rw[..., k], sw[..., k], lag), max_lag=lag
-            )
+            m["acf_distance"] = _entry("acf_distance", acf_distance(rw[..., k], sw[..., k], lag), max_lag=lag)
         except ValueError as exc:
             m["acf_distance"] = _entry("acf_distance", None, note=str(exc))
         m["psd_log_distance"] = _entry(
             "psd_log_distance", psd_log_distance(rw[..., k], sw[..., k], fs, nperseg=min(256, n_steps)),
         )
-        week = pd.Timedelta("7D")
-        span_r = max(g.index[-1] - g.index[0] for g in real_by_run.values())
-        span_s = max(g.index[-1] - g.index[0] for g in runs.values())
         for name, by, needs_week in (("profile_error_hour", "hour", False),
                                      ("profile_error_hour_week", "hour_week", True)):
-            if tz is None:
+            if s.tz is None:
                 m[name] = _entry(name, None, note="no local time (tz=None): no daily or weekly profile")
             elif needs_week and not (span_r >= week and span_s >= week):
                 m[name] = _entry(name, None, note="needs a week of data on both sides")
             else:
                 try:
-                    m[name] = _entry(name, profile_error(real_df[c], synth_all[c], by=by, tz=tz))
+                    m[name] = _entry(name, profile_error(real_df[c], synth_all[c], by=by, tz=s.tz))
                 except ValueError as exc:  # e.g. no local hour in common
                     m[name] = _entry(name, None, note=str(exc))
         tails = tail_quantiles(r_vals, s_vals, q=tuple(_TAILS.values()))
@@ -784,69 +643,89 @@ def compare(
         except ValueError as exc:
             cross["correlation_matrix_distance"] = _entry("correlation_matrix_distance", None, note=str(exc))
 
-    # window-level metrics
-    rf = window_features(rw, period_s)
-    sf = window_features(sw, period_s)
+    win = window_scores(prep.real.features, synth.features, synth.unit, seed=s.seed,
+                        null_permutations=null_permutations, n_boot=n_boot, n_estimators=n_estimators)
+    n_null = win.pop("_n_null")
+    n_min = min(len(rw), len(sw))
+    info = {
+        "real_source": prep.real.source,
+        "synthetic_source": synth.source,
+        "channels": {c: s.channels[c] for c in cols},
+        "window": s.window.text,
+        "tz": s.tz,
+        "period": prep.period.text,
+        "period_s": period_s,
+        "normalise": s.normalise,
+        "seed": int(s.seed),
+        "n_real_windows": int(len(rw)),
+        "n_real_windows_dropped": int(prep.real.n_dropped),
+        "n_synth_windows": int(len(sw)),
+        "n_synth_windows_outside_span": int(synth.n_outside_span),
+        "n_runs": int(len(synth.runs)),
+        "n_real_samples": int(real_df[cols].notna().any(axis=1).sum()),
+        "n_synth_samples": int(len(synth_all)),
+        "n_real_runs": int(len(prep.real.runs)),
+        "real_start": min(g.index[0] for g in prep.real.runs.values()).isoformat(),
+        "real_end": max(g.index[-1] for g in prep.real.runs.values()).isoformat(),
+        "synth_start": min(g.index[0] for g in synth.runs.values()).isoformat(),
+        "synth_end": max(g.index[-1] for g in synth.runs.values()).isoformat(),
+        "chance_discriminative": 0.5 / math.sqrt(max(n_min, 1)),
+        "null_permutations": n_null,
+        "max_nan_frac": s.max_nan_frac,
+    }
+    if s.tz is not None:
+        info["real_months"] = month_names(prep.real.months(s.tz))
+        info["synth_months"] = month_names(synth.months(s.tz))
+    info["verdict"] = overall_verdict(win)
+    metrics = {"channels": per_channel, "cross_channel": cross, "windows": win}
+    return FidelityReport(
+        metrics=metrics, info=info, real=real_df, synthetic=synth_all,
+        real_windows=rw, synth_windows=sw, real_starts=prep.real.starts, synth_starts=synth.starts,
+        synth_window_runs=synth.unit, real_features=prep.real.features, synth_features=synth.features,
+        feature_names=feature_names(cols),
+    )
+
+
+def window_scores(rf: np.ndarray, sf: np.ndarray, runs: np.ndarray | None = None, *, seed: int = 0,
+                  null_permutations: int = 0, n_boot: int = 0, n_estimators: int = 100) -> dict[str, Any]:
+    """The window-level entries (discriminative, NN, memorisation) of two feature sets."""
     win: dict[str, Any] = {}
     n_min = min(len(rf), len(sf))
     if n_min >= 5:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             win["discriminative_score"] = _entry(
-                "discriminative_score", discriminative_score(rf, sf, seed=seed)
+                "discriminative_score", discriminative_score(rf, sf, seed=seed, n_estimators=n_estimators)
             )
+        # with fewer a share of neighbours is mostly chance (2 synthetic windows: 0, 0.5 or 1)
+        se = _nn_se_runs(rf, sf, runs) if runs is not None else None
+        win["nn_indistinguishability"] = _entry("nn_indistinguishability", nn_indistinguishability(rf, sf),
+                                                se_runs=se)
     else:
-        win["discriminative_score"] = _entry(
-            "discriminative_score", None, note="needs at least 5 windows on each side"
-        )
-    if n_min >= 5:  # with fewer a share of neighbours is mostly chance (2 synthetic windows: 0, 0.5 or 1)
-        win["nn_indistinguishability"] = _entry(
-            "nn_indistinguishability", nn_indistinguishability(rf, sf), se_runs=_nn_se_runs(rf, sf, sr)
-        )
-    else:
-        win["nn_indistinguishability"] = _entry(
-            "nn_indistinguishability", None, note="needs at least 5 windows on each side"
-        )
+        for name in ("discriminative_score", "nn_indistinguishability"):
+            win[name] = _entry(name, None, note="needs at least 5 windows on each side")
     n_null = int(null_permutations) if n_min >= 5 else 0  # no score, no test of it
     if n_null:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            null = permutation_null(rf, sf, n_null, seed=seed)
+            null = permutation_null(rf, sf, n_null, seed=seed, n_estimators=n_estimators)
         _add_null(win, null)
+    if n_boot and n_min >= 5:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            boot = bootstrap_scores(rf, sf, n_boot, seed=seed, n_estimators=n_estimators)
+        win["discriminative_score"].update(ci=list(boot["discriminative_ci"]), ci_level=boot["level"],
+                                           n_boot=boot["n_boot"])
+        win["nn_indistinguishability"].update(ci=list(boot["nn_ci"]), ci_level=boot["level"], n_boot=boot["n_boot"])
     if len(rf) >= 2:
         mem = memorisation(rf, sf)
-        win["memorisation_median_ratio"] = _entry("memorisation_median_ratio", mem["median_ratio"])
+        win["memorisation_median_ratio"] = _entry("memorisation_median_ratio", mem["median_ratio"],
+                                                  verdict=memorisation_verdict(mem["median_ratio"]))
         win["memorisation_copy_share"] = _entry(
             "memorisation_copy_share", mem["copy_share"], threshold=mem["threshold"]
         )
     else:
         for name in ("memorisation_median_ratio", "memorisation_copy_share"):
             win[name] = _entry(name, None, note="needs 2 real windows")
-
-    info = {
-        "channels": {c: channels[c] for c in cols},
-        "window": window,
-        "tz": tz,
-        "period": _period_text(target),
-        "period_s": period_s,
-        "normalise": normalise,
-        "seed": int(seed),
-        "n_real_windows": int(len(rw)),
-        "n_real_windows_dropped": int(n_real_dropped),
-        "n_synth_windows": int(len(sw)),
-        "n_runs": int(len(runs)),
-        "n_real_samples": int(real_df[cols].notna().any(axis=1).sum()),
-        "n_synth_samples": int(len(synth_all)),
-        "n_real_runs": int(len(real_by_run)),
-        "real_start": min(g.index[0] for g in real_by_run.values()).isoformat(),
-        "real_end": max(g.index[-1] for g in real_by_run.values()).isoformat(),
-        "chance_discriminative": 0.5 / math.sqrt(max(n_min, 1)),
-        "null_permutations": n_null,
-        "max_nan_frac": max_nan_frac,
-    }
-    metrics = {"channels": per_channel, "cross_channel": cross, "windows": win}
-    return FidelityReport(
-        metrics=metrics, info=info, real=real_df, synthetic=synth_all,
-        real_windows=rw, synth_windows=sw, real_starts=rs, synth_starts=ss, synth_window_runs=sr,
-        real_features=rf, synth_features=sf, feature_names=feature_names(cols),
-    )
+    win["_n_null"] = n_null
+    return win

@@ -57,6 +57,7 @@ __all__ = [
     "TraceError",
     "TraceWarning",
     "UNITS",
+    "unit_of",
     "load_trace",
     "load_uci_household",
     "load_pjm",
@@ -126,6 +127,32 @@ UNITS: dict[str, Unit] = {
     "1": Unit("1", 1.0),
     "%": Unit("1", 0.01),
 }
+
+_ENERGY_PREFIX = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
+
+
+def unit_of(name: str) -> Unit | None:
+    """The :class:`Unit` called ``name``: one of :data:`UNITS`, or energy per any interval.
+
+    Meter exports often give the energy of each interval: ``Wh/10min``, ``kWh/30min``,
+    ``MWh/1h``, ``Wh per 5 min``. Energy ``E`` over an interval ``dt`` is the mean power
+    ``E / dt``, so ``Wh/10min`` is ``W`` times ``3600 / 600 = 6``. None for an unknown unit.
+
+    >>> unit_of("Wh/10min").scale, unit_of("kWh/30min").scale, unit_of("kW").si
+    (6.0, 2000.0, 'W')
+    """
+    if name in UNITS:
+        return UNITS[name]
+    text = name.strip().replace(" per ", "/").replace(" ", "")
+    prefix, sep, interval = text.partition("Wh/")
+    if not sep or prefix not in _ENERGY_PREFIX:
+        return None
+    if interval and interval[0].isalpha():
+        interval = "1" + interval  # "Wh/min" reads "Wh/1min"
+    td = parse_duration(interval)
+    if td is None or td <= pd.Timedelta(0):
+        return None
+    return Unit("W", _ENERGY_PREFIX[prefix] * 3600.0 / td.total_seconds())
 
 _OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
 _PARQUET = (".parquet", ".pq")
@@ -482,9 +509,9 @@ def load_trace(
                 f"{src}: unit given for column {col!r}, which is not loaded; "
                 f"the loaded columns are {value_cols}"
             )
-        if unit not in UNITS:
+        if unit_of(unit) is None:
             raise TraceError(
-                f"{src}: column {col!r}: unknown unit {unit!r}; the known units are {list(UNITS)}"
+                f"{src}: column {col!r}: unknown unit {unit!r}; the known units are {list(UNITS)} and energy per any interval (e.g. Wh/10min, kWh/30min)"
             )
     if not value_cols:
         raise TraceError(f"{src}: no value columns besides the time column {tname!r}")
@@ -565,7 +592,7 @@ def load_trace(
     si_units = {}
     for col in value_cols:
         if col in units:
-            u = UNITS[units[col]]
+            u = unit_of(units[col])
             out[col] = out[col] * u.scale + u.offset
             si_units[col] = u.si
         else:

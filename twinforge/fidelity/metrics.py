@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import signal, stats
 
 __all__ = [
+    "bootstrap_scores",
     "ks_statistic",
     "wasserstein_normalised",
     "acf_distance",
@@ -384,6 +385,7 @@ def discriminative_score(
     seed: int | np.random.Generator = 0,
     cv: int = 5,
     n_estimators: int = 100,
+    groups: ArrayLike | None = None,
 ) -> float:
     """How well a classifier tells real windows from synthetic ones, beyond chance.
 
@@ -410,6 +412,10 @@ def discriminative_score(
         Number of folds; each class needs at least ``cv`` windows.
     n_estimators : int
         Number of trees.
+    groups : array of shape (n_real + n_synth,), optional
+        Group of each window (real first): windows of one group stay in one fold
+        (:class:`~sklearn.model_selection.StratifiedGroupKFold`), so that copies of a window
+        drawn by a bootstrap never classify each other.
 
     Returns
     -------
@@ -433,25 +439,38 @@ def discriminative_score(
         n_estimators=n_estimators, min_samples_leaf=2, class_weight="balanced",
         random_state=state, n_jobs=1,
     )
-    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=state)
-    acc = cross_val_score(clf, x, y, cv=folds, scoring="balanced_accuracy")
+    if groups is None:
+        folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=state)
+        acc = cross_val_score(clf, x, y, cv=folds, scoring="balanced_accuracy")
+    else:
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        folds = StratifiedGroupKFold(n_splits=cv, shuffle=True, random_state=state)
+        acc = cross_val_score(clf, x, y, cv=folds, scoring="balanced_accuracy", groups=np.asarray(groups))
     return float(max(np.mean(acc) - 0.5, 0.0))
 
 
-def _nearest_other(pooled: np.ndarray, query_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index and distance of the nearest pooled row to each query row, excluding itself."""
+def _nearest_other(pooled: np.ndarray, query_rows: np.ndarray,
+                   groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Index and distance of the nearest pooled row to each query row, excluding itself
+    (and, with ``groups``, every row of its group: the copies of a bootstrap draw)."""
     from sklearn.neighbors import NearestNeighbors
 
-    nn = NearestNeighbors(n_neighbors=min(3, len(pooled))).fit(pooled)
+    extra = 0 if groups is None else int(np.unique(groups, return_counts=True)[1].max()) - 1
+    nn = NearestNeighbors(n_neighbors=min(3 + extra, len(pooled))).fit(pooled)
     dist, idx = nn.kneighbors(pooled[query_rows])
     # the row itself is normally the first neighbour; with exact ties it may come second
-    not_self = idx != query_rows[:, None]
+    if groups is None:
+        not_self = idx != query_rows[:, None]
+    else:
+        not_self = groups[idx] != groups[query_rows][:, None]
     first = np.argmax(not_self, axis=1)
     rows = np.arange(len(query_rows))
     return idx[rows, first], dist[rows, first]
 
 
-def nn_indistinguishability(real_feats: ArrayLike, synth_feats: ArrayLike) -> float:
+def nn_indistinguishability(real_feats: ArrayLike, synth_feats: ArrayLike,
+                            groups: ArrayLike | None = None) -> float:
     """Share of synthetic windows whose nearest neighbour is real, against the share expected.
 
     Features are standardised on the pooled real + synthetic set (NaN -> pooled mean). For
@@ -476,7 +495,7 @@ def nn_indistinguishability(real_feats: ArrayLike, synth_feats: ArrayLike) -> fl
     pooled = np.vstack([r, s])
     (z,) = _standardise(pooled, pooled)
     query = np.arange(len(r), len(pooled))
-    nb, _ = _nearest_other(z, query)
+    nb, _ = _nearest_other(z, query, None if groups is None else np.asarray(groups))
     share = float(np.mean(nb < len(r)))
     expected = len(r) / (len(r) + len(s) - 1)
     return share / expected
@@ -534,6 +553,51 @@ def permutation_null(
                                        n_estimators=n_estimators)
         nn[k] = nn_indistinguishability(a, b)
     return {"discriminative": disc, "nn": nn}
+
+
+def bootstrap_scores(
+    real_feats: ArrayLike,
+    synth_feats: ArrayLike,
+    n_boot: int,
+    seed: int | np.random.Generator = 0,
+    cv: int = 5,
+    n_estimators: int = 100,
+    level: float = 0.9,
+) -> dict[str, Any]:
+    """Bootstrap intervals of the discriminative score and NN indistinguishability.
+
+    The real and the synthetic windows are each resampled with replacement ``n_boot``
+    times (counts kept) and both scores recomputed; copies of one window stay in one
+    cross-validation fold and are never each other's nearest neighbour (``groups``), so a
+    resample is scored like a fresh set. The interval is the percentile interval at
+    ``level`` (Efron & Tibshirani 1993, *An Introduction to the Bootstrap*, ch. 13).
+
+    Returns
+    -------
+    dict
+        ``discriminative`` and ``nn``: the bootstrap scores (ndarray); ``discriminative_ci``
+        and ``nn_ci``: (low, high); ``level``, ``n_boot``.
+    """
+    r, s = _features_pair(real_feats, synth_feats)
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot must be an integer >= 1, got {n_boot!r}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if min(len(r), len(s)) < cv:
+        raise ValueError(f"each class needs at least cv={cv} windows, got {len(r)} real and {len(s)} synth")
+    rng = np.random.default_rng(_seed_int(seed))
+    disc, nn = np.empty(int(n_boot)), np.empty(int(n_boot))
+    for k in range(int(n_boot)):
+        ir = rng.integers(0, len(r), len(r))
+        js = rng.integers(0, len(s), len(s))
+        groups = np.r_[ir, len(r) + js]
+        disc[k] = discriminative_score(r[ir], s[js], seed=int(rng.integers(2**31)), cv=cv,
+                                       n_estimators=n_estimators, groups=groups)
+        nn[k] = nn_indistinguishability(r[ir], s[js], groups=groups)
+    a = (1.0 - level) / 2.0
+    return {"discriminative": disc, "nn": nn, "level": level, "n_boot": int(n_boot),
+            "discriminative_ci": (float(np.quantile(disc, a)), float(np.quantile(disc, 1 - a))),
+            "nn_ci": (float(np.quantile(nn, a)), float(np.quantile(nn, 1 - a)))}
 
 
 def memorisation(

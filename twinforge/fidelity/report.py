@@ -13,7 +13,7 @@ Matplotlib is used through its object API on the Agg canvas (no pyplot, no globa
 nothing shown). The report is written into a temporary folder next to the target and moved
 into place at the end, so a failure leaves nothing behind.
 
->>> rep.to_html("report/")          # doctest: +SKIP
+>>> save_report(rep, "report/")     # doctest: +SKIP
 PosixPath('report/report.html')
 """
 
@@ -31,12 +31,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from twinforge.fidelity._io import chmod_default
+
+_chmod_default = chmod_default  # the name other report writers import
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from twinforge.fidelity.comparison import FidelityReport
 
-__all__ = ["FIGURES", "write_report", "plot_marginals", "plot_acf", "plot_spectra",
+__all__ = ["FIGURES", "write_report", "save_report", "plot_marginals", "plot_acf", "plot_spectra",
            "plot_profiles", "plot_embedding"]
 
 REAL_COLOR, SYNTH_COLOR = "#1f4e79", "#d95f02"
@@ -67,6 +71,22 @@ def _label(rep: FidelityReport, ch: str) -> str:
     return (ch if synth == ch else f"{ch} ~ {synth}") + unit
 
 
+#: Unit of a channel from its name's suffix (docs/nomenclature.md); no suffix: dimensionless.
+_SUFFIX_UNITS = {"_w": "W", "_var": "var", "_c": "degC", "_g": "g", "_pu": "pu", "_v": "V", "_a": "A",
+                 "_h": "h", "_s": "s", "_wh": "Wh", "_k": "K", "_hz": "Hz"}
+
+
+def channel_unit(rep: FidelityReport, ch: str) -> str:
+    """The unit of a compared channel: ``1`` when normalised by the mean, else from its name."""
+    if rep.info.get("normalise") == "mean":
+        return "1, / mean"
+    name = rep.info["channels"].get(ch, ch)
+    for suffix, unit in sorted(_SUFFIX_UNITS.items(), key=lambda kv: -len(kv[0])):
+        if name.endswith(suffix):
+            return unit
+    return "1"
+
+
 def plot_marginals(rep: FidelityReport) -> Figure:
     """Histogram and ECDF of each channel's values, real vs synthetic."""
     chans = rep.channels
@@ -84,6 +104,9 @@ def plot_marginals(rep: FidelityReport) -> Figure:
         ax.hist(r, bins=bins, density=True, alpha=0.55, color=REAL_COLOR, label="real")
         ax.hist(s, bins=bins, density=True, alpha=0.55, color=SYNTH_COLOR, label="synthetic")
         ax.set_yscale("log")
+        u = channel_unit(rep, ch)
+        ax.set_xlabel(f"value [{u}]")
+        ax.set_ylabel(f"density [1/({u})]" if u != "1" else "density [1]")
         ax.set_title(f"{_label(rep, ch)}: histogram")
         ax.legend()
         ax = axes[k, 1]
@@ -91,7 +114,8 @@ def plot_marginals(rep: FidelityReport) -> Figure:
             x = np.sort(vals)
             ax.plot(x, np.arange(1, x.size + 1) / x.size, color=color, label=name)
         ax.set_xlim(lo, hi)
-        ax.set_ylabel("ECDF")
+        ax.set_xlabel(f"value [{u}]")
+        ax.set_ylabel("ECDF [1]")
         ks = rep.metrics["channels"][ch]["ks"]["value"]
         ax.set_title(f"ECDF (KS {ks:.3f})")
         ax.legend(loc="lower right")
@@ -123,7 +147,7 @@ def plot_acf(rep: FidelityReport) -> Figure:
         ax.plot(lags, _mean_acf(rep.synth_windows[..., k], lag), color=SYNTH_COLOR, label="synthetic")
         ax.axhline(0.0, color="grey", lw=0.5)
         ax.set_xlabel(f"lag [{unit}]")
-        ax.set_ylabel("autocorrelation")
+        ax.set_ylabel("autocorrelation [1]")
         v = entry["value"]
         ax.set_title(f"{_label(rep, ch)}: ACF" + ("" if v is None else f" (distance {v:.3f})"))
         ax.legend()
@@ -148,7 +172,8 @@ def plot_spectra(rep: FidelityReport) -> Figure:
             f, p = signal.welch(rows, fs=fs, nperseg=nper, axis=-1)
             ax.loglog(f[1:] * 3600.0, p.mean(axis=0)[1:], color=color, label=name)
         ax.set_xlabel("frequency [1/h]")
-        ax.set_ylabel("PSD")
+        u = channel_unit(rep, ch)
+        ax.set_ylabel(f"PSD [({u})^2 h]" if u != "1" else "PSD [h]")
         v = rep.metrics["channels"][ch]["psd_log_distance"]["value"]
         ax.set_title(f"{_label(rep, ch)}: Welch spectrum (log distance {v:.3f})")
         ax.legend()
@@ -187,6 +212,7 @@ def plot_profiles(rep: FidelityReport) -> Figure:
                 ax.plot(x, np.nanmean(v, axis=0), color=color, drawstyle="steps-mid",
                         label=f"{name} mean (band: 10-90 % of windows)")
             ax.set_xlabel(f"time since the window start [{unit}]")
+            ax.set_ylabel(f"value [{channel_unit(rep, ch)}]")
             ax.set_title(f"{_label(rep, ch)}: mean profile within the windows")
             ax.legend(fontsize=8)
         return fig
@@ -205,7 +231,8 @@ def plot_profiles(rep: FidelityReport) -> Figure:
                     drawstyle="steps-mid")
         ax.set_xlim(-0.5, 23.5)
         ax.set_xticks(range(0, 24, 3))
-        ax.set_xlabel(f"local hour ({tz})")
+        ax.set_xlabel(f"local hour [h] ({tz})")
+        ax.set_ylabel(f"value [{channel_unit(rep, ch)}]")
         v = rep.metrics["channels"][ch]["profile_error_hour"]["value"]
         ax.set_title(f"{_label(rep, ch)}: daily profile (error {_fmt(v)})")
         ax.legend(fontsize=8)
@@ -243,8 +270,8 @@ def plot_embedding(rep: FidelityReport) -> Figure:
                label=f"synthetic ({len(synth_xy)})")
     ax.scatter(real_xy[:, 0], real_xy[:, 1], s=18, color=REAL_COLOR, alpha=0.8, marker="s",
                label=f"real ({len(real_xy)})")
-    ax.set_xlabel(f"PC1 ({ratio[0]:.0%} of variance)")
-    ax.set_ylabel(f"PC2 ({ratio[1]:.0%} of variance)")
+    ax.set_xlabel(f"PC1 [1, standardised features] ({ratio[0]:.0%} of variance)")
+    ax.set_ylabel(f"PC2 [1, standardised features] ({ratio[1]:.0%} of variance)")
     d = rep.metrics["windows"]["discriminative_score"]["value"]
     nn = rep.metrics["windows"]["nn_indistinguishability"]["value"]
     ax.set_title(
@@ -314,6 +341,17 @@ def _chance_text(rep: FidelityReport) -> str:
             "or --null-permutations K measures the permutation null).")
 
 
+def _verdict_html(rep: FidelityReport) -> str:
+    v = rep.info.get("verdict")
+    src = (f"<p>Real: {html.escape(str(rep.info.get('real_source') or 'a trace'))}; synthetic: "
+           f"{html.escape(str(rep.info.get('synthetic_source') or 'data'))}.</p>")
+    if not v:
+        return src
+    return (src + f"<p><b>Verdict: {html.escape(v['verdict'])}</b> ({html.escape(v['rule'])}). Thresholds: "
+            "hard to tell apart at discriminative &le; 0.10 and NN &ge; 0.80, similar at &le; 0.25 and &ge; 0.50, "
+            "indistinguishable within the permutation null when it was measured.</p>")
+
+
 def _html(rep: FidelityReport, figures: dict[str, bytes], title: str) -> str:
     info_rows = "".join(
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
@@ -321,8 +359,8 @@ def _html(rep: FidelityReport, figures: dict[str, bytes], title: str) -> str:
     )
     table = rep.table()
     sections = []
-    for group, heading in (("windows", "Window-level metrics"), ("channel", "Per-channel metrics"),
-                           ("cross_channel", "Cross-channel metrics")):
+    for group, heading in (("windows", "Window-level metrics"), ("utility", "Utility (train on synthetic, test on real)"),
+                           ("channel", "Per-channel metrics"), ("cross_channel", "Cross-channel metrics")):
         rows = table[table["group"] == group]
         if len(rows):
             sections.append(f"<h2>{heading}</h2>{_metrics_table(rows)}")
@@ -338,7 +376,8 @@ def _html(rep: FidelityReport, figures: dict[str, bytes], title: str) -> str:
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{html.escape(title)}</h1>"
-        f"<pre>{html.escape(rep.summary())}</pre>"
+        + _verdict_html(rep)
+        + f"<pre>{html.escape(rep.summary())}</pre>"
         "<p>Each metric lists its range, its direction and its ideal value. Window-level "
         f"metrics compare the sets of windows through their feature vectors; {_chance_text(rep)} "
         "See docs/fidelity.md for how to read every number.</p>"
@@ -347,17 +386,6 @@ def _html(rep: FidelityReport, figures: dict[str, bytes], title: str) -> str:
         + f"<h2>What was compared</h2><table>{info_rows}</table>"
         "</body></html>\n"
     )
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _chmod_default(path: Path, *, dir: bool = False) -> None:  # noqa: A002
-    """Give a ``mkdtemp``/``mkstemp`` path the permissions a plain create would have."""
-    os.chmod(path, (0o777 if dir else 0o666) & ~_umask())
 
 
 def write_report(rep: FidelityReport, path_dir: str | Path, *, title: str | None = None) -> Path:
@@ -381,13 +409,15 @@ def write_report(rep: FidelityReport, path_dir: str | Path, *, title: str | None
     try:
         pngs: dict[str, bytes] = {}
         for name, (fn, _) in FIGURES.items():
+            if name == "profiles.png" and rep.info.get("tz") is None:
+                continue  # no local time (machines): no daily profile
             fig = fn(rep)
             fig.savefig(tmp / name, dpi=100)
             pngs[name] = (tmp / name).read_bytes()
         text = _html(rep, pngs, title or "twinforge fidelity report")
         (tmp / "report.html").write_text(text, encoding="utf-8")
         if not out.exists():
-            _chmod_default(tmp, dir=True)
+            chmod_default(tmp, dir=True)
             os.replace(tmp, out)
         else:
             for f in sorted(tmp.iterdir()):
@@ -395,5 +425,25 @@ def write_report(rep: FidelityReport, path_dir: str | Path, *, title: str | None
             tmp.rmdir()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out / "report.html"
+
+
+def save_report(rep: FidelityReport, folder: str | Path, *, title: str | None = None) -> Path:
+    """Write ``report.html``, its figures and ``metrics.json`` into ``folder``, all or nothing.
+
+    Everything is written into a folder beside ``folder`` and moved in whole; an earlier
+    report at ``folder`` is replaced only once the new one is complete.
+    """
+    from twinforge.fidelity._io import commit, staging
+
+    out = Path(folder)
+    staged = staging(out)
+    try:
+        write_report(rep, staged, title=title)
+        rep.to_json(staged / "metrics.json")
+        commit(staged, out)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
         raise
     return out / "report.html"

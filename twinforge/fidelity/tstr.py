@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from twinforge.fidelity.comparison import CompareError, _real_frame, synthetic_frame
+from twinforge.fidelity.prepared import CompareError, _real_frame, synthetic_frame
 from twinforge.fidelity.loader import infer_period
 
 __all__ = ["TSTRResult", "tstr_forecast", "tstr_classify", "lag_features"]
@@ -76,9 +76,9 @@ class TSTRResult:
         return self.ratio
 
     def to_dict(self) -> dict[str, Any]:
-        from twinforge.fidelity.comparison import _finite_or_none
+        from twinforge.fidelity._io import json_safe
 
-        return _finite_or_none(asdict(self))
+        return json_safe(asdict(self))
 
     def summary(self) -> str:
         d = self.details
@@ -189,6 +189,7 @@ def tstr_forecast(
     max_iter: int = 200,
     max_train_rows: int = 200_000,
     n_threads: int = 1,
+    train_real: pd.DataFrame | None = None,
 ) -> TSTRResult:
     """Day-ahead (or ``horizon``-ahead) forecasting: train on synthetic vs on real.
 
@@ -225,6 +226,10 @@ def tstr_forecast(
     n_threads : int
         OpenMP threads of the boosting (1 by default: the models are small, and spinning
         OpenMP threads slow down badly on a shared, busy machine).
+    train_real : DataFrame, optional
+        Real training data of its own (an earlier period): TRTR trains on it and the whole
+        of ``real`` is the test set (``test_frac`` is not used). This is the held-out
+        protocol's split: train on the calibration period, test on the held-out one.
 
     Returns
     -------
@@ -253,20 +258,35 @@ def tstr_forecast(
         raise CompareError(f"n_lags must be >= 1, got {n_lags}")
     lags = range(h_steps, h_steps + lags_n)
 
-    r = _regular(_real_frame(real, [rcol]), p)
-    split = _split_real(r, test_frac).floor(p)
-    train_mean = float(np.nanmean(r.loc[r.index < split, rcol]))
-    norm = train_mean if scale == "mean" else 1.0
     if scale not in ("none", "mean"):
         raise CompareError(f"scale must be 'none' or 'mean', got {scale!r}")
+    r = _regular(_real_frame(real, [rcol]), p)
+    if train_real is None:
+        split = _split_real(r, test_frac).floor(p)
+        r_train = r.loc[r.index < split]
+    else:
+        r_train = _regular(_real_frame(train_real, [rcol]), p)
+        split = r.index[0]
+    train_mean = float(np.nanmean(r_train[rcol]))
+    norm = train_mean if scale == "mean" else 1.0
     if scale == "mean" and (not math.isfinite(norm) or norm == 0):
         raise CompareError("cannot scale by the real training mean (zero or undefined)")
-    xr_, _ = lag_features(r / norm, lags, tz)
-    yr = r[rcol].to_numpy() / norm
-    is_test = np.asarray(r.index >= split)
-    ok = np.isfinite(yr)
-    x_tr, y_tr = xr_[ok & ~is_test], yr[ok & ~is_test]
-    x_te, y_te = xr_[ok & is_test], yr[ok & is_test]
+
+    def xy(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        x, _ = lag_features(frame / norm, lags, tz)
+        return x, frame[rcol].to_numpy() / norm
+
+    if train_real is None:
+        xr_, yr = xy(r)
+        is_test = np.asarray(r.index >= split)
+        ok = np.isfinite(yr)
+        x_tr, y_tr = xr_[ok & ~is_test], yr[ok & ~is_test]
+        x_te, y_te = xr_[ok & is_test], yr[ok & is_test]
+    else:
+        x_tr, y_tr = xy(r_train)
+        x_te, y_te = xy(r)
+        x_tr, y_tr = x_tr[np.isfinite(y_tr)], y_tr[np.isfinite(y_tr)]
+        x_te, y_te = x_te[np.isfinite(y_te)], y_te[np.isfinite(y_te)]
     if len(y_tr) < 10 or len(y_te) < 10:
         raise CompareError(
             f"too little real data for the split: {len(y_tr)} train and {len(y_te)} test samples"
@@ -308,7 +328,9 @@ def tstr_forecast(
 
     details = {
         "target": rcol if rcol == scol else f"{rcol} ~ {scol}",
-        "period": period, "horizon": horizon, "n_lags": lags_n, "test_frac": test_frac,
+        "period": period, "horizon": horizon, "n_lags": lags_n,
+        "test_frac": test_frac if train_real is None else None,
+        "real_training": "the first part of the real trace" if train_real is None else "a real period of its own",
         "test_start": split.isoformat(), "n_train_real": int(len(y_tr)),
         "n_train_synth": int(len(y_s)), "n_test": int(len(y_te)), "scale": scale,
         "seed": int(seed), "model": f"HistGradientBoostingRegressor(max_iter={max_iter})",

@@ -1,114 +1,172 @@
-"""Aggregate non-residential load: commercial and industrial customers behind one supply point.
+"""Non-residential load: commercial, industrial and agricultural customers behind one supply point.
 
 A distribution feeder of homes is not a region: about two thirds of the electricity sold in
 the United States goes to commercial and industrial customers (EIA, *Electric Power
 Annual*, retail sales by sector: residential about 38 %, commercial 35 %, industrial 26 %),
-whose load follows business hours and working days. This optional component of the grid
-twin (``GridConfig.commercial``; off by default) adds that load as one aggregate,
-proportional to the number of homes (``*_w_per_home``), so that a feeder can stand for a
-regional load shape. It is a top-down *profile-plus-weather* model, in the spirit of the
-change-point models of ASHRAE Guideline 14 (three- and five-parameter models: a base load
-plus heating and cooling slopes above/below balance temperatures), not a building
-simulation:
+whose load follows working hours, working days and the country's holidays, and rises every
+working morning whatever the weather. This optional component of the grid twin
+(``GridConfig.commercial``; off by default) adds that load as a mix of **customer
+classes**, each with its own day shape by day type, its own level and its own weather
+response, proportional to the number of homes on the feeder (``*_per_home``), so that a
+feeder can stand for a regional load shape.
+
+For class ``c`` with day shape ``s_c`` (mean 1 over a working day), activity ``a_c`` in
+[0, 1] and level ``L_c`` (``w_per_home``):
 
 .. math::
 
-    P(t) = N \\, f_d(t) \\Big[ b + B\\, o(t) + C \\,(\\kappa + (1 - \\kappa)\\, o(t))\\,
-           (T_b(t) - T_c)^+ + H\\, (T_h - T_b(t))^+ \\Big]
+    P(t) = N \\, f_d(t) \\sum_c \\Big[ L_c\\, s_c(t) + C_c \\,(\\kappa_c + (1 - \\kappa_c)\\, a_c(t))\\,
+           (T_b(t) - T_{c,c})^+ + H_c\\, (T_{h,c} - T_b(t))^+ \\Big]
 
-- ``N``: homes on the feeder; ``b`` ``base_w_per_home`` (industry, around-the-clock
-  services), ``B`` ``business_w_per_home`` (offices, shops, schools at full activity);
-- ``o(t)`` in [0, 1]: the business activity, a smoothed trapezoid in local time rising over
-  ``ramp_h`` centred on ``open_h`` and falling over ``close_ramp_h`` (default: ``ramp_h``)
-  centred on ``close_h`` (raised-cosine ramps: no corner in the aggregate, which averages
-  many openings; offices open together, while shops, restaurants and venues close over
-  the evening, so the evening ramp may be the longer one), times
-  1 on working days and ``weekend_factor`` on Saturdays, Sundays and (``holidays =
-  "nerc"``) the six NERC holidays (New Year's Day, Memorial Day, Independence Day, Labor
-  Day, Thanksgiving, Christmas; a Sunday holiday moves to Monday);
-- ``T_b``: the buildings' temperature response, the outdoor temperature filtered by a
-  first-order lag of time constant ``thermal_lag_h`` (thermal mass; exact exponential
-  filter on the sub-step grid, state carried across blocks);
-- ``C`` ``cooling_w_per_k_per_home`` above the balance temperature ``T_c``
-  (``cooling_balance_c``; internal gains make it lower than a home's), scaled by the
-  activity with a night/weekend floor ``kappa`` (``cooling_idle_share``); ``H``
-  ``heating_w_per_k_per_home`` below ``T_h`` (electric heating is a small share of
-  commercial heating in the eastern US);
+Day shapes (``profile``):
+
+- ``"bdew_g25"``: the German standard load profile G25 for businesses (BDEW 2025 revision,
+  from 2022-2023 metering), 96 quarter-hours for each month and day type (working day,
+  Saturday, Sunday/holiday), read through `demandlib <https://github.com/oemof/demandlib>`_;
+- ``"bdew_l25"``: the BDEW 2025 profile L25 for agriculture (a morning and an evening peak);
+- ``"hours"``: a parametric schedule for any other class (industry with one, two or three
+  shifts, offices with known hours): ``off_share`` outside the hours, a raised-cosine ramp of
+  ``ramp_h`` centred on ``open_h`` up to full activity and one of ``close_ramp_h`` centred on
+  ``close_h`` down again; on partial days and days of rest the activity above ``off_share``
+  is scaled by ``partial_day_share`` and ``rest_day_share``.
+
+The BDEW shapes are normalised month by month (each month's working-day mean is 1): they
+carry the German day shapes and day-type levels, not the German seasons, which the
+classes' weather response replaces. Day types come from the region's calendar
+(:mod:`twinforge.processes.calendar`: weekend days and public holidays per country): a
+Friday-Saturday weekend gets the Saturday shape on Friday and the Sunday shape on Saturday.
+
+- ``T_b``: the buildings' temperature, the outdoor temperature through a first-order lag of
+  time constant ``thermal_lag_h`` (thermal mass; exact exponential filter on the sub-step
+  grid, state carried across blocks); cooling ``C_c`` per kelvin above ``cooling_balance_c``
+  scaled by the activity with a floor ``kappa_c`` (``cooling_idle_share``), electric
+  heating ``H_c`` per kelvin below ``heating_balance_c``: the three- and five-parameter
+  change-point models of ASHRAE Guideline 14;
 - ``f_d(t)``: a day-to-day activity factor ``1 + day_sd * X``, ``X`` a stationary AR(1)
   across days (lag-1 correlation ``day_persistence``), interpolated linearly between UTC
-  midnights so the load stays continuous; 1 with ``day_sd = 0``.
+  midnights; 1 with ``day_sd = 0``.
 
 The load is taken at the feeder's supply point, upstream of the distribution transformer
 (commercial and industrial customers have their own service transformers): it adds to
 ``feeder_power_w`` and does not load the feeder's transformer or cables. Its random draws
 come from their own stream, so switching it on changes no other channel.
+
+References: BDEW, *Standardlastprofile Strom*, 2025 revision (G25, L25); ASHRAE Guideline
+14-2014, *Measurement of Energy, Demand, and Water Savings*, change-point models.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Literal
+import warnings
+from typing import Annotated, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import signal
 
 from twinforge.core.calendar import LocalClock
+from twinforge.processes.calendar import PARTIAL, REST, CalendarParams, day_types
 
-__all__ = ["CommercialParams", "CommercialLoad", "business_activity", "nerc_holidays"]
+__all__ = ["CommercialParams", "CommercialLoad", "LoadClass", "StandardProfileClass", "HoursClass",
+           "standard_profile", "hours_activity", "STANDARD_PROFILES"]
 
 _DAY_S = 86_400.0
 
+#: Standard load profiles by name: the demandlib class that yields them.
+STANDARD_PROFILES = {"bdew_g25": "G25", "bdew_l25": "L25"}
 
-class CommercialParams(BaseModel):
-    """Aggregate commercial and industrial load of the grid twin (per home on the feeder).
 
-    Defaults: the base and business loads make the non-residential load about 1.6 times the
-    residential one on average, as in US retail sales (EIA Electric Power Annual: residential
-    about 38 %, commercial 35 %, industrial 26 %); business hours 8:00-18:00 with ramps of
-    three hours; the cooling and heating slopes and balance temperatures are round starting
-    values of ASHRAE Guideline 14 change-point models for commercial buildings, meant to be
-    calibrated (``twinforge calibrate``).
-    """
-
+class _WeatherResponse(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    base_w_per_home: float = Field(
-        900.0, ge=0.0, le=50_000.0, description="always-on non-residential load per home on the feeder [W]"
-    )
-    business_w_per_home: float = Field(
-        700.0, ge=0.0, le=50_000.0, description="extra load at full business activity per home [W]"
-    )
-    open_h: float = Field(8.0, ge=0.0, le=24.0, description="local time of the middle of the morning ramp [h]")
-    close_h: float = Field(18.0, ge=0.0, le=24.0, description="local time of the middle of the evening ramp [h]")
-    ramp_h: float = Field(
-        3.0, ge=0.0, le=8.0,
-        description="duration of the morning ramp, and of the evening ramp without close_ramp_h [h]",
-    )
-    close_ramp_h: float | None = Field(
-        None, ge=0.0, le=12.0, description="duration of the evening ramp if not ramp_h [h]"
-    )
-    weekend_factor: float = Field(
-        0.3, ge=0.0, le=1.0, description="business activity on weekends and holidays, share of a working day [1]"
-    )
-    holidays: Literal["none", "nerc"] = Field(
-        "none", description="'nerc': the six NERC holidays count as weekend days (US)"
-    )
     cooling_w_per_k_per_home: float = Field(
-        40.0, ge=0.0, le=5_000.0, description="cooling load per kelvin above the balance temperature, per home [W K-1]"
+        0.0, ge=0.0, le=5_000.0, description="cooling per kelvin above the balance temperature, per home [W K-1]"
     )
     cooling_balance_c: float = Field(
         16.0, ge=-10.0, le=35.0, description="building temperature above which cooling starts [degC]"
     )
     cooling_idle_share: float = Field(
-        0.4, ge=0.0, le=1.0, description="cooling outside business activity, share of the active cooling [1]"
+        0.4, ge=0.0, le=1.0, description="cooling at zero activity, share of the cooling at full activity [1]"
     )
     heating_w_per_k_per_home: float = Field(
-        5.0, ge=0.0, le=5_000.0, description="electric heating per kelvin below the balance temperature, per home [W K-1]"
+        0.0, ge=0.0, le=5_000.0, description="electric heating per kelvin below the balance temperature, per home [W K-1]"
     )
     heating_balance_c: float = Field(
         12.0, ge=-30.0, le=30.0, description="building temperature below which electric heating starts [degC]"
+    )
+
+    @model_validator(mode="after")
+    def _balance(self):
+        if self.heating_balance_c > self.cooling_balance_c:
+            raise ValueError("heating_balance_c must not exceed cooling_balance_c")
+        return self
+
+
+class StandardProfileClass(_WeatherResponse):
+    """A customer class shaped by a standard load profile (BDEW G25 or L25)."""
+
+    profile: Literal["bdew_g25", "bdew_l25"]
+    w_per_home: float = Field(
+        ..., ge=0.0, le=50_000.0, description="working-day mean power without weather, per home on the feeder [W]"
+    )
+    rest_day_scale: float = Field(
+        1.0, ge=0.0, le=3.0, description="factor on the profile's Saturday and Sunday/holiday levels [1]"
+    )
+
+
+class HoursClass(_WeatherResponse):
+    """A customer class with a parametric schedule (industry in shifts, offices with set hours)."""
+
+    profile: Literal["hours"]
+    w_per_home: float = Field(
+        ..., ge=0.0, le=50_000.0, description="working-day mean power without weather, per home on the feeder [W]"
+    )
+    open_h: float = Field(8.0, ge=0.0, le=24.0, description="local time of the middle of the morning ramp [h]")
+    close_h: float = Field(18.0, ge=0.0, le=24.0, description="local time of the middle of the evening ramp [h]")
+    ramp_h: float = Field(2.0, ge=0.0, le=8.0, description="duration of the morning ramp [h]")
+    close_ramp_h: float = Field(2.0, ge=0.0, le=12.0, description="duration of the evening ramp [h]")
+    off_share: float = Field(
+        0.3, ge=0.0, le=1.0, description="load outside the hours, share of the load at full activity [1]"
+    )
+    partial_day_share: float = Field(
+        0.5, ge=0.0, le=1.0, description="activity on partial days (Saturdays, bridge days), share of a working day [1]"
+    )
+    rest_day_share: float = Field(
+        0.2, ge=0.0, le=1.0, description="activity on days of rest (Sundays, holidays), share of a working day [1]"
+    )
+
+    @model_validator(mode="after")
+    def _hours(self) -> "HoursClass":
+        if not self.open_h + self.ramp_h / 2.0 <= self.close_h - self.close_ramp_h / 2.0:
+            raise ValueError("hours need open_h + ramp_h/2 <= close_h - close_ramp_h/2")
+        if self.open_h - self.ramp_h / 2.0 < 0.0 or self.close_h + self.close_ramp_h / 2.0 > 24.0:
+            raise ValueError("hours must lie within the local day: open_h - ramp_h/2 >= 0 and "
+                             "close_h + close_ramp_h/2 <= 24")
+        return self
+
+
+#: One customer class: a standard profile or a parametric schedule (``profile`` says which).
+LoadClass = Annotated[StandardProfileClass | HoursClass, Field(discriminator="profile")]
+
+
+class CommercialParams(BaseModel):
+    """Non-residential load of the grid twin: customer classes (per home on the feeder).
+
+    ``classes`` maps a name of your choice (``commercial``, ``industry``, ``agriculture``)
+    to a class. The default is one BDEW G25 business class whose level makes the
+    non-residential load about 1.6 times the residential one on average, as in US retail
+    sales (EIA Electric Power Annual), with round ASHRAE Guideline 14 change-point slopes;
+    meant to be calibrated (``twinforge calibrate``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    classes: dict[str, LoadClass] = Field(
+        default_factory=lambda: {"commercial": StandardProfileClass(
+            profile="bdew_g25", w_per_home=1600.0, cooling_w_per_k_per_home=40.0, heating_w_per_k_per_home=5.0)},
+        description="customer classes by name",
     )
     thermal_lag_h: float = Field(
         4.0, ge=0.0, le=240.0, description="time constant of the buildings' response to outdoor temperature [h]"
@@ -121,55 +179,48 @@ class CommercialParams(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _hours(self) -> "CommercialParams":
-        if not self.open_h + self.ramp_h / 2.0 <= self.close_h - self.evening_ramp_h / 2.0:
-            raise ValueError("business hours need open_h + ramp_h/2 <= close_h - close_ramp_h/2"
-                             " (close_ramp_h: ramp_h if not set)")
-        if self.open_h - self.ramp_h / 2.0 < 0.0 or self.close_h + self.evening_ramp_h / 2.0 > 24.0:
-            raise ValueError("business hours must lie within the local day: open_h - ramp_h/2 >= 0"
-                             " and close_h + close_ramp_h/2 <= 24 (close_ramp_h: ramp_h if not set)")
-        if self.heating_balance_c > self.cooling_balance_c:
-            raise ValueError("heating_balance_c must not exceed cooling_balance_c")
+    def _some(self) -> "CommercialParams":
+        if not self.classes:
+            raise ValueError("commercial.classes: give at least one customer class")
         return self
 
-    @property
-    def evening_ramp_h(self) -> float:
-        """Duration of the evening ramp [h]: ``close_ramp_h``, or ``ramp_h`` if it is not set."""
-        return self.ramp_h if self.close_ramp_h is None else self.close_ramp_h
 
+@functools.lru_cache(maxsize=4)
+def standard_profile(name: str) -> np.ndarray:
+    """A standard load profile as a table: ndarray of shape (12, 3, 96), read-only.
 
-def nerc_holidays(years: range) -> set[pd.Timestamp]:
-    """The six NERC holidays of ``years`` (dates; a Sunday holiday is observed on Monday).
-
-    New Year's Day, Memorial Day (last Monday of May), Independence Day, Labor Day (first
-    Monday of September), Thanksgiving (fourth Thursday of November), Christmas Day.
+    ``[month - 1, day type, quarter-hour]`` (day types: 0 working day, 1 Saturday, 2
+    Sunday/holiday), each month divided by its working-day mean (so a working day averages
+    1). From demandlib's BDEW 2025 profiles over a year of Mondays-to-Sundays.
     """
-    from pandas.tseries.holiday import (
-        Holiday, USLaborDay, USMemorialDay, USThanksgivingDay, sunday_to_monday,
-    )
+    if name not in STANDARD_PROFILES:
+        raise ValueError(f"unknown standard profile {name!r}; known: {', '.join(STANDARD_PROFILES)}")
+    import pandas as pd
+    from demandlib import bdew
 
-    rules = [
-        Holiday("New Year's Day", month=1, day=1, observance=sunday_to_monday),
-        USMemorialDay,
-        Holiday("Independence Day", month=7, day=4, observance=sunday_to_monday),
-        USLaborDay,
-        USThanksgivingDay,
-        Holiday("Christmas Day", month=12, day=25, observance=sunday_to_monday),
-    ]
-    out: set[pd.Timestamp] = set()
-    start, end = pd.Timestamp(years.start, 1, 1), pd.Timestamp(years.stop - 1, 12, 31)
-    for rule in rules:
-        out.update(pd.Timestamp(d).normalize() for d in rule.dates(start, end))
-    return out
+    idx = pd.date_range("2023-01-01", "2024-01-01", freq="15min", inclusive="left")
+    with warnings.catch_warnings():  # demandlib's own pandas deprecations are not the user's concern
+        warnings.simplefilter("ignore")
+        values = getattr(bdew, STANDARD_PROFILES[name])(idx, holidays=[]).to_numpy(dtype=np.float64)
+    month = idx.month.to_numpy() - 1
+    kind = np.select([idx.day_of_week.to_numpy() < 5, idx.day_of_week.to_numpy() == 5], [0, 1], 2)
+    quarter = (idx.hour.to_numpy() * 4 + idx.minute.to_numpy() // 15)
+    sums = np.zeros((12, 3, 96))
+    counts = np.zeros((12, 3, 96))
+    np.add.at(sums, (month, kind, quarter), values)
+    np.add.at(counts, (month, kind, quarter), 1.0)
+    table = sums / counts
+    table /= table[:, 0, :].mean(axis=1)[:, None, None]
+    table.flags.writeable = False
+    return table
 
 
-def business_activity(hour: np.ndarray, working: np.ndarray, p: CommercialParams) -> np.ndarray:
-    """Business activity ``o`` in [0, 1] at local ``hour`` [h]; ``working`` day flags.
+def hours_activity(hour: np.ndarray, p: HoursClass) -> np.ndarray:
+    """Activity of an ``hours`` class on a working day at local ``hour`` [h], in [0, 1].
 
-    A smoothed trapezoid: 0 before ``open_h - ramp_h/2``, a raised-cosine ramp up to 1 at
-    ``open_h + ramp_h/2``, 1 until ``close_h - rc/2``, a raised-cosine ramp down to 0 at
-    ``close_h + rc/2`` (``rc``: ``close_ramp_h``, or ``ramp_h`` if it is not set; each ramp
-    passes 0.5 at its centre); times 1 on working days and ``weekend_factor`` otherwise.
+    0 before ``open_h - ramp_h/2``, a raised-cosine ramp up to 1 at ``open_h + ramp_h/2``,
+    1 until ``close_h - close_ramp_h/2``, a raised-cosine ramp down to 0 at ``close_h +
+    close_ramp_h/2`` (each ramp passes 0.5 at its centre).
     """
     h = np.asarray(hour, dtype=np.float64)
 
@@ -178,9 +229,26 @@ def business_activity(hour: np.ndarray, working: np.ndarray, p: CommercialParams
             return 0.5 - 0.5 * np.cos(np.pi * np.clip(x / width + 0.5, 0.0, 1.0))
         return (x >= 0).astype(np.float64)
 
-    up = ramp(h - p.open_h, p.ramp_h)
-    down = 1.0 - ramp(h - p.close_h, p.evening_ramp_h)
-    return np.minimum(up, down) * np.where(np.asarray(working, dtype=bool), 1.0, p.weekend_factor)
+    return np.minimum(ramp(h - p.open_h, p.ramp_h), 1.0 - ramp(h - p.close_h, p.close_ramp_h))
+
+
+def _hours_shape(hour: np.ndarray, kind: np.ndarray, p: HoursClass) -> tuple[np.ndarray, np.ndarray]:
+    """Day shape (working-day mean 1) and activity in [0, 1] of an ``hours`` class."""
+    o = hours_activity(hour, p)
+    scale = np.where(kind == REST, p.rest_day_share, np.where(kind == PARTIAL, p.partial_day_share, 1.0))
+    activity = o * scale
+    h = (np.arange(96) + 0.5) / 4.0
+    wd_mean = p.off_share + (1.0 - p.off_share) * float(hours_activity(h, p).mean())
+    shape = (p.off_share + (1.0 - p.off_share) * activity) / wd_mean if wd_mean > 0 else np.zeros_like(o)
+    return shape, activity
+
+
+def _standard_shape(month: np.ndarray, kind: np.ndarray, quarter: np.ndarray,
+                    p: StandardProfileClass) -> tuple[np.ndarray, np.ndarray]:
+    """Day shape (working-day mean 1) and activity in [0, 1] (shape / its largest value)."""
+    table = standard_profile(p.profile)
+    shape = table[month, kind, quarter] * np.where(kind == 0, 1.0, p.rest_day_scale)
+    return shape, shape / float(table.max() * max(1.0, p.rest_day_scale))
 
 
 class CommercialLoad:
@@ -197,32 +265,29 @@ class CommercialLoad:
         Its own stream (day-to-day factor).
     dt_s : float
         Sub-step [s] of the blocks passed to :meth:`power_w`.
+    calendar : CalendarParams, optional
+        Weekend days and holidays of the region (default: Saturday-Sunday, no holiday).
     """
 
     def __init__(self, params: CommercialParams, n_homes: int, clock: LocalClock,
-                 rng: np.random.Generator, dt_s: float) -> None:
+                 rng: np.random.Generator, dt_s: float, calendar: CalendarParams | None = None) -> None:
         self.p, self.n, self.clock, self.rng, self.dt = params, int(n_homes), clock, rng, float(dt_s)
+        self.calendar = CalendarParams() if calendar is None else calendar
         tau = params.thermal_lag_h * 3600.0
         self._alpha = 1.0 if tau <= 0 else 1.0 - math.exp(-self.dt / tau)
         self._t_build: float | None = None
         self._day_x: list[float] = []  # AR(1) values at UTC midnights from the first day
         self._day0 = math.floor(clock.epoch_s / _DAY_S)
-        self._holidays: set[pd.Timestamp] = set()
-        self._holiday_years: set[int] = set()
 
     # -- calendar ---------------------------------------------------------------------
-    def working_day(self, t_s: np.ndarray) -> np.ndarray:
-        """Whether the local day at each engine time is a working day (not weekend/holiday)."""
+    def day_type(self, t_s: np.ndarray) -> np.ndarray:
+        """Day type (0 working, 1 partial, 2 rest) of the local day at each engine time."""
         local = self.clock.local_times(t_s)
-        working = np.asarray(local.day_of_week < 5)
-        if self.p.holidays == "nerc":
-            days = local.tz_localize(None).normalize()
-            years = set(int(y) for y in np.unique(days.year))
-            if not years <= self._holiday_years:
-                self._holiday_years |= years
-                self._holidays = nerc_holidays(range(min(self._holiday_years), max(self._holiday_years) + 1))
-            working &= ~np.asarray(days.isin(list(self._holidays)))
-        return working
+        return day_types(local.tz_localize(None).to_numpy().astype("datetime64[D]"), self.calendar)
+
+    def working_day(self, t_s: np.ndarray) -> np.ndarray:
+        """Whether the local day at each engine time is a working day."""
+        return self.day_type(t_s) == 0
 
     def _day_factor(self, t_s: np.ndarray) -> np.ndarray:
         if self.p.day_sd == 0.0:
@@ -250,17 +315,33 @@ class CommercialLoad:
         self._t_build = float(out[-1])
         return out
 
-    def power_w(self, t_s: np.ndarray, temp_out_c: np.ndarray) -> np.ndarray:
-        """Load [W] at the sub-steps starting at ``t_s`` (consecutive, one block after another).
+    def power_by_class_w(self, t_s: np.ndarray, temp_out_c: np.ndarray) -> dict[str, np.ndarray]:
+        """Load of each class [W] at the sub-steps starting at ``t_s`` (consecutive blocks).
 
-        ``temp_out_c`` is the outdoor temperature over each sub-step.
+        ``temp_out_c`` is the outdoor temperature over each sub-step. Each array has the
+        shape of ``t_s``; their sum is :meth:`power_w`.
         """
-        p = self.p
         t_s = np.asarray(t_s, dtype=np.float64)
-        o = business_activity(self.clock.hour_of_day_array(t_s), self.working_day(t_s), p)
+        local = self.clock.local_times(t_s)
+        kind = day_types(local.tz_localize(None).to_numpy().astype("datetime64[D]"), self.calendar)
+        hour = np.asarray(local.hour + local.minute / 60.0 + local.second / 3600.0, dtype=np.float64)
+        month = np.asarray(local.month, dtype=np.int64) - 1
+        quarter = np.minimum((hour * 4.0).astype(np.int64), 95)
         tb = self.building_temp_c(temp_out_c)
-        cool = p.cooling_w_per_k_per_home * (p.cooling_idle_share + (1.0 - p.cooling_idle_share) * o) \
-            * np.maximum(0.0, tb - p.cooling_balance_c)
-        heat = p.heating_w_per_k_per_home * np.maximum(0.0, p.heating_balance_c - tb)
-        per_home = p.base_w_per_home + p.business_w_per_home * o + cool + heat
-        return self.n * self._day_factor(t_s) * per_home
+        factor = self.n * self._day_factor(t_s)
+        out = {}
+        for name, c in self.p.classes.items():
+            if isinstance(c, HoursClass):
+                shape, act = _hours_shape(hour, kind, c)
+            else:
+                shape, act = _standard_shape(month, kind, quarter, c)
+            cool = c.cooling_w_per_k_per_home * (c.cooling_idle_share + (1.0 - c.cooling_idle_share) * act) \
+                * np.maximum(0.0, tb - c.cooling_balance_c)
+            heat = c.heating_w_per_k_per_home * np.maximum(0.0, c.heating_balance_c - tb)
+            out[name] = factor * (c.w_per_home * shape + cool + heat)
+        return out
+
+    def power_w(self, t_s: np.ndarray, temp_out_c: np.ndarray) -> np.ndarray:
+        """Total non-residential load [W] at the sub-steps starting at ``t_s``."""
+        parts = self.power_by_class_w(t_s, temp_out_c)
+        return np.sum(np.stack(list(parts.values())), axis=0)

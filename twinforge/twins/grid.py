@@ -51,6 +51,7 @@ from twinforge.core.eventlog import EventLog
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
+from twinforge.processes.calendar import CalendarParams
 from twinforge.processes.commercial import CommercialLoad, CommercialParams
 from twinforge.processes.feeder import FeederParams, voltage_linearised, voltage_violation
 from twinforge.processes.transformer import TransformerParams, transformer_thermal
@@ -132,6 +133,9 @@ class GridConfig(BaseModel):
     tz: str = Field("Europe/Paris", description="IANA time zone of the occupants")
 
     _tz = field_validator("tz")(classmethod(lambda cls, v: validate_tz(v)))
+    calendar: CalendarParams = Field(
+        CalendarParams(), description="the region's weekend days and public holidays (default Saturday-Sunday, none)"
+    )
     weather: WeatherParams = WeatherParams()
     home: HomeConfig = HomeConfig()
     homes: HomeDiversity = HomeDiversity()
@@ -320,7 +324,7 @@ class GridTwin(TwinBase):
         if abs(grid.period_s / self.dt - round(grid.period_s / self.dt)) > 1e-9:
             raise ValueError(f"period ({grid.period_s:g} s) must be a multiple of substep_s ({self.dt:g} s)")
         self.per_sample = int(round(grid.period_s / self.dt))
-        self.clock = LocalClock(grid.start, cfg.tz)
+        self.clock = LocalClock(grid.start, cfg.tz, weekend_days=cfg.calendar.weekend)
         self.weather = Weather(cfg.weather, grid.start, streams.generator("weather"))
         home_streams = streams.child("homes")
         #: each home's parameters (drawn from [grid.homes] around [grid.home])
@@ -342,7 +346,7 @@ class GridTwin(TwinBase):
         self.commercial = None
         if cfg.commercial is not None:
             self.commercial = CommercialLoad(cfg.commercial, cfg.n_homes, self.clock,
-                                             streams.generator("commercial"), self.dt)
+                                             streams.generator("commercial"), self.dt, cfg.calendar)
         self.tstate = None
         n_nodes = self.fparams.n_nodes
         self.node_of_home = np.minimum((np.arange(cfg.n_homes) * n_nodes) // cfg.n_homes, n_nodes - 1)
