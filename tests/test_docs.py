@@ -120,7 +120,7 @@ def checkout(tmp_path_factory):
     (root / "scenario.toml").write_text(toml)
     from twinforge.fidelity.loader import load_uci_household
 
-    meter = load_uci_household().loc["2008-12-01":"2008-12-30", ["mains_power_w"]]
+    meter = load_uci_household().loc["2009-01-01":"2009-01-30", ["mains_power_w"]]
     meter.rename(columns={"mains_power_w": "power_w"}).to_csv(root / "my_meter.csv", index_label="time")
     return root
 
