@@ -12,9 +12,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-pytestmark = pytest.mark.slow  # each case simulates 60 days of 4 homes twice: make test-slow
+pytestmark = pytest.mark.slow  # each case simulates a year of 4 homes twice: make test-slow
 
-ARGS = ["-m", "twinforge", "generate", "home", "--homes", "4", "--days", "60", "--period", "1min",
+ARGS = ["-m", "twinforge", "generate", "home", "--homes", "4", "--days", "365", "--period", "1min",
         "--seed", "5", "--quiet"]
 
 
