@@ -371,3 +371,29 @@ def test_light_points_keep_their_energy_at_coarser_periods():
         coarse, _, _ = run_frame(load_spec(None, period="15min", **common))
         assert fine.appliance_power_w.mean() > 50.0
         assert coarse.appliance_power_w.mean() == pytest.approx(fine.appliance_power_w.mean(), rel=0.1)
+
+
+def test_explicit_settings_win_over_the_diversity_laws_that_would_redraw_them():
+    """`[home.hvac] cooling = true` with the default diversity: every home cools, the rest varies."""
+    from twinforge.campaign.spec import SpecError
+
+    spec = load_spec(None, runs=40, days=1, seed=3, home={"hvac": {"cooling": True, "heating": "resistive"},
+                                                           "occupancy": {"n_occupants": 3}})
+    homes = [p.config for p in plan_runs(spec, spec.seed)]
+    assert all(h.hvac.cooling and h.hvac.heating == "resistive" and h.occupancy.n_occupants == 3 for h in homes)
+    assert len({round(h.envelope.floor_area_m2, 3) for h in homes}) > 30  # other laws still vary
+    assert spec.diversity.cooling_share == 1.0 and spec.diversity.household_size_probs == (0.0, 0.0, 1.0)
+    # without the setting the default law draws about a quarter of homes with cooling
+    plain = load_spec(None, runs=40, days=1, seed=3)
+    assert 0 < sum(p.config.hvac.cooling for p in plan_runs(plain, plain.seed)) < 25
+    # a stored spec reloads to the same (the pinned law is in it)
+    from twinforge.campaign.spec import GenerateSpec
+    assert GenerateSpec.from_data(spec.to_json_dict()) == spec
+    # an agreeing law is fine, a disagreeing one and a setting diversity derives are one line each
+    load_spec(None, home={"hvac": {"cooling": True}}, diversity={"cooling_share": 1.0})
+    with pytest.raises(SpecError, match=r"home\.hvac\.cooling and diversity\.cooling_share = 0\.5 disagree"):
+        load_spec(None, home={"hvac": {"cooling": True}}, diversity={"cooling_share": 0.5})
+    with pytest.raises(SpecError, match=r"home\.hvac\.heating_capacity_w is derived again for every run"):
+        load_spec(None, home={"hvac": {"heating_capacity_w": 6000.0}})
+    # diversity = false keeps the home exactly as written
+    assert load_spec(None, home={"hvac": {"heating_capacity_w": 6000.0}}, diversity=False).config.hvac.heating_capacity_w == 6000.0

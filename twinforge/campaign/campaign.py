@@ -225,7 +225,7 @@ class CampaignSpec(BaseModel):
 
     # -- construction -------------------------------------------------------------------
     @classmethod
-    def from_data(cls, data: dict[str, Any], source: str = "") -> "CampaignSpec":
+    def from_data(cls, data: dict[str, Any], source: str = "", *, as_written: bool = False) -> "CampaignSpec":
         """Validate plain data (a parsed campaign file); raise :class:`SpecError`.
 
         Every problem is reported on its own line naming the field
@@ -274,7 +274,7 @@ class CampaignSpec(BaseModel):
             errors.append(format_validation_error(e, source, model=_CampaignPart))
             campaign = None
         try:
-            scenario = GenerateSpec.from_data(data, source, events_key=events_key)
+            scenario = GenerateSpec.from_data(data, source, events_key=events_key, as_written=as_written)
         except SpecError as e:
             errors.append(str(e))
             scenario = None
@@ -420,7 +420,7 @@ def load_campaign(path: str | Path, **overrides: Any) -> CampaignSpec:
     """
     data, source = read_toml(campaign_path(path), "campaign")
     data = _deep_merge(data, {k: v for k, v in overrides.items() if v is not None})
-    return CampaignSpec.from_data(data, source)
+    return CampaignSpec.from_data(data, source, as_written=True)
 
 
 # --------------------------------------------------------------------------- planning

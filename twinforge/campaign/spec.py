@@ -165,14 +165,18 @@ class GenerateSpec(BaseModel):
 
     @classmethod
     def from_data(
-        cls, data: dict[str, Any], source: str = "", *, events_key: str = "events"
+        cls, data: dict[str, Any], source: str = "", *, events_key: str = "events", as_written: bool = False,
     ) -> "GenerateSpec":
         """Validate plain data (a parsed TOML file, a dict): the twin's section included.
 
         Types are strict, as JSON has them: ``runs = true`` is not 1, ``cooling = "yes"``
         is not true and ``days = "3"`` is not 3 (an integer is a valid float; arrays are
         tuples; ISO date strings are dates). ``events_key`` names the scheduled events in
-        the messages (a campaign file calls them ``scheduled``).
+        the messages (a campaign file calls them ``scheduled``). ``as_written``: the data is
+        what a user wrote (a scenario file, :func:`load_spec`), so the twin's explicit
+        settings win over the diversity laws that would redraw them (the twin's
+        ``pin_explicit``, e.g. :func:`twinforge.twins.home.pin_explicit_settings`); False for
+        a stored, complete form (:meth:`to_json_dict`), which already holds the pinned laws.
 
         Raises
         ------
@@ -200,6 +204,13 @@ class GenerateSpec(BaseModel):
         except ValidationError as e:
             errors.append(format_validation_error(e, source, prefix=f"{twin}.", model=plugin.Config))
         div = data.pop("diversity", True)
+        pin = getattr(plugin, "pin_explicit", None)
+        if as_written and not errors and pin is not None and div is not False and div is not None and isinstance(section, dict):
+            try:  # an explicit setting of the twin wins over the law that would redraw it
+                div = pin(section, {} if div is True else dict(div))
+            except ValueError as e:
+                errors.append(f"{source}{e}")
+                div = False
         try:
             if div is False or div is None:
                 data["diversity"] = None
@@ -456,4 +467,4 @@ def load_spec(path: str | Path | None = None, **overrides: Any) -> GenerateSpec:
     if path is not None:
         data, source = read_toml(path, "scenario")
     data = _deep_merge(data, {k: v for k, v in overrides.items() if v is not None})
-    return GenerateSpec.from_data(data, source)
+    return GenerateSpec.from_data(data, source, as_written=True)

@@ -170,6 +170,96 @@ class HomeDiversity(BaseModel):
         return self
 
 
+#: Settings of ``[home]`` that the diversity laws draw again for every run, and cannot pin:
+#: set explicitly while diversity is on they are refused (one line), not silently replaced.
+DRAWN_NOT_PINNABLE = (
+    "roof_area_m2", "envelope.temp_init_c", "hvac.heating_capacity_w", "hvac.cooling_capacity_w",
+    "hvac.heat_setback_c", "hvac.cool_setpoint_c", "hvac.cool_setback_c",
+)
+
+
+def pin_explicit_settings(section: dict[str, Any], diversity: dict[str, Any]) -> dict[str, Any]:
+    """The diversity laws with every explicit ``[home]`` setting they would redraw pinned to it.
+
+    The rule: an explicit setting wins over diversity. ``hvac.cooling = true`` makes every home
+    cool (``cooling_share = 1``), ``occupancy.n_occupants = 3`` gives every home 3 occupants,
+    ``hvac.heating``, ``hvac.heat_setpoint_c``, ``envelope.floor_area_m2`` (and
+    ``envelope.ua_w_per_k`` with it), ``pv.capacity_kwp``, ``battery.capacity_kwh`` and ``ev``
+    likewise; the other laws still vary the homes. A setting that a law of ``diversity``
+    sets to another value, and a drawn setting that cannot be pinned
+    (:data:`DRAWN_NOT_PINNABLE`), raise :class:`ValueError` naming both and the way out
+    (``diversity = false`` keeps the home exactly as written).
+
+    Parameters
+    ----------
+    section : dict
+        The scenario's ``[home]`` table as written.
+    diversity : dict
+        The scenario's ``[diversity]`` table as written (empty: the default laws).
+    """
+    def get(path: str) -> tuple[bool, Any]:
+        node: Any = section
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False, None
+            node = node[part]
+        return True, node
+
+    pins: dict[str, Any] = {}
+
+    def pin(setting: str, **laws: Any) -> None:
+        for law, value in laws.items():
+            given = diversity.get(law)
+            if law in diversity and (tuple(given) if isinstance(given, list) else given) != value:
+                raise ValueError(
+                    f"home.{setting} and diversity.{law} = {given!r} disagree: an explicit setting pins its law "
+                    f"to {value!r}; "
+                    f"remove one of them (or set diversity = false to keep the home exactly as written)"
+                )
+            pins[law] = value
+
+    for path in DRAWN_NOT_PINNABLE:
+        if get(path)[0]:
+            raise ValueError(
+                f"home.{path} is derived again for every run by the diversity laws; remove it, "
+                f"or set diversity = false to keep the home exactly as written"
+            )
+    has, n = get("occupancy.n_occupants")
+    if has:
+        pin("occupancy.n_occupants", household_size_probs=tuple(float(k == int(n)) for k in range(1, max(int(n), 1) + 1)))
+    has, heating = get("hvac.heating")
+    if has:
+        shares = {"heat_pump": (1.0, 0.0), "resistive": (0.0, 1.0), "gas": (0.0, 0.0)}
+        if heating not in shares:
+            raise ValueError(f"home.hvac.heating = {heating!r} cannot be drawn by diversity "
+                             f"(heat_pump, resistive or gas); set diversity = false to keep it")
+        pin("hvac.heating", heat_pump_share=shares[heating][0], resistive_share=shares[heating][1])
+    has, cooling = get("hvac.cooling")
+    if has:
+        pin("hvac.cooling", cooling_share=1.0 if cooling else 0.0)
+    if get("hvac.heat_setpoint_c")[0]:
+        pin("hvac.heat_setpoint_c", heat_setpoint_sd_k=0.0)
+    has, area = get("envelope.floor_area_m2")
+    if has:
+        pin("envelope.floor_area_m2", floor_area_median_m2=float(area), floor_area_sigma=0.0)
+    has, ua = get("envelope.ua_w_per_k")
+    if has:
+        if not get("envelope.floor_area_m2")[0]:
+            raise ValueError("home.envelope.ua_w_per_k is drawn from the floor area by the diversity laws: "
+                             "set envelope.floor_area_m2 with it, or set diversity = false")
+        pin("envelope.ua_w_per_k", ua_per_m2_median=float(ua) / float(area), ua_sigma=0.0)
+    has, kwp = get("pv.capacity_kwp")
+    if has:
+        pin("pv.capacity_kwp", pv_share=1.0 if kwp else 0.0, **({"pv_kwp_range": (float(kwp), float(kwp))} if kwp else {}))
+    has, kwh = get("battery.capacity_kwh")
+    if has:
+        pin("battery.capacity_kwh", battery_share_of_pv=1.0 if kwh else 0.0)
+    has, ev = get("ev")
+    if has:
+        pin("ev", ev_share=0.0 if ev is None or ev is False else 1.0)
+    return {**diversity, **pins}
+
+
 def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.Generator) -> HomeConfig:
     """One home's parameters: ``base`` varied by the laws of ``diversity`` (None: ``base``).
 
@@ -247,6 +337,7 @@ class HomeTwin(TwinBase):
     #: Sample periods this twin renders [s].
     period_range_s: ClassVar[tuple[float, float]] = (1.0, 3600.0)
     draw = staticmethod(draw_home)
+    pin_explicit = staticmethod(pin_explicit_settings)
 
     def channels(self) -> tuple[ChannelSpec, ...]:
         return HOME_CHANNELS
