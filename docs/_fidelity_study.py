@@ -8,9 +8,9 @@ after calibration, on data the calibration did not see.
     python docs/_fidelity_study.py machine         # PRONOSTIA: held-out bearings (~5 min)
 
 Every number is deterministic (fixed seeds). The full real sets (other UCI years, other PJM years)
-are read from ``../shared/data`` beside the repository or ``TWINFORGE_SHARED_DATA``; the
-parts that need them are skipped, with a message, when they are absent. The shipped presets
-are the calibrated configurations; how they were calibrated is in docs/fidelity.md.
+are read from the folder named by ``TWINFORGE_SHARED_DATA`` (default: ``shared/data`` next to the
+checkout; docs/testing.md lists the public sources and the layout); the parts that need them
+are skipped, with a message, when they are absent. The shipped presets are the calibrated configurations; how they were calibrated is in docs/fidelity.md.
 """
 
 from __future__ import annotations
