@@ -37,7 +37,7 @@ from twinforge.core.jit import njit
 from twinforge.core.rng import RngStreams
 from twinforge.processes import appliances as appl
 
-__all__ = ["ColdAppliances", "CycleLog", "TriggeredAppliances"]
+__all__ = ["ColdAppliances", "CycleLog", "TriggeredAppliances", "drive"]
 
 _ON_K = 1.0 / appl._ON_CV**2
 _OFF_K = 1.0 / appl._OFF_CV**2
@@ -75,6 +75,20 @@ class CycleLog:
     @property
     def args(self):
         return self.row, self.start, self.end, self.energy, self.count
+
+
+def drive(step, buffers: Buffers, log: CycleLog) -> None:
+    """Run a resumable kernel to the end of its block.
+
+    ``step()`` calls the kernel (reading ``buffers`` and ``log.args`` afresh) and returns 0
+    (done), 1 (a row's random batch is used up: it is refilled) or 2 (``log`` is full: it
+    grows); the kernel resumes where it stopped, so the draws do not depend on either.
+    """
+    while (status := step()) != 0:
+        if status == 1:
+            buffers.refill(buffers.empty_rows())
+        else:
+            log.grow()
 
 
 @njit
@@ -252,20 +266,14 @@ class TriggeredAppliances:
         b = self.buffers
         record = log is not None
         log = log if log is not None else CycleLog(1)
-        while True:
-            status = _triggered(
-                out, i0, dt, t_hi, self.home, self.app, self.rate_max, self.w, self.w_max, self.f_max,
-                self.day_f, self.d0, self.req_active, self.sig_ln, self.dur, self.pw, self.n_ph,
-                b.values["e"], b.values["u"], b.values["z"], b.pos, self.t_from, self.has_pend,
-                self.pend[0], self.pend[1], self.pend[2], self.cyc_t, self.cyc_f, slot_t,
-                np.asfortranarray(n_active), *clock_off.args, record, *log.args,
-            )
-            if status == 0:
-                return
-            if status == 1:
-                b.refill(b.empty_rows())
-            else:
-                log.grow()
+        n_active = np.asfortranarray(n_active)
+        drive(lambda: _triggered(
+            out, i0, dt, t_hi, self.home, self.app, self.rate_max, self.w, self.w_max, self.f_max,
+            self.day_f, self.d0, self.req_active, self.sig_ln, self.dur, self.pw, self.n_ph,
+            b.values["e"], b.values["u"], b.values["z"], b.pos, self.t_from, self.has_pend,
+            self.pend[0], self.pend[1], self.pend[2], self.cyc_t, self.cyc_f, slot_t,
+            n_active, *clock_off.args, record, *log.args,
+        ), b, log)
 
 
 @njit
@@ -359,14 +367,8 @@ class ColdAppliances:
         b = self.buffers
         record = log is not None
         log = log if log is not None else CycleLog(1)
-        while True:
-            status = _cold(out, i0, dt, t_hi, self.home, self.on_mean, self.p_on, self.d_ref, self.t_in,
-                           b.values["on"], b.values["off"], b.values["u1"], b.values["u2"], b.pos,
-                           self.t_next, self.started, self.cyc_a, self.cyc_b,
-                           np.asfortranarray(temp_step_c), record, *log.args)
-            if status == 0:
-                return
-            if status == 1:
-                b.refill(b.empty_rows())
-            else:
-                log.grow()
+        temp_step_c = np.asfortranarray(temp_step_c)
+        drive(lambda: _cold(out, i0, dt, t_hi, self.home, self.on_mean, self.p_on, self.d_ref, self.t_in,
+                            b.values["on"], b.values["off"], b.values["u1"], b.values["u2"], b.pos,
+                            self.t_next, self.started, self.cyc_a, self.cyc_b, temp_step_c, record,
+                            *log.args), b, log)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from twinforge.components.appliances import CycleLog, _log
+from twinforge.components.appliances import CycleLog, _log, drive
 from twinforge.components.localtime import (
     HourOffsets,
     at_local_hour,
@@ -212,14 +212,8 @@ class WaterHeaters:
         b = self.buffers
         record = log is not None
         log = log if log is not None else CycleLog(1)
-        while True:
-            status = _tanks(out, i0, dt, self.home, self.n_occ, self.par, self.wake, self.bed, self.win,
-                            b.values["z"], b.values["u"], b.pos, self.energy, self.on, self.cyc_start, self.t_now,
-                            self.d0, self.d1, self.draw_t, self.draw_l, self.n_draw, self.i_draw, self.stats, slot_t,
-                            np.asfortranarray(n_home), *clock_off.args, record, *log.args)
-            if status == 0:
-                return
-            if status == 1:
-                b.refill(b.empty_rows())
-            else:
-                log.grow()
+        n_home = np.asfortranarray(n_home)
+        drive(lambda: _tanks(out, i0, dt, self.home, self.n_occ, self.par, self.wake, self.bed, self.win,
+                             b.values["z"], b.values["u"], b.pos, self.energy, self.on, self.cyc_start, self.t_now,
+                             self.d0, self.d1, self.draw_t, self.draw_l, self.n_draw, self.i_draw, self.stats,
+                             slot_t, n_home, *clock_off.args, record, *log.args), b, log)

@@ -170,11 +170,12 @@ class HomeDiversity(BaseModel):
         return self
 
 
-#: Settings of ``[home]`` that the diversity laws draw again for every run, and cannot pin:
+#: Settings of ``[home]`` that the diversity laws derive again for every run, and cannot pin:
 #: set explicitly while diversity is on they are refused (one line), not silently replaced.
+#: (``roof_area_m2`` and the cooling setpoints are kept, raised only where the drawn home
+#: needs more roof or a cooling setpoint above its heating band.)
 DRAWN_NOT_PINNABLE = (
-    "roof_area_m2", "envelope.temp_init_c", "hvac.heating_capacity_w", "hvac.cooling_capacity_w",
-    "hvac.heat_setback_c", "hvac.cool_setpoint_c", "hvac.cool_setback_c",
+    "envelope.temp_init_c", "hvac.heating_capacity_w", "hvac.cooling_capacity_w", "hvac.heat_setback_c",
 )
 
 
