@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from twinforge.fidelity._io import chmod_default, json_safe
+from twinforge.fidelity.coverage import information_entries
 from twinforge.fidelity.metrics import (
     acf_distance,
     bootstrap_scores,
@@ -272,7 +273,7 @@ class FidelityReport:
         for ch, ms in self.metrics.get("channels", {}).items():
             for name, e in ms.items():
                 rows.append({"group": "channel", "channel": ch, "metric": name, **_row(e)})
-        for group in ("cross_channel", "windows", "utility"):
+        for group in ("cross_channel", "windows", "information", "utility"):
             for name, e in self.metrics.get(group, {}).items():
                 rows.append({"group": group, "channel": "", "metric": name, **_row(e)})
         return pd.DataFrame(rows)
@@ -330,6 +331,12 @@ class FidelityReport:
             f"(1 = as close as real windows are to each other); copy share "
             f"{fmt(w['memorisation_copy_share'])} (about 0.01 for fresh windows)",
         ]
+        inf = self.metrics.get("information")
+        if inf:
+            lines.append(
+                f"  information: alpha-precision {fmt3(inf['alpha_precision'])}, beta-recall "
+                f"{fmt3(inf['beta_recall'])} (1 best), coverage {fmt3(inf['coverage'])}, authenticity "
+                f"{fmt3(inf['authenticity'])} (0.5 = fresh draws, 0 = copies)")
         u = self.metrics.get("utility", {}).get("tstr_mae_ratio")
         if u is not None:
             lines.append(f"  TSTR day-ahead forecast: MAE trained on synthetic / on real {fmt(u)} (1 = as useful)"
@@ -677,7 +684,8 @@ def compare_prepared(prep: PreparedComparison, synth: WindowSet, *, null_permuta
         info["real_months"] = month_names(prep.real.months(s.tz))
         info["synth_months"] = month_names(synth.months(s.tz))
     info["verdict"] = overall_verdict(win)
-    metrics = {"channels": per_channel, "cross_channel": cross, "windows": win}
+    metrics = {"channels": per_channel, "cross_channel": cross, "windows": win,
+               "information": information_entries(prep.real.features, synth.features)}
     return FidelityReport(
         metrics=metrics, info=info, real=real_df, synthetic=synth_all,
         real_windows=rw, synth_windows=sw, real_starts=prep.real.starts, synth_starts=synth.starts,

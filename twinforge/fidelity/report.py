@@ -359,7 +359,10 @@ def _html(rep: FidelityReport, figures: dict[str, bytes], title: str) -> str:
     )
     table = rep.table()
     sections = []
-    for group, heading in (("windows", "Window-level metrics"), ("utility", "Utility (train on synthetic, test on real)"),
+    for group, heading in (("windows", "Window-level metrics"),
+                           ("information", "Information richness (alpha-precision, beta-recall; "
+                                           "Alaa et al. 2022, see twinforge.fidelity.coverage)"),
+                           ("utility", "Utility (train on synthetic, test on real)"),
                            ("channel", "Per-channel metrics"), ("cross_channel", "Cross-channel metrics")):
         rows = table[table["group"] == group]
         if len(rows):
