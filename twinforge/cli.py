@@ -304,6 +304,14 @@ def _campaign(args: argparse.Namespace) -> int:
         if out is None:
             return _fail("no output folder: give --out (or output = ... in the campaign file)", 2)
         mode = "resume" if args.resume else "overwrite" if args.overwrite else "create"
+        from twinforge.campaign.loop import read_loop
+
+        try:
+            loop = read_loop(args.spec)
+        except SpecError as e:
+            return _fail(str(e), 2)
+        if loop is not None:  # [loop]: rounds of runs steered by a model (twinforge.campaign.loop)
+            return _run_loop(args, campaign, loop, out)
         try:
             summary = run_campaign(
                 campaign, out, workers=args.workers, scheduler=args.scheduler, mode=mode,
@@ -424,6 +432,23 @@ def _estimate(args: argparse.Namespace) -> int:
     )
     for w in est.warnings:
         print(f"twinforge: warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _run_loop(args: argparse.Namespace, campaign: object, loop: object, out: Path) -> int:
+    """``campaign run`` of a file with a ``[loop]`` table: the closed loop, rounds into ``out``."""
+    from twinforge.campaign.campaign import campaign_path
+    from twinforge.campaign.loop import closed_loop, read_validation, summary_text
+    from twinforge.campaign.spec import SpecError
+
+    try:
+        validation = read_validation(loop, campaign_path(args.spec))
+        result = closed_loop(campaign, out, loop, validation=validation, seed=args.seed, workers=args.workers)
+    except (SpecError, *_bad_input_errors()) as e:
+        return _fail(str(e), 2)
+    except (OSError, ValueError, RuntimeError) as e:
+        return _fail(str(e), 1)
+    print(summary_text(result))
     return 0
 
 

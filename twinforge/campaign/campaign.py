@@ -419,6 +419,7 @@ def load_campaign(path: str | Path, **overrides: Any) -> CampaignSpec:
     ``load_campaign("home_heat_wave")``.
     """
     data, source = read_toml(campaign_path(path), "campaign")
+    data.pop("loop", None)  # closed-loop settings: read by twinforge.campaign.loop.read_loop
     data = _deep_merge(data, {k: v for k, v in overrides.items() if v is not None})
     return CampaignSpec.from_data(data, source, as_written=True)
 

@@ -63,7 +63,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from twinforge.campaign.campaign import CampaignSpec
 from twinforge.core.rng import RngStreams
 
-__all__ = ["LoopSettings", "LoopResult", "closed_loop", "round_seed", "allocate"]
+__all__ = ["LoopSettings", "LoopResult", "closed_loop", "round_seed", "allocate", "read_loop", "read_validation",
+           "summary_text", "MODELS"]
 
 NO_EVENT = "none"
 
@@ -402,3 +403,60 @@ def closed_loop(
         })
         _write_json(root / "loop.json", result.to_json())
     return result
+
+
+def read_loop(path: str | Path) -> LoopSettings | None:
+    """The ``[loop]`` table of a campaign file, validated (None when the file has none).
+
+    Raises :class:`~twinforge.campaign.spec.SpecError` with one line per problem, naming
+    the field (``loop.rounds: ...``) and its allowed range.
+    """
+    from pydantic import ValidationError
+
+    from twinforge.campaign.campaign import campaign_path
+    from twinforge.campaign.spec import SpecError, format_validation_error, read_toml
+
+    data, source = read_toml(campaign_path(path), "campaign")
+    table = data.get("loop")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise SpecError(f"{source}loop: must be a table ([loop] rounds = ...), got {table!r}")
+    try:
+        return LoopSettings.model_validate(table)
+    except ValidationError as e:
+        raise SpecError(format_validation_error(e, source, prefix="loop.", model=LoopSettings)) from None
+
+
+def read_validation(settings: LoopSettings, campaign_file: str | Path) -> pd.DataFrame | None:
+    """The validation set a ``[loop]`` names: None for ``"synthetic"``, else its CSV file
+    (relative to the campaign file), checked for the features and the label."""
+    from twinforge.campaign.spec import SpecError
+
+    if settings.validation == "synthetic":
+        return None
+    path = Path(settings.validation)
+    if not path.is_absolute():
+        path = Path(campaign_file).resolve().parent / path
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as e:
+        raise SpecError(f"loop.validation: cannot read {path} ({e}); allowed: 'synthetic' or a CSV file") from None
+    missing = [c for c in [*settings.features, settings.label] if c not in frame.columns]
+    if missing:
+        raise SpecError(f"loop.validation: {path} has no column {missing[0]!r}")
+    return frame
+
+
+def summary_text(result: LoopResult) -> str:
+    """A few lines: one per round (runs so far, allocation, balanced accuracy)."""
+    lines = [f"closed loop: {len(result.rounds)} round(s), {len(result.runs)} runs, "
+             f"validation {result.info['validation']}"]
+    for r in result.rounds:
+        acc = r["scores"]["validation"]["balanced_accuracy"]
+        rep = r["scores"].get("report")
+        pairs = f" + pairs {r['pairs']}" if r["pairs"] else ""
+        lines.append(f"  round {r['round']}: {r['runs_total']} runs, allocation {r['allocation']}{pairs}; "
+                     f"validation balanced accuracy {acc:.3f}"
+                     + (f", report {rep['balanced_accuracy']:.3f}" if rep else ""))
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""``twinforge campaign run`` with a ``[loop]`` table."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pytest
+
+from twinforge.cli import main
+
+CAMPAIGN = """
+name = "loop-cli"
+twin = "machine"
+days = 0.05
+period = "5min"
+start = "2024-03-01"
+seed = 5
+sampler = "stratified"
+
+[machine]
+fault_modes = []
+snapshot_duration_s = 0.02
+
+[classes]
+none = 1
+imbalance = 1
+
+[events.imbalance]
+rate_per_year = 12.0
+duration_median_h = 3.0
+duration_sigma = 0.5
+severity = { dist = "uniform", low = 0.05, high = 0.5 }
+
+[loop]
+"""
+
+
+def run(*args):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(("loop", "message"), [
+    ('rounds = 0\nfeatures = ["accel_rms_g"]', "loop.rounds: Input should be greater than or equal to 1 (got 0); "
+                                              "allowed: 1 <= rounds <= 100"),
+    ('features = ["accel_rms_g"]\nmodel = "svm"', "unknown model 'svm'; known: random_forest"),
+    ('features = ["accel_rms_g"]\nvalidation = "nope.csv"', "loop.validation: cannot read"),
+    ('features = ["accel_rms_g"]\ncolour = 1', "loop.colour"),
+])
+def test_bad_loop_tables_exit_2_with_one_line_and_write_nothing(tmp_path, loop, message):
+    spec = tmp_path / "c.toml"
+    spec.write_text(CAMPAIGN + loop + "\n")
+    code, _, err = run("campaign", "run", spec, "--out", tmp_path / "out")
+    assert code == 2 and message in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_loop_campaign_runs_its_rounds_from_the_command_line(tmp_path):
+    spec = tmp_path / "c.toml"
+    (tmp_path / "val.csv").write_text("accel_rms_g,accel_kurtosis,fault\n0.3,3.0,none\n0.9,5.0,imbalance\n")
+    spec.write_text(CAMPAIGN + 'rounds = 2\nruns_per_round = 3\nfeatures = ["accel_rms_g", "accel_kurtosis"]\n'
+                    'relabel = { "" = "none" }\nvalidation = "val.csv"\n')
+    code, out, err = run("campaign", "run", spec, "--out", tmp_path / "out")
+    assert code == 0, err
+    assert "round 1: 6 runs" in out
+    saved = json.loads((tmp_path / "out" / "loop.json").read_text())
+    assert [r["runs_total"] for r in saved["rounds"]] == [3, 6]
+    assert saved["info"]["validation"] == "given" and saved["rounds"][0]["scores"]["validation"]["n"] == 2
