@@ -127,3 +127,52 @@ def test_the_fidelity_report_carries_the_information_section():
     high = synth.assign(load_power_w=1.3 * synth["load_power_w"])   # 30 % too high: outside the support
     worse = compare_prepared(prep, prep.side(high), n_estimators=5)
     assert worse.metrics["information"]["alpha_precision"]["value"] < info["alpha_precision"]["value"] - 0.3
+
+
+@pytest.fixture(scope="module")
+def campaign_dataset(tmp_path_factory):
+    from twinforge.campaign.campaign import CampaignSpec
+    from twinforge.campaign.executor import run_campaign
+
+    c = CampaignSpec.from_data({
+        "name": "intent", "twin": "machine", "days": 0.01, "period": "5min", "start": "2024-03-01", "seed": 11,
+        "sampler": "stratified", "machine": {"fault_modes": [], "snapshot_duration_s": 0.02},
+        "classes": {"none": 12, "imbalance": 12},
+        "events": {"imbalance": {"rate_per_year": 12.0, "duration_median_h": 3.0, "duration_sigma": 0.5,
+                                 "severity": {"dist": "uniform", "low": 0.05, "high": 0.5}}},
+        "parameters": {"vibration.slip_fraction": {"dist": "uniform", "loc": 0.005, "scale": 0.015}},
+    })
+    out = tmp_path_factory.mktemp("intent") / "ds"
+    run_campaign(c, out, progress=False)
+    return out
+
+
+def test_intentionality_reads_what_the_campaign_asked_for(campaign_dataset):
+    from twinforge.fidelity.coverage import intentionality
+
+    v = intentionality(campaign_dataset)
+    assert v["n_runs"] == 24 and v["class_balance"]["total_variation"] == 0.0
+    e = v["events"]["imbalance"]
+    assert e["generated_share"] == 0.5                    # the class asked for, half the runs
+    # one event type: the stratified weights give the natural probability back exactly
+    assert e["weighted_share"] == pytest.approx(e["natural_probability"], rel=1e-9)
+    assert e["oversampling"] == pytest.approx(0.5 / e["natural_probability"])
+    p = v["parameters"]["vibration.slip_fraction"]
+    assert p["ks_uniform"] < 1.63 / np.sqrt(24)          # the law asked for (KS 1 % critical value)
+    assert p["bins"] == 10 and p["bins_filled"] >= 0.7
+
+
+def test_intentionality_entries_join_the_report_table(campaign_dataset):
+    from twinforge.fidelity.comparison import FidelityReport
+    from twinforge.fidelity.coverage import intentionality_entries
+
+    entries = intentionality_entries(campaign_dataset)
+    assert set(entries) == {"class_balance_tv", "event_share.imbalance", "parameter_ks.vibration.slip_fraction"}
+    empty = np.empty((0, 1, 1))
+    rep = FidelityReport(metrics={"channels": {}, "intentionality": entries}, info={}, real=pd.DataFrame(),
+                         synthetic=pd.DataFrame(), real_windows=empty, synth_windows=empty,
+                         real_starts=pd.DatetimeIndex([]), synth_starts=pd.DatetimeIndex([]),
+                         synth_window_runs=np.empty(0), real_features=np.empty((0, 1)),
+                         synth_features=np.empty((0, 1)), feature_names=[])
+    t = rep.table()
+    assert sorted(t.loc[t["group"] == "intentionality", "metric"]) == sorted(entries)

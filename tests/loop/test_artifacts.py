@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.impute import SimpleImputer
 
 from twinforge.studies import ARTIFACTS, artifact_sweep, corrupt, plot_sweep
 

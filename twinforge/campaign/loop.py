@@ -12,7 +12,8 @@ decides round by round, from the model being trained:
 4. allocate the next round. Each stratum ``h`` is tied to the label its runs carry (its own
    class: the most frequent label of its samples other than the no-event label; the
    no-event stratum's is the no-event label) and gets the validation error
-   :math:`e_h = 1 - \\mathrm{recall}(\\mathrm{label}_h)`. The target share of stratum ``h`` in the
+   :math:`e_h = 1 - \\mathrm{recall}(\\mathrm{label}_h)` (a class the validation set lacks gets
+   the mean error of the others). The target share of stratum ``h`` in the
    whole data set is
 
    .. math::
@@ -48,7 +49,6 @@ parameters (load, speed) are not targeted.
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -87,7 +87,7 @@ class LoopSettings(BaseModel):
     validation_runs_per_class: int = Field(4, ge=1, le=10_000,
                                            description="runs per class of the synthetic validation campaign")
     validation: str = Field("synthetic", description="'synthetic' or a CSV file with the features and the label")
-    model: str = Field("random_forest", description="'random_forest' (the only built-in) ")
+    model: str = Field("random_forest", description="built-in downstream model: 'random_forest'")
 
     @field_validator("model")
     @classmethod
@@ -383,7 +383,9 @@ def closed_loop(
             scores["report"] = _score(predict, report, feats, label)
         last_score = scores["validation"]
         lab_of = _stratum_labels(pooled, strata, label, settings.no_event_label)
-        errors = {h: 1.0 - last_score["recall"].get(lab_of[h], 0.0) for h in strata}
+        known = {h: 1.0 - last_score["recall"][lab_of[h]] for h in strata if lab_of[h] in last_score["recall"]}
+        mean_e = float(np.mean(list(known.values()))) if known else 0.0
+        errors = {h: known.get(h, mean_e) for h in strata}  # a class absent from validation: the mean error
         total_e = sum(errors.values())
         target = {h: (1 - settings.balance) * (errors[h] / total_e if total_e > 0 else 1 / len(strata))
                   + settings.balance / len(strata) for h in strata}
@@ -398,8 +400,7 @@ def closed_loop(
         result = LoopResult(rounds, pooled, all_runs, probs, {
             "campaign": campaign.name, "seed": seed, "settings": settings.model_dump(mode="json"),
             "strata": strata, "validation": val_source, "report": report is not None,
-            "model": type(model).__name__ if not callable(model) or hasattr(model, "fit") else getattr(
-                model, "__name__", "callable"),
+            "model": getattr(model, "__name__", type(model).__name__),
         })
         _write_json(root / "loop.json", result.to_json())
     return result

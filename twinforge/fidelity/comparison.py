@@ -273,7 +273,7 @@ class FidelityReport:
         for ch, ms in self.metrics.get("channels", {}).items():
             for name, e in ms.items():
                 rows.append({"group": "channel", "channel": ch, "metric": name, **_row(e)})
-        for group in ("cross_channel", "windows", "information", "utility"):
+        for group in ("cross_channel", "windows", "information", "intentionality", "utility"):
             for name, e in self.metrics.get(group, {}).items():
                 rows.append({"group": group, "channel": "", "metric": name, **_row(e)})
         return pd.DataFrame(rows)
@@ -562,6 +562,10 @@ def compare(
     rep = compare_prepared(prep, prep.side(synth), null_permutations=null_permutations, n_boot=n_boot)
     if tstr:
         add_tstr(rep, real, synth, settings)
+    if not isinstance(synthetic, pd.DataFrame):  # a dataset: what its campaign asked for, if any
+        from twinforge.fidelity.coverage import intentionality_entries
+
+        rep.metrics["intentionality"] = intentionality_entries(synthetic)
     return rep
 
 

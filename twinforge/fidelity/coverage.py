@@ -1,4 +1,7 @@
-"""Information richness: alpha-precision, beta-recall and authenticity of synthetic windows.
+"""Information richness (alpha-precision, beta-recall, authenticity) and intentionality.
+
+:func:`intentionality` reads a campaign dataset against its campaign (class balance, event
+shares, parameter coverage); the rest of this module is about information richness.
 
 The window scores of :mod:`.comparison` ask whether synthetic windows can be told from real
 ones. These ask two other questions (Alaa et al. 2022):
@@ -57,14 +60,17 @@ ICML 2022, PMLR 162:290-306, doi:10.48550/arXiv.2102.08921.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 from twinforge.fidelity.metrics import _features_pair, _standardise
 
-__all__ = ["information_richness", "information_entries", "INFORMATION_INFO", "MIN_WINDOWS"]
+__all__ = ["information_richness", "information_entries", "intentionality", "intentionality_entries", "INFORMATION_INFO", "MIN_WINDOWS"]
 
 #: Fewest windows a side for the scores: below it a quantile ball is a handful of points.
 MIN_WINDOWS = 10
@@ -208,3 +214,130 @@ def information_entries(real_feats: ArrayLike, synth_feats: ArrayLike, *, k: int
         "coverage": _entry("coverage", v["coverage"], k=v["k"]),
         "authenticity": _entry("authenticity", v["authenticity"]),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# intentionality: what a campaign dataset holds against what its campaign asked for
+
+#: Equal-probability bins of a parameter law for :func:`intentionality`'s bin coverage.
+N_BINS = 10
+
+
+def _present_types(events: pd.DataFrame, types: Sequence[str]) -> pd.DataFrame:
+    """Run id x event type: True where the run has an injected (not emergent) event of it."""
+    ev = events[events["type"].isin(list(types))]
+    if "params" in ev and len(ev):
+        emergent = ev["params"].map(lambda p: bool(p.get("emergent")) if isinstance(p, Mapping) else False)
+        ev = ev[~emergent.to_numpy(dtype=bool)]
+    return pd.crosstab(ev["run_id"], ev["type"]).gt(0) if len(ev) else pd.DataFrame()
+
+
+def intentionality(dataset: Any) -> dict[str, Any]:
+    """How a campaign dataset covers what its campaign asked for.
+
+    Parameters
+    ----------
+    dataset : path or TwinDataset
+        A finalized campaign dataset (``twinforge campaign run``).
+
+    Returns
+    -------
+    dict
+        ``class_balance``: with ``[classes]``, the asked and the generated share of the
+        factual runs per stratum and their total-variation distance
+        :math:`\\frac12 \\sum_h |g_h - a_h|` (0: as asked);
+        ``events``: per event type, the share of factual runs holding it (as generated), the
+        weighted share (the estimate of the natural probability the weights give back) and
+        the natural probability :math:`1 - e^{-\\Lambda}` of the campaign's model, with the
+        oversampling factor generated / natural;
+        ``parameters``: per ``[parameters]`` law or ``[design]`` bound, the Kolmogorov-Smirnov
+        distance between the runs' probability-integral transforms :math:`u = F(x)` and the
+        uniform law (0: the runs follow the law asked for) and the share of the
+        :data:`N_BINS` equal-probability bins holding at least one run.
+    """
+    from scipy import stats
+
+    from twinforge.campaign.analysis import read_campaign, read_runs
+    from twinforge.export.reader import TwinDataset, open_dataset
+
+    ds = dataset if isinstance(dataset, TwinDataset) else open_dataset(dataset)
+    campaign = read_campaign(ds.root)
+    if campaign is None:
+        raise ValueError(f"{ds.root} was not made by a campaign: nothing was asked for")
+    runs = read_runs(ds.root)
+    if "counterfactual" in runs:
+        runs = runs[~runs["counterfactual"].astype(bool)]
+    n = len(runs)
+    out: dict[str, Any] = {"n_runs": n, "sampler": campaign.sampler}
+    if campaign.classes:
+        total = sum(campaign.classes.values())
+        asked = {h: k / total for h, k in campaign.classes.items()}
+        got = runs["stratum"].value_counts(normalize=True).to_dict()
+        tv = 0.5 * sum(abs(got.get(h, 0.0) - asked.get(h, 0.0)) for h in set(asked) | set(got))
+        out["class_balance"] = {"asked": asked, "generated": {h: float(got.get(h, 0.0)) for h in asked},
+                                "total_variation": float(tv)}
+    if campaign.events:
+        s = campaign.scenario
+        present = _present_types(ds.events, list(campaign.events)).reindex(runs["run_id"], fill_value=False)
+        w = runs["weight"].to_numpy(dtype=float)
+        ev = {}
+        for name, model in campaign.events.items():
+            has = present[name].to_numpy(dtype=bool) if name in present else np.zeros(n, dtype=bool)
+            natural = 1.0 - math.exp(-model.active_count(s.start, s.days))
+            share = float(has.mean()) if n else math.nan
+            ev[name] = {"generated_share": share, "weighted_share": float(np.sum(w * has) / np.sum(w)),
+                        "natural_probability": natural,
+                        "oversampling": share / natural if natural > 0 else math.inf}
+        out["events"] = ev
+    laws: dict[str, Any] = {p: law.frozen().cdf for p, law in campaign.parameters.items()}
+    if campaign.design is not None:
+        laws.update({p: stats.uniform(lo, hi - lo).cdf for p, (lo, hi) in campaign.design.bounds.items()})
+    params = {}
+    for path, cdf in laws.items():
+        col = path if path in runs else None
+        if col is None or n == 0:
+            params[path] = {"note": "not recorded in runs.parquet"}
+            continue
+        u = np.clip(cdf(runs[col].to_numpy(dtype=float)), 0.0, 1.0)
+        bins = min(N_BINS, n)
+        filled = len(np.unique(np.minimum((u * bins).astype(int), bins - 1))) / bins
+        params[path] = {"ks_uniform": float(stats.kstest(u, "uniform").statistic), "bins": bins,
+                        "bins_filled": float(filled)}
+    if params:
+        out["parameters"] = params
+    return out
+
+
+def intentionality_entries(dataset: Any) -> dict[str, dict[str, Any]]:
+    """:func:`intentionality` as the report's ``intentionality`` group (empty for a dataset
+    not made by a campaign): ``class_balance_tv``, ``event_share.<type>`` (generated share;
+    the natural probability, weighted share and oversampling beside it) and
+    ``parameter_ks.<path>`` (with ``bins_filled``)."""
+    from twinforge.campaign.analysis import read_campaign
+    from twinforge.export.reader import TwinDataset
+
+    root = dataset.root if isinstance(dataset, TwinDataset) else dataset
+    if read_campaign(root) is None:
+        return {}
+    v = intentionality(dataset)
+    out: dict[str, dict[str, Any]] = {}
+    if "class_balance" in v:
+        cb = v["class_balance"]
+        out["class_balance_tv"] = {
+            "value": cb["total_variation"], "range": "[0, 1]", "direction": "lower is better", "ideal": 0.0,
+            "meaning": "total-variation distance between the strata shares asked ([classes]) and generated",
+            "asked": cb["asked"], "generated": cb["generated"]}
+    for name, e in v.get("events", {}).items():
+        out[f"event_share.{name}"] = {
+            "value": e["generated_share"], "range": "[0, 1]", "direction": "as asked", "ideal": None,
+            "meaning": f"share of runs with {name}: natural probability {e['natural_probability']:.3g}, "
+                       f"oversampled x{e['oversampling']:.3g}; the weights give back {e['weighted_share']:.3g}",
+            **e}
+    for path, e in v.get("parameters", {}).items():
+        if "ks_uniform" not in e:
+            continue
+        out[f"parameter_ks.{path}"] = {
+            "value": e["ks_uniform"], "range": "[0, 1]", "direction": "lower is better", "ideal": 0.0,
+            "meaning": f"KS distance of the runs' F(x) from uniform: the law asked for; "
+                       f"{e['bins_filled']:.0%} of {e['bins']} equal-probability bins hold a run", **e}
+    return out

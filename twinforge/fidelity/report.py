@@ -362,6 +362,8 @@ def _html(rep: FidelityReport, figures: dict[str, bytes], title: str) -> str:
     for group, heading in (("windows", "Window-level metrics"),
                            ("information", "Information richness (alpha-precision, beta-recall; "
                                            "Alaa et al. 2022, see twinforge.fidelity.coverage)"),
+                           ("intentionality", "Intentionality (the campaign's classes, events and parameter "
+                                              "laws against the runs generated)"),
                            ("utility", "Utility (train on synthetic, test on real)"),
                            ("channel", "Per-channel metrics"), ("cross_channel", "Cross-channel metrics")):
         rows = table[table["group"] == group]
