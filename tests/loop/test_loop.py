@@ -108,3 +108,13 @@ def test_pooled_weights_are_the_stratified_weights_of_all_rounds(loop_run):
     assert w["weight"].sum() == pytest.approx(n * total_p)
     for h, p in res.probabilities.items():
         assert w.loc[w["stratum"] == h, "weight"].sum() / w["weight"].sum() == pytest.approx(p / total_p)
+
+
+@pytest.mark.slow  # a second loop of the fixture's size
+def test_same_seed_same_rounds(loop_run, tmp_path):
+    res, out = loop_run
+    again = closed_loop(machine_campaign(), tmp_path / "again", LoopSettings(
+        rounds=2, runs_per_round=4, features=FEATURES, relabel={"": "none"}, validation_runs_per_class=1,
+        pairs_share=0.5))
+    assert json.loads((tmp_path / "again" / "loop.json").read_text()) == json.loads((out / "loop.json").read_text())
+    pd.testing.assert_frame_equal(again.samples, res.samples)
