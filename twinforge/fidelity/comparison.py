@@ -562,10 +562,12 @@ def compare(
     rep = compare_prepared(prep, prep.side(synth), null_permutations=null_permutations, n_boot=n_boot)
     if tstr:
         add_tstr(rep, real, synth, settings)
-    if not isinstance(synthetic, pd.DataFrame):  # a dataset: what its campaign asked for, if any
+    if not isinstance(synthetic, pd.DataFrame):  # a campaign dataset: what its campaign asked for
         from twinforge.fidelity.coverage import intentionality_entries
 
-        rep.metrics["intentionality"] = intentionality_entries(synthetic)
+        intent = intentionality_entries(synthetic)
+        if intent:
+            rep.metrics["intentionality"] = intent
     return rep
 
 
