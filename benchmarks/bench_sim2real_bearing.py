@@ -48,7 +48,8 @@ this twin without the visibility rule and the twin at ``ABLATION_REF`` in the sa
    discriminative score (0 = indistinguishable, 0.5 = separable), against synthetic windows of
    the MFPT rig preset with the campaign's laws at the real windows' length.
 
-Prints every figure and a summary; 545 s on 2 cores shared with other work (load about 8). Real data are read from
+Prints every figure and a summary. Both parts: 993 s on 2 cores shared with other work at load
+average 13-14 (the first part alone: 545 s at load about 8). Real data are read from
 ``--shared`` (default ``TWINFORGE_SHARED_DATA``, as for the tests)
 and never copied; without them only the synthetic parts run.
 """
