@@ -230,6 +230,8 @@ def visibility_threshold(X: np.ndarray, is_fault: np.ndarray, snr_db: np.ndarray
         if counts[b] >= 20:
             auc[b] = roc_auc_score(np.r_[np.zeros(healthy.size), np.ones(counts[b])], np.r_[healthy, score[sel]])
     populated = np.flatnonzero(np.isfinite(auc))
+    if populated.size == 0:
+        raise ValueError(f"visibility rule, {title}: no fault_snr_db bin holds 20 faulty snapshots; generate more machines")
     b0 = populated[-1]
     for b in populated[::-1]:
         if auc[b] < VIS_AUC:
@@ -348,11 +350,7 @@ def run_life_test(work: Path, workers: int, ablation_ref: str, dev: bool, summar
     models = {"this twin, visibility rule": (syn, labels_vis), "this twin, every fault labelled faulty": (syn, labels_any)}
     if ablation_ref:
         t0 = time.perf_counter()
-        pkg = work / "life_ablation" / "package"
-        pkg.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "archive", ablation_ref, "twinforge"], cwd=ROOT, capture_output=True,
-                                 check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(pkg)], input=archive, check=True)
+        pkg = old_package(ablation_ref, work / "life_ablation" / "package")
         old_preset = tomllib.loads(subprocess.run(["git", "show", f"{ablation_ref}:twinforge/data/presets/pronostia.toml"],
                                                   cwd=ROOT, capture_output=True, text=True, check=True).stdout)
         out = work / "life_ablation" / "data"
@@ -448,13 +446,18 @@ def synthetic_set(out: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def old_package(ref: str, dest: Path) -> Path:
+    """The ``twinforge`` package as it was at commit ``ref``, extracted into ``dest`` (a git archive)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", ref, "twinforge"], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
 def run_ablation(out: Path, workers: int, ref: str) -> float:
     """Generate the ablation's training set with the twin at ``ref`` (a fresh interpreter on it)."""
-    pkg = out / "package"
-    pkg.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    archive = subprocess.run(["git", "archive", ref, "twinforge"], cwd=ROOT, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(pkg)], input=archive, check=True)
+    pkg = old_package(ref, out / "package")
     env = {**os.environ, "PYTHONPATH": str(pkg)}
     subprocess.run([sys.executable, "-c", OLD_TWIN_SCRIPT, str(pkg), str(out / "data"), str(workers),
                     json.dumps(ABLATION_RIGS)], env=env, check=True, cwd=out)
