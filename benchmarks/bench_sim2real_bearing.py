@@ -1,6 +1,17 @@
 """Sim-to-real bearing fault classification: trained on the twin only, tested on real machines.
 
-    python benchmarks/bench_sim2real_bearing.py [--workers 2] [--shared DATA_DIR] [--keep DIR]
+    python benchmarks/bench_sim2real_bearing.py [--workers 2] [--part all|first|second] [--shared DATA_DIR] [--keep DIR]
+
+Two tests (protocols in docs/machine.md). The **first** (``--part first``, items 1-8 below):
+an envelope-spectrum classifier, MFPT inner vs outer race and PRONOSTIA Bearing1_1 early vs
+late, now also with the visibility rule. The **second** (``--part second``): time-domain
+indicators (level over the bearing's own start, crest factor, kurtosis, skewness) trained on
+synthetic PRONOSTIA-rig lives run to failure at the rig's three operating conditions, with
+faults labelled faulty only where visible (``fault_snr_db`` at or above a threshold chosen on
+held-out synthetic machines, :func:`visibility_threshold`), scored early (first 10 % of life)
+vs late (last 10 %) on PRONOSTIA bearings 1_2, 2_1, 2_2, 3_1, 3_2 (the shipped per-snapshot
+table) and, level only, on the four failed IMS bearings (their per-snapshot mean |x|); with
+this twin without the visibility rule and the twin at ``ABLATION_REF`` in the same run.
 
 1. **Training set**: the shipped domain-randomisation campaign ``bearing_faults_dr``
    (``twinforge/data/campaigns/bearing_faults_dr.toml``: 325 machines drawn on four rig presets,
@@ -37,7 +48,8 @@
    discriminative score (0 = indistinguishable, 0.5 = separable), against synthetic windows of
    the MFPT rig preset with the campaign's laws at the real windows' length.
 
-Prints every figure and a summary; 545 s on 2 cores shared with other work (load about 8). Real data are read from
+Prints every figure and a summary. Both parts: 993 s on 2 cores shared with other work at load
+average 13-14 (the first part alone: 545 s at load about 8). Real data are read from
 ``--shared`` (default ``TWINFORGE_SHARED_DATA``, as for the tests)
 and never copied; without them only the synthetic parts run.
 """
@@ -68,6 +80,34 @@ PRONOSTIA_TEST_EARLY = tuple(range(51, 1402, 100))
 PRONOSTIA_LATE = tuple(range(2784, 2804))
 PRONOSTIA_FIT = tuple(range(1, 1402, 100))  # fitted the healthy background: --dev only
 IMS_FIT, IMS_CHECK = "2003.10.22.12.06.24", "2003.10.22.16.44.13"
+
+# --- second test (docs/machine.md, "Sim-to-real, second test"): life-cycle indicators ---------
+#: PRONOSTIA operating conditions: shaft speed [rpm], radial load [N].
+LIFE_CONDITIONS = {1: (1800.0, 4000.0), 2: (1650.0, 4200.0), 3: (1500.0, 5000.0)}
+LIFE_MACHINES = 10          # synthetic machines per condition, run to failure
+LIFE_PERIOD = "60s"         # snapshot spacing of the synthetic lives (the features do not depend on it)
+LIFE_SEED = 2031
+#: Domain randomisation of the fault physics on the PRONOSTIA rig (on top of the preset's [diversity]).
+LIFE_DR = {
+    "fault_mode_probs": {"outer_race": 0.4, "inner_race": 0.3, "rolling_element": 0.3},
+    "resonance_sigma": 0.2, "resonance_damping_sigma": 0.5, "resonance_sign_flip": True,
+    "impact_scale_sigma": 1.0, "outer_race_angle_sd_deg": 60.0, "inner_race_modulation_range": [0.1, 1.0],
+    "rolling_element_impulsiveness_range": [0.0, 0.6], "rolling_element_contact_range": [0.3, 1.0],
+}
+EARLY_FRACTION, LATE_FRACTION = 0.10, 0.10   # of the recorded life
+BASELINE_FRACTION, BASELINE_MIN = 0.05, 5    # rms_0: median over the first 5 % of snapshots (>= 5)
+#: The frozen time-domain pipeline: features and model.
+LIFE_FEATURES = ("log_rms_rel", "crest", "kurtosis", "skewness")
+LEVEL_FEATURES = ("log_mabs_rel",)           # IMS: only the mean absolute acceleration exists
+LIFE_FROZEN = {"n_estimators": 300, "min_samples_leaf": 5, "class_weight": "balanced", "random_state": 0}
+#: Visibility rule: bins of fault_snr_db [dB], and the held-out AUC below which a bin is "at chance".
+VIS_BIN_DB, VIS_AUC = 2.5, 0.6
+PRONOSTIA_CLEAN = ("Bearing2_2", "Bearing3_1")             # held out of the preset calibration too
+PRONOSTIA_CAL = ("Bearing1_2", "Bearing2_1", "Bearing3_2")  # their trends shaped the preset
+PRONOSTIA_TABLE = ROOT / "twinforge" / "data" / "pronostia" / "learning_set_snapshot_features.csv.xz"
+#: IMS failed bearings: (test, column, failure).
+IMS_FAILED = ((1, "Bearing 3 C1", "inner race"), (1, "Bearing 4 C1", "roller"),
+              (2, "Bearing 1", "outer race"), (3, "Bearing 3", "outer race"))
 #: The ablation: the machine twin as it was before the present vibration physics (impact trains
 #: at the defect frequencies on fixed resonances, one background path; the commit main stood at).
 ABLATION_REF = "5b00360"
@@ -97,6 +137,264 @@ for i, (bearing, rate, rpm) in enumerate(rigs):
     })
     run_campaign(spec, f"{out}/rig{i}", workers=workers, progress=False)
 """
+
+
+#: Run campaign specs (JSON list) on an older package in a fresh interpreter (the life ablation).
+OLD_SPECS_SCRIPT = r"""
+import json, sys
+import twinforge
+from twinforge.campaign import CampaignSpec, run_campaign
+assert twinforge.__file__.startswith(sys.argv[1]), twinforge.__file__
+out, workers, specs = sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
+for i, data in enumerate(specs):
+    run_campaign(CampaignSpec.from_data(data), f"{out}/life{i}", workers=workers, progress=False)
+"""
+
+
+def life_specs(preset: dict, dr: bool) -> list[dict]:
+    """Campaign data: the ``pronostia`` preset run to failure at each PRONOSTIA condition."""
+    specs = []
+    for cond, (rpm, load) in LIFE_CONDITIONS.items():
+        machine = {**preset["machine"], "shaft_speed_rpm": rpm, "radial_load_n": load, "until_failure": True}
+        diversity = {**preset.get("diversity", {}), **(LIFE_DR if dr else {"fault_mode_probs": LIFE_DR["fault_mode_probs"]})}
+        specs.append({"name": f"pronostia-life-c{cond}", "twin": "machine", "days": 2.0, "period": LIFE_PERIOD,
+                      "start": "2024-01-01", "seed": LIFE_SEED + cond, "runs": LIFE_MACHINES,
+                      "machine": machine, "diversity": diversity})
+    return specs
+
+
+def add_life_features(df: pd.DataFrame, unit: str, order: str) -> pd.DataFrame:
+    """Relative level, crest factor and life fraction per unit (the same rule for real and synthetic)."""
+    out = []
+    for _, g in df.sort_values([unit, order]).groupby(unit, sort=False):
+        n = len(g)
+        k = max(BASELINE_MIN, int(np.ceil(BASELINE_FRACTION * n)))
+        t = g[order].to_numpy(dtype=np.float64)
+        g = g.assign(log_rms_rel=np.log(g["rms"] / np.median(g["rms"].iloc[:k])),
+                     log_mabs_rel=np.log(g["mabs"] / np.median(g["mabs"].iloc[:k])) if "mabs" in g else np.nan,
+                     crest=g["peak"] / g["rms"] if "peak" in g else np.nan,
+                     frac=(t - t[0]) / max(t[-1] - t[0], 1e-12))
+        out.append(g)
+    return pd.concat(out, ignore_index=True)
+
+
+def synthetic_lives(folders: list[Path]) -> pd.DataFrame:
+    """One row per synthetic snapshot: machine, condition, fault, fault_snr_db, time-domain indicators."""
+    from twinforge.export import open_dataset
+    from twinforge.processes.condition import condition_indicators
+
+    rows = []
+    for cond, folder in enumerate(folders, start=1):
+        ds = open_dataset(folder)
+        try:
+            samples = ds.samples(columns=["time", "fault", "fault_snr_db"])
+        except Exception:  # the ablation's older twin has no fault_snr_db label
+            samples = ds.samples(columns=["time", "fault"])
+        snaps = ds.table("snapshots", columns=["accel_g"])
+        for (run_id, s), (_, w) in zip(samples.groupby("run_id"), snaps.groupby("run_id")):
+            x = np.stack([np.asarray(v, dtype=np.float64) for v in w["accel_g"]])
+            ci = condition_indicators(x, 25_600.0)
+            rows.append(pd.DataFrame({
+                "unit": f"c{cond}-{run_id}", "condition": cond, "t": np.arange(len(s), dtype=float),
+                "fault": s["fault"].fillna("").to_numpy(),
+                "snr_db": s["fault_snr_db"].to_numpy() if "fault_snr_db" in s else np.nan,
+                "rms": ci["rms"], "peak": ci["peak"], "kurtosis": ci["kurtosis"], "skewness": ci["skewness"],
+                "mabs": np.mean(np.abs(x), axis=1)}))
+    return add_life_features(pd.concat(rows, ignore_index=True), "unit", "t")
+
+
+def visibility_threshold(X: np.ndarray, is_fault: np.ndarray, snr_db: np.ndarray, groups: np.ndarray,
+                         make_clf, title: str) -> float:
+    """The fault_snr_db [dB] below which a detector of this kind is at chance on held-out machines.
+
+    Machines split in two halves; a detector (healthy vs every fault) trained on each half
+    scores the other (out-of-fold scores for every snapshot); per ``VIS_BIN_DB`` bin, the ROC
+    AUC of the bin's faulty snapshots against all healthy ones (bins with >= 20 faulty
+    snapshots). The threshold is the lower edge of the lowest bin from which every populated
+    bin above has AUC >= ``VIS_AUC``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    units = np.unique(groups)
+    half = np.isin(groups, np.random.default_rng(0).permutation(units)[: units.size // 2])
+    score = np.empty(len(X))
+    for train in (half, ~half):
+        score[~train] = make_clf().fit(X[train], is_fault[train]).predict_proba(X[~train])[:, 1]
+    edges = np.arange(-40.0, 40.0 + VIS_BIN_DB, VIS_BIN_DB)
+    healthy = score[~is_fault]
+    auc = np.full(edges.size - 1, np.nan)
+    counts = np.zeros(edges.size - 1, dtype=int)
+    for b in range(edges.size - 1):
+        sel = is_fault & (snr_db >= edges[b]) & (snr_db < edges[b + 1])
+        counts[b] = sel.sum()
+        if counts[b] >= 20:
+            auc[b] = roc_auc_score(np.r_[np.zeros(healthy.size), np.ones(counts[b])], np.r_[healthy, score[sel]])
+    populated = np.flatnonzero(np.isfinite(auc))
+    if populated.size == 0:
+        raise ValueError(f"visibility rule, {title}: no fault_snr_db bin holds 20 faulty snapshots; generate more machines")
+    b0 = populated[-1]
+    for b in populated[::-1]:
+        if auc[b] < VIS_AUC:
+            break
+        b0 = b
+    thr = float(edges[b0])
+    print(f"\nvisibility rule, {title}: out-of-fold AUC of faulty vs healthy snapshots per fault_snr_db bin "
+          f"({(~is_fault).sum()} healthy; faulty below {edges[0]:.0f} dB: {(is_fault & (snr_db < edges[0])).sum()}, "
+          f"above {edges[-1]:.0f} dB: {(is_fault & (snr_db >= edges[-1])).sum()})")
+    print("  " + ", ".join(f"[{edges[b]:+.1f},{edges[b + 1]:+.1f}) {auc[b]:.2f} (n={counts[b]})"
+                           for b in range(edges.size - 1) if counts[b]))
+    print(f"  threshold: fault_snr_db >= {thr:+.1f} dB is 'faulty' in training (below: at chance, labelled healthy)")
+    return thr
+
+
+def life_classifier():
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_jobs=2, **LIFE_FROZEN)
+
+
+def pronostia_life_table(path: Path = PRONOSTIA_TABLE) -> pd.DataFrame:
+    """The PRONOSTIA learning set's per-snapshot indicators (horizontal channel) with the life features."""
+    d = pd.read_csv(path)
+    d = d.rename(columns={"rms_h": "rms", "peak_h": "peak", "kurtosis_h": "kurtosis", "skew_h": "skewness",
+                          "bearing": "unit", "file_index": "t"})
+    d["mabs"] = np.nan
+    return add_life_features(d[["unit", "t", "rms", "peak", "kurtosis", "skewness", "mabs"]], "unit", "t")
+
+
+def ims_life_table(folder: Path) -> pd.DataFrame:
+    """The IMS failed bearings' mean absolute acceleration per snapshot, with the level feature."""
+    rows = []
+    for test, col, failure in IMS_FAILED:
+        d = pd.read_csv(folder / f"DERIVED_merged_dataset_BearingTest_{test}.csv", index_col=0, parse_dates=True)
+        t = (d.index - d.index[0]).total_seconds().to_numpy()
+        rows.append(pd.DataFrame({"unit": f"test {test} {col} ({failure})", "t": t, "mabs": d[col].to_numpy(),
+                                  "rms": d[col].to_numpy()}))
+    return add_life_features(pd.concat(rows, ignore_index=True), "unit", "t")
+
+
+def early_late(table: pd.DataFrame) -> pd.DataFrame:
+    early, late = table[table.frac <= EARLY_FRACTION], table[table.frac >= 1.0 - LATE_FRACTION]
+    return pd.concat([early.assign(label="normal"), late.assign(label="fault")], ignore_index=True)
+
+
+def score_lives(clf, cols, real: pd.DataFrame, groups: dict[str, tuple[str, ...]], title: str) -> dict[str, float]:
+    """Balanced accuracy early (healthy) vs late (faulty), per unit, per group (pooled) and the mean."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    real = real.assign(pred=np.where(clf.predict(real[list(cols)].to_numpy()) == "normal", "normal", "fault"))
+    print(f"\n{title}")
+    per = {}
+    for unit, g in real.groupby("unit", sort=True):
+        per[unit] = balanced_accuracy_score(g.label, g.pred)
+        e, l = g[g.label == "normal"], g[g.label == "fault"]
+        print(f"  {unit}: {per[unit]:.3f} (early called healthy {(e.pred == 'normal').sum()}/{len(e)}, "
+              f"late called faulty {(l.pred == 'fault').sum()}/{len(l)})")
+    out = {}
+    for name, units in groups.items():
+        g = real[real.unit.isin(units)]
+        if g.empty:
+            continue
+        out[name] = balanced_accuracy_score(g.label, g.pred)
+        print(f"  {name}: pooled {out[name]:.3f}, mean of bearings {np.mean([per[u] for u in units if u in per]):.3f}")
+    return out
+
+
+def late_departure(table: pd.DataFrame) -> pd.DataFrame:
+    """What a late window holds, without a classifier: per unit, the share of late snapshots whose
+    level (``log_rms_rel``) or kurtosis exceeds the 99th percentile of the unit's early snapshots,
+    and the visible phase: the share of life from the first snapshot after which the level stays
+    above that percentile in at least 90 % of the snapshots."""
+    out = {}
+    for unit, g in table.groupby("unit", sort=True):
+        early, late = g[g.frac <= EARLY_FRACTION], g[g.frac >= 1.0 - LATE_FRACTION]
+        q_level = np.quantile(early.log_rms_rel, 0.99)
+        level = late.log_rms_rel > q_level
+        kurt = (late["kurtosis"] > np.quantile(early["kurtosis"], 0.99)) if g["kurtosis"].notna().any() else level & False
+        above = (g.log_rms_rel > q_level).to_numpy()
+        tail_share = np.cumsum(above[::-1])[::-1] / np.arange(above.size, 0, -1)  # share above from i on
+        first = np.flatnonzero(tail_share >= 0.9)
+        phase = 1.0 - g.frac.to_numpy()[first[0]] if first.size else 0.0
+        out[unit] = {"late level > early q99": level.mean(), "late kurtosis > early q99": kurt.mean(),
+                     "either": (level | kurt).mean(), "visible phase [share of life]": phase}
+    return pd.DataFrame(out).T
+
+
+def run_life_test(work: Path, workers: int, ablation_ref: str, dev: bool, summary: list[str], shared: Path) -> None:
+    """The second test: time-domain indicators trained on synthetic lives, scored on untouched bearings."""
+    import tomllib
+
+    from twinforge.campaign import CampaignSpec, run_campaign
+
+    preset = tomllib.loads((ROOT / "twinforge" / "data" / "presets" / "pronostia.toml").read_text())
+    t0 = time.perf_counter()
+    folders = []
+    for i, data in enumerate(life_specs(preset, dr=True)):
+        folders.append(work / "life" / f"life{i}")
+        run_campaign(CampaignSpec.from_data(data), folders[-1], workers=workers, progress=False)
+    syn = synthetic_lives(folders)
+    has = syn.fault != ""
+    print(f"\nsecond test, training set: the pronostia preset run to failure at conditions 1-3, {LIFE_MACHINES} "
+          f"machines each ({syn.unit.nunique()} lives, {len(syn)} snapshots every {LIFE_PERIOD}, "
+          f"{has.sum()} with a fault present) in {time.perf_counter() - t0:.0f} s; fault modes "
+          + ", ".join(f"{k} {v}" for k, v in syn[has].groupby("unit").fault.first().value_counts().items()))
+    X = syn[list(LIFE_FEATURES)].to_numpy()
+    thr = visibility_threshold(X, has.to_numpy(), syn.snr_db.to_numpy(), syn.unit.to_numpy(), life_classifier,
+                               "time-domain indicators (synthetic lives, held-out machines)")
+    visible = has & (syn.snr_db >= thr)
+    labels_vis = np.where(visible, "fault", "normal")
+    labels_any = np.where(has, "fault", "normal")
+    print(f"  labels: {visible.sum()} faulty, {(has & ~visible).sum()} faults present but invisible -> healthy, "
+          f"{(~has).sum()} healthy; visible share per mode: "
+          + ", ".join(f"{m} {v:.2f}" for m, v in visible[has].groupby(syn.fault[has]).mean().items()))
+    models = {"this twin, visibility rule": (syn, labels_vis), "this twin, every fault labelled faulty": (syn, labels_any)}
+    if ablation_ref:
+        t0 = time.perf_counter()
+        pkg = old_package(ablation_ref, work / "life_ablation" / "package")
+        old_preset = tomllib.loads(subprocess.run(["git", "show", f"{ablation_ref}:twinforge/data/presets/pronostia.toml"],
+                                                  cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+        out = work / "life_ablation" / "data"
+        subprocess.run([sys.executable, "-c", OLD_SPECS_SCRIPT, str(pkg), str(out), str(workers),
+                        json.dumps(life_specs(old_preset, dr=False))],
+                       env={**os.environ, "PYTHONPATH": str(pkg)}, check=True, cwd=work)
+        old = synthetic_lives(sorted(out.iterdir()))
+        print(f"\nlife ablation training set: the twin at {ablation_ref} (its pronostia preset, the same conditions, "
+              f"machines and fault-mode mix; no fault_snr_db, so every fault is labelled faulty): {old.unit.nunique()} "
+              f"lives, {len(old)} snapshots in {time.perf_counter() - t0:.0f} s")
+        models[f"ablation, twin at {ablation_ref}"] = (old, np.where(old.fault != "", "fault", "normal"))
+    if dev:
+        return
+    pr = early_late(pronostia_life_table())
+    groups = {"untouched 2_2, 3_1": PRONOSTIA_CLEAN, "preset-calibration 1_2, 2_1, 3_2": PRONOSTIA_CAL,
+              "all five": PRONOSTIA_CLEAN + PRONOSTIA_CAL}
+    test5 = pr[pr.unit.isin(PRONOSTIA_CLEAN + PRONOSTIA_CAL)]
+    for name, (train, y) in models.items():
+        clf = life_classifier().fit(train[list(LIFE_FEATURES)].to_numpy(), y)
+        r = score_lives(clf, LIFE_FEATURES, test5, groups,
+                        f"PRONOSTIA early vs late (first/last 10 % of life), time-domain pipeline, {name}:")
+        summary.append(f"PRONOSTIA 5 bearings, time domain, {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in r.items()))
+        r11 = score_lives(clf, LIFE_FEATURES, pr[pr.unit == "Bearing1_1"], {"Bearing1_1": ("Bearing1_1",)},
+                          f"  (apart, seen before) Bearing1_1, {name}:")
+        summary.append(f"PRONOSTIA Bearing1_1 (seen), time domain, {name}: {r11['Bearing1_1']:.3f}")
+    ims_dir = shared / "ims_bearing"
+    if (ims_dir / "DERIVED_merged_dataset_BearingTest_1.csv").is_file():
+        ims = early_late(ims_life_table(ims_dir))
+        for name, (train, y) in models.items():
+            clf = life_classifier().fit(train[list(LEVEL_FEATURES)].to_numpy(), y)
+            r = score_lives(clf, LEVEL_FEATURES, ims, {"IMS, 4 failed bearings": tuple(ims.unit.unique())},
+                            f"IMS early vs late, level-only pipeline (log mean|x| over its start), {name}:")
+            summary.append(f"IMS 4 bearings, level only, {name}: " + ", ".join(f"{v:.3f}" for v in r.values()))
+    else:
+        print(f"\nIMS trends not found at {ims_dir}: skipped")
+    # Description, no classifier (added after the scoring run at the freezing commit; nothing tuned on it)
+    print("\nwhat the late windows hold (no classifier): share of late snapshots above the bearing's early q99")
+    print(late_departure(pronostia_life_table()).round(2).to_string())
+    d = late_departure(syn)
+    print(f"  synthetic lives ({len(d)}): median " + ", ".join(f"{k} {v:.2f}" for k, v in d.median().items())
+          + f"; visible phase quartiles {d.iloc[:, 3].quantile(0.25):.2f}-{d.iloc[:, 3].quantile(0.75):.2f}")
+    if (ims_dir / "DERIVED_merged_dataset_BearingTest_1.csv").is_file():
+        ims = ims_life_table(ims_dir).assign(kurtosis=np.nan)
+        print(late_departure(ims).round(2).to_string())
 
 
 def classifier():
@@ -148,13 +446,18 @@ def synthetic_set(out: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def old_package(ref: str, dest: Path) -> Path:
+    """The ``twinforge`` package as it was at commit ``ref``, extracted into ``dest`` (a git archive)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", ref, "twinforge"], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
 def run_ablation(out: Path, workers: int, ref: str) -> float:
     """Generate the ablation's training set with the twin at ``ref`` (a fresh interpreter on it)."""
-    pkg = out / "package"
-    pkg.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    archive = subprocess.run(["git", "archive", ref, "twinforge"], cwd=ROOT, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(pkg)], input=archive, check=True)
+    pkg = old_package(ref, out / "package")
     env = {**os.environ, "PYTHONPATH": str(pkg)}
     subprocess.run([sys.executable, "-c", OLD_TWIN_SCRIPT, str(pkg), str(out / "data"), str(workers),
                     json.dumps(ABLATION_RIGS)], env=env, check=True, cwd=out)
@@ -300,6 +603,9 @@ def main() -> None:
     ap.add_argument("--dev", action="store_true",
                     help="development run: only the MFPT development subset D and the PRONOSTIA snapshots that "
                          "fitted the healthy background (the test files are not opened)")
+    ap.add_argument("--part", choices=("all", "first", "second"), default="all",
+                    help="first: the envelope pipeline (MFPT, PRONOSTIA Bearing1_1, IMS fit); second: the life-cycle "
+                         "indicators on the bearings no classifier has seen (docs/machine.md); all: both")
     ap.add_argument("--ablation-ref", default=ABLATION_REF,
                     help="git commit of the older twin trained the same way for the ablation ('' to skip)")
     args = ap.parse_args()
@@ -309,95 +615,114 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="sim2real_"))
     work = args.keep or tmp
     t_start = time.perf_counter()
+    summary: list[str] = []
     try:
-        dt = run_dr_campaign(work / "dr", args.workers)
-        synth = synthetic_set(work / "dr")
-        counts = synth.label.value_counts().reindex(list(CLASSES), fill_value=0)
-        print(f"\ntraining set: campaign bearing_faults_dr, {synth.run_id.nunique()} machines, {len(synth)} snapshots "
-              f"({', '.join(f'{k} {v}' for k, v in counts.items())}) in {dt:.0f} s; rigs: "
-              + ", ".join(f"{k} {v}" for k, v in synth.bearing.value_counts().sort_index().items()))
-
-        # synthetic rig transfer: train on three rigs, test on the fourth
-        from sklearn.metrics import balanced_accuracy_score
-
-        print("\nsynthetic, leave one rig out (4-class balanced accuracy on the left-out rig's snapshots):")
-        rigs = {"6205-2RS": "6205-2RS (12 and 48 kHz)", "mfpt-nice": "MFPT", "pronostia": "PRONOSTIA"}
-        for bearing, name in rigs.items():
-            test = synth[synth.bearing == bearing]
-            clf = fit(synth[synth.bearing != bearing])
-            pred = clf.predict(np.vstack(test["feats"]))
-            print(f"  {name}: {balanced_accuracy_score(test.label, pred):.3f} ({len(test)} snapshots)")
-            print(confusion(test.label, pred, CLASSES))
-
-        clf_all = fit(synth)
-        clf_old = None
-        if args.ablation_ref:
-            dt_old = run_ablation(work / "ablation", args.workers, args.ablation_ref)
-            old = pd.concat([synthetic_set(d) for d in sorted((work / "ablation" / "data").iterdir())],
-                            ignore_index=True)
-            counts = old.label.value_counts().reindex(list(CLASSES), fill_value=0)
-            print(f"\nablation training set: the twin at {args.ablation_ref}, {old.run_id.nunique()} machines per rig x "
-                  f"{len(ABLATION_RIGS)} rigs ({', '.join(f'{b} at {r / 1000:g} kHz' for b, r, _ in ABLATION_RIGS)}; "
-                  f"it has no MFPT geometry), {len(old)} snapshots ({', '.join(f'{k} {v}' for k, v in counts.items())}) "
-                  f"in {dt_old:.0f} s")
-            clf_old = fit(old)
-        summary: list[str] = []
-        mfpt_dir, pr_dir = args.shared / "mfpt_bearing", args.shared / "femto_pronostia" / "raw_Learning_set_Bearing1_1"
-        if mfpt_dir.is_dir():
-            real = mfpt_windows(mfpt_dir, MFPT_DEV_LOADS if args.dev else range(1, 8))
-            r = report_mfpt(clf_all, real, "MFPT, trained on all four rigs (the MFPT rig from its published preset):")
-            summary.append("MFPT, this twin (all rigs): " + _fmt(r))
-            r = report_mfpt(fit(synth[synth.bearing != "mfpt-nice"]), real,
-                            "MFPT, trained without the MFPT rig (the pipeline gets only its geometry and rate):")
-            summary.append("MFPT, this twin without the MFPT rig: " + _fmt(r))
-            if clf_old is not None:
-                r = report_mfpt(clf_old, real, f"ABLATION: MFPT, the same pipeline trained on the twin at {args.ablation_ref}:")
-                summary.append(f"MFPT, ablation (twin at {args.ablation_ref}): " + _fmt(r))
-            # indicators against synthetic windows of the MFPT rig at the real windows' length
-            div = {"rig_probs": {"cwru_6205_12k": 0.0, "cwru_6205_48k": 0.0, "mfpt": 1.0, "pronostia": 0.0}}
-            par = {"snapshot_duration_s": {"dist": "uniform", "loc": MFPT_WINDOW_S, "scale": 1e-9}}
-            dt2 = run_dr_campaign(work / "mfpt_rig", args.workers, diversity=div, parameters=par, seed=2028,
-                                  classes={"none": 5, "bearing_inner_race": 40, "bearing_outer_race": 40,
-                                           "bearing_rolling_element": 5})
-            rig = synthetic_set(work / "mfpt_rig")
-            print(f"\nindicators, real MFPT windows against the MFPT rig preset ({len(rig)} synthetic "
-                  f"{MFPT_WINDOW_S} s snapshots, {dt2:.0f} s):")
-            for label in ("inner_race", "outer_race"):
-                print(indicator_scores(rig, real, label))
-        else:
-            print(f"\nMFPT data not found at {mfpt_dir}: skipped")
-        if pr_dir.is_dir():
-            real_p = pronostia_snapshots(pr_dir, (("normal", PRONOSTIA_FIT),) if args.dev else
-                                         (("normal", PRONOSTIA_TEST_EARLY), ("fault", PRONOSTIA_LATE)))
-            a = report_pronostia(clf_all, real_p, "PRONOSTIA Bearing1_1, trained on all four rigs")
-            summary.append(f"PRONOSTIA early vs late, this twin (all rigs): {a:.3f}")
-            a = report_pronostia(fit(synth[synth.bearing != "pronostia"]), real_p,
-                                 "PRONOSTIA Bearing1_1, trained without the PRONOSTIA rig")
-            summary.append(f"PRONOSTIA early vs late, this twin without the PRONOSTIA rig: {a:.3f}")
-            if clf_old is not None:
-                a = report_pronostia(clf_old, real_p, f"ABLATION: PRONOSTIA Bearing1_1, trained on the twin at "
-                                     f"{args.ablation_ref}")
-                summary.append(f"PRONOSTIA early vs late, ablation (twin at {args.ablation_ref}): {a:.3f}")
-            div = {"rig_probs": {"cwru_6205_12k": 0.0, "cwru_6205_48k": 0.0, "mfpt": 0.0, "pronostia": 1.0}}
-            par = {"snapshot_duration_s": {"dist": "uniform", "loc": 0.1, "scale": 1e-9}}
-            run_dr_campaign(work / "pronostia_rig", args.workers, diversity=div, parameters=par, seed=2029,
-                            classes={"none": 40, "bearing_inner_race": 1, "bearing_outer_race": 1,
-                                     "bearing_rolling_element": 1})
-            pr_synth = synthetic_set(work / "pronostia_rig")
-            print("\nindicators, real PRONOSTIA early-life snapshots against healthy PRONOSTIA-rig snapshots (0.1 s):")
-            print(indicator_scores(pr_synth, real_p, "normal"))
-        else:
-            print(f"\nPRONOSTIA data not found at {pr_dir}: skipped")
-        ims_dir = args.shared / "ims_bearing" / "raw_1st_test"
-        if ims_dir.is_dir() and not args.dev:
-            ims_fit_check(ims_dir)
+        if args.part in ("all", "second"):
+            run_life_test(work, args.workers, args.ablation_ref, args.dev, summary, args.shared)
+        if args.part in ("all", "first"):
+            run_first_test(work, args, summary)
+    finally:
         if summary:
             print("\nsummary (balanced accuracy per window; MFPT: U untouched, D development):")
             print("\n".join("  " + line for line in summary))
-    finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
     print(f"\ntotal {time.perf_counter() - t_start:.0f} s; {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+
+
+def run_first_test(work: Path, args, summary: list[str]) -> None:
+    """The first test: the envelope pipeline on MFPT, PRONOSTIA Bearing1_1 and the IMS healthy fit."""
+    dt = run_dr_campaign(work / "dr", args.workers)
+    synth = synthetic_set(work / "dr")
+    counts = synth.label.value_counts().reindex(list(CLASSES), fill_value=0)
+    print(f"\ntraining set: campaign bearing_faults_dr, {synth.run_id.nunique()} machines, {len(synth)} snapshots "
+          f"({', '.join(f'{k} {v}' for k, v in counts.items())}) in {dt:.0f} s; rigs: "
+          + ", ".join(f"{k} {v}" for k, v in synth.bearing.value_counts().sort_index().items()))
+
+    # synthetic rig transfer: train on three rigs, test on the fourth
+    from sklearn.metrics import balanced_accuracy_score
+
+    print("\nsynthetic, leave one rig out (4-class balanced accuracy on the left-out rig's snapshots):")
+    rigs = {"6205-2RS": "6205-2RS (12 and 48 kHz)", "mfpt-nice": "MFPT", "pronostia": "PRONOSTIA"}
+    for bearing, name in rigs.items():
+        test = synth[synth.bearing == bearing]
+        clf = fit(synth[synth.bearing != bearing])
+        pred = clf.predict(np.vstack(test["feats"]))
+        print(f"  {name}: {balanced_accuracy_score(test.label, pred):.3f} ({len(test)} snapshots)")
+        print(confusion(test.label, pred, CLASSES))
+
+    clf_all = fit(synth)
+    thr = visibility_threshold(np.vstack(synth["feats"]), (synth.label != "normal").to_numpy(),
+                               synth.snr_db.to_numpy(), synth.run_id.to_numpy(), classifier,
+                               "envelope features (bearing_faults_dr, held-out machines)")
+    invisible = (synth.label != "normal") & ~(synth.snr_db >= thr)
+    faulty = synth.label != "normal"
+    print(f"  labels: {invisible.sum()} of {faulty.sum()} faulty snapshots invisible -> normal; visible share per "
+          "mode: " + ", ".join(f"{m} {v:.2f}" for m, v in (~invisible[faulty]).groupby(synth.label[faulty]).mean().items()))
+    clf_vis = fit(synth.assign(label=synth.label.where(~invisible, "normal")))
+    clf_old = None
+    if args.ablation_ref:
+        dt_old = run_ablation(work / "ablation", args.workers, args.ablation_ref)
+        old = pd.concat([synthetic_set(d) for d in sorted((work / "ablation" / "data").iterdir())],
+                        ignore_index=True)
+        counts = old.label.value_counts().reindex(list(CLASSES), fill_value=0)
+        print(f"\nablation training set: the twin at {args.ablation_ref}, {old.run_id.nunique()} machines per rig x "
+              f"{len(ABLATION_RIGS)} rigs ({', '.join(f'{b} at {r / 1000:g} kHz' for b, r, _ in ABLATION_RIGS)}; "
+              f"it has no MFPT geometry), {len(old)} snapshots ({', '.join(f'{k} {v}' for k, v in counts.items())}) "
+              f"in {dt_old:.0f} s")
+        clf_old = fit(old)
+    mfpt_dir, pr_dir = args.shared / "mfpt_bearing", args.shared / "femto_pronostia" / "raw_Learning_set_Bearing1_1"
+    if mfpt_dir.is_dir():
+        real = mfpt_windows(mfpt_dir, MFPT_DEV_LOADS if args.dev else range(1, 8))
+        r = report_mfpt(clf_all, real, "MFPT, trained on all four rigs (the MFPT rig from its published preset):")
+        summary.append("MFPT, this twin (all rigs): " + _fmt(r))
+        r = report_mfpt(fit(synth[synth.bearing != "mfpt-nice"]), real,
+                        "MFPT, trained without the MFPT rig (the pipeline gets only its geometry and rate):")
+        summary.append("MFPT, this twin without the MFPT rig: " + _fmt(r))
+        if clf_old is not None:
+            r = report_mfpt(clf_old, real, f"ABLATION: MFPT, the same pipeline trained on the twin at {args.ablation_ref}:")
+            summary.append(f"MFPT, ablation (twin at {args.ablation_ref}): " + _fmt(r))
+        # indicators against synthetic windows of the MFPT rig at the real windows' length
+        div = {"rig_probs": {"cwru_6205_12k": 0.0, "cwru_6205_48k": 0.0, "mfpt": 1.0, "pronostia": 0.0}}
+        par = {"snapshot_duration_s": {"dist": "uniform", "loc": MFPT_WINDOW_S, "scale": 1e-9}}
+        dt2 = run_dr_campaign(work / "mfpt_rig", args.workers, diversity=div, parameters=par, seed=2028,
+                              classes={"none": 5, "bearing_inner_race": 40, "bearing_outer_race": 40,
+                                       "bearing_rolling_element": 5})
+        rig = synthetic_set(work / "mfpt_rig")
+        print(f"\nindicators, real MFPT windows against the MFPT rig preset ({len(rig)} synthetic "
+              f"{MFPT_WINDOW_S} s snapshots, {dt2:.0f} s):")
+        for label in ("inner_race", "outer_race"):
+            print(indicator_scores(rig, real, label))
+    else:
+        print(f"\nMFPT data not found at {mfpt_dir}: skipped")
+    if pr_dir.is_dir():
+        real_p = pronostia_snapshots(pr_dir, (("normal", PRONOSTIA_FIT),) if args.dev else
+                                     (("normal", PRONOSTIA_TEST_EARLY), ("fault", PRONOSTIA_LATE)))
+        a = report_pronostia(clf_all, real_p, "PRONOSTIA Bearing1_1, trained on all four rigs")
+        summary.append(f"PRONOSTIA early vs late, this twin (all rigs): {a:.3f}")
+        a = report_pronostia(clf_vis, real_p, "PRONOSTIA Bearing1_1, trained on all four rigs, visibility rule "
+                             "(these snapshots were scored once before, without the rule)")
+        summary.append(f"PRONOSTIA early vs late, this twin (all rigs), visibility rule: {a:.3f}")
+        a = report_pronostia(fit(synth[synth.bearing != "pronostia"]), real_p,
+                             "PRONOSTIA Bearing1_1, trained without the PRONOSTIA rig")
+        summary.append(f"PRONOSTIA early vs late, this twin without the PRONOSTIA rig: {a:.3f}")
+        if clf_old is not None:
+            a = report_pronostia(clf_old, real_p, f"ABLATION: PRONOSTIA Bearing1_1, trained on the twin at "
+                                 f"{args.ablation_ref}")
+            summary.append(f"PRONOSTIA early vs late, ablation (twin at {args.ablation_ref}): {a:.3f}")
+        div = {"rig_probs": {"cwru_6205_12k": 0.0, "cwru_6205_48k": 0.0, "mfpt": 0.0, "pronostia": 1.0}}
+        par = {"snapshot_duration_s": {"dist": "uniform", "loc": 0.1, "scale": 1e-9}}
+        run_dr_campaign(work / "pronostia_rig", args.workers, diversity=div, parameters=par, seed=2029,
+                        classes={"none": 40, "bearing_inner_race": 1, "bearing_outer_race": 1,
+                                 "bearing_rolling_element": 1})
+        pr_synth = synthetic_set(work / "pronostia_rig")
+        print("\nindicators, real PRONOSTIA early-life snapshots against healthy PRONOSTIA-rig snapshots (0.1 s):")
+        print(indicator_scores(pr_synth, real_p, "normal"))
+    else:
+        print(f"\nPRONOSTIA data not found at {pr_dir}: skipped")
+    ims_dir = args.shared / "ims_bearing" / "raw_1st_test"
+    if ims_dir.is_dir() and not args.dev:
+        ims_fit_check(ims_dir)
 
 
 if __name__ == "__main__":

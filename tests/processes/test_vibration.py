@@ -541,3 +541,17 @@ def test_every_defect_type_raises_its_own_line_most_on_every_rig_preset(rig):
             assert rise["rolling_element"] > 3.0 and rise["cage"] > 3.0, rise
         else:
             assert max(rise, key=rise.get) == mode and rise[mode] > 3.0, (mode, rise)
+
+
+def test_fault_snr_db_is_the_defect_power_over_the_rest_of_the_snapshot():
+    """The visibility label: a ten times louder healthy machine hides the same spall 20 dB deeper."""
+    from twinforge.processes.vibration import fault_snr_db
+
+    quiet = PARAMS.model_copy(update={"sensor_noise_g": 0.0, "shaft_harmonics_g": (), "line_harmonics_g": ()})
+    loud = quiet.model_copy(update={"background_rms_g": 10.0 * quiet.background_rms_g})
+    x1, f1 = snap({"outer_race": 0.5}, geometry=PRONOSTIA, shaft=30.0, params=quiet, duration=0.5, return_fault=True)
+    x2, f2 = snap({"outer_race": 0.5}, geometry=PRONOSTIA, shaft=30.0, params=loud, duration=0.5, return_fault=True)
+    np.testing.assert_allclose(f1, f2, rtol=1e-12, atol=1e-12)  # the defect's vibration does not change
+    assert fault_snr_db(x2, f2) == pytest.approx(fault_snr_db(x1, f1) - 20.0, abs=1e-6)
+    healthy, none = snap({}, geometry=PRONOSTIA, shaft=30.0, params=quiet, duration=0.5, return_fault=True)
+    assert not none.any() and fault_snr_db(healthy, none) == -np.inf

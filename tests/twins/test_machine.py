@@ -394,3 +394,25 @@ def test_a_rig_preset_runs_through_the_twin_and_its_fault_shows(rig):
     before, after = df[df.t_s < 30.0], df[df.t_s >= 30.0]
     assert after.accel_env_bpfo_g.min() > 3.0 * before.accel_env_bpfo_g.max()
     assert after.accel_rms_g.min() > 3.0 * before.accel_rms_g.max()
+
+
+def test_domain_randomised_faults_start_inside_the_run(tmp_path):
+    """bearing_faults_dr: a fault starts at a random time within the 40-s run, so a fault machine's
+    first snapshot is healthy and the classifier sees healthy snapshots of every rig (a fault already
+    in progress when the run opens would leave almost no healthy examples)."""
+    from twinforge.campaign import load_campaign, run_campaign
+
+    spec = load_campaign("bearing_faults_dr", classes={"none": 1, "bearing_inner_race": 1, "bearing_outer_race": 2,
+                                                       "bearing_rolling_element": 2},
+                         parameters={"snapshot_duration_s": {"dist": "uniform", "loc": 0.05, "scale": 1e-9}})
+    assert all(not m.in_progress for m in spec.events.values())
+    run_campaign(spec, tmp_path / "dr", workers=1, progress=False)
+    s = open_dataset(tmp_path / "dr").samples(columns=["time", "fault"]).sort_values(["run_id", "time"])
+    runs = [list(f.fillna("")) for _, f in s.groupby("run_id")["fault"]]
+    faulty = [labels for labels in runs if any(labels)]
+    assert len(runs) == 6 and faulty  # (an onset after the last snapshot leaves a run without a faulty one)
+    for labels in runs:
+        assert labels[0] == ""  # healthy when the run opens
+    for labels in faulty:
+        onset = next(i for i, v in enumerate(labels) if v)
+        assert all(labels[onset:])  # faulty from the onset on: the spall stays
