@@ -15,7 +15,7 @@ from twinforge.processes.feeder import voltage_linearised, voltage_power_flow
 
 def run(spec, run_id=0):
     twin = build_twin(spec, plan_runs(spec, spec.seed)[run_id])
-    blocks = list(simulate(twin, spec.grid(), chunk_samples=spec.chunk_samples))
+    blocks = [r.samples for r in simulate(twin, spec.grid(), chunk_samples=spec.chunk_samples)]
     df = pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]})
     df["time"] = pd.DatetimeIndex(df["time"]).tz_localize("UTC")
     return df, twin.events(run_id), twin
@@ -214,7 +214,7 @@ def test_output_does_not_depend_on_chunking():
     b, _, _ = run(spec.model_copy(update={"chunk_samples": 1000}))
     small = spec.model_copy(update={"chunk_samples": 1000})
     twin = build_twin(small, plan_runs(small, small.seed)[0])
-    blocks = list(simulate(twin, small.grid(), chunk_samples=40))  # ten hours per block
+    blocks = [r.samples for r in simulate(twin, small.grid(), chunk_samples=40)]  # ten hours per block
     c = pd.DataFrame({k: np.concatenate([bl[k] for bl in blocks]) for k in blocks[0]})
     c["time"] = pd.DatetimeIndex(c["time"]).tz_localize("UTC")
     assert len(blocks) > 5

@@ -14,7 +14,7 @@ def run_frame(spec, run_id=0, chunk_samples=None):
     """Simulate one run of ``spec`` in memory: (samples DataFrame, events DataFrame, twin)."""
     plan = plan_runs(spec, spec.seed)[run_id]
     twin = build_twin(spec, plan)
-    blocks = list(simulate(twin, spec.grid(), chunk_samples=chunk_samples or spec.chunk_samples))
+    blocks = [r.samples for r in simulate(twin, spec.grid(), chunk_samples=chunk_samples or spec.chunk_samples)]
     df = pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]})
     df["time"] = pd.DatetimeIndex(df["time"]).tz_localize("UTC")
     return df, twin.events(run_id), twin

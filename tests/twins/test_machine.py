@@ -28,8 +28,9 @@ def run(spec, run_id=0, chunk_samples=None):
     """(samples DataFrame, events, twin, waveforms (n, m)) of one run, as the runner makes it."""
     twin = build_twin(spec, plan_runs(spec, spec.seed)[run_id])
     grid = twin.run_grid(spec.grid())
-    blocks = list(simulate(twin, grid, chunk_samples=chunk_samples or spec.chunk_samples))
-    tables = [b.pop("_tables")["snapshots"] for b in blocks]
+    rendered = list(simulate(twin, grid, chunk_samples=chunk_samples or spec.chunk_samples))
+    tables = [r.tables["snapshots"] for r in rendered]
+    blocks = [r.samples for r in rendered]
     df = pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]})
     df["t_s"] = grid.t_s()
     waves = np.concatenate([t["accel_g"] for t in tables])

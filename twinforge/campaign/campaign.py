@@ -49,7 +49,7 @@ from twinforge.campaign.spec import (
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import canonical_json, config_hash
-from twinforge.events.base import ScheduledEvent
+from twinforge.events.base import ScheduledEvent, refusal
 from twinforge.events.natural import NATURAL_MODELS, NaturalModel
 from twinforge.events.sampling import (
     MIXED,
@@ -298,8 +298,8 @@ class CampaignSpec(BaseModel):
         for name in self.events:
             if name not in EVENTS:
                 problems.append(f"events.{name}: {name!r} is not a registered event type; known: {', '.join(EVENTS.names())}")
-            elif s.twin not in EVENTS.get(name).twins:
-                problems.append(f"events.{name}: {name!r} does not act on the {s.twin} twin")
+            elif (why := refusal(name, s.twin)) is not None:
+                problems.append(f"events.{name}: {why}")
         if self.sampler == "importance":
             if not self.proposal:
                 problems.append("proposal: sampler 'importance' needs a [proposal.<event type>] table")

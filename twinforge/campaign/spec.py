@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.timegrid import TimeGrid, parse_period_s, parse_utc
-from twinforge.events.base import ScheduledEvent
+from twinforge.events.base import ScheduledEvent, refusal
 
 __all__ = ["GenerateSpec", "SpecError", "load_spec", "format_validation_error"]
 
@@ -150,12 +150,9 @@ class GenerateSpec(BaseModel):
                     f"events.{k}.severity: {ev.severity!r} is outside the range of {ev.type!r}; "
                     f"allowed: {lo:g} <= severity <= {hi:g} {kind.severity_unit}"
                 ) from None
-            acts_on = EVENTS.get(ev.type).twins
-            if self.twin not in acts_on:
-                raise ValueError(
-                    f"events.{k}.type: {ev.type!r} does not act on the {self.twin} twin; allowed: events of "
-                    f"the {self.twin} twin ({', '.join(n for n in EVENTS.names() if self.twin in EVENTS.get(n).twins)})"
-                )
+            why = refusal(ev.type, self.twin)  # the twin lacks an event target the event needs
+            if why is not None:
+                raise ValueError(f"events.{k}.type: {why}")
             if not self.start <= ev.start < end:
                 raise ValueError(
                     f"events.{k}.start: {ev.start} is outside the horizon; allowed: within the horizon "

@@ -51,6 +51,8 @@ from twinforge.core.eventlog import EventLog
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
+from twinforge.core.twin import Rendered
+from twinforge.events.base import EventType
 from twinforge.processes.calendar import CalendarParams
 from twinforge.processes.commercial import CommercialLoad, CommercialParams
 from twinforge.processes.feeder import FeederParams, voltage_linearised, voltage_violation
@@ -232,7 +234,7 @@ def draw_grid(base: GridConfig, diversity: GridDiversity | None, rng: np.random.
 
 
 @EVENTS.register("feeder_fault")
-class FeederFault:
+class FeederFault(EventType):
     """A fault on the feeder: the homes downstream of the fault lose supply.
 
     ``severity`` is the share of the feeder (from its far end) cut off, in (0, 1]: 1 trips
@@ -241,12 +243,20 @@ class FeederFault:
 
     name = "feeder_fault"
     category = "grid"
-    twins = ("grid",)
+    needs = ("supply",)
     severity_unit = "share of homes"
     severity_range = (0.0, 1.0)
 
     def apply(self, twin: GridTwin, start_s: float, end_s: float, severity: float) -> int:
-        return twin.protection.add_outage(start_s, end_s, "fault", severity)
+        return twin.target("supply").add_outage(start_s, end_s, "fault", severity)
+
+
+class FaultRateSchedule(list):
+    """Target ``fault_rate`` of a feeder: the ``(start_s, end_s, factor)`` windows in which
+    storms multiply the fault rate (overlapping windows do not compound: the largest wins)."""
+
+    def add_multiplier(self, start_s: float, end_s: float, factor: float) -> None:
+        self.append((float(start_s), float(end_s), float(factor)))
 
 
 class Protection:
@@ -312,6 +322,7 @@ class GridTwin(TwinBase):
     Config: ClassVar[type] = GridConfig
     Diversity: ClassVar[type] = GridDiversity
     period_range_s: ClassVar[tuple[float, float]] = (60.0, 3600.0)
+    targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature", "fault_rate", "supply"}
     draw = staticmethod(draw_grid)
 
     def channels(self) -> tuple[ChannelSpec, ...]:
@@ -351,7 +362,8 @@ class GridTwin(TwinBase):
         n_nodes = self.fparams.n_nodes
         self.node_of_home = np.minimum((np.arange(cfg.n_homes) * n_nodes) // cfg.n_homes, n_nodes - 1)
         #: (start_s, end_s, factor) windows in which storms multiply the fault rate.
-        self.fault_rate_multipliers: list[tuple[float, float, float]] = []
+        self.fault_rate_multipliers = FaultRateSchedule()
+        self.expose(ambient_temperature=self.weather, fault_rate=self.fault_rate_multipliers, supply=self.protection)
         self.apply_scheduled_events(grid)
         if cfg.protection.fault_rate_per_year > 0:
             env.process(self._faults(env, streams.generator("protection/faults")))
@@ -464,7 +476,7 @@ class GridTwin(TwinBase):
                 return k
         return None
 
-    def render(self, grid: TimeGrid, i0: int, i1: int) -> dict[str, np.ndarray]:
+    def render(self, grid: TimeGrid, i0: int, i1: int) -> Rendered:
         n_samples = i1 - i0
         n_sub = n_samples * self.per_sample
         t0 = i0 * grid.period_s
@@ -547,11 +559,12 @@ class GridTwin(TwinBase):
         if self.commercial is not None:
             block["commercial_power_w"] = mean(commercial_w)
         block.update(self.log.render_labels(t))
+        tables = {}
         if self.config.per_home_output:
-            block["_tables"] = {"homes": self._per_home(grid, i0, i1, net_w, hvac_w, pv_w, temp_in, served)}
+            tables["homes"] = self._per_home(grid, i0, i1, net_w, hvac_w, pv_w, temp_in, served)
         self.protection.close(i1 * grid.period_s)
         self.homes.forget_before(t0)
-        return block
+        return Rendered(block, tables)
 
     def _per_home(self, grid: TimeGrid, i0: int, i1: int, net_w, hvac_w, pv_w, temp_in, served) -> dict[str, np.ndarray]:
         """Each home's stream on the sample grid, long format (time x home), interval means."""

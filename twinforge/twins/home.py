@@ -35,6 +35,7 @@ from twinforge.core.calendar import LocalClock, validate_tz
 from twinforge.core.registry import TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
+from twinforge.core.twin import Rendered
 from twinforge.processes import appliances as appl
 from twinforge.processes import occupancy as occ
 from twinforge.processes.battery import BatteryParams
@@ -337,6 +338,7 @@ class HomeTwin(TwinBase):
     Diversity: ClassVar[type] = HomeDiversity
     #: Sample periods this twin renders [s].
     period_range_s: ClassVar[tuple[float, float]] = (1.0, 3600.0)
+    targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature"}
     draw = staticmethod(draw_home)
     pin_explicit = staticmethod(pin_explicit_settings)
 
@@ -351,6 +353,7 @@ class HomeTwin(TwinBase):
         self.grid = grid
         self.clock = LocalClock(grid.start, cfg.tz)
         self.weather = Weather(cfg.weather, grid.start, streams.generator("weather"))
+        self.expose(ambient_temperature=self.weather)
         self.apply_scheduled_events(grid)
         n_days = int(math.ceil(grid.horizon_s / 86_400.0)) + 2
         self.homes = Homes([cfg], [streams], self.weather, self.clock, grid.period_s, n_days, record=True)
@@ -366,7 +369,7 @@ class HomeTwin(TwinBase):
         }
 
     # -- rendering --------------------------------------------------------------------
-    def render(self, grid: TimeGrid, i0: int, i1: int) -> dict[str, np.ndarray]:
+    def render(self, grid: TimeGrid, i0: int, i1: int) -> Rendered:
         cfg = self.config
         t = grid.t_s(i0, i1)
         d = self.homes.demand(i0, i1 - i0)
@@ -402,7 +405,7 @@ class HomeTwin(TwinBase):
                 self.log.log_many(category, kind, start, end, **params)
         block.update(self.log.render_labels(t))
         self.homes.forget_before(i1 * grid.period_s)
-        return block
+        return Rendered(block)
 
     @staticmethod
     def invariants(df: pd.DataFrame) -> list[str]:

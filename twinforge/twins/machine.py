@@ -57,6 +57,7 @@ from twinforge.core.rng import RngStreams
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
 from twinforge.core.timeline import StepSignal
+from twinforge.core.twin import Rendered
 from twinforge.events.base import EventType, ScheduledEvent
 from twinforge.processes.bearing import BEARING_PRESETS, BearingGeometry, defect_frequencies
 from twinforge.processes.condition import condition_indicators
@@ -617,13 +618,13 @@ class MachineFault(EventType):
     """Base of the injectable machine faults (registered below, one per fault mode)."""
 
     category = "machine"
-    twins = ("machine",)
+    needs = ("damage",)
     severity_unit = "damage / threshold"
     severity_range = (0.0, 1.0)
     mode: ClassVar[str]
 
     def apply(self, twin: "MachineTwin", start_s: float, end_s: float, severity: float) -> int:
-        return twin.inject(self.mode, start_s, end_s, severity, self.name)
+        return twin.target("damage").inject(self.mode, start_s, end_s, severity, self.name)
 
 
 def _register_fault_events() -> None:
@@ -670,6 +671,7 @@ class MachineTwin(TwinBase):
     Diversity: ClassVar[type] = MachineDiversity
     #: Snapshot intervals this twin renders [s].
     period_range_s: ClassVar[tuple[float, float]] = (0.5, 86_400.0)
+    targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature", "damage"}
     draw = staticmethod(draw_machine)
 
     def __init__(
@@ -740,6 +742,7 @@ class MachineTwin(TwinBase):
         self._offsets: dict[str, list[tuple[float, float]]] = {}
         #: injected temporary conditions: (mode, start_s, end_s, severity)
         self._windows: list[tuple[str, float, float, float]] = []
+        self.expose(ambient_temperature=self.weather, damage=self)
         self.apply_scheduled_events(grid)
         self._build_age_clock(horizon_s=grid.horizon_s)
         modes = list(dict.fromkeys([*cfg.fault_modes, *self._offsets]))
@@ -977,7 +980,7 @@ class MachineTwin(TwinBase):
         entropy, key = self._snap_key
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=key + (k,))))
 
-    def render(self, grid: TimeGrid, i0: int, i1: int) -> dict[str, Any]:
+    def render(self, grid: TimeGrid, i0: int, i1: int) -> Rendered:
         cfg, th = self.config, self.config.thermal
         t = grid.t_s(i0, i1)
         n = len(t)
@@ -1083,8 +1086,7 @@ class MachineTwin(TwinBase):
         }
         if current is not None:
             table["current_a"] = current
-        block["_tables"] = {"snapshots": table}
-        return block
+        return Rendered(block, {"snapshots": table})
 
     def _indicators(self, waves: np.ndarray, shaft_hz: np.ndarray) -> dict[str, np.ndarray]:
         """Condition indicators of the stored (float32) waveforms, batched by shaft speed."""
