@@ -47,7 +47,9 @@ def home_twin_means(dhw: bool) -> pd.DataFrame:
 
 def feeder_means(dhw: bool, tmp_path) -> pd.DataFrame:
     """Per-home weekly means [W] of the N_HOMES homes of one feeder (per-home table)."""
-    home = dict(HOME)
+    # a feeder sizes each home's heat pump from its drawn envelope ([grid.homes] laws): an
+    # explicit capacity is refused there, the heating and occupants written are pinned
+    home = {**HOME, "hvac": {k: v for k, v in HOME["hvac"].items() if k != "heating_capacity_w"}}
     if dhw:
         home["dhw"] = {}
     spec = load_spec(None, twin="grid", runs=1, days=DAYS, period="5min", seed=3, start=START, diversity=False,

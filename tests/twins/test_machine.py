@@ -376,3 +376,25 @@ def test_a_rig_preset_runs_through_the_twin_and_its_fault_shows(rig):
     before, after = df[df.t_s < 30.0], df[df.t_s >= 30.0]
     assert after.accel_env_bpfo_g.min() > 3.0 * before.accel_env_bpfo_g.max()
     assert after.accel_rms_g.min() > 3.0 * before.accel_rms_g.max()
+
+
+def test_explicit_settings_win_over_the_diversity_laws_that_would_redraw_them():
+    spec = load_spec(None, twin="machine", runs=5, seed=4, machine={"shaft_speed_rpm": 1797.0, "fault_modes": ["inner_race"]},
+                     diversity={"fault_mode_probs": None})
+    assert spec.diversity.shaft_speed_sigma == 0.0 and spec.diversity.radial_load_sigma > 0.0
+    plans = plan_runs(spec, spec.seed)
+    assert {p.config.shaft_speed_rpm for p in plans} == {1797.0}  # never redrawn
+    assert {p.config.flat()["shaft_speed_rpm"] for p in plans} == {1797.0}  # as runs.parquet records it
+    assert len({p.config.radial_load_n for p in plans}) == 5  # the other laws still vary the machines
+    # a spread written beside its setting is asked-for diversity around it (a calibrated preset)
+    spec = load_spec(None, twin="machine", runs=5, seed=4, machine={"shaft_speed_rpm": 1797.0},
+                     diversity={"shaft_speed_sigma": 0.05})
+    assert len({p.config.shaft_speed_rpm for p in plan_runs(spec, spec.seed)}) == 5
+    # a law that would replace the setting, written otherwise, and a rig setting beside rig_probs
+    with pytest.raises(SpecError, match=r"^machine\.fault_modes and diversity\.fault_mode_probs = .* disagree"):
+        load_spec(None, twin="machine", machine={"fault_modes": ["inner_race"]},
+                  diversity={"fault_mode_probs": {"outer_race": 1.0}})
+    with pytest.raises(SpecError, match=r"^machine\.sample_rate_hz is replaced by the rig that diversity\.rig_probs draws"):
+        load_spec(None, twin="machine", machine={"sample_rate_hz": 20_000.0}, diversity={"rig_probs": {"mfpt": 1.0}})
+    # diversity = false keeps the machine exactly as written
+    assert load_spec(None, twin="machine", machine={"shaft_speed_rpm": 1797.0}, diversity=False).diversity is None

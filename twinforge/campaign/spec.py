@@ -172,7 +172,7 @@ class GenerateSpec(BaseModel):
         the messages (a campaign file calls them ``scheduled``). ``as_written``: the data is
         what a user wrote (a scenario file, :func:`load_spec`), so the twin's explicit
         settings win over the diversity laws that would redraw them (the twin's
-        ``pin_explicit``, e.g. :func:`twinforge.twins.home.pin_explicit_settings`); False for
+        ``pin_explicit``, :meth:`twinforge.core.twin.Twin.pin_explicit`); False for
         a stored, complete form (:meth:`to_json_dict`), which already holds the pinned laws.
 
         Raises
@@ -201,13 +201,19 @@ class GenerateSpec(BaseModel):
         except ValidationError as e:
             errors.append(format_validation_error(e, source, prefix=f"{twin}.", model=plugin.Config))
         div = data.pop("diversity", True)
-        pin = getattr(plugin, "pin_explicit", None)
-        if as_written and not errors and pin is not None and div is not False and div is not None and isinstance(section, dict):
+        if as_written and not errors and isinstance(section, dict) and (isinstance(div, (bool, dict)) or div is None):
+            laws = None if div is False or div is None else ({} if div is True else dict(div))
             try:  # an explicit setting of the twin wins over the law that would redraw it
-                div = pin(section, {} if div is True else dict(div))
+                pinned, laws = plugin.pin_explicit(section, laws)
             except ValueError as e:
                 errors.append(f"{source}{e}")
-                div = False
+                pinned, laws = section, None
+            div = False if laws is None else laws
+            if pinned != section:  # the twin's own laws pinned (a feeder's [grid.homes])
+                try:
+                    data["config"] = validate_strict(plugin.Config, pinned)
+                except ValidationError as e:
+                    errors.append(format_validation_error(e, source, prefix=f"{twin}.", model=plugin.Config))
         try:
             if div is False or div is None:
                 data["diversity"] = None

@@ -156,10 +156,12 @@ class Twin(abc.ABC):
         return config
 
     @staticmethod
-    def pin_explicit(section: dict[str, Any], diversity: dict[str, Any]) -> dict[str, Any]:
-        """The ``[diversity]`` table with the laws that would redraw a setting written in
-        ``section`` pinned to it (explicit settings win over diversity); by default unchanged."""
-        return diversity
+    def pin_explicit(section: dict[str, Any], diversity: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+        """Explicit settings win over diversity: ``(section, diversity)`` as a user wrote them
+        (``diversity`` None when off) with every law that would redraw a written setting
+        pinned to it, in ``diversity`` or in the twin's own section (a feeder's ``[grid.homes]``
+        laws of its homes); ValueError (one line) where a law written disagrees. By default unchanged."""
+        return section, diversity
 
     @abc.abstractmethod
     def channels(self) -> tuple[ChannelSpec, ...]:

@@ -21,7 +21,7 @@ from twinforge.core.timegrid import TimeGrid
 from twinforge.core.twin import TARGETS, Measurements, Twin
 from twinforge.events.base import ScheduledEvent
 
-__all__ = ["TwinBase", "field_max"]
+__all__ = ["TwinBase", "field_max", "LawPins", "setting"]
 
 
 def field_max(model: type[BaseModel], name: str) -> float:
@@ -31,6 +31,55 @@ def field_max(model: type[BaseModel], name: str) -> float:
     unit its own configuration rejects.
     """
     return float(next(m.le for m in model.model_fields[name].metadata if getattr(m, "le", None) is not None))
+
+
+def setting(section: dict[str, Any], path: str) -> tuple[bool, Any]:
+    """``(True, value)`` if the scenario section ``section`` writes the dotted ``path``, else ``(False, None)``."""
+    node: Any = section
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+class LawPins:
+    """The rule "an explicit setting wins over diversity", for one scenario section.
+
+    ``pin(setting, law=value, ...)`` records that the written ``setting`` fixes each law to
+    ``value``; a law the scenario itself gives another value raises ValueError naming both
+    and the way out. ``refuse(path)`` raises for a setting the laws derive again for every
+    unit and cannot pin. :meth:`laws` is the table of laws with the pins applied.
+
+    Parameters
+    ----------
+    laws : dict
+        The laws as written (``[diversity]``, or ``[grid.homes]`` for a feeder's homes).
+    where, laws_name : str
+        How messages name the settings' section (``home``) and the laws' (``diversity``).
+    escape : str
+        What the messages offer instead (``set diversity = false to keep ... as written``).
+    """
+
+    def __init__(self, laws: dict[str, Any], where: str, laws_name: str, escape: str) -> None:
+        self.written, self.where, self.laws_name, self.escape = laws, where, laws_name, escape
+        self.pins: dict[str, Any] = {}
+
+    def pin(self, setting_path: str, **laws: Any) -> None:
+        for law, value in laws.items():
+            given = self.written.get(law)
+            if law in self.written and (tuple(given) if isinstance(given, list) else given) != value:
+                raise ValueError(
+                    f"{self.where}.{setting_path} and {self.laws_name}.{law} = {given!r} disagree: an explicit "
+                    f"setting pins its law to {value!r}; remove one of them (or {self.escape})"
+                )
+            self.pins[law] = value
+
+    def refuse(self, path: str, why: str) -> None:
+        raise ValueError(f"{self.where}.{path} is {why}; remove it, or {self.escape}")
+
+    def laws(self) -> dict[str, Any]:
+        return {**self.written, **self.pins}
 
 
 class TwinBase(Twin):

@@ -58,8 +58,8 @@ from twinforge.processes.commercial import CommercialLoad, CommercialParams
 from twinforge.processes.feeder import FeederParams, voltage_linearised, voltage_violation
 from twinforge.processes.transformer import TransformerParams, transformer_thermal
 from twinforge.processes.weather import Weather, WeatherParams
-from twinforge.twins.base import TwinBase
-from twinforge.twins.home import HomeConfig, HomeDiversity, draw_home
+from twinforge.twins.base import LawPins, TwinBase, setting
+from twinforge.twins.home import HomeConfig, HomeDiversity, draw_home, pin_explicit_settings
 
 __all__ = [
     "COMMERCIAL_CHANNEL",
@@ -233,6 +233,45 @@ def draw_grid(base: GridConfig, diversity: GridDiversity | None, rng: np.random.
     return base.model_copy(update={"homes": homes})
 
 
+#: ``[grid.homes]`` shares that ``[diversity]`` draws again for every feeder, by its range law.
+_SHARE_RANGES = {"pv_share": "pv_share_range", "ev_share": "ev_share_range", "cooling_share": "cooling_share_range"}
+
+
+def pin_grid_settings(section: dict[str, Any], diversity: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+    """Explicit settings win over diversity, for a feeder (see docs/grid.md).
+
+    First the feeder's homes: a ``[grid.home]`` setting that the ``[grid.homes]`` laws would
+    draw again for every home pins that law (the home twin's rule,
+    :func:`~twinforge.twins.home.pin_explicit_settings`: ``[grid.home.hvac] cooling = true``
+    gives every home cooling). Then the feeders: a ``[grid.homes]`` share (written, or pinned
+    by the first step) that ``[diversity]`` would draw again for each feeder pins its range
+    (``homes.cooling_share = 0.6`` -> ``cooling_share_range = [0.6, 0.6]``).
+
+    Returns
+    -------
+    (section, diversity)
+        The ``[grid]`` table with its pinned ``homes`` laws, and the pinned ``[diversity]``
+        (None when off).
+    """
+    home, homes = section.get("home") or {}, section.get("homes") or {}
+    if isinstance(home, dict) and isinstance(homes, dict):
+        pinned = pin_explicit_settings(
+            home, homes, where="grid.home", laws_name="grid.homes", unit="feeder home",
+            escape="write the [grid.homes] laws instead",
+        )
+        if pinned != homes:
+            section = {**section, "homes": pinned}
+            homes = pinned
+    if diversity is None or not isinstance(homes, dict):
+        return section, diversity
+    laws = LawPins(diversity, "grid", "diversity", "set diversity = false to keep every feeder exactly as written")
+    for share, law in _SHARE_RANGES.items():
+        has, value = setting(homes, share)
+        if has and isinstance(value, (int, float)) and not isinstance(value, bool):
+            laws.pin(f"homes.{share}", **{law: (float(value), float(value))})
+    return section, laws.laws()
+
+
 @EVENTS.register("feeder_fault")
 class FeederFault(EventType):
     """A fault on the feeder: the homes downstream of the fault lose supply.
@@ -324,6 +363,7 @@ class GridTwin(TwinBase):
     period_range_s: ClassVar[tuple[float, float]] = (60.0, 3600.0)
     targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature", "fault_rate", "supply"}
     draw = staticmethod(draw_grid)
+    pin_explicit = staticmethod(pin_grid_settings)
 
     def channels(self) -> tuple[ChannelSpec, ...]:
         return grid_channels(self.config)

@@ -46,7 +46,7 @@ from twinforge.processes.pv import PVParams
 from twinforge.processes.sensors import SensorParams, measure
 from twinforge.processes.thermal import EnvelopeParams
 from twinforge.processes.weather import Weather, WeatherParams
-from twinforge.twins.base import TwinBase, field_max
+from twinforge.twins.base import LawPins, TwinBase, field_max, setting
 
 __all__ = ["HOME_CHANNELS", "HomeConfig", "HomeDiversity", "HomeSensors", "HomeTwin", "draw_home"]
 
@@ -180,7 +180,10 @@ DRAWN_NOT_PINNABLE = (
 )
 
 
-def pin_explicit_settings(section: dict[str, Any], diversity: dict[str, Any]) -> dict[str, Any]:
+def pin_explicit_settings(
+    section: dict[str, Any], diversity: dict[str, Any], *, where: str = "home", laws_name: str = "diversity",
+    escape: str = "set diversity = false to keep the home exactly as written", unit: str = "run",
+) -> dict[str, Any]:
     """The diversity laws with every explicit ``[home]`` setting they would redraw pinned to it.
 
     The rule: an explicit setting wins over diversity. ``hvac.cooling = true`` makes every home
@@ -195,37 +198,19 @@ def pin_explicit_settings(section: dict[str, Any], diversity: dict[str, Any]) ->
     Parameters
     ----------
     section : dict
-        The scenario's ``[home]`` table as written.
+        The scenario's ``[home]`` table as written (or a feeder's ``[grid.home]``).
     diversity : dict
-        The scenario's ``[diversity]`` table as written (empty: the default laws).
+        The scenario's ``[diversity]`` table as written (empty: the default laws), or a
+        feeder's ``[grid.homes]``.
+    where, laws_name, escape, unit : str
+        How messages name the two tables, the way out and what is drawn (a run, a feeder home).
     """
-    def get(path: str) -> tuple[bool, Any]:
-        node: Any = section
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return False, None
-            node = node[part]
-        return True, node
-
-    pins: dict[str, Any] = {}
-
-    def pin(setting: str, **laws: Any) -> None:
-        for law, value in laws.items():
-            given = diversity.get(law)
-            if law in diversity and (tuple(given) if isinstance(given, list) else given) != value:
-                raise ValueError(
-                    f"home.{setting} and diversity.{law} = {given!r} disagree: an explicit setting pins its law "
-                    f"to {value!r}; "
-                    f"remove one of them (or set diversity = false to keep the home exactly as written)"
-                )
-            pins[law] = value
-
+    get = lambda path: setting(section, path)  # noqa: E731
+    laws = LawPins(diversity, where, laws_name, escape)
+    pin = laws.pin
     for path in DRAWN_NOT_PINNABLE:
         if get(path)[0]:
-            raise ValueError(
-                f"home.{path} is derived again for every run by the diversity laws; remove it, "
-                f"or set diversity = false to keep the home exactly as written"
-            )
+            laws.refuse(path, f"derived again for every {unit} by the {laws_name} laws")
     has, n = get("occupancy.n_occupants")
     if has:
         pin("occupancy.n_occupants", household_size_probs=tuple(float(k == int(n)) for k in range(1, max(int(n), 1) + 1)))
@@ -233,8 +218,8 @@ def pin_explicit_settings(section: dict[str, Any], diversity: dict[str, Any]) ->
     if has:
         shares = {"heat_pump": (1.0, 0.0), "resistive": (0.0, 1.0), "gas": (0.0, 0.0)}
         if heating not in shares:
-            raise ValueError(f"home.hvac.heating = {heating!r} cannot be drawn by diversity "
-                             f"(heat_pump, resistive or gas); set diversity = false to keep it")
+            raise ValueError(f"{where}.hvac.heating = {heating!r} cannot be drawn by {laws_name} "
+                             f"(heat_pump, resistive or gas); {escape}")
         pin("hvac.heating", heat_pump_share=shares[heating][0], resistive_share=shares[heating][1])
     has, cooling = get("hvac.cooling")
     if has:
@@ -247,8 +232,8 @@ def pin_explicit_settings(section: dict[str, Any], diversity: dict[str, Any]) ->
     has, ua = get("envelope.ua_w_per_k")
     if has:
         if not get("envelope.floor_area_m2")[0]:
-            raise ValueError("home.envelope.ua_w_per_k is drawn from the floor area by the diversity laws: "
-                             "set envelope.floor_area_m2 with it, or set diversity = false")
+            raise ValueError(f"{where}.envelope.ua_w_per_k is drawn from the floor area by the {laws_name} laws: "
+                             f"set envelope.floor_area_m2 with it, or {escape}")
         pin("envelope.ua_w_per_k", ua_per_m2_median=float(ua) / float(area), ua_sigma=0.0)
     has, kwp = get("pv.capacity_kwp")
     if has:
@@ -259,7 +244,7 @@ def pin_explicit_settings(section: dict[str, Any], diversity: dict[str, Any]) ->
     has, ev = get("ev")
     if has:
         pin("ev", ev_share=0.0 if ev is None or ev is False else 1.0)
-    return {**diversity, **pins}
+    return laws.laws()
 
 
 def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.Generator) -> HomeConfig:
@@ -340,7 +325,11 @@ class HomeTwin(TwinBase):
     period_range_s: ClassVar[tuple[float, float]] = (1.0, 3600.0)
     targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature"}
     draw = staticmethod(draw_home)
-    pin_explicit = staticmethod(pin_explicit_settings)
+
+    @staticmethod
+    def pin_explicit(section: dict[str, Any], diversity: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+        """``[home]`` settings win over the ``[diversity]`` laws (:func:`pin_explicit_settings`)."""
+        return section, None if diversity is None else pin_explicit_settings(section, diversity)
 
     def channels(self) -> tuple[ChannelSpec, ...]:
         return HOME_CHANNELS

@@ -83,7 +83,7 @@ from twinforge.processes.vibration import (
     motor_current,
     render_snapshot,
 )
-from twinforge.twins.base import TwinBase, field_max
+from twinforge.twins.base import LawPins, TwinBase, field_max, setting
 
 __all__ = [
     "DutyStep",
@@ -406,6 +406,68 @@ def _pick(probs: dict[str, float], order: list[str], u: float) -> str:
     return names[min(int(np.searchsorted(cum, u, side="right")), len(names) - 1)]
 
 
+#: What ``[machine]`` setting fixes which ``[diversity]`` laws (explicit settings win over
+#: diversity): the law is pinned to the value that leaves the setting as written.
+MACHINE_PINS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("radial_load_n", {"radial_load_sigma": 0.0}),
+    ("shaft_speed_rpm", {"shaft_speed_sigma": 0.0}),
+    ("ambient_temp_c", {"ambient_sd_k": 0.0}),
+    ("fault_modes", {"fault_mode_probs": None}),
+    ("degradation.onset_weibull_scale_s", {"life_scale_sigma": 0.0}),
+    ("degradation.growth_shape_rate_per_s", {"life_scale_sigma": 0.0}),
+    ("vibration.background_rms_g", {"background_sigma": 0.0}),
+    ("vibration.resonances", {"resonance_sigma": 0.0, "resonance_damping_sigma": 0.0, "resonance_sign_flip": False}),
+    ("vibration.background_resonances", {"resonance_sigma": 0.0, "background_shape_sigma": 0.0}),
+    ("vibration.shaft_harmonics_g", {"harmonics_sigma": 0.0}),
+    ("vibration.line_harmonics_g", {"harmonics_sigma": 0.0}),
+    ("vibration.defect_angle_rad", {"random_defect_angle": False}),
+    ("vibration.outer_race_defect_angle_deg", {"outer_race_angle_sd_deg": 0.0}),
+    ("vibration.inner_race_modulation_depth", {"inner_race_modulation_range": None}),
+    ("vibration.rolling_element_impulsiveness", {"rolling_element_impulsiveness_range": None}),
+    ("vibration.rolling_element_contact_fraction", {"rolling_element_contact_range": None}),
+    *((f"vibration.impact_{p}_g", {"impact_scale_sigma": 0.0})
+      for p in ("outer_race", "inner_race", "rolling_element", "cage")),
+    ("vibration.background_impact_rate_hz", {"background_impact_rate_sigma": 0.0}),
+    ("vibration.background_impact_g", {"background_impact_g_sigma": 0.0}),
+    ("vibration.background_modulation_depth", {"background_modulation_sigma": 0.0}),
+)
+
+
+#: Laws that spread a setting around its value (lognormal or normal): written beside the
+#: setting they are asked-for diversity centred on it (a calibrated preset's spread), not a conflict.
+CENTRED_LAWS = frozenset({
+    "radial_load_sigma", "shaft_speed_sigma", "ambient_sd_k", "life_scale_sigma", "background_sigma",
+    "resonance_sigma", "resonance_damping_sigma", "background_shape_sigma", "harmonics_sigma",
+    "impact_scale_sigma", "background_impact_rate_sigma", "background_impact_g_sigma",
+    "background_modulation_sigma", "outer_race_angle_sd_deg",
+})
+
+
+def pin_machine_settings(section: dict[str, Any], diversity: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+    """Explicit settings win over diversity, for a machine (:data:`MACHINE_PINS`).
+
+    ``[machine] shaft_speed_rpm = 1797`` runs every machine at 1797 rpm (``shaft_speed_sigma``
+    pinned to 0), ``fault_modes = ["inner_race"]`` gives every machine that mode
+    (``fault_mode_probs`` off); the other laws still vary the machines. A spread law
+    (:data:`CENTRED_LAWS`) written in ``[diversity]`` beside its setting is asked-for
+    diversity around the written value and stays; a law that would replace the setting
+    (``fault_mode_probs``, the ranges, ``random_defect_angle``) written with another value,
+    and a rig setting (:data:`RIG_KEYS`) beside ``rig_probs`` (which draws the whole rig),
+    are refused with one line naming both.
+    """
+    if diversity is None:
+        return section, None
+    laws = LawPins(diversity, "machine", "diversity", "set diversity = false to keep the machine exactly as written")
+    if diversity.get("rig_probs"):
+        for key in RIG_KEYS:
+            if key in section:
+                laws.refuse(key, "replaced by the rig that diversity.rig_probs draws for every run")
+    for path, pins in MACHINE_PINS:
+        if setting(section, path)[0]:
+            laws.pin(path, **{law: v for law, v in pins.items() if not (law in CENTRED_LAWS and law in diversity)})
+    return section, laws.laws()
+
+
 def draw_machine(
     base: MachineConfig, diversity: MachineDiversity | None, rng: np.random.Generator
 ) -> MachineConfig:
@@ -673,6 +735,7 @@ class MachineTwin(TwinBase):
     period_range_s: ClassVar[tuple[float, float]] = (0.5, 86_400.0)
     targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature", "damage"}
     draw = staticmethod(draw_machine)
+    pin_explicit = staticmethod(pin_machine_settings)
 
     def __init__(
         self, config: MachineConfig, streams: RngStreams, events: tuple[ScheduledEvent, ...] = ()
