@@ -270,3 +270,36 @@ def test_an_event_the_twin_cannot_receive_is_refused_in_one_line(name, event):
     assert len(msg.splitlines()) == 1, msg
     assert msg.startswith(f"events.0.type: '{event}' needs the {', '.join(missing)} target"), msg
     assert f"which the {name} twin does not expose" in msg
+
+
+@pytest.mark.parametrize("name", TWIN_NAMES)
+def test_the_calibratable_parameters_are_numeric_paths_of_the_twin(name):
+    from twinforge.core.params import get_path
+    from twinforge.fidelity.parameters import DEFAULT_SOURCE
+
+    cls = TWINS.get(name)
+    assert DEFAULT_SOURCE.bounds(name) is cls.calibratable  # calibration's list is the twin's own
+    data = {**cls.Config().model_dump(), "diversity": cls.Diversity().model_dump()}
+    checked = 0
+    for path, bound in cls.calibratable.items():
+        assert bound.low < bound.high
+        section = data.get(path.split(".")[0])
+        if "*" in path or section is None:  # a pattern over named classes, or an optional section off by default
+            continue
+        value = get_path(data, path)
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), path
+        checked += 1
+    assert checked > 0
+
+
+def test_one_dotted_path_setter_serves_campaigns_and_calibration():
+    from twinforge.core.params import get_path, set_path
+
+    data = {"hvac": {"heat_setpoint_c": 20.0}, "ev": None}
+    set_path(data, "hvac.heat_setpoint_c", 21.5)
+    assert get_path(data, "hvac.heat_setpoint_c") == 21.5
+    for bad in ("hvac.nope", "ev.capacity_kwh", "nope"):
+        with pytest.raises(KeyError):
+            get_path(data, bad)
+    with pytest.raises(KeyError):
+        set_path(data, "ev.capacity_kwh", 1.0)

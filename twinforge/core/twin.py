@@ -28,7 +28,7 @@ runs (:func:`twinforge.events.base.refusal`).
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from twinforge.core.params import Bound
 from twinforge.core.schema import ChannelSpec
 from twinforge.core.timegrid import TimeGrid
 
@@ -134,6 +135,7 @@ class Twin(abc.ABC):
     - ``Diversity``: pydantic model of the laws by which runs differ (``[diversity]``);
     - ``period_range_s``: the sample periods the twin renders [s];
     - ``targets``: the event targets it exposes (keys of :data:`TARGETS`);
+    - ``calibratable``: the parameters calibration searches by name, with default ranges;
     - :meth:`draw`: one run's ``Config`` from the scenario's and the laws;
     - :meth:`pin_explicit`: the laws with the settings a scenario writes explicitly pinned.
 
@@ -149,6 +151,9 @@ class Twin(abc.ABC):
     Diversity: ClassVar[type]
     period_range_s: ClassVar[tuple[float, float]]
     targets: ClassVar[frozenset[str]] = frozenset()
+    #: The parameters calibration may search by name (dotted paths of ``Config``, and
+    #: ``diversity.<field>`` of ``Diversity``) with their default ranges.
+    calibratable: ClassVar[Mapping[str, Bound]] = {}
 
     @staticmethod
     def draw(config: Any, diversity: Any, rng: np.random.Generator) -> Any:

@@ -48,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from twinforge.core.calendar import LocalClock, validate_tz
 from twinforge.core.eventlog import EventLog
+from twinforge.core.params import Bound
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
@@ -353,6 +354,43 @@ class Protection:
         self.outages = [o for o in self.outages if o[1] > t_end]
 
 
+#: The grid parameters calibration may search by name (dotted paths in ``GridConfig``) and
+#: their default ranges.
+GRID_CALIBRATABLE: dict[str, Bound] = {
+    "homes.heat_pump_share": Bound(0.0, 1.0),
+    "homes.resistive_share": Bound(0.0, 1.0),
+    "homes.cooling_share": Bound(0.0, 1.0),
+    "homes.pv_share": Bound(0.0, 1.0),
+    "homes.ev_share": Bound(0.0, 1.0),
+    "weather.temp_mean_c": Bound(-5.0, 25.0),
+    "weather.temp_season_amplitude_k": Bound(0.0, 20.0),
+    "weather.anomaly_sigma_k": Bound(0.0, 10.0),  # the site's day-to-day temperature swings
+    "weather.anomaly_sigma_season_frac": Bound(0.0, 0.9),
+    "home.appliances.usage_scale": Bound(0.2, 4.0),
+    "home.appliances.standby_w": Bound(0.0, 400.0),
+    "home.appliances.weekend_scale": Bound(0.5, 2.5),
+    "homes.setback_share": Bound(0.0, 1.0),
+    "home.occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),  # how spread the homes' routines are
+    "home.occupancy.trip_share": Bound(0.0, 0.5),  # the homes' trips (each home its own)
+    "home.occupancy.trip_mean_days": Bound(1.0, 21.0),
+    # the optional non-residential load (only with [grid.commercial] in the base); * = a class name
+    "commercial.classes.*.w_per_home": Bound(0.0, 4000.0),
+    "commercial.classes.*.rest_day_scale": Bound(0.2, 2.0),
+    "commercial.classes.*.open_h": Bound(3.0, 12.0),
+    "commercial.classes.*.close_h": Bound(12.0, 23.0),
+    "commercial.classes.*.ramp_h": Bound(0.5, 5.0),
+    "commercial.classes.*.close_ramp_h": Bound(0.5, 8.0),
+    "commercial.classes.*.off_share": Bound(0.0, 1.0),
+    "commercial.classes.*.partial_day_share": Bound(0.0, 1.0),
+    "commercial.classes.*.rest_day_share": Bound(0.0, 1.0),
+    "commercial.classes.*.cooling_w_per_k_per_home": Bound(0.0, 400.0),
+    "commercial.classes.*.cooling_balance_c": Bound(8.0, 24.0),
+    "commercial.classes.*.cooling_idle_share": Bound(0.0, 1.0),
+    "commercial.classes.*.heating_w_per_k_per_home": Bound(0.0, 200.0),
+    "commercial.thermal_lag_h": Bound(0.0, 48.0),
+    "commercial.day_sd": Bound(0.0, 0.15),
+}
+
 @TWINS.register("grid")
 class GridTwin(TwinBase):
     """One distribution feeder over one run."""
@@ -362,6 +400,7 @@ class GridTwin(TwinBase):
     Diversity: ClassVar[type] = GridDiversity
     period_range_s: ClassVar[tuple[float, float]] = (60.0, 3600.0)
     targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature", "fault_rate", "supply"}
+    calibratable: ClassVar[dict[str, Bound]] = GRID_CALIBRATABLE
     draw = staticmethod(draw_grid)
     pin_explicit = staticmethod(pin_grid_settings)
 

@@ -32,6 +32,7 @@ import simpy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from twinforge.core.calendar import LocalClock, validate_tz
+from twinforge.core.params import Bound
 from twinforge.core.registry import TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
@@ -304,6 +305,46 @@ def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.
     return HomeConfig.model_validate({**base.model_dump(), **{k: (v.model_dump() if isinstance(v, BaseModel) else v) for k, v in update.items()}})
 
 
+#: The home parameters calibration may search by name (dotted paths in ``HomeConfig``, and
+#: ``diversity.<field>`` of ``HomeDiversity``) and their default ranges; others can be
+#: given with explicit bounds (:mod:`twinforge.fidelity.parameters`).
+HOME_CALIBRATABLE: dict[str, Bound] = {
+    "appliances.usage_scale": Bound(0.2, 4.0),
+    "appliances.standby_w": Bound(0.0, 400.0),
+    "appliances.standby_day_sigma": Bound(0.0, 0.5),
+    "appliances.lighting_w_per_active": Bound(0.0, 600.0),
+    "appliances.lighting_bulbs": Bound(1, 20, integer=True),  # light points (CREST lighting)
+    "appliances.lighting_bulb_sigma": Bound(0.0, 1.5),
+    "appliances.day_sigma": Bound(0.0, 1.0),
+    "appliances.weekend_scale": Bound(0.5, 2.5),
+    "occupancy.n_occupants": Bound(1, 6, integer=True),
+    "occupancy.persistence": Bound(0.5, 0.99),
+    "occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),
+    "occupancy.wake_h": Bound(5.0, 10.0),  # the household's weekday routine, local hours
+    "occupancy.leave_h": Bound(6.0, 15.0),
+    "occupancy.return_h": Bound(12.0, 21.0),
+    "occupancy.bed_h": Bound(21.0, 25.0),
+    "occupancy.away_share": Bound(0.0, 0.95),
+    "occupancy.trip_share": Bound(0.0, 0.5),  # whole-household trips: share of days, mean length
+    "occupancy.trip_mean_days": Bound(1.0, 21.0),
+    "hvac.heating_capacity_w": Bound(0.0, 15_000.0),
+    "hvac.heat_setpoint_c": Bound(17.0, 23.0),
+    "envelope.ua_w_per_k": Bound(50.0, 600.0),
+    "dhw.element_w": Bound(1000.0, 4000.0),  # only with a water heater in the base home
+    "dhw.draw_l_per_occupant_day": Bound(10.0, 200.0),
+    "dhw.tank_l": Bound(100.0, 300.0),
+    "dhw.shower_delay_h": Bound(-1.0, 2.0),  # the morning shower after the wake-up time
+    "dhw.shower_sd_h": Bound(0.2, 2.0),
+    # fleet laws ([diversity]), calibrated when the base scenario has a [diversity] section
+    "diversity.floor_area_sigma": Bound(0.0, 1.5),
+    "diversity.ua_sigma": Bound(0.0, 1.5),
+    "diversity.heat_setpoint_sd_k": Bound(0.0, 5.0),
+    "diversity.setback_share": Bound(0.0, 1.0),
+    "diversity.cooling_share": Bound(0.0, 1.0),
+    "diversity.pv_share": Bound(0.0, 1.0),
+    "diversity.ev_share": Bound(0.0, 1.0),
+}
+
 @TWINS.register("home")
 class HomeTwin(TwinBase):
     """One home over one run.
@@ -324,6 +365,7 @@ class HomeTwin(TwinBase):
     #: Sample periods this twin renders [s].
     period_range_s: ClassVar[tuple[float, float]] = (1.0, 3600.0)
     targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature"}
+    calibratable: ClassVar[dict[str, Bound]] = HOME_CALIBRATABLE
     draw = staticmethod(draw_home)
 
     @staticmethod

@@ -52,6 +52,7 @@ import pandas as pd
 import simpy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from twinforge.core.params import Bound
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
@@ -713,6 +714,36 @@ def _register_fault_events() -> None:
 _register_fault_events()
 
 
+#: The machine parameters calibration may search by name (dotted paths in ``MachineConfig``,
+#: and ``diversity.<field>`` of ``MachineDiversity``) and their default ranges.
+MACHINE_CALIBRATABLE: dict[str, Bound] = {
+    "degradation.onset_weibull_scale_s": Bound(1_000.0, 100_000.0),
+    "degradation.growth_shape_rate_per_s": Bound(1e-4, 2e-2),
+    "degradation.growth_scale": Bound(0.005, 0.5),
+    "vibration.background_rms_g": Bound(0.05, 2.0),
+    "vibration.sensor_noise_g": Bound(0.0, 0.5),
+    "vibration.impact_outer_race_g": Bound(0.5, 50.0),
+    "vibration.impact_amplitude_cv": Bound(0.0, 2.0),
+    "vibration.distributed_damage_gain": Bound(0.0, 10.0),
+    "vibration.impact_severity_exponent": Bound(0.3, 1.5),
+    "vibration.background_impact_rate_hz": Bound(0.0, 200.0),
+    "vibration.background_impact_g": Bound(0.0, 3.0),
+    "vibration.background_impact_cv": Bound(0.0, 3.0),
+    "vibration.background_modulation_depth": Bound(0.0, 1.0),
+    "vibration.background_drift_sigma": Bound(0.0, 0.6),
+    "vibration.background_drift_time_s": Bound(300.0, 14_400.0),
+    # fleet laws ([diversity]), calibrated when the base scenario has a [diversity] section
+    "diversity.background_sigma": Bound(0.0, 1.0),
+    "diversity.background_modulation_sigma": Bound(0.0, 1.0),
+    "diversity.life_scale_sigma": Bound(0.0, 1.5),
+    "diversity.radial_load_sigma": Bound(0.0, 0.5),
+    "diversity.shaft_speed_sigma": Bound(0.0, 0.3),
+    "diversity.resonance_sigma": Bound(0.0, 0.5),
+    "diversity.ambient_sd_k": Bound(0.0, 10.0),
+    "diversity.background_impact_rate_sigma": Bound(0.0, 2.0),
+    "diversity.background_impact_g_sigma": Bound(0.0, 1.5),
+}
+
 @TWINS.register("machine")
 class MachineTwin(TwinBase):
     """One machine over one run (see the module docstring).
@@ -734,6 +765,7 @@ class MachineTwin(TwinBase):
     #: Snapshot intervals this twin renders [s].
     period_range_s: ClassVar[tuple[float, float]] = (0.5, 86_400.0)
     targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature", "damage"}
+    calibratable: ClassVar[dict[str, Bound]] = MACHINE_CALIBRATABLE
     draw = staticmethod(draw_machine)
     pin_explicit = staticmethod(pin_machine_settings)
 
