@@ -137,7 +137,8 @@ class Twin(abc.ABC):
     - ``targets``: the event targets it exposes (keys of :data:`TARGETS`);
     - ``calibratable``: the parameters calibration searches by name, with default ranges;
     - :meth:`draw`: one run's ``Config`` from the scenario's and the laws;
-    - :meth:`pin_explicit`: the laws with the settings a scenario writes explicitly pinned.
+    - :meth:`pin_explicit`: the laws with the settings a scenario writes explicitly pinned;
+    - :meth:`invariants`: the physical invariants of a run's samples that ``verify`` checks.
 
     Per run: ``Twin(config, streams, events)``, then :meth:`run_grid`, :meth:`start`,
     :meth:`render` chunk by chunk (with :meth:`measured` on each), :meth:`events` and
@@ -167,6 +168,11 @@ class Twin(abc.ABC):
         pinned to it, in ``diversity`` or in the twin's own section (a feeder's ``[grid.homes]``
         laws of its homes); ValueError (one line) where a law written disagrees. By default unchanged."""
         return section, diversity
+
+    @staticmethod
+    def invariants(df: pd.DataFrame) -> list[str]:
+        """The physical invariants a run's samples ``df`` violate (``twinforge verify``); none by default."""
+        return []
 
     @abc.abstractmethod
     def channels(self) -> tuple[ChannelSpec, ...]:
