@@ -179,8 +179,8 @@ def write_run(
         "twin": spec.twin,
         "start": grid.start.isoformat(),
     }
-    if getattr(plan.config, "tz", None):  # the occupants' clock: local-time features use it
-        meta["local_timezone"] = plan.config.tz
+    if twin.local_timezone():  # the occupants' clock: local-time features use it
+        meta["local_timezone"] = twin.local_timezone()
     first = next(blocks, None)  # rendered before anything is written: the size check sees it
     if before_write is not None:
         before_write(twin, run_grid, first)

@@ -178,6 +178,10 @@ class Twin(abc.ABC):
     def channels(self) -> tuple[ChannelSpec, ...]:
         """The run's channels with their units, in column order (labels included)."""
 
+    def local_timezone(self) -> str | None:
+        """IANA time zone of the run's local-time features (occupants' clocks), None: none."""
+        return None
+
     def run_grid(self, grid: TimeGrid) -> TimeGrid:
         """The grid this run renders: ``grid``, or shorter when the twin ends early."""
         return grid

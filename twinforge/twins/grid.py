@@ -404,6 +404,9 @@ class GridTwin(TwinBase):
     draw = staticmethod(draw_grid)
     pin_explicit = staticmethod(pin_grid_settings)
 
+    def local_timezone(self) -> str | None:
+        return self.config.tz
+
     def channels(self) -> tuple[ChannelSpec, ...]:
         return grid_channels(self.config)
 

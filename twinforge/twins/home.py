@@ -373,6 +373,9 @@ class HomeTwin(TwinBase):
         """``[home]`` settings win over the ``[diversity]`` laws (:func:`pin_explicit_settings`)."""
         return section, None if diversity is None else pin_explicit_settings(section, diversity)
 
+    def local_timezone(self) -> str | None:
+        return self.config.tz
+
     def channels(self) -> tuple[ChannelSpec, ...]:
         return HOME_CHANNELS
 
