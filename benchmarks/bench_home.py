@@ -64,7 +64,7 @@ def floor() -> dict:
 
     spec = home_spec(365)
     twin = build_twin(spec, plan_runs(spec, 1)[0])
-    blocks = list(simulate(twin, spec.grid()))
+    blocks = [r.samples for r in simulate(twin, spec.grid())]
     channels = twin.channels()
     out = Path(tempfile.mkdtemp()) / "floor"
     w = DatasetWriter(out)
@@ -191,7 +191,7 @@ def naive(hours: float) -> dict:
     for _ in simulate(build_twin(spec, plan), grid):  # warm-up: compiled kernels, geometry cache
         pass
     t0 = time.perf_counter()
-    blocks = list(simulate(build_twin(spec, plan), grid))
+    blocks = [r.samples for r in simulate(build_twin(spec, plan), grid)]
     block_s = time.perf_counter() - t0
     twin = build_twin(spec, plan)
     rows: list[dict] = []

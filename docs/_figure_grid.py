@@ -29,7 +29,7 @@ def synthetic_year() -> pd.Series:
     spec = load_spec(None, twin="grid", runs=1, days=365, period="1h", seed=2014, start="2014-01-01",
                      grid={"n_homes": 200})
     twin = build_twin(spec, plan_runs(spec, spec.seed)[0])
-    blocks = list(simulate(twin, spec.grid()))
+    blocks = [r.samples for r in simulate(twin, spec.grid())]
     t = pd.DatetimeIndex(np.concatenate([b["time"] for b in blocks])).tz_localize("UTC")
     return pd.Series(np.concatenate([b["feeder_power_w"] for b in blocks]), index=t)
 

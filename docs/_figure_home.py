@@ -27,7 +27,7 @@ def main() -> None:
                      diversity=False,
                      events=[{"type": "cold_snap", "start": "2024-01-11", "duration_h": 60, "severity": 7}])
     twin = build_twin(spec, plan_runs(spec, spec.seed)[0])
-    blocks = list(simulate(twin, spec.grid()))
+    blocks = [r.samples for r in simulate(twin, spec.grid())]
     df = pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]})
     t = pd.DatetimeIndex(df.time).tz_localize("UTC").tz_convert("Europe/Paris")
     ev = twin.events(0)

@@ -45,7 +45,7 @@ def test_every_problem_is_one_line_naming_its_field():
         )
     lines = str(e.value).splitlines()
     assert len(lines) == 3 and all(ln.startswith("c.toml: ") for ln in lines)
-    assert any("events.feeder_fault" in ln and "does not act on the home twin" in ln for ln in lines)
+    assert any("events.feeder_fault" in ln and "needs the supply target, which the home twin does not expose" in ln for ln in lines)
     assert any(ln.startswith("c.toml: proposal.cold_snap:") for ln in lines)
     assert any('parameters."envelope.nope"' in ln for ln in lines)
 

@@ -13,10 +13,10 @@ import pytest
 from twinforge.campaign.runner import RunPlan, build_twin, plan_runs
 from twinforge.campaign.spec import SpecError, load_spec
 from twinforge.core.engine import simulate
-from twinforge.core.eventlog import EventLog
 from twinforge.core.registry import EVENTS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import ChannelSpec
+from twinforge.twins.base import TwinBase
 from twinforge.twins.home import HomeConfig
 
 BASE = dict(runs=1, days=2, period="5min", seed=3, start="2024-01-08", diversity=False)
@@ -43,7 +43,7 @@ def event(type_, channel="temp_indoor_c", severity=None, **params):
 def run(events=(), chunk_samples=None, **overrides):
     spec = load_spec(None, events=list(events), **{**BASE, **overrides})
     twin = build_twin(spec, plan_runs(spec, spec.seed)[0])
-    blocks = list(simulate(twin, spec.grid(), chunk_samples=chunk_samples or spec.chunk_samples))
+    blocks = [r.samples for r in simulate(twin, spec.grid(), chunk_samples=chunk_samples or spec.chunk_samples)]
     df = pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]})
     df["time"] = pd.DatetimeIndex(df["time"]).tz_localize("UTC")
     return df, twin.events(0)
@@ -138,14 +138,19 @@ def test_a_grid_sensor_fault_leaves_protection_and_transformer_alone():
 # --------------------------------------------------------------------------- laws on long windows
 
 
-class StandIn:
-    """The least a twin offers a sensor fault: channels, a log and streams."""
+class StandIn(TwinBase):
+    """The least a twin offers a sensor fault: channels, a log, streams, the measurements target."""
 
     name = "standin"
 
     def __init__(self, seed=0):
-        self.log = EventLog()
-        self.streams = RngStreams(seed)
+        super().__init__(None, RngStreams(seed))
+
+    def start(self, env, grid):
+        pass
+
+    def render(self, grid, i0, i1):
+        raise NotImplementedError
 
     def channels(self):
         return (
@@ -162,7 +167,7 @@ def corrupt(type_, severity, x, t, start_s, end_s, chunk=None, seed=0, **params)
     out = []
     for i in range(0, len(t), chunk):
         block = {"x_w": x[i : i + chunk].copy()}
-        for c in twin.corruptions:
+        for c in twin.target("measurements"):
             c(block, t[i : i + chunk])
         out.append(block["x_w"])
     return np.concatenate(out)
@@ -221,7 +226,7 @@ def test_faults_act_on_integer_channels_by_rounding():
     twin = StandIn()
     EVENTS.get("sensor_drift")().apply(twin, 0.0, 600.0, 3.0, channel="n")
     block = {"n": np.zeros(10, dtype=np.int16)}
-    twin.corruptions[0](block, np.arange(10) * 60.0)
+    list(twin.target("measurements"))[0](block, np.arange(10) * 60.0)
     assert block["n"].dtype == np.int16
     np.testing.assert_array_equal(block["n"], np.rint(3.0 * np.arange(10) / 10))
 

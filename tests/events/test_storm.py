@@ -93,7 +93,7 @@ def test_storm_labels_the_grid_and_leaves_the_home_alone():
 
     def frame(spec):
         twin = build_twin(spec, plan_runs(spec, spec.seed)[0])
-        blocks = list(simulate(twin, spec.grid()))
+        blocks = [r.samples for r in simulate(twin, spec.grid())]
         return pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}), twin.events(0)
 
     df, events = frame(spec)

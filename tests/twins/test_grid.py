@@ -15,7 +15,7 @@ from twinforge.processes.feeder import voltage_linearised, voltage_power_flow
 
 def run(spec, run_id=0):
     twin = build_twin(spec, plan_runs(spec, spec.seed)[run_id])
-    blocks = list(simulate(twin, spec.grid(), chunk_samples=spec.chunk_samples))
+    blocks = [r.samples for r in simulate(twin, spec.grid(), chunk_samples=spec.chunk_samples)]
     df = pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]})
     df["time"] = pd.DatetimeIndex(df["time"]).tz_localize("UTC")
     return df, twin.events(run_id), twin
@@ -200,21 +200,14 @@ def test_overload_trips_the_feeder():
     assert (df.outage == 1).any()
 
 
-def test_same_seed_same_output():
-    a, ea, _ = run(grid_spec("2024-03-01", days=2, n_homes=20))
-    b, eb, _ = run(grid_spec("2024-03-01", days=2, n_homes=20))
-    pd.testing.assert_frame_equal(a, b)
-    pd.testing.assert_frame_equal(ea, eb)
-
-
-def test_output_does_not_depend_on_chunking():
-    # with the day-to-day and weekend use factors, drawn per local day as the blocks advance
+def test_day_to_day_use_factors_do_not_depend_on_chunking():
+    # drawn per local day as the blocks advance (the generic chunking check: tests/conformance)
     spec = grid_spec("2024-02-01", days=3, n_homes=30, home={"appliances": {"day_sigma": 0.6, "weekend_scale": 1.5}})
     a, _, _ = run(spec)
     b, _, _ = run(spec.model_copy(update={"chunk_samples": 1000}))
     small = spec.model_copy(update={"chunk_samples": 1000})
     twin = build_twin(small, plan_runs(small, small.seed)[0])
-    blocks = list(simulate(twin, small.grid(), chunk_samples=40))  # ten hours per block
+    blocks = [r.samples for r in simulate(twin, small.grid(), chunk_samples=40)]  # ten hours per block
     c = pd.DataFrame({k: np.concatenate([bl[k] for bl in blocks]) for k in blocks[0]})
     c["time"] = pd.DatetimeIndex(c["time"]).tz_localize("UTC")
     assert len(blocks) > 5
@@ -340,3 +333,36 @@ def test_a_feeder_config_survives_its_round_trip():
 
     cfg = load_spec(None, twin="grid", grid={"n_homes": 3, "home": {"dhw": {}}}).config
     assert GridConfig.model_validate(cfg.model_dump(mode="json")) == cfg
+
+
+def test_explicit_settings_win_over_the_diversity_laws_that_would_redraw_them():
+    from twinforge.campaign.spec import SpecError
+
+    # [grid.home] over [grid.homes]: every feeder home cools, heats with a heat pump, holds 3
+    spec = load_spec(None, twin="grid", runs=4, seed=2, days=1, period="1h",
+                     grid={"n_homes": 30, "home": {"hvac": {"cooling": True, "heating": "heat_pump"},
+                                                   "occupancy": {"n_occupants": 3}}})
+    assert spec.config.homes.cooling_share == 1.0 and spec.diversity.cooling_share_range == (1.0, 1.0)
+    for plan in plan_runs(spec, spec.seed):  # [grid.homes] over [diversity]: not redrawn per feeder
+        assert plan.config.homes.cooling_share == 1.0 and plan.config.homes.heat_pump_share == 1.0
+        assert plan.config.flat()["homes.cooling_share"] == 1.0  # as runs.parquet records it
+    twin = build_twin(spec, plan_runs(spec, spec.seed)[0])
+    twin.start(simpy.Environment(), spec.grid())
+    homes = twin.home_configs
+    assert all(h.hvac.cooling and h.hvac.heating == "heat_pump" and h.occupancy.n_occupants == 3 for h in homes)
+    assert len({h.envelope.floor_area_m2 for h in homes}) == 30  # the other laws still vary the homes
+    # a share written in [grid.homes] pins its per-feeder range; the other ranges still draw
+    spec = load_spec(None, twin="grid", runs=6, seed=2, grid={"n_homes": 3, "homes": {"pv_share": 0.3}})
+    plans = plan_runs(spec, spec.seed)
+    assert {p.config.homes.pv_share for p in plans} == {0.3} and len({p.config.homes.ev_share for p in plans}) == 6
+    # a disagreeing law, and a setting the laws derive for every home, are one line each
+    with pytest.raises(SpecError, match=r"^grid\.homes\.pv_share and diversity\.pv_share_range = \[0\.1, 0\.2\] disagree"):
+        load_spec(None, twin="grid", grid={"homes": {"pv_share": 0.3}}, diversity={"pv_share_range": [0.1, 0.2]})
+    with pytest.raises(SpecError, match=r"^grid\.home\.hvac\.cooling and grid\.homes\.cooling_share = 0\.5 disagree"):
+        load_spec(None, twin="grid", grid={"home": {"hvac": {"cooling": True}}, "homes": {"cooling_share": 0.5}})
+    with pytest.raises(SpecError, match=r"^grid\.home\.hvac\.heating_capacity_w is derived again for every "
+                                        r"feeder home by the grid\.homes laws; remove it"):
+        load_spec(None, twin="grid", grid={"home": {"hvac": {"heating_capacity_w": 6000.0}}})
+    # diversity = false keeps every feeder as written; its homes are still drawn, pinned
+    spec = load_spec(None, twin="grid", diversity=False, grid={"home": {"hvac": {"cooling": True}}})
+    assert spec.diversity is None and spec.config.homes.cooling_share == 1.0

@@ -19,7 +19,7 @@ COMMERCIAL = {"day_sd": 0.05, "classes": {"commercial": {
 
 def run(spec, chunk_samples=None):
     twin = build_twin(spec, plan_runs(spec, spec.seed)[0])
-    blocks = list(simulate(twin, spec.grid(), chunk_samples=chunk_samples or spec.chunk_samples))
+    blocks = [r.samples for r in simulate(twin, spec.grid(), chunk_samples=chunk_samples or spec.chunk_samples)]
     df = pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]})
     df["time"] = pd.DatetimeIndex(df["time"]).tz_localize("UTC")
     return df, twin

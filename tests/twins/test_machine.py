@@ -28,8 +28,9 @@ def run(spec, run_id=0, chunk_samples=None):
     """(samples DataFrame, events, twin, waveforms (n, m)) of one run, as the runner makes it."""
     twin = build_twin(spec, plan_runs(spec, spec.seed)[run_id])
     grid = twin.run_grid(spec.grid())
-    blocks = list(simulate(twin, grid, chunk_samples=chunk_samples or spec.chunk_samples))
-    tables = [b.pop("_tables")["snapshots"] for b in blocks]
+    rendered = list(simulate(twin, grid, chunk_samples=chunk_samples or spec.chunk_samples))
+    tables = [r.tables["snapshots"] for r in rendered]
+    blocks = [r.samples for r in rendered]
     df = pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]})
     df["t_s"] = grid.t_s()
     waves = np.concatenate([t["accel_g"] for t in tables])
@@ -185,30 +186,11 @@ def test_duty_cycle_changes_speed_and_load():
 # -- determinism ------------------------------------------------------------------------------
 
 
-def test_output_does_not_depend_on_chunking():
-    spec = spec_of(days=600 / 86_400, fault_modes=["outer_race", "imbalance"],
-                   degradation={"onset_weibull_scale_s": 60.0}, events=[fault_event("misalignment", minutes=3, hours=0.05)])
-    a, ev_a, _, wa = run(spec)
-    b, ev_b, _, wb = run(spec, chunk_samples=7)
-    pd.testing.assert_frame_equal(a, b)
-    np.testing.assert_array_equal(wa, wb)
-    pd.testing.assert_frame_equal(ev_a, ev_b)
-
-
-def test_same_seed_same_bytes_other_seed_differs(tmp_path):
-    def make(seed, name):
-        spec = load_spec(None, twin="machine", runs=2, days=300 / 86_400, period="10s", seed=seed,
-                         machine={"sample_rate_hz": 12_000.0})
-        generate(spec, tmp_path / name, progress=False)
-        return tmp_path / name
-
-    a, b, c = make(5, "a"), make(5, "b"), make(6, "c")
-    files = sorted(p.relative_to(a) for p in a.rglob("*.parquet"))
-    assert any(str(f).startswith("snapshots/") for f in files)
-    for f in files:
-        assert (a / f).read_bytes() == (b / f).read_bytes(), f
-    snap = "snapshots/machine/run-000000.parquet"
-    assert (a / snap).read_bytes() != (c / snap).read_bytes()
+def test_the_snapshots_table_reads_back_and_holds_the_indicators_waveforms(tmp_path):
+    # (same seed same bytes, snapshots included, is checked in tests/conformance)
+    a = tmp_path / "a"
+    generate(load_spec(None, twin="machine", runs=2, days=300 / 86_400, period="10s", seed=5,
+                       machine={"sample_rate_hz": 12_000.0}), a, progress=False)
     ds = open_dataset(a)
     t = ds.table("snapshots")
     s = ds.samples()
@@ -416,3 +398,25 @@ def test_domain_randomised_faults_start_inside_the_run(tmp_path):
     for labels in faulty:
         onset = next(i for i, v in enumerate(labels) if v)
         assert all(labels[onset:])  # faulty from the onset on: the spall stays
+
+
+def test_explicit_settings_win_over_the_diversity_laws_that_would_redraw_them():
+    spec = load_spec(None, twin="machine", runs=5, seed=4, machine={"shaft_speed_rpm": 1797.0, "fault_modes": ["inner_race"]},
+                     diversity={"fault_mode_probs": None})
+    assert spec.diversity.shaft_speed_sigma == 0.0 and spec.diversity.radial_load_sigma > 0.0
+    plans = plan_runs(spec, spec.seed)
+    assert {p.config.shaft_speed_rpm for p in plans} == {1797.0}  # never redrawn
+    assert {p.config.flat()["shaft_speed_rpm"] for p in plans} == {1797.0}  # as runs.parquet records it
+    assert len({p.config.radial_load_n for p in plans}) == 5  # the other laws still vary the machines
+    # a spread written beside its setting is asked-for diversity around it (a calibrated preset)
+    spec = load_spec(None, twin="machine", runs=5, seed=4, machine={"shaft_speed_rpm": 1797.0},
+                     diversity={"shaft_speed_sigma": 0.05})
+    assert len({p.config.shaft_speed_rpm for p in plan_runs(spec, spec.seed)}) == 5
+    # a law that would replace the setting, written otherwise, and a rig setting beside rig_probs
+    with pytest.raises(SpecError, match=r"^machine\.fault_modes and diversity\.fault_mode_probs = .* disagree"):
+        load_spec(None, twin="machine", machine={"fault_modes": ["inner_race"]},
+                  diversity={"fault_mode_probs": {"outer_race": 1.0}})
+    with pytest.raises(SpecError, match=r"^machine\.sample_rate_hz is replaced by the rig that diversity\.rig_probs draws"):
+        load_spec(None, twin="machine", machine={"sample_rate_hz": 20_000.0}, diversity={"rig_probs": {"mfpt": 1.0}})
+    # diversity = false keeps the machine exactly as written
+    assert load_spec(None, twin="machine", machine={"shaft_speed_rpm": 1797.0}, diversity=False).diversity is None

@@ -15,7 +15,7 @@ from twinforge.twins.home import HomeTwin
 
 def frame(spec):
     twin = build_twin(spec, plan_runs(spec, spec.seed)[0])
-    blocks = list(simulate(twin, spec.grid()))
+    blocks = [r.samples for r in simulate(twin, spec.grid())]
     return pd.DataFrame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}), twin
 
 

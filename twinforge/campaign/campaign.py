@@ -46,10 +46,11 @@ from twinforge.campaign.spec import (
     read_toml,
     validate_strict,
 )
+from twinforge.core import params
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import canonical_json, config_hash
-from twinforge.events.base import ScheduledEvent
+from twinforge.events.base import ScheduledEvent, refusal
 from twinforge.events.natural import NATURAL_MODELS, NaturalModel
 from twinforge.events.sampling import (
     MIXED,
@@ -298,8 +299,8 @@ class CampaignSpec(BaseModel):
         for name in self.events:
             if name not in EVENTS:
                 problems.append(f"events.{name}: {name!r} is not a registered event type; known: {', '.join(EVENTS.names())}")
-            elif s.twin not in EVENTS.get(name).twins:
-                problems.append(f"events.{name}: {name!r} does not act on the {s.twin} twin")
+            elif (why := refusal(name, s.twin)) is not None:
+                problems.append(f"events.{name}: {why}")
         if self.sampler == "importance":
             if not self.proposal:
                 problems.append("proposal: sampler 'importance' needs a [proposal.<event type>] table")
@@ -428,18 +429,11 @@ def load_campaign(path: str | Path, **overrides: Any) -> CampaignSpec:
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    keys = path.split(".")
-    node = data
-    for k in keys[:-1]:
-        if not isinstance(node.get(k), dict):
-            raise KeyError(path)
-        node = node[k]
-    if keys[-1] not in node:
-        raise KeyError(path)
-    old = node[keys[-1]]
+    """Set the numeric parameter at ``path`` (KeyError: no such parameter; TypeError: not a number)."""
+    old = params.get_path(data, path)
     if isinstance(old, bool) or not isinstance(old, (int, float)) and old is not None:
         raise TypeError(path)
-    node[keys[-1]] = int(round(value)) if isinstance(old, int) else float(value)
+    params.set_path(data, path, int(round(value)) if isinstance(old, int) else float(value))
 
 
 def _with_overrides(config: Any, overrides: dict[str, float]) -> Any:

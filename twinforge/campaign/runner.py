@@ -19,7 +19,7 @@ import pandas as pd
 
 from twinforge import __version__
 from twinforge.campaign.spec import GenerateSpec
-from twinforge.core.engine import simulate
+from twinforge.core.engine import Rendered, Twin, simulate
 from twinforge.core.registry import TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import canonical_json, config_hash
@@ -99,7 +99,7 @@ def plan_runs(spec: GenerateSpec, seed: int) -> list[RunPlan]:
     return list(iter_plans(spec, seed))
 
 
-def build_twin(spec: GenerateSpec, plan: RunPlan):
+def build_twin(spec: GenerateSpec, plan: RunPlan) -> Twin:
     """The twin object of one planned run."""
     streams = RngStreams(plan.seed).child(f"run/{plan.stream_id}")
     return TWINS.get(spec.twin)(plan.config, streams, tuple(spec.events) + tuple(plan.events))
@@ -134,11 +134,11 @@ def _run_record(spec: GenerateSpec, plan: RunPlan, twin: Any, seed: int, chash: 
 
 def _start_run(
     spec: GenerateSpec, plan: RunPlan, grid: Any, on_chunk: Callable[[int], None] | None = None
-) -> tuple[Any, Any, Iterator[dict[str, Any]]]:
+) -> tuple[Twin, Any, Iterator[Rendered]]:
     """``(twin, run_grid, blocks)`` of a planned run: its twin, its own grid (shorter when the
     twin ends early, e.g. at a failure) and the generator of its rendered blocks."""
     twin = build_twin(spec, plan)
-    run_grid = twin.run_grid(grid) if hasattr(twin, "run_grid") else grid
+    run_grid = twin.run_grid(grid)
     return twin, run_grid, simulate(twin, run_grid, chunk_samples=spec.chunk_samples, on_chunk=on_chunk)
 
 
@@ -151,7 +151,7 @@ def write_run(
     ``bar`` (a tqdm bar counting runs) advances by the share of this run rendered after each
     chunk, so its total is right even when runs end early (a machine at its failure). The
     chunks never depend on the bar: a chunk is a row group, so the bytes would.
-    ``before_write(twin, run_grid, first_block)``, if given, sees the first rendered block
+    ``before_write(twin, run_grid, first)``, if given, sees the first :class:`Rendered` block
     before anything of the run is written (and before the dataset folder is created): the
     output size check uses it. It may raise to stop.
     """
@@ -179,18 +179,17 @@ def write_run(
         "twin": spec.twin,
         "start": grid.start.isoformat(),
     }
-    if getattr(plan.config, "tz", None):  # the occupants' clock: local-time features use it
-        meta["local_timezone"] = plan.config.tz
+    if twin.local_timezone():  # the occupants' clock: local-time features use it
+        meta["local_timezone"] = twin.local_timezone()
     first = next(blocks, None)  # rendered before anything is written: the size check sees it
     if before_write is not None:
         before_write(twin, run_grid, first)
     with writer.open_run(spec.twin, plan.run_id, channels, meta) as run:
-        for block in itertools.chain([first] if first is not None else [], blocks):
-            tables = block.pop("_tables", None) or {}  # extra per-run tables (raw snapshots)
-            run.write(block)
-            for name in sorted(tables):
-                run.write_table(name, tables[name])
-            n = len(block["time"])
+        for out in itertools.chain([first] if first is not None else [], blocks):
+            run.write(out.samples)
+            for name in sorted(out.tables):  # extra per-run tables (raw snapshots)
+                run.write_table(name, out.tables[name])
+            n = len(out.samples["time"])
             rows += n
             values += n * len(channels)
         run.commit(twin.events(plan.run_id), _run_record(spec, plan, twin, seed, chash))
@@ -246,26 +245,27 @@ class OutputEstimate:
 
 
 def estimate_output(
-    spec: GenerateSpec, plan: RunPlan, twin: Any, run_grid: Any, block: dict[str, Any] | None,
+    spec: GenerateSpec, plan: RunPlan, twin: Twin, run_grid: Any, block: Rendered | None,
     runs: int, *, seed: int = 0, chash: str = "",
 ) -> OutputEstimate:
     """Estimate the bytes ``runs`` runs like ``plan``'s will write, from its first ``block``."""
     from twinforge.export.parquet import encoded_size
 
-    if block is None or not len(block["time"]):
+    if block is None or not len(block.samples["time"]):
         return OutputEstimate(runs, 0, 0.0, 0)
     try:  # the events so far, as many again per block (a twin may not list them mid-run)
         events = twin.events(0).copy()
-        n_blocks = max(1, round(run_grid.n_steps / len(block["time"])))
+        n_blocks = max(1, round(run_grid.n_steps / len(block.samples["time"])))
         events = pd.concat([events] * n_blocks, ignore_index=True) if len(events) else events
         events["event_id"] = range(len(events))
     except Exception:  # noqa: BLE001 - an estimate: without them
         events = None
     block_bytes, other = encoded_size(
-        spec.twin, twin.channels(), block, _run_record(spec, plan, twin, seed, chash), events
+        spec.twin, twin.channels(), block.samples, _run_record(spec, plan, twin, seed, chash), events,
+        tables=block.tables,
     )
-    folders = _FOLDER_BYTES * (2 + len(block.get("_tables") or {}))  # a run's folders on disk
-    return OutputEstimate(runs, int(run_grid.n_steps), block_bytes / len(block["time"]), other + folders)
+    folders = _FOLDER_BYTES * (2 + len(block.tables))  # a run's folders on disk
+    return OutputEstimate(runs, int(run_grid.n_steps), block_bytes / len(block.samples["time"]), other + folders)
 
 
 def check_output_size(estimate: OutputEstimate, out: str | Path, limit: float | None) -> None:
@@ -320,7 +320,7 @@ def first_run_check(
     if limit is None:
         return None
 
-    def check(twin: Any, run_grid: Any, block: dict[str, Any] | None) -> None:
+    def check(twin: Twin, run_grid: Any, block: Rendered | None) -> None:
         est = estimate_output(spec, plan, twin, run_grid, block, runs, seed=seed, chash=chash)
         check_output_size(est, out, limit)
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.timegrid import TimeGrid, parse_period_s, parse_utc
-from twinforge.events.base import ScheduledEvent
+from twinforge.events.base import ScheduledEvent, refusal
 
 __all__ = ["GenerateSpec", "SpecError", "load_spec", "format_validation_error"]
 
@@ -150,12 +150,9 @@ class GenerateSpec(BaseModel):
                     f"events.{k}.severity: {ev.severity!r} is outside the range of {ev.type!r}; "
                     f"allowed: {lo:g} <= severity <= {hi:g} {kind.severity_unit}"
                 ) from None
-            acts_on = EVENTS.get(ev.type).twins
-            if self.twin not in acts_on:
-                raise ValueError(
-                    f"events.{k}.type: {ev.type!r} does not act on the {self.twin} twin; allowed: events of "
-                    f"the {self.twin} twin ({', '.join(n for n in EVENTS.names() if self.twin in EVENTS.get(n).twins)})"
-                )
+            why = refusal(ev.type, self.twin)  # the twin lacks an event target the event needs
+            if why is not None:
+                raise ValueError(f"events.{k}.type: {why}")
             if not self.start <= ev.start < end:
                 raise ValueError(
                     f"events.{k}.start: {ev.start} is outside the horizon; allowed: within the horizon "
@@ -175,7 +172,7 @@ class GenerateSpec(BaseModel):
         the messages (a campaign file calls them ``scheduled``). ``as_written``: the data is
         what a user wrote (a scenario file, :func:`load_spec`), so the twin's explicit
         settings win over the diversity laws that would redraw them (the twin's
-        ``pin_explicit``, e.g. :func:`twinforge.twins.home.pin_explicit_settings`); False for
+        ``pin_explicit``, :meth:`twinforge.core.twin.Twin.pin_explicit`); False for
         a stored, complete form (:meth:`to_json_dict`), which already holds the pinned laws.
 
         Raises
@@ -204,13 +201,19 @@ class GenerateSpec(BaseModel):
         except ValidationError as e:
             errors.append(format_validation_error(e, source, prefix=f"{twin}.", model=plugin.Config))
         div = data.pop("diversity", True)
-        pin = getattr(plugin, "pin_explicit", None)
-        if as_written and not errors and pin is not None and div is not False and div is not None and isinstance(section, dict):
+        if as_written and not errors and isinstance(section, dict) and (isinstance(div, (bool, dict)) or div is None):
+            laws = None if div is False or div is None else ({} if div is True else dict(div))
             try:  # an explicit setting of the twin wins over the law that would redraw it
-                div = pin(section, {} if div is True else dict(div))
+                pinned, laws = plugin.pin_explicit(section, laws)
             except ValueError as e:
                 errors.append(f"{source}{e}")
-                div = False
+                pinned, laws = section, None
+            div = False if laws is None else laws
+            if pinned != section:  # the twin's own laws pinned (a feeder's [grid.homes])
+                try:
+                    data["config"] = validate_strict(plugin.Config, pinned)
+                except ValidationError as e:
+                    errors.append(format_validation_error(e, source, prefix=f"{twin}.", model=plugin.Config))
         try:
             if div is False or div is None:
                 data["diversity"] = None

@@ -329,10 +329,8 @@ def _check_samples(root: Path, e: dict[str, Any], where: str, events: Any, rep: 
         rep.problems.append(f"{where}: time not strictly increasing")
     elif len(t) > 1 and step > 0 and not np.allclose(np.diff(t), step, rtol=0, atol=1e3):
         rep.problems.append(f"{where}: samples not on the declared period of {meta['period_s']} s")
-    if e["twin"] in TWINS:
-        check = getattr(TWINS.get(e["twin"]), "invariants", None)
-        if check is not None:
-            rep.problems += [f"{where}: {b}" for b in check(df)]
+    if e["twin"] in TWINS:  # the twin's own physical invariants (Twin.invariants)
+        rep.problems += [f"{where}: {b}" for b in TWINS.get(e["twin"]).invariants(df)]
     rep.problems += [f"{where}: {b}" for b in _label_invariants(df, cols)]
     if "event_id" in df and events is not None:
         ids = set(df.loc[df.event_id >= 0, "event_id"].unique().tolist())

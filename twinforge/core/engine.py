@@ -12,59 +12,16 @@ once written: memory stays flat whatever the horizon.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, Protocol, runtime_checkable
 
-import numpy as np
-import pandas as pd
 import simpy
 
-from twinforge.core.schema import ChannelSpec
 from twinforge.core.timegrid import TimeGrid
+from twinforge.core.twin import Rendered, Twin
 
-__all__ = ["Twin", "simulate", "DEFAULT_CHUNK_SAMPLES"]
+__all__ = ["Twin", "Rendered", "simulate", "DEFAULT_CHUNK_SAMPLES"]
 
 #: Samples per rendered chunk (two weeks at 1 min; 5.6 h at 1 s): about 275 MB peak for a home-year.
 DEFAULT_CHUNK_SAMPLES = 20_160
-
-
-@runtime_checkable
-class Twin(Protocol):
-    """What a twin provides to the engine.
-
-    Class level (used by the scenario and the runner): ``Config`` (pydantic model of one
-    run's parameters), ``Diversity`` (laws by which runs differ), ``draw(config,
-    diversity, rng)`` (one run's parameters), ``period_range_s``; constructed as
-    ``Twin(config, streams, events)``.
-
-    Per run: ``start`` wires the SimPy processes for a grid; ``render`` returns, for
-    samples ``i0 .. i1-1``, one ndarray of shape (i1 - i0,) per declared channel (labels
-    included); ``events`` returns the run's ground-truth event table; ``parameters`` the
-    flat parameter vector recorded in ``runs.parquet``.
-
-    Optional: ``corruptions``, a sequence of callables ``(block, t_s) -> None`` that
-    :func:`simulate` applies in order to each rendered block (with ``t_s`` its sample times
-    [s]). They replace measured columns of the block (sensor faults, see
-    :mod:`twinforge.events.sensor`) after the twin has rendered it, so what they change is
-    what the sensors report, never the state the twin's processes see.
-    ``max_chunk_samples(grid)`` caps the block size of a twin with much state per sample
-    (a feeder of many homes, vibration snapshots). ``run_grid(grid)`` lets the runner end a
-    run early (a machine at its failure); the shared base is :class:`twinforge.twins.base.TwinBase`.
-    """
-
-    name: ClassVar[str]
-    Config: ClassVar[type]
-    Diversity: ClassVar[type]
-    period_range_s: ClassVar[tuple[float, float]]
-
-    def channels(self) -> tuple[ChannelSpec, ...]: ...
-
-    def start(self, env: simpy.Environment, grid: TimeGrid) -> None: ...
-
-    def render(self, grid: TimeGrid, i0: int, i1: int) -> dict[str, np.ndarray]: ...
-
-    def events(self, run_id: int) -> pd.DataFrame: ...
-
-    def parameters(self) -> dict[str, Any]: ...
 
 
 def simulate(
@@ -73,8 +30,13 @@ def simulate(
     *,
     chunk_samples: int = DEFAULT_CHUNK_SAMPLES,
     on_chunk: Callable[[int], None] | None = None,
-) -> Iterator[dict[str, np.ndarray]]:
-    """Run ``twin`` over ``grid``, yielding rendered blocks with a ``time`` column.
+) -> Iterator[Rendered]:
+    """Run ``twin`` over ``grid`` (the contract of :class:`~twinforge.core.twin.Twin`),
+    yielding what it renders, chunk by chunk, with a ``time`` column in ``samples``.
+
+    Each block is rendered once SimPy has advanced to its end; the twin's measurement
+    faults (:meth:`~twinforge.core.twin.Twin.measured`) then alter what its sensors report,
+    never the state its processes see.
 
     Parameters
     ----------
@@ -88,21 +50,22 @@ def simulate(
 
     Yields
     ------
-    dict of str to ndarray of shape (n_block,)
+    Rendered
+        ``samples``: dict of str to ndarray of shape (n_block,); ``tables``: the block's
+        rows of the run's extra tables.
     """
     env = simpy.Environment()
     twin.start(env, grid)
-    limit = getattr(twin, "max_chunk_samples", None)
+    limit = twin.max_chunk_samples(grid)
     if limit is not None:  # a twin whose state per sample is large caps its own chunks
-        chunk_samples = max(1, min(chunk_samples, int(limit(grid))))
+        chunk_samples = max(1, min(chunk_samples, int(limit)))
     for i0, i1 in grid.chunks(chunk_samples):
         t_end = i1 * grid.period_s
         if t_end > env.now:
             env.run(until=t_end)
-        block = twin.render(grid, i0, i1)
-        for corrupt in getattr(twin, "corruptions", ()):  # measurement faults, state untouched
-            corrupt(block, grid.t_s(i0, i1))
-        block["time"] = grid.timestamps(i0, i1)
-        yield block
+        out = twin.render(grid, i0, i1)
+        twin.measured(out.samples, grid.t_s(i0, i1))
+        out.samples["time"] = grid.timestamps(i0, i1)
+        yield out
         if on_chunk is not None:
             on_chunk(i1 - i0)

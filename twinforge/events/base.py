@@ -1,10 +1,12 @@
 """Event types: what an event is, what it labels and how it acts on a twin.
 
 An event type is a class registered in :data:`twinforge.core.registry.EVENTS`. Each
-declares its ``category`` (``"weather"``, ``"grid"``, ``"machine"``, ``"sensor"``), which
-twins it can act on, and implements :meth:`EventType.apply`, which changes the twin's
-inputs or state over ``[start_s, end_s)`` and records the event in the run's log with
-``label=True`` so that it labels the sample grid. A scheduled event's ``params`` reach
+declares its ``category`` (``"weather"``, ``"grid"``, ``"machine"``, ``"sensor"``), the
+event targets it needs (:attr:`EventType.needs`, names of
+:data:`twinforge.core.twin.TARGETS`: a twin receives the event when it exposes them all)
+and implements :meth:`EventType.apply`, which changes the twin's inputs or state over
+``[start_s, end_s)`` through those targets only (``twin.target(name)``) and records the
+event in the run's log with ``label=True`` so that it labels the sample grid. A scheduled event's ``params`` reach
 ``apply`` as keyword arguments; a type that takes some checks them in
 :meth:`EventType.check_params` (a type without that method takes none). New types
 register without touching the core::
@@ -23,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from twinforge.core.registry import EVENTS
 from twinforge.core.timegrid import parse_utc
 
-__all__ = ["EventType", "ScheduledEvent"]
+__all__ = ["EventType", "ScheduledEvent", "receivers", "refusal"]
 
 
 class EventType:
@@ -31,8 +33,11 @@ class EventType:
 
     name: ClassVar[str]
     category: ClassVar[str]
-    #: Names of the twins this event can act on.
-    twins: ClassVar[tuple[str, ...]]
+    #: Event targets the event acts through (:data:`twinforge.core.twin.TARGETS`); a twin
+    #: that does not expose them all cannot receive the event.
+    needs: ClassVar[tuple[str, ...]] = ()
+    #: Targets the event acts through where a twin exposes them (elsewhere it only labels).
+    uses_if_exposed: ClassVar[tuple[str, ...]] = ()
     #: Unit and meaning of ``severity`` (documented in docs/events.md).
     severity_unit: ClassVar[str]
     severity_range: ClassVar[tuple[float, float]]
@@ -50,6 +55,32 @@ class EventType:
         """Refuse bad ``params`` of a scheduled event (ValueError); by default: none allowed."""
         if params:
             raise ValueError(f"{cls.name!r} takes no params, got {', '.join(sorted(params))}")
+
+
+def receivers(event_type: type) -> list[str]:
+    """The registered twins that expose every target ``event_type`` needs, sorted."""
+    from twinforge.core.registry import TWINS
+
+    return [n for n in TWINS.names() if set(event_type.needs) <= set(TWINS.get(n).targets)]
+
+
+def refusal(event_name: str, twin: str) -> str | None:
+    """Why the ``twin`` twin cannot receive events of type ``event_name`` (None: it can).
+
+    One line naming the missing targets and the event types the twin does receive.
+    """
+    from twinforge.core.registry import TWINS
+
+    cls, exposed = EVENTS.get(event_name), set(TWINS.get(twin).targets)
+    missing = [t for t in cls.needs if t not in exposed]
+    if not missing:
+        return None
+    allowed = [n for n in EVENTS.names() if set(EVENTS.get(n).needs) <= exposed]
+    return (
+        f"{event_name!r} needs the {', '.join(missing)} target{'s' if len(missing) > 1 else ''}, "
+        f"which the {twin} twin does not expose "
+        f"(it exposes: {', '.join(sorted(exposed))}); allowed: events of the {twin} twin ({', '.join(allowed)})"
+    )
 
 
 class ScheduledEvent(BaseModel):

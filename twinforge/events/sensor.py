@@ -11,9 +11,10 @@ never a label), named in the scheduled event's ``params``::
     params = {channel = "temp_indoor_c"}
 
 :meth:`SensorFault.apply` logs the event (category ``"sensor"``, ``label=True``, so it
-labels the grid over ``[start, end)``) and appends a *corruption* to the twin's
-``corruptions`` list; :func:`twinforge.core.engine.simulate` applies it to every rendered
-block after the twin rendered it. The thermostat, the battery controller, the relay and
+labels the grid over ``[start, end)``) and adds a *corruption* to the twin's
+``measurements`` target (:data:`twinforge.core.twin.TARGETS`, exposed by every twin);
+:func:`twinforge.core.engine.simulate` applies it to every rendered block after the twin
+rendered it. The thermostat, the battery controller, the relay and
 every other process keep working on the true state; only the reported column differs,
 and only at the samples ``t`` with ``start <= t < end``. Measured balances that sum
 other columns (``load_power_w = appliance_power_w + ...``) are not recomputed: a faulty
@@ -48,7 +49,7 @@ import numpy as np
 from twinforge.core.eventlog import severity_unit_of
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.schema import ChannelSpec
-from twinforge.events.base import EventType
+from twinforge.events.base import EventType, receivers
 
 __all__ = [
     "SensorFault",
@@ -239,7 +240,7 @@ class SensorFault(EventType):
     """Base of the sensor faults: one measured channel, given as ``params.channel``."""
 
     category: ClassVar[str] = "sensor"
-    twins: ClassVar[tuple[str, ...]] = ("home", "grid", "machine")
+    needs: ClassVar[tuple[str, ...]] = ("measurements",)
     #: Only float channels (NaN must fit).
     float_only: ClassVar[bool] = False
     #: Optional params besides ``channel``: name -> default.
@@ -304,7 +305,7 @@ class SensorFault(EventType):
             return
         specific: list[ValueError] = []
         lists: list[str] = []
-        for name in cls.twins:
+        for name in receivers(cls):
             declared = _default_channels(name)
             if declared is None:
                 continue
@@ -327,11 +328,11 @@ class SensorFault(EventType):
     def apply(self, twin: Any, start_s: float, end_s: float, severity: float, **params: Any) -> int:
         if not params:
             raise ValueError(
-                f"events: {self.name} received no params from the {getattr(twin, 'name', '')} "
+                f"events: {self.name} received no params from the {twin.name} "
                 "twin; a twin must call apply(twin, start_s, end_s, severity, **event.params)"
             )
         try:
-            self.check_params(params, tuple(twin.channels()), getattr(twin, "name", "this"))
+            self.check_params(params, tuple(twin.channels()), twin.name)
         except ValueError as e:
             raise ValueError(f"events: {self.name} params: {e}") from None
         settings = {**self.options, **params}
@@ -341,10 +342,7 @@ class SensorFault(EventType):
         eid = twin.log.log("sensor", self.name, start_s, end_s, severity, label=True,
                            severity_unit=unit, **settings)
         rng = twin.streams.generator(f"sensor_fault/{eid}")
-        corruptions = getattr(twin, "corruptions", None)
-        if corruptions is None:
-            corruptions = twin.corruptions = []
-        corruptions.append(
+        twin.target("measurements").add_corruption(
             self.corruption(settings, float(start_s), float(end_s), float(severity), rng)
         )
         return eid

@@ -73,14 +73,15 @@ def storm_fault_rate_multiplier(peak_gust_m_per_s: Any) -> Any:
 class Storm(EventType):
     """A windstorm of peak gust ``severity`` [m s-1] over ``[start, end)``.
 
-    On a twin with a ``fault_rate_multipliers`` schedule (the grid twin) it appends
-    ``(start_s, end_s, factor)``; everywhere it logs a labelled event with its
-    ``peak_gust_m_per_s`` and, where it acts, its ``fault_rate_multiplier``.
+    On a twin exposing the ``fault_rate`` target (the grid twin) it multiplies the fault
+    rate by ``factor`` over ``[start_s, end_s)``; everywhere it logs a labelled event with
+    its ``peak_gust_m_per_s`` and, where it acts, its ``fault_rate_multiplier``.
     """
 
     name = "storm"
     category = "weather"
-    twins = ("grid", "home", "machine")
+    needs = ()
+    uses_if_exposed = ("fault_rate",)
     severity_unit = "m s-1 (peak gust)"
     severity_range = (28.0, 70.0)
 
@@ -102,11 +103,10 @@ class Storm(EventType):
     def apply(self, twin: Any, start_s: float, end_s: float, severity: float, **params: Any) -> int:
         self.check_params(params)
         extra: dict[str, float] = {"peak_gust_m_per_s": float(severity)}
-        schedule = getattr(twin, "fault_rate_multipliers", None)
-        if schedule is not None:
+        if "fault_rate" in twin.targets:
             factor = float(
                 params.get("fault_rate_multiplier", storm_fault_rate_multiplier(severity))
             )
-            schedule.append((float(start_s), float(end_s), factor))
+            twin.target("fault_rate").add_multiplier(float(start_s), float(end_s), factor)
             extra["fault_rate_multiplier"] = factor
         return twin.log.log("rare", self.name, start_s, end_s, severity, label=True, **extra)

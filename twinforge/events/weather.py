@@ -123,7 +123,7 @@ class _Spell:
 
 class _TemperatureEvent(EventType):
     category = "weather"
-    twins = ("home", "grid", "machine")
+    needs = ("ambient_temperature",)
     severity_unit = "K"
     in_progress_param = "elapsed_h"
     sign = 1.0
@@ -149,7 +149,7 @@ class _TemperatureEvent(EventType):
         if not hit:
             spell = _Spell(self.sign, [wave])
             spells.append(spell)
-            twin.weather.add_anomaly(spell.offset)
+            twin.target("ambient_temperature").add_anomaly(spell.offset)
             spell.event_id = self._log(twin, spell)
             return spell.event_id
         keep = min(hit, key=lambda s: s.event_id)
@@ -181,12 +181,8 @@ class _TemperatureEvent(EventType):
 
 
 def _spells(twin: Any) -> dict[float, list[_Spell]]:
-    """The weather spells of ``twin`` by sign (kept on the twin for the run's lifetime)."""
-    spells = getattr(twin, "_weather_spells", None)
-    if spells is None:
-        spells = {}
-        twin._weather_spells = spells
-    return spells
+    """The weather spells of ``twin`` by sign (in its ``event_state`` for the run's lifetime)."""
+    return twin.event_state.setdefault("weather_spells", {})
 
 
 @EVENTS.register("heat_wave")

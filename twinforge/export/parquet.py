@@ -1202,6 +1202,7 @@ def _small_table_options(table: pa.Table) -> dict[str, Any]:
 def encoded_size(
     twin: str, channels: Sequence[ChannelSpec], block: Mapping[str, Any],
     run_record: Mapping[str, Any] | None = None, events: pd.DataFrame | None = None,
+    tables: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[int, int]:
     """Bytes a rendered block takes once written, encoded and compressed as the writer does.
 
@@ -1210,12 +1211,14 @@ def encoded_size(
     twin : str
     channels : sequence of ChannelSpec
     block : dict
-        A block as :func:`twinforge.core.engine.simulate` yields it: ``time``, the channels
-        and, under ``"_tables"``, the blocks of the run's extra tables.
+        The samples of a block as :func:`twinforge.core.engine.simulate` yields them
+        (``Rendered.samples``): ``time`` and the channels.
     run_record : dict, optional
         The run's record (one row of ``runs.parquet``).
     events : DataFrame, optional
         The run's events (its events shard; empty if not given).
+    tables : dict, optional
+        The block's rows of the run's extra tables (``Rendered.tables``).
 
     Returns
     -------
@@ -1230,15 +1233,14 @@ def encoded_size(
 
     meta = {"period_s": 1.0, "seed": 0, "config_hash": "0" * 64, "start": "2000-01-01T00:00:00+00:00"}
     run = RunWriter(_Nowhere(), twin, 0, tuple(channels), _run_metadata(twin, 0, tuple(channels), meta))  # type: ignore[arg-type]
-    samples = {k: v for k, v in block.items() if k != "_tables"}
     sizes = 0
-    table = run._to_table(samples)
+    table = run._to_table(dict(block))
     sink = pa.BufferOutputStream()
     writer = run._open(run._first_ns, sink=sink)
     writer.write_table(table, row_group_size=max(table.num_rows, 1))
     writer.close()
     sizes += sink.getvalue().size
-    for name, extra in sorted((block.get("_tables") or {}).items()):
+    for name, extra in sorted((tables or {}).items()):
         stream = _TableStream(run, name)
         table = stream.to_table(extra)
         sink = pa.BufferOutputStream()

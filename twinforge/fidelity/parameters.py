@@ -1,9 +1,10 @@
 """The calibratable parameters: dotted paths, their search ranges, and how values are set.
 
 One small interface, :class:`ParameterSource` (``bounds(twin) -> {path: Bound}``), stands
-between the calibration and the list of parameters it may search. Today the list is the
-tables below (:class:`TableParameters`); a twin's declared parameter space can replace it
-without any other change to :mod:`~twinforge.fidelity.calibration`.
+between the calibration and the list of parameters it may search. By default the list is
+what each twin declares (``Twin.calibratable``, :class:`TwinParameters`); fixed tables
+(:class:`TableParameters`) can replace it without any other change to
+:mod:`~twinforge.fidelity.calibration`. Paths are read and set by :mod:`twinforge.core.params`.
 
 A path is a dotted field of the twin's config (``appliances.usage_scale``,
 ``homes.cooling_share``, ``commercial.classes.industry.open_h``) or ``diversity.<field>`` of
@@ -18,147 +19,32 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
 
+from twinforge.core import params
+from twinforge.core.params import Bound
 from twinforge.fidelity.prepared import CompareError
 
 __all__ = ["Bound", "ParameterSource", "TableParameters", "DEFAULT_SOURCE", "HOME_PARAMETERS",
-           "GRID_PARAMETERS", "MACHINE_PARAMETERS", "DIVERSITY_PARAMETERS", "PARAMETERS", "resolve_params",
+           "GRID_PARAMETERS", "MACHINE_PARAMETERS", "DIVERSITY_PARAMETERS", "PARAMETERS", "TwinParameters", "resolve_params",
            "with_params", "get_path", "DIVERSITY_KEY", "DIVERSITY_PREFIX"]
 
 
-@dataclass(frozen=True)
-class Bound:
-    """Search range of one parameter."""
+def _declared(name: str, fleet: bool) -> dict[str, Bound]:
+    import twinforge.twins  # noqa: F401  (registers the built-in twins)
+    from twinforge.core.registry import TWINS
 
-    low: float
-    high: float
-    integer: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.low < self.high:
-            raise ValueError(f"bound needs low < high, got [{self.low}, {self.high}]")
-
-    def from_unit(self, u: float) -> float:
-        v = self.low + float(np.clip(u, 0.0, 1.0)) * (self.high - self.low)
-        return float(round(v)) if self.integer else v
-
-    def to_unit(self, v: float) -> float:
-        return float(np.clip((v - self.low) / (self.high - self.low), 0.0, 1.0))
+    return {k: b for k, b in TWINS.get(name).calibratable.items() if k.startswith(DIVERSITY_PREFIX) == fleet}
 
 
-#: Home parameters that can be calibrated by name (dotted paths in ``HomeConfig``) and
-#: their default search ranges. Others can be given with explicit bounds.
-HOME_PARAMETERS: dict[str, Bound] = {
-    "appliances.usage_scale": Bound(0.2, 4.0),
-    "appliances.standby_w": Bound(0.0, 400.0),
-    "appliances.standby_day_sigma": Bound(0.0, 0.5),
-    "appliances.lighting_w_per_active": Bound(0.0, 600.0),
-    "appliances.lighting_bulbs": Bound(1, 20, integer=True),  # light points (CREST lighting)
-    "appliances.lighting_bulb_sigma": Bound(0.0, 1.5),
-    "appliances.day_sigma": Bound(0.0, 1.0),
-    "appliances.weekend_scale": Bound(0.5, 2.5),
-    "occupancy.n_occupants": Bound(1, 6, integer=True),
-    "occupancy.persistence": Bound(0.5, 0.99),
-    "occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),
-    "occupancy.wake_h": Bound(5.0, 10.0),  # the household's weekday routine, local hours
-    "occupancy.leave_h": Bound(6.0, 15.0),
-    "occupancy.return_h": Bound(12.0, 21.0),
-    "occupancy.bed_h": Bound(21.0, 25.0),
-    "occupancy.away_share": Bound(0.0, 0.95),
-    "occupancy.trip_share": Bound(0.0, 0.5),  # whole-household trips: share of days, mean length
-    "occupancy.trip_mean_days": Bound(1.0, 21.0),
-    "hvac.heating_capacity_w": Bound(0.0, 15_000.0),
-    "hvac.heat_setpoint_c": Bound(17.0, 23.0),
-    "envelope.ua_w_per_k": Bound(50.0, 600.0),
-    "dhw.element_w": Bound(1000.0, 4000.0),  # only with a water heater in the base home
-    "dhw.draw_l_per_occupant_day": Bound(10.0, 200.0),
-    "dhw.tank_l": Bound(100.0, 300.0),
-    "dhw.shower_delay_h": Bound(-1.0, 2.0),  # the morning shower after the wake-up time
-    "dhw.shower_sd_h": Bound(0.2, 2.0),
-}
+#: Where the fleet laws sit among the calibrated paths: ``diversity.<field>``.
+DIVERSITY_KEY = "diversity"
+DIVERSITY_PREFIX = DIVERSITY_KEY + "."
 
-#: Grid parameters (dotted paths in ``GridConfig``) and their default search ranges.
-GRID_PARAMETERS: dict[str, Bound] = {
-    "homes.heat_pump_share": Bound(0.0, 1.0),
-    "homes.resistive_share": Bound(0.0, 1.0),
-    "homes.cooling_share": Bound(0.0, 1.0),
-    "homes.pv_share": Bound(0.0, 1.0),
-    "homes.ev_share": Bound(0.0, 1.0),
-    "weather.temp_mean_c": Bound(-5.0, 25.0),
-    "weather.temp_season_amplitude_k": Bound(0.0, 20.0),
-    "weather.anomaly_sigma_k": Bound(0.0, 10.0),  # the site's day-to-day temperature swings
-    "weather.anomaly_sigma_season_frac": Bound(0.0, 0.9),
-    "home.appliances.usage_scale": Bound(0.2, 4.0),
-    "home.appliances.standby_w": Bound(0.0, 400.0),
-    "home.appliances.weekend_scale": Bound(0.5, 2.5),
-    "homes.setback_share": Bound(0.0, 1.0),
-    "home.occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),  # how spread the homes' routines are
-    "home.occupancy.trip_share": Bound(0.0, 0.5),  # the homes' trips (each home its own)
-    "home.occupancy.trip_mean_days": Bound(1.0, 21.0),
-    # the optional non-residential load (only with [grid.commercial] in the base); * = a class name
-    "commercial.classes.*.w_per_home": Bound(0.0, 4000.0),
-    "commercial.classes.*.rest_day_scale": Bound(0.2, 2.0),
-    "commercial.classes.*.open_h": Bound(3.0, 12.0),
-    "commercial.classes.*.close_h": Bound(12.0, 23.0),
-    "commercial.classes.*.ramp_h": Bound(0.5, 5.0),
-    "commercial.classes.*.close_ramp_h": Bound(0.5, 8.0),
-    "commercial.classes.*.off_share": Bound(0.0, 1.0),
-    "commercial.classes.*.partial_day_share": Bound(0.0, 1.0),
-    "commercial.classes.*.rest_day_share": Bound(0.0, 1.0),
-    "commercial.classes.*.cooling_w_per_k_per_home": Bound(0.0, 400.0),
-    "commercial.classes.*.cooling_balance_c": Bound(8.0, 24.0),
-    "commercial.classes.*.cooling_idle_share": Bound(0.0, 1.0),
-    "commercial.classes.*.heating_w_per_k_per_home": Bound(0.0, 200.0),
-    "commercial.thermal_lag_h": Bound(0.0, 48.0),
-    "commercial.day_sd": Bound(0.0, 0.15),
-}
-
-#: Machine parameters (dotted paths in ``MachineConfig``) and their default search ranges.
-MACHINE_PARAMETERS: dict[str, Bound] = {
-    "degradation.onset_weibull_scale_s": Bound(1_000.0, 100_000.0),
-    "degradation.growth_shape_rate_per_s": Bound(1e-4, 2e-2),
-    "degradation.growth_scale": Bound(0.005, 0.5),
-    "vibration.background_rms_g": Bound(0.05, 2.0),
-    "vibration.sensor_noise_g": Bound(0.0, 0.5),
-    "vibration.impact_outer_race_g": Bound(0.5, 50.0),
-    "vibration.impact_amplitude_cv": Bound(0.0, 2.0),
-    "vibration.distributed_damage_gain": Bound(0.0, 10.0),
-    "vibration.impact_severity_exponent": Bound(0.3, 1.5),
-    "vibration.background_impact_rate_hz": Bound(0.0, 200.0),
-    "vibration.background_impact_g": Bound(0.0, 3.0),
-    "vibration.background_impact_cv": Bound(0.0, 3.0),
-    "vibration.background_modulation_depth": Bound(0.0, 1.0),
-    "vibration.background_drift_sigma": Bound(0.0, 0.6),
-    "vibration.background_drift_time_s": Bound(300.0, 14_400.0),
-}
-
-#: Fleet-level parameters: fields of the twin's ``Diversity`` (the laws each run draws its
-#: own home or machine from), calibrated when the base scenario has a ``[diversity]``
-#: section. They fit how much real units differ from each other (several bearings, houses).
-DIVERSITY_PARAMETERS: dict[str, dict[str, Bound]] = {
-    "home": {
-        "diversity.floor_area_sigma": Bound(0.0, 1.5),
-        "diversity.ua_sigma": Bound(0.0, 1.5),
-        "diversity.heat_setpoint_sd_k": Bound(0.0, 5.0),
-        "diversity.setback_share": Bound(0.0, 1.0),
-        "diversity.cooling_share": Bound(0.0, 1.0),
-        "diversity.pv_share": Bound(0.0, 1.0),
-        "diversity.ev_share": Bound(0.0, 1.0),
-    },
-    "grid": {},
-    "machine": {
-        "diversity.background_sigma": Bound(0.0, 1.0),
-        "diversity.background_modulation_sigma": Bound(0.0, 1.0),
-        "diversity.life_scale_sigma": Bound(0.0, 1.5),
-        "diversity.radial_load_sigma": Bound(0.0, 0.5),
-        "diversity.shaft_speed_sigma": Bound(0.0, 0.3),
-        "diversity.resonance_sigma": Bound(0.0, 0.5),
-        "diversity.ambient_sd_k": Bound(0.0, 10.0),
-        "diversity.background_impact_rate_sigma": Bound(0.0, 2.0),
-        "diversity.background_impact_g_sigma": Bound(0.0, 1.5),
-    },
-}
+#: The built-in twins' declared ranges (``Twin.calibratable``), config and fleet parts apart.
+HOME_PARAMETERS: dict[str, Bound] = _declared("home", False)
+GRID_PARAMETERS: dict[str, Bound] = _declared("grid", False)
+MACHINE_PARAMETERS: dict[str, Bound] = _declared("machine", False)
+DIVERSITY_PARAMETERS: dict[str, dict[str, Bound]] = {n: _declared(n, True) for n in ("home", "grid", "machine")}
 
 #: Default search ranges by twin name (the twin's config fields and its diversity fields).
 PARAMETERS: dict[str, dict[str, Bound]] = {
@@ -186,8 +72,19 @@ class TableParameters:
         return self.tables.get(twin, {})
 
 
-#: The default source: :data:`PARAMETERS`.
-DEFAULT_SOURCE: ParameterSource = TableParameters(PARAMETERS)
+@dataclass(frozen=True)
+class TwinParameters:
+    """A :class:`ParameterSource` from what each registered twin declares (``Twin.calibratable``)."""
+
+    def bounds(self, twin: str) -> Mapping[str, Bound]:
+        import twinforge.twins  # noqa: F401  (registers the built-in twins)
+        from twinforge.core.registry import TWINS
+
+        return TWINS.get(twin).calibratable if twin in TWINS else {}
+
+
+#: The default source: the twins' own declarations.
+DEFAULT_SOURCE: ParameterSource = TwinParameters()
 
 
 def lookup(defaults: Mapping[str, Bound], name: str) -> Bound | None:
@@ -202,25 +99,10 @@ def lookup(defaults: Mapping[str, Bound], name: str) -> Bound | None:
 
 
 def get_path(cfg: dict[str, Any], path: str, twin: str = "") -> Any:
-    node: Any = cfg
-    for p in path.split("."):
-        if not isinstance(node, dict) or p not in node:
-            raise CompareError(f"unknown {twin + ' ' if twin else ''}parameter {path!r}")
-        node = node[p]
-    return node
-
-
-def _set(cfg: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
-    node = cfg
-    for p in parts[:-1]:
-        node = node[p]
-    node[parts[-1]] = value
-
-
-#: Where the fleet laws sit among the calibrated paths: ``diversity.<field>``.
-DIVERSITY_KEY = "diversity"
-DIVERSITY_PREFIX = DIVERSITY_KEY + "."
+    try:
+        return params.get_path(cfg, path)
+    except KeyError:
+        raise CompareError(f"unknown {twin + ' ' if twin else ''}parameter {path!r}") from None
 
 
 def _combined(base: Any, diversity: Any) -> dict[str, Any]:
@@ -240,7 +122,7 @@ def with_params(base: Any, values: Mapping[str, float], bounds: Mapping[str, Bou
     """
     data = _combined(base, diversity)
     for name, v in values.items():
-        _set(data, name, int(round(v)) if bounds[name].integer else float(v))
+        params.set_path(data, name, int(round(v)) if bounds[name].integer else float(v))
     div_data = data.pop(DIVERSITY_KEY) if diversity is not None else None
     for hv in (data.get("hvac"), (data.get("home") or {}).get("hvac")):
         if isinstance(hv, dict) and hv.get("heat_setback_c", 0) > hv.get("heat_setpoint_c", math.inf):

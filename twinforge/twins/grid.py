@@ -48,16 +48,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from twinforge.core.calendar import LocalClock, validate_tz
 from twinforge.core.eventlog import EventLog
+from twinforge.core.params import Bound
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
+from twinforge.core.twin import Rendered
+from twinforge.events.base import EventType
 from twinforge.processes.calendar import CalendarParams
 from twinforge.processes.commercial import CommercialLoad, CommercialParams
 from twinforge.processes.feeder import FeederParams, voltage_linearised, voltage_violation
 from twinforge.processes.transformer import TransformerParams, transformer_thermal
 from twinforge.processes.weather import Weather, WeatherParams
-from twinforge.twins.base import TwinBase
-from twinforge.twins.home import HomeConfig, HomeDiversity, draw_home
+from twinforge.twins.base import LawPins, TwinBase, setting
+from twinforge.twins.home import HomeConfig, HomeDiversity, draw_home, pin_explicit_settings
 
 __all__ = [
     "COMMERCIAL_CHANNEL",
@@ -231,8 +234,47 @@ def draw_grid(base: GridConfig, diversity: GridDiversity | None, rng: np.random.
     return base.model_copy(update={"homes": homes})
 
 
+#: ``[grid.homes]`` shares that ``[diversity]`` draws again for every feeder, by its range law.
+_SHARE_RANGES = {"pv_share": "pv_share_range", "ev_share": "ev_share_range", "cooling_share": "cooling_share_range"}
+
+
+def pin_grid_settings(section: dict[str, Any], diversity: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+    """Explicit settings win over diversity, for a feeder (see docs/grid.md).
+
+    First the feeder's homes: a ``[grid.home]`` setting that the ``[grid.homes]`` laws would
+    draw again for every home pins that law (the home twin's rule,
+    :func:`~twinforge.twins.home.pin_explicit_settings`: ``[grid.home.hvac] cooling = true``
+    gives every home cooling). Then the feeders: a ``[grid.homes]`` share (written, or pinned
+    by the first step) that ``[diversity]`` would draw again for each feeder pins its range
+    (``homes.cooling_share = 0.6`` -> ``cooling_share_range = [0.6, 0.6]``).
+
+    Returns
+    -------
+    (section, diversity)
+        The ``[grid]`` table with its pinned ``homes`` laws, and the pinned ``[diversity]``
+        (None when off).
+    """
+    home, homes = section.get("home") or {}, section.get("homes") or {}
+    if isinstance(home, dict) and isinstance(homes, dict):
+        pinned = pin_explicit_settings(
+            home, homes, where="grid.home", laws_name="grid.homes", unit="feeder home",
+            escape="write the [grid.homes] laws instead",
+        )
+        if pinned != homes:
+            section = {**section, "homes": pinned}
+            homes = pinned
+    if diversity is None or not isinstance(homes, dict):
+        return section, diversity
+    laws = LawPins(diversity, "grid", "diversity", "set diversity = false to keep every feeder exactly as written")
+    for share, law in _SHARE_RANGES.items():
+        has, value = setting(homes, share)
+        if has and isinstance(value, (int, float)) and not isinstance(value, bool):
+            laws.pin(f"homes.{share}", **{law: (float(value), float(value))})
+    return section, laws.laws()
+
+
 @EVENTS.register("feeder_fault")
-class FeederFault:
+class FeederFault(EventType):
     """A fault on the feeder: the homes downstream of the fault lose supply.
 
     ``severity`` is the share of the feeder (from its far end) cut off, in (0, 1]: 1 trips
@@ -241,12 +283,20 @@ class FeederFault:
 
     name = "feeder_fault"
     category = "grid"
-    twins = ("grid",)
+    needs = ("supply",)
     severity_unit = "share of homes"
     severity_range = (0.0, 1.0)
 
     def apply(self, twin: GridTwin, start_s: float, end_s: float, severity: float) -> int:
-        return twin.protection.add_outage(start_s, end_s, "fault", severity)
+        return twin.target("supply").add_outage(start_s, end_s, "fault", severity)
+
+
+class FaultRateSchedule(list):
+    """Target ``fault_rate`` of a feeder: the ``(start_s, end_s, factor)`` windows in which
+    storms multiply the fault rate (overlapping windows do not compound: the largest wins)."""
+
+    def add_multiplier(self, start_s: float, end_s: float, factor: float) -> None:
+        self.append((float(start_s), float(end_s), float(factor)))
 
 
 class Protection:
@@ -304,6 +354,43 @@ class Protection:
         self.outages = [o for o in self.outages if o[1] > t_end]
 
 
+#: The grid parameters calibration may search by name (dotted paths in ``GridConfig``) and
+#: their default ranges.
+GRID_CALIBRATABLE: dict[str, Bound] = {
+    "homes.heat_pump_share": Bound(0.0, 1.0),
+    "homes.resistive_share": Bound(0.0, 1.0),
+    "homes.cooling_share": Bound(0.0, 1.0),
+    "homes.pv_share": Bound(0.0, 1.0),
+    "homes.ev_share": Bound(0.0, 1.0),
+    "weather.temp_mean_c": Bound(-5.0, 25.0),
+    "weather.temp_season_amplitude_k": Bound(0.0, 20.0),
+    "weather.anomaly_sigma_k": Bound(0.0, 10.0),  # the site's day-to-day temperature swings
+    "weather.anomaly_sigma_season_frac": Bound(0.0, 0.9),
+    "home.appliances.usage_scale": Bound(0.2, 4.0),
+    "home.appliances.standby_w": Bound(0.0, 400.0),
+    "home.appliances.weekend_scale": Bound(0.5, 2.5),
+    "homes.setback_share": Bound(0.0, 1.0),
+    "home.occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),  # how spread the homes' routines are
+    "home.occupancy.trip_share": Bound(0.0, 0.5),  # the homes' trips (each home its own)
+    "home.occupancy.trip_mean_days": Bound(1.0, 21.0),
+    # the optional non-residential load (only with [grid.commercial] in the base); * = a class name
+    "commercial.classes.*.w_per_home": Bound(0.0, 4000.0),
+    "commercial.classes.*.rest_day_scale": Bound(0.2, 2.0),
+    "commercial.classes.*.open_h": Bound(3.0, 12.0),
+    "commercial.classes.*.close_h": Bound(12.0, 23.0),
+    "commercial.classes.*.ramp_h": Bound(0.5, 5.0),
+    "commercial.classes.*.close_ramp_h": Bound(0.5, 8.0),
+    "commercial.classes.*.off_share": Bound(0.0, 1.0),
+    "commercial.classes.*.partial_day_share": Bound(0.0, 1.0),
+    "commercial.classes.*.rest_day_share": Bound(0.0, 1.0),
+    "commercial.classes.*.cooling_w_per_k_per_home": Bound(0.0, 400.0),
+    "commercial.classes.*.cooling_balance_c": Bound(8.0, 24.0),
+    "commercial.classes.*.cooling_idle_share": Bound(0.0, 1.0),
+    "commercial.classes.*.heating_w_per_k_per_home": Bound(0.0, 200.0),
+    "commercial.thermal_lag_h": Bound(0.0, 48.0),
+    "commercial.day_sd": Bound(0.0, 0.15),
+}
+
 @TWINS.register("grid")
 class GridTwin(TwinBase):
     """One distribution feeder over one run."""
@@ -312,7 +399,13 @@ class GridTwin(TwinBase):
     Config: ClassVar[type] = GridConfig
     Diversity: ClassVar[type] = GridDiversity
     period_range_s: ClassVar[tuple[float, float]] = (60.0, 3600.0)
+    targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature", "fault_rate", "supply"}
+    calibratable: ClassVar[dict[str, Bound]] = GRID_CALIBRATABLE
     draw = staticmethod(draw_grid)
+    pin_explicit = staticmethod(pin_grid_settings)
+
+    def local_timezone(self) -> str | None:
+        return self.config.tz
 
     def channels(self) -> tuple[ChannelSpec, ...]:
         return grid_channels(self.config)
@@ -351,7 +444,8 @@ class GridTwin(TwinBase):
         n_nodes = self.fparams.n_nodes
         self.node_of_home = np.minimum((np.arange(cfg.n_homes) * n_nodes) // cfg.n_homes, n_nodes - 1)
         #: (start_s, end_s, factor) windows in which storms multiply the fault rate.
-        self.fault_rate_multipliers: list[tuple[float, float, float]] = []
+        self.fault_rate_multipliers = FaultRateSchedule()
+        self.expose(ambient_temperature=self.weather, fault_rate=self.fault_rate_multipliers, supply=self.protection)
         self.apply_scheduled_events(grid)
         if cfg.protection.fault_rate_per_year > 0:
             env.process(self._faults(env, streams.generator("protection/faults")))
@@ -464,7 +558,7 @@ class GridTwin(TwinBase):
                 return k
         return None
 
-    def render(self, grid: TimeGrid, i0: int, i1: int) -> dict[str, np.ndarray]:
+    def render(self, grid: TimeGrid, i0: int, i1: int) -> Rendered:
         n_samples = i1 - i0
         n_sub = n_samples * self.per_sample
         t0 = i0 * grid.period_s
@@ -547,11 +641,12 @@ class GridTwin(TwinBase):
         if self.commercial is not None:
             block["commercial_power_w"] = mean(commercial_w)
         block.update(self.log.render_labels(t))
+        tables = {}
         if self.config.per_home_output:
-            block["_tables"] = {"homes": self._per_home(grid, i0, i1, net_w, hvac_w, pv_w, temp_in, served)}
+            tables["homes"] = self._per_home(grid, i0, i1, net_w, hvac_w, pv_w, temp_in, served)
         self.protection.close(i1 * grid.period_s)
         self.homes.forget_before(t0)
-        return block
+        return Rendered(block, tables)
 
     def _per_home(self, grid: TimeGrid, i0: int, i1: int, net_w, hvac_w, pv_w, temp_in, served) -> dict[str, np.ndarray]:
         """Each home's stream on the sample grid, long format (time x home), interval means."""

@@ -32,9 +32,11 @@ import simpy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from twinforge.core.calendar import LocalClock, validate_tz
+from twinforge.core.params import Bound
 from twinforge.core.registry import TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
+from twinforge.core.twin import Rendered
 from twinforge.processes import appliances as appl
 from twinforge.processes import occupancy as occ
 from twinforge.processes.battery import BatteryParams
@@ -45,7 +47,7 @@ from twinforge.processes.pv import PVParams
 from twinforge.processes.sensors import SensorParams, measure
 from twinforge.processes.thermal import EnvelopeParams
 from twinforge.processes.weather import Weather, WeatherParams
-from twinforge.twins.base import TwinBase, field_max
+from twinforge.twins.base import LawPins, TwinBase, field_max, setting
 
 __all__ = ["HOME_CHANNELS", "HomeConfig", "HomeDiversity", "HomeSensors", "HomeTwin", "draw_home"]
 
@@ -179,7 +181,10 @@ DRAWN_NOT_PINNABLE = (
 )
 
 
-def pin_explicit_settings(section: dict[str, Any], diversity: dict[str, Any]) -> dict[str, Any]:
+def pin_explicit_settings(
+    section: dict[str, Any], diversity: dict[str, Any], *, where: str = "home", laws_name: str = "diversity",
+    escape: str = "set diversity = false to keep the home exactly as written", unit: str = "run",
+) -> dict[str, Any]:
     """The diversity laws with every explicit ``[home]`` setting they would redraw pinned to it.
 
     The rule: an explicit setting wins over diversity. ``hvac.cooling = true`` makes every home
@@ -194,37 +199,19 @@ def pin_explicit_settings(section: dict[str, Any], diversity: dict[str, Any]) ->
     Parameters
     ----------
     section : dict
-        The scenario's ``[home]`` table as written.
+        The scenario's ``[home]`` table as written (or a feeder's ``[grid.home]``).
     diversity : dict
-        The scenario's ``[diversity]`` table as written (empty: the default laws).
+        The scenario's ``[diversity]`` table as written (empty: the default laws), or a
+        feeder's ``[grid.homes]``.
+    where, laws_name, escape, unit : str
+        How messages name the two tables, the way out and what is drawn (a run, a feeder home).
     """
-    def get(path: str) -> tuple[bool, Any]:
-        node: Any = section
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return False, None
-            node = node[part]
-        return True, node
-
-    pins: dict[str, Any] = {}
-
-    def pin(setting: str, **laws: Any) -> None:
-        for law, value in laws.items():
-            given = diversity.get(law)
-            if law in diversity and (tuple(given) if isinstance(given, list) else given) != value:
-                raise ValueError(
-                    f"home.{setting} and diversity.{law} = {given!r} disagree: an explicit setting pins its law "
-                    f"to {value!r}; "
-                    f"remove one of them (or set diversity = false to keep the home exactly as written)"
-                )
-            pins[law] = value
-
+    get = lambda path: setting(section, path)  # noqa: E731
+    laws = LawPins(diversity, where, laws_name, escape)
+    pin = laws.pin
     for path in DRAWN_NOT_PINNABLE:
         if get(path)[0]:
-            raise ValueError(
-                f"home.{path} is derived again for every run by the diversity laws; remove it, "
-                f"or set diversity = false to keep the home exactly as written"
-            )
+            laws.refuse(path, f"derived again for every {unit} by the {laws_name} laws")
     has, n = get("occupancy.n_occupants")
     if has:
         pin("occupancy.n_occupants", household_size_probs=tuple(float(k == int(n)) for k in range(1, max(int(n), 1) + 1)))
@@ -232,8 +219,8 @@ def pin_explicit_settings(section: dict[str, Any], diversity: dict[str, Any]) ->
     if has:
         shares = {"heat_pump": (1.0, 0.0), "resistive": (0.0, 1.0), "gas": (0.0, 0.0)}
         if heating not in shares:
-            raise ValueError(f"home.hvac.heating = {heating!r} cannot be drawn by diversity "
-                             f"(heat_pump, resistive or gas); set diversity = false to keep it")
+            raise ValueError(f"{where}.hvac.heating = {heating!r} cannot be drawn by {laws_name} "
+                             f"(heat_pump, resistive or gas); {escape}")
         pin("hvac.heating", heat_pump_share=shares[heating][0], resistive_share=shares[heating][1])
     has, cooling = get("hvac.cooling")
     if has:
@@ -246,8 +233,8 @@ def pin_explicit_settings(section: dict[str, Any], diversity: dict[str, Any]) ->
     has, ua = get("envelope.ua_w_per_k")
     if has:
         if not get("envelope.floor_area_m2")[0]:
-            raise ValueError("home.envelope.ua_w_per_k is drawn from the floor area by the diversity laws: "
-                             "set envelope.floor_area_m2 with it, or set diversity = false")
+            raise ValueError(f"{where}.envelope.ua_w_per_k is drawn from the floor area by the {laws_name} laws: "
+                             f"set envelope.floor_area_m2 with it, or {escape}")
         pin("envelope.ua_w_per_k", ua_per_m2_median=float(ua) / float(area), ua_sigma=0.0)
     has, kwp = get("pv.capacity_kwp")
     if has:
@@ -258,7 +245,7 @@ def pin_explicit_settings(section: dict[str, Any], diversity: dict[str, Any]) ->
     has, ev = get("ev")
     if has:
         pin("ev", ev_share=0.0 if ev is None or ev is False else 1.0)
-    return {**diversity, **pins}
+    return laws.laws()
 
 
 def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.Generator) -> HomeConfig:
@@ -318,6 +305,46 @@ def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.
     return HomeConfig.model_validate({**base.model_dump(), **{k: (v.model_dump() if isinstance(v, BaseModel) else v) for k, v in update.items()}})
 
 
+#: The home parameters calibration may search by name (dotted paths in ``HomeConfig``, and
+#: ``diversity.<field>`` of ``HomeDiversity``) and their default ranges; others can be
+#: given with explicit bounds (:mod:`twinforge.fidelity.parameters`).
+HOME_CALIBRATABLE: dict[str, Bound] = {
+    "appliances.usage_scale": Bound(0.2, 4.0),
+    "appliances.standby_w": Bound(0.0, 400.0),
+    "appliances.standby_day_sigma": Bound(0.0, 0.5),
+    "appliances.lighting_w_per_active": Bound(0.0, 600.0),
+    "appliances.lighting_bulbs": Bound(1, 20, integer=True),  # light points (CREST lighting)
+    "appliances.lighting_bulb_sigma": Bound(0.0, 1.5),
+    "appliances.day_sigma": Bound(0.0, 1.0),
+    "appliances.weekend_scale": Bound(0.5, 2.5),
+    "occupancy.n_occupants": Bound(1, 6, integer=True),
+    "occupancy.persistence": Bound(0.5, 0.99),
+    "occupancy.schedule_shift_sd_h": Bound(0.0, 3.0),
+    "occupancy.wake_h": Bound(5.0, 10.0),  # the household's weekday routine, local hours
+    "occupancy.leave_h": Bound(6.0, 15.0),
+    "occupancy.return_h": Bound(12.0, 21.0),
+    "occupancy.bed_h": Bound(21.0, 25.0),
+    "occupancy.away_share": Bound(0.0, 0.95),
+    "occupancy.trip_share": Bound(0.0, 0.5),  # whole-household trips: share of days, mean length
+    "occupancy.trip_mean_days": Bound(1.0, 21.0),
+    "hvac.heating_capacity_w": Bound(0.0, 15_000.0),
+    "hvac.heat_setpoint_c": Bound(17.0, 23.0),
+    "envelope.ua_w_per_k": Bound(50.0, 600.0),
+    "dhw.element_w": Bound(1000.0, 4000.0),  # only with a water heater in the base home
+    "dhw.draw_l_per_occupant_day": Bound(10.0, 200.0),
+    "dhw.tank_l": Bound(100.0, 300.0),
+    "dhw.shower_delay_h": Bound(-1.0, 2.0),  # the morning shower after the wake-up time
+    "dhw.shower_sd_h": Bound(0.2, 2.0),
+    # fleet laws ([diversity]), calibrated when the base scenario has a [diversity] section
+    "diversity.floor_area_sigma": Bound(0.0, 1.5),
+    "diversity.ua_sigma": Bound(0.0, 1.5),
+    "diversity.heat_setpoint_sd_k": Bound(0.0, 5.0),
+    "diversity.setback_share": Bound(0.0, 1.0),
+    "diversity.cooling_share": Bound(0.0, 1.0),
+    "diversity.pv_share": Bound(0.0, 1.0),
+    "diversity.ev_share": Bound(0.0, 1.0),
+}
+
 @TWINS.register("home")
 class HomeTwin(TwinBase):
     """One home over one run.
@@ -337,8 +364,17 @@ class HomeTwin(TwinBase):
     Diversity: ClassVar[type] = HomeDiversity
     #: Sample periods this twin renders [s].
     period_range_s: ClassVar[tuple[float, float]] = (1.0, 3600.0)
+    targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature"}
+    calibratable: ClassVar[dict[str, Bound]] = HOME_CALIBRATABLE
     draw = staticmethod(draw_home)
-    pin_explicit = staticmethod(pin_explicit_settings)
+
+    @staticmethod
+    def pin_explicit(section: dict[str, Any], diversity: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+        """``[home]`` settings win over the ``[diversity]`` laws (:func:`pin_explicit_settings`)."""
+        return section, None if diversity is None else pin_explicit_settings(section, diversity)
+
+    def local_timezone(self) -> str | None:
+        return self.config.tz
 
     def channels(self) -> tuple[ChannelSpec, ...]:
         return HOME_CHANNELS
@@ -351,6 +387,7 @@ class HomeTwin(TwinBase):
         self.grid = grid
         self.clock = LocalClock(grid.start, cfg.tz)
         self.weather = Weather(cfg.weather, grid.start, streams.generator("weather"))
+        self.expose(ambient_temperature=self.weather)
         self.apply_scheduled_events(grid)
         n_days = int(math.ceil(grid.horizon_s / 86_400.0)) + 2
         self.homes = Homes([cfg], [streams], self.weather, self.clock, grid.period_s, n_days, record=True)
@@ -366,7 +403,7 @@ class HomeTwin(TwinBase):
         }
 
     # -- rendering --------------------------------------------------------------------
-    def render(self, grid: TimeGrid, i0: int, i1: int) -> dict[str, np.ndarray]:
+    def render(self, grid: TimeGrid, i0: int, i1: int) -> Rendered:
         cfg = self.config
         t = grid.t_s(i0, i1)
         d = self.homes.demand(i0, i1 - i0)
@@ -402,7 +439,7 @@ class HomeTwin(TwinBase):
                 self.log.log_many(category, kind, start, end, **params)
         block.update(self.log.render_labels(t))
         self.homes.forget_before(i1 * grid.period_s)
-        return block
+        return Rendered(block)
 
     @staticmethod
     def invariants(df: pd.DataFrame) -> list[str]:

@@ -52,11 +52,13 @@ import pandas as pd
 import simpy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from twinforge.core.params import Bound
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
 from twinforge.core.timeline import StepSignal
+from twinforge.core.twin import Rendered
 from twinforge.events.base import EventType, ScheduledEvent
 from twinforge.processes.bearing import BEARING_PRESETS, BearingGeometry, defect_frequencies
 from twinforge.processes.condition import condition_indicators
@@ -82,7 +84,7 @@ from twinforge.processes.vibration import (
     motor_current,
     render_snapshot,
 )
-from twinforge.twins.base import TwinBase, field_max
+from twinforge.twins.base import LawPins, TwinBase, field_max, setting
 
 __all__ = [
     "DutyStep",
@@ -405,6 +407,68 @@ def _pick(probs: dict[str, float], order: list[str], u: float) -> str:
     return names[min(int(np.searchsorted(cum, u, side="right")), len(names) - 1)]
 
 
+#: What ``[machine]`` setting fixes which ``[diversity]`` laws (explicit settings win over
+#: diversity): the law is pinned to the value that leaves the setting as written.
+MACHINE_PINS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("radial_load_n", {"radial_load_sigma": 0.0}),
+    ("shaft_speed_rpm", {"shaft_speed_sigma": 0.0}),
+    ("ambient_temp_c", {"ambient_sd_k": 0.0}),
+    ("fault_modes", {"fault_mode_probs": None}),
+    ("degradation.onset_weibull_scale_s", {"life_scale_sigma": 0.0}),
+    ("degradation.growth_shape_rate_per_s", {"life_scale_sigma": 0.0}),
+    ("vibration.background_rms_g", {"background_sigma": 0.0}),
+    ("vibration.resonances", {"resonance_sigma": 0.0, "resonance_damping_sigma": 0.0, "resonance_sign_flip": False}),
+    ("vibration.background_resonances", {"resonance_sigma": 0.0, "background_shape_sigma": 0.0}),
+    ("vibration.shaft_harmonics_g", {"harmonics_sigma": 0.0}),
+    ("vibration.line_harmonics_g", {"harmonics_sigma": 0.0}),
+    ("vibration.defect_angle_rad", {"random_defect_angle": False}),
+    ("vibration.outer_race_defect_angle_deg", {"outer_race_angle_sd_deg": 0.0}),
+    ("vibration.inner_race_modulation_depth", {"inner_race_modulation_range": None}),
+    ("vibration.rolling_element_impulsiveness", {"rolling_element_impulsiveness_range": None}),
+    ("vibration.rolling_element_contact_fraction", {"rolling_element_contact_range": None}),
+    *((f"vibration.impact_{p}_g", {"impact_scale_sigma": 0.0})
+      for p in ("outer_race", "inner_race", "rolling_element", "cage")),
+    ("vibration.background_impact_rate_hz", {"background_impact_rate_sigma": 0.0}),
+    ("vibration.background_impact_g", {"background_impact_g_sigma": 0.0}),
+    ("vibration.background_modulation_depth", {"background_modulation_sigma": 0.0}),
+)
+
+
+#: Laws that spread a setting around its value (lognormal or normal): written beside the
+#: setting they are asked-for diversity centred on it (a calibrated preset's spread), not a conflict.
+CENTRED_LAWS = frozenset({
+    "radial_load_sigma", "shaft_speed_sigma", "ambient_sd_k", "life_scale_sigma", "background_sigma",
+    "resonance_sigma", "resonance_damping_sigma", "background_shape_sigma", "harmonics_sigma",
+    "impact_scale_sigma", "background_impact_rate_sigma", "background_impact_g_sigma",
+    "background_modulation_sigma", "outer_race_angle_sd_deg",
+})
+
+
+def pin_machine_settings(section: dict[str, Any], diversity: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+    """Explicit settings win over diversity, for a machine (:data:`MACHINE_PINS`).
+
+    ``[machine] shaft_speed_rpm = 1797`` runs every machine at 1797 rpm (``shaft_speed_sigma``
+    pinned to 0), ``fault_modes = ["inner_race"]`` gives every machine that mode
+    (``fault_mode_probs`` off); the other laws still vary the machines. A spread law
+    (:data:`CENTRED_LAWS`) written in ``[diversity]`` beside its setting is asked-for
+    diversity around the written value and stays; a law that would replace the setting
+    (``fault_mode_probs``, the ranges, ``random_defect_angle``) written with another value,
+    and a rig setting (:data:`RIG_KEYS`) beside ``rig_probs`` (which draws the whole rig),
+    are refused with one line naming both.
+    """
+    if diversity is None:
+        return section, None
+    laws = LawPins(diversity, "machine", "diversity", "set diversity = false to keep the machine exactly as written")
+    if diversity.get("rig_probs"):
+        for key in RIG_KEYS:
+            if key in section:
+                laws.refuse(key, "replaced by the rig that diversity.rig_probs draws for every run")
+    for path, pins in MACHINE_PINS:
+        if setting(section, path)[0]:
+            laws.pin(path, **{law: v for law, v in pins.items() if not (law in CENTRED_LAWS and law in diversity)})
+    return section, laws.laws()
+
+
 def draw_machine(
     base: MachineConfig, diversity: MachineDiversity | None, rng: np.random.Generator
 ) -> MachineConfig:
@@ -617,13 +681,13 @@ class MachineFault(EventType):
     """Base of the injectable machine faults (registered below, one per fault mode)."""
 
     category = "machine"
-    twins = ("machine",)
+    needs = ("damage",)
     severity_unit = "damage / threshold"
     severity_range = (0.0, 1.0)
     mode: ClassVar[str]
 
     def apply(self, twin: "MachineTwin", start_s: float, end_s: float, severity: float) -> int:
-        return twin.inject(self.mode, start_s, end_s, severity, self.name)
+        return twin.target("damage").inject(self.mode, start_s, end_s, severity, self.name)
 
 
 def _register_fault_events() -> None:
@@ -650,6 +714,36 @@ def _register_fault_events() -> None:
 _register_fault_events()
 
 
+#: The machine parameters calibration may search by name (dotted paths in ``MachineConfig``,
+#: and ``diversity.<field>`` of ``MachineDiversity``) and their default ranges.
+MACHINE_CALIBRATABLE: dict[str, Bound] = {
+    "degradation.onset_weibull_scale_s": Bound(1_000.0, 100_000.0),
+    "degradation.growth_shape_rate_per_s": Bound(1e-4, 2e-2),
+    "degradation.growth_scale": Bound(0.005, 0.5),
+    "vibration.background_rms_g": Bound(0.05, 2.0),
+    "vibration.sensor_noise_g": Bound(0.0, 0.5),
+    "vibration.impact_outer_race_g": Bound(0.5, 50.0),
+    "vibration.impact_amplitude_cv": Bound(0.0, 2.0),
+    "vibration.distributed_damage_gain": Bound(0.0, 10.0),
+    "vibration.impact_severity_exponent": Bound(0.3, 1.5),
+    "vibration.background_impact_rate_hz": Bound(0.0, 200.0),
+    "vibration.background_impact_g": Bound(0.0, 3.0),
+    "vibration.background_impact_cv": Bound(0.0, 3.0),
+    "vibration.background_modulation_depth": Bound(0.0, 1.0),
+    "vibration.background_drift_sigma": Bound(0.0, 0.6),
+    "vibration.background_drift_time_s": Bound(300.0, 14_400.0),
+    # fleet laws ([diversity]), calibrated when the base scenario has a [diversity] section
+    "diversity.background_sigma": Bound(0.0, 1.0),
+    "diversity.background_modulation_sigma": Bound(0.0, 1.0),
+    "diversity.life_scale_sigma": Bound(0.0, 1.5),
+    "diversity.radial_load_sigma": Bound(0.0, 0.5),
+    "diversity.shaft_speed_sigma": Bound(0.0, 0.3),
+    "diversity.resonance_sigma": Bound(0.0, 0.5),
+    "diversity.ambient_sd_k": Bound(0.0, 10.0),
+    "diversity.background_impact_rate_sigma": Bound(0.0, 2.0),
+    "diversity.background_impact_g_sigma": Bound(0.0, 1.5),
+}
+
 @TWINS.register("machine")
 class MachineTwin(TwinBase):
     """One machine over one run (see the module docstring).
@@ -670,7 +764,10 @@ class MachineTwin(TwinBase):
     Diversity: ClassVar[type] = MachineDiversity
     #: Snapshot intervals this twin renders [s].
     period_range_s: ClassVar[tuple[float, float]] = (0.5, 86_400.0)
+    targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature", "damage"}
+    calibratable: ClassVar[dict[str, Bound]] = MACHINE_CALIBRATABLE
     draw = staticmethod(draw_machine)
+    pin_explicit = staticmethod(pin_machine_settings)
 
     def __init__(
         self, config: MachineConfig, streams: RngStreams, events: tuple[ScheduledEvent, ...] = ()
@@ -740,6 +837,7 @@ class MachineTwin(TwinBase):
         self._offsets: dict[str, list[tuple[float, float]]] = {}
         #: injected temporary conditions: (mode, start_s, end_s, severity)
         self._windows: list[tuple[str, float, float, float]] = []
+        self.expose(ambient_temperature=self.weather, damage=self)
         self.apply_scheduled_events(grid)
         self._build_age_clock(horizon_s=grid.horizon_s)
         modes = list(dict.fromkeys([*cfg.fault_modes, *self._offsets]))
@@ -977,7 +1075,7 @@ class MachineTwin(TwinBase):
         entropy, key = self._snap_key
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=key + (k,))))
 
-    def render(self, grid: TimeGrid, i0: int, i1: int) -> dict[str, Any]:
+    def render(self, grid: TimeGrid, i0: int, i1: int) -> Rendered:
         cfg, th = self.config, self.config.thermal
         t = grid.t_s(i0, i1)
         n = len(t)
@@ -1083,8 +1181,7 @@ class MachineTwin(TwinBase):
         }
         if current is not None:
             table["current_a"] = current
-        block["_tables"] = {"snapshots": table}
-        return block
+        return Rendered(block, {"snapshots": table})
 
     def _indicators(self, waves: np.ndarray, shaft_hz: np.ndarray) -> dict[str, np.ndarray]:
         """Condition indicators of the stored (float32) waveforms, batched by shaft speed."""
