@@ -47,8 +47,22 @@ stages aimed elsewhere); its interval is that of
 Each stage is an ordinary importance-sampling campaign (:meth:`AdaptiveResult.stage_campaign`),
 seeded from the root seed and the stage number: the whole procedure is reproducible from
 the campaign and its seed, and every stage can be written as a dataset
-(:func:`dataset_simulator`) and re-estimated with ``twinforge campaign estimate``. Only the
-event models are adapted; parameter laws (``[parameters]``) keep their natural law.
+(:func:`dataset_simulator`) and re-estimated with ``twinforge campaign estimate``.
+Parameter laws (``[parameters]``) keep their natural law.
+
+**The weather's own draws** (``adapt_weather=True``). An outcome of the outdoor
+temperature (or of what it drives: cooling load, a transformer's hot spot) needs a hot
+weather path as much as a strong event, and the events alone cannot make one. The
+synthetic weather generator turns standard normal draws :math:`\\xi` into its temperature
+anomaly and clear-sky index; the family then also shifts their means,
+:math:`\\varepsilon = \\xi + \\theta` (:class:`~twinforge.processes.weather.WeatherTilt`), with
+one shift :math:`\\theta_0` for the anomaly's initial state, one per UTC day of the window for
+the hourly anomaly innovations and one per day for the daily clear-sky index. Its weight is
+the closed form :math:`\\exp(-\\theta\\cdot\\varepsilon + |\\theta|^2/2)` and multiplies the events'
+weight (the two are independent under both laws). A block-constant Gaussian mean has a
+closed-form weighted maximum-likelihood update: each block's shift is the weighted mean,
+over the elite runs, of the run's drawn normals averaged over the block
+(:meth:`~twinforge.processes.weather.WeatherTilt.block_means`), smoothed like the rest.
 """
 
 from __future__ import annotations
@@ -72,6 +86,7 @@ __all__ = [
     "AdaptiveResult",
     "Stage",
     "Simulator",
+    "check_weather_adaptable",
     "cross_entropy",
     "dataset_simulator",
     "stage_seed",
@@ -197,13 +212,14 @@ def weather_days(campaign: CampaignSpec) -> int:
     return max(1, math.ceil(offset_d + float(s.days) - 1e-9))
 
 
-def _check_weather(campaign: CampaignSpec) -> None:
+def check_weather_adaptable(campaign: CampaignSpec) -> None:
+    """Raise ``ValueError`` unless the campaign's twin has a synthetic weather of its own per run."""
     w = getattr(campaign.scenario.config, "weather", None)
     if w is None:
-        raise ValueError(f"adapt_weather: the {campaign.twin} twin has no weather to adapt")
+        raise ValueError(f"the {campaign.twin} twin has no weather to adapt")
     if w.source != "synthetic" or w.seed is not None:
         raise ValueError(
-            f"adapt_weather: {campaign.twin}.weather must be the synthetic generator without a fixed seed "
+            f"{campaign.twin}.weather must be the synthetic generator without a fixed seed to be adapted "
             f"(source = {w.source!r}, seed = {w.seed!r})"
         )
 
@@ -362,7 +378,7 @@ def cross_entropy(
     tilt: WeatherTilt | None = None
     days = 0
     if adapt_weather:
-        _check_weather(campaign)
+        check_weather_adaptable(campaign)
         days = weather_days(campaign)
     stages: list[Stage] = []
     notes: list[str] = []
