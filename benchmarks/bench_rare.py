@@ -266,7 +266,7 @@ def _one_ce(args: tuple) -> dict:
     r = cross_entropy(_campaign(), simulate, THRESHOLD_C, seed=seed, runs_per_stage=RUNS_PER_STAGE, batch=BATCH,
                       target_cov=TARGET_COV, max_runs=max_runs, adapt_weather=weather)
     e = r.estimate
-    return {"seed": seed, "value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high, "std_error": e.std_error,
+    return {"seed": seed, "max_runs": max_runs, "weather": weather, "value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high, "std_error": e.std_error,
             "runs": r.runs, "final_runs": e.n, "hits": e.hits, "ess": e.ess, "stages": len(r.stages),
             "stopped": r.stopped, "seconds": time.perf_counter() - t0, "text": r.text(), "notes": list(r.notes)}
 
@@ -280,10 +280,27 @@ def adaptive(out: Path, tr: dict, repeats: int, workers: int, max_runs: int) -> 
     p = tr["p"]
     print(f"   truth: p = {p:.4g} +/- {tr['std_error']:.2g} (95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g})")
     t0 = time.perf_counter()
-    with get_context("forkserver").Pool(workers) as pool:
-        jobs = [(1, max_runs, False)] + [(s, max_runs, True) for s in range(1, max(repeats, 1) + 1)]
-        done = pool.map(_one_ce, jobs, chunksize=1)
+    jobs = [(1, max_runs, False)] + [(s, max_runs, True) for s in range(1, max(repeats, 1) + 1)]
+    log = out / f"adaptive_runs-{max_runs}.jsonl"  # each campaign as it finishes (kept across restarts)
+    have = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            r = json.loads(line)
+            have[(r["seed"], r["max_runs"], r["weather"])] = r
+    todo = [j for j in jobs if j not in have]
+    with get_context("forkserver").Pool(workers) as pool, log.open("a") as f:
+        for r in pool.imap_unordered(_one_ce, todo, chunksize=1):
+            f.write(json.dumps(r) + "\n")
+            f.flush()
+            have[(r["seed"], r["max_runs"], r["weather"])] = r
+    summarise(out, tr, [have[j] for j in jobs], time.perf_counter() - t0)
+
+
+def summarise(out: Path, tr: dict, done: list[dict], seconds: float) -> None:
+    """Print the events-only campaign (``done[0]``) and the repeats with the weather (``done[1:]``)."""
+    p = tr["p"]
     events_only, reps = done[0], done[1:]
+    repeats = len(reps)
     for label, r in (("event marks only (seed 1)", events_only), ("event marks + weather draws (seed 1)", reps[0])):
         lines = r["text"].splitlines()
         adapt = [ln for ln in lines[1:] if "(adapt," in ln]
@@ -308,7 +325,7 @@ def adaptive(out: Path, tr: dict, repeats: int, workers: int, max_runs: int) -> 
         pooled_se = float(np.std([r["value"] for r in reps], ddof=1) / math.sqrt(repeats)) if repeats > 1 else math.nan
         rv = np.array([c**2 * n for c, n in zip(covs, [r["final_runs"] for r in reps])])  # relative variance per final run
         print(f"   {repeats} independent adaptive campaigns with the weather (seeds 1..{repeats}; "
-              f"{time.perf_counter() - t0:.0f} s with the events-only one): 95 % intervals cover the truth "
+              f"{seconds:.0f} s with the events-only one): 95 % intervals cover the truth "
               f"{covered}/{repeats}; relative error mean {rel.mean():+.1%}, RMS {np.sqrt(np.mean(rel**2)):.1%}, "
               f"|error| <= 10 % in {np.mean(np.abs(rel) <= 0.10):.0%}; runs mean {runs.mean():,.0f} (max {runs.max():,}); "
               f"CoV median {np.median(covs):.3f}; plain MC at equal CoV: {np.median(gains):.1f}x more runs (median, "
