@@ -138,6 +138,10 @@ def _parser() -> argparse.ArgumentParser:
     ca.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
     ca.add_argument("--scheduler", help="address of a running Dask scheduler")
     ca.add_argument("--resume", action="store_true", help="continue an interrupted adaptive run in --out")
+    ca.add_argument("--weather", action="store_true",
+                    help="also adapt the synthetic weather's own random draws (a tilt of its temperature "
+                    "anomaly and daily clearness, exact weights); for outcomes driven by the outdoor "
+                    "temperature over a few days")
     cp = csub.add_parser(
         "report", help="write an HTML report of a campaign dataset's rare outcome",
         description="Write one self-contained HTML page: the estimates (the campaign's own estimator), "
@@ -378,6 +382,13 @@ def _adapt(args: argparse.Namespace) -> int:
     if args.column not in numeric:
         return _fail(f"--column {args.column!r} is not a numeric channel of the {campaign.twin} twin; "
                      f"known: {', '.join(sorted(numeric))}", 2)
+    if args.weather:
+        from twinforge.campaign.adaptive import check_weather_adaptable
+
+        try:
+            check_weather_adaptable(campaign)
+        except ValueError as e:
+            return _fail(f"--weather: {e}", 2)
     if args.out.exists() and any(args.out.iterdir()) and not args.resume:
         return _fail(f"{args.out} exists and is not empty: give another --out, or --resume", 2)
     seed = campaign.scenario.seed if campaign.scenario.seed is not None else 0
@@ -387,7 +398,7 @@ def _adapt(args: argparse.Namespace) -> int:
     try:
         result = cross_entropy(
             campaign, sim, args.above, seed=seed, runs_per_stage=args.runs_per_stage, batch=batch,
-            target_cov=args.target_cov, max_runs=args.max_runs,
+            target_cov=args.target_cov, max_runs=args.max_runs, adapt_weather=args.weather,
             on_stage=lambda st: print(f"stage {st.index}: {st.runs} runs, level {st.level:.4g}", file=sys.stderr),
         )
     except ValueError as e:

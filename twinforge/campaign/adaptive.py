@@ -47,8 +47,22 @@ stages aimed elsewhere); its interval is that of
 Each stage is an ordinary importance-sampling campaign (:meth:`AdaptiveResult.stage_campaign`),
 seeded from the root seed and the stage number: the whole procedure is reproducible from
 the campaign and its seed, and every stage can be written as a dataset
-(:func:`dataset_simulator`) and re-estimated with ``twinforge campaign estimate``. Only the
-event models are adapted; parameter laws (``[parameters]``) keep their natural law.
+(:func:`dataset_simulator`) and re-estimated with ``twinforge campaign estimate``.
+Parameter laws (``[parameters]``) keep their natural law.
+
+**The weather's own draws** (``adapt_weather=True``). An outcome of the outdoor
+temperature (or of what it drives: cooling load, a transformer's hot spot) needs a hot
+weather path as much as a strong event, and the events alone cannot make one. The
+synthetic weather generator turns standard normal draws :math:`\\xi` into its temperature
+anomaly and clear-sky index; the family then also shifts their means,
+:math:`\\varepsilon = \\xi + \\theta` (:class:`~twinforge.processes.weather.WeatherTilt`), with
+one shift :math:`\\theta_0` for the anomaly's initial state, one per UTC day of the window for
+the hourly anomaly innovations and one per day for the daily clear-sky index. Its weight is
+the closed form :math:`\\exp(-\\theta\\cdot\\varepsilon + |\\theta|^2/2)` and multiplies the events'
+weight (the two are independent under both laws). A block-constant Gaussian mean has a
+closed-form weighted maximum-likelihood update: each block's shift is the weighted mean,
+over the elite runs, of the run's drawn normals averaged over the block
+(:meth:`~twinforge.processes.weather.WeatherTilt.block_means`), smoothed like the rest.
 """
 
 from __future__ import annotations
@@ -66,14 +80,17 @@ from twinforge.campaign.campaign import CampaignSpec, plan_campaign
 from twinforge.campaign.estimators import Estimate, weighted_probability
 from twinforge.core.rng import RngStreams
 from twinforge.events.sampling import ImportanceProposal
+from twinforge.processes.weather import WeatherTilt
 
 __all__ = [
     "AdaptiveResult",
     "Stage",
     "Simulator",
+    "check_weather_adaptable",
     "cross_entropy",
     "dataset_simulator",
     "stage_seed",
+    "weather_days",
 ]
 
 #: ``simulate(stage_campaign, seed, label, plans) -> outcome of each run, in run order``
@@ -96,6 +113,7 @@ class Stage:
     values: np.ndarray
     weights: np.ndarray
     final: bool  # drawn from the final proposal (counted in the estimate)
+    weather_tilt: WeatherTilt | None = None  # the tilt of the weather's draws (adapt_weather)
 
     @property
     def runs(self) -> int:
@@ -105,6 +123,7 @@ class Stage:
         return {
             "index": self.index, "seed": self.seed, "runs": self.runs, "level": self.level, "final": self.final,
             "proposal": {k: v.model_dump(mode="json") for k, v in sorted(self.proposal.items())},
+            "weather_tilt": None if self.weather_tilt is None else self.weather_tilt.model_dump(mode="json"),
         }
 
 
@@ -132,7 +151,7 @@ class AdaptiveResult:
     def stage_campaign(self, index: int) -> CampaignSpec:
         """The importance-sampling campaign of stage ``index`` (with its seed)."""
         st = self.stages[index]
-        return _stage_campaign(self.campaign, st.proposal, st.runs, st.seed)
+        return _stage_campaign(self.campaign, st.proposal, st.runs, st.seed, st.weather_tilt)
 
     def to_json(self) -> dict[str, Any]:
         e = self.estimate
@@ -157,6 +176,11 @@ class AdaptiveResult:
                 f"delta={v.duration_shift:.3g}"
                 for k, v in sorted(s.proposal.items())
             )
+            if s.weather_tilt is not None:
+                t = s.weather_tilt
+                props += (f"; weather: start {t.anomaly_start:+.2f}, days "
+                          f"{' '.join(f'{x:+.2f}' for x in t.anomaly_daily)}, clear "
+                          f"{' '.join(f'{x:+.2f}' for x in t.clearness_daily)}")
             kind = "final" if s.final else "adapt"
             lines.append(f"  stage {s.index} ({kind}, {s.runs} runs, level {s.level:.4g}): {props}")
         return "\n".join(lines)
@@ -169,13 +193,54 @@ def stage_seed(seed: int, index: int) -> int:
 
 
 def _stage_campaign(campaign: CampaignSpec, proposal: Mapping[str, ImportanceProposal], runs: int,
-                    seed: int) -> CampaignSpec:
+                    seed: int, tilt: WeatherTilt | None = None) -> CampaignSpec:
     data = campaign.to_json_dict()
     data.update(
         runs=runs, seed=seed, sampler="importance", counterfactual=False, classes={}, design=None,
         proposal={k: v.model_dump(mode="json") for k, v in proposal.items()},
     )
+    if tilt is not None:  # the twin's weather section: [<twin>.weather] tilt
+        data[campaign.twin]["weather"]["tilt"] = tilt.model_dump(mode="json")
     return CampaignSpec.from_json_dict(data)
+
+
+def weather_days(campaign: CampaignSpec) -> int:
+    """UTC days of weather blocks the campaign's window covers (the tilt's blocks)."""
+    s = campaign.scenario
+    start = s.start.tz_convert("UTC") if s.start.tzinfo is not None else s.start
+    offset_d = (start - start.normalize()).total_seconds() / 86_400.0
+    return max(1, math.ceil(offset_d + float(s.days) - 1e-9))
+
+
+def check_weather_adaptable(campaign: CampaignSpec) -> None:
+    """Raise ``ValueError`` unless the campaign's twin has a synthetic weather of its own per run."""
+    w = getattr(campaign.scenario.config, "weather", None)
+    if w is None:
+        raise ValueError(f"the {campaign.twin} twin has no weather to adapt")
+    if w.source != "synthetic" or w.seed is not None:
+        raise ValueError(
+            f"{campaign.twin}.weather must be the synthetic generator without a fixed seed to be adapted "
+            f"(source = {w.source!r}, seed = {w.seed!r})"
+        )
+
+
+def _weather_statistics(plans: Sequence[Any], days: int, tilt: WeatherTilt | None) -> np.ndarray:
+    """Each run's drawn weather normals averaged over the tilt's blocks (:meth:`WeatherTilt.block_means`)."""
+    return np.array([
+        WeatherTilt.block_means(RngStreams(p.seed).child(f"run/{p.stream_id}").generator("weather"), days, tilt)
+        for p in plans
+    ])
+
+
+def _tilt_update(stats: np.ndarray, weights: np.ndarray, elite: np.ndarray, current: WeatherTilt | None,
+                 days: int, smoothing: float) -> WeatherTilt | None:
+    """Weighted maximum likelihood of the block mean shifts: the elite runs' weighted mean draws, smoothed."""
+    w = weights * elite
+    if float(w.sum()) <= 0.0:
+        return current
+    new = (w @ stats) / float(w.sum())
+    old = np.zeros_like(new) if current is None else current.as_block_means(days)
+    return WeatherTilt.from_block_means(smoothing * new + (1.0 - smoothing) * old)
 
 
 #: Share of each biased law drawn from its shifted component (defensive mixtures).
@@ -250,6 +315,7 @@ def cross_entropy(
     max_runs: int = 20_000,
     level: float = 0.95,
     on_stage: Callable[[Stage], None] | None = None,
+    adapt_weather: bool = False,
 ) -> AdaptiveResult:
     """Estimate :math:`P_p(Y > u)` of a simulated outcome with the cross-entropy method.
 
@@ -281,6 +347,12 @@ def cross_entropy(
     target_cov, max_runs : float, int
         Stopping rule of the final batches: coefficient of variation reached, or runs
         (all stages) spent.
+    adapt_weather : bool
+        Also adapt the twin's synthetic weather: a mean shift of the generator's normal
+        draws (:class:`~twinforge.processes.weather.WeatherTilt`: the initial temperature
+        anomaly, each day's anomaly innovations, each day's clear-sky index), fitted with
+        the event marks. For outcomes driven by the outdoor temperature over a short window
+        (a few days: each day adds two parameters).
 
     Returns
     -------
@@ -303,13 +375,18 @@ def cross_entropy(
         raise ValueError(f"target_cov must be within (0, 1), got {target_cov}")
     proposal: dict[str, ImportanceProposal] = dict(campaign.proposal) if campaign.sampler == "importance" else {}
     proposal = {k: proposal.get(k, ImportanceProposal()) for k in sorted(campaign.events)}
+    tilt: WeatherTilt | None = None
+    days = 0
+    if adapt_weather:
+        check_weather_adaptable(campaign)
+        days = weather_days(campaign)
     stages: list[Stage] = []
     notes: list[str] = []
     used = 0
     adapted = False
     for k in range(max_stages):
         st_seed = stage_seed(seed, k)
-        stage_c = _stage_campaign(campaign, proposal, runs_per_stage, st_seed)
+        stage_c = _stage_campaign(campaign, proposal, runs_per_stage, st_seed, tilt)
         plans = plan_campaign(stage_c, st_seed)
         y = np.asarray(simulate(stage_c, st_seed, f"stage-{k:02d}", plans), dtype=np.float64)
         if y.shape != (len(plans),):
@@ -318,10 +395,12 @@ def cross_entropy(
         used += y.size
         gamma = min(threshold, float(np.quantile(y, 1.0 - elite_share)))
         reached = gamma >= threshold
-        stage = Stage(k, st_seed, dict(proposal), gamma, y, w, final=False)
+        stage = Stage(k, st_seed, dict(proposal), gamma, y, w, final=False, weather_tilt=tilt)
         stages.append(stage)
         if on_stage is not None:
             on_stage(stage)
+        if adapt_weather:
+            tilt = _tilt_update(_weather_statistics(plans, days, tilt), w, y >= gamma, tilt, days, smoothing)
         proposal = _ce_update(campaign, plans, w, y >= gamma, proposal, smoothing, elite_share)
         if reached:  # the last update, at the threshold itself, gives the final proposal
             adapted = True
@@ -343,10 +422,11 @@ def cross_entropy(
         if used + batch > max_runs:
             break
         st_seed = stage_seed(seed, k)
-        stage_c = _stage_campaign(campaign, proposal, batch, st_seed)
+        stage_c = _stage_campaign(campaign, proposal, batch, st_seed, tilt)
         plans = plan_campaign(stage_c, st_seed)
         y = np.asarray(simulate(stage_c, st_seed, f"stage-{k:02d}", plans), dtype=np.float64)
-        stage = Stage(k, st_seed, dict(proposal), threshold, y, np.array([p.weight for p in plans]), final=True)
+        stage = Stage(k, st_seed, dict(proposal), threshold, y, np.array([p.weight for p in plans]), final=True,
+                      weather_tilt=tilt)
         stages.append(stage)
         if on_stage is not None:
             on_stage(stage)

@@ -90,7 +90,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
@@ -104,6 +104,7 @@ __all__ = [
     "DEFAULT_TMY3",
     "Weather",
     "WeatherParams",
+    "WeatherTilt",
     "clear_sky_ghi_w_per_m2",
     "combine_anomalies",
     "ornstein_uhlenbeck",
@@ -155,6 +156,160 @@ def combine_anomalies(offsets_k: list[np.ndarray]) -> np.ndarray:
     warm = np.maximum.reduce([np.maximum(a, 0.0) for a in stack])
     cold = np.minimum.reduce([np.minimum(a, 0.0) for a in stack])
     return warm + cold
+
+
+_N_DRAWS_PER_DAY = 24 + 1 + 24 + 24  # anomaly, daily clearness, hourly clearness, wind
+_CLEARNESS_DRAW = 24  # index of the daily clear-sky index's normal in a day's draws
+#: Largest shift of a standard normal draw [-] (a likelihood ratio of e^{-12.5 n} at the mean).
+_MAX_SHIFT = 5.0
+_Shift = Annotated[float, Field(ge=-_MAX_SHIFT, le=_MAX_SHIFT)]
+
+
+class WeatherTilt(BaseModel):
+    """A mean shift of the synthetic generator's standard normal draws (importance sampling).
+
+    The generator draws, for each UTC day ``d`` from the start, 73 independent standard
+    normals: 24 for the temperature anomaly (on day 0 the first one is the stationary
+    initial state, the others the hourly OU innovations), one for the daily clear-sky
+    index, 24 for its hourly fluctuation and 24 for the wind. A tilt draws some of them
+    from :math:`N(\\theta_j, 1)` instead of :math:`N(0, 1)`, constant over blocks:
+
+    * ``anomaly_start``: the initial anomaly state (day 0, draw 0);
+    * ``anomaly_daily[d]``: the hourly anomaly innovations of day ``d`` (day 0: draws 1-23);
+    * ``clearness_daily[d]``: the daily clear-sky index's normal of day ``d`` (a clear
+      day has a larger daily temperature range, hence a hotter afternoon).
+
+    Every other draw, and every day past the tuples, keeps the natural law. The shift is
+    an exponential tilt of a Gaussian (Rubinstein & Kroese 2004; Owen 2013, ch. 9), whose likelihood ratio is a closed form: for draws :math:`\\varepsilon_j`
+    of :math:`N(\\theta_j, 1)`
+
+    .. math::  w = \\frac{p(\\varepsilon)}{q(\\varepsilon)}
+               = \\exp\\Big(-\\sum_j \\theta_j \\varepsilon_j + \\tfrac12 \\sum_j \\theta_j^2\\Big),
+               \\qquad E_q[w] = 1.
+
+    The weight depends only on the run's weather stream, so it is computed before the run
+    (:meth:`log_weight` replays the stream); campaigns add it to the run's weight.
+
+    References
+    ----------
+    R. Y. Rubinstein and D. P. Kroese, *The Cross-Entropy Method*, Springer, 2004.
+    doi:10.1007/978-1-4757-4321-0. A. B. Owen, *Monte Carlo theory, methods and examples*,
+    2013, ch. 9 (importance sampling; exponential tilting).
+
+    Examples
+    --------
+    >>> tilt = WeatherTilt(anomaly_start=1.0, anomaly_daily=(0.1, 0.1))
+    >>> tilt.days, tilt.shift(0)[:3].tolist(), tilt.shift(2) is None
+    (2, [1.0, 0.1, 0.1], True)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    anomaly_start: _Shift = Field(0.0, description="shift of the initial anomaly state's normal [-]")
+    anomaly_daily: tuple[_Shift, ...] = Field(
+        (), max_length=366, description="shift of the hourly anomaly innovations of each day [-]"
+    )
+    clearness_daily: tuple[_Shift, ...] = Field(
+        (), max_length=366, description="shift of each day's clear-sky index normal [-]"
+    )
+
+    @property
+    def days(self) -> int:
+        """Days from the start with some shifted draw."""
+        return max(len(self.anomaly_daily), len(self.clearness_daily), 1 if self.anomaly_start else 0)
+
+    def shift(self, day: int) -> np.ndarray | None:
+        """The 73 shifts of day ``day``'s draws (None: that day keeps the natural law)."""
+        if day >= self.days:
+            return None
+        out = np.zeros(_N_DRAWS_PER_DAY)
+        if day < len(self.anomaly_daily):
+            out[:24] = self.anomaly_daily[day]
+        if day == 0:
+            out[0] = self.anomaly_start
+        if day < len(self.clearness_daily):
+            out[_CLEARNESS_DRAW] = self.clearness_daily[day]
+        return out
+
+    def log_weight(self, rng: np.random.Generator) -> float:
+        """:math:`\\ln p - \\ln q` of the weather drawn from ``rng`` under this tilt.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            A fresh generator of the run's weather stream (the one :class:`Weather` gets):
+            its draws are replayed, not consumed from the weather's own generator.
+
+        Returns
+        -------
+        float
+            :math:`-\\sum_j \\theta_j \\xi_j - \\frac12 \\sum_j \\theta_j^2` with :math:`\\xi_j` the
+            natural draws (the tilted ones are :math:`\\xi_j + \\theta_j`).
+        """
+        lw = 0.0
+        for d in range(self.days):
+            xi = rng.standard_normal(_N_DRAWS_PER_DAY)
+            theta = self.shift(d)
+            assert theta is not None
+            lw -= float(theta @ xi) + 0.5 * float(theta @ theta)
+        return lw
+
+    @staticmethod
+    def block_means(rng: np.random.Generator, days: int, tilt: "WeatherTilt | None" = None) -> np.ndarray:
+        """The drawn normals averaged over the tilt's blocks (sufficient statistics).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            A fresh generator of the run's weather stream.
+        days : int
+            Days of blocks (>= 1).
+        tilt : WeatherTilt, optional
+            The tilt the run was drawn under (None: the natural law).
+
+        Returns
+        -------
+        ndarray of shape (1 + 2 days,)
+            ``[initial state, anomaly innovations' mean of day 0..days-1, clearness normal of
+            day 0..days-1]`` as drawn. Under a block-constant mean shift the weighted
+            maximum-likelihood shift of a set of runs is the weighted mean of these vectors
+            (:meth:`from_block_means`).
+        """
+        out = np.empty(1 + 2 * days)
+        for d in range(days):
+            eps = rng.standard_normal(_N_DRAWS_PER_DAY)
+            theta = None if tilt is None else tilt.shift(d)
+            if theta is not None:
+                eps = eps + theta
+            if d == 0:
+                out[0] = eps[0]
+                out[1] = eps[1:24].mean()
+            else:
+                out[1 + d] = eps[:24].mean()
+            out[1 + days + d] = eps[_CLEARNESS_DRAW]
+        return out
+
+    @classmethod
+    def from_block_means(cls, means: np.ndarray) -> "WeatherTilt":
+        """The tilt whose shifts are ``means`` (layout of :meth:`block_means`), clipped to +-5."""
+        m = np.clip(np.asarray(means, dtype=np.float64), -_MAX_SHIFT, _MAX_SHIFT)
+        days = (m.size - 1) // 2
+        if m.size != 1 + 2 * days or days < 1:
+            raise ValueError(f"means must hold 1 + 2 days values, got {m.size}")
+        return cls(
+            anomaly_start=float(m[0]),
+            anomaly_daily=tuple(float(x) for x in m[1 : 1 + days]),
+            clearness_daily=tuple(float(x) for x in m[1 + days :]),
+        )
+
+    def as_block_means(self, days: int) -> np.ndarray:
+        """This tilt in the layout of :meth:`block_means` over ``days`` days."""
+        out = np.zeros(1 + 2 * days)
+        out[0] = self.anomaly_start
+        for d in range(days):
+            out[1 + d] = self.anomaly_daily[d] if d < len(self.anomaly_daily) else 0.0
+            out[1 + days + d] = self.clearness_daily[d] if d < len(self.clearness_daily) else 0.0
+        return out
 
 
 #: Second word of the seed of a shared weather realisation (``WeatherParams.seed``).
@@ -270,9 +425,19 @@ class WeatherParams(BaseModel):
         None, ge=0, le=2**63 - 1,
         description="fixed weather realisation shared by every run with this seed; None = each run draws its own",
     )
+    tilt: WeatherTilt | None = Field(
+        None,
+        description="importance-sampling shift of the synthetic generator's normal draws, set by "
+        "importance-sampling campaigns (each run's weight carries its likelihood ratio); None = natural law",
+    )
 
     @model_validator(mode="after")
     def _beta_is_feasible(self) -> "WeatherParams":
+        if self.tilt is not None and (self.source != "synthetic" or self.seed is not None):
+            raise ValueError(
+                "tilt: only the synthetic generator's own draws can be tilted "
+                "(source = 'synthetic' and no fixed weather seed)"
+            )
         lo = self.clearness_mean - self.clearness_season_amplitude
         hi = self.clearness_mean + self.clearness_season_amplitude
         if lo <= 0.0 or hi >= 1.0:
@@ -437,8 +602,6 @@ class _Carry:
     y_wind: float
 
 
-_N_DRAWS_PER_DAY = 24 + 1 + 24 + 24  # anomaly, daily clearness, hourly clearness, wind
-
 
 class Weather:
     """Outdoor weather of one site, generated lazily and reproducibly, day by day.
@@ -574,6 +737,10 @@ class Weather:
             )
 
         eps = self._rng.standard_normal(_N_DRAWS_PER_DAY)
+        if p.tilt is not None:  # importance sampling: some draws from N(theta, 1)
+            theta = p.tilt.shift(day)
+            if theta is not None:
+                eps = eps + theta
         c = self._carry
         season = _season_cos(epoch, p.temp_peak_doy)  # the temperature's annual cycle, in [-1, 1]
         f_season = p.anomaly_sigma_season_frac
