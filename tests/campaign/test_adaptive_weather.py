@@ -109,3 +109,16 @@ def test_cli_adapt_weather_refuses_a_twin_without_weather_before_writing(tmp_pat
     assert code == 2, err.getvalue()
     assert err.getvalue() == "twinforge: error: --weather: the machine twin has no weather to adapt\n"
     assert not (tmp_path / "a").exists()
+
+
+def test_plain_generate_refuses_a_tilted_weather_before_writing(tmp_path):
+    """Plain runs carry no weight, so a tilted weather would bias every statistic silently."""
+    scenario = tmp_path / "tilted.toml"
+    scenario.write_text('twin = "home"\ndays = 1\nperiod = "1h"\n\n[home.weather.tilt]\nanomaly_start = 1.0\n')
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["generate", "--config", str(scenario), "--out", str(tmp_path / "g"), "--quiet"])
+    assert code == 2, err.getvalue()
+    assert err.getvalue().startswith("twinforge: error: home.weather.tilt: a tilt of the weather's draws is an "
+                                     "importance-sampling proposal")
+    assert not (tmp_path / "g").exists()

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from twinforge import __version__
-from twinforge.campaign.spec import GenerateSpec
+from twinforge.campaign.spec import GenerateSpec, SpecError
 from twinforge.core.engine import Rendered, Twin, simulate
 from twinforge.core.registry import TWINS
 from twinforge.core.rng import RngStreams
@@ -451,6 +451,10 @@ def generate(
     from twinforge.export import DatasetWriter
 
     t0 = time.perf_counter()
+    tilt = getattr(getattr(spec.config, "weather", None), "tilt", None)
+    if tilt is not None:  # plain runs carry no weight: a tilted weather would bias every statistic
+        raise SpecError(f"{spec.twin}.weather.tilt: a tilt of the weather's draws is an importance-sampling "
+                        f"proposal; use it in a campaign with sampler = 'importance' (or campaign adapt --weather)")
     seed = spec.seed
     if seed is None and mode == "resume":
         seed = _recorded_seed(out)  # finishing a dataset whose seed was drawn
