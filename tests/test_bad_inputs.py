@@ -153,6 +153,12 @@ def test_shipped_and_documented_scenarios_load_strictly(example, tmp_path):
     block = re.findall(r"```toml\n(.*?)```", md.read_text(), re.S)[k]
     data = tomllib.loads(block)
     path = tmp_path / "example.toml"
+    if set(data) == {"loop"}:  # a campaign's [loop] table alone
+        from twinforge.campaign.loop import read_loop
+
+        path.write_text(block)
+        assert read_loop(path) is not None
+        return
     if "parameters" in data or isinstance(data.get("events"), dict):  # a campaign
         path.write_text(block)
         load_campaign(path)
