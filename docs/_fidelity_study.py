@@ -618,7 +618,9 @@ def machine_protocol() -> None:
     print("### PRONOSTIA: held-out bearings Bearing2_2 and Bearing3_1, per snapshot\n")
     print(f"twin: the preset's fleet, 6 machines run to failure (seed 1000), lives {min(ends)}-{max(ends)} snapshots "
           f"({min(ends) / 360:.1f}-{max(ends) / 360:.1f} h); real lives: "
-          + ", ".join(f"{n} {len(g)}" for n, g in by.items()) + "\n")
+          + ", ".join(f"{n} {len(g)}" for n, g in by.items()))
+    print("healthy level (median RMS of the first 10 % of life) [g]: "
+          + ", ".join(f"{n} {np.median(g['accel_rms_g'].iloc[: len(g) // 10]):.2f}" for n, g in by.items()) + "\n")
     rows = [_score_row("yardstick: Bearing2_1 + Bearing3_2 (same conditions)", b, y, cols),
             _score_row("twin (preset) against the held-out bearings", b, t, cols)]
     _print_rows(rows)
