@@ -200,39 +200,57 @@ def _local_cut(real: pd.DataFrame, span: tuple[str, str], tz: str) -> pd.DataFra
     return real[(real.index >= t0) & (real.index < t1)]
 
 
-def home_protocol() -> None:
+def home_protocol(chosen: str | None = None) -> None:
     """2007 recalibrates the preset, 2008 chooses between the preset and the recalibration
-    (lowest discriminative score), the protocol reports February 2009 - November 2010 once."""
+    (lowest discriminative score), the protocol reports February 2009 - November 2010 once.
+    ``chosen="preset"`` skips the recalibration and the choice (what a full run chose)."""
     from twinforge.fidelity import calibrate, protocol
+    from twinforge.fidelity.simulate import purpose_seed
 
     real = _uci_full()
     if real is None:
         return
     spec = load_spec(PRESETS / "uci_household.toml")
-    calib = calibrate(_local_cut(real, UCI_A, TZ_UCI), twin="home", params=list(UCI_PARAMS), channels=UCI_CH,
-                      base=spec, max_runs=UCI_BUDGET, n_units=2, holdout=0.0, tz=TZ_UCI, period="1min",
-                      seed=0, evaluate=False)
-    print(f"### UCI household: recalibration on 2007 ({UCI_BUDGET} candidates of 2 homes)\n")
-    print(f"loss {calib.loss_start:.3f} -> {calib.loss_best:.3f}; "
-          + ", ".join(f"{k} {calib.start_params[k]:.4g} -> {v:.4g}" for k, v in calib.params.items()), "\n")
-    variants = {"preset as shipped": spec, "recalibrated on 2007": spec.model_copy(update={"config": calib.config})}
-    choose = _local_cut(real, UCI_CHOOSE, TZ_UCI)
-    t0 = pd.Timestamp(UCI_CHOOSE[0], tz=TZ_UCI)
-    days = (pd.Timestamp(UCI_CHOOSE[1], tz=TZ_UCI) - t0) / pd.Timedelta("1D")
-    scores = {}
-    print("choosing on 2008 (January - November):")
-    for name, v in variants.items():
-        synth = simulate_runs("home", v.config, t0, days, "1min", ["mains_power_w"], seed=2008, n_runs=2)
-        rep = compare(choose, synth, channels=UCI_CH, tz=TZ_UCI)
-        scores[name] = (rep.value("windows.discriminative_score"), -rep.value("windows.nn_indistinguishability"))
-        print(f"  {name}: {rep.info['n_real_windows']} real / {rep.info['n_synth_windows']} twin windows, "
-              f"discriminative {scores[name][0]:.3f}, NN {-scores[name][1]:.3f}")
-    chosen = min(scores, key=scores.get)
-    print(f"chosen: {chosen}\n")
-    res = protocol(real, variants[chosen], calibration=UCI_A, holdout=UCI_B, channels=UCI_CH, tz=TZ_UCI,
-                   period="1min", n_units=2, seed=0, null_permutations=PROTOCOL_K, n_boot=BOOT_K)
+    if chosen is None:
+        calib = calibrate(_local_cut(real, UCI_A, TZ_UCI), twin="home", params=list(UCI_PARAMS), channels=UCI_CH,
+                          base=spec, max_runs=UCI_BUDGET, n_units=2, holdout=0.0, tz=TZ_UCI, period="1min",
+                          seed=0, evaluate=False)
+        print(f"### UCI household: recalibration on 2007 ({UCI_BUDGET} candidates of 2 homes)\n")
+        print(f"loss {calib.loss_start:.3f} -> {calib.loss_best:.3f}; "
+              + ", ".join(f"{k} {calib.start_params[k]:.4g} -> {v:.4g}" for k, v in calib.params.items()), "\n")
+        variants = {"preset as shipped": spec,
+                    "recalibrated on 2007": spec.model_copy(update={"config": calib.config})}
+        choose = _local_cut(real, UCI_CHOOSE, TZ_UCI)
+        t0 = pd.Timestamp(UCI_CHOOSE[0], tz=TZ_UCI)
+        days = (pd.Timestamp(UCI_CHOOSE[1], tz=TZ_UCI) - t0) / pd.Timedelta("1D")
+        scores = {}
+        print("choosing on 2008 (January - November):")
+        for name, v in variants.items():
+            synth = simulate_runs("home", v.config, t0, days, "1min", ["mains_power_w"], seed=2008, n_runs=2)
+            rep = compare(choose, synth, channels=UCI_CH, tz=TZ_UCI)
+            scores[name] = (rep.value("windows.discriminative_score"), -rep.value("windows.nn_indistinguishability"))
+            print(f"  {name}: {rep.info['n_real_windows']} real / {rep.info['n_synth_windows']} twin windows, "
+                  f"discriminative {scores[name][0]:.3f}, NN {-scores[name][1]:.3f}")
+        chosen = min(scores, key=scores.get)
+        print(f"chosen: {chosen}\n")
+        base = variants[chosen]
+    else:
+        base = spec
+    # TSTR at 1 h (a day-ahead forecaster on 1-min lags does not fit in memory for two years)
+    res = protocol(real, base, calibration=UCI_A, holdout=UCI_B, channels=UCI_CH, tz=TZ_UCI,
+                   period="1min", n_units=2, seed=0, null_permutations=PROTOCOL_K, n_boot=BOOT_K, tstr=False)
     print(f"### UCI household: the held-out protocol ({chosen})\n")
     print(res.text(), "\n")
+    a0 = pd.Timestamp(UCI_A[0], tz=TZ_UCI)
+    days_a = (pd.Timestamp(UCI_A[1], tz=TZ_UCI) - a0) / pd.Timedelta("1D")
+    synth_a = simulate_runs("home", base.config, a0, days_a, "1h", ["mains_power_w"],
+                            seed=purpose_seed(0, "protocol/A"), n_runs=2)
+    t = tstr_forecast(_local_cut(real, UCI_B, TZ_UCI), synth_a, channels=UCI_CH, period="1h", tz=TZ_UCI, seed=0,
+                      train_real=_local_cut(real, UCI_A, TZ_UCI))
+    ratio = t.tstr["mae"] / t.trtr["mae"]
+    print(f"TSTR, day-ahead at 1 h, tested on real B: MAE trained on real A {t.trtr['mae']:.1f} W, on the twin's A "
+          f"{t.tstr['mae']:.1f} W, seasonal naive {t.baseline['mae']:.1f} W: twin / real = {ratio:.3f} "
+          f"({'pass' if ratio <= 1.1 else 'fail'}: rule <= 1.1)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -664,11 +682,15 @@ def machine_protocol() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--chosen", choices=["preset"], default=None,
+                    help="home-protocol: skip the 2007 recalibration and the 2008 choice (a full run chose the preset)")
     ap.add_argument("part", choices=["home", "home-protocol", "grid-search", "grid-validation", "grid-protocol",
                                      "grid-aggregate", "machine", "machine-protocol",
                                      "bootstrap"])
     args = ap.parse_args()
     _quiet()
+    if args.part == "home-protocol":
+        return home_protocol(args.chosen)
     {"home": home, "home-protocol": home_protocol, "grid-search": grid_search, "grid-validation": grid_validation, "grid-protocol": grid_protocol,
      "grid-aggregate": grid_aggregate, "machine": machine, "machine-protocol": machine_protocol,
      "bootstrap": bootstrap_check}[args.part]()
