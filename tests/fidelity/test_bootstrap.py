@@ -4,7 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twinforge.fidelity.metrics import bootstrap_scores, discriminative_score, nn_indistinguishability
+from twinforge.fidelity.metrics import (
+    bootstrap_scores,
+    discriminative_score,
+    nn_indistinguishability,
+)
 
 
 def _interaction(n: int = 300, k: int = 12, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
