@@ -1,11 +1,15 @@
 """The fidelity results of docs/fidelity.md: each twin against its real trace, before and
 after calibration, on data the calibration did not see.
 
+    python docs/_fidelity_study.py home-protocol   # UCI household: 2007 recalibrates, 2008 chooses, 2009-10 reports
     python docs/_fidelity_study.py grid-protocol   # PJM East: the held-out protocol, 2011-12 -> 2014-15, AEP (~1 h)
     python docs/_fidelity_study.py grid-search     # PJM East 2011-2012: the search that set the customer classes (~30 min)
     python docs/_fidelity_study.py grid-validation # PJM East 2013: the model variants the protocol's preset was chosen from
+    python docs/_fidelity_study.py grid-aggregate  # PJM East 2013: the preset's classes on a 4000-home feeder (~40 min)
+    python docs/_fidelity_study.py bootstrap       # PJM East yardstick: why the refitted bootstrap sat low (~2 min)
     python docs/_fidelity_study.py home            # UCI household: sample hold-out, other years, TSTR (~5 min)
     python docs/_fidelity_study.py machine         # PRONOSTIA: held-out bearings (~5 min)
+    python docs/_fidelity_study.py machine-protocol # PRONOSTIA per snapshot: yardstick, twin, every pair, IMS (~3 min)
 
 Every number is deterministic (fixed seeds). The full real sets (other UCI years, other PJM years)
 are read from the folder named by ``TWINFORGE_SHARED_DATA`` (default: ``shared/data`` next to the
@@ -167,14 +171,98 @@ def home() -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# home twin against the UCI household: the held-out protocol
+
+TZ_UCI = "Europe/Paris"
+UCI_CH = {"mains_power_w": "mains_power_w"}
+#: The data split, fixed before any score (docs/fidelity_study.md): 2007 tunes, 2008 (January to
+#: November: the preset's own calibration days start on 1 December 2008) chooses, February 2009 to
+#: the end of the record reports (January 2009 held the preset's calibration and check days).
+UCI_A, UCI_CHOOSE, UCI_B = ("2007-01-01", "2008-01-01"), ("2008-01-01", "2008-12-01"), ("2009-02-01", "2010-11-26")
+#: What the 2007 recalibration may move (from the shipped preset), and its budget.
+UCI_PARAMS = ("appliances.usage_scale", "appliances.standby_w", "appliances.lighting_w_per_active",
+              "appliances.day_sigma")
+UCI_BUDGET = 16
+
+
+def _uci_full() -> pd.DataFrame | None:
+    path = SHARED / "uci_household_power" / "minute_household_power.csv.xz"
+    if not path.exists():
+        print(f"(skipped: {path} not found)")
+        return None
+    real = load_uci_household(path)[["mains_power_w"]]
+    real.attrs["source"] = "UCI individual household electric power consumption (Sceaux), mains at 1 min"
+    return real
+
+
+def _local_cut(real: pd.DataFrame, span: tuple[str, str], tz: str) -> pd.DataFrame:
+    t0, t1 = (pd.Timestamp(d, tz=tz) for d in span)
+    return real[(real.index >= t0) & (real.index < t1)]
+
+
+def home_protocol(chosen: str | None = None) -> None:
+    """2007 recalibrates the preset, 2008 chooses between the preset and the recalibration
+    (lowest discriminative score), the protocol reports February 2009 - November 2010 once.
+    ``chosen="preset"`` skips the recalibration and the choice (what a full run chose)."""
+    from twinforge.fidelity import calibrate, protocol
+    from twinforge.fidelity.simulate import purpose_seed
+
+    real = _uci_full()
+    if real is None:
+        return
+    spec = load_spec(PRESETS / "uci_household.toml")
+    if chosen is None:
+        calib = calibrate(_local_cut(real, UCI_A, TZ_UCI), twin="home", params=list(UCI_PARAMS), channels=UCI_CH,
+                          base=spec, max_runs=UCI_BUDGET, n_units=2, holdout=0.0, tz=TZ_UCI, period="1min",
+                          seed=0, evaluate=False)
+        print(f"### UCI household: recalibration on 2007 ({UCI_BUDGET} candidates of 2 homes)\n")
+        print(f"loss {calib.loss_start:.3f} -> {calib.loss_best:.3f}; "
+              + ", ".join(f"{k} {calib.start_params[k]:.4g} -> {v:.4g}" for k, v in calib.params.items()), "\n")
+        variants = {"preset as shipped": spec,
+                    "recalibrated on 2007": spec.model_copy(update={"config": calib.config})}
+        choose = _local_cut(real, UCI_CHOOSE, TZ_UCI)
+        t0 = pd.Timestamp(UCI_CHOOSE[0], tz=TZ_UCI)
+        days = (pd.Timestamp(UCI_CHOOSE[1], tz=TZ_UCI) - t0) / pd.Timedelta("1D")
+        scores = {}
+        print("choosing on 2008 (January - November):")
+        for name, v in variants.items():
+            synth = simulate_runs("home", v.config, t0, days, "1min", ["mains_power_w"], seed=2008, n_runs=2)
+            rep = compare(choose, synth, channels=UCI_CH, tz=TZ_UCI)
+            scores[name] = (rep.value("windows.discriminative_score"), -rep.value("windows.nn_indistinguishability"))
+            print(f"  {name}: {rep.info['n_real_windows']} real / {rep.info['n_synth_windows']} twin windows, "
+                  f"discriminative {scores[name][0]:.3f}, NN {-scores[name][1]:.3f}")
+        chosen = min(scores, key=scores.get)
+        print(f"chosen: {chosen}\n")
+        base = variants[chosen]
+    else:
+        base = spec
+    # TSTR at 1 h (a day-ahead forecaster on 1-min lags does not fit in memory for two years)
+    res = protocol(real, base, calibration=UCI_A, holdout=UCI_B, channels=UCI_CH, tz=TZ_UCI,
+                   period="1min", n_units=2, seed=0, null_permutations=PROTOCOL_K, n_boot=BOOT_K, tstr=False)
+    print(f"### UCI household: the held-out protocol ({chosen})\n")
+    print(res.text(), "\n")
+    a0 = pd.Timestamp(UCI_A[0], tz=TZ_UCI)
+    days_a = (pd.Timestamp(UCI_A[1], tz=TZ_UCI) - a0) / pd.Timedelta("1D")
+    synth_a = simulate_runs("home", base.config, a0, days_a, "1h", ["mains_power_w"],
+                            seed=purpose_seed(0, "protocol/A"), n_runs=2)
+    t = tstr_forecast(_local_cut(real, UCI_B, TZ_UCI), synth_a, channels=UCI_CH, period="1h", tz=TZ_UCI, seed=0,
+                      train_real=_local_cut(real, UCI_A, TZ_UCI))
+    ratio = t.tstr["mae"] / t.trtr["mae"]
+    print(f"TSTR, day-ahead at 1 h, tested on real B: MAE trained on real A {t.trtr['mae']:.1f} W, on the twin's A "
+          f"{t.tstr['mae']:.1f} W, seasonal naive {t.baseline['mae']:.1f} W: twin / real = {ratio:.3f} "
+          f"({'pass' if ratio <= 1.1 else 'fail'}: rule <= 1.1)")
+
+
+# ---------------------------------------------------------------------------------------
 # grid twin against PJM East: the held-out protocol
 
 TZ_PJM = "America/New_York"
 PJM_CH = {"load_power_w": "feeder_power_w"}
 #: The data split, fixed before any score (docs/fidelity_study.md): A tunes, 2013 chooses, B reports.
 PJM_A, PJM_VALIDATION, PJM_B = ("2011-01-01", "2013-01-01"), ("2013-01-01", "2014-01-01"), ("2014-01-01", "2016-01-01")
-#: Relabellings and bootstrap resamples of each protocol comparison.
-PROTOCOL_K = 20
+#: Relabellings of each protocol comparison, and its bootstrap resamples (of the scored windows:
+#: cheap, docs/fidelity_study.md).
+PROTOCOL_K, BOOT_K = 20, 1000
 
 
 def _pjm(name: str) -> pd.DataFrame | None:
@@ -196,7 +284,7 @@ def grid_protocol() -> None:
     spec = load_spec(PRESETS / "pjm_east.toml")
     res = protocol(real, spec, calibration=PJM_A, holdout=PJM_B, channels=PJM_CH, tz=TZ_PJM, period="1h",
                    normalise="mean", unseen=aep, n_units=2, seed=0, null_permutations=PROTOCOL_K,
-                   n_boot=PROTOCOL_K)
+                   n_boot=BOOT_K)
     print("### PJM East: the held-out protocol (preset as shipped, calibrated on 2011-2012)\n")
     print(res.text(), "\n")
 
@@ -250,11 +338,11 @@ class _StoredHomes:
     non-residential load is then added to it (it draws nothing from the homes), so a search
     over that load costs one simulation."""
 
-    def __init__(self, span: tuple[str, str], seed: int) -> None:
+    def __init__(self, span: tuple[str, str], seed: int, n_homes: int | None = None) -> None:
         from twinforge.fidelity.prepared import ComparisonSettings, PreparedComparison
 
         spec = load_spec(PRESETS / "pjm_east.toml")
-        self.cfg = spec.config
+        self.cfg = spec.config if n_homes is None else spec.config.model_copy(update={"n_homes": n_homes})
         t0, t1 = (pd.Timestamp(d, tz=TZ_PJM) for d in span)
         days = (t1 - t0) / pd.Timedelta("1D")
         homes = simulate_runs("grid", self.cfg.model_copy(update={"commercial": None}), t0, days, "1h",
@@ -376,6 +464,71 @@ def grid_validation() -> None:
     print(table(reps, ["load_power_w"]), "\n")
 
 
+def bootstrap_check() -> None:
+    """The yardstick's interval: the PJM East yardstick (real 2011-2012 against real 2014-2015)
+    with the scored-window bootstrap, beside what a forest scores on 63 % distinct windows (what
+    a resample with replacement holds) and the point's spread over fold and forest seeds."""
+    from twinforge.fidelity.metrics import bootstrap_scores, discriminative_score
+    from twinforge.fidelity.prepared import ComparisonSettings, PreparedComparison
+
+    real = _pjm("PJME_hourly.csv")
+    if real is None:
+        return
+
+    def cut(span: tuple[str, str]) -> pd.DataFrame:
+        t0, t1 = (pd.Timestamp(d, tz=TZ_PJM) for d in span)
+        return real[(real.index >= t0) & (real.index < t1)]
+
+    settings = ComparisonSettings(channels=PJM_CH, period="1h", tz=TZ_PJM, normalise="mean", match_span=False)
+    prep = PreparedComparison.prepare(cut(PJM_B), settings)
+    rf = prep.real.features
+    sf = prep.side(cut(PJM_A).rename(columns={"load_power_w": "feeder_power_w"})).features
+    b = bootstrap_scores(rf, sf, BOOT_K, seed=0)
+    print(f"PJM East yardstick, {len(rf)} / {len(sf)} windows: discriminative {b['discriminative_value']:.3f} "
+          f"[{b['discriminative_ci'][0]:.3f}, {b['discriminative_ci'][1]:.3f}], NN {b['nn_value']:.3f} "
+          f"[{b['nn_ci'][0]:.3f}, {b['nn_ci'][1]:.3f}] ({BOOT_K} resamples of the scored windows)")
+    rng = np.random.default_rng(5)
+    sub = [discriminative_score(rf[rng.choice(len(rf), round(0.632 * len(rf)), replace=False)],
+                                sf[rng.choice(len(sf), round(0.632 * len(sf)), replace=False)], seed=k)
+           for k in range(10)]
+    seeds = [discriminative_score(rf, sf, seed=100 + k) for k in range(10)]
+    print(f"forest on 63 % distinct windows a side (10 draws): {np.mean(sub):.3f} +- {np.std(sub, ddof=1):.3f}")
+    print(f"all windows, 10 other fold and forest seeds: {np.mean(seeds):.3f} +- {np.std(seeds, ddof=1):.3f} "
+          f"(range {min(seeds):.3f} - {max(seeds):.3f})")
+
+
+#: Feeder sizes of the aggregation test (homes; the preset has 1000): the non-residential
+#: classes scale per home, so a 4000-home feeder is four feeders' homes with one shape.
+AGGREGATE_HOMES = 4000
+
+
+def grid_aggregate() -> None:
+    """2013 only (the choose year): the preset's classes on a feeder of AGGREGATE_HOMES homes,
+    against the preset's 1000 homes and the yardstick: the share of the gap to the yardstick
+    that aggregating closes (the same stored-homes method as grid-validation)."""
+    from twinforge.fidelity.comparison import compare_prepared
+
+    real = _pjm("PJME_hourly.csv")
+    if real is None:
+        return
+    a0, a1 = (pd.Timestamp(d, tz=TZ_PJM) for d in PJM_A)
+    cal = real[(real.index >= a0) & (real.index < a1)].rename(columns={"load_power_w": "feeder_power_w"})
+    out = {}
+    for n in (None, AGGREGATE_HOMES):
+        homes = _StoredHomes(PJM_VALIDATION, HOMES_SEED["choose"], n_homes=n)
+        if n is None:
+            out["yardstick"] = compare_prepared(homes.prep, homes.prep.side(cal))
+        out[homes.cfg.n_homes] = compare_prepared(
+            homes.prep, homes.prep.side(homes.feeder(homes.cfg.commercial.model_dump()), match_span=False))
+    print("### PJM East 2013: the preset's classes on a larger feeder (choose year only)\n")
+    print(table({f"{k} homes" if isinstance(k, int) else k: v for k, v in out.items()}, ["load_power_w"]), "\n")
+    y = out.pop("yardstick")
+    (small, big) = out.values()
+    for key, label in (("windows.discriminative_score", "discriminative"), ("windows.nn_indistinguishability", "NN")):
+        s0, s1, yv = small.value(key), big.value(key), y.value(key)
+        print(f"{label}: {s0:.3f} -> {s1:.3f} (yardstick {yv:.3f}): closes {(s0 - s1) / (s0 - yv):.0%} of the gap")
+
+
 # ---------------------------------------------------------------------------------------
 # machine twin against PRONOSTIA
 
@@ -417,13 +570,130 @@ def machine() -> None:
     print()
 
 
+#: The machine protocol's split (docs/fidelity_study.md): each held-out bearing and the other
+#: bearing of its operating condition (the yardstick).
+PRONOSTIA_HELD = {"Bearing2_2": "Bearing2_1", "Bearing3_1": "Bearing3_2"}
+#: The failed bearing of each IMS run-to-failure test with a single failure (test, column).
+IMS_FAILED = (("2", "Bearing 1"), ("3", "Bearing 3"))
+SNAPSHOT_FEATURES = ["log10 RMS [g]", "log10 kurtosis", "crest factor", "RMS / healthy RMS", "life fraction"]
+
+
+def _snapshot_matrix(df: pd.DataFrame) -> np.ndarray:
+    """One row per snapshot: log10 RMS, log10 kurtosis, crest factor, RMS over the run's healthy
+    level (median of its first 10 % of life) and life fraction (0 first snapshot, 1 last)."""
+    rows = []
+    for _, g in df.groupby("run_id"):
+        rms = g["accel_rms_g"].to_numpy()
+        life = np.linspace(0.0, 1.0, len(g))
+        healthy = np.median(rms[: max(len(g) // 10, 1)])
+        rows.append(np.c_[np.log10(rms), np.log10(g["accel_kurtosis"].to_numpy()), g["accel_crest_factor"].to_numpy(),
+                          rms / healthy, life])
+    return np.vstack(rows)
+
+
+def _score_row(name: str, b: np.ndarray, other: np.ndarray, cols: list[int]) -> dict:
+    from scipy import stats
+
+    from twinforge.fidelity.metrics import bootstrap_scores
+
+    boot = bootstrap_scores(b[:, cols], other[:, cols], BOOT_K, seed=0)
+    return {"name": name, "n": (len(b), len(other)), "disc": boot["discriminative_value"],
+            "disc_ci": boot["discriminative_ci"], "nn": boot["nn_value"], "nn_ci": boot["nn_ci"],
+            "ks": {SNAPSHOT_FEATURES[k]: stats.ks_2samp(b[:, k], other[:, k]).statistic for k in cols}}
+
+
+def _print_rows(rows: list[dict]) -> None:
+    keys = list(rows[0]["ks"])
+    print("| comparison | snapshots (B / other) | discriminative [90 % CI] | NN [90 % CI] | "
+          + " | ".join(f"KS {k}" for k in keys) + " |")
+    print("|---" * (4 + len(keys)) + "|")
+    for r in rows:
+        print(f"| {r['name']} | {r['n'][0]} / {r['n'][1]} | {r['disc']:.3f} [{r['disc_ci'][0]:.3f}, {r['disc_ci'][1]:.3f}] | "
+              f"{r['nn']:.3f} [{r['nn_ci'][0]:.3f}, {r['nn_ci'][1]:.3f}] | "
+              + " | ".join(f"{r['ks'][k]:.3f}" for k in keys) + " |")
+    print()
+
+
+def machine_protocol() -> None:
+    """PRONOSTIA per-snapshot indicators: the held-out bearings against the other bearing of
+    their condition (yardstick) and against the preset's machines run to failure; every pair of
+    real bearings; the IMS failed bearings' level trajectory (unseen source)."""
+    from twinforge.fidelity.heldout import PASS_RULE
+    from twinforge.fidelity.metrics import discriminative_score
+
+    real = load_pronostia()
+    names = {v: k for k, v in real.attrs["bearings"].items()}
+    by = {n: real[real.run_id == names[n]] for n in names}
+    held = pd.concat([by[n] for n in PRONOSTIA_HELD])
+    other = pd.concat([by[n] for n in PRONOSTIA_HELD.values()])
+    preset = load_spec(PRESETS / "pronostia.toml")
+    synth = simulate_runs("machine", preset.config, held.index.min(), 0.5, "10s",
+                          ["accel_rms_g", "accel_kurtosis", "accel_crest_factor"], seed=1000, n_runs=6,
+                          diversity=preset.diversity)
+    ends = [len(g) for _, g in synth.groupby("run_id")]
+    b, y, t = _snapshot_matrix(held), _snapshot_matrix(other), _snapshot_matrix(synth)
+    cols = [0, 1, 2, 4]
+    print("### PRONOSTIA: held-out bearings Bearing2_2 and Bearing3_1, per snapshot\n")
+    print(f"twin: the preset's fleet, 6 machines run to failure (seed 1000), lives {min(ends)}-{max(ends)} snapshots "
+          f"({min(ends) / 360:.1f}-{max(ends) / 360:.1f} h); real lives: "
+          + ", ".join(f"{n} {len(g)}" for n, g in by.items()))
+    print("healthy level (median RMS of the first 10 % of life) [g]: "
+          + ", ".join(f"{n} {np.median(g['accel_rms_g'].iloc[: len(g) // 10]):.2f}" for n, g in by.items()) + "\n")
+    rows = [_score_row("yardstick: Bearing2_1 + Bearing3_2 (same conditions)", b, y, cols),
+            _score_row("twin (preset) against the held-out bearings", b, t, cols)]
+    _print_rows(rows)
+    yard, tw = rows
+    for label, ok in (
+        (f"discriminative {tw['disc']:.3f} <= yardstick {yard['disc']:.3f} + {PASS_RULE['disc_margin']}",
+         tw["disc"] <= yard["disc"] + PASS_RULE["disc_margin"]),
+        (f"NN {tw['nn']:.3f} >= yardstick {yard['nn']:.3f} - {PASS_RULE['nn_margin']}",
+         tw["nn"] >= yard["nn"] - PASS_RULE["nn_margin"]),
+    ):
+        print(f"  [{'x' if ok else ' '}] {label}")
+    print()
+    print("every pair of real bearings (discriminative score, the same snapshot features):\n")
+    mats = {n: _snapshot_matrix(g) for n, g in by.items()}
+    order = list(by)
+    print("| | " + " | ".join(order) + " |")
+    print("|---" * (len(order) + 1) + "|")
+    for i, ni in enumerate(order):
+        cells = []
+        for j, nj in enumerate(order):
+            cells.append("" if j <= i else f"{discriminative_score(mats[ni][:, cols], mats[nj][:, cols], seed=0):.3f}")
+        print(f"| {ni} | " + " | ".join(cells) + " |")
+    print()
+    level = [3, 4]  # the level over its healthy value, against life: what IMS also holds
+    ims = []
+    for test, col in IMS_FAILED:
+        path = SHARED / "ims_bearing" / f"DERIVED_merged_dataset_BearingTest_{test}.csv"
+        if not path.exists():
+            print(f"(IMS skipped: {path} not found)")
+            return
+        trend = pd.read_csv(path, index_col=0, parse_dates=True)[col].to_numpy()
+        healthy = np.median(trend[: max(len(trend) // 10, 1)])
+        ims.append(np.c_[np.zeros((len(trend), 3)), trend / healthy, np.linspace(0.0, 1.0, len(trend))])
+    u = np.vstack(ims)
+    print("unseen source: IMS tests 2 (Bearing 1) and 3 (Bearing 3), mean |acceleration| over its healthy "
+          "level against life fraction (PRONOSTIA and the twin: RMS over its healthy level)\n")
+    _print_rows([_score_row("real held-out PRONOSTIA bearings against IMS", u, b, level),
+                 _score_row("twin against IMS", u, t, level),
+                 _score_row("yardstick bearings (2_1, 3_2) against IMS", u, y, level)])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=["home", "grid-search", "grid-validation", "grid-protocol", "machine"])
+    ap.add_argument("--chosen", choices=["preset"], default=None,
+                    help="home-protocol: skip the 2007 recalibration and the 2008 choice (a full run chose the preset)")
+    ap.add_argument("part", choices=["home", "home-protocol", "grid-search", "grid-validation", "grid-protocol",
+                                     "grid-aggregate", "machine", "machine-protocol",
+                                     "bootstrap"])
     args = ap.parse_args()
     _quiet()
-    {"home": home, "grid-search": grid_search, "grid-validation": grid_validation, "grid-protocol": grid_protocol,
-     "machine": machine}[args.part]()
+    if args.part == "home-protocol":
+        return home_protocol(args.chosen)
+    {"home": home, "home-protocol": home_protocol, "grid-search": grid_search, "grid-validation": grid_validation, "grid-protocol": grid_protocol,
+     "grid-aggregate": grid_aggregate, "machine": machine, "machine-protocol": machine_protocol,
+     "bootstrap": bootstrap_check}[args.part]()
 
 
 if __name__ == "__main__":

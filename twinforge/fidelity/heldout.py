@@ -188,7 +188,7 @@ def protocol(
     params: Sequence[str] | Mapping[str, Any] | None = None,
     calibrate_kw: Mapping[str, Any] | None = None,
     null_permutations: int = 50,
-    n_boot: int = 50,
+    n_boot: int = 1000,
     tstr: bool = True,
     rule: Mapping[str, float] | None = None,
     progress: bool = False,

@@ -76,7 +76,7 @@ def add_parser(subparsers: Any) -> None:
                    help="permutation test of the window scores: K relabellings of the pooled windows "
                         "give their null reference and p-values (default 0: off; --protocol: 50)")
     f.add_argument("--bootstrap", type=int, default=0, metavar="B",
-                   help="90 %% bootstrap intervals of the window scores from B resamples (default 0; --protocol: 50)")
+                   help="90 %% bootstrap intervals of the window scores from B resamples of the scored windows (default 0; --protocol: 1000)")
     f.add_argument("--tstr", default="auto", choices=["auto", "on", "off"],
                    help="train-on-synthetic-test-on-real day-ahead forecast (auto: with local time and a week of data)")
     f.add_argument("--all-months", action="store_true",

@@ -79,7 +79,7 @@ def run_protocol(args: argparse.Namespace) -> int:
             real, spec, calibration=a, holdout=b, channels=mapping, tz=args.tz, window=args.window,
             period=args.period, normalise=args.normalise, unseen=unseen, n_units=args.units, seed=args.seed,
             params=params, calibrate_kw={"max_runs": args.budget},
-            null_permutations=args.null_permutations or 50, n_boot=args.bootstrap or 50,
+            null_permutations=args.null_permutations or 50, n_boot=args.bootstrap or 1000,
             tstr=args.tstr != "off", progress=not args.quiet,
         )
         res.details["config"] = f"{args.config} ({note})"
