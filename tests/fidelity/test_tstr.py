@@ -82,3 +82,14 @@ def test_errors(real, train):
         tstr_forecast(real, train, channels={"mains_power_w": "mains_power_w", "laundry_power_w": "x"})
     with pytest.raises(CompareError, match="test_frac"):
         tstr_forecast(real[["mains_power_w"]], train[["mains_power_w"]], test_frac=1.5)
+
+
+def test_a_lag_matrix_too_large_for_memory_is_refused_before_it_is_built(real):
+    """Two years at 1 min with a day of lags: 1.05 M rows x 1,440 lags = 12 GB of features
+    (a held-out protocol at 1 min ran out of 22 GB this way); one line, not an exhausted machine."""
+    t = pd.date_range("2008-01-01", periods=1_051_200, freq="1min", tz="UTC")
+    long = pd.DataFrame({"mains_power_w": np.ones(len(t))}, index=t)
+    with pytest.raises(CompareError, match=r"^period '1min': 1440 lags x 1,051,200 real samples need 12\.1 GB"):
+        tstr_forecast(long, real[["mains_power_w"]], period="1min")
+    with pytest.raises(CompareError, match=r"use a coarser period"):
+        tstr_forecast(long.iloc[:100_000], real[["mains_power_w"]], period="1min", train_real=long)

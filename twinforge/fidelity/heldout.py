@@ -38,6 +38,7 @@ from twinforge.fidelity.comparison import FidelityReport, compare_prepared
 from twinforge.fidelity.prepared import (
     CompareError,
     ComparisonSettings,
+    Duration,
     PreparedComparison,
     month_names,
     real_runs,
@@ -190,6 +191,7 @@ def protocol(
     null_permutations: int = 50,
     n_boot: int = 1000,
     tstr: bool = True,
+    tstr_period: Any = None,
     rule: Mapping[str, float] | None = None,
     progress: bool = False,
 ) -> ProtocolResult:
@@ -225,6 +227,10 @@ def protocol(
         Relabellings of the permutation null and bootstrap resamples of each comparison.
     tstr : bool
         Compute the TSTR check (day-ahead forecaster, one channel: the first of ``channels``).
+    tstr_period : str or Timedelta, optional
+        Resolution of the TSTR forecaster. Default: the comparison period, but at least 1 h
+        (a day of lags at 1 min over years is a feature matrix of tens of GB; day-ahead
+        forecasting is scored hourly).
     rule : mapping, optional
         Margins of the pass rule (:data:`PASS_RULE`).
     progress : bool
@@ -299,8 +305,10 @@ def protocol(
     if tstr:
         synth_a = simulate(a, "protocol/A")
         first = cols[0]
+        t_p = Duration.of(tstr_period) if tstr_period is not None else \
+            (p if p.seconds >= 3600.0 else Duration.of("1h"))
         tstr_res = tstr_forecast(real_b[[first]], synth_a, channels={first: settings.channels[first]},
-                                 period=p.text, tz=tz or "UTC", scale="mean" if normalise == "mean" else "none",
+                                 period=t_p.text, tz=tz or "UTC", scale="mean" if normalise == "mean" else "none",
                                  seed=seed, train_real=real_a[[first]])
 
     yard, tw = rows[0], rows[1]

@@ -174,6 +174,10 @@ def _subsample(x: np.ndarray, y: np.ndarray, n_max: int, seed: int) -> tuple[np.
     return x[keep], y[keep]
 
 
+#: Largest lag-feature matrix of the real side :func:`tstr_forecast` builds [GB].
+MAX_FEATURE_GB = 4.0
+
+
 def tstr_forecast(
     real: pd.DataFrame,
     synthetic: Any,
@@ -203,7 +207,9 @@ def tstr_forecast(
         One pair ``{real column: synthetic channel}``: the forecast target. Default: the
         first real column, same name.
     period : str
-        Forecast resolution; both sides are averaged to it.
+        Forecast resolution; both sides are averaged to it. A real side whose lag features
+        would exceed :data:`MAX_FEATURE_GB` (a day of 1-min lags over months) is refused with
+        :class:`CompareError` before anything is built.
     horizon : str
         Lead time: features end ``horizon`` before the target (``"1D"`` day-ahead,
         ``"1h"`` next hour at hourly resolution).
@@ -267,6 +273,13 @@ def tstr_forecast(
     else:
         r_train = _regular(_real_frame(train_real, [rcol]), p)
         split = r.index[0]
+    n_rows = len(r) + (0 if train_real is None else len(r_train))
+    need_gb = n_rows * lags_n * 8 / 1e9  # the real side's lag matrix alone (float64)
+    if need_gb > MAX_FEATURE_GB:
+        raise CompareError(
+            f"period {period!r}: {lags_n} lags x {n_rows:,} real samples need {need_gb:.1f} GB of lag "
+            f"features (at most {MAX_FEATURE_GB:g} GB); use a coarser period (e.g. '1h') or fewer n_lags"
+        )
     train_mean = float(np.nanmean(r_train[rcol]))
     norm = train_mean if scale == "mean" else 1.0
     if scale == "mean" and (not math.isfinite(norm) or norm == 0):
