@@ -201,7 +201,7 @@ def naive(hours: float) -> dict:
 
     def per_sample():
         for k in range(grid.n_steps):
-            rows.append(twin.render(grid, k, k + 1))
+            rows.append(twin.render(grid, k, k + 1).samples)
             yield env.timeout(grid.period_s)
 
     env.process(per_sample())
