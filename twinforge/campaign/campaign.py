@@ -61,6 +61,7 @@ from twinforge.events.sampling import (
     sample_stratum,
     stratum_probabilities,
 )
+from twinforge.processes.weather import config_tilt
 
 __all__ = [
     "CampaignSpec",
@@ -309,7 +310,7 @@ class CampaignSpec(BaseModel):
         for name in self.proposal:
             if name not in self.events:
                 problems.append(f"proposal.{name}: no [events.{name}] model to bias")
-        if getattr(getattr(s.config, "weather", None), "tilt", None) is not None and self.sampler != "importance":
+        if config_tilt(s.config) is not None and self.sampler != "importance":
             problems.append(f"{s.twin}.weather.tilt: a tilt of the weather's draws needs sampler = 'importance' "
                             f"(sampler is {self.sampler!r})")
         if self.sampler == "stratified":
@@ -528,7 +529,7 @@ def plan_run(campaign: CampaignSpec, seed: int, run_id: int, *, _design_rows: An
             proposal = campaign.proposal if campaign.sampler == "importance" else None
             events, log_w = sample_events(campaign.events, s.start, s.days, rng, proposal)
             weight = math.exp(log_w)
-    tilt = getattr(getattr(config, "weather", None), "tilt", None)
+    tilt = config_tilt(config)
     if tilt is not None:  # the weather's tilted draws: their likelihood ratio, from the run's weather stream
         log_w += tilt.log_weight(root.generator("weather"))
         weight = math.exp(log_w)

@@ -24,6 +24,7 @@ from twinforge.core.registry import TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import canonical_json, config_hash
 from twinforge.events.base import ScheduledEvent
+from twinforge.processes.weather import config_tilt
 
 __all__ = [
     "RunPlan", "plan_run", "iter_plans", "plan_runs", "build_twin", "write_run", "execute_run", "generate",
@@ -451,8 +452,8 @@ def generate(
     from twinforge.export import DatasetWriter
 
     t0 = time.perf_counter()
-    tilt = getattr(getattr(spec.config, "weather", None), "tilt", None)
-    if tilt is not None:  # plain runs carry no weight: a tilted weather would bias every statistic
+    # plain runs carry no weight: a tilted weather would bias every statistic
+    if config_tilt(spec.config) is not None:
         raise SpecError(f"{spec.twin}.weather.tilt: a tilt of the weather's draws is an importance-sampling "
                         f"proposal; use it in a campaign with sampler = 'importance' (or campaign adapt --weather)")
     seed = spec.seed

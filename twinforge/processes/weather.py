@@ -106,6 +106,7 @@ __all__ = [
     "WeatherParams",
     "WeatherTilt",
     "clear_sky_ghi_w_per_m2",
+    "config_tilt",
     "combine_anomalies",
     "ornstein_uhlenbeck",
 ]
@@ -456,6 +457,12 @@ class WeatherParams(BaseModel):
 
 
 # --------------------------------------------------------------------------- pure functions
+
+
+def config_tilt(config: object) -> "WeatherTilt | None":
+    """The tilt of a twin configuration's weather (None: natural draws, or a twin without weather)."""
+    weather = getattr(config, "weather", None)
+    return weather.tilt if isinstance(weather, WeatherParams) else None
 
 
 def ornstein_uhlenbeck(
