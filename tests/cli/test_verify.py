@@ -143,6 +143,20 @@ def test_an_event_ending_before_it_starts(copy, capsys):
     one_clear_run(root, capsys)
 
 
+def test_an_event_changed_in_a_later_run_is_found_at_its_row(copy, capsys):
+    """The merged events are compared run by run: the reported row is the file's own."""
+    root = copy(0)
+    ev = pq.read_table(root / "events.parquet")
+    last = ev.column("run_id").to_pylist().index(max(ev.column("run_id").to_pylist()))
+    assert last > 0
+    sev = ev.column("severity").to_pylist()
+    sev[-1] = 123.0
+    rewrite(root / "events.parquet", lambda t: set_column(t, "severity", sev))
+    text = problems(root)
+    assert f"events.parquet differs from the merge of the runs' shards (first: column severity, row {ev.num_rows - 1}: 123.0" in text
+    one_clear_run(root, capsys)
+
+
 def test_an_event_ending_before_it_starts_in_an_old_dataset_is_found_by_the_invariants(copy):
     root = copy(2)
     strip_checksums(root)

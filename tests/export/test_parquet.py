@@ -332,6 +332,38 @@ def test_finalize_twice_leaves_files_untouched(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
 
+def test_merged_events_are_cut_in_row_groups_of_fixed_rows_whatever_the_runs(tmp_path, monkeypatch):
+    """events.parquet is streamed run by run into row groups of MERGED_ROW_GROUP_ROWS rows
+    (one run's events in memory at a time): the groups are cut by row count alone, the rows
+    are the shards' sorted by (twin, run_id, start, event_id), and the bytes do not depend
+    on the order in which runs were committed."""
+    import twinforge.export.parquet as parquet
+
+    monkeypatch.setattr(parquet, "MERGED_ROW_GROUP_ROWS", 3)
+    a = make_dataset(tmp_path / "a", order=(0, 1, 2))
+    b = make_dataset(tmp_path / "b", order=(2, 0, 1))
+    assert (a / "events.parquet").read_bytes() == (b / "events.parquet").read_bytes()
+    meta = pq.read_metadata(a / "events.parquet")
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [3, 3]
+    got = pq.read_table(a / "events.parquet").to_pandas()
+    shards = pd.concat([pd.read_parquet(p) for p in sorted(a.glob("_runs/toy/run-*/events.parquet"))])
+    want = shards.sort_values(["twin", "run_id", "start", "event_id"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_merge_below_one_row_group_is_the_one_table_it_always_was(tmp_path):
+    """Below MERGED_ROW_GROUP_ROWS events the streamed events.parquet holds one row group,
+    byte for byte the file a one-table write of the merged rows gives."""
+    root = make_dataset(tmp_path / "d", order=(1, 0))
+    table = pq.read_table(root / "events.parquet")
+    assert pq.read_metadata(root / "events.parquet").num_row_groups == 1
+    again = tmp_path / "again.parquet"
+    from twinforge.export.parquet import _small_table_options
+
+    pq.write_table(table, again, **_small_table_options(table))
+    assert again.read_bytes() == (root / "events.parquet").read_bytes()
+
+
 # -- crash safety --------------------------------------------------------------------------
 
 

@@ -387,33 +387,67 @@ def _check_extra_tables(root: Path, e: dict[str, Any], where: str, rep: VerifyRe
 def _check_merged(
     root: Path, manifest: dict[str, Any], entries: list[dict[str, Any]], events_by_run: dict, rep: VerifyReport
 ) -> None:
+    """``events.parquet`` and ``runs.parquet`` against the merge of the runs' shards; the
+    events are compared run by run, so that the check holds one run's events in memory."""
     import pyarrow.parquet as pq
 
-    from twinforge.export.parquet import EVENTS_NAME, RUNS_NAME, merge_shards
+    from twinforge.export.parquet import EVENTS_NAME, RUNS_NAME, merged_events, merged_runs
 
     if not manifest.get("finalized"):
         return
     try:
-        ev, rn = merge_shards(root, entries)
+        schema, rows, tables = merged_events(root, entries)
+        runs = merged_runs(root, entries)
     except Exception as exc:  # noqa: BLE001 - a damaged shard (already reported)
         rep.notes.append(f"merged tables not compared with the shards ({_one_line(exc)})")
         return
-    for name, want in ((EVENTS_NAME, ev), (RUNS_NAME, rn)):
+    for name in (EVENTS_NAME, RUNS_NAME):
         try:
-            got = pq.read_table(root / name).replace_schema_metadata(None)
+            got = pq.ParquetFile(root / name)
         except Exception as exc:  # noqa: BLE001
             rep.problems.append(f"{name} is not readable Parquet ({_one_line(exc)})")
             continue
-        if got.num_rows != want.num_rows:
+        want_rows = rows if name == EVENTS_NAME else runs.num_rows
+        if got.metadata.num_rows != want_rows:
             rep.problems.append(
-                f"{name} has {got.num_rows} rows, the runs' shards {want.num_rows}: it does not match them"
+                f"{name} has {got.metadata.num_rows} rows, the runs' shards {want_rows}: it does not match them"
             )
-        elif not got.equals(want):
-            diff = _first_difference(got, want)
+            continue
+        want_schema = schema if name == EVENTS_NAME else runs.schema
+        if got.schema_arrow.remove_metadata() != want_schema:
+            rep.problems.append(f"{name} differs from the merge of the runs' shards (columns or types differ)")
+            continue
+        try:
+            diff = _stream_difference(got, tables if name == EVENTS_NAME else iter([runs]))
+        except Exception as exc:  # noqa: BLE001 - unreadable pages
+            rep.problems.append(f"{name} is not readable Parquet ({_one_line(exc)})")
+            continue
+        if diff is not None:
             rep.problems.append(f"{name} differs from the merge of the runs' shards{diff}")
 
 
-def _first_difference(got: Any, want: Any) -> str:
+def _stream_difference(got: Any, wants: Any) -> str | None:
+    """The first difference between the Parquet file ``got`` and the tables ``wants`` in
+    turn (``None``: none), reading the file in batches beside them."""
+    import pyarrow as pa
+
+    batches = got.iter_batches(batch_size=1 << 16)
+    held: list[Any] = []
+    n_held = offset = 0
+    for want in wants:
+        while n_held < want.num_rows:
+            b = next(batches)
+            held.append(b)
+            n_held += b.num_rows
+        both = pa.Table.from_batches(held, schema=got.schema_arrow).replace_schema_metadata(None)
+        part, rest = both.slice(0, want.num_rows), both.slice(want.num_rows)
+        if not part.equals(want):
+            return _first_difference(part, want, offset)
+        held, n_held, offset = rest.to_batches(), rest.num_rows, offset + want.num_rows
+    return None
+
+
+def _first_difference(got: Any, want: Any, offset: int = 0) -> str:
     if got.schema != want.schema:
         return " (columns or types differ)"
     for name in got.column_names:
@@ -422,7 +456,7 @@ def _first_difference(got: Any, want: Any) -> str:
             ga, wb = a.to_pylist(), b.to_pylist()
             for i, (x, y) in enumerate(zip(ga, wb)):
                 if x != y and not (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y)):
-                    return f" (first: column {name}, row {i}: {x!r}, the shard says {y!r})"
+                    return f" (first: column {name}, row {offset + i}: {x!r}, the shard says {y!r})"
     return ""
 
 

@@ -279,10 +279,68 @@ def _atomic_write_table(
     return digest
 
 
+def _atomic_write_stream(
+    path: Path, schema: pa.Schema, rows: int, tables: Iterator[pa.Table], *, only_if_changed: bool = False
+) -> tuple[str, int]:
+    """Write the ``rows`` rows of ``tables`` (each of ``schema``) as one Parquet file at
+    ``path`` through a synced temporary file, holding at most one row group in memory.
+
+    Row groups are cut every :data:`MERGED_ROW_GROUP_ROWS` rows whatever the tables' sizes
+    (a file of fewer rows is one row group, as :func:`_atomic_write_table` writes it).
+    Returns the ``(sha256, size)`` of the file now at ``path``.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    group = max(min(rows, MERGED_ROW_GROUP_ROWS), 1)
+    options = _small_table_options(schema.empty_table())
+    del options["row_group_size"]  # given to each write below
+    with _disk("write", path):
+        try:
+            with pq.ParquetWriter(tmp, schema, **options) as writer:
+                pending: list[pa.Table] = []
+                held = written = 0
+
+                def flush(n: int) -> None:
+                    nonlocal pending, held, written
+                    both = pa.concat_tables(pending).combine_chunks()
+                    writer.write_table(both.slice(0, n), row_group_size=group)
+                    rest = both.slice(n)
+                    pending, held, written = ([rest] if rest.num_rows else []), rest.num_rows, written + n
+
+                for t in tables:
+                    pending.append(t)
+                    held += t.num_rows
+                    while held >= group:
+                        flush(group)
+                if held:
+                    flush(held)
+                elif not written:  # no event at all: one empty row group, as write_table
+                    writer.write_table(schema.empty_table(), row_group_size=1)
+            if written != rows:
+                raise RuntimeError(f"{path.name}: wrote {written} rows, the shards' footers say {rows}")
+            if only_if_changed and path.exists() and _same_bytes(tmp, path):
+                tmp.unlink()  # leave the file (and its mtime) alone
+                return file_digest(path)
+            _fsync_file(tmp)
+            digest = file_digest(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+        _fsync_dir(path.parent)
+    return digest
+
+
 def _same_bytes(a: Path, b: Path) -> bool:
+    """Whether the files hold the same bytes (compared in blocks, not read whole)."""
     if a.stat().st_size != b.stat().st_size:
         return False
-    return a.read_bytes() == b.read_bytes()
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            block = fa.read(1 << 20)
+            if block != fb.read(1 << 20):
+                return False
+            if not block:
+                return True
 
 
 def _unlink_quietly(path: Path) -> None:
@@ -691,12 +749,15 @@ class DatasetWriter:
             entries = sorted(manifest["runs"], key=lambda e: (e["twin"], e["run_id"]))
             _check_dataset_hash(root, entries, dataset_metadata)
             with _disk("read", root / SHARDS_DIR):
-                ev, rn = merge_shards(root, entries)
+                schema, rows, tables = merged_events(root, entries)
+                rn = merged_runs(root, entries)
             info = {"table": "events", "format_version": FORMAT_VERSION}
             sums = {}
-            sums[EVENTS_NAME] = _atomic_write_table(
+            sums[EVENTS_NAME] = _atomic_write_stream(
                 root / EVENTS_NAME,
-                ev.replace_schema_metadata({METADATA_KEY: canonical_json(info).encode()}),
+                schema.with_metadata({METADATA_KEY: canonical_json(info).encode()}),
+                rows,
+                tables,
                 only_if_changed=True,
             )
             info["table"] = "runs"
@@ -714,29 +775,84 @@ class DatasetWriter:
         return root
 
 
-def merge_shards(root: Path, entries: Sequence[Mapping[str, Any]]) -> tuple[pa.Table, pa.Table]:
-    """The merged ``(events, runs)`` tables of the runs ``entries`` from their shards.
+#: Rows per row group of the merged ``events.parquet``: a merge of up to this many events
+#: is one row group; a larger one is cut every this many rows, whatever the runs' sizes, so
+#: the file's bytes do not depend on how the events are spread over the runs' shards.
+MERGED_ROW_GROUP_ROWS = 1 << 20
 
-    Rows are sorted by ``(twin, run_id)`` (events also by ``start`` and ``event_id``), so
-    the result does not depend on the order in which runs finished; schema metadata is
-    dropped. This is what :meth:`DatasetWriter.finalize` writes and what ``verify``
-    compares ``events.parquet`` and ``runs.parquet`` with.
-    """
-    events, runs = [], []
-    for e in sorted(entries, key=lambda e: (e["twin"], e["run_id"])):
-        files = e["files"]  # the manifest's own paths: whatever the dataset's format
-        events.append(_strip(pq.read_table(root / files[1])))
-        runs.append(_strip(pq.read_table(root / files[2])))
-    ev = concat_events(events)
-    ev = ev.sort_by(
-        [("twin", "ascending"), ("run_id", "ascending"), ("start", "ascending"), ("event_id", "ascending")]
-    )
+
+def merged_runs(root: Path, entries: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """The merged ``runs`` table of the runs ``entries`` (one row each), sorted by
+    ``(twin, run_id)``, schema metadata dropped: what :meth:`DatasetWriter.finalize` writes
+    as ``runs.parquet`` and what ``verify`` compares it with."""
+    runs = [_strip(pq.read_table(root / e["files"][2])) for e in sorted(entries, key=_run_key)]
     rn = (
         pa.concat_tables(runs, promote_options="permissive")
         if runs
         else _run_table({"run_id": 0, "twin": "", "seed": 0, "weight": 1.0}).slice(0, 0)
     )
-    return ev, rn.sort_by([("twin", "ascending"), ("run_id", "ascending")])
+    return rn.sort_by([("twin", "ascending"), ("run_id", "ascending")])
+
+
+def merged_events(root: Path, entries: Sequence[Mapping[str, Any]]) -> tuple[pa.Schema, int, Iterator[pa.Table]]:
+    """The merged ``events`` table of the runs ``entries``, streamed run by run.
+
+    Returns ``(schema, rows, tables)``: the merged schema (the runs' ``params`` structs
+    unified, :func:`_unify_struct_types`; no metadata), read from the shards' footers alone;
+    the number of rows; and an iterator of one table per run in ``(twin, run_id)`` order,
+    each sorted by ``(start, event_id)`` (a stable sort) and conformed to ``schema``. Their
+    concatenation is the merged table sorted by ``(twin, run_id, start, event_id)``, whatever
+    the order in which runs finished, with one run's events in memory at a time (a default
+    home-year logs about 36,000 cycles: a campaign of 1,000 of them no longer has to fit in
+    memory at once). This is what :meth:`DatasetWriter.finalize` writes as
+    ``events.parquet`` and what ``verify`` compares it with.
+    """
+    ordered = sorted(entries, key=_run_key)
+    files = [root / e["files"][1] for e in ordered]  # the manifest's own paths
+    metas = [pq.read_metadata(f) for f in files]
+    schemas = [m.schema.to_arrow_schema().remove_metadata() for m in metas]
+    if not schemas:
+        empty = concat_events([])
+        return empty.schema, 0, iter(())
+    target = _unify_struct_types([s.field("params").type for s in schemas])
+    fixed = [
+        s if pa.types.is_string(s.field("params").type)  # a dataset of format 1 (JSON params)
+        else s.set(s.get_field_index("params"), pa.field("params", target))
+        for s in schemas
+    ]
+    schema = pa.unify_schemas(fixed, promote_options="permissive")
+    if pa.types.is_struct(schema.field("params").type) and schema.field("params").type.num_fields == 0:
+        schema = schema.set(schema.get_field_index("params"), pa.field("params", pa.null()))
+
+    def tables() -> Iterator[pa.Table]:
+        for f in files:
+            t = concat_events([_strip(pq.read_table(f))])  # its params conformed alone
+            t = t.sort_by([("start", "ascending"), ("event_id", "ascending")])
+            yield _conform(t, schema)
+
+    return schema, sum(m.num_rows for m in metas), tables()
+
+
+def _run_key(entry: Mapping[str, Any]) -> tuple[str, int]:
+    return entry["twin"], entry["run_id"]
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly the columns of ``schema`` in its order: cast where the type
+    differs, nulls where a column is absent (what a permissive concatenation does)."""
+    columns = []
+    for field in schema:
+        if field.name not in table.column_names:
+            columns.append(pa.nulls(table.num_rows, type=field.type))
+            continue
+        column = table.column(field.name)
+        if column.type != field.type:
+            if pa.types.is_struct(field.type):
+                column = _cast_params(column, field.type)
+            else:
+                column = column.cast(field.type)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 class RunWriter:
