@@ -303,3 +303,15 @@ def test_one_dotted_path_setter_serves_campaigns_and_calibration():
             get_path(data, bad)
     with pytest.raises(KeyError):
         set_path(data, "ev.capacity_kwh", 1.0)
+
+
+@pytest.mark.parametrize("name", TWIN_NAMES)
+def test_a_generated_dataset_verifies_clean(name, tmp_path):
+    """`twinforge verify` finds nothing wrong in what the twin wrote, with an event in it
+    (labels that may be NaN are declared: a machine's healthy snapshots have no fault SNR)."""
+    from twinforge.campaign.verify import verify
+
+    spec = spec_of(name, runs=2, events=[event_of("heat_wave", name, spec_of(name))])
+    generate(spec, tmp_path / "d", progress=False)
+    report = verify(tmp_path / "d", progress=False)
+    assert report.problems == [], report.problems

@@ -40,8 +40,9 @@ import numpy as np
 
 __all__ = ["VerifyReport", "verify"]
 
-#: Label columns that may hold NaN (where no event is active).
-_NAN_LABELS = {"severity"}
+#: Label columns whose NaN is a value, "none": ``severity`` where no event is active, the
+#: machine's ``fault_snr_db`` in a snapshot without a localised defect.
+_NAN_LABELS = {"severity", "fault_snr_db"}
 
 
 @dataclass
