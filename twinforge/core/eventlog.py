@@ -58,6 +58,9 @@ class EventLog:
         self._cols: dict[str, list] = {
             k: [] for k in ("category", "type", "start_s", "end_s", "severity", "severity_unit", "params", "label")
         }
+        #: ids of the labelling events, in id order: a few against a year's ~36,000 cycles,
+        #: so that labelling a chunk does not convert the whole log
+        self._labelled: list[int] = []
 
     def __len__(self) -> int:
         return len(self._cols["type"])
@@ -92,6 +95,8 @@ class EventLog:
         c["severity_unit"].append(severity_unit_of(type) if severity_unit is None else str(severity_unit))
         c["params"].append(_checked(params, type))
         c["label"].append(bool(label))
+        if label:
+            self._labelled.append(len(c["type"]) - 1)
         return len(c["type"]) - 1
 
     def log_many(
@@ -138,13 +143,12 @@ class EventLog:
 
     def labelled(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Ids, start [s], end [s] and severity of the grid-labelling events."""
-        mask = np.asarray(self._cols["label"], dtype=bool)
-        ids = np.flatnonzero(mask)
+        c, ids = self._cols, self._labelled
         return (
-            ids.astype(np.int64),
-            np.asarray(self._cols["start_s"], dtype=np.float64)[mask],
-            np.asarray(self._cols["end_s"], dtype=np.float64)[mask],
-            np.asarray(self._cols["severity"], dtype=np.float64)[mask],
+            np.asarray(ids, dtype=np.int64),
+            np.array([c["start_s"][i] for i in ids], dtype=np.float64),
+            np.array([c["end_s"][i] for i in ids], dtype=np.float64),
+            np.array([c["severity"][i] for i in ids], dtype=np.float64),
         )
 
     def render_labels(self, t_s: np.ndarray) -> dict[str, Any]:
