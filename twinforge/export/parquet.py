@@ -778,7 +778,7 @@ class DatasetWriter:
 #: Rows per row group of the merged ``events.parquet``: a merge of up to this many events
 #: is one row group; a larger one is cut every this many rows, whatever the runs' sizes, so
 #: the file's bytes do not depend on how the events are spread over the runs' shards.
-MERGED_ROW_GROUP_ROWS = 1 << 20
+MERGED_ROW_GROUP_ROWS = 1 << 18
 
 
 def merged_runs(root: Path, entries: Sequence[Mapping[str, Any]]) -> pa.Table:
