@@ -452,6 +452,10 @@ class GridTwin(TwinBase):
             if self.fault_rate_multipliers:
                 env.process(self._storm_faults(env, streams.generator("protection/faults/storm")))
 
+    def chunk_lattice_s(self) -> float:
+        """The homes' weather knots: their thermal zones advance from knot to knot."""
+        return self.homes.knot_s
+
     def max_chunk_samples(self, grid: TimeGrid) -> int:
         """Chunks of at most ~1.5 M home-sub-steps (about 12 MB per (sub-step, home) array)."""
         per_sample = max(1, int(round(grid.period_s / min(self.config.substep_s, grid.period_s))))
