@@ -11,11 +11,8 @@ stays in tests/twins/.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 import random
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +28,8 @@ from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.twin import TARGETS, Rendered, Twin
 from twinforge.events.base import receivers
 from twinforge.events.sensor import SensorFault, measured_channels
+
+from _support import digest, interrupt_after_run_0
 
 START = "2024-01-08"
 
@@ -74,11 +73,6 @@ def _concat(parts: list) -> np.ndarray:
     if hasattr(parts[0], "to_pylist"):  # pyarrow list arrays (events_active)
         return np.array([x for p in parts for x in p.to_pylist()], dtype=object)
     return np.concatenate([np.asarray(p) for p in parts])
-
-
-def digest(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def event_of(name: str, twin: str, spec) -> dict:
@@ -178,14 +172,7 @@ def test_an_interrupted_dataset_resumes_to_the_same_bytes(name, tmp_path):
     out = tmp_path / "d"
     generate(spec, out, progress=False)
     whole = digest(out)
-    # as if the process died after run 0 committed: no merged tables, run 1 not committed
-    m = json.loads((out / "manifest.json").read_text())
-    (lost,) = [e["files"] for e in m["runs"] if e["run_id"] == 1]
-    m.update(finalized=False, dataset=None, runs=[e for e in m["runs"] if e["run_id"] == 0])
-    m.pop("tables", None)
-    (out / "manifest.json").write_text(json.dumps(m))
-    for rel in ("events.parquet", "runs.parquet", *lost):
-        (out / rel).unlink()
+    interrupt_after_run_0(out)
     assert generate(spec, out, mode="resume", progress=False).runs_written == 1
     assert digest(out) == whole
 
