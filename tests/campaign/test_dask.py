@@ -1,12 +1,12 @@
 """Campaigns on a real Dask cluster write the same bytes as a serial run."""
 
-import hashlib
-from pathlib import Path
 
 import pytest
 
 from twinforge.campaign.campaign import CampaignSpec
 from twinforge.campaign.executor import run_campaign
+
+from _support import digest
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -15,14 +15,6 @@ CAMPAIGN = {
     "sampler": "importance", "events": {"heat_wave": {}, "cold_snap": {}},
     "proposal": {"heat_wave": {"rate_factor": 100.0}},
 }
-
-
-def digest(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def test_dask_local_cluster_matches_serial(tmp_path):

@@ -1,7 +1,5 @@
 """Running campaigns: the bytes depend only on the campaign and its seed; weights land in runs.parquet."""
 
-import hashlib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +11,8 @@ from twinforge.campaign.executor import run_campaign
 from twinforge.campaign.runner import execute_run
 from twinforge.cli import main
 
+from _support import digest
+
 HOME = {
     "twin": "home", "runs": 3, "days": 2, "period": "15min", "start": "2024-07-20", "seed": 42,
     "sampler": "importance", "counterfactual": True,
@@ -20,15 +20,6 @@ HOME = {
     "proposal": {"heat_wave": {"rate_factor": 200.0}},
     "parameters": {"envelope.ua_w_per_k": {"dist": "lognorm", "s": 0.3, "scale": 200.0}},
 }
-
-
-def digest(root: Path) -> dict[str, str]:
-    """SHA-256 of every file of a dataset, by relative path."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """A campaign killed part way (SIGKILL) and resumed equals an uninterrupted one, byte for byte."""
 
-import hashlib
 import json
 import os
 import signal
@@ -13,6 +12,8 @@ import pytest
 
 from twinforge.campaign.campaign import load_campaign
 from twinforge.campaign.executor import run_campaign
+
+from _support import digest, interrupt_after_run_0
 
 SPEC = """\
 twin = "home"
@@ -31,14 +32,6 @@ dist = "lognorm"
 s = 0.3
 scale = 200.0
 """
-
-
-def digest(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def _manifest_runs(out: Path) -> int:
@@ -87,14 +80,7 @@ def test_a_drawn_seed_is_read_back_from_the_runs_of_an_unfinished_dataset(tmp_pa
     out = tmp_path / "d"
     seed = generate(spec, out, progress=False).seed
     whole = digest(out)
-    # as if the process died after run 0 committed: no merged tables, run 1 not committed
-    m = json.loads((out / "manifest.json").read_text())
-    (lost,) = [e["files"] for e in m["runs"] if e["run_id"] == 1]
-    m.update(finalized=False, dataset=None, runs=[e for e in m["runs"] if e["run_id"] == 0])
-    m.pop("tables", None)
-    (out / "manifest.json").write_text(json.dumps(m))
-    for name in ("events.parquet", "runs.parquet", *lost):
-        (out / name).unlink()
+    interrupt_after_run_0(out)
     again = generate(spec, out, mode="resume", progress=False)
     assert again.seed == seed and again.runs_written == 1
     assert digest(out) == whole

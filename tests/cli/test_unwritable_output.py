@@ -5,7 +5,6 @@ The tests run as root too, where permission bits do not stop writes: the folders
 unwritable by a regular file in their path, by /proc or by /dev/full (a full disk).
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -15,15 +14,9 @@ import pytest
 
 from twinforge.cli import main
 
+from _support import digest
+
 GENERATE = ["generate", "home", "--homes", "3", "--days", "1", "--period", "1h", "--seed", "5", "--quiet"]
-
-
-def digest(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and not p.is_symlink() and p.name != ".lock"
-    }
 
 
 def one_clear_line(err: str) -> str:
@@ -90,7 +83,7 @@ def test_resume_hitting_a_write_error_keeps_the_earlier_runs(complete, how, tmp_
     manifest["runs"] = [e for e in manifest["runs"] if e["run_id"] != 1]
     (out / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, indent=1) + "\n")
     blocker = _block(out, how)
-    before = digest(out)
+    before = digest(out, ignore=(".lock",))
     capsys.readouterr()
 
     code = main([*GENERATE, "--resume", "--out", str(out)])
@@ -102,7 +95,7 @@ def test_resume_hitting_a_write_error_keeps_the_earlier_runs(complete, how, tmp_
         assert code == 1 and "No space left" in line
 
     # the runs already there are intact, byte for byte, and still listed
-    after = digest(out)
+    after = digest(out, ignore=(".lock",))
     assert {k: v for k, v in after.items() if k != "manifest.json"} == {
         k: v for k, v in before.items() if k != "manifest.json"
     }
@@ -118,4 +111,4 @@ def test_resume_hitting_a_write_error_keeps_the_earlier_runs(complete, how, tmp_
     capsys.readouterr()
     assert main([*GENERATE, "--resume", "--out", str(out)]) == 0
     assert "wrote 1 run(s) (2 already complete)" in capsys.readouterr().out
-    assert digest(out) == digest(complete)
+    assert digest(out, ignore=(".lock",)) == digest(complete, ignore=(".lock",))

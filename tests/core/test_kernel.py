@@ -88,6 +88,19 @@ class TestTimeGrid:
         np.testing.assert_array_equal(idx, np.arange(g.n_steps))
         assert all((b - a) % 1440 == 0 for a, b in chunks[:-1])
 
+    @pytest.mark.parametrize(("period_s", "lattice_s", "max_samples", "size"), [
+        (1.0, 600.0, 1000, 600),       # a day does not fit: whole lattice steps
+        (1.0, 600.0, 20_160, 19_800),
+        (900.0, 600.0, 7, 6),          # 2 samples span 3 lattice steps
+        (900.0, 600.0, 1000, 960),     # whole days are on the lattice
+        (1.0, 3600.0, 1000, 3600),     # at least one lattice step
+        (1.0, None, 1000, 1000),
+    ])
+    def test_chunk_edges_fall_on_the_twin_lattice(self, period_s, lattice_s, max_samples, size):
+        g = TimeGrid("2024-01-01", period_s, 3 * size + 5)
+        chunks = list(g.chunks(max_samples, lattice_s=lattice_s))
+        assert [b - a for a, b in chunks] == [size, size, size, 5]
+
     def test_timestamps_are_utc_and_regular(self):
         g = TimeGrid(pd.Timestamp("2024-03-31 00:00", tz="Europe/Paris"), 900, 8)
         ts = pd.DatetimeIndex(g.timestamps(), tz="UTC")

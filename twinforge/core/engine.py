@@ -43,8 +43,9 @@ def simulate(
     twin : Twin
     grid : TimeGrid
     chunk_samples : int
-        Upper bound on samples per block; blocks are aligned to whole days when possible.
-        The output does not depend on it.
+        Upper bound on samples per block; blocks are aligned to whole days when possible,
+        and always to the twin's state lattice (:meth:`Twin.chunk_lattice_s`). The output
+        does not depend on it.
     on_chunk : callable, optional
         Called with the number of samples of each finished block (progress bars).
 
@@ -59,7 +60,7 @@ def simulate(
     limit = twin.max_chunk_samples(grid)
     if limit is not None:  # a twin whose state per sample is large caps its own chunks
         chunk_samples = max(1, min(chunk_samples, int(limit)))
-    for i0, i1 in grid.chunks(chunk_samples):
+    for i0, i1 in grid.chunks(chunk_samples, lattice_s=twin.chunk_lattice_s()):
         t_end = i1 * grid.period_s
         if t_end > env.now:
             env.run(until=t_end)

@@ -58,12 +58,11 @@ class EventLog:
         self._cols: dict[str, list] = {
             k: [] for k in ("category", "type", "start_s", "end_s", "severity", "severity_unit", "params", "label")
         }
-        #: ids of the labelling events, in id order: a few against a year's ~36,000 cycles,
-        #: so that labelling a chunk does not convert the whole log
-        self._labelled: list[int] = []
+        #: :meth:`log_many` groups: (category, type) -> [(start_s, end_s, {param: values}), ...]
+        self._bulk: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]] = {}
 
     def __len__(self) -> int:
-        return len(self._cols["type"])
+        return len(self._cols["type"]) + sum(a.size for parts in self._bulk.values() for a, _, _ in parts)
 
     def log(
         self,
@@ -95,36 +94,52 @@ class EventLog:
         c["severity_unit"].append(severity_unit_of(type) if severity_unit is None else str(severity_unit))
         c["params"].append(_checked(params, type))
         c["label"].append(bool(label))
-        if label:
-            self._labelled.append(len(c["type"]) - 1)
         return len(c["type"]) - 1
 
     def log_many(
         self, category: str, type: str, start_s: np.ndarray, end_s: np.ndarray,  # noqa: A002
         **params: np.ndarray,
     ) -> None:
-        """Record many events of one category and type at once (one per element of
-        ``start_s``); ``params`` are float arrays of the same length, stored as
-        :meth:`log` stores them (a struct per event)."""
-        a = np.asarray(start_s, dtype=np.float64)
-        b = np.asarray(end_s, dtype=np.float64)
+        """Record many unlabelled events of one category and type at once (one per element
+        of ``start_s``); ``params`` are float arrays of the same length, stored as
+        :meth:`log` stores them (a struct per event).
+
+        These events label no sample, so they are numbered when the log is written
+        (:meth:`to_frame`): after every event of :meth:`log`, by category and type, then
+        start, end and parameters. Their ids thus do not depend on how the run was cut into
+        blocks, nor on the order in which a block reports them.
+        """
+        a = np.array(start_s, dtype=np.float64, ndmin=1)
+        b = np.array(end_s, dtype=np.float64, ndmin=1)
         if a.size == 0:
             return
         if (b < a).any():
             raise ValueError(f"an event {type!r} ends before it starts")
-        keys = sorted(params)
-        cols = [np.asarray(params[k], dtype=np.float64).tolist() for k in keys]
-        rows = [dict(zip(keys, row)) for row in zip(*cols)] if keys else [{} for _ in range(a.size)]
-        c = self._cols
-        n = a.size
-        c["category"].extend([category] * n)
-        c["type"].extend([type] * n)
-        c["start_s"].extend(a.tolist())
-        c["end_s"].extend(b.tolist())
-        c["severity"].extend([math.nan] * n)
-        c["severity_unit"].extend([severity_unit_of(type)] * n)
-        c["params"].extend(rows)
-        c["label"].extend([False] * n)
+        values = {k: np.array(params[k], dtype=np.float64, ndmin=1) for k in sorted(params)}
+        parts = self._bulk.setdefault((category, type), [])
+        if parts and list(parts[0][2]) != list(values):
+            raise ValueError(f"events {type!r} logged with parameters {list(values)}, earlier with {list(parts[0][2])}")
+        parts.append((a, b, values))
+
+    def _bulk_columns(self) -> dict[str, list]:
+        """The :meth:`log_many` events as columns, in the order :meth:`log_many` states."""
+        c: dict[str, list] = {k: [] for k in ("category", "type", "start_s", "end_s", "severity", "severity_unit", "params")}
+        for (category, type_), parts in sorted(self._bulk.items()):
+            a = np.concatenate([p[0] for p in parts])
+            b = np.concatenate([p[1] for p in parts])
+            keys = list(parts[0][2])
+            vals = [np.concatenate([p[2][k] for p in parts]) for k in keys]
+            order = np.lexsort((*vals[::-1], b, a))  # by start, then end, then parameters
+            n = a.size
+            c["category"].extend([category] * n)
+            c["type"].extend([type_] * n)
+            c["start_s"].extend(a[order].tolist())
+            c["end_s"].extend(b[order].tolist())
+            c["severity"].extend([math.nan] * n)
+            c["severity_unit"].extend([severity_unit_of(type_)] * n)
+            cols = [v[order].tolist() for v in vals]
+            c["params"].extend([dict(zip(keys, row)) for row in zip(*cols)] if keys else [{} for _ in range(n)])
+        return c
 
     def update(
         self, event_id: int, *, end_s: float | None = None, severity: float | None = None,
@@ -143,12 +158,13 @@ class EventLog:
 
     def labelled(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Ids, start [s], end [s] and severity of the grid-labelling events."""
-        c, ids = self._cols, self._labelled
+        mask = np.asarray(self._cols["label"], dtype=bool)
+        ids = np.flatnonzero(mask)
         return (
-            np.asarray(ids, dtype=np.int64),
-            np.array([c["start_s"][i] for i in ids], dtype=np.float64),
-            np.array([c["end_s"][i] for i in ids], dtype=np.float64),
-            np.array([c["severity"][i] for i in ids], dtype=np.float64),
+            ids.astype(np.int64),
+            np.asarray(self._cols["start_s"], dtype=np.float64)[mask],
+            np.asarray(self._cols["end_s"], dtype=np.float64)[mask],
+            np.asarray(self._cols["severity"], dtype=np.float64)[mask],
         )
 
     def render_labels(self, t_s: np.ndarray) -> dict[str, Any]:
@@ -195,7 +211,8 @@ class EventLog:
 
     def to_frame(self, start: pd.Timestamp, run_id: int, twin: str) -> pd.DataFrame:
         """The ``events.parquet`` rows of this run (UTC times; ``params`` as dicts)."""
-        c = self._cols
+        bulk = self._bulk_columns()
+        c = {k: self._cols[k] + v for k, v in bulk.items()}
         base = pd.Timestamp(start).value
         start_ns = base + np.round(np.asarray(c["start_s"], dtype=np.float64) * 1e9).astype(np.int64)
         end_ns = base + np.round(np.asarray(c["end_s"], dtype=np.float64) * 1e9).astype(np.int64)

@@ -7,8 +7,10 @@ the mean over ``[t_s, t_s + period_s)`` (left-labelled, like an energy meter).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -136,13 +138,34 @@ class TimeGrid:
             "datetime64[ns]"
         )
 
-    def chunks(self, max_samples: int = 100_000, align_s: float = 86_400.0) -> Iterator[tuple[int, int]]:
+    def chunks(
+        self, max_samples: int = 100_000, align_s: float = 86_400.0, lattice_s: float | None = None,
+    ) -> Iterator[tuple[int, int]]:
         """Index ranges ``(i0, i1)`` covering the grid.
 
         Chunks hold whole multiples of ``align_s`` (a day by default) where possible and
-        at most ``max_samples`` samples (never fewer than one).
+        at most ``max_samples`` samples (never fewer than one). ``lattice_s`` is the step
+        on which a twin's state advances in pieces (engine times 0, ``lattice_s``,
+        ``2 lattice_s``, ...): chunk edges then always fall on it, so that no edge cuts a
+        piece in two and the output does not depend on ``max_samples``; a chunk then holds
+        at least the samples of one lattice step, even if they exceed ``max_samples``.
         """
         per_align = max(1, int(round(align_s / self.period_s)))
-        size = max(1, (max_samples // per_align) * per_align) if per_align <= max_samples else max_samples
+        unit = self.samples_per_lattice(lattice_s)
+        whole = per_align * unit // math.gcd(per_align, unit)  # whole days on the lattice
+        if whole <= max_samples:
+            size = (max_samples // whole) * whole
+        else:
+            size = max(unit, (max_samples // unit) * unit)
         for i0 in range(0, self.n_steps, size):
             yield i0, min(self.n_steps, i0 + size)
+
+    def samples_per_lattice(self, lattice_s: float | None) -> int:
+        """The fewest samples whose span is a whole number of ``lattice_s`` (1 without
+        one, or when no span of up to 10,000 lattice steps is)."""
+        if lattice_s is None:
+            return 1
+        ratio = Fraction(lattice_s / self.period_s).limit_denominator(10_000)
+        if abs(ratio.numerator * self.period_s - ratio.denominator * lattice_s) > 1e-9 * lattice_s:
+            return 1
+        return max(1, ratio.numerator)

@@ -190,6 +190,12 @@ class Twin(abc.ABC):
         """Largest block the twin renders at once (None: no cap of its own)."""
         return None
 
+    def chunk_lattice_s(self) -> float | None:
+        """The step [s] on which the twin's state advances in pieces a block edge must not
+        cut (engine times 0, step, 2 step, ...), for :meth:`TimeGrid.chunks`
+        (None: any edge will do)."""
+        return None
+
     @abc.abstractmethod
     def start(self, env: simpy.Environment, grid: TimeGrid) -> None:
         """Wire the run's SimPy processes for ``grid``; scheduled events act here."""

@@ -178,20 +178,34 @@ def _check_window(window: Duration, period: Duration) -> int:
 # inputs
 
 
+#: what a real / a synthetic frame without time, or without a column, is told
+_FRAME_ERRORS = {
+    "real": ("real trace needs a DatetimeIndex (load it with twinforge.fidelity.load_trace)",
+             "real column {!r} not in the real trace; its columns are {}"),
+    "synthetic": ("synthetic DataFrame needs a 'time' column or a DatetimeIndex",
+                  "synthetic channel {!r} not in the synthetic data; its channels are {}"),
+}
+
+
+def _timed(df: pd.DataFrame, columns: list[str], side: str) -> pd.DataFrame:
+    """``df`` indexed by its ``time`` column (or its own DatetimeIndex), with every one of
+    ``columns``; CompareError in the words of ``side`` ("real" or "synthetic") otherwise."""
+    no_time, no_column = _FRAME_ERRORS[side]
+    if "time" in df.columns:
+        df = df.set_index("time")
+    if not isinstance(df.index, pd.DatetimeIndex):
+        raise CompareError(no_time)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise CompareError(no_column.format(missing[0], [c for c in df.columns if c != "run_id"]))
+    return df
+
+
 def _real_frame(real: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """One real trace: UTC-indexed, sorted, without duplicated times, ``columns`` as float."""
     if not isinstance(real, pd.DataFrame):
         raise CompareError(f"real must be a DataFrame (as load_trace returns), got {type(real).__name__}")
-    df = real
-    if "time" in df.columns:
-        df = df.set_index("time")
-    if not isinstance(df.index, pd.DatetimeIndex):
-        raise CompareError("real trace needs a DatetimeIndex (load it with twinforge.fidelity.load_trace)")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise CompareError(
-            f"real column {missing[0]!r} not in the real trace; its columns are {list(df.columns)}"
-        )
+    df = _timed(real, columns, "real")
     idx = df.index if df.index.tz is not None else df.index.tz_localize("UTC")
     out = pd.DataFrame(df[columns].to_numpy(dtype="float64"), index=idx.tz_convert("UTC").rename("time"),
                        columns=columns)
@@ -271,18 +285,8 @@ def synthetic_frame(synthetic: Any, columns: list[str], *, twin: str | None = No
         sim_tz = section.get("tz") if isinstance(section, dict) else None
         source = f"dataset {synthetic.root} (twin {fits[0]})"
     elif isinstance(synthetic, pd.DataFrame):
-        df, sim_tz = synthetic, synthetic.attrs.get("tz")
+        df, sim_tz = _timed(synthetic, columns, "synthetic"), synthetic.attrs.get("tz")
         source = synthetic.attrs.get("source", "a DataFrame")
-        if "time" in df.columns:
-            df = df.set_index("time")
-        if not isinstance(df.index, pd.DatetimeIndex):
-            raise CompareError("synthetic DataFrame needs a 'time' column or a DatetimeIndex")
-        missing = [c for c in columns if c not in df.columns]
-        if missing:
-            cols = [c for c in df.columns if c != "run_id"]
-            raise CompareError(
-                f"synthetic channel {missing[0]!r} not in the synthetic data; its channels are {cols}"
-            )
         if "run_id" not in df.columns:
             if df.index.has_duplicates:
                 raise CompareError("synthetic DataFrame repeats timestamps but has no 'run_id' column: "

@@ -421,7 +421,9 @@ def transformer_thermal(
         h2 = _lag((params.k21 - 1.0) * gradient, state0.delta_theta_h2_k, decay_h2)
     hot_spot = top_oil + h1 - h2
     v = ageing_factor(hot_spot, params.insulation)
-    loss_of_life = state0.loss_of_life_h + np.cumsum(v, axis=0) * (dt_s / 3600.0)
+    # One running sum from the chunk's first value on: chunks give the bytes of one pass.
+    lol0 = np.asarray(state0.loss_of_life_h, dtype=np.float64)[np.newaxis]
+    loss_of_life = np.cumsum(np.concatenate([lol0, v * (dt_s / 3600.0)]), axis=0)[1:]
     state = TransformerState(
         top_oil_c=top_oil[-1].copy(),
         delta_theta_h1_k=h1[-1].copy(),

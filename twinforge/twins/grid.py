@@ -57,7 +57,7 @@ from twinforge.events.base import EventType
 from twinforge.processes.calendar import CalendarParams
 from twinforge.processes.commercial import CommercialLoad, CommercialParams
 from twinforge.processes.feeder import FeederParams, voltage_linearised, voltage_violation
-from twinforge.processes.transformer import TransformerParams, transformer_thermal
+from twinforge.processes.transformer import TransformerParams, TransformerState, transformer_thermal
 from twinforge.processes.weather import Weather, WeatherParams
 from twinforge.twins.base import LawPins, TwinBase, setting
 from twinforge.twins.home import HomeConfig, HomeDiversity, draw_home, pin_explicit_settings
@@ -440,7 +440,8 @@ class GridTwin(TwinBase):
         if cfg.commercial is not None:
             self.commercial = CommercialLoad(cfg.commercial, cfg.n_homes, self.clock,
                                              streams.generator("commercial"), self.dt, cfg.calendar)
-        self.tstate = None
+        #: the transformer's thermal state after the last rendered sub-step (None before the first)
+        self.tstate: TransformerState | None = None
         n_nodes = self.fparams.n_nodes
         self.node_of_home = np.minimum((np.arange(cfg.n_homes) * n_nodes) // cfg.n_homes, n_nodes - 1)
         #: (start_s, end_s, factor) windows in which storms multiply the fault rate.
@@ -451,6 +452,10 @@ class GridTwin(TwinBase):
             env.process(self._faults(env, streams.generator("protection/faults")))
             if self.fault_rate_multipliers:
                 env.process(self._storm_faults(env, streams.generator("protection/faults/storm")))
+
+    def chunk_lattice_s(self) -> float:
+        """The homes' weather knots: their thermal zones advance from knot to knot."""
+        return self.homes.knot_s
 
     def max_chunk_samples(self, grid: TimeGrid) -> int:
         """Chunks of at most ~1.5 M home-sub-steps (about 12 MB per (sub-step, home) array)."""
@@ -590,7 +595,8 @@ class GridTwin(TwinBase):
         no_load = z_t.real * self.rated_w / self.tparams.r
         losses = line_loss + copper + no_load
         temp_out = np.asarray(self.weather.temp_c(t_sub + self.dt / 2), dtype=np.float64)
-        th = transformer_thermal(load_pu, temp_out, self.dt, self.tparams, self.tstate, method="exponential")
+        prev = self.tstate  # the last sub-step of the previous block (None in the first)
+        th = transformer_thermal(load_pu, temp_out, self.dt, self.tparams, prev, method="exponential")
         self.tstate = th["state"]
         # Sub-steps -> samples: interval means, or the state at the sample time.
         m = self.per_sample
@@ -601,10 +607,12 @@ class GridTwin(TwinBase):
         def at_start(x):
             return np.asarray(x, dtype=np.float64).reshape(n_samples, m)[:, 0]
 
-        top_prev = np.concatenate(([self._top_prev if hasattr(self, "_top_prev") else th["top_oil_c"][0]], th["top_oil_c"][:-1]))
-        hot_prev = np.concatenate(([self._hot_prev if hasattr(self, "_hot_prev") else th["hot_spot_c"][0]], th["hot_spot_c"][:-1]))
-        lol_prev = np.concatenate(([getattr(self, "_lol_prev", 0.0)], th["loss_of_life_h"][:-1]))
-        self._top_prev, self._hot_prev, self._lol_prev = th["top_oil_c"][-1], th["hot_spot_c"][-1], th["loss_of_life_h"][-1]
+        # Temperatures and loss of life at each sample's start: the sub-step before it.
+        top0, hot0, lol0 = ((th["top_oil_c"][0], th["hot_spot_c"][0], 0.0) if prev is None else
+                            (prev.top_oil_c, prev.hot_spot_c, prev.loss_of_life_h))
+        top_prev = np.concatenate(([top0], th["top_oil_c"][:-1]))
+        hot_prev = np.concatenate(([hot0], th["hot_spot_c"][:-1]))
+        lol_prev = np.concatenate(([lol0], th["loss_of_life_h"][:-1]))
         v_nodes = volt["voltage_nodes_pu"]
         viol_sub = voltage_violation(np.concatenate([volt["voltage_secondary_pu"][:, None], v_nodes], axis=1))
         viol = np.where((viol_sub == 1).any(axis=1), 1, np.where((viol_sub == -1).any(axis=1), -1, 0))

@@ -402,6 +402,10 @@ class HomeTwin(TwinBase):
             for name in ("appliance", "hvac", "ev", "pv", "battery", "temp_indoor", "temp_outdoor", "ghi")
         }
 
+    def chunk_lattice_s(self) -> float:
+        """The weather knots: the thermal zone advances from knot to knot."""
+        return self.config.knot_s
+
     # -- rendering --------------------------------------------------------------------
     def render(self, grid: TimeGrid, i0: int, i1: int) -> Rendered:
         cfg = self.config

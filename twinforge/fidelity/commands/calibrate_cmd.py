@@ -16,9 +16,7 @@ from twinforge.fidelity.commands.common import (
     not_calibrate_reports,
     parse_map,
     parse_params,
-    trace_options,
-    zone,
-    zone_or_none,
+    real_trace_options,
 )
 
 __all__ = ["add_parser", "run_calibrate"]
@@ -63,12 +61,7 @@ def add_parser(subparsers: Any) -> None:
     c.add_argument("--config", type=Path, help="base scenario TOML (its twin section is the start point; only "
                    "with a [diversity] section does each run draw its own unit, and diversity.* fields can be "
                    "calibrated)")
-    c.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "pronostia", "trace"],
-                   help="format of --real")
-    c.add_argument("--real-tz", default="UTC", type=zone, help="zone of naive timestamps in a generic --real trace")
-    trace_options(c)
-    c.add_argument("--tz", default="Europe/Paris", type=zone_or_none,
-                   help="local zone for day windows and profiles; 'none': windows from each unit's first sample")
+    real_trace_options(c)
     c.add_argument("--period", help="simulation period (default: the real trace's)")
     c.add_argument("--window", default="1D", help="window length (default 1D)")
     c.add_argument("--normalise", default="none", choices=["none", "mean"],

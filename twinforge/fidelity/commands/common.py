@@ -13,7 +13,7 @@ from typing import Any
 from twinforge.fidelity._io import check_parent, commit, staging
 from twinforge.safe_io import check_input
 
-__all__ = ["InputError", "load_real", "parse_map", "trace_options", "load_real_args", "fail", "steps"]
+__all__ = ["InputError", "load_real", "parse_map", "trace_options", "real_trace_options", "load_real_args", "fail", "steps"]
 
 class InputError(ValueError):
     pass
@@ -220,6 +220,16 @@ def trace_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bearings", metavar="NAME[,NAME]",
                    help="PRONOSTIA --real: the bearings to use, in this order (units; calibrate holds out "
                         "the last ones), e.g. Bearing1_1,Bearing2_1 (default: all, in file order)")
+
+
+def real_trace_options(p: argparse.ArgumentParser) -> None:
+    """The options that say how to read ``--real`` and window it (``fidelity``, ``calibrate``)."""
+    p.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "pronostia", "trace"],
+                   help="format of --real")
+    p.add_argument("--real-tz", default="UTC", type=zone, help="zone of naive timestamps in a generic --real trace")
+    trace_options(p)
+    p.add_argument("--tz", default="Europe/Paris", type=zone_or_none,
+                   help="local zone for day windows and profiles; 'none': windows from each unit's first sample")
 
 
 def zone_or_none(text: str) -> str | None:

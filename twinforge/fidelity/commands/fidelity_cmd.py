@@ -15,10 +15,8 @@ from twinforge.fidelity.commands.common import (
     not_a_report,
     parse_map,
     steps,
-    trace_options,
+    real_trace_options,
     write_folder,
-    zone,
-    zone_or_none,
 )
 
 __all__ = ["add_parser", "run_fidelity"]
@@ -60,12 +58,7 @@ def add_parser(subparsers: Any) -> None:
     f.add_argument("--synthetic", type=Path, help="synthetic dataset folder (twinforge generate)")
     f.add_argument("--map", action="append", metavar="REAL=CHANNEL",
                    help="real column = synthetic channel (repeat or comma-separate); default: same names")
-    f.add_argument("--format", default="auto", choices=["auto", "uci", "pjm", "pronostia", "trace"],
-                   help="format of --real")
-    f.add_argument("--real-tz", default="UTC", type=zone, help="zone of naive timestamps in a generic --real trace")
-    trace_options(f)
-    f.add_argument("--tz", default="Europe/Paris", type=zone_or_none,
-                   help="local zone for day windows and profiles; 'none': windows from each unit's first sample")
+    real_trace_options(f)
     f.add_argument("--window", default="1D", help="window length (default 1D)")
     f.add_argument("--period", help="common period, e.g. 1min, 15min, 1h (default: the coarser one)")
     f.add_argument("--normalise", default="none", choices=["none", "mean"],

@@ -1,0 +1,38 @@
+"""Helpers shared by test files (``from _support import ...``; ``tests/`` is on the path).
+
+``digest`` fingerprints a dataset folder file by file; ``interrupt_after_run_0`` puts a
+finished dataset back in the state a process killed right after committing run 0 leaves.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["digest", "interrupt_after_run_0"]
+
+
+def digest(root: Path, *, ignore: Iterable[str] = ()) -> dict[str, str]:
+    """SHA-256 of every regular file under ``root`` (symbolic links left out), by relative
+    path; ``ignore``: file-name patterns (``fnmatch``, e.g. ``".lock"``, ``"*.tmp"``) left out."""
+    patterns = tuple(ignore)
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink() and not any(fnmatch.fnmatch(p.name, pat) for pat in patterns)
+    }
+
+
+def interrupt_after_run_0(out: Path) -> None:
+    """Make the finished two-run dataset at ``out`` look as if its process died after run 0
+    committed: no merged tables, run 1 not committed (its files gone), not finalized."""
+    m = json.loads((out / "manifest.json").read_text())
+    (lost,) = [e["files"] for e in m["runs"] if e["run_id"] == 1]
+    m.update(finalized=False, dataset=None, runs=[e for e in m["runs"] if e["run_id"] == 0])
+    m.pop("tables", None)
+    (out / "manifest.json").write_text(json.dumps(m))
+    for rel in ("events.parquet", "runs.parquet", *lost):
+        (out / rel).unlink()
