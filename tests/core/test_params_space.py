@@ -125,7 +125,7 @@ def test_unit_of_reads_the_bracket_that_ends_a_description():
 def test_valid_range_ends():
     r = ValidRange(0.0, 1.0, low_open=True)
     assert not r.contains(0.0) and r.contains(1.0) and not r.contains(1.5)
-    assert not r.covers(0.0, 1.0) and r.covers(0.0, 1.0, ends_attained=False)
+    assert not r.covers(0.0, 1.0) and r.covers(0.0, 1.0, (False, True)) and not r.covers(0.0, 1.5, (False, False))
     assert str(ValidRange()) == "(-inf, inf)" and str(ValidRange(low=0.0)) == "[0, inf)"
 
 

@@ -124,13 +124,13 @@ class ValidRange:
         below = x < self.high if self.high_open else x <= self.high
         return bool(above and below)
 
-    def covers(self, low: float, high: float, *, ends_attained: bool = True) -> bool:
-        """Whether every value in ``[low, high]`` is valid. ``ends_attained=False``: the ends
-        themselves are never drawn (the support of a continuous law), so an open end of the
-        valid range may coincide with them."""
-        if ends_attained:
-            return self.contains(low) and self.contains(high)
-        return self.low <= low and high <= self.high
+    def covers(self, low: float, high: float, attained: tuple[bool, bool] = (True, True)) -> bool:
+        """Whether every value from ``low`` to ``high`` is valid. An end not ``attained`` is
+        never drawn itself (the edge of a continuous law's support), so it may sit on an open
+        end of the valid range."""
+        ok_low = self.contains(low) if attained[0] else self.low <= low <= self.high
+        ok_high = self.contains(high) if attained[1] else self.low <= high <= self.high
+        return ok_low and ok_high
 
     def __str__(self) -> str:
         lo = ("(" if self.low_open or self.low == -math.inf else "[") + _num(self.low)
@@ -429,13 +429,18 @@ def unknown_path(space: Mapping[str, Parameter], twin: str, path: str, what: str
         f"; nearest: {', '.join(near)}" if near else "")
 
 
-def check_range(par: Parameter, low: float, high: float, what: str, *, ends_attained: bool = True) -> str | None:
-    """One line if the values ``[low, high]`` that ``what`` (a law, bounds) can give reach outside
-    the valid range of ``par``; None if they stay inside."""
-    if par.valid.covers(low, high, ends_attained=ends_attained):
+def check_range(par: Parameter, low: float, high: float, what: str,
+                attained: tuple[bool, bool] = (True, True)) -> str | None:
+    """One line if the values from ``low`` to ``high`` of ``what`` (``"the bounds span"``) reach
+    outside the valid range of ``par``; None if they stay inside (see :meth:`ValidRange.covers`).
+
+    >>> p = Parameter("x_w", "float", "W", 1.0, ValidRange(low=0.0))
+    >>> check_range(p, -1.0, 2.0, "the bounds span")
+    'the bounds span [-1, 2] W, outside the allowed range [0, inf) W'
+    """
+    if par.valid.covers(low, high, attained):
         return None
     unit = f" {par.unit}" if par.unit and par.unit not in ("1", "-") else ""
-    lo = "(" if not ends_attained or low == -math.inf else "["
-    hi = ")" if not ends_attained or high == math.inf else "]"
-    return (f"{what} reaches {lo}{_num(low)}, {_num(high)}{hi}{unit}, outside the allowed range "
-            f"{par.valid}{unit} of {par.path}")
+    lo = "[" if attained[0] and low != -math.inf else "("
+    hi = "]" if attained[1] and high != math.inf else ")"
+    return f"{what} {lo}{_num(low)}, {_num(high)}{hi}{unit}, outside the allowed range {par.valid}{unit}"
