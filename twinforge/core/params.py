@@ -32,8 +32,8 @@ from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel
 
 __all__ = [
-    "Bound", "Law", "Parameter", "ValidRange", "build_space", "check_range", "get_path", "nearest_paths",
-    "set_path", "space_lookup", "unknown_path",
+    "ROW_FIELDS", "Bound", "Law", "Parameter", "ValidRange", "build_space", "check_range", "get_path",
+    "nearest_paths", "set_path", "space_lookup", "space_rows", "unit_of", "unknown_path",
 ]
 
 
@@ -444,3 +444,58 @@ def check_range(par: Parameter, low: float, high: float, what: str,
     lo = "[" if attained[0] and low != -math.inf else "("
     hi = "]" if attained[1] and high != math.inf else ")"
     return f"{what} {lo}{_num(low)}, {_num(high)}{hi}{unit}, outside the allowed range {par.valid}{unit}"
+
+
+# --------------------------------------------------------------------------- listing
+
+#: Columns of :func:`space_rows` (``twinforge params``).
+ROW_FIELDS = ("path", "kind", "unit", "value", "valid", "calibration", "law", "description")
+
+
+def space_rows(space: Mapping[str, Parameter], values: Mapping[str, Any] | None = None, *,
+               laws_on: bool = True, replaced: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The space as rows (:data:`ROW_FIELDS`) for listing.
+
+    Parameters
+    ----------
+    space : mapping of str to Parameter
+        A twin's :meth:`~twinforge.core.twin.Twin.parameter_space`.
+    values : dict, optional
+        A scenario's settings as nested plain data (its config's dump, its fleet laws under
+        ``diversity``): the ``value`` column and the numbers of each law; None: the defaults.
+    laws_on : bool
+        False when the scenario turns its diversity off (no law varies anything).
+    replaced : mapping of str to str, optional
+        Paths whose law a campaign replaces, with the campaign law's text.
+    """
+
+    def value_of(path: str) -> Any:
+        if values is None:
+            p = space.get(path)
+            return None if p is None else p.default
+        try:
+            return get_path(values, path)
+        except KeyError:
+            return None
+
+    rows = []
+    for path, p in space.items():
+        if "*" in path:
+            value: Any = "(per key)"
+        elif p.kind == "section":
+            value = p.default if values is None else ("absent" if value_of(path) is None else "present")
+        else:
+            value = value_of(path)
+        if replaced and path in replaced:
+            law = replaced[path]
+        elif p.law is None or path.startswith("diversity.") or not laws_on:
+            law = None
+        else:
+            law = p.law.describe(value_of)
+        rows.append({
+            "path": path, "kind": p.kind, "unit": p.unit, "value": list(value) if isinstance(value, tuple) else value,
+            "valid": str(p.valid) if p.numeric else (list(p.choices) if p.choices else None),
+            "calibration": None if p.calibration is None else [p.calibration.low, p.calibration.high],
+            "law": law, "description": p.description,
+        })
+    return rows
