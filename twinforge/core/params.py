@@ -32,7 +32,7 @@ from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel
 
 __all__ = [
-    "ROW_FIELDS", "Bound", "Law", "Parameter", "ValidRange", "build_space", "check_range", "get_path",
+    "ROW_FIELDS", "Bound", "Law", "Parameter", "ValidRange", "build_space", "check_range", "draw_laws", "get_path",
     "nearest_paths", "set_path", "space_lookup", "space_rows", "unit_of", "unknown_path",
 ]
 
@@ -196,6 +196,40 @@ class Law:
                        clip=None if self.clip is None else mv(self.clip), gate=mv(self.gate),
                        of=tuple(mv(p) for p in self.of), per=per)
 
+    def sample(self, rng: np.random.Generator, value: Callable[[str], Any]) -> Any:
+        """One draw of the law from ``rng``; ``value(path)`` resolves its arguments (``"setting"``
+        included: the run's own value of the parameter).
+
+        Each law uses ``rng`` as the twins' draw code always has, so a draw function that
+        samples its laws here keeps its bytes: ``uniform``: ``rng.uniform(low, high)``;
+        ``lognormal``: ``median * rng.lognormal(0, sigma)``; ``normal``:
+        ``rng.normal(mean, sd)``; ``bernoulli``: ``rng.random() < p``; then ``clip``.
+        ``categorical``, ``derived`` and gated laws are still drawn by the twins' code
+        (ValueError).
+        """
+
+        def arg(x: Any) -> Any:
+            if isinstance(x, tuple):
+                return tuple(arg(y) for y in x)
+            return value(x) if isinstance(x, str) else x
+
+        a = {k: arg(v) for k, v in self.args.items()}
+        if self.gate is not None or self.dist not in ("uniform", "lognormal", "normal", "bernoulli"):
+            raise ValueError(f"a {self.dist} law{' with a gate' if self.gate is not None else ''} is drawn by the twin's code")
+        if self.dist == "uniform":
+            lo, hi = a["range"]
+            x: Any = float(rng.uniform(lo, hi))
+        elif self.dist == "lognormal":
+            x = float(a["median"] * rng.lognormal(0.0, a["sigma"]))
+        elif self.dist == "normal":
+            x = float(rng.normal(a["mean"], a["sd"]))
+        else:
+            return bool(rng.random() < a["p"])
+        if self.clip is not None:
+            lo, hi = arg(self.clip)
+            x = float(np.clip(x, lo, hi))
+        return x
+
     def describe(self, value: Callable[[str], Any] | None = None) -> str:
         """The law in one line; ``value(path)`` gives the numbers of its arguments (None: names only)."""
 
@@ -228,6 +262,18 @@ class Law:
         if self.per != "run":
             text += f" (per {self.per})"
         return text
+
+
+def draw_laws(laws: Mapping[str, Law], values: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """One draw of each law of ``laws``, in their order, from ``rng``: ``{path: value}``.
+
+    ``values`` holds the run's settings as nested plain data and its fleet laws under
+    ``diversity``; a law's ``"setting"`` argument is the value at its own path.
+    """
+    out = {}
+    for path, law in laws.items():
+        out[path] = law.sample(rng, lambda x, path=path: get_path(values, path if x == "setting" else x))
+    return out
 
 
 def _fmt(v: Any) -> str:

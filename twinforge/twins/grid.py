@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from twinforge.core.calendar import LocalClock, validate_tz
 from twinforge.core.eventlog import EventLog
-from twinforge.core.params import Bound, Law
+from twinforge.core.params import Bound, Law, draw_laws
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
@@ -222,25 +222,28 @@ class GridDiversity(BaseModel):
         return self
 
 
-def draw_grid(base: GridConfig, diversity: GridDiversity | None, rng: np.random.Generator) -> GridConfig:
-    """One feeder's parameters: adoption shares drawn from ``diversity``."""
-    if diversity is None:
-        return base
-    homes = base.homes.model_copy(update={
-        "pv_share": float(rng.uniform(*diversity.pv_share_range)),
-        "ev_share": float(rng.uniform(*diversity.ev_share_range)),
-        "cooling_share": float(rng.uniform(*diversity.cooling_share_range)),
-    })
-    return base.model_copy(update={"homes": homes})
+#: The feeder's own laws (:class:`GridDiversity`): the adoption shares of its homes, drawn
+#: per feeder by :func:`draw_grid` in this order (the order of the run's ``parameters`` stream).
+FEEDER_LAWS: dict[str, Law] = {
+    f"homes.{k}": Law("uniform", {"range": f"diversity.{k}_range"}) for k in ("pv_share", "ev_share", "cooling_share")
+}
 
-
-#: The laws of a feeder, written as data: :class:`GridDiversity` draws the adoption shares of
-#: each feeder (:func:`draw_grid`), and its homes are drawn by the home twin's laws
-#: (:data:`~twinforge.twins.home.HOME_LAWS`) from ``[grid.homes]``, home by home.
+#: The laws of a feeder, written as data: :data:`FEEDER_LAWS`, and its homes drawn by the
+#: home twin's laws (:data:`~twinforge.twins.home.HOME_LAWS`) from ``[grid.homes]``, home by home.
 GRID_LAWS: dict[str, Law] = {
-    **{f"homes.{k}": Law("uniform", {"range": f"diversity.{k}_range"}) for k in ("pv_share", "ev_share", "cooling_share")},
+    **FEEDER_LAWS,
     **{f"home.{k}": law.moved("home.", "homes.", "feeder home") for k, law in HOME_LAWS.items()},
 }
+
+
+def draw_grid(base: GridConfig, diversity: GridDiversity | None, rng: np.random.Generator) -> GridConfig:
+    """One feeder's parameters: the laws of :data:`FEEDER_LAWS` sampled from ``diversity``
+    (:func:`~twinforge.core.params.draw_laws`); its homes are drawn when the feeder starts."""
+    if diversity is None:
+        return base
+    drawn = draw_laws(FEEDER_LAWS, {"diversity": diversity.model_dump()}, rng)
+    homes = base.homes.model_copy(update={path.removeprefix("homes."): v for path, v in drawn.items()})
+    return base.model_copy(update={"homes": homes})
 
 
 #: ``[grid.homes]`` shares that ``[diversity]`` draws again for every feeder, by its range law.
