@@ -5,8 +5,8 @@ import math
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-import twinforge.twins  # noqa: F401  (registers the built-in twins)
-import twinforge.twins.machine  # noqa: F401
+import twinforge.twins  # registers the built-in twins
+import twinforge.twins.machine  # noqa: F401  (registers the machine twin)
 from twinforge.core.params import Bound, Law, ValidRange, build_space, space_lookup, unit_of
 from twinforge.core.registry import TWINS
 from twinforge.twins.grid import GridTwin

@@ -34,7 +34,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from scipy import stats
 
 from twinforge.campaign.runner import RunPlan
@@ -252,7 +260,7 @@ class CampaignSpec(BaseModel):
     # -- construction -------------------------------------------------------------------
     @classmethod
     def from_data(cls, data: dict[str, Any], source: str = "", *, as_written: bool = False,
-                  stored: bool = False) -> "CampaignSpec":
+                  stored: bool = False) -> CampaignSpec:
         """Validate plain data (a parsed campaign file); raise :class:`SpecError`.
 
         Every problem is reported on its own line naming the field
@@ -487,11 +495,13 @@ def _check_path(s: GenerateSpec, field: str, path: str, value: float,
     other settings."""
     space = TWINS.get(s.twin).parameter_space()
     if path.startswith("diversity."):
-        return [f"{field}: {path!r} is a fleet law, not a setting of a run: a campaign varies a run's settings "
-                f"after the [diversity] laws draw them (set the fleet law in [diversity])"]
+        return [(f"{field}: {path!r} is a fleet law, not a setting of a run: a campaign varies a run's settings "
+                 f"after the [diversity] laws draw them (set the fleet law in [diversity])")]
     par = params.space_lookup(space, path)
     if par is None:
-        runs_only = lambda p: p.numeric and not p.path.startswith("diversity.")  # noqa: E731
+        def runs_only(p: params.Parameter) -> bool:
+            return p.numeric and not p.path.startswith("diversity.")
+
         return [f"{field}: {params.unknown_path(space, s.twin, path, keep=runs_only)}"]
     if not par.numeric:
         return [f"{field}: {path!r} is not a numeric parameter (a {par.kind} setting)"]
@@ -504,8 +514,8 @@ def _check_path(s: GenerateSpec, field: str, path: str, value: float,
         data, parts = s.config.model_dump(), path.split(".")
         absent = next(".".join(parts[:i]) for i in range(1, len(parts) + 1)
                       if not _has_path(data, ".".join(parts[:i])))
-        return [f"{field}: {path!r} is a setting of {s.twin}.{absent}, which this scenario does not set "
-                f"(set [{s.twin}.{absent}] to vary it)"]
+        return [(f"{field}: {path!r} is a setting of {s.twin}.{absent}, which this scenario does not set "
+                 f"(set [{s.twin}.{absent}] to vary it)")]
     except TypeError:
         return [f"{field}: {path!r} is not a numeric parameter"]
     except ValidationError as e:

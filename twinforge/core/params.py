@@ -101,7 +101,7 @@ class ValidRange:
     high_open: bool = False
 
     @classmethod
-    def of_field(cls, info: Any) -> "ValidRange":
+    def of_field(cls, info: Any) -> ValidRange:
         """The range a pydantic field declares with ``ge``/``gt``/``le``/``lt`` (unbounded if none)."""
         out = cls()
         for m in info.metadata:
@@ -181,7 +181,7 @@ class Law:
                     yield x
         yield from self.of
 
-    def moved(self, config_prefix: str, diversity_prefix: str, per: str) -> "Law":
+    def moved(self, config_prefix: str, diversity_prefix: str, per: str) -> Law:
         """The same law for settings moved under ``config_prefix`` (``home.``), its
         ``diversity.<f>`` arguments read from ``diversity_prefix`` (``homes.``): a feeder's homes."""
 

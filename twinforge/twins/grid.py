@@ -60,7 +60,13 @@ from twinforge.processes.feeder import FeederParams, voltage_linearised, voltage
 from twinforge.processes.transformer import TransformerParams, transformer_thermal
 from twinforge.processes.weather import Weather, WeatherParams
 from twinforge.twins.base import LawPins, TwinBase, setting
-from twinforge.twins.home import HOME_LAWS, HomeConfig, HomeDiversity, draw_home, pin_explicit_settings
+from twinforge.twins.home import (
+    HOME_LAWS,
+    HomeConfig,
+    HomeDiversity,
+    draw_home,
+    pin_explicit_settings,
+)
 
 __all__ = [
     "COMMERCIAL_CHANNEL",
