@@ -204,6 +204,7 @@ class Law:
         samples its laws here keeps its bytes: ``uniform``: ``rng.uniform(low, high)``;
         ``lognormal``: ``median * rng.lognormal(0, sigma)``; ``normal``:
         ``rng.normal(mean, sd)``; ``bernoulli``: ``rng.random() < p``; then ``clip``.
+        A law with an argument left unset (``None``, e.g. a range not given) keeps the setting.
         ``categorical``, ``derived`` and gated laws are still drawn by the twins' code
         (ValueError).
         """
@@ -214,6 +215,8 @@ class Law:
             return value(x) if isinstance(x, str) else x
 
         a = {k: arg(v) for k, v in self.args.items()}
+        if any(v is None for v in a.values()):  # a law left unset (a None range) keeps the setting
+            return value("setting")
         if self.gate is not None or self.dist not in ("uniform", "lognormal", "normal", "bernoulli"):
             raise ValueError(f"a {self.dist} law{' with a gate' if self.gate is not None else ''} is drawn by the twin's code")
         if self.dist == "uniform":
