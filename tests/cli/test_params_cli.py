@@ -46,7 +46,7 @@ def test_a_scenarios_explicit_setting_shows_as_its_pinned_law(tmp_path, capsys):
     assert _row(data, "hvac.cooling")["value"] is True
     assert _row(data, "hvac.cooling")["law"] == "bernoulli(p=1 (diversity.cooling_share))"
     assert _row(data, "hvac.heat_setpoint_c")["value"] == 21.5
-    assert _row(data, "hvac.heat_setpoint_c")["law"].startswith("normal(mean=the setting, sd=0 (diversity.heat_setpoint_sd_k))")
+    assert _row(data, "hvac.heat_setpoint_c")["law"].startswith("normal(mean=21.5 (the setting), sd=0 (diversity.heat_setpoint_sd_k))")
     assert _row(data, "pv.capacity_kwp")["law"].startswith("with probability 0.5 (diversity.pv_share)")
 
 

@@ -234,18 +234,19 @@ class Law:
         return x
 
     def describe(self, value: Callable[[str], Any] | None = None) -> str:
-        """The law in one line; ``value(path)`` gives the numbers of its arguments (None: names only)."""
+        """The law in one line; ``value(path)`` gives the numbers of its arguments, ``"setting"``
+        included (None: names only)."""
 
         def arg(x: Any) -> str:
             if isinstance(x, tuple):
                 return "[" + ", ".join(arg(y) for y in x) + "]"
             if not isinstance(x, str):
                 return _num(float(x))
-            if x == "setting":
-                return "the setting"
             v = None if value is None else value(x)
             if v is None:
-                return x
+                return "the setting" if x == "setting" else x
+            if x == "setting":
+                x = "the setting"
             shown = ("[" + ", ".join(_fmt(y) for y in v) + "]") if isinstance(v, (tuple, list)) else _fmt(v)
             return f"{shown} ({x})"
 
@@ -540,7 +541,7 @@ def space_rows(space: Mapping[str, Parameter], values: Mapping[str, Any] | None 
         elif p.law is None or path.startswith("diversity.") or not laws_on:
             law = None
         else:
-            law = p.law.describe(value_of)
+            law = p.law.describe(lambda x, path=path: value_of(path if x == "setting" else x))
         rows.append({
             "path": path, "kind": p.kind, "unit": p.unit, "value": list(value) if isinstance(value, tuple) else value,
             "valid": str(p.valid) if p.numeric else (list(p.choices) if p.choices else None),
