@@ -99,3 +99,19 @@ def test_a_scenario_of_another_twin_is_refused(tmp_path, capsys):
     f.write_text('twin = "grid"\n')
     assert main(["params", "home", "--scenario", str(f)]) == 2
     assert capsys.readouterr().err == f"twinforge: error: --scenario {f}: a grid scenario, not home\n"
+
+
+@pytest.mark.slow  # reads the real trace before it checks the ranges (about 8 s under load): make test-slow
+def test_calibrate_refuses_a_search_range_outside_the_valid_range(tmp_path, capsys):
+    from pathlib import Path
+
+    import twinforge
+    from twinforge.fidelity.loader import UCI_SAMPLE
+
+    out = tmp_path / "preset.toml"
+    real = Path(twinforge.__file__).parent / "data" / UCI_SAMPLE
+    code = main(["calibrate", "--real", str(real), "--params", "appliances.usage_scale=-1:2", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert err == ("twinforge: error: appliances.usage_scale: the search range spans [-1, 2], outside the allowed "
+                   "range [0, 5]\n")
