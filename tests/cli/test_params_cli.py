@@ -55,7 +55,8 @@ def test_diversity_off_varies_nothing(tmp_path, capsys):
     f.write_text("diversity = false\n")
     assert main(["params", "home", "--scenario", str(f)]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == f"# home twin: 144 settings; values: {f}; diversity off (no law varies the runs)"
+    n = len(TWINS.get("home").parameter_space())
+    assert out.splitlines()[0] == f"# home twin: {n} settings; values: {f}; diversity off (no law varies the runs)"
     data = _json(capsys, "home", "--scenario", str(f))
     assert data["diversity"] is False and not any(r["law"] for r in data["parameters"])
 
@@ -74,11 +75,12 @@ def test_a_feeders_homes_show_the_home_laws_per_home(capsys):
 
 
 def test_the_table_has_a_header_and_one_line_per_setting(capsys):
+    n = len(TWINS.get("machine").parameter_space())
     assert main(["params", "machine"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "# machine twin: 112 settings; values: defaults; diversity on"
+    assert lines[0] == f"# machine twin: {n} settings; values: defaults; diversity on"
     assert lines[1].split() == ["path", "unit", "value", "valid", "calibration", "law"]
-    assert len(lines) == 2 + 112
+    assert len(lines) == 2 + n
     (speed,) = [ln for ln in lines if ln.startswith("shaft_speed_rpm ")]
     assert speed.split()[1:5] == ["rpm", "1800", "(0,", "30000]"]
 
