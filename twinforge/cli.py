@@ -323,7 +323,7 @@ def _params(args: argparse.Namespace) -> int:
                           "parameters": rows}, indent=1))
         return 0
     print(f"# {spec.twin} twin: {len(rows)} settings; values: {source or 'defaults'}; diversity "
-          f"{'on' if spec.diversity is not None else 'off (no law varies the runs)'}")
+          f"{'on' if spec.diversity is not None else 'off (no [diversity] law varies the runs)'}")
     _print_table(rows)
     return 0
 

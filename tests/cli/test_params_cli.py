@@ -56,9 +56,17 @@ def test_diversity_off_varies_nothing(tmp_path, capsys):
     assert main(["params", "home", "--scenario", str(f)]) == 0
     out = capsys.readouterr().out
     n = len(TWINS.get("home").parameter_space())
-    assert out.splitlines()[0] == f"# home twin: {n} settings; values: {f}; diversity off (no law varies the runs)"
+    assert out.splitlines()[0] == f"# home twin: {n} settings; values: {f}; diversity off (no [diversity] law varies the runs)"
     data = _json(capsys, "home", "--scenario", str(f))
     assert data["diversity"] is False and not any(r["law"] for r in data["parameters"])
+
+
+def test_a_feeder_without_diversity_still_draws_its_homes(tmp_path, capsys):
+    f = tmp_path / "g.toml"
+    f.write_text('twin = "grid"\ndiversity = false\n')
+    data = _json(capsys, "--scenario", str(f))
+    assert _row(data, "homes.pv_share")["law"] is None  # the feeders' [diversity] is off
+    assert _row(data, "home.envelope.floor_area_m2")["law"].endswith("(per feeder home)")  # [grid.homes] still on
 
 
 def test_a_campaigns_laws_replace_the_twins(capsys):
