@@ -514,8 +514,8 @@ def space_rows(space: Mapping[str, Parameter], values: Mapping[str, Any] | None 
         A scenario's settings as nested plain data (its config's dump, its fleet laws under
         ``diversity``): the ``value`` column and the numbers of each law; None: the defaults.
     laws_on : bool
-        False when the scenario turns its ``[diversity]`` off: no law reading a
-        ``diversity.<field>`` varies anything (a feeder's homes still differ by ``[grid.homes]``).
+        False when the scenario turns its ``[diversity]`` off: no law drawn per run varies
+        anything (a feeder's homes, drawn per home from ``[grid.homes]``, still differ).
     replaced : mapping of str to str, optional
         Paths whose law a campaign replaces, with the campaign law's text.
     """
@@ -539,8 +539,7 @@ def space_rows(space: Mapping[str, Parameter], values: Mapping[str, Any] | None 
             value = value_of(path)
         if replaced and path in replaced:
             law = replaced[path]
-        elif p.law is None or path.startswith("diversity.") or (
-                not laws_on and any(x.startswith("diversity.") for x in p.law.paths())):
+        elif p.law is None or path.startswith("diversity.") or (not laws_on and p.law.per == "run"):
             law = None
         else:
             law = p.law.describe(lambda x, path=path: value_of(path if x == "setting" else x))
