@@ -9,8 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel
+
+from twinforge.core.params import ValidRange
 
 HERE = Path(__file__).parent
 
@@ -35,19 +36,8 @@ def _load(ref: str):
 
 
 def _range(field) -> str:
-    lo = hi = ""
-    for m in field.metadata:
-        if isinstance(m, Ge):
-            lo = f"[{m.ge:g}"
-        elif isinstance(m, Gt):
-            lo = f"({m.gt:g}"
-        elif isinstance(m, Le):
-            hi = f"{m.le:g}]"
-        elif isinstance(m, Lt):
-            hi = f"{m.lt:g})"
-    if not lo and not hi:
-        return ""
-    return f"{lo or '(-inf'}, {hi or 'inf)'}"
+    valid = ValidRange.of_field(field)  # the parameter space's reading of ge/gt/le/lt
+    return str(valid) if valid.bounded else ""
 
 
 def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:

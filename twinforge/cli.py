@@ -27,6 +27,18 @@ Flags given on the command line override the file. See docs/nomenclature.md.
 """
 
 
+_PARAMS_EPILOG = """\
+examples:
+  twinforge params home                                  # the default home, its laws and ranges
+  twinforge params grid --format json > grid_params.json
+  twinforge params --scenario scenario.toml | grep envelope
+  twinforge params --scenario home_heat_wave             # a shipped campaign: its laws replace the twin's
+
+Columns: path, unit, value (default or the scenario's), valid range ([a, b] inclusive, (a, b)
+exclusive; choices for a literal), calibration range, law across runs.
+"""
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with bad arguments reported on one line (the usage is one ``--help`` away)."""
 
@@ -169,6 +181,18 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--regenerate", type=_count_or_all, default=0, metavar="N|all",
                    help="runs to simulate again and compare byte for byte (default 0; 'all': every run)")
     v.add_argument("--quiet", action="store_true", help="no progress bars")
+    pa = sub.add_parser(
+        "params", help="list a twin's parameters: units, valid ranges, laws across runs, calibration ranges",
+        description="List every setting of a twin by dotted path: its unit, its default (or the scenario's "
+        "value), the values it accepts, the range calibration searches by default, and the diversity law "
+        "that varies it across runs (derived settings say from what). A campaign file's [parameters] and "
+        "[design] replace the law of their path. The paths are those of scenario sections, campaign laws "
+        "([parameters.\"envelope.ua_w_per_k\"]) and calibration (--params).",
+        epilog=_PARAMS_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    pa.add_argument("twin", nargs="?", default=None, help="home, grid or machine (default: the scenario's, else home)")
+    pa.add_argument("--scenario", type=Path, help="scenario or campaign file (TOML): its values and laws")
+    pa.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     from twinforge.fidelity.commands import add_parsers as add_fidelity_parsers
 
     add_fidelity_parsers(sub)
@@ -250,6 +274,80 @@ def _generate(args: argparse.Namespace) -> int:
         return _fail(f"interrupted; complete runs are kept, finish with --resume --out {args.out}", 130)
     print(summary.text())
     return 0
+
+
+#: Keys that make a TOML file a campaign rather than a scenario.
+_CAMPAIGN_ONLY = ("parameters", "design", "sampler", "proposal", "classes", "counterfactual", "scheduled")
+
+
+def _params(args: argparse.Namespace) -> int:
+    import json
+
+    from twinforge.campaign.campaign import campaign_path, load_campaign, load_twins
+    from twinforge.campaign.spec import SpecError, load_spec, read_toml
+    from twinforge.core.params import space_rows
+    from twinforge.core.registry import TWINS
+
+    load_twins()
+    if args.twin is not None and args.twin not in TWINS:
+        return _fail(f"params: unknown twin {args.twin!r}; known: {', '.join(TWINS.names())}", 2)
+    replaced: dict[str, str] = {}
+    try:
+        if args.scenario is None:
+            spec = load_spec(None, twin=args.twin or "home")
+        else:
+            path = campaign_path(args.scenario)
+            data, _ = read_toml(path, "scenario")
+            twin = args.twin if data.get("twin") is None else None
+            if any(k in data for k in _CAMPAIGN_ONLY) or isinstance(data.get("events"), dict):
+                campaign = load_campaign(path, twin=twin)
+                spec = campaign.scenario
+                replaced = {k: f"campaign: {law.label()}" for k, law in campaign.parameters.items()}
+                if campaign.design is not None:
+                    replaced.update({k: f"campaign design ({campaign.design.method}): [{lo:g}, {hi:g}]"
+                                     for k, (lo, hi) in campaign.design.bounds.items()})
+            else:
+                spec = load_spec(path, twin=twin)
+    except SpecError as e:
+        return _fail(str(e), 2)
+    if args.twin is not None and spec.twin != args.twin:
+        return _fail(f"--scenario {args.scenario}: a {spec.twin} scenario, not {args.twin}", 2)
+    values = spec.config.model_dump(mode="json")
+    if spec.diversity is not None:
+        values["diversity"] = spec.diversity.model_dump(mode="json")
+    space = TWINS.get(spec.twin).parameter_space()
+    rows = space_rows(space, values, laws_on=spec.diversity is not None, replaced=replaced)
+    source = str(args.scenario) if args.scenario is not None else None
+    if args.format == "json":
+        print(json.dumps({"twin": spec.twin, "scenario": source, "diversity": spec.diversity is not None,
+                          "parameters": rows}, indent=1))
+        return 0
+    print(f"# {spec.twin} twin: {len(rows)} settings; values: {source or 'defaults'}; diversity "
+          f"{'on' if spec.diversity is not None else 'off (no [diversity] law varies the runs)'}")
+    _print_table(rows)
+    return 0
+
+
+def _print_table(rows: list[dict]) -> None:
+    def cell(v: object) -> str:
+        if v is None:
+            return "-"
+        if isinstance(v, bool):
+            return str(v).lower()
+        if isinstance(v, float):
+            return f"{v:g}"
+        if isinstance(v, list):
+            text = "[" + ", ".join(cell(x) for x in v) + "]"
+            return text if len(text) <= 30 else text[:27] + "...]"
+        return str(v)
+
+    cols = ("path", "unit", "value", "valid", "calibration", "law")
+    table = [[cell(r[c]) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(cols)]
+    widths[-1] = 0  # the law: as long as it is
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip())
+    for t in table:
+        print("  ".join(x.ljust(w) for x, w in zip(t, widths)).rstrip())
 
 
 def _count_or_all(text: str) -> int | None:
@@ -524,6 +622,8 @@ def _main(argv: list[str] | None = None) -> int:
         return _campaign(args)
     if args.command == "verify":
         return _verify(args)
+    if args.command == "params":
+        return _params(args)
     if hasattr(args, "fidelity_handler"):
         return args.fidelity_handler(args)
     parser.print_help()

@@ -119,7 +119,7 @@ def test_a_run_plan_depends_only_on_seed_and_index():
         sampler="importance",
         events={"heat_wave": {}, "cold_snap": {}},
         proposal={"heat_wave": {"rate_factor": 5.0}},
-        parameters={"envelope.ua_w_per_k": {"dist": "lognorm", "s": 0.3, "scale": 250.0}},
+        parameters={"envelope.ua_w_per_k": {"dist": "lognorm", "s": 0.3, "scale": 250.0, "clip": [20.0, 4000.0]}},
         diversity=True,
     )
     small, big = _campaign(runs=6, **kw), _campaign(runs=40, **kw)
@@ -199,7 +199,7 @@ def test_events_follow_their_declared_natural_models():
 
 
 def test_parameters_follow_their_declared_laws():
-    law = {"dist": "lognorm", "s": 0.3, "scale": 250.0}
+    law = {"dist": "lognorm", "s": 0.3, "scale": 250.0, "clip": [20.0, 4000.0]}  # clipped nowhere in 1500 runs
     c = _campaign(runs=1500, parameters={"envelope.ua_w_per_k": law, "envelope.solar_aperture_m2": {"dist": "uniform", "loc": 2, "scale": 4}})
     plans = plan_campaign(c, 9)
     ua = [p.config.envelope.ua_w_per_k for p in plans]

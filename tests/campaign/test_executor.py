@@ -18,7 +18,7 @@ HOME = {
     "sampler": "importance", "counterfactual": True,
     "events": {"heat_wave": {"rate_per_year": 3.0}},
     "proposal": {"heat_wave": {"rate_factor": 200.0}},
-    "parameters": {"envelope.ua_w_per_k": {"dist": "lognorm", "s": 0.3, "scale": 200.0}},
+    "parameters": {"envelope.ua_w_per_k": {"dist": "lognorm", "s": 0.3, "scale": 200.0, "clip": [20.0, 4000.0]}},
 }
 
 

@@ -31,6 +31,7 @@ rate_factor = 50.0
 dist = "lognorm"
 s = 0.3
 scale = 200.0
+clip = [20.0, 4000.0]
 """
 
 

@@ -34,7 +34,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from scipy import stats
 
 from twinforge.campaign.runner import RunPlan
@@ -150,6 +158,30 @@ class ParameterLaw(BaseModel):
         x = float(self.frozen().ppf(u))
         return float(np.clip(x, *self.clip)) if self.clip is not None else x
 
+    def range(self) -> tuple[float, float, tuple[bool, bool]]:
+        """The values the law gives, ``(low, high, attained)``: its support, clipped.
+
+        An edge of a continuous law's support is never drawn itself (``attained`` False);
+        a clip bound that cuts the support, and a discrete law's edge, are.
+
+        >>> ParameterLaw(dist="norm", loc=1.0, scale=2.0, clip=(0.0, 5.0)).range()
+        (0.0, 5.0, (True, True))
+        >>> ParameterLaw(dist="lognorm", s=0.5).range()
+        (0.0, inf, (False, False))
+        """
+        lo, hi = (float(x) for x in self.frozen().support())
+        discrete = isinstance(getattr(stats, self.dist), stats.rv_discrete)
+        if self.clip is None:
+            return lo, hi, (discrete, discrete)
+        c_lo, c_hi = self.clip
+        return (float(np.clip(lo, c_lo, c_hi)), float(np.clip(hi, c_lo, c_hi)),
+                (discrete or not c_lo < lo <= c_hi, discrete or not c_lo <= hi < c_hi))
+
+    def label(self) -> str:
+        """The law as written: ``norm(loc=200, scale=100)``."""
+        args = ", ".join(f"{k}={v:g}" for k, v in self.kwargs().items())
+        return f"{self.dist}({args})" + (f" clipped [{self.clip[0]:g}, {self.clip[1]:g}]" if self.clip else "")
+
 
 @functools.lru_cache(maxsize=256)
 def _frozen_law(dist: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
@@ -227,11 +259,14 @@ class CampaignSpec(BaseModel):
 
     # -- construction -------------------------------------------------------------------
     @classmethod
-    def from_data(cls, data: dict[str, Any], source: str = "", *, as_written: bool = False) -> "CampaignSpec":
+    def from_data(cls, data: dict[str, Any], source: str = "", *, as_written: bool = False,
+                  stored: bool = False) -> CampaignSpec:
         """Validate plain data (a parsed campaign file); raise :class:`SpecError`.
 
         Every problem is reported on its own line naming the field
-        (``events.heat_wave.rate_per_year: ...``).
+        (``events.heat_wave.rate_per_year: ...``). ``stored``: the campaign of an existing
+        dataset (its manifest), accepted when it was written; the ranges of its laws are not
+        checked again, so that a dataset stays readable whatever the checks became since.
         """
         load_twins()
         data = dict(data)
@@ -283,7 +318,7 @@ class CampaignSpec(BaseModel):
         if errors:
             raise SpecError("\n".join(errors))
         try:
-            return cls(scenario=scenario, **dict(campaign))
+            return cls.model_validate({"scenario": scenario, **dict(campaign)}, context={"stored": stored})
         except ValidationError as e:
             lines = []
             for err in e.errors():
@@ -294,8 +329,9 @@ class CampaignSpec(BaseModel):
             raise SpecError("\n".join(lines)) from None
 
     @model_validator(mode="after")
-    def _consistent(self) -> "CampaignSpec":
+    def _consistent(self, info: ValidationInfo) -> "CampaignSpec":
         s = self.scenario
+        stored = bool(info.context and info.context.get("stored"))
         problems: list[str] = []
         for name in self.events:
             if name not in EVENTS:
@@ -330,9 +366,11 @@ class CampaignSpec(BaseModel):
             if name in paths:
                 problems.append(f"design.bounds.{name}: also given a law in [parameters]; choose one")
         for name, law in paths.items():
-            problems += _check_path(s, f'parameters."{name}"', name, law.ppf(0.5))
+            problems += _check_path(s, f'parameters."{name}"', name, law.ppf(0.5), None if stored else law.range(),
+                                    f"the law {law.label()} ranges over", "clip it (clip = [low, high]) or choose a law inside")
         for name, (lo, hi) in (self.design.bounds if self.design else {}).items():
-            problems += _check_path(s, f'design.bounds."{name}"', name, 0.5 * (lo + hi))
+            problems += _check_path(s, f'design.bounds."{name}"', name, 0.5 * (lo + hi),
+                                    None if stored else (lo, hi, (True, True)), "the bounds span", "narrow them")
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -378,7 +416,7 @@ class CampaignSpec(BaseModel):
         data["scheduled"] = data.pop("events_scheduled", [])
         if data.get("counterfactual") is True and isinstance(data.get("runs"), int):
             data["runs"] //= 2  # stored as runs in the dataset; from_data doubles the pairs again
-        return cls.from_data(data)
+        return cls.from_data(data, stored=True)
 
     def to_json_dict(self) -> dict[str, Any]:
         """Canonical plain-data form (hashed into ``config_hash``, stored in the manifest)."""
@@ -449,17 +487,48 @@ def _with_overrides(config: Any, overrides: dict[str, float]) -> Any:
     return type(config).model_validate(data)
 
 
-def _check_path(s: GenerateSpec, field: str, path: str, value: float) -> list[str]:
+def _check_path(s: GenerateSpec, field: str, path: str, value: float,
+                values: tuple[float, float, tuple[bool, bool]] | None, what: str, remedy: str) -> list[str]:
+    """The problems of varying ``path`` over ``values`` (``(low, high, attained)``, by a law or
+    bounds ``what``; None: not checked), against the twin's parameter space; ``value`` (the
+    law's median, the bounds' middle) must also make a valid configuration with the scenario's
+    other settings."""
+    space = TWINS.get(s.twin).parameter_space()
+    if path.startswith("diversity."):
+        return [(f"{field}: {path!r} is a fleet law, not a setting of a run: a campaign varies a run's settings "
+                 f"after the [diversity] laws draw them (set the fleet law in [diversity])")]
+    par = params.space_lookup(space, path)
+    if par is None:
+        def runs_only(p: params.Parameter) -> bool:
+            return p.numeric and not p.path.startswith("diversity.")
+
+        return [f"{field}: {params.unknown_path(space, s.twin, path, keep=runs_only)}"]
+    if not par.numeric:
+        return [f"{field}: {path!r} is not a numeric parameter (a {par.kind} setting)"]
+    why = None if values is None else params.check_range(par, *values[:2], what, values[2])
+    if why is not None:
+        return [f"{field}: {why}; {remedy}"]
     try:
         _with_overrides(s.config, {path: value})
     except KeyError:
-        return [f"{field}: no numeric parameter {path!r} in the {s.twin} twin's configuration"]
+        data, parts = s.config.model_dump(), path.split(".")
+        absent = next(".".join(parts[:i]) for i in range(1, len(parts) + 1)
+                      if not _has_path(data, ".".join(parts[:i])))
+        return [(f"{field}: {path!r} is a setting of {s.twin}.{absent}, which this scenario does not set "
+                 f"(set [{s.twin}.{absent}] to vary it)")]
     except TypeError:
         return [f"{field}: {path!r} is not a numeric parameter"]
     except ValidationError as e:
         msg = format_validation_error(e, prefix=f"{s.twin}.").replace("\n", "; ")
         return [f"{field}: the law's median {value:g} is not allowed: {msg}"]
     return []
+
+
+def _has_path(data: dict[str, Any], path: str) -> bool:
+    try:
+        return params.get_path(data, path) is not None
+    except KeyError:
+        return False
 
 
 def _design(campaign: CampaignSpec, seed: int) -> Any:

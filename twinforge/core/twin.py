@@ -28,6 +28,7 @@ runs (:func:`twinforge.events.base.refusal`).
 from __future__ import annotations
 
 import abc
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -36,7 +37,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from twinforge.core.params import Bound
+from twinforge.core.params import Bound, Law, Parameter, build_space
 from twinforge.core.schema import ChannelSpec
 from twinforge.core.timegrid import TimeGrid
 
@@ -136,6 +137,8 @@ class Twin(abc.ABC):
     - ``period_range_s``: the sample periods the twin renders [s];
     - ``targets``: the event targets it exposes (keys of :data:`TARGETS`);
     - ``calibratable``: the parameters calibration searches by name, with default ranges;
+    - ``laws``: how ``draw`` varies the settings across runs, as data; with the fields of
+      ``Config`` and ``Diversity`` they make :meth:`parameter_space`;
     - :meth:`draw`: one run's ``Config`` from the scenario's and the laws;
     - :meth:`pin_explicit`: the laws with the settings a scenario writes explicitly pinned;
     - :meth:`invariants`: the physical invariants of a run's samples that ``verify`` checks.
@@ -155,6 +158,16 @@ class Twin(abc.ABC):
     #: The parameters calibration may search by name (dotted paths of ``Config``, and
     #: ``diversity.<field>`` of ``Diversity``) with their default ranges.
     calibratable: ClassVar[Mapping[str, Bound]] = {}
+    #: How ``draw`` varies the settings across runs, written as data: ``{dotted path: Law}``
+    #: (read by :meth:`parameter_space`; ``draw`` itself is still code).
+    laws: ClassVar[Mapping[str, Law]] = {}
+
+    @classmethod
+    def parameter_space(cls) -> dict[str, Parameter]:
+        """Every setting of the twin by dotted path (``Config`` fields, then ``diversity.<field>``):
+        unit, valid range, default, the law across runs (:attr:`laws`) and the calibration range
+        (:attr:`calibratable`). See :func:`twinforge.core.params.build_space`."""
+        return dict(_space(cls))
 
     @staticmethod
     def draw(config: Any, diversity: Any, rng: np.random.Generator) -> Any:
@@ -219,3 +232,8 @@ class Twin(abc.ABC):
     @abc.abstractmethod
     def parameters(self) -> dict[str, Any]:
         """The flat parameter vector recorded in ``runs.parquet``."""
+
+
+@functools.cache
+def _space(cls: type[Twin]) -> Mapping[str, Parameter]:
+    return build_space(cls.Config, cls.Diversity, cls.laws, cls.calibratable)

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 
 from twinforge.core import params
-from twinforge.core.params import Bound
+from twinforge.core.params import Bound, check_range, space_lookup
 from twinforge.fidelity.prepared import CompareError
 
 __all__ = ["Bound", "ParameterSource", "TableParameters", "DEFAULT_SOURCE", "HOME_PARAMETERS",
@@ -98,11 +98,24 @@ def lookup(defaults: Mapping[str, Bound], name: str) -> Bound | None:
     return None
 
 
+def _space(twin: str) -> Mapping[str, params.Parameter]:
+    import twinforge.twins  # noqa: F401  (registers the built-in twins)
+    from twinforge.core.registry import TWINS
+
+    return TWINS.get(twin).parameter_space() if twin in TWINS else {}
+
+
 def get_path(cfg: dict[str, Any], path: str, twin: str = "") -> Any:
     try:
         return params.get_path(cfg, path)
     except KeyError:
-        raise CompareError(f"unknown {twin + ' ' if twin else ''}parameter {path!r}") from None
+        space = _space(twin)
+        if params.space_lookup(space, path) is not None:
+            why = ": a setting of a section the base scenario does not set"
+        else:
+            near = params.nearest_paths(space, path, keep=lambda p: p.numeric)
+            why = f"; nearest: {', '.join(near)}" if near else ""
+        raise CompareError(f"unknown {twin + ' ' if twin else ''}parameter {path!r}{why}") from None
 
 
 def _combined(base: Any, diversity: Any) -> dict[str, Any]:
@@ -139,6 +152,7 @@ def resolve_params(
     """The search range of each parameter: given, or the ``source``'s default (CompareError)."""
     source = DEFAULT_SOURCE if source is None else source
     defaults = source.bounds(twin)
+    space = _space(twin)
     out: dict[str, Bound] = {}
     items = params.items() if isinstance(params, Mapping) else ((p, None) for p in params)
     for name, b in items:
@@ -157,6 +171,10 @@ def resolve_params(
             if not float(lo) < float(hi):
                 raise CompareError(f"{name}: a search range needs low < high, got {lo}:{hi}")
             b = Bound(float(lo), float(hi), integer=isinstance(cur, int))
+        par = space_lookup(space, name)
+        why = None if par is None else check_range(par, b.low, b.high, f"{name}: the search range spans")
+        if why is not None:
+            raise CompareError(why)
         out[name] = b
     if not out:
         raise CompareError("no parameter to calibrate")

@@ -364,7 +364,7 @@ class AppliancesParams(BaseModel):
     )
     lighting_bulbs: int = Field(
         0, ge=0, le=60,
-        description="light points switched one by one (CREST); 0 = smooth expectation",
+        description="light points switched one by one (CREST); 0 = smooth expectation [count]",
     )
     lighting_bulb_sigma: float = Field(
         0.6, ge=0.0, le=2.0, description="lognormal sigma of the light points' ratings [1]"

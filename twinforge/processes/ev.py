@@ -70,18 +70,18 @@ class EVParams(BaseModel):
     battery_kwh: float = Field(60.0, ge=5.0, le=200.0, description="usable battery [kWh]")
     charger_kw: float = Field(7.4, ge=1.0, le=22.0, description="charging power [kW]")
     daily_km_mean: float = Field(35.0, ge=0.0, le=300.0, description="mean km per day [km]")
-    daily_km_sigma: float = Field(0.6, ge=0.0, le=2.0, description="lognormal sigma of daily km")
+    daily_km_sigma: float = Field(0.6, ge=0.0, le=2.0, description="lognormal sigma of daily km [1]")
     kwh_per_km: float = Field(0.18, ge=0.1, le=0.4, description="consumption [kWh km-1]")
-    drive_probability: float = Field(0.85, gt=0.0, le=1.0, description="P(car used on a day)")
+    drive_probability: float = Field(0.85, gt=0.0, le=1.0, description="P(car used on a day) [1]")
     weekday_arrival_h_mean: float = Field(18.0, ge=12.0, le=23.5, description="[h local]")
     weekday_arrival_h_sd: float = Field(1.5, ge=0.0, le=6.0, description="[h]")
     weekend_arrival_h_mean: float = Field(16.0, ge=12.0, le=23.5, description="[h local]")
     weekend_arrival_h_sd: float = Field(2.5, ge=0.0, le=6.0, description="[h]")
     departure_h: float = Field(7.5, ge=3.0, le=11.5, description="next-morning departure [h local]")
     departure_h_sd: float = Field(1.0, ge=0.0, le=4.0, description="[h]")
-    plug_in_probability: float = Field(0.6, ge=0.0, le=1.0, description="P(plug in on arrival)")
+    plug_in_probability: float = Field(0.6, ge=0.0, le=1.0, description="P(plug in on arrival) [1]")
     forced_plug_in_share: float = Field(
-        0.5, ge=0.0, le=1.0, description="need/battery above which the car is always plugged"
+        0.5, ge=0.0, le=1.0, description="need/battery above which the car is always plugged [1]"
     )
 
 

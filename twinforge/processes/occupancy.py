@@ -134,7 +134,7 @@ class OccupancyParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    n_occupants: int = Field(2, ge=1, le=8, description="number of occupants")
+    n_occupants: int = Field(2, ge=1, le=8, description="number of occupants [count]")
     schedule_shift_sd_h: float = Field(
         0.75, ge=0.0, le=4.0, description="SD of the per-occupant shift of the daily profile [h]"
     )

@@ -347,7 +347,7 @@ class WeatherParams(BaseModel):
         7.5, ge=0.0, le=40.0, description="amplitude of the annual temperature cycle [K]"
     )
     temp_peak_doy: float = Field(
-        200.0, ge=1.0, le=366.0, description="day of the year of the warmest climatology"
+        200.0, ge=1.0, le=366.0, description="day of the year of the warmest climatology [d]"
     )
     temp_daily_amplitude_k: float = Field(
         3.5, ge=0.0, le=20.0, description="mean half-range of the daily temperature cycle [K]"
@@ -356,13 +356,13 @@ class WeatherParams(BaseModel):
         0.45,
         ge=0.0,
         le=1.0,
-        description="relative seasonal swing of the daily half-range (max at solstice)",
+        description="relative seasonal swing of the daily half-range (max at solstice) [1]",
     )
     temp_daily_clearness_gain: float = Field(
         0.6,
         ge=0.0,
         le=1.0,
-        description="share of the daily half-range that scales with the day's clearness",
+        description="share of the daily half-range that scales with the day's clearness [1]",
     )
     temp_peak_solar_hour: float = Field(
         14.0, ge=10.0, le=20.0, description="local mean solar time of the daily maximum [h]"
@@ -391,7 +391,7 @@ class WeatherParams(BaseModel):
         0.08, ge=0.0, le=0.4, description="seasonal amplitude of the mean clear-sky index [-]"
     )
     clearness_peak_doy: float = Field(
-        200.0, ge=1.0, le=366.0, description="day of the year of the clearest climatology"
+        200.0, ge=1.0, le=366.0, description="day of the year of the clearest climatology [d]"
     )
     clearness_lag1_autocorr: float = Field(
         0.3, ge=0.0, lt=1.0, description="day-to-day correlation of the clear-sky index [-]"
@@ -424,7 +424,7 @@ class WeatherParams(BaseModel):
     )
     seed: int | None = Field(
         None, ge=0, le=2**63 - 1,
-        description="fixed weather realisation shared by every run with this seed; None = each run draws its own",
+        description="fixed weather realisation shared by every run with this seed; None = each run draws its own [-]",
     )
     tilt: WeatherTilt | None = Field(
         None,

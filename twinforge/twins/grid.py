@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from twinforge.core.calendar import LocalClock, validate_tz
 from twinforge.core.eventlog import EventLog
-from twinforge.core.params import Bound
+from twinforge.core.params import Bound, Law, draw_laws
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
@@ -60,7 +60,13 @@ from twinforge.processes.feeder import FeederParams, voltage_linearised, voltage
 from twinforge.processes.transformer import TransformerParams, TransformerState, transformer_thermal
 from twinforge.processes.weather import Weather, WeatherParams
 from twinforge.twins.base import LawPins, TwinBase, setting
-from twinforge.twins.home import HomeConfig, HomeDiversity, draw_home, pin_explicit_settings
+from twinforge.twins.home import (
+    HOME_LAWS,
+    HomeConfig,
+    HomeDiversity,
+    draw_home,
+    pin_explicit_settings,
+)
 
 __all__ = [
     "COMMERCIAL_CHANNEL",
@@ -132,7 +138,7 @@ class GridConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    n_homes: int = Field(200, ge=1, le=20_000, description="homes on the feeder")
+    n_homes: int = Field(200, ge=1, le=20_000, description="homes on the feeder [count]")
     tz: str = Field("Europe/Paris", description="IANA time zone of the occupants")
 
     _tz = field_validator("tz")(classmethod(lambda cls, v: validate_tz(v)))
@@ -147,7 +153,7 @@ class GridConfig(BaseModel):
         description="transformer rating per home when not given [kVA] (after-diversity demand with electric heating)",
     )
     homes_per_cable: int = Field(
-        50, ge=1, le=1000, description="homes per LV cable; parallel cables make the equivalent feeder"
+        50, ge=1, le=1000, description="homes per LV cable; parallel cables make the equivalent feeder [count]"
     )
     transformer: TransformerParams | None = None
     feeder: FeederParams | None = None
@@ -209,9 +215,9 @@ class GridDiversity(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pv_share_range: tuple[float, float] = Field((0.05, 0.4), description="PV share of homes, uniform range")
-    ev_share_range: tuple[float, float] = Field((0.05, 0.3), description="EV share of homes, uniform range")
-    cooling_share_range: tuple[float, float] = Field((0.1, 0.4), description="AC share, uniform range")
+    pv_share_range: tuple[float, float] = Field((0.05, 0.4), description="PV share of homes, uniform range [1]")
+    ev_share_range: tuple[float, float] = Field((0.05, 0.3), description="EV share of homes, uniform range [1]")
+    cooling_share_range: tuple[float, float] = Field((0.1, 0.4), description="AC share of homes, uniform range [1]")
 
     @model_validator(mode="after")
     def _ranges(self) -> GridDiversity:
@@ -222,15 +228,27 @@ class GridDiversity(BaseModel):
         return self
 
 
+#: The feeder's own laws (:class:`GridDiversity`): the adoption shares of its homes, drawn
+#: per feeder by :func:`draw_grid` in this order (the order of the run's ``parameters`` stream).
+FEEDER_LAWS: dict[str, Law] = {
+    f"homes.{k}": Law("uniform", {"range": f"diversity.{k}_range"}) for k in ("pv_share", "ev_share", "cooling_share")
+}
+
+#: The laws of a feeder, written as data: :data:`FEEDER_LAWS`, and its homes drawn by the
+#: home twin's laws (:data:`~twinforge.twins.home.HOME_LAWS`) from ``[grid.homes]``, home by home.
+GRID_LAWS: dict[str, Law] = {
+    **FEEDER_LAWS,
+    **{f"home.{k}": law.moved("home.", "homes.", "feeder home") for k, law in HOME_LAWS.items()},
+}
+
+
 def draw_grid(base: GridConfig, diversity: GridDiversity | None, rng: np.random.Generator) -> GridConfig:
-    """One feeder's parameters: adoption shares drawn from ``diversity``."""
+    """One feeder's parameters: the laws of :data:`FEEDER_LAWS` sampled from ``diversity``
+    (:func:`~twinforge.core.params.draw_laws`); its homes are drawn when the feeder starts."""
     if diversity is None:
         return base
-    homes = base.homes.model_copy(update={
-        "pv_share": float(rng.uniform(*diversity.pv_share_range)),
-        "ev_share": float(rng.uniform(*diversity.ev_share_range)),
-        "cooling_share": float(rng.uniform(*diversity.cooling_share_range)),
-    })
+    drawn = draw_laws(FEEDER_LAWS, {"diversity": diversity.model_dump()}, rng)
+    homes = base.homes.model_copy(update={path.removeprefix("homes."): v for path, v in drawn.items()})
     return base.model_copy(update={"homes": homes})
 
 
@@ -401,6 +419,7 @@ class GridTwin(TwinBase):
     period_range_s: ClassVar[tuple[float, float]] = (60.0, 3600.0)
     targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature", "fault_rate", "supply"}
     calibratable: ClassVar[dict[str, Bound]] = GRID_CALIBRATABLE
+    laws: ClassVar[dict[str, Law]] = GRID_LAWS
     draw = staticmethod(draw_grid)
     pin_explicit = staticmethod(pin_grid_settings)
 

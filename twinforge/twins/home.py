@@ -32,7 +32,7 @@ import simpy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from twinforge.core.calendar import LocalClock, validate_tz
-from twinforge.core.params import Bound
+from twinforge.core.params import Bound, Law
 from twinforge.core.registry import TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
@@ -49,7 +49,7 @@ from twinforge.processes.thermal import EnvelopeParams
 from twinforge.processes.weather import Weather, WeatherParams
 from twinforge.twins.base import LawPins, TwinBase, field_max, setting
 
-__all__ = ["HOME_CHANNELS", "HomeConfig", "HomeDiversity", "HomeSensors", "HomeTwin", "draw_home"]
+__all__ = ["HOME_CHANNELS", "HOME_LAWS", "HomeConfig", "HomeDiversity", "HomeSensors", "HomeTwin", "draw_home"]
 
 #: Peak power of modern PV modules per m2 of roof [kWp m-2] (about 20 % efficiency).
 KWP_PER_M2 = 0.2
@@ -133,28 +133,28 @@ class HomeDiversity(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     household_size_probs: tuple[float, ...] = Field(
-        (0.37, 0.33, 0.13, 0.11, 0.06), description="P(1..n occupants); sums to 1"
+        (0.37, 0.33, 0.13, 0.11, 0.06), description="P(1..n occupants); sums to 1 [1]"
     )
-    floor_area_median_m2: float = Field(95.0, ge=20.0, le=1000.0)
+    floor_area_median_m2: float = Field(95.0, ge=20.0, le=1000.0, description="median floor area [m2]")
     floor_area_sigma: float = Field(0.3, ge=0.0, le=1.5, description="lognormal sigma of floor area [1]")
     ua_per_m2_median: float = Field(1.8, ge=0.2, le=6.0, description="median UA per floor area [W K-1 m-2]")
     ua_sigma: float = Field(0.25, ge=0.0, le=1.5, description="lognormal sigma of UA per area [1]")
-    heat_pump_share: float = Field(0.2, ge=0.0, le=1.0, description="share of homes heated by a heat pump")
+    heat_pump_share: float = Field(0.2, ge=0.0, le=1.0, description="share of homes heated by a heat pump [1]")
     resistive_share: float = Field(
-        0.3, ge=0.0, le=1.0, description="share heated by resistive electric heaters (the rest: gas boiler)"
+        0.3, ge=0.0, le=1.0, description="share heated by resistive electric heaters (the rest: gas boiler) [1]"
     )
-    cooling_share: float = Field(0.25, ge=0.0, le=1.0, description="share of homes with air conditioning")
+    cooling_share: float = Field(0.25, ge=0.0, le=1.0, description="share of homes with air conditioning [1]")
     heat_setpoint_sd_k: float = Field(1.0, ge=0.0, le=5.0, description="spread of heating setpoints [K]")
     setback_share: float = Field(
-        0.5, ge=0.0, le=1.0, description="share of homes that set the heating back at night and when away"
+        0.5, ge=0.0, le=1.0, description="share of homes that set the heating back at night and when away [1]"
     )
     setback_depth_k: tuple[float, float] = Field(
         (1.0, 4.0), description="range of setback depths of those homes [K] (uniform)"
     )
-    pv_share: float = Field(0.15, ge=0.0, le=1.0, description="share of homes with rooftop PV")
+    pv_share: float = Field(0.15, ge=0.0, le=1.0, description="share of homes with rooftop PV [1]")
     pv_kwp_range: tuple[float, float] = Field((2.0, 6.0), description="PV size range [kWp]")
-    battery_share_of_pv: float = Field(0.3, ge=0.0, le=1.0, description="share of PV homes with a battery")
-    ev_share: float = Field(0.15, ge=0.0, le=1.0, description="share of homes with an EV")
+    battery_share_of_pv: float = Field(0.3, ge=0.0, le=1.0, description="share of PV homes with a battery [1]")
+    ev_share: float = Field(0.15, ge=0.0, le=1.0, description="share of homes with an EV [1]")
 
     @model_validator(mode="after")
     def _valid(self) -> HomeDiversity:
@@ -170,6 +170,43 @@ class HomeDiversity(BaseModel):
         if not 0.0 < lo <= hi <= 50.0:
             raise ValueError("pv_kwp_range must satisfy 0 < low <= high <= 50 kWp")
         return self
+
+
+#: The laws of :class:`HomeDiversity`, written as data: what :func:`draw_home` does to each
+#: setting (the space of ``twinforge params home``; the draws themselves are
+#: :func:`draw_home`, in its stream order).
+HOME_LAWS: dict[str, Law] = {
+    "occupancy.n_occupants": Law("categorical", {"p": "diversity.household_size_probs"},
+                                 rule="1, 2, ... occupants with these probabilities"),
+    "envelope.floor_area_m2": Law("lognormal", {"median": "diversity.floor_area_median_m2",
+                                                "sigma": "diversity.floor_area_sigma"}, clip=(25.0, 600.0)),
+    "envelope.ua_w_per_k": Law("lognormal", {"median_per_m2": "diversity.ua_per_m2_median", "sigma": "diversity.ua_sigma"},
+                               clip=(20.0, 4000.0), of=("envelope.floor_area_m2",),
+                               rule="times the drawn envelope.floor_area_m2"),
+    "hvac.heating": Law("categorical", {"heat_pump": "diversity.heat_pump_share",
+                                        "resistive": "diversity.resistive_share"}, rule="else gas"),
+    "hvac.cooling": Law("bernoulli", {"p": "diversity.cooling_share"}),
+    "hvac.heat_setpoint_c": Law("normal", {"mean": "setting", "sd": "diversity.heat_setpoint_sd_k"}, clip=(17.0, 23.0)),
+    "pv.capacity_kwp": Law("uniform", {"range": "diversity.pv_kwp_range"}, gate="diversity.pv_share",
+                           rule=f"at most roof_area_m2 x {KWP_PER_M2} kWp m-2; else 0"),
+    "battery.capacity_kwh": Law("derived", of=("pv.capacity_kwp",), gate="diversity.battery_share_of_pv",
+                                rule="in a home with PV the setting (10 kWh if 0), else 0"),
+    "ev": Law("bernoulli", {"p": "diversity.ev_share"}, rule="present: [ev] as set (default EV if absent)"),
+    "hvac.heat_setback_c": Law("derived", {"depth": "diversity.setback_depth_k"}, of=("hvac.heat_setpoint_c",),
+                               gate="diversity.setback_share",
+                               rule="heat_setpoint_c - uniform(depth), at least 5 degC; else heat_setpoint_c"),
+    "envelope.temp_init_c": Law("derived", of=("hvac.heat_setpoint_c", "hvac.deadband_k"),
+                                rule="heat_setpoint_c + deadband_k x uniform(-0.5, 0.5)"),
+    "roof_area_m2": Law("derived", of=("envelope.floor_area_m2",), rule="max(the setting, 0.45 x floor_area_m2)"),
+    "hvac.heating_capacity_w": Law("derived", of=("envelope.ua_w_per_k", "hvac.heat_setpoint_c"),
+                                   rule="1.2 x ua_w_per_k x (heat_setpoint_c + 7 K) rounded up to 500 W, "
+                                        "at most the allowed maximum"),
+    "hvac.cooling_capacity_w": Law("derived", of=("envelope.ua_w_per_k",),
+                                   rule="ua_w_per_k x 15 K rounded up to 500 W, at most the allowed maximum"),
+    **{f"hvac.{k}": Law("derived", of=("hvac.heat_setpoint_c", "hvac.deadband_k"),
+                        rule="max(the setting, heat_setpoint_c + deadband_k + 1 K)")
+       for k in ("cool_setpoint_c", "cool_setback_c")},
+}
 
 
 #: Settings of ``[home]`` that the diversity laws derive again for every run, and cannot pin:
@@ -366,6 +403,7 @@ class HomeTwin(TwinBase):
     period_range_s: ClassVar[tuple[float, float]] = (1.0, 3600.0)
     targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature"}
     calibratable: ClassVar[dict[str, Bound]] = HOME_CALIBRATABLE
+    laws: ClassVar[dict[str, Law]] = HOME_LAWS
     draw = staticmethod(draw_home)
 
     @staticmethod

@@ -52,7 +52,7 @@ import pandas as pd
 import simpy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from twinforge.core.params import Bound
+from twinforge.core.params import Bound, Law
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
@@ -570,6 +570,47 @@ def draw_machine(
     return MachineConfig.model_validate(data)
 
 
+def _spread(sigma: str, rule: str = "", **kw: Any) -> Law:
+    return Law("lognormal", {"median": "setting", "sigma": f"diversity.{sigma}"}, rule=rule, **kw)
+
+
+#: The laws of :class:`MachineDiversity`, written as data: what :func:`draw_machine` does to
+#: each setting (the space of ``twinforge params machine``; the draws are :func:`draw_machine`).
+MACHINE_LAWS: dict[str, Law] = {
+    "bearing": Law("categorical", {"p": "diversity.rig_probs"},
+                   rule="a rig preset, which brings every RIG_KEYS setting; None: the setting"),
+    "radial_load_n": _spread("radial_load_sigma", clip=(1e-3, 1e7)),
+    "shaft_speed_rpm": _spread("shaft_speed_sigma", clip=(1e-3, 30_000.0)),
+    "ambient_temp_c": Law("normal", {"mean": "setting", "sd": "diversity.ambient_sd_k"}, clip=(-50.0, 80.0)),
+    "degradation.onset_weibull_scale_s": _spread("life_scale_sigma", "one life multiplier L per machine: x L"),
+    "degradation.growth_shape_rate_per_s": _spread("life_scale_sigma", "the same L: / L"),
+    "vibration.background_rms_g": _spread("background_sigma"),
+    "vibration.defect_angle_rad": Law("uniform", {"range": (0.0, 2.0 * math.pi)}, gate="diversity.random_defect_angle"),
+    "vibration.outer_race_defect_angle_deg": Law("normal", {"mean": "setting", "sd": "diversity.outer_race_angle_sd_deg"},
+                                                 rule="wrapped to [-180, 180] deg"),
+    **{f"vibration.{k}": Law("uniform", {"range": f"diversity.{r}_range"}, rule="None: the setting") for k, r in (
+        ("inner_race_modulation_depth", "inner_race_modulation"),
+        ("rolling_element_impulsiveness", "rolling_element_impulsiveness"),
+        ("rolling_element_contact_fraction", "rolling_element_contact"))},
+    **{f"vibration.impact_{k}_g": _spread("impact_scale_sigma", "one multiplier for the four strike sizes")
+       for k in ("outer_race", "inner_race", "rolling_element", "cage")},
+    "vibration.background_impact_rate_hz": _spread("background_impact_rate_sigma", "at most the allowed maximum"),
+    "vibration.background_impact_g": _spread("background_impact_g_sigma"),
+    "vibration.background_modulation_depth": _spread("background_modulation_sigma", "at most the allowed maximum"),
+    "fault_modes": Law("categorical", {"p": "diversity.fault_mode_probs"}, rule="ONE mode per machine; None: the setting"),
+    "vibration.resonances": Law("lognormal", {"sigma": "diversity.resonance_sigma",
+                                              "damping_sigma": "diversity.resonance_damping_sigma",
+                                              "sign_flip": "diversity.resonance_sign_flip"},
+                                rule="one frequency multiplier for all modes; each damping (clipped [0.002, 0.5]) "
+                                     "and sign its own"),
+    "vibration.background_resonances": Law("lognormal", {"sigma": "diversity.resonance_sigma",
+                                                         "share_sigma": "diversity.background_shape_sigma"},
+                                           rule="the same frequency multiplier; each mode's share its own"),
+    **{f"vibration.{k}_harmonics_g": _spread("harmonics_sigma", "each amplitude its own multiplier")
+       for k in ("shaft", "line")},
+}
+
+
 #: Named machine configurations. ``"pronostia"``: the defaults (see :class:`MachineConfig`).
 MACHINE_PRESETS: dict[str, MachineConfig] = {"pronostia": MachineConfig()}
 
@@ -766,6 +807,7 @@ class MachineTwin(TwinBase):
     period_range_s: ClassVar[tuple[float, float]] = (0.5, 86_400.0)
     targets: ClassVar[frozenset[str]] = TwinBase.targets | {"ambient_temperature", "damage"}
     calibratable: ClassVar[dict[str, Bound]] = MACHINE_CALIBRATABLE
+    laws: ClassVar[dict[str, Law]] = MACHINE_LAWS
     draw = staticmethod(draw_machine)
     pin_explicit = staticmethod(pin_machine_settings)
 
