@@ -145,6 +145,13 @@ class TestBattery:
         power, soc, end = dispatch_self_consumption(np.ones(5), 60, 0.0, BatteryParams(capacity_kwh=0))
         assert not power.any() and not soc.any() and end == 0.0
 
+    @pytest.mark.parametrize("capacity", [5e-324, 1e-6, 0.009])
+    def test_a_battery_too_small_to_hold_its_charge_is_refused(self, capacity):
+        # 5e-324 kWh (found by hypothesis) underflowed the state of charge to 0 below soc_min
+        with pytest.raises(ValidationError, match=r"capacity_kwh must be 0 \(no battery\) or in \[0.01, 200\] kWh"):
+            BatteryParams(capacity_kwh=capacity)
+        assert BatteryParams(capacity_kwh=0.01).capacity_kwh == 0.01
+
     @pytest.mark.parametrize("kw", [dict(soc_min=0.9, soc_max=0.5), dict(soc_init=0.99), dict(eta_charge=1.2)])
     def test_impossible_battery(self, kw):
         with pytest.raises(ValidationError):

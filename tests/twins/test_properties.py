@@ -46,7 +46,7 @@ home_configs = st.fixed_dictionaries({
         "deadband_k": st.floats(0.2, 3.0),
     }),
     "battery": st.fixed_dictionaries({
-        "capacity_kwh": st.floats(0, 30),
+        "capacity_kwh": st.one_of(st.just(0.0), st.floats(0.01, 30)),  # 0: none (BatteryParams)
         "power_kw": st.floats(0.5, 10),
         "eta_charge": st.floats(0.7, 1.0),
         "eta_discharge": st.floats(0.7, 1.0),

@@ -23,6 +23,11 @@ from twinforge.core.jit import njit
 __all__ = ["BatteryParams", "dispatch", "dispatch_self_consumption"]
 
 
+#: Smallest battery the model takes [kWh] (a phone's is 0.015 kWh; home batteries start
+#: near 1 kWh): below it the stored energy in joules underflows the state of charge.
+MIN_CAPACITY_KWH = 0.01
+
+
 class BatteryParams(BaseModel):
     """Home battery. ``capacity_kwh = 0`` means no battery.
 
@@ -42,6 +47,10 @@ class BatteryParams(BaseModel):
 
     @model_validator(mode="after")
     def _window(self) -> BatteryParams:
+        if 0.0 < self.capacity_kwh < MIN_CAPACITY_KWH:
+            raise ValueError(
+                f"capacity_kwh must be 0 (no battery) or in [{MIN_CAPACITY_KWH}, 200] kWh, got {self.capacity_kwh}"
+            )
         if self.soc_min >= self.soc_max:
             raise ValueError("soc_min must be below soc_max")
         if not self.soc_min <= self.soc_init <= self.soc_max:
