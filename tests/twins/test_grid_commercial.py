@@ -80,7 +80,9 @@ def test_deterministic_and_chunk_independent():
 
 
 def test_pjm_east_preset_loads_and_runs():
-    p = load_spec(PRESET, days=1, start="2014-01-06", grid={"n_homes": 20})
+    # a fixed seed (the preset has none: each run drew its own, and 20 homes in a cold January
+    # day outweighed the non-residential load for about one seed in eight)
+    p = load_spec(PRESET, days=1, start="2014-01-06", seed=1, grid={"n_homes": 200})
     assert p.twin == "grid" and p.diversity is None
     cfg = p.config
     assert cfg.tz == "America/New_York" and cfg.commercial is not None and cfg.calendar.country == "US"
