@@ -43,10 +43,13 @@ this twin without the visibility rule and the twin at ``ABLATION_REF`` in the sa
    (6205-2RS at 12 and 48 kHz, PRONOSTIA; it has no MFPT geometry).
 7. **IMS** (Qiu et al. 2006): the healthy-vibration fit (:mod:`twinforge.fidelity.vibration_fit`)
    on the first test-1 snapshot, checked on one 4.6 h later (log-spectral distance, RMS).
-8. **Indicators**: per class, how well a classifier tells real windows from synthetic ones
-   of the same class on (kurtosis, crest factor, skewness): the fidelity report's
-   discriminative score (0 = indistinguishable, 0.5 = separable), against synthetic windows of
-   the MFPT rig preset with the campaign's laws at the real windows' length.
+8. **Indicators**: per class and per subset (U, D, all), how well a classifier tells real
+   windows from synthetic ones of the same class on (kurtosis, crest factor, skewness): the
+   fidelity report's discriminative score (0 = indistinguishable, 0.5 = separable), against
+   the ``mfpt`` preset run as each real file was (:func:`mfpt_as_run`: the file's fault at
+   severity 1, its load and shaft rate) and, for continuity, against the MFPT rig with the
+   campaign's laws at the real windows' length; per-file medians with the RMS.
+   ``--part indicators`` runs only this (about 2 minutes).
 
 Prints every figure and a summary. Both parts: 993 s on 2 cores shared with other work at load
 average 13-14 (the first part alone: 545 s at load about 8). Real data are read from
