@@ -8,6 +8,7 @@ current fault severities. What a casing accelerometer records is the sum of sepa
 
     x(t) = S * \\Big[\\underbrace{\\textstyle\\sum_r h_r * \\big(f_{def}(t) + n_{rough}(t)
            + f_{bg}(t)\\big)}_{\\text{bearing: high-frequency structural resonances}}
+           + \\underbrace{\\textstyle\\sum_e h_e * f_{entry}(t)}_{\\text{entry path (optional)}}
            + \\underbrace{b(t)}_{\\text{healthy background}}
            + \\underbrace{\\textstyle\\sum_k a_k \\cos(k\\theta + \\phi_k)
            + \\sum_j e_j \\cos(2\\pi j f_e t + \\varphi_j)}_{\\text{shaft and line harmonics}}\\Big]
@@ -27,12 +28,13 @@ cracked cage) force the structure at their defect frequency
   responses are of mixed sign. The entry drop releases the element's static load, so it is
   linear in that load whatever the strike's ``impact_load_exponent``; being slow (half the
   crossing time) it mostly excites low modes (Sawalhi & Randall 2011, Mech. Syst. Signal
-  Process. 25, 846-870: entry = a low-frequency step response, exit = a high-frequency
-  impulse response). A rig whose shaft and housing have low, well-damped support modes
-  (``entry_resonances``) sees the drop through them quasi-statically: the response keeps
-  the force's sign (times the sign of the mode at the sensor) and the signal leans to one
-  side (skewness), the more so the higher the load; at no load only the strikes remain.
-  Without ``entry_resonances`` the drop rings the bearing resonances. The width grows with the fault severity ``s`` in [0, 1]:
+  Process. 25, 846-870, doi:10.1016/j.ymssp.2010.09.009: entry = a low-frequency step
+  response, exit = a high-frequency impulse response). A rig whose shaft and housing have
+  low, well-damped support modes (``entry_resonances``) sees the drop through them
+  quasi-statically: the response keeps the force's sign (times the sign of the mode at the
+  sensor) and the signal leans to one side (skewness), the more so the higher the load; at
+  no load only the strikes remain. Without ``entry_resonances`` the drop rings the bearing
+  resonances. The width grows with the fault severity ``s`` in [0, 1]:
   ``w = spall_width_at_failure_mm * s**impact_severity_exponent``. The exit strike grows
   with the angle at which the element meets the edge, :math:`\\sin\\beta = \\min(w/d, 1)`;
   exit times scatter by a quarter of the crossing time (a rough, worn edge), so a large
