@@ -105,7 +105,7 @@ def main() -> None:
         if col == "kurtosis":
             ax.set_xscale("log")
         ax.set_xlabel(f"{col} of 0.5 s windows [1]")
-        ax.set_title(f"{col}: real MFPT (14 files) vs the mfpt preset as run")
+        ax.set_title(f"{col}: real MFPT (14 files) vs preset as run")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
