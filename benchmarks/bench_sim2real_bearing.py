@@ -43,10 +43,13 @@ this twin without the visibility rule and the twin at ``ABLATION_REF`` in the sa
    (6205-2RS at 12 and 48 kHz, PRONOSTIA; it has no MFPT geometry).
 7. **IMS** (Qiu et al. 2006): the healthy-vibration fit (:mod:`twinforge.fidelity.vibration_fit`)
    on the first test-1 snapshot, checked on one 4.6 h later (log-spectral distance, RMS).
-8. **Indicators**: per class, how well a classifier tells real windows from synthetic ones
-   of the same class on (kurtosis, crest factor, skewness): the fidelity report's
-   discriminative score (0 = indistinguishable, 0.5 = separable), against synthetic windows of
-   the MFPT rig preset with the campaign's laws at the real windows' length.
+8. **Indicators**: per class and per subset (U, D, all), how well a classifier tells real
+   windows from synthetic ones of the same class on (kurtosis, crest factor, skewness): the
+   fidelity report's discriminative score (0 = indistinguishable, 0.5 = separable), against
+   the ``mfpt`` preset run as each real file was (:func:`mfpt_as_run`: the file's fault at
+   severity 1, its load and shaft rate) and, for continuity, against the MFPT rig with the
+   campaign's laws at the real windows' length; per-file medians with the RMS.
+   ``--part indicators`` runs only this (about 2 minutes).
 
 Prints every figure and a summary. Both parts: 993 s on 2 cores shared with other work at load
 average 13-14 (the first part alone: 545 s at load about 8). Real data are read from
@@ -80,6 +83,8 @@ PRONOSTIA_TEST_EARLY = tuple(range(51, 1402, 100))
 PRONOSTIA_LATE = tuple(range(2784, 2804))
 PRONOSTIA_FIT = tuple(range(1, 1402, 100))  # fitted the healthy background: --dev only
 IMS_FIT, IMS_CHECK = "2003.10.22.12.06.24", "2003.10.22.16.44.13"
+LBF_N = 4.4482216152605  # newtons per pound-force
+MFPT_AS_RUN_MACHINES = 4  # synthetic machines per real MFPT file, 3 s each (6 windows): 24 windows a file
 
 # --- second test (docs/machine.md, "Sim-to-real, second test"): life-cycle indicators ---------
 #: PRONOSTIA operating conditions: shaft speed [rpm], radial load [N].
@@ -505,7 +510,8 @@ def mfpt_windows(folder: Path, loads=range(1, 8)) -> pd.DataFrame:
             for i in range(len(w)):
                 rows.append({"file": f"{name}_vload_{load}", "subset": subset, "label": label, "feats": feats[i],
                              "kurtosis": ci["kurtosis"][i], "crest": ci["crest_factor"][i],
-                             "skewness": ci["skewness"][i]})
+                             "skewness": ci["skewness"][i], "rms": float(np.std(w[i])),
+                             "load_n": float(b.load) * LBF_N, "shaft_hz": shaft})
     return pd.DataFrame(rows)
 
 
@@ -583,15 +589,95 @@ def _fmt(scores: dict[str, float]) -> str:
     return ", ".join(f"{k.split(' (')[0]} {v:.3f}" for k, v in scores.items())
 
 
-def indicator_scores(synth: pd.DataFrame, real: pd.DataFrame, label: str) -> str:
+def indicator_scores(synth: pd.DataFrame, real: pd.DataFrame, label: str, name: str | None = None) -> str:
     from twinforge.fidelity import discriminative_score
 
     cols = ["kurtosis", "crest", "skewness"]
     r, s = real[real.label == label], synth[synth.label == label]
     score = discriminative_score(r[cols].to_numpy(), s[cols].to_numpy(), seed=0)
     med = lambda d: " / ".join(f"{np.median(d[c]):.2f}" for c in cols)  # noqa: E731
-    return (f"  {label:>15}: discriminative score {score:.3f} ({len(r)} real, {len(s)} synthetic); "
-            f"median kurtosis / crest / skewness real {med(r)}, synthetic {med(s)}")
+    rms = (f"; median RMS real {np.median(r['rms']):.2f} g, synthetic {np.median(s['rms']):.2f} g"
+           if "rms" in r and "rms" in s else "")
+    return (f"  {name or label:>15}: discriminative score {score:.3f} ({len(r)} real, {len(s)} synthetic); "
+            f"median kurtosis / crest / skewness real {med(r)}, synthetic {med(s)}{rms}")
+
+
+def mfpt_as_run(real: pd.DataFrame, machines: int = MFPT_AS_RUN_MACHINES, seed: int = 2030) -> pd.DataFrame:
+    """Synthetic windows of the ``mfpt`` preset run as each real MFPT file was: same fault, load, shaft rate.
+
+    For every real file, ``machines`` snapshots of 3 s (the recordings' length) rendered from the
+    preset's vibration parameters (the machine twin's renderer, :func:`render_snapshot`) with the
+    file's fault at severity 1 (a spall of ``spall_width_at_failure_mm``: the seeded fault), its
+    radial load and shaft rate, cut into the real windows' length; each snapshot starts at a random
+    shaft angle. Seeded per file (``seed``, file index): the same windows whatever is scored.
+    """
+    from twinforge.processes.condition import condition_indicators
+    from twinforge.processes.vibration import render_snapshot
+    from twinforge.twins.machine import MachineConfig, rig_preset
+
+    cfg = MachineConfig.model_validate(rig_preset("mfpt"))
+    vib = cfg.vibration.model_copy(update={"sample_rate_hz": cfg.sample_rate_hz})
+    rows = []
+    for k, (file, r) in enumerate(real.groupby("file", sort=True)):
+        first = r.iloc[0]
+        rng = np.random.default_rng([seed, k])
+        n = int(round(MFPT_WINDOW_S * cfg.sample_rate_hz))
+        for _ in range(machines):
+            x = render_snapshot(float(rng.uniform(0.0, 100.0)), 3.0, None, float(first.shaft_hz), cfg.geometry,
+                                {first.label: 1.0}, vib, rng, radial_load_n=float(first.load_n))
+            w = np.stack([x[i:i + n] for i in range(0, x.size - n + 1, n)])
+            ci = condition_indicators(w, cfg.sample_rate_hz)
+            for i in range(len(w)):
+                rows.append({"file": file, "subset": first.subset, "label": first.label,
+                             "kurtosis": ci["kurtosis"][i], "crest": ci["crest_factor"][i],
+                             "skewness": ci["skewness"][i], "rms": float(np.std(w[i]))})
+    return pd.DataFrame(rows)
+
+
+def report_mfpt_indicators(real: pd.DataFrame, rig: pd.DataFrame | None, summary: list[str]) -> None:
+    """Indicators per class and subset: real against the preset as run (and against the campaign's laws)."""
+    synth = mfpt_as_run(real)
+    print(f"\nindicators, real MFPT windows against the mfpt preset run as each file was ({MFPT_AS_RUN_MACHINES} "
+          f"synthetic 3 s snapshots per file, severity 1, the file's load and shaft rate):")
+    for subset, name in (("U", "untouched U"), ("D", "development D"), (None, "all")):
+        r = real if subset is None else real[real.subset == subset]
+        if r.empty or (subset is None and (real.subset == "U").sum() == 0):
+            continue
+        s = synth[synth.file.isin(set(r.file))]
+        print(f"  {name}:")
+        for label in ("inner_race", "outer_race"):
+            line = indicator_scores(s, r, label)
+            print("  " + line)
+            summary.append(f"MFPT indicators as run, {name}, {label}: " + line.split(": discriminative score ")[1].split(" (")[0])
+    per_file = []
+    cols = ("kurtosis", "crest", "skewness", "rms")
+    for file, r in real.groupby("file", sort=True):
+        s = synth[synth.file == file]
+        m_r, m_s = ([float(np.median(d[c])) for c in cols] for d in (r, s))
+        per_file.append(f"    {file} ({r.subset.iloc[0]}, {r.load_n.iloc[0] / LBF_N:.0f} lbf): kurtosis / crest / "
+                        f"skewness / RMS real {m_r[0]:.1f} / {m_r[1]:.1f} / {m_r[2]:.2f} / {m_r[3]:.2f} g, "
+                        f"synthetic {m_s[0]:.1f} / {m_s[1]:.1f} / {m_s[2]:.2f} / {m_s[3]:.2f} g")
+    print("  per file (medians):\n" + "\n".join(per_file))
+    if rig is not None:
+        print(f"\nindicators, real MFPT windows against the MFPT rig with the campaign's laws ({len(rig)} synthetic "
+              f"{MFPT_WINDOW_S} s snapshots):")
+        for subset, name in (("U", "untouched U"), ("D", "development D"), (None, "all")):
+            r = real if subset is None else real[real.subset == subset]
+            if r.empty or (subset is None and (real.subset == "U").sum() == 0):
+                continue
+            print(f"  {name}:")
+            for label in ("inner_race", "outer_race"):
+                print("  " + indicator_scores(rig, r, label))
+
+
+def mfpt_rig_campaign(work: Path, workers: int) -> pd.DataFrame:
+    """Synthetic windows of the MFPT rig with the campaign's laws, at the real windows' length."""
+    div = {"rig_probs": {"cwru_6205_12k": 0.0, "cwru_6205_48k": 0.0, "mfpt": 1.0, "pronostia": 0.0}}
+    par = {"snapshot_duration_s": {"dist": "uniform", "loc": MFPT_WINDOW_S, "scale": 1e-9}}
+    run_dr_campaign(work / "mfpt_rig", workers, diversity=div, parameters=par, seed=2028,
+                    classes={"none": 5, "bearing_inner_race": 40, "bearing_outer_race": 40,
+                             "bearing_rolling_element": 5})
+    return synthetic_set(work / "mfpt_rig")
 
 
 def main() -> None:
@@ -603,9 +689,10 @@ def main() -> None:
     ap.add_argument("--dev", action="store_true",
                     help="development run: only the MFPT development subset D and the PRONOSTIA snapshots that "
                          "fitted the healthy background (the test files are not opened)")
-    ap.add_argument("--part", choices=("all", "first", "second"), default="all",
+    ap.add_argument("--part", choices=("all", "first", "second", "indicators"), default="all",
                     help="first: the envelope pipeline (MFPT, PRONOSTIA Bearing1_1, IMS fit); second: the life-cycle "
-                         "indicators on the bearings no classifier has seen (docs/machine.md); all: both")
+                         "indicators on the bearings no classifier has seen (docs/machine.md); all: both; "
+                         "indicators: only the MFPT indicator comparison of the first part (fast)")
     ap.add_argument("--ablation-ref", default=ABLATION_REF,
                     help="git commit of the older twin trained the same way for the ablation ('' to skip)")
     args = ap.parse_args()
@@ -621,6 +708,13 @@ def main() -> None:
             run_life_test(work, args.workers, args.ablation_ref, args.dev, summary, args.shared)
         if args.part in ("all", "first"):
             run_first_test(work, args, summary)
+        if args.part == "indicators":
+            mfpt_dir = args.shared / "mfpt_bearing"
+            if mfpt_dir.is_dir():
+                real = mfpt_windows(mfpt_dir, MFPT_DEV_LOADS if args.dev else range(1, 8))
+                report_mfpt_indicators(real, mfpt_rig_campaign(work, args.workers), summary)
+            else:
+                print(f"\nMFPT data not found at {mfpt_dir}: skipped")
     finally:
         if summary:
             print("\nsummary (balanced accuracy per window; MFPT: U untouched, D development):")
@@ -682,17 +776,8 @@ def run_first_test(work: Path, args, summary: list[str]) -> None:
         if clf_old is not None:
             r = report_mfpt(clf_old, real, f"ABLATION: MFPT, the same pipeline trained on the twin at {args.ablation_ref}:")
             summary.append(f"MFPT, ablation (twin at {args.ablation_ref}): " + _fmt(r))
-        # indicators against synthetic windows of the MFPT rig at the real windows' length
-        div = {"rig_probs": {"cwru_6205_12k": 0.0, "cwru_6205_48k": 0.0, "mfpt": 1.0, "pronostia": 0.0}}
-        par = {"snapshot_duration_s": {"dist": "uniform", "loc": MFPT_WINDOW_S, "scale": 1e-9}}
-        dt2 = run_dr_campaign(work / "mfpt_rig", args.workers, diversity=div, parameters=par, seed=2028,
-                              classes={"none": 5, "bearing_inner_race": 40, "bearing_outer_race": 40,
-                                       "bearing_rolling_element": 5})
-        rig = synthetic_set(work / "mfpt_rig")
-        print(f"\nindicators, real MFPT windows against the MFPT rig preset ({len(rig)} synthetic "
-              f"{MFPT_WINDOW_S} s snapshots, {dt2:.0f} s):")
-        for label in ("inner_race", "outer_race"):
-            print(indicator_scores(rig, real, label))
+        # indicators: the preset run as each real file was, and the rig with the campaign's laws
+        report_mfpt_indicators(real, mfpt_rig_campaign(work, args.workers), summary)
     else:
         print(f"\nMFPT data not found at {mfpt_dir}: skipped")
     if pr_dir.is_dir():

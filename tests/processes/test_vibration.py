@@ -555,3 +555,46 @@ def test_fault_snr_db_is_the_defect_power_over_the_rest_of_the_snapshot():
     assert fault_snr_db(x2, f2) == pytest.approx(fault_snr_db(x1, f1) - 20.0, abs=1e-6)
     healthy, none = snap({}, geometry=PRONOSTIA, shaft=30.0, params=quiet, duration=0.5, return_fault=True)
     assert not none.any() and fault_snr_db(healthy, none) == -np.inf
+
+
+def test_the_entry_drop_is_linear_in_the_element_load_whatever_the_strike_exponent():
+    # Sawalhi & Randall 2011: the entry releases the element's static load; the exit strike
+    # follows the load as load^impact_load_exponent (here 0: the same strike at every load)
+    p = QUIET.model_copy(update={"slip_fraction": 0.0, "impact_amplitude_cv": 0.0, "entry_impact_ratio": 0.5,
+                                 "impact_load_exponent": 0.0, "load_distribution_factor": 10.0})
+    drops, strikes = [], []
+    for load in (1000.0, 4000.0):
+        exc = _forces(p, {"outer_race": 1.0}, load=load)
+        drops.append(-exc[exc < 0].sum())
+        strikes.append(exc[exc > 0].sum())
+    assert strikes[1] == pytest.approx(strikes[0], rel=0.01)
+    assert drops[1] / drops[0] == pytest.approx(4.0, rel=0.02)
+
+
+def test_an_entry_path_of_low_damped_modes_makes_the_fault_response_one_sided():
+    # The entry (unloading) drop is a smooth, one-signed force. Through the high bearing
+    # resonances it barely shows; through a low, well-damped support mode (Sawalhi & Randall
+    # 2011: entry = a low-frequency step response) it is seen quasi-statically and keeps its
+    # sign: the response leans to one side, with the sign of the mode at the sensor; a lightly
+    # damped low mode rings both ways instead.
+    base = QUIET.model_copy(update={"resonances": ((3_000.0, 0.02, 1.0), (5_000.0, 0.02, -1.0), (9_000.0, 0.02, 1.0)),
+                                    "impact_amplitude_cv": 0.2})
+
+    def entry_response(entry):
+        xs = []
+        for ratio in (0.0, 0.8):  # the same draws: the difference is the entry's response alone
+            p = base.model_copy(update={"entry_resonances": entry, "entry_impact_ratio": ratio})
+            xs.append(snap({"outer_race": 1.0}, geometry=PRONOSTIA, shaft=30.0, params=p, duration=1.0,
+                           radial_load_n=4000.0, return_fault=True)[1])
+        e = xs[1] - xs[0]
+        return float(np.mean((e - e.mean()) ** 3) / np.std(e) ** 3), float(np.std(e) / np.std(xs[0]))
+
+    skew_none, rms_none = entry_response(None)
+    skew_down, rms_down = entry_response(((800.0, 0.3, 3.0),))
+    skew_up, rms_up = entry_response(((800.0, 0.3, -3.0),))
+    skew_ringing, _ = entry_response(((800.0, 0.05, 3.0),))
+    assert rms_none < 0.1 < 0.3 < rms_down == pytest.approx(rms_up)
+    assert skew_down < -1.5 and skew_up > 1.5  # a negative force: the sign of the mode decides
+    assert abs(skew_ringing) < 0.5
+    with pytest.raises(ValidationError, match="entry resonance"):
+        VibrationParams(entry_resonances=((800.0, 1.5, 1.0),))

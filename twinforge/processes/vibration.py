@@ -8,6 +8,7 @@ current fault severities. What a casing accelerometer records is the sum of sepa
 
     x(t) = S * \\Big[\\underbrace{\\textstyle\\sum_r h_r * \\big(f_{def}(t) + n_{rough}(t)
            + f_{bg}(t)\\big)}_{\\text{bearing: high-frequency structural resonances}}
+           + \\underbrace{\\textstyle\\sum_e h_e * f_{entry}(t)}_{\\text{entry path (optional)}}
            + \\underbrace{b(t)}_{\\text{healthy background}}
            + \\underbrace{\\textstyle\\sum_k a_k \\cos(k\\theta + \\phi_k)
            + \\sum_j e_j \\cos(2\\pi j f_e t + \\varphi_j)}_{\\text{shaft and line harmonics}}\\Big]
@@ -24,7 +25,16 @@ cracked cage) force the structure at their defect frequency
   the surface speed (:func:`twinforge.processes.bearing.surface_speeds`). Entry and exit
   have opposite signs, and each structural mode has its own sign (``resonances`` gains may
   be negative: the product of the mode shapes at the contact and at the sensor), so the
-  responses are of mixed sign. The width grows with the fault severity ``s`` in [0, 1]:
+  responses are of mixed sign. The entry drop releases the element's static load, so it is
+  linear in that load whatever the strike's ``impact_load_exponent``; being slow (half the
+  crossing time) it mostly excites low modes (Sawalhi & Randall 2011, Mech. Syst. Signal
+  Process. 25, 846-870, doi:10.1016/j.ymssp.2010.09.009: entry = a low-frequency step
+  response, exit = a high-frequency impulse response). A rig whose shaft and housing have
+  low, well-damped support modes (``entry_resonances``) sees the drop through them
+  quasi-statically: the response keeps the force's sign (times the sign of the mode at the
+  sensor) and the signal leans to one side (skewness), the more so the higher the load; at
+  no load only the strikes remain. Without ``entry_resonances`` the drop rings the bearing
+  resonances. The width grows with the fault severity ``s`` in [0, 1]:
   ``w = spall_width_at_failure_mm * s**impact_severity_exponent``. The exit strike grows
   with the angle at which the element meets the edge, :math:`\\sin\\beta = \\min(w/d, 1)`;
   exit times scatter by a quarter of the crossing time (a rough, worn edge), so a large
@@ -248,7 +258,17 @@ class VibrationParams(BaseModel):
         "already wide and impulsive) [-]",
     )
     entry_impact_ratio: float = Field(
-        0.3, ge=0.0, le=1.0, description="entry (unloading) force drop relative to the exit strike [-]"
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="entry (unloading) force drop relative to the exit strike at the reference load [-]; "
+        "it grows linearly with the element load (the load released), the strike as load^impact_load_exponent",
+    )
+    entry_resonances: tuple[Resonance, ...] | None = Field(
+        None,
+        description="transfer path of the entry (unloading) force: low, well-damped support modes (frequency "
+        "[Hz], damping ratio [-], gain [-], negative: opposite sign) seen quasi-statically, so the response "
+        "keeps the force's sign; None: the bearing resonances",
     )
     # -- load distribution -------------------------------------------------------------------
     load_distribution_factor: float = Field(
@@ -368,6 +388,15 @@ class VibrationParams(BaseModel):
     @classmethod
     def _check_resonances(cls, value: tuple[Resonance, ...]):
         return _check_modes(value, "resonance", signed=True)
+
+    @field_validator("entry_resonances")
+    @classmethod
+    def _check_entry(cls, value: tuple[Resonance, ...] | None):
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("entry_resonances needs at least one mode (or None: the bearing resonances)")
+        return _check_modes(value, "entry resonance", signed=True)
 
     @field_validator("background_resonances")
     @classmethod
@@ -670,7 +699,9 @@ def render_snapshot(
         )
     filters = [resonator_coefficients(f, z, g, rate) for f, z, g in kept]
     sensor = _sensor_sos(params, rate)
-    decays = [1.0 / (z * 2.0 * math.pi * f) for f, z, _ in kept]
+    entry_modes = [r for r in (params.entry_resonances or ()) if r[0] < ANTI_ALIAS_FRACTION * rate]
+    entry_filters = [resonator_coefficients(f, z, g, rate) for f, z, g in entry_modes]
+    decays = [1.0 / (z * 2.0 * math.pi * f) for f, z, _ in kept + entry_modes]
     if sensor is not None and params.sensor_resonance_hz > 0.0:
         decays.append(1.0 / (params.sensor_resonance_damping * 2.0 * math.pi * params.sensor_resonance_hz))
     n_pre = math.ceil(8.0 * max(decays) * rate)  # pre-roll: strikes before t0 still ring
@@ -680,7 +711,9 @@ def render_snapshot(
 
     excitation = np.zeros(n_tot)
     defect = np.zeros(n_tot)  # the localised defects' forces, kept apart for the ground truth
-    _defect_forces(defect, sev, shaft_hz, load_n, geometry, params, streams, rate, t_start, load_zone)
+    # the entry (unloading) forces: through their own path if the rig has one, else with the strikes
+    entry = np.zeros(n_tot) if params.entry_resonances is not None else defect
+    _defect_forces(defect, sev, shaft_hz, load_n, geometry, params, streams, rate, t_start, load_zone, entry)
 
     # random background impacts (Poisson in time, lognormal amplitudes of random sign)
     if params.background_impact_rate_hz > 0.0 and params.background_impact_g > 0.0:
@@ -702,6 +735,10 @@ def render_snapshot(
         x += signal.lfilter(b, a, excitation)
         if has_defect:
             x_fault += signal.lfilter(b, a, defect)
+    if entry is not defect and np.any(entry):
+        has_defect = True
+        for b, a in entry_filters:
+            x_fault += signal.lfilter(b, a, entry)
     x += x_fault
 
     # healthy background: its own spectral shape (default: the bearing resonances)
@@ -755,12 +792,15 @@ def _defect_forces(
     rate: float,
     t_start: float,
     load_zone: bool,
+    entry_force: np.ndarray | None = None,
 ) -> None:
-    """Add the forces of the localised defects (strikes, entry drops, ball noise) in place."""
+    """Add the forces of the localised defects (strikes, ball noise) to ``excitation`` and
+    their entry (unloading) drops to ``entry_force`` (may be ``excitation``), in place."""
     if shaft_hz <= 0.0 or not any(sev[m] > 0.0 for m in LOCALISED_FAULTS):
         return
     n_tot = excitation.size
     window_s = n_tot / rate
+    entry_force = excitation if entry_force is None else entry_force
     freqs = {k: float(v) for k, v in defect_frequencies(geometry, shaft_hz).items()}
     speeds = surface_speeds(geometry, shaft_hz)
     clearance = None if params.diametral_clearance_um is None else params.diametral_clearance_um * 1e-6
@@ -832,11 +872,13 @@ def _defect_forces(
         exit_s = times + crossing_s * np.maximum(1.0 + _EXIT_SCATTER * r.standard_normal(times.size), 0.0)
         _place(excitation, exit_s, amps, rate)
         if params.entry_impact_ratio > 0.0:
+            # the drop is the element's load released: linear in Q whatever the strike's exponent
+            lin = np.where(q > 0.0, (np.maximum(q, 0.0) / q_ref) ** (1.0 - params.impact_load_exponent), 0.0)
             width = max(1, round(0.5 * crossing_s * rate))
             entry = np.zeros(n_tot)
-            _place(entry, times, -params.entry_impact_ratio * amps, rate)
+            _place(entry, times, -params.entry_impact_ratio * amps * lin, rate)
             kernel = entry_kernels.setdefault(width, signal.windows.hann(width + 2)[1:-1])
-            excitation += np.convolve(entry, kernel / kernel.sum())[:n_tot]
+            entry_force += np.convolve(entry, kernel / kernel.sum())[:n_tot]
 
 
 def _ball_fault(excitation, amps, times, base, freqs, shaft_hz, params, streams, rate, t_start,

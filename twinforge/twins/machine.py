@@ -355,7 +355,8 @@ class MachineDiversity(BaseModel):
         0.0, ge=0.0, le=2.0, description="lognormal sigma of each resonance's damping ratio [1]"
     )
     resonance_sign_flip: bool = Field(
-        False, description="give each bearing resonance a random sign (where the sensor sits on its mode shape)"
+        False, description="give each bearing resonance (and entry-path mode) a random sign (where the sensor "
+        "sits on its mode shape)"
     )
     background_shape_sigma: float = Field(
         0.0, ge=0.0, le=3.0, description="lognormal sigma of each background mode's share of the power [1]"
@@ -419,6 +420,7 @@ MACHINE_PINS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("vibration.background_rms_g", {"background_sigma": 0.0}),
     ("vibration.resonances", {"resonance_sigma": 0.0, "resonance_damping_sigma": 0.0, "resonance_sign_flip": False}),
     ("vibration.background_resonances", {"resonance_sigma": 0.0, "background_shape_sigma": 0.0}),
+    ("vibration.entry_resonances", {"resonance_sigma": 0.0, "resonance_sign_flip": False}),
     ("vibration.shaft_harmonics_g", {"harmonics_sigma": 0.0}),
     ("vibration.line_harmonics_g", {"harmonics_sigma": 0.0}),
     ("vibration.defect_angle_rad", {"random_defect_angle": False}),
@@ -531,6 +533,12 @@ def draw_machine(
          -g if d.resonance_sign_flip and u_sign[i % n_modes] < 0.5 else g)
         for i, (f, zeta, g) in enumerate(vib.resonances)
     )
+    # the entry path's support modes move with the structure and sit on the sensor with their own sign
+    entry_modes = None if vib.entry_resonances is None else tuple(
+        (f * res_scale, zeta,
+         -g if d.resonance_sign_flip and u_sign[(len(vib.resonances) + i) % n_modes] < 0.5 else g)
+        for i, (f, zeta, g) in enumerate(vib.entry_resonances)
+    )
     background_modes = None if vib.background_resonances is None else tuple(
         (f * res_scale, zeta, share * math.exp(d.background_shape_sigma * z_share[i % n_modes]))
         for i, (f, zeta, share) in enumerate(vib.background_resonances)
@@ -547,6 +555,7 @@ def draw_machine(
         "background_rms_g": background,
         "resonances": resonances,
         "background_resonances": background_modes,
+        "entry_resonances": entry_modes,
         "shaft_harmonics_g": tuple(a * harm[i % n_modes] for i, a in enumerate(vib.shaft_harmonics_g)),
         "line_harmonics_g": tuple(a * harm[n_modes + i % n_modes] for i, a in enumerate(vib.line_harmonics_g)),
         "defect_angle_rad": angle if d.random_defect_angle else vib.defect_angle_rad,
