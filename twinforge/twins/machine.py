@@ -612,6 +612,9 @@ MACHINE_LAWS: dict[str, Law] = {
                                               "sign_flip": "diversity.resonance_sign_flip"},
                                 rule="one frequency multiplier for all modes; each damping (clipped [0.002, 0.5]) "
                                      "and sign its own"),
+    "vibration.entry_resonances": Law("lognormal", {"sigma": "diversity.resonance_sigma",
+                                                    "sign_flip": "diversity.resonance_sign_flip"},
+                                      rule="the bearing resonances' frequency multiplier; each mode's sign its own"),
     "vibration.background_resonances": Law("lognormal", {"sigma": "diversity.resonance_sigma",
                                                          "share_sigma": "diversity.background_shape_sigma"},
                                            rule="the same frequency multiplier; each mode's share its own"),
