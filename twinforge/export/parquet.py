@@ -262,21 +262,8 @@ def _atomic_write_table(
 
     Returns the ``(sha256, size)`` of the file now at ``path``.
     """
-    tmp = path.with_name(f".{path.name}.tmp")
-    with _disk("write", path):
-        try:
-            pq.write_table(table, tmp, **_small_table_options(table))
-            if only_if_changed and path.exists() and _same_bytes(tmp, path):
-                tmp.unlink()  # leave the file (and its mtime) alone
-                return file_digest(path)
-            _fsync_file(tmp)
-            digest = file_digest(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            _unlink_quietly(tmp)
-            raise
-        _fsync_dir(path.parent)
-    return digest
+    return _atomic_parquet(path, lambda tmp: pq.write_table(table, tmp, **_small_table_options(table)),
+                           only_if_changed=only_if_changed)
 
 
 def _atomic_write_stream(
@@ -289,34 +276,45 @@ def _atomic_write_stream(
     (a file of fewer rows is one row group, as :func:`_atomic_write_table` writes it).
     Returns the ``(sha256, size)`` of the file now at ``path``.
     """
-    tmp = path.with_name(f".{path.name}.tmp")
     group = max(min(rows, MERGED_ROW_GROUP_ROWS), 1)
     options = _small_table_options(schema.empty_table())
     del options["row_group_size"]  # given to each write below
+
+    def write(tmp: Path) -> None:
+        with pq.ParquetWriter(tmp, schema, **options) as writer:
+            pending: list[pa.Table] = []
+            held = written = 0
+
+            def flush(n: int) -> None:
+                nonlocal pending, held, written
+                both = pa.concat_tables(pending).combine_chunks()
+                writer.write_table(both.slice(0, n), row_group_size=group)
+                rest = both.slice(n)
+                pending, held, written = ([rest] if rest.num_rows else []), rest.num_rows, written + n
+
+            for t in tables:
+                pending.append(t)
+                held += t.num_rows
+                while held >= group:
+                    flush(group)
+            if held:
+                flush(held)
+            elif not written:  # no event at all: one empty row group, as write_table
+                writer.write_table(schema.empty_table(), row_group_size=1)
+        if written != rows:
+            raise RuntimeError(f"{path.name}: wrote {written} rows, the shards' footers say {rows}")
+
+    return _atomic_parquet(path, write, only_if_changed=only_if_changed)
+
+
+def _atomic_parquet(path: Path, write: Any, *, only_if_changed: bool) -> tuple[str, int]:
+    """``write(tmp)`` a file beside ``path``, then sync it and move it over ``path`` (left
+    untouched, mtime included, when ``only_if_changed`` and the bytes are the same); nothing
+    is left behind on failure. Returns the ``(sha256, size)`` of the file now at ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp")
     with _disk("write", path):
         try:
-            with pq.ParquetWriter(tmp, schema, **options) as writer:
-                pending: list[pa.Table] = []
-                held = written = 0
-
-                def flush(n: int) -> None:
-                    nonlocal pending, held, written
-                    both = pa.concat_tables(pending).combine_chunks()
-                    writer.write_table(both.slice(0, n), row_group_size=group)
-                    rest = both.slice(n)
-                    pending, held, written = ([rest] if rest.num_rows else []), rest.num_rows, written + n
-
-                for t in tables:
-                    pending.append(t)
-                    held += t.num_rows
-                    while held >= group:
-                        flush(group)
-                if held:
-                    flush(held)
-                elif not written:  # no event at all: one empty row group, as write_table
-                    writer.write_table(schema.empty_table(), row_group_size=1)
-            if written != rows:
-                raise RuntimeError(f"{path.name}: wrote {written} rows, the shards' footers say {rows}")
+            write(tmp)
             if only_if_changed and path.exists() and _same_bytes(tmp, path):
                 tmp.unlink()  # leave the file (and its mtime) alone
                 return file_digest(path)
