@@ -5,7 +5,8 @@ after calibration, on data the calibration did not see.
     python docs/_fidelity_study.py grid-protocol   # PJM East: the held-out protocol, 2011-12 -> 2014-15, AEP (~1 h)
     python docs/_fidelity_study.py grid-search     # PJM East 2011-2012: the search that set the customer classes (~30 min)
     python docs/_fidelity_study.py grid-validation # PJM East 2013: the model variants the protocol's preset was chosen from
-    python docs/_fidelity_study.py grid-aggregate  # PJM East 2013: the preset's classes on a 4000-home feeder (~40 min)
+    python docs/_fidelity_study.py grid-aggregate  # PJM East 2013: the preset's classes on 1000-4000 homes; chooses a size (~5 min)
+    python docs/_fidelity_study.py grid-aggregate-protocol  # PJM East 2014-2015: the chosen size, held out (~10 min)
     python docs/_fidelity_study.py bootstrap       # PJM East yardstick: why the refitted bootstrap sat low (~2 min)
     python docs/_fidelity_study.py home            # UCI household: sample hold-out, other years, TSTR (~5 min)
     python docs/_fidelity_study.py machine         # PRONOSTIA: held-out bearings (~5 min)
@@ -498,14 +499,24 @@ def bootstrap_check() -> None:
 
 
 #: Feeder sizes of the aggregation test (homes; the preset has 1000): the non-residential
-#: classes scale per home, so a 4000-home feeder is four feeders' homes with one shape.
-AGGREGATE_HOMES = 4000
+#: classes scale per home, so a feeder of 4000 homes is four feeders' homes under one shape and
+#: one weather. Written down (with the choice rule below) before any of them was scored.
+AGGREGATE_HOMES = (1000, 2000, 4000)
+
+
+def _aggregate_choice(scores: dict[int, tuple[float, float]]) -> int:
+    """The size 2013 chooses: the lowest discriminative score, ties at 3 decimals broken by the
+    higher NN indistinguishability, then by the smaller feeder."""
+    return min(scores, key=lambda n: (round(scores[n][0], 3), -round(scores[n][1], 3), n))
 
 
 def grid_aggregate() -> None:
-    """2013 only (the choose year): the preset's classes on a feeder of AGGREGATE_HOMES homes,
-    against the preset's 1000 homes and the yardstick: the share of the gap to the yardstick
-    that aggregating closes (the same stored-homes method as grid-validation)."""
+    """2013 only (the choose year): the preset's classes on feeders of AGGREGATE_HOMES homes
+    against 2013, beside the yardstick (real 2011-2012 against 2013): the share of the gap to
+    the yardstick each size closes, and the size 2013 chooses for the held-out row
+    (``grid-aggregate-protocol``). The same stored-homes method as grid-validation."""
+    import time
+
     from twinforge.fidelity.comparison import compare_prepared
 
     real = _pjm("PJME_hourly.csv")
@@ -513,20 +524,57 @@ def grid_aggregate() -> None:
         return
     a0, a1 = (pd.Timestamp(d, tz=TZ_PJM) for d in PJM_A)
     cal = real[(real.index >= a0) & (real.index < a1)].rename(columns={"load_power_w": "feeder_power_w"})
-    out = {}
-    for n in (None, AGGREGATE_HOMES):
+    out, cost = {}, {}
+    for n in AGGREGATE_HOMES:
+        c0 = time.process_time()
         homes = _StoredHomes(PJM_VALIDATION, HOMES_SEED["choose"], n_homes=n)
-        if n is None:
-            out["yardstick"] = compare_prepared(homes.prep, homes.prep.side(cal))
-        out[homes.cfg.n_homes] = compare_prepared(
-            homes.prep, homes.prep.side(homes.feeder(homes.cfg.commercial.model_dump()), match_span=False))
-    print("### PJM East 2013: the preset's classes on a larger feeder (choose year only)\n")
+        cost[n] = time.process_time() - c0
+        if not out:
+            out["yardstick"] = compare_prepared(homes.prep, homes.prep.side(cal), n_boot=BOOT_K)
+        out[n] = compare_prepared(homes.prep, homes.prep.side(homes.feeder(homes.cfg.commercial.model_dump()),
+                                                               match_span=False), n_boot=BOOT_K)
+    print("### PJM East 2013: the preset's classes on larger feeders (choose year only)\n")
     print(table({f"{k} homes" if isinstance(k, int) else k: v for k, v in out.items()}, ["load_power_w"]), "\n")
     y = out.pop("yardstick")
-    (small, big) = out.values()
     for key, label in (("windows.discriminative_score", "discriminative"), ("windows.nn_indistinguishability", "NN")):
-        s0, s1, yv = small.value(key), big.value(key), y.value(key)
-        print(f"{label}: {s0:.3f} -> {s1:.3f} (yardstick {yv:.3f}): closes {(s0 - s1) / (s0 - yv):.0%} of the gap")
+        yv, base = y.value(key), out[AGGREGATE_HOMES[0]].value(key)
+        def ci(r, key=key) -> str:
+            return "[{:.3f}, {:.3f}]".format(*r.metrics["windows"][key.split(".")[1]]["ci"])
+
+        print(f"{label}: yardstick {yv:.3f} {ci(y)}; " + "; ".join(
+            f"{n} homes {r.value(key):.3f} {ci(r)} (closes {(base - r.value(key)) / (base - yv):.0%} of the gap)"
+            for n, r in out.items()))
+    print("CPU of each stored-homes simulation (one year at 1 h): "
+          + ", ".join(f"{n} homes {c:.0f} s" for n, c in cost.items()))
+    chosen = _aggregate_choice({n: (r.value("windows.discriminative_score"), r.value("windows.nn_indistinguishability"))
+                                for n, r in out.items()})
+    print(f"2013 chooses {chosen} homes (lowest discriminative, NN tie-break); grid-aggregate-protocol scores "
+          f"AGGREGATE_CHOSEN = {AGGREGATE_CHOSEN} on 2014-2015")
+
+
+#: The size 2013 chose (grid-aggregate, written here and committed before the held-out score).
+AGGREGATE_CHOSEN: int | None = None
+
+
+def grid_aggregate_protocol() -> None:
+    """The held-out row of the aggregated twin: the preset with AGGREGATE_CHOSEN homes, scored on
+    2014-2015 by the protocol (one run of the larger feeder, no TSTR: the held-out windows and
+    the yardstick as in grid-protocol)."""
+    from twinforge.fidelity import protocol
+
+    if AGGREGATE_CHOSEN is None:
+        print("(skipped: run grid-aggregate first and write its choice into AGGREGATE_CHOSEN)")
+        return
+    real, aep = _pjm("PJME_hourly.csv"), _pjm("AEP_hourly.csv")
+    if real is None or aep is None:
+        return
+    spec = load_spec(PRESETS / "pjm_east.toml")
+    spec = spec.model_copy(update={"config": spec.config.model_copy(update={"n_homes": AGGREGATE_CHOSEN})})
+    res = protocol(real, spec, calibration=PJM_A, holdout=PJM_B, channels=PJM_CH, tz=TZ_PJM, period="1h",
+                   normalise="mean", unseen=aep, n_units=1, seed=0, null_permutations=PROTOCOL_K,
+                   n_boot=BOOT_K, tstr=False)
+    print(f"### PJM East: the held-out protocol, the preset aggregated to {AGGREGATE_CHOSEN} homes\n")
+    print(res.text(), "\n")
 
 
 # ---------------------------------------------------------------------------------------
@@ -685,14 +733,14 @@ def main() -> None:
     ap.add_argument("--chosen", choices=["preset"], default=None,
                     help="home-protocol: skip the 2007 recalibration and the 2008 choice (a full run chose the preset)")
     ap.add_argument("part", choices=["home", "home-protocol", "grid-search", "grid-validation", "grid-protocol",
-                                     "grid-aggregate", "machine", "machine-protocol",
+                                     "grid-aggregate", "grid-aggregate-protocol", "machine", "machine-protocol",
                                      "bootstrap"])
     args = ap.parse_args()
     _quiet()
     if args.part == "home-protocol":
         return home_protocol(args.chosen)
     {"home": home, "home-protocol": home_protocol, "grid-search": grid_search, "grid-validation": grid_validation, "grid-protocol": grid_protocol,
-     "grid-aggregate": grid_aggregate, "machine": machine, "machine-protocol": machine_protocol,
+     "grid-aggregate": grid_aggregate, "grid-aggregate-protocol": grid_aggregate_protocol, "machine": machine, "machine-protocol": machine_protocol,
      "bootstrap": bootstrap_check}[args.part]()
 
 
