@@ -8,6 +8,7 @@ after calibration, on data the calibration did not see.
     python docs/_fidelity_study.py grid-aggregate  # PJM East 2013: the preset's classes on 1000-4000 homes; chooses a size (~5 min)
     python docs/_fidelity_study.py grid-aggregate-protocol  # PJM East 2014-2015: the chosen size, held out (~10 min)
     python docs/_fidelity_study.py bootstrap       # PJM East yardstick: why the refitted bootstrap sat low (~2 min)
+    python docs/_fidelity_study.py home-details    # UCI household 2008 (choose year): base, meter steps, dinner, drift (~2 min)
     python docs/_fidelity_study.py home            # UCI household: sample hold-out, other years, TSTR (~5 min)
     python docs/_fidelity_study.py machine         # PRONOSTIA: held-out bearings (~5 min)
     python docs/_fidelity_study.py machine-protocol # PRONOSTIA per snapshot: yardstick, twin, every pair, IMS (~3 min)
@@ -252,6 +253,84 @@ def home_protocol(chosen: str | None = None) -> None:
     print(f"TSTR, day-ahead at 1 h, tested on real B: MAE trained on real A {t.trtr['mae']:.1f} W, on the twin's A "
           f"{t.tstr['mae']:.1f} W, seasonal naive {t.baseline['mae']:.1f} W: twin / real = {ratio:.3f} "
           f"({'pass' if ratio <= 1.1 else 'fail'}: rule <= 1.1)")
+
+
+#: Root seed of the twin runs that home-details compares with the choose year (2008).
+DETAILS_SEED = 2008
+
+
+def _day_stats(df: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Per local day of one 1-min mains trace: the night base (1 % quantile of 01:00-05:00),
+    the cold appliances' share of the night (median - base), the night's flat minutes (no
+    change from the minute before), the evening peak time (the highest 15-min mean,
+    17:00-23:00) and the day's mean [W]."""
+    x = df["mains_power_w"].tz_convert(tz)
+    h = x.index.hour + x.index.minute / 60.0
+    day = x.index.normalize()
+    night = x[(h >= 1.0) & (h < 5.0)]
+    nd = night.index.normalize()
+    flat = (night.diff() == 0.0) & (night.index.to_series().diff() == pd.Timedelta("1min")).to_numpy()
+    eve = x[(h >= 17.0) & (h < 23.0)].resample("15min").mean().dropna()
+    eve = eve[eve.index.hour >= 17]
+    peak = eve.groupby(eve.index.normalize()).idxmax()
+    out = pd.DataFrame({
+        "base_w": night.groupby(nd).quantile(0.01),
+        "cold_w": night.groupby(nd).median() - night.groupby(nd).quantile(0.01),
+        "flat_share": flat.groupby(nd).mean(),
+        "mean_w": x.groupby(day).mean(),
+        "n": x.groupby(day).size(),
+    })
+    out["peak_h"] = pd.Series(peak.map(lambda t: t.hour + t.minute / 60.0).to_numpy(), index=peak.index)
+    return out[out["n"] >= 1380]  # whole days only
+
+
+def home_details() -> None:
+    """The home details the held-out days pointed at (an always-on base separate from cycling
+    cold appliances, the meter's resolution, a fixed dinner time, seasonal drift), re-checked
+    on the choose year only (January - November 2008): the real house against two runs of the
+    shipped preset over the same days."""
+    real = _uci_full()
+    if real is None:
+        return
+    choose = _local_cut(real, UCI_CHOOSE, TZ_UCI)
+    spec = load_spec(PRESETS / "uci_household.toml")
+    t0 = pd.Timestamp(UCI_CHOOSE[0], tz=TZ_UCI)
+    days = (pd.Timestamp(UCI_CHOOSE[1], tz=TZ_UCI) - t0) / pd.Timedelta("1D")
+    synth = simulate_runs("home", spec.config, t0, days, "1min", ["mains_power_w"], seed=DETAILS_SEED, n_runs=2)
+    sides = {"real 2008": _day_stats(choose, TZ_UCI)}
+    sides["twin"] = pd.concat([_day_stats(g.drop(columns="run_id"), TZ_UCI) for _, g in synth.groupby("run_id")])
+    print("### UCI household, January - November 2008 (choose year): the home details\n")
+    print(f"whole days: real {len(sides['real 2008'])}, twin {len(sides['twin'])} (2 runs, seed {DETAILS_SEED})\n")
+
+    def q(v: pd.Series) -> str:
+        v = v.dropna()
+        return f"{v.median():.3g} [{v.quantile(0.1):.3g}, {v.quantile(0.9):.3g}]"
+
+    print("| per day (median [10 %, 90 %]) | real 2008 | twin |\n|---|---|---|")
+    for col, label in (("base_w", "night base: 1 % quantile, 01:00-05:00 [W]"),
+                       ("cold_w", "night median above the base (cold appliances) [W]"),
+                       ("flat_share", "night minutes equal to the minute before (meter steps)"),
+                       ("peak_h", "evening peak: highest 15-min mean, 17:00-23:00 [local h]"),
+                       ("mean_w", "daily mean [W]")):
+        print(f"| {label} | " + " | ".join(q(sd[col]) for sd in sides.values()) + " |")
+    for name, sd in sides.items():
+        wd = sd[sd.index.dayofweek < 5]["peak_h"]
+        print(f"{name}: weekday evening peak SD {wd.std():.2f} h, share within +-30 min of its median "
+              f"{((wd - wd.median()).abs() <= 0.5).mean():.2f}")
+    vals = choose["mains_power_w"].dropna().to_numpy()
+    print(f"real meter resolution: smallest step between distinct values {np.diff(np.unique(vals)).min():.3g} W; "
+          f"share of values on a 10 W grid {np.mean(np.isclose(vals % 10.0, 0.0) | np.isclose(vals % 10.0, 10.0)):.3f}")
+    sv = synth["mains_power_w"].to_numpy()
+    print(f"twin meter resolution: smallest step {np.diff(np.unique(sv)).min():.3g} W; share on a 10 W grid "
+          f"{np.mean(np.isclose(sv % 10.0, 0.0) | np.isclose(sv % 10.0, 10.0)):.3f}")
+    months = pd.DataFrame({name: sd["mean_w"].groupby(sd.index.month).mean() for name, sd in sides.items()})
+    print("\nmonthly mean of the daily mean [W]:")
+    print(months.round(0).T.to_string())
+    for name in months:
+        m = months[name]
+        print(f"{name}: highest / lowest month {m.max() / m.min():.2f}; "
+              f"day-to-day SD within months / mean {sides[name]['mean_w'].groupby(sides[name].index.month).std().mean() / m.mean():.2f}")
+    print(f"correlation of the monthly means, real vs twin: {months.iloc[:, 0].corr(months.iloc[:, 1]):.2f}\n")
 
 
 # ---------------------------------------------------------------------------------------
@@ -732,14 +811,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chosen", choices=["preset"], default=None,
                     help="home-protocol: skip the 2007 recalibration and the 2008 choice (a full run chose the preset)")
-    ap.add_argument("part", choices=["home", "home-protocol", "grid-search", "grid-validation", "grid-protocol",
+    ap.add_argument("part", choices=["home", "home-protocol", "home-details", "grid-search", "grid-validation", "grid-protocol",
                                      "grid-aggregate", "grid-aggregate-protocol", "machine", "machine-protocol",
                                      "bootstrap"])
     args = ap.parse_args()
     _quiet()
     if args.part == "home-protocol":
         return home_protocol(args.chosen)
-    {"home": home, "home-protocol": home_protocol, "grid-search": grid_search, "grid-validation": grid_validation, "grid-protocol": grid_protocol,
+    {"home": home, "home-protocol": home_protocol, "home-details": home_details, "grid-search": grid_search, "grid-validation": grid_validation, "grid-protocol": grid_protocol,
      "grid-aggregate": grid_aggregate, "grid-aggregate-protocol": grid_aggregate_protocol, "machine": machine, "machine-protocol": machine_protocol,
      "bootstrap": bootstrap_check}[args.part]()
 
