@@ -315,8 +315,9 @@ def home_details() -> None:
         print(f"| {label} | " + " | ".join(q(sd[col]) for sd in sides.values()) + " |")
     for name, sd in sides.items():
         wd = sd[sd.index.dayofweek < 5]["peak_h"]
+        near = ((wd - wd.median()).abs() <= 0.5).mean()
         print(f"{name}: weekday evening peak SD {wd.std():.2f} h, share within +-30 min of its median "
-              f"{((wd - wd.median()).abs() <= 0.5).mean():.2f}")
+              f"{near:.2f} ({wd.count()} weekdays, standard error {np.sqrt(near * (1 - near) / wd.count()):.3f})")
     vals = choose["mains_power_w"].dropna().to_numpy()
     print(f"real meter resolution: smallest step between distinct values {np.diff(np.unique(vals)).min():.3g} W; "
           f"share of values on a 10 W grid {np.mean(np.isclose(vals % 10.0, 0.0) | np.isclose(vals % 10.0, 10.0)):.3f}")
