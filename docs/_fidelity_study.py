@@ -638,24 +638,26 @@ def grid_aggregate() -> None:
 AGGREGATE_CHOSEN: int | None = 2000
 
 
-def grid_aggregate_protocol() -> None:
+def grid_aggregate_protocol(homes: int | None = None) -> None:
     """The held-out row of the aggregated twin: the preset with AGGREGATE_CHOSEN homes, scored on
     2014-2015 by the protocol (one run of the larger feeder, no TSTR: the held-out windows and
-    the yardstick as in grid-protocol)."""
+    the yardstick as in grid-protocol). ``homes=1000``: the preset's own size in the same shape
+    (one run), the reference the aggregated row is read against."""
     from twinforge.fidelity import protocol
 
-    if AGGREGATE_CHOSEN is None:
+    n_homes = homes or AGGREGATE_CHOSEN
+    if n_homes is None:
         print("(skipped: run grid-aggregate first and write its choice into AGGREGATE_CHOSEN)")
         return
     real, aep = _pjm("PJME_hourly.csv"), _pjm("AEP_hourly.csv")
     if real is None or aep is None:
         return
     spec = load_spec(PRESETS / "pjm_east.toml")
-    spec = spec.model_copy(update={"config": spec.config.model_copy(update={"n_homes": AGGREGATE_CHOSEN})})
+    spec = spec.model_copy(update={"config": spec.config.model_copy(update={"n_homes": n_homes})})
     res = protocol(real, spec, calibration=PJM_A, holdout=PJM_B, channels=PJM_CH, tz=TZ_PJM, period="1h",
                    normalise="mean", unseen=aep, n_units=1, seed=0, null_permutations=PROTOCOL_K,
                    n_boot=BOOT_K, tstr=False)
-    print(f"### PJM East: the held-out protocol, the preset aggregated to {AGGREGATE_CHOSEN} homes\n")
+    print(f"### PJM East: the held-out protocol, the preset on {n_homes} homes (one run)\n")
     print(res.text(), "\n")
 
 
@@ -814,6 +816,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chosen", choices=["preset"], default=None,
                     help="home-protocol: skip the 2007 recalibration and the 2008 choice (a full run chose the preset)")
+    ap.add_argument("--homes", type=int, default=None,
+                    help="grid-aggregate-protocol: the feeder's homes (default: the size 2013 chose)")
     ap.add_argument("part", choices=["home", "home-protocol", "home-details", "grid-search", "grid-validation", "grid-protocol",
                                      "grid-aggregate", "grid-aggregate-protocol", "machine", "machine-protocol",
                                      "bootstrap"])
@@ -821,6 +825,8 @@ def main() -> None:
     _quiet()
     if args.part == "home-protocol":
         return home_protocol(args.chosen)
+    if args.part == "grid-aggregate-protocol":
+        return grid_aggregate_protocol(args.homes)
     {"home": home, "home-protocol": home_protocol, "home-details": home_details, "grid-search": grid_search, "grid-validation": grid_validation, "grid-protocol": grid_protocol,
      "grid-aggregate": grid_aggregate, "grid-aggregate-protocol": grid_aggregate_protocol, "machine": machine, "machine-protocol": machine_protocol,
      "bootstrap": bootstrap_check}[args.part]()
