@@ -2,11 +2,11 @@
 after calibration, on data the calibration did not see.
 
     python docs/_fidelity_study.py home-protocol   # UCI household: 2007 recalibrates, 2008 chooses, 2009-10 reports
-    python docs/_fidelity_study.py grid-protocol   # PJM East: the held-out protocol, 2011-12 -> 2014-15, AEP (~1 h)
+    python docs/_fidelity_study.py grid-protocol   # PJM East: the held-out protocol, 2011-12 -> 2014-15, AEP (~12 min CPU)
     python docs/_fidelity_study.py grid-search     # PJM East 2011-2012: the search that set the customer classes (~30 min)
     python docs/_fidelity_study.py grid-validation # PJM East 2013: the model variants the protocol's preset was chosen from
-    python docs/_fidelity_study.py grid-aggregate  # PJM East 2013: the preset's classes on 1000-4000 homes; chooses a size (~5 min)
-    python docs/_fidelity_study.py grid-aggregate-protocol  # PJM East 2014-2015: the chosen size, held out (~10 min)
+    python docs/_fidelity_study.py grid-aggregate  # PJM East 2013: the preset's classes on 1000-4000 homes; chooses a size (~5 min CPU)
+    python docs/_fidelity_study.py grid-aggregate-protocol  # PJM East 2014-2015: the chosen size, held out (~8 min CPU; --homes N another size)
     python docs/_fidelity_study.py bootstrap       # PJM East yardstick: why the refitted bootstrap sat low (~2 min)
     python docs/_fidelity_study.py home-details    # UCI household 2008 (choose year): base, meter steps, dinner, drift (~2 min)
     python docs/_fidelity_study.py home            # UCI household: sample hold-out, other years, TSTR (~5 min)
