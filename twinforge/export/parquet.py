@@ -812,20 +812,11 @@ def merged_events(root: Path, entries: Sequence[Mapping[str, Any]]) -> tuple[pa.
     if not schemas:
         empty = concat_events([])
         return empty.schema, 0, iter(())
-    target = _unify_struct_types([s.field("params").type for s in schemas])
-    fixed = [
-        s if pa.types.is_string(s.field("params").type)  # a dataset of format 1 (JSON params)
-        else s.set(s.get_field_index("params"), pa.field("params", target))
-        for s in schemas
-    ]
-    schema = pa.unify_schemas(fixed, promote_options="permissive")
-    if pa.types.is_struct(schema.field("params").type) and schema.field("params").type.num_fields == 0:
-        schema = schema.set(schema.get_field_index("params"), pa.field("params", pa.null()))
+    schema = _events_schema(schemas)
 
     def tables() -> Iterator[pa.Table]:
         for f in files:
-            t = concat_events([_strip(pq.read_table(f))])  # its params conformed alone
-            t = t.sort_by([("start", "ascending"), ("event_id", "ascending")])
+            t = _strip(pq.read_table(f)).sort_by([("start", "ascending"), ("event_id", "ascending")])
             yield _conform(t, schema)
 
     return schema, sum(m.num_rows for m in metas), tables()
@@ -845,7 +836,9 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
             continue
         column = table.column(field.name)
         if column.type != field.type:
-            if pa.types.is_struct(field.type):
+            if pa.types.is_null(field.type):  # params of runs that have none
+                column = pa.nulls(table.num_rows)
+            elif pa.types.is_struct(field.type):
                 column = _cast_params(column, field.type)
             else:
                 column = column.cast(field.type)
@@ -1704,20 +1697,29 @@ def _events_with_params(table: pa.Table) -> pa.Table:
 
 
 def concat_events(tables: Sequence[pa.Table]) -> pa.Table:
-    """Events tables of several runs as one: their ``params`` structs unified
-    (:func:`_unify_struct_types`), rows in the given order."""
-    tables = [t for t in tables]
+    """Events tables of several runs as one (:func:`_events_schema`), rows in the given order."""
+    tables = list(tables)
     if not tables:
         return _events_with_params(EVENTS_SCHEMA.empty_table())
-    target = _unify_struct_types([t.schema.field("params").type for t in tables])
-    fixed = []
-    for t in tables:
-        if "params" in t.schema.names and pa.types.is_string(t.schema.field("params").type):
-            fixed.append(t)  # a dataset of format 1 (JSON params): kept as it is
-            continue
-        i = t.schema.get_field_index("params")
-        fixed.append(t.set_column(i, pa.field("params", target), _cast_params(t.column(i), target)))
-    return _events_with_params(pa.concat_tables(fixed, promote_options="permissive"))
+    schema = _events_schema([t.schema for t in tables])
+    return pa.concat_tables([_conform(t, schema) for t in tables])
+
+
+def _events_schema(schemas: Sequence[pa.Schema]) -> pa.Schema:
+    """The schema of several runs' events as one table: their ``params`` structs unified
+    (:func:`_unify_struct_types`; a dataset of format 1 keeps its JSON-string ``params``),
+    stored as a null column where no event has a parameter, other columns promoted."""
+    target = _unify_struct_types([s.field("params").type for s in schemas])
+    fixed = [
+        s if pa.types.is_string(s.field("params").type)  # a dataset of format 1 (JSON params)
+        else s.set(s.get_field_index("params"), pa.field("params", target))
+        for s in schemas
+    ]
+    schema = pa.unify_schemas(fixed, promote_options="permissive")
+    params = schema.field("params").type
+    if pa.types.is_struct(params) and params.num_fields == 0:
+        schema = schema.set(schema.get_field_index("params"), pa.field("params", pa.null()))
+    return schema
 
 
 def _id_arrays(twin: str, run_id: int, n: int) -> list[pa.Array]:
