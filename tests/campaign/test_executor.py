@@ -29,6 +29,7 @@ def serial(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # worker processes end to end (10-20 s): make test-slow
 def test_same_bytes_with_1_2_or_4_workers(serial, tmp_path):
     c = CampaignSpec.from_data(HOME)
     ref = digest(serial)

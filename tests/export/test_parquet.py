@@ -726,6 +726,7 @@ except OSError as e:
 """
 
 
+@pytest.mark.slow  # a real tmpfs in its own mount namespace, end to end (10-20 s): make test-slow
 def test_disk_full_gives_a_clear_error_and_keeps_earlier_runs(tmp_path):
     """ENOSPC for real: a 1 MB tmpfs in a private mount namespace (Linux, root only)."""
     import shutil

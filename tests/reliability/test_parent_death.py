@@ -62,6 +62,7 @@ def survivors(procs: list, timeout_s: float = 30) -> list:
     return alive
 
 
+@pytest.mark.slow  # worker processes end to end (10-20 s): make test-slow
 def test_kill_9_of_the_parent_ends_every_worker(tmp_path):
     proc = start(tmp_path)
     kids = busy_descendants(proc, tmp_path / "out")
@@ -71,6 +72,7 @@ def test_kill_9_of_the_parent_ends_every_worker(tmp_path):
     assert alive == [], f"orphans left: {[(p.pid, p.name()) for p in alive]}"
 
 
+@pytest.mark.slow  # worker processes end to end (10-20 s): make test-slow
 def test_ctrl_c_stops_the_campaign_with_one_line_and_no_process_left(tmp_path):
     proc = start(tmp_path)
     kids = busy_descendants(proc, tmp_path / "out")
