@@ -22,7 +22,6 @@ from twinforge.twins.machine import (
 
 # --------------------------------------------------------------------------- frozen old draws
 # draw_home and draw_machine as hand-written before they sampled their laws (main at 7af2cbe).
-# ruff: noqa: E501
 
 def _pick(probs: dict[str, float], order: list[str], u: float) -> str:
     """The name drawn by the uniform ``u`` from ``probs`` taken in the fixed ``order``."""
