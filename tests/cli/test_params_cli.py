@@ -31,8 +31,8 @@ def test_the_home_space_with_defaults(capsys):
     data = _json(capsys, "home")
     ua = _row(data, "envelope.ua_w_per_k")
     assert (ua["unit"], ua["valid"], ua["calibration"]) == ("W K-1", "(10, 5000]", [50.0, 600.0])
-    assert ua["law"] == ("lognormal(median_per_m2=1.8 (diversity.ua_per_m2_median), sigma=0.25 (diversity.ua_sigma)); "
-                         "times the drawn envelope.floor_area_m2, clipped [20, 4000]")
+    assert ua["law"] == ("lognormal(median=the drawn envelope.floor_area_m2 x per_m2 (per_m2=1.8 "
+                         "(diversity.ua_per_m2_median)), sigma=0.25 (diversity.ua_sigma)), clipped [20, 4000]")
     assert _row(data, "hvac.heating")["valid"] == ["heat_pump", "resistive", "gas", "none"]
     assert _row(data, "ev")["value"] == "absent"
     assert _row(data, "diversity.floor_area_sigma")["law"] is None  # a fleet law is not varied itself

@@ -54,59 +54,22 @@ def test_law_samples_follow_their_distribution_and_clip():
     assert on.dtype == bool and abs(on.mean() - 0.25) < 0.03
 
 
-def test_laws_still_drawn_by_code_say_so():
-    with pytest.raises(ValueError, match="a derived law is drawn by the twin's code"):
+def test_gated_derived_and_categorical_laws_draw_as_declared():
+    rng, ref = np.random.default_rng(3), np.random.default_rng(3)
+    laws = {
+        "a": Law("uniform", {"range": (1.0, 2.0)}, gate=0.5, off=0.0),  # drawn only when the gate is on
+        "b": Law("uniform", {"range": (1.0, 2.0)}, gate=0.5, off=0.0, draws_when_off=True),
+        "c": Law("derived", of=("a", "setting"), fn=lambda a, c: a + c, rule="a + the setting"),
+        "d": Law("categorical", {"x": "diversity.px", "y": 0.25}, choices=("x", "y", "z"), rule="else z"),
+        "e": Law("normal", {"mean": 0.0, "sd": 1.0}, gate="diversity.on", variate="draw.z.1"),
+    }
+    for on in (True, False):
+        values = {"c": 10.0, "e": -1.0, "diversity": {"px": 0.5, "on": on}}
+        drawn = draw_laws(laws, values, rng, stream={"z": np.array([0.5, 2.0])})
+        a = ref.uniform(1.0, 2.0) if ref.random() < 0.5 else 0.0
+        b_on, b = ref.random() < 0.5, ref.uniform(1.0, 2.0)
+        u = ref.random()
+        assert drawn == {"a": a, "b": b if b_on else 0.0, "c": a + 10.0,
+                         "d": "x" if u < 0.5 else "y" if u < 0.75 else "z", "e": 2.0 if on else -1.0}
+    with pytest.raises(ValueError, match="a derived law needs fn"):
         Law("derived", of=("x",), rule="...").sample(np.random.default_rng(0), lambda p: 1.0)
-    with pytest.raises(ValueError, match="a uniform law with a gate is drawn by the twin's code"):
-        Law("uniform", {"range": (0.0, 1.0)}, gate=0.5).sample(np.random.default_rng(0), lambda p: 1.0)
-
-
-def _law_matches_draws(twin, diversity, n, seed):
-    """Two-sample KS of each sampleable law of the twin's space against what its draw code gives."""
-    from twinforge.core.params import get_path
-    from twinforge.core.registry import TWINS
-
-    cls = TWINS.get(twin)
-    base = cls.Config()
-    drawn = [cls.draw(base, diversity, np.random.default_rng([seed, i])).model_dump() for i in range(n)]
-    values = {**base.model_dump(), "diversity": diversity.model_dump()}
-    rng = np.random.default_rng(seed)
-    space = cls.parameter_space()
-    checked = {}
-    for path, law in cls.laws.items():
-        kind = space[path].kind
-        if kind not in ("float", "int", "bool", "section"):
-            continue
-        try:
-            law.sample(rng, lambda x, path=path: get_path(values, path if x == "setting" else x))
-        except (ValueError, KeyError):
-            continue  # categorical, gated, derived or per-m2 laws: drawn by the code only
-        ours = [law.sample(rng, lambda x, path=path: get_path(values, path if x == "setting" else x)) for _ in range(n)]
-        theirs = [get_path(d, path) is not None if kind == "section" else get_path(d, path) for d in drawn]
-        if any(x is None for x in theirs):
-            continue  # a setting left unset (None) by the base
-        o, t = np.asarray(ours, float), np.asarray(theirs, float)
-        if np.ptp(o) == 0.0 or np.ptp(t) == 0.0:  # a law at zero spread: the same constant
-            checked[path] = float(np.array_equal(np.unique(o), np.unique(t)))
-        else:
-            checked[path] = stats.ks_2samp(o, t, method="asymp").pvalue
-    return checked
-
-
-def test_the_declared_laws_are_what_the_home_draw_does():
-    from twinforge.twins.home import HomeDiversity
-
-    p = _law_matches_draws("home", HomeDiversity(cooling_share=0.4, heat_setpoint_sd_k=1.5, floor_area_sigma=0.6), 300, 5)
-    assert set(p) == {"envelope.floor_area_m2", "hvac.cooling", "hvac.heat_setpoint_c", "ev"}
-    assert min(p.values()) > 0.001, p
-
-
-def test_the_declared_laws_are_what_the_machine_draw_does():
-    from twinforge.twins.machine import MachineDiversity
-
-    div = MachineDiversity(radial_load_sigma=0.2, shaft_speed_sigma=0.1, background_impact_g_sigma=0.5,
-                           impact_scale_sigma=0.4, outer_race_angle_sd_deg=10.0)
-    p = _law_matches_draws("machine", div, 200, 6)
-    assert {"radial_load_n", "shaft_speed_rpm", "ambient_temp_c", "vibration.background_rms_g",
-            "vibration.impact_outer_race_g", "vibration.background_impact_g"} <= set(p)
-    assert min(p.values()) > 0.001, p

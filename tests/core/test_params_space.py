@@ -85,7 +85,7 @@ def test_a_feeders_homes_have_the_home_twins_laws_per_home():
     area = space["home.envelope.floor_area_m2"].law
     assert area.args == {"median": "homes.floor_area_median_m2", "sigma": "homes.floor_area_sigma"}
     assert area.per == "feeder home" and area.clip == HOME_LAWS["envelope.floor_area_m2"].clip
-    assert space["home.envelope.ua_w_per_k"].law.of == ("home.envelope.floor_area_m2",)
+    assert space["home.envelope.ua_w_per_k"].law.args["median"].of == ("home.envelope.floor_area_m2",)
     assert space["homes.pv_share"].law.args == {"range": "diversity.pv_share_range"}
     assert space["homes.pv_share"].valid == ValidRange(0.0, 1.0)
 
@@ -103,7 +103,7 @@ def test_the_space_holds_units_ranges_defaults_and_kinds():
     space = HomeTwin.parameter_space()
     ua = space["envelope.ua_w_per_k"]
     assert (ua.kind, ua.unit, ua.default) == ("float", "W K-1", HomeConfig().envelope.ua_w_per_k)
-    assert ua.calibration == Bound(50.0, 600.0) and ua.law.of == ("envelope.floor_area_m2",)
+    assert ua.calibration == Bound(50.0, 600.0) and "envelope.floor_area_m2" in ua.law.paths()
     assert space["occupancy.n_occupants"].kind == "int" and space["occupancy.n_occupants"].unit == "count"
     assert space["hvac.heating"].kind == "literal" and "gas" in space["hvac.heating"].choices
     assert space["hvac.cooling"].kind == "bool"

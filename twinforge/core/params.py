@@ -32,7 +32,8 @@ from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel
 
 __all__ = [
-    "ROW_FIELDS", "Bound", "Law", "Parameter", "ValidRange", "build_space", "check_range", "draw_laws", "get_path",
+    "ROW_FIELDS", "Bound", "Law", "Parameter", "Stream", "ValidRange", "build_space", "check_range", "draw_laws",
+    "draw_stream", "get_path",
     "nearest_paths", "set_path", "space_lookup", "space_rows", "unit_of", "unknown_path",
 ]
 
@@ -141,21 +142,73 @@ class ValidRange:
 # --------------------------------------------------------------------------- laws
 
 #: A law's argument: a number, a dotted path (a diversity field ``diversity.<f>``, another
-#: setting), or ``"setting"`` (the run's own value of the parameter, as the scenario sets it).
-Arg = float | str
+#: setting, a variate of the twin's stream ``draw.<name>[.<i>]``), ``"setting"`` (the run's own
+#: value of the parameter, as the scenario sets it) or a derived :class:`Law` (a value computed
+#: from others, e.g. a median per m2 times the drawn floor area).
+Arg = Any
+
+#: What a twin's stream draws before its laws, in order: ``{name: (kind, n)}``, ``kind``
+#: ``normal`` (``rng.standard_normal``) or ``uniform`` (``rng.random``, on [0, 1)), ``n`` draws
+#: (None: one number). A law reads them as ``draw.<name>`` or ``draw.<name>.<i>``.
+Stream = Mapping[str, tuple[Literal["normal", "uniform"], "int | None"]]
+
+
+def draw_stream(stream: Stream, rng: np.random.Generator) -> dict[str, Any]:
+    """The variates of ``stream`` from ``rng``, every one drawn whether a law uses it or not
+    (so the draws do not depend on the scenario's switches): ``{name: float or array}``."""
+    out: dict[str, Any] = {}
+    for name, (kind, n) in stream.items():
+        if kind == "normal":
+            out[name] = rng.standard_normal(n) if n is not None else float(rng.standard_normal())
+        elif kind == "uniform":
+            out[name] = rng.random(n) if n is not None else float(rng.random())
+        else:
+            raise ValueError(f"stream variate {name!r}: kind must be normal or uniform, got {kind!r}")
+    return out
+
+
+def _special(x: str) -> bool:
+    """Whether a path names no setting: the law's own (``"setting"``) or a stream variate."""
+    return x == "setting" or x.startswith("draw.")
 
 
 @dataclass(frozen=True)
 class Law:
-    """How the twin's diversity varies one setting from run to run, written as data.
+    """How the twin's diversity varies one setting from run to run, written as data; sampling
+    it (:meth:`sample`, :func:`draw_laws`) IS the twin's draw.
 
     ``dist`` names the law (``lognormal`` with ``median``/``sigma``, ``normal`` with
     ``mean``/``sd``, ``uniform`` with ``range`` = a ``(low, high)`` pair, ``bernoulli`` with
-    ``p``, ``categorical`` with ``p`` per choice, ``derived`` for a setting computed from
-    others: ``of`` names them and ``rule`` says how). Arguments are numbers or dotted paths
-    (:data:`Arg`); ``clip`` bounds the drawn value; ``gate`` is the probability that the
-    setting is drawn at all (else it is off: 0 or absent); ``per`` is what each draw makes
-    (a run, a feeder home).
+    ``p``, ``categorical`` with ``p`` = probabilities of 1, 2, ... (a sequence) or of named
+    choices (a table), or one share per named choice as its arguments, ``derived`` for a
+    setting computed from others). Arguments are numbers, dotted paths or derived laws
+    (:data:`Arg`), in the units of the setting they draw.
+
+    Attributes
+    ----------
+    clip : pair, optional
+        Bounds of the value (after ``fn``) [the setting's unit].
+    gate : Arg, optional
+        Whether the law applies to this run: a probability (a Bernoulli draw ``rng.random() <
+        p``, taken first: a share of the fleet has it) or a bool path (a switch; no draw).
+        Off, the value is ``off``; the law's own draw is skipped unless ``draws_when_off``.
+    off : Arg, optional
+        The value when the gate is off (None: the setting) [the setting's unit].
+    draws_when_off : bool
+        Draw the law's variate even with the gate off, so the stream does not depend on it.
+    of, fn, rule : paths, function, text
+        ``fn(x, *values of of)`` maps the drawn ``x`` to the value (``derived``: ``fn(*values
+        of of, **args)``, nothing drawn); ``rule`` says it in words. ``of`` may hold ``"setting"`` and
+        ``draw.<name>`` variates; a path already drawn by an earlier law reads its drawn value.
+    variate : str, optional
+        ``draw.<name>[.<i>]``: the law transforms this standard variate of the twin's
+        :data:`Stream` (a standard normal for ``lognormal``/``normal``, a uniform on [0, 1)
+        otherwise) instead of drawing its own; two laws on one variate share one draw.
+    choices : tuple
+        ``categorical``: the choices in their fixed order (named probabilities are taken in this
+        order; a choice without a share is the draw beyond the shares). Empty: sorted names.
+    per : str
+        What each draw makes (a run, a feeder home).
 
     Examples
     --------
@@ -163,6 +216,9 @@ class Law:
     ...                         "sigma": "diversity.floor_area_sigma"}, clip=(25.0, 600.0))
     >>> law.describe({"diversity.floor_area_median_m2": 95.0, "diversity.floor_area_sigma": 0.3}.get)
     'lognormal(median=95 (diversity.floor_area_median_m2), sigma=0.3 (diversity.floor_area_sigma)), clipped [25, 600]'
+    >>> round(law.sample(np.random.default_rng(0), {"diversity.floor_area_median_m2": 95.0,
+    ...                                             "diversity.floor_area_sigma": 0.3}.get), 3)
+    98.652
     """
 
     dist: Literal["lognormal", "normal", "uniform", "bernoulli", "categorical", "derived"]
@@ -172,14 +228,21 @@ class Law:
     of: tuple[str, ...] = ()
     rule: str = ""
     per: str = "run"
+    fn: Callable[..., Any] | None = field(default=None, compare=False)
+    off: Arg | None = None
+    draws_when_off: bool = False
+    variate: str | None = None
+    choices: tuple[Any, ...] = ()
 
     def paths(self) -> Iterator[str]:
-        """Every dotted path the law reads."""
-        for v in (*self.args.values(), *(self.clip or ()), self.gate):
+        """Every dotted path of a setting or a fleet law that the law reads."""
+        for v in (*self.args.values(), *(self.clip or ()), self.gate, self.off):
             for x in v if isinstance(v, tuple) else (v,):
-                if isinstance(x, str) and x != "setting":
+                if isinstance(x, Law):
+                    yield from x.paths()
+                elif isinstance(x, str) and not _special(x):
                     yield x
-        yield from self.of
+        yield from (p for p in self.of if not _special(p))
 
     def moved(self, config_prefix: str, diversity_prefix: str, per: str) -> Law:
         """The same law for settings moved under ``config_prefix`` (``home.``), its
@@ -188,50 +251,86 @@ class Law:
         def mv(x: Any) -> Any:
             if isinstance(x, tuple):
                 return tuple(mv(y) for y in x)
-            if not isinstance(x, str) or x == "setting":
+            if isinstance(x, Law):
+                return x.moved(config_prefix, diversity_prefix, per)
+            if not isinstance(x, str) or _special(x):
                 return x
             return diversity_prefix + x.removeprefix("diversity.") if x.startswith("diversity.") else config_prefix + x
 
         return replace(self, args={k: mv(v) for k, v in self.args.items()},
-                       clip=None if self.clip is None else mv(self.clip), gate=mv(self.gate),
+                       clip=None if self.clip is None else mv(self.clip), gate=mv(self.gate), off=mv(self.off),
                        of=tuple(mv(p) for p in self.of), per=per)
 
     def sample(self, rng: np.random.Generator, value: Callable[[str], Any]) -> Any:
         """One draw of the law from ``rng``; ``value(path)`` resolves its arguments (``"setting"``
-        included: the run's own value of the parameter).
+        included: the run's own value of the parameter; ``draw.<name>``: a stream variate).
 
-        Each law uses ``rng`` as the twins' draw code always has, so a draw function that
-        samples its laws here keeps its bytes: ``uniform``: ``rng.uniform(low, high)``;
-        ``lognormal``: ``median * rng.lognormal(0, sigma)``; ``normal``:
-        ``rng.normal(mean, sd)``; ``bernoulli``: ``rng.random() < p``; then ``clip``.
-        A law with an argument left unset (``None``, e.g. a range not given) keeps the setting.
-        ``categorical``, ``derived`` and gated laws are still drawn by the twins' code
-        (ValueError).
+        Each law uses ``rng`` as the twins' draw code always has, so the draws keep their
+        bytes: the gate first (``rng.random() < p``, a share gate), then ``uniform``:
+        ``rng.uniform(low, high)``; ``lognormal``: ``median * rng.lognormal(0, sigma)``;
+        ``normal``: ``rng.normal(mean, sd)``; ``bernoulli``: ``rng.random() < p``;
+        ``categorical``: ``rng.choice`` of 1..n with a sequence ``p``, else one
+        ``rng.random()`` against the running sums of the shares; then ``fn``, then ``clip``.
+        With a ``variate`` ``v`` nothing is drawn here: ``low + v (high - low)``, ``median
+        exp(sigma v)``, ``mean + sd v``, ``v < p``, the shares against ``v``. A law with an
+        argument left unset (``None``, e.g. a range not given) keeps the setting.
         """
 
         def arg(x: Any) -> Any:
             if isinstance(x, tuple):
                 return tuple(arg(y) for y in x)
+            if isinstance(x, Law):
+                return x.sample(rng, value)
             return value(x) if isinstance(x, str) else x
 
         a = {k: arg(v) for k, v in self.args.items()}
         if any(v is None for v in a.values()):  # a law left unset (a None range) keeps the setting
             return value("setting")
-        if self.gate is not None or self.dist not in ("uniform", "lognormal", "normal", "bernoulli"):
-            raise ValueError(f"a {self.dist} law{' with a gate' if self.gate is not None else ''} is drawn by the twin's code")
-        if self.dist == "uniform":
-            lo, hi = a["range"]
-            x: Any = float(rng.uniform(lo, hi))
-        elif self.dist == "lognormal":
-            x = float(a["median"] * rng.lognormal(0.0, a["sigma"]))
-        elif self.dist == "normal":
-            x = float(rng.normal(a["mean"], a["sd"]))
-        else:
-            return bool(rng.random() < a["p"])
+        on = True
+        if self.gate is not None:
+            g = arg(self.gate)
+            on = bool(g) if isinstance(g, (bool, np.bool_)) else bool(rng.random() < g)
+            if not on and not self.draws_when_off:
+                return value("setting") if self.off is None else arg(self.off)
+        v = None if self.variate is None else value(self.variate)
+        x = self._draw(rng, a, v)
+        if not on:
+            return value("setting") if self.off is None else arg(self.off)
+        if self.fn is not None:
+            x = self.fn(*(arg(p) for p in self.of), **a) if self.dist == "derived" else self.fn(x, *(arg(p) for p in self.of))
         if self.clip is not None:
             lo, hi = arg(self.clip)
             x = float(np.clip(x, lo, hi))
         return x
+
+    def _draw(self, rng: np.random.Generator, a: dict[str, Any], v: Any) -> Any:
+        """The law's draw before ``fn`` and ``clip`` (None for ``derived``)."""
+        if self.dist == "derived":
+            if self.fn is None:
+                raise ValueError("a derived law needs fn (its rule as a function of its of paths)")
+            return None
+        if self.dist == "uniform":
+            lo, hi = a["range"]
+            return float(rng.uniform(lo, hi)) if v is None else lo + v * (hi - lo)
+        if self.dist == "lognormal":
+            if v is None:
+                return float(a["median"] * rng.lognormal(0.0, a["sigma"]))
+            return a["median"] * (np.exp(a["sigma"] * v) if isinstance(v, np.ndarray) else math.exp(a["sigma"] * v))
+        if self.dist == "normal":
+            return float(rng.normal(a["mean"], a["sd"])) if v is None else a["mean"] + a["sd"] * v
+        if self.dist == "bernoulli":
+            return bool((rng.random() if v is None else v) < a["p"])
+        # categorical
+        p = a["p"] if set(a) == {"p"} else a
+        if not isinstance(p, Mapping):
+            if v is not None:
+                raise ValueError("a categorical law over 1..n draws its own number (no variate)")
+            return int(rng.choice(np.arange(1, len(p) + 1), p=p))
+        u = float(rng.random()) if v is None else v
+        names = [c for c in (self.choices or sorted(p)) if c in p]
+        rest = [c for c in self.choices if c not in p]
+        i = int(np.searchsorted(np.cumsum([p[k] for k in names]), u, side="right"))
+        return names[i] if i < len(names) else (rest[0] if rest else names[-1])
 
     def describe(self, value: Callable[[str], Any] | None = None) -> str:
         """The law in one line; ``value(path)`` gives the numbers of its arguments, ``"setting"``
@@ -240,9 +339,11 @@ class Law:
         def arg(x: Any) -> str:
             if isinstance(x, tuple):
                 return "[" + ", ".join(arg(y) for y in x) + "]"
+            if isinstance(x, Law):  # a derived argument: its rule and its numbers
+                return x.rule + ("".join(f" ({k}={arg(v)})" for k, v in x.args.items()))
             if not isinstance(x, str):
                 return _num(float(x))
-            v = None if value is None else value(x)
+            v = None if value is None or x.startswith("draw.") else value(x)
             if v is None:
                 return "the setting" if x == "setting" else x
             if x == "setting":
@@ -251,7 +352,7 @@ class Law:
             return f"{shown} ({x})"
 
         if self.dist == "derived":
-            text = f"derived from {', '.join(self.of)}: {self.rule}"
+            text = f"derived from {', '.join('the setting' if p == 'setting' else p for p in self.of)}: {self.rule}"
             if self.args:
                 text += " (" + ", ".join(f"{k}={arg(v)}" for k, v in self.args.items()) + ")"
         else:
@@ -268,15 +369,28 @@ class Law:
         return text
 
 
-def draw_laws(laws: Mapping[str, Law], values: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+def draw_laws(laws: Mapping[str, Law], values: dict[str, Any], rng: np.random.Generator,
+              stream: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One draw of each law of ``laws``, in their order, from ``rng``: ``{path: value}``.
 
     ``values`` holds the run's settings as nested plain data and its fleet laws under
-    ``diversity``; a law's ``"setting"`` argument is the value at its own path.
+    ``diversity``; a law's ``"setting"`` argument is the value at its own path, a path an
+    earlier law of ``laws`` drew reads the drawn value, ``draw.<name>[.<i>]`` a variate of
+    ``stream`` (:func:`draw_stream`).
     """
-    out = {}
+    out: dict[str, Any] = {}
+
+    def value(x: str, path: str) -> Any:
+        if x == "setting":
+            return get_path(values, path)
+        if x.startswith("draw."):
+            name, *i = x.removeprefix("draw.").split(".")
+            v = (stream or {})[name]
+            return v[int(i[0])] if i else v
+        return out[x] if x in out else get_path(values, x)
+
     for path, law in laws.items():
-        out[path] = law.sample(rng, lambda x, path=path: get_path(values, path if x == "setting" else x))
+        out[path] = law.sample(rng, lambda x, path=path: value(x, path))
     return out
 
 

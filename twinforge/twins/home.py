@@ -32,7 +32,7 @@ import simpy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from twinforge.core.calendar import LocalClock, validate_tz
-from twinforge.core.params import Bound, Law
+from twinforge.core.params import Bound, Law, draw_laws, set_path
 from twinforge.core.registry import TWINS
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
 from twinforge.core.timegrid import TimeGrid
@@ -172,38 +172,58 @@ class HomeDiversity(BaseModel):
         return self
 
 
-#: The laws of :class:`HomeDiversity`, written as data: what :func:`draw_home` does to each
-#: setting (the space of ``twinforge params home``; the draws themselves are
-#: :func:`draw_home`, in its stream order).
+def _heating_capacity_w(ua: float, heat_sp: float) -> float:
+    # Size the heat pump for a design outdoor temperature of -7 degC with 20 % margin; a very
+    # large, leaky home (the tail of a wide floor-area law) gets the largest unit there is.
+    return min(float(np.ceil(1.2 * ua * (heat_sp + 7.0) / 500.0) * 500.0), field_max(HVACParams, "heating_capacity_w"))
+
+
+def _cooling_capacity_w(ua: float) -> float:
+    return min(float(np.ceil(ua * 15.0 / 500.0) * 500.0), field_max(HVACParams, "cooling_capacity_w"))
+
+
+_EV_DEFAULT = EVParams().model_dump()
+
+#: The laws of :class:`HomeDiversity`, written as data: what a run's home is. :func:`draw_home`
+#: samples them in this order (:func:`~twinforge.core.params.draw_laws`), which is the order in
+#: which they take numbers from the run's generator (laws without a draw sit after what they read).
 HOME_LAWS: dict[str, Law] = {
     "occupancy.n_occupants": Law("categorical", {"p": "diversity.household_size_probs"},
                                  rule="1, 2, ... occupants with these probabilities"),
     "envelope.floor_area_m2": Law("lognormal", {"median": "diversity.floor_area_median_m2",
                                                 "sigma": "diversity.floor_area_sigma"}, clip=(25.0, 600.0)),
-    "envelope.ua_w_per_k": Law("lognormal", {"median_per_m2": "diversity.ua_per_m2_median", "sigma": "diversity.ua_sigma"},
-                               clip=(20.0, 4000.0), of=("envelope.floor_area_m2",),
-                               rule="times the drawn envelope.floor_area_m2"),
+    "roof_area_m2": Law("derived", of=("setting", "envelope.floor_area_m2"), fn=lambda roof, area: max(roof, area * 0.45),
+                        rule="max(the setting, 0.45 x floor_area_m2)"),
+    "envelope.ua_w_per_k": Law(
+        "lognormal", {"median": Law("derived", {"per_m2": "diversity.ua_per_m2_median"}, of=("envelope.floor_area_m2",),
+                                    fn=lambda area, per_m2: area * per_m2, rule="the drawn envelope.floor_area_m2 x per_m2"),
+                      "sigma": "diversity.ua_sigma"}, clip=(20.0, 4000.0)),
     "hvac.heating": Law("categorical", {"heat_pump": "diversity.heat_pump_share",
-                                        "resistive": "diversity.resistive_share"}, rule="else gas"),
+                                        "resistive": "diversity.resistive_share"},
+                        choices=("heat_pump", "resistive", "gas"), rule="else gas"),
     "hvac.cooling": Law("bernoulli", {"p": "diversity.cooling_share"}),
     "hvac.heat_setpoint_c": Law("normal", {"mean": "setting", "sd": "diversity.heat_setpoint_sd_k"}, clip=(17.0, 23.0)),
-    "pv.capacity_kwp": Law("uniform", {"range": "diversity.pv_kwp_range"}, gate="diversity.pv_share",
+    "pv.capacity_kwp": Law("uniform", {"range": "diversity.pv_kwp_range"}, gate="diversity.pv_share", off=0.0,
+                           draws_when_off=True, of=("roof_area_m2",), fn=lambda kwp, roof: min(kwp, roof * KWP_PER_M2),
                            rule=f"at most roof_area_m2 x {KWP_PER_M2} kWp m-2; else 0"),
-    "battery.capacity_kwh": Law("derived", of=("pv.capacity_kwp",), gate="diversity.battery_share_of_pv",
+    "battery.capacity_kwh": Law("derived", of=("setting", "pv.capacity_kwp"), gate="diversity.battery_share_of_pv",
+                                off=0.0, fn=lambda kwh, kwp: (kwh or 10.0) if kwp > 0.0 else 0.0,
                                 rule="in a home with PV the setting (10 kWh if 0), else 0"),
-    "ev": Law("bernoulli", {"p": "diversity.ev_share"}, rule="present: [ev] as set (default EV if absent)"),
-    "hvac.heat_setback_c": Law("derived", {"depth": "diversity.setback_depth_k"}, of=("hvac.heat_setpoint_c",),
-                               gate="diversity.setback_share",
-                               rule="heat_setpoint_c - uniform(depth), at least 5 degC; else heat_setpoint_c"),
-    "envelope.temp_init_c": Law("derived", of=("hvac.heat_setpoint_c", "hvac.deadband_k"),
-                                rule="heat_setpoint_c + deadband_k x uniform(-0.5, 0.5)"),
-    "roof_area_m2": Law("derived", of=("envelope.floor_area_m2",), rule="max(the setting, 0.45 x floor_area_m2)"),
-    "hvac.heating_capacity_w": Law("derived", of=("envelope.ua_w_per_k", "hvac.heat_setpoint_c"),
+    "ev": Law("bernoulli", {"p": "diversity.ev_share"}, of=("setting",),
+              fn=lambda on, ev: (ev or _EV_DEFAULT) if on else None, rule="present: [ev] as set (default EV if absent)"),
+    "hvac.heat_setback_c": Law("uniform", {"range": "diversity.setback_depth_k"}, gate="diversity.setback_share",
+                               off="hvac.heat_setpoint_c", of=("hvac.heat_setpoint_c",),
+                               fn=lambda depth, sp: max(sp - depth, 5.0),
+                               rule="heat_setpoint_c minus the depth, at least 5 degC; else heat_setpoint_c"),
+    "envelope.temp_init_c": Law("uniform", {"range": (-0.5, 0.5)}, of=("hvac.heat_setpoint_c", "hvac.deadband_k"),
+                                fn=lambda u, sp, db: sp + db * u, rule="heat_setpoint_c + deadband_k x the draw"),
+    "hvac.heating_capacity_w": Law("derived", of=("envelope.ua_w_per_k", "hvac.heat_setpoint_c"), fn=_heating_capacity_w,
                                    rule="1.2 x ua_w_per_k x (heat_setpoint_c + 7 K) rounded up to 500 W, "
                                         "at most the allowed maximum"),
-    "hvac.cooling_capacity_w": Law("derived", of=("envelope.ua_w_per_k",),
+    "hvac.cooling_capacity_w": Law("derived", of=("envelope.ua_w_per_k",), fn=_cooling_capacity_w,
                                    rule="ua_w_per_k x 15 K rounded up to 500 W, at most the allowed maximum"),
-    **{f"hvac.{k}": Law("derived", of=("hvac.heat_setpoint_c", "hvac.deadband_k"),
+    **{f"hvac.{k}": Law("derived", of=("setting", "hvac.heat_setpoint_c", "hvac.deadband_k"),
+                        fn=lambda c, sp, db: max(c, sp + db + 1.0),
                         rule="max(the setting, heat_setpoint_c + deadband_k + 1 K)")
        for k in ("cool_setpoint_c", "cool_setback_c")},
 }
@@ -288,58 +308,16 @@ def pin_explicit_settings(
 def draw_home(base: HomeConfig, diversity: HomeDiversity | None, rng: np.random.Generator) -> HomeConfig:
     """One home's parameters: ``base`` varied by the laws of ``diversity`` (None: ``base``).
 
-    The draws use only ``rng``, in a fixed order, so a run's home is reproducible from its
-    seed. Values the base fixes explicitly stay the base's where no law applies.
+    The draw is :data:`HOME_LAWS` sampled in their order from ``rng`` alone
+    (:func:`~twinforge.core.params.draw_laws`), so a run's home is reproducible from its seed.
+    Values the base fixes explicitly stay the base's where no law applies.
     """
     if diversity is None:
         return base
-    d = diversity
-    n_occ = int(rng.choice(np.arange(1, len(d.household_size_probs) + 1), p=d.household_size_probs))
-    area = float(np.clip(d.floor_area_median_m2 * rng.lognormal(0.0, d.floor_area_sigma), 25.0, 600.0))
-    ua = float(np.clip(area * d.ua_per_m2_median * rng.lognormal(0.0, d.ua_sigma), 20.0, 4000.0))
-    u_heat = rng.random()
-    heating = "heat_pump" if u_heat < d.heat_pump_share else (
-        "resistive" if u_heat < d.heat_pump_share + d.resistive_share else "gas"
-    )
-    cooling = bool(rng.random() < d.cooling_share)
-    heat_sp = float(np.clip(rng.normal(base.hvac.heat_setpoint_c, d.heat_setpoint_sd_k), 17.0, 23.0))
-    has_pv = bool(rng.random() < d.pv_share)
-    kwp = float(rng.uniform(*d.pv_kwp_range))
-    has_batt = bool(rng.random() < d.battery_share_of_pv)
-    has_ev = bool(rng.random() < d.ev_share)
-    setback = heat_sp - float(rng.uniform(*d.setback_depth_k)) if rng.random() < d.setback_share else heat_sp
-    # Start inside the comfort band, not all homes cold at once (no start-up transient).
-    temp_init = float(heat_sp + base.hvac.deadband_k * (rng.random() - 0.5))
-    roof = max(base.roof_area_m2, area * 0.45)
-    # Size the heat pump for a design outdoor temperature of -7 degC with 20 % margin; a very
-    # large, leaky home (the tail of a wide floor-area law) gets the largest unit there is.
-    capacity = min(float(np.ceil(1.2 * ua * (heat_sp + 7.0) / 500.0) * 500.0),
-                   field_max(HVACParams, "heating_capacity_w"))
-    hvac = base.hvac.model_copy(update={
-        "heating": heating,
-        "heating_capacity_w": capacity,
-        "heat_setpoint_c": heat_sp,
-        "heat_setback_c": max(setback, 5.0),
-        "cooling": cooling,
-        "cooling_capacity_w": min(float(np.ceil(ua * 15.0 / 500.0) * 500.0),
-                                  field_max(HVACParams, "cooling_capacity_w")),
-        "cool_setpoint_c": max(base.hvac.cool_setpoint_c, heat_sp + base.hvac.deadband_k + 1.0),
-        "cool_setback_c": max(base.hvac.cool_setback_c, heat_sp + base.hvac.deadband_k + 1.0),
-    })
-    update: dict[str, Any] = {
-        "roof_area_m2": roof,
-        "occupancy": base.occupancy.model_copy(update={"n_occupants": n_occ}),
-        "envelope": base.envelope.model_copy(
-            update={"floor_area_m2": area, "ua_w_per_k": ua, "temp_init_c": temp_init}
-        ),
-        "hvac": hvac,
-        "pv": base.pv.model_copy(update={"capacity_kwp": min(kwp, roof * KWP_PER_M2) if has_pv else 0.0}),
-        "battery": base.battery.model_copy(update={
-            "capacity_kwh": (base.battery.capacity_kwh or 10.0) if (has_pv and has_batt) else 0.0
-        }),
-        "ev": (base.ev or EVParams()) if has_ev else None,
-    }
-    return HomeConfig.model_validate({**base.model_dump(), **{k: (v.model_dump() if isinstance(v, BaseModel) else v) for k, v in update.items()}})
+    data = base.model_dump()
+    for path, value in draw_laws(HOME_LAWS, {**data, "diversity": diversity.model_dump()}, rng).items():
+        set_path(data, path, value)
+    return HomeConfig.model_validate(data)
 
 
 #: The home parameters calibration may search by name (dotted paths in ``HomeConfig``, and

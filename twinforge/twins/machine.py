@@ -52,7 +52,7 @@ import pandas as pd
 import simpy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from twinforge.core.params import Bound, Law
+from twinforge.core.params import Bound, Law, Stream, draw_laws, draw_stream, set_path
 from twinforge.core.registry import EVENTS, TWINS
 from twinforge.core.rng import RngStreams
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec, flatten_params
@@ -401,13 +401,6 @@ class MachineDiversity(BaseModel):
         return v
 
 
-def _pick(probs: dict[str, float], order: list[str], u: float) -> str:
-    """The name drawn by the uniform ``u`` from ``probs`` taken in the fixed ``order``."""
-    names = [m for m in order if m in probs]
-    cum = np.cumsum([probs[k] for k in names])
-    return names[min(int(np.searchsorted(cum, u, side="right")), len(names) - 1)]
-
-
 #: What ``[machine]`` setting fixes which ``[diversity]`` laws (explicit settings win over
 #: diversity): the law is pinned to the value that leaves the setting as written.
 MACHINE_PINS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -471,155 +464,138 @@ def pin_machine_settings(section: dict[str, Any], diversity: dict[str, Any] | No
     return section, laws.laws()
 
 
+#: The standard variates of a machine's draw, in the order they leave the run's generator:
+#: every one is drawn whether a law uses it or not (laws added later draw after the earlier
+#: ones), so a machine is reproducible from its seed and the draws do not depend on the
+#: scenario's switches. ``z``: radial load, shaft speed, life, background, resonance
+#: frequencies, ambient; per-mode draws are a fixed number (16) so the stream does not depend
+#: on the rig.
+MACHINE_STREAM: Stream = {
+    "z": ("normal", 6), "angle": ("uniform", None), "u_mode": ("uniform", None),
+    "z_tex": ("normal", 2), "z_mod": ("normal", None),
+    # domain-randomisation laws (after every earlier draw)
+    "u_rig": ("uniform", None), "z_or": ("normal", None), "u_dr": ("uniform", 3), "z_imp": ("normal", None),
+    "z_damp": ("normal", 16), "u_sign": ("uniform", 16), "z_share": ("normal", 16), "z_harm": ("normal", 32),
+}
+_N_MODES = 16
+
+
 def draw_machine(
     base: MachineConfig, diversity: MachineDiversity | None, rng: np.random.Generator
 ) -> MachineConfig:
     """One machine's parameters: ``base`` varied by the laws of ``diversity`` (None: ``base``).
 
-    The draws use only ``rng``, always in the same order (every law draws whether it is
-    used or not; laws added later draw after the earlier ones), so a machine is
-    reproducible from its seed and a law set to zero spread leaves the base value as it is.
+    The draw is :data:`MACHINE_STREAM` taken from ``rng``, then :data:`MACHINE_LAWS` sampled on
+    it (:func:`~twinforge.core.params.draw_laws`): first the rig (``bearing``), whose preset
+    the other laws then vary. A law set to zero spread leaves the base value as it is.
     """
     if diversity is None:
         return base
-    d = diversity
-    z = rng.standard_normal(6)
-    angle = float(rng.uniform(0.0, 2.0 * math.pi))
-    u_mode = float(rng.random())
-    z_tex = rng.standard_normal(2)  # drawn last: machines drawn before these laws existed are unchanged
-    z_mod = float(rng.standard_normal())  # after them, for the same reason
-    # domain-randomisation laws (after every earlier draw)
-    u_rig = float(rng.random())
-    z_or = float(rng.standard_normal())
-    u_dr = rng.random(3)  # inner-race depth, ball impulsiveness, ball contact
-    z_imp = float(rng.standard_normal())
-    n_modes = 16  # per-mode draws, a fixed number so the stream does not depend on the rig
-    z_damp, u_sign, z_share, z_harm = (rng.standard_normal(n_modes), rng.random(n_modes),
-                                       rng.standard_normal(n_modes), rng.standard_normal(2 * n_modes))
-
+    stream = draw_stream(MACHINE_STREAM, rng)
+    div = diversity.model_dump()
     data = base.model_dump()
-    if d.rig_probs:
-        data = _merge(data, rig_preset(_pick(d.rig_probs, sorted(d.rig_probs), u_rig)))
-        base = MachineConfig.model_validate(data)
-        data = base.model_dump()
-    load = base.radial_load_n * math.exp(d.radial_load_sigma * z[0])
-    speed = base.shaft_speed_rpm * math.exp(d.shaft_speed_sigma * z[1])
-    life = math.exp(d.life_scale_sigma * z[2])
-    background = base.vibration.background_rms_g * math.exp(d.background_sigma * z[3])
-    res_scale = math.exp(d.resonance_sigma * z[4])
-    ambient = base.ambient_temp_c + d.ambient_sd_k * z[5]
-    modes = base.fault_modes
-    if d.fault_mode_probs:
-        # A fixed order (not the dict's): the draw must not depend on how the file listed them,
-        # nor on the key order of the scenario recorded in the manifest.
-        modes = (_pick(d.fault_mode_probs, list(FAULT_MODES), u_mode),)
-    deg = base.degradation
-    vib = base.vibration
-    data.update(
-        radial_load_n=float(np.clip(load, 1e-3, 1e7)),
-        shaft_speed_rpm=float(np.clip(speed, 1e-3, 30_000.0)),
-        ambient_temp_c=float(np.clip(ambient, -50.0, 80.0)),
-        fault_modes=modes,
-    )
-    data["degradation"] = {
-        **deg.model_dump(),
-        "onset_weibull_scale_s": deg.onset_weibull_scale_s * life,
-        "growth_shape_rate_per_s": deg.growth_shape_rate_per_s / life,
-    }
-    resonances = tuple(
-        (f * res_scale,
-         float(np.clip(zeta * math.exp(d.resonance_damping_sigma * z_damp[i % n_modes]), 0.002, 0.5))
-         if d.resonance_damping_sigma > 0.0 else zeta,
-         -g if d.resonance_sign_flip and u_sign[i % n_modes] < 0.5 else g)
-        for i, (f, zeta, g) in enumerate(vib.resonances)
-    )
-    # the entry path's support modes move with the structure and sit on the sensor with their own sign
-    entry_modes = None if vib.entry_resonances is None else tuple(
-        (f * res_scale, zeta,
-         -g if d.resonance_sign_flip and u_sign[(len(vib.resonances) + i) % n_modes] < 0.5 else g)
-        for i, (f, zeta, g) in enumerate(vib.entry_resonances)
-    )
-    background_modes = None if vib.background_resonances is None else tuple(
-        (f * res_scale, zeta, share * math.exp(d.background_shape_sigma * z_share[i % n_modes]))
-        for i, (f, zeta, share) in enumerate(vib.background_resonances)
-    )
-    harm = np.exp(d.harmonics_sigma * z_harm)
-    or_angle = (vib.outer_race_defect_angle_deg + d.outer_race_angle_sd_deg * z_or + 180.0) % 360.0 - 180.0
-
-    def uniform(rng_range: tuple[float, float] | None, u: float, keep: float | None) -> float | None:
-        return keep if rng_range is None else rng_range[0] + u * (rng_range[1] - rng_range[0])
-
-    imp = math.exp(d.impact_scale_sigma * z_imp)
-    data["vibration"] = {
-        **vib.model_dump(),
-        "background_rms_g": background,
-        "resonances": resonances,
-        "background_resonances": background_modes,
-        "entry_resonances": entry_modes,
-        "shaft_harmonics_g": tuple(a * harm[i % n_modes] for i, a in enumerate(vib.shaft_harmonics_g)),
-        "line_harmonics_g": tuple(a * harm[n_modes + i % n_modes] for i, a in enumerate(vib.line_harmonics_g)),
-        "defect_angle_rad": angle if d.random_defect_angle else vib.defect_angle_rad,
-        "outer_race_defect_angle_deg": float(np.clip(or_angle, -180.0, 180.0)),
-        "inner_race_modulation_depth": uniform(d.inner_race_modulation_range, float(u_dr[0]),
-                                               vib.inner_race_modulation_depth),
-        "rolling_element_impulsiveness": uniform(d.rolling_element_impulsiveness_range, float(u_dr[1]),
-                                                 vib.rolling_element_impulsiveness),
-        "rolling_element_contact_fraction": uniform(d.rolling_element_contact_range, float(u_dr[2]),
-                                                    vib.rolling_element_contact_fraction),
-        **{k: getattr(vib, k) * imp for k in ("impact_outer_race_g", "impact_inner_race_g",
-                                              "impact_rolling_element_g", "impact_cage_g")},
-        "background_impact_rate_hz": float(min(
-            vib.background_impact_rate_hz * math.exp(d.background_impact_rate_sigma * z_tex[0]),
-            field_max(VibrationParams, "background_impact_rate_hz"))),
-        "background_impact_g": vib.background_impact_g * math.exp(d.background_impact_g_sigma * z_tex[1]),
-        "background_modulation_depth": float(min(
-            vib.background_modulation_depth * math.exp(d.background_modulation_sigma * z_mod),
-            field_max(VibrationParams, "background_modulation_depth"))),
-    }
+    rig = draw_laws({"bearing": MACHINE_LAWS["bearing"]}, {**data, "diversity": div}, rng, stream)["bearing"]
+    if diversity.rig_probs:
+        data = MachineConfig.model_validate(_merge(data, rig_preset(rig))).model_dump()
+    laws = {k: law for k, law in MACHINE_LAWS.items() if k != "bearing"}
+    for path, value in draw_laws(laws, {**data, "diversity": div}, rng, stream).items():
+        set_path(data, path, value)
     return MachineConfig.model_validate(data)
 
 
-def _spread(sigma: str, rule: str = "", **kw: Any) -> Law:
-    return Law("lognormal", {"median": "setting", "sigma": f"diversity.{sigma}"}, rule=rule, **kw)
+def _spread(sigma: str, rule: str = "", variate: str = "", **kw: Any) -> Law:
+    return Law("lognormal", {"median": "setting", "sigma": f"diversity.{sigma}"}, rule=rule, variate=variate, **kw)
 
 
-#: The laws of :class:`MachineDiversity`, written as data: what :func:`draw_machine` does to
-#: each setting (the space of ``twinforge params machine``; the draws are :func:`draw_machine`).
+def _resonances(scale: float, modes: Any, damping_sigma: float, flip: bool, z_damp: Any, u_sign: Any) -> Any:
+    return tuple(
+        (f * scale,
+         float(np.clip(zeta * math.exp(damping_sigma * z_damp[i % _N_MODES]), 0.002, 0.5))
+         if damping_sigma > 0.0 else zeta,
+         -g if flip and u_sign[i % _N_MODES] < 0.5 else g)
+        for i, (f, zeta, g) in enumerate(modes)
+    )
+
+
+def _entry_resonances(scale: float, modes: Any, bearing_modes: Any, flip: bool, u_sign: Any) -> Any:
+    # the entry path's support modes move with the structure and sit on the sensor with their own sign
+    return None if modes is None else tuple(
+        (f * scale, zeta, -g if flip and u_sign[(len(bearing_modes) + i) % _N_MODES] < 0.5 else g)
+        for i, (f, zeta, g) in enumerate(modes)
+    )
+
+
+def _background_resonances(scale: float, modes: Any, share_sigma: float, z_share: Any) -> Any:
+    return None if modes is None else tuple(
+        (f * scale, zeta, share * math.exp(share_sigma * z_share[i % _N_MODES]))
+        for i, (f, zeta, share) in enumerate(modes)
+    )
+
+
+def _at_most(name: str) -> Any:
+    return lambda x: float(min(x, field_max(VibrationParams, name)))
+
+
+#: The laws of :class:`MachineDiversity`, written as data: what a run's machine is.
+#: :func:`draw_machine` samples them on the variates of :data:`MACHINE_STREAM` (``variate``:
+#: laws on one variate share one draw, e.g. one life multiplier for onset and growth).
 MACHINE_LAWS: dict[str, Law] = {
-    "bearing": Law("categorical", {"p": "diversity.rig_probs"},
+    "bearing": Law("categorical", {"p": "diversity.rig_probs"}, variate="draw.u_rig",
                    rule="a rig preset, which brings every RIG_KEYS setting; None: the setting"),
-    "radial_load_n": _spread("radial_load_sigma", clip=(1e-3, 1e7)),
-    "shaft_speed_rpm": _spread("shaft_speed_sigma", clip=(1e-3, 30_000.0)),
-    "ambient_temp_c": Law("normal", {"mean": "setting", "sd": "diversity.ambient_sd_k"}, clip=(-50.0, 80.0)),
-    "degradation.onset_weibull_scale_s": _spread("life_scale_sigma", "one life multiplier L per machine: x L"),
-    "degradation.growth_shape_rate_per_s": _spread("life_scale_sigma", "the same L: / L"),
-    "vibration.background_rms_g": _spread("background_sigma"),
-    "vibration.defect_angle_rad": Law("uniform", {"range": (0.0, 2.0 * math.pi)}, gate="diversity.random_defect_angle"),
-    "vibration.outer_race_defect_angle_deg": Law("normal", {"mean": "setting", "sd": "diversity.outer_race_angle_sd_deg"},
-                                                 rule="wrapped to [-180, 180] deg"),
-    **{f"vibration.{k}": Law("uniform", {"range": f"diversity.{r}_range"}, rule="None: the setting") for k, r in (
+    "radial_load_n": _spread("radial_load_sigma", variate="draw.z.0", clip=(1e-3, 1e7)),
+    "shaft_speed_rpm": _spread("shaft_speed_sigma", variate="draw.z.1", clip=(1e-3, 30_000.0)),
+    "ambient_temp_c": Law("normal", {"mean": "setting", "sd": "diversity.ambient_sd_k"}, variate="draw.z.5",
+                          clip=(-50.0, 80.0)),
+    "degradation.onset_weibull_scale_s": _spread("life_scale_sigma", "one life multiplier L per machine: x L",
+                                                 variate="draw.z.2"),
+    "degradation.growth_shape_rate_per_s": Law(
+        "lognormal", {"median": 1.0, "sigma": "diversity.life_scale_sigma"}, variate="draw.z.2", of=("setting",),
+        fn=lambda life, rate: rate / life, rule="the same L as the onset: the setting / L"),
+    "vibration.background_rms_g": _spread("background_sigma", variate="draw.z.3"),
+    "vibration.defect_angle_rad": Law("uniform", {"range": (0.0, 2.0 * math.pi)}, gate="diversity.random_defect_angle",
+                                      variate="draw.angle"),
+    "vibration.outer_race_defect_angle_deg": Law(
+        "normal", {"mean": "setting", "sd": "diversity.outer_race_angle_sd_deg"}, variate="draw.z_or",
+        fn=lambda a: (a + 180.0) % 360.0 - 180.0, clip=(-180.0, 180.0), rule="wrapped to [-180, 180] deg"),
+    **{f"vibration.{k}": Law("uniform", {"range": f"diversity.{r}_range"}, variate=f"draw.u_dr.{i}",
+                             rule="None: the setting") for i, (k, r) in enumerate((
         ("inner_race_modulation_depth", "inner_race_modulation"),
         ("rolling_element_impulsiveness", "rolling_element_impulsiveness"),
-        ("rolling_element_contact_fraction", "rolling_element_contact"))},
-    **{f"vibration.impact_{k}_g": _spread("impact_scale_sigma", "one multiplier for the four strike sizes")
+        ("rolling_element_contact_fraction", "rolling_element_contact")))},
+    **{f"vibration.impact_{k}_g": _spread("impact_scale_sigma", "one multiplier for the four strike sizes",
+                                          variate="draw.z_imp")
        for k in ("outer_race", "inner_race", "rolling_element", "cage")},
-    "vibration.background_impact_rate_hz": _spread("background_impact_rate_sigma", "at most the allowed maximum"),
-    "vibration.background_impact_g": _spread("background_impact_g_sigma"),
-    "vibration.background_modulation_depth": _spread("background_modulation_sigma", "at most the allowed maximum"),
-    "fault_modes": Law("categorical", {"p": "diversity.fault_mode_probs"}, rule="ONE mode per machine; None: the setting"),
-    "vibration.resonances": Law("lognormal", {"sigma": "diversity.resonance_sigma",
-                                              "damping_sigma": "diversity.resonance_damping_sigma",
-                                              "sign_flip": "diversity.resonance_sign_flip"},
-                                rule="one frequency multiplier for all modes; each damping (clipped [0.002, 0.5]) "
-                                     "and sign its own"),
-    "vibration.entry_resonances": Law("lognormal", {"sigma": "diversity.resonance_sigma",
-                                                    "sign_flip": "diversity.resonance_sign_flip"},
-                                      rule="the bearing resonances' frequency multiplier; each mode's sign its own"),
-    "vibration.background_resonances": Law("lognormal", {"sigma": "diversity.resonance_sigma",
-                                                         "share_sigma": "diversity.background_shape_sigma"},
-                                           rule="the same frequency multiplier; each mode's share its own"),
-    **{f"vibration.{k}_harmonics_g": _spread("harmonics_sigma", "each amplitude its own multiplier")
-       for k in ("shaft", "line")},
+    "vibration.background_impact_rate_hz": _spread("background_impact_rate_sigma", "at most the allowed maximum",
+                                                   variate="draw.z_tex.0", fn=_at_most("background_impact_rate_hz")),
+    "vibration.background_impact_g": _spread("background_impact_g_sigma", variate="draw.z_tex.1"),
+    "vibration.background_modulation_depth": _spread("background_modulation_sigma", "at most the allowed maximum",
+                                                     variate="draw.z_mod", fn=_at_most("background_modulation_depth")),
+    "fault_modes": Law("categorical", {"p": "diversity.fault_mode_probs"}, choices=tuple(FAULT_MODES),
+                       variate="draw.u_mode", fn=lambda mode: (mode,), rule="ONE mode per machine; None: the setting"),
+    "vibration.resonances": Law(
+        "lognormal", {"median": 1.0, "sigma": "diversity.resonance_sigma"}, variate="draw.z.4",
+        of=("setting", "diversity.resonance_damping_sigma", "diversity.resonance_sign_flip", "draw.z_damp",
+            "draw.u_sign"), fn=_resonances,
+        rule="one frequency multiplier for all modes; each damping x its own lognormal(1, "
+             "diversity.resonance_damping_sigma), clipped [0.002, 0.5]; each sign flipped with probability "
+             "1/2 if diversity.resonance_sign_flip"),
+    "vibration.entry_resonances": Law(
+        "lognormal", {"median": 1.0, "sigma": "diversity.resonance_sigma"}, variate="draw.z.4",
+        of=("setting", "vibration.resonances", "diversity.resonance_sign_flip", "draw.u_sign"), fn=_entry_resonances,
+        rule="the bearing resonances' frequency multiplier; each mode's sign its own"),
+    "vibration.background_resonances": Law(
+        "lognormal", {"median": 1.0, "sigma": "diversity.resonance_sigma"}, variate="draw.z.4",
+        of=("setting", "diversity.background_shape_sigma", "draw.z_share"), fn=_background_resonances,
+        rule="the same frequency multiplier; each mode's share x its own lognormal(1, "
+             "diversity.background_shape_sigma)"),
+    "vibration.shaft_harmonics_g": Law(
+        "lognormal", {"median": 1.0, "sigma": "diversity.harmonics_sigma"}, variate="draw.z_harm", of=("setting",),
+        fn=lambda m, amps: tuple(a * m[i % _N_MODES] for i, a in enumerate(amps)),
+        rule="each amplitude x its own multiplier"),
+    "vibration.line_harmonics_g": Law(
+        "lognormal", {"median": 1.0, "sigma": "diversity.harmonics_sigma"}, variate="draw.z_harm", of=("setting",),
+        fn=lambda m, amps: tuple(a * m[_N_MODES + i % _N_MODES] for i, a in enumerate(amps)),
+        rule="each amplitude x its own multiplier"),
 }
 
 
