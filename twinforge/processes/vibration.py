@@ -50,6 +50,11 @@ cracked cage) force the structure at their defect frequency
   shaft through the zone (McFadden & Smith 1984, doi:10.1016/0022-460X(84)90595-9): its
   strikes are modulated at the shaft rate with a depth set by the load distribution, or
   fixed by ``inner_race_modulation_depth`` m, :math:`Q = Q_{peak} (1 - m + m\\,q(\\theta))`.
+  A load turning with the shaft (``rotating_load_n``: unbalance, misalignment; its direction
+  ``rotating_load_angle_deg`` from the inner-race defect) adds to the static load as a
+  vector; the elements carry the resultant's distribution (:class:`_RotatingLoad`): an
+  inner-race spall is then pressed at a constant angle even without a radial load (strikes
+  without shaft-rate modulation), an outer-race spall is swept once per revolution.
   A ball spall is carried round at the cage rate (modulation at FTF).
 - *Rolling-element faults are mostly not impulsive*: a ball spins about an axis that
   wanders, so its spall is in the contact track only part of the time (a random telegraph
