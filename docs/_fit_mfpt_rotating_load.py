@@ -58,14 +58,14 @@ def main() -> None:
         for file, r in real.groupby("file", sort=True):
             s = synth[synth.file == file]
             per_file.append(f"{file.replace('RaceFault_vload_', '')} {np.median(s['kurtosis']):.1f}/"
-                            f"{np.median(s.crest):.1f}/{np.median(s.skewness):.2f}")
+                            f"{np.median(s.crest):.1f}/{np.median(s.skewness):.2f}/{np.median(s.rms):.2f} g")
         mean = 0.5 * (scores["inner_race"] + scores["outer_race"])
         results.append((mean, update))
         print(f"{update}: D inner (mean of {len(seeds)} draws) {scores['inner_race']:.3f}, outer {scores['outer_race']:.3f}, mean {mean:.3f}; "
-              f"kurtosis/crest/skewness medians {'; '.join(per_file)}", flush=True)
+              f"kurtosis/crest/skewness/RMS medians (last draw) {'; '.join(per_file)}", flush=True)
     print("real medians: " + "; ".join(
         f"{file.replace('RaceFault_vload_', '')} {np.median(r['kurtosis']):.1f}/{np.median(r.crest):.1f}/"
-        f"{np.median(r.skewness):.2f}" for file, r in real.groupby("file", sort=True)))
+        f"{np.median(r.skewness):.2f}/{np.median(r.rms):.2f} g" for file, r in real.groupby("file", sort=True)))
     best = min(m for m, _ in results)
     tied = [u for m, u in results if m <= best + 0.01]
     choice = min(tied, key=lambda u: u.get("rotating_load_n", 0.0))
