@@ -602,7 +602,8 @@ def indicator_scores(synth: pd.DataFrame, real: pd.DataFrame, label: str, name: 
             f"median kurtosis / crest / skewness real {med(r)}, synthetic {med(s)}{rms}")
 
 
-def mfpt_as_run(real: pd.DataFrame, machines: int = MFPT_AS_RUN_MACHINES, seed: int = 2030) -> pd.DataFrame:
+def mfpt_as_run(real: pd.DataFrame, machines: int = MFPT_AS_RUN_MACHINES, seed: int = 2030,
+                vibration: dict | None = None) -> pd.DataFrame:
     """Synthetic windows of the ``mfpt`` preset run as each real MFPT file was: same fault, load, shaft rate.
 
     For every real file, ``machines`` snapshots of 3 s (the recordings' length) rendered from the
@@ -610,13 +611,15 @@ def mfpt_as_run(real: pd.DataFrame, machines: int = MFPT_AS_RUN_MACHINES, seed: 
     file's fault at severity 1 (a spall of ``spall_width_at_failure_mm``: the seeded fault), its
     radial load and shaft rate, cut into the real windows' length; each snapshot starts at a random
     shaft angle. Seeded per file (``seed``, file index): the same windows whatever is scored.
+    ``vibration``: fields of the preset's ``[machine.vibration]`` to replace (a candidate while fitting).
     """
     from twinforge.processes.condition import condition_indicators
     from twinforge.processes.vibration import render_snapshot
     from twinforge.twins.machine import MachineConfig, rig_preset
 
     cfg = MachineConfig.model_validate(rig_preset("mfpt"))
-    vib = cfg.vibration.model_copy(update={"sample_rate_hz": cfg.sample_rate_hz})
+    vib = cfg.vibration.model_validate({**cfg.vibration.model_dump(), **(vibration or {}),
+                                        "sample_rate_hz": cfg.sample_rate_hz})
     rows = []
     for k, (file, r) in enumerate(real.groupby("file", sort=True)):
         first = r.iloc[0]

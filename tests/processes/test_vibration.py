@@ -598,3 +598,61 @@ def test_an_entry_path_of_low_damped_modes_makes_the_fault_response_one_sided():
     assert abs(skew_ringing) < 0.5
     with pytest.raises(ValidationError, match="entry resonance"):
         VibrationParams(entry_resonances=((800.0, 1.5, 1.0),))
+
+
+def _strikes(exc):
+    """Times (samples) and sizes of the exit strikes (runs of positive samples: a strike is
+    shared between the two samples around its time) of a forces array."""
+    pos = exc > 0.0
+    starts = np.flatnonzero(pos & ~np.r_[False, pos[:-1]])
+    return starts, np.add.reduceat(np.where(pos, exc, 0.0), starts)
+
+
+def test_a_rotating_load_presses_an_inner_race_spall_without_a_radial_load():
+    p = QUIET.model_copy(update={"slip_fraction": 0.0, "impact_amplitude_cv": 0.0, "entry_impact_ratio": 0.0})
+    assert not np.any(_forces(p, {"inner_race": 1.0}, load=0.0))  # nothing presses the elements on it
+    # a load turning with the shaft presses the element on the spall at a constant angle: equal strikes
+    turning = p.model_copy(update={"rotating_load_n": 4000.0})
+    _, amps = _strikes(_forces(turning, {"inner_race": 1.0}, load=0.0))
+    assert amps.size > 50 and np.std(amps) < 0.01 * np.mean(amps)
+    # the same load standing still: the spall turns through the load zone, strikes modulated at f_r
+    _, amps_static = _strikes(_forces(p, {"inner_race": 1.0}, load=4000.0))
+    assert np.min(amps_static) < 0.2 * np.max(amps_static)
+    assert np.max(amps) == pytest.approx(np.max(amps_static), rel=0.05)  # same element load at the zone centre
+    # seen by the accelerometer: impulsive at zero radial load (kurtosis >> 3), weak shaft sidebands
+    pr = PARAMS.model_copy(update={"sample_rate_hz": FS, "rotating_load_n": 4000.0})
+    bpfi = float(defect_frequencies(CWRU, SHAFT_CWRU)["bpfi"])
+    k_static = condition_indicators(snap({"inner_race": 0.5}, radial_load_n=0.0), FS)["kurtosis"]
+    k_turning = condition_indicators(snap({"inner_race": 0.5}, params=pr, radial_load_n=0.0), FS)["kurtosis"]
+    assert k_static < 3.5 < 10.0 < k_turning
+
+    def sidebands(**kw):
+        f, a = mean_envelope({"inner_race": 0.5}, n=3, **kw)
+        return 0.5 * (_amp_near(f, a, bpfi - SHAFT_CWRU) + _amp_near(f, a, bpfi + SHAFT_CWRU)) / _amp_near(f, a, bpfi)
+
+    assert sidebands(params=pr, radial_load_n=0.0) < 0.5 * sidebands(radial_load_n=4000.0)
+
+
+def test_a_rotating_load_sweeps_an_outer_race_spall_once_per_revolution():
+    p = QUIET.model_copy(update={"slip_fraction": 0.0, "impact_amplitude_cv": 0.0, "entry_impact_ratio": 0.0,
+                                 "outer_race_defect_angle_deg": 180.0})
+    assert not np.any(_forces(p, {"outer_race": 1.0}, load=2000.0))  # opposite the load zone: silent
+    turning = p.model_copy(update={"rotating_load_n": 4000.0})
+    idx, amps = _strikes(_forces(turning, {"outer_race": 1.0}, load=2000.0, duration=1.0))
+    assert amps.size > 10
+    # the resultant of 2000 N down and 4000 N turning points at the spall (180 deg) when the
+    # rotating load does (shaft angle pi, defect_angle_rad = 0), away from it near shaft angle 0
+    angle = np.abs(np.angle(np.exp(1j * 2.0 * np.pi * 30.0 * idx / FS)))
+    assert not np.any(angle < np.pi / 3.0)  # the resultant points away from the spall: no strike
+    assert amps.max() == amps[angle > 2.0 * np.pi / 3.0].max()
+    assert amps.min() < 0.5 * amps.max()
+
+
+def test_rotating_load_is_validated_and_off_by_default():
+    with pytest.raises(ValidationError, match=r"rotating_load_n\n.*greater than or equal to 0"):
+        VibrationParams(rotating_load_n=-1.0)
+    with pytest.raises(ValidationError, match=r"rotating_load_angle_deg\n.*less than or equal to 180"):
+        VibrationParams(rotating_load_angle_deg=200.0)
+    np.testing.assert_array_equal(snap({"inner_race": 0.4}, seed=3),
+                                  snap({"inner_race": 0.4}, seed=3, params=PARAMS.model_copy(
+                                      update={"rotating_load_n": 0.0, "rotating_load_angle_deg": 90.0})))

@@ -50,6 +50,11 @@ cracked cage) force the structure at their defect frequency
   shaft through the zone (McFadden & Smith 1984, doi:10.1016/0022-460X(84)90595-9): its
   strikes are modulated at the shaft rate with a depth set by the load distribution, or
   fixed by ``inner_race_modulation_depth`` m, :math:`Q = Q_{peak} (1 - m + m\\,q(\\theta))`.
+  A load turning with the shaft (``rotating_load_n``: unbalance, misalignment; its direction
+  ``rotating_load_angle_deg`` from the inner-race defect) adds to the static load as a
+  vector; the elements carry the resultant's distribution (:class:`_RotatingLoad`): an
+  inner-race spall is then pressed at a constant angle even without a radial load (strikes
+  without shaft-rate modulation), an outer-race spall is swept once per revolution.
   A ball spall is carried round at the cage rate (modulation at FTF).
 - *Rolling-element faults are mostly not impulsive*: a ball spins about an axis that
   wanders, so its spall is in the contact track only part of the time (a random telegraph
@@ -286,6 +291,20 @@ class VibrationParams(BaseModel):
     )
     element_preload_n: float = Field(
         0.0, ge=0.0, description="uniform load on every element: axial preload, gravity [N]"
+    )
+    rotating_load_n: float = Field(
+        0.0,
+        ge=0.0,
+        le=1e7,
+        description="radial load fixed in the rotating frame (mass unbalance, misalignment, a bent shaft) "
+        "[N], 0 to 1e7; added as a vector to the static radial load (0: none)",
+    )
+    rotating_load_angle_deg: float = Field(
+        0.0,
+        ge=-180.0,
+        le=180.0,
+        description="direction of the rotating load relative to the inner-race defect, in the shaft's "
+        "frame [deg] (0: it presses the element on the spall)",
     )
     outer_race_defect_angle_deg: float = Field(
         0.0,
@@ -809,6 +828,12 @@ def _defect_forces(
         preload_n=params.element_preload_n,
     )
     q_ref = load_distribution(params.impact_reference_load_n, geometry, clearance_m=None, epsilon=0.5).q_max_n
+    rotating = _RotatingLoad(load_n, shaft_hz, geometry, clearance, params) if params.rotating_load_n > 0.0 else None
+    if rotating is not None:  # the roughness sees the mean-square resultant load
+        dist = load_distribution(
+            math.hypot(load_n, params.rotating_load_n), geometry, clearance_m=clearance,
+            epsilon=params.load_distribution_factor, preload_n=params.element_preload_n,
+        )
     speed_factor = (shaft_hz / params.impact_reference_shaft_hz) ** params.impact_speed_exponent
     sigma_ln = math.sqrt(math.log1p(params.impact_amplitude_cv**2))
     d_m = geometry.ball_diameter_m
@@ -825,7 +850,9 @@ def _defect_forces(
     def load_factor(q: np.ndarray | float) -> np.ndarray:
         return (np.asarray(q, dtype=np.float64) / q_ref) ** params.impact_load_exponent
 
-    def element_q(angle: np.ndarray, depth: float | None) -> np.ndarray:
+    def element_q(angle: np.ndarray, depth: float | None, t_abs: np.ndarray | None = None) -> np.ndarray:
+        if rotating is not None:
+            return rotating.element_q(angle, t_abs, depth, load_zone)
         if not load_zone:
             return np.full(np.shape(angle), q_peak)
         if depth is None:
@@ -857,16 +884,20 @@ def _defect_forces(
         geom_factor = min(w / d_m, 1.0) / min(w_f / d_m, 1.0)
         base = amp_g * geom_factor * speed_factor
         if mode == "outer_race":
-            q = element_q(np.full(times.size, math.radians(params.outer_race_defect_angle_deg)), None)
+            q = element_q(np.full(times.size, math.radians(params.outer_race_defect_angle_deg)), None, t_abs)
         elif mode == "inner_race":
             q = element_q(2.0 * math.pi * shaft_hz * t_abs + params.defect_angle_rad,
-                          params.inner_race_modulation_depth)
+                          params.inner_race_modulation_depth, t_abs)
         else:
-            q = element_q(2.0 * math.pi * freqs["ftf"] * t_abs + params.defect_angle_rad, None)
+            q = element_q(2.0 * math.pi * freqs["ftf"] * t_abs + params.defect_angle_rad, None, t_abs)
         amps = base * load_factor(q) * scatter
         if mode == "rolling_element":
-            amps = _ball_fault(excitation, amps, times, base, freqs, shaft_hz, params, streams, rate,
-                               t_start, lambda ang: load_factor(element_q(ang, None)), rate_imp)
+            amps = _ball_fault(
+                excitation, amps, times, base, freqs, shaft_hz, params, streams, rate, t_start,
+                lambda t_b: load_factor(element_q(2.0 * math.pi * freqs["ftf"] * t_b + params.defect_angle_rad,
+                                                  None, t_b)),
+                rate_imp,
+            )
         # entry (unloading, negative, smooth) then exit (re-stressing strike), w / v apart
         crossing_s = w / speeds[mode]
         exit_s = times + crossing_s * np.maximum(1.0 + _EXIT_SCATTER * r.standard_normal(times.size), 0.0)
@@ -881,8 +912,58 @@ def _defect_forces(
             entry_force += np.convolve(entry, kernel / kernel.sum())[:n_tot]
 
 
+class _RotatingLoad:
+    """The static radial load (towards angle 0) plus a load turning with the shaft.
+
+    The rotating load :math:`F_u` points at :math:`\\phi(t) = 2\\pi f_r t + \\phi_d + \\alpha`
+    (``defect_angle_rad`` :math:`\\phi_d`: the inner-race defect's angle at t = 0;
+    ``rotating_load_angle_deg`` :math:`\\alpha`); the bearing carries the resultant
+    :math:`\\mathbf F = F_s \\mathbf e_0 + F_u \\mathbf e_{\\phi(t)}` of magnitude :math:`|F|` and
+    direction :math:`\\beta(t)`, quasi-statically, so an element at angle :math:`\\psi` carries
+    :math:`Q = Q_{pre} + Q_{max}(|F|) [1 - (1 - \\cos(\\psi - \\beta))/(2\\varepsilon(|F|))]_+^n`.
+    ``Q_max`` and ``epsilon`` of the clearance solution are tabulated over the range of
+    :math:`|F|` and interpolated linearly.
+    """
+
+    def __init__(self, static_n: float, shaft_hz: float, geometry: BearingGeometry, clearance: float | None,
+                 params: VibrationParams) -> None:
+        self.static_n, self.rotating_n = static_n, params.rotating_load_n
+        self.omega = 2.0 * math.pi * shaft_hz
+        self.phase = params.defect_angle_rad + math.radians(params.rotating_load_angle_deg)
+        self.preload = params.element_preload_n
+        lo, hi = abs(static_n - self.rotating_n), static_n + self.rotating_n
+        self.grid = np.linspace(lo, hi, 33) if hi > lo else np.array([lo])
+        dists = [load_distribution(float(f), geometry, clearance_m=clearance, epsilon=params.load_distribution_factor)
+                 for f in self.grid]
+        self.q_max = np.array([d.q_max_n for d in dists])
+        self.eps = np.array([d.epsilon for d in dists])
+        self.exponent = dists[0].exponent
+
+    def resultant(self, t_abs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Magnitude [N] and direction [rad] of the load on the bearing at times ``t_abs`` [s]."""
+        phi = self.omega * np.asarray(t_abs, dtype=np.float64) + self.phase
+        fx = self.static_n + self.rotating_n * np.cos(phi)
+        fy = self.rotating_n * np.sin(phi)
+        return np.hypot(fx, fy), np.arctan2(fy, fx)
+
+    def element_q(self, angle: np.ndarray, t_abs: np.ndarray, depth: float | None, load_zone: bool) -> np.ndarray:
+        """Load on an element at ``angle`` [rad] at times ``t_abs`` [s] [N] (``depth``: fixed modulation)."""
+        mag, beta = self.resultant(t_abs)
+        q_max = np.interp(mag, self.grid, self.q_max)
+        q_peak = self.preload + q_max
+        if not load_zone:
+            return np.broadcast_to(q_peak, np.shape(angle)).astype(np.float64)
+        eps = np.interp(mag, self.grid, self.eps)
+        rel = np.asarray(angle, dtype=np.float64) - beta
+        arg = 1.0 - (1.0 - np.cos(rel)) / (2.0 * eps)
+        q_norm = np.maximum(arg, 0.0) ** self.exponent
+        if depth is None:
+            return self.preload + q_max * q_norm
+        return q_peak * (1.0 - depth + depth * q_norm)
+
+
 def _ball_fault(excitation, amps, times, base, freqs, shaft_hz, params, streams, rate, t_start,
-                load_of_angle, rate_imp):
+                load_of_time, rate_imp):
     """A ball spall: intermittent contact, an impulsive share of the energy, the rest as noise.
 
     Returns the strike amplitudes (scaled by contact, side and impulsiveness); adds the
@@ -902,7 +983,7 @@ def _ball_fault(excitation, amps, times, base, freqs, shaft_hz, params, streams,
     if iota < 1.0:
         t = np.arange(n_tot) / rate
         # the rolling noise's power (not its amplitude) follows the element load
-        load = load_of_angle(2.0 * math.pi * freqs["ftf"] * (t_start + t) + params.defect_angle_rad)
+        load = load_of_time(t_start + t)
         env = _state_at(t, edges, on0) * np.sqrt(load)
         sigma = base * math.sqrt((1.0 - iota) * rate_imp / rate)  # the strikes' energy at the reference load
         excitation += sigma * env * streams("ball_noise").standard_normal(n_tot)
