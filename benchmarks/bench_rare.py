@@ -80,18 +80,25 @@ def _campaign(runs: int = 100, **over):
     return load_campaign("home_heat_wave", runs=runs, **WINDOW, **over)
 
 
+def _holder(weather):
+    """What an event's ``apply`` needs of a twin: its log, its event state, the weather as target."""
+    from twinforge.core.eventlog import EventLog
+
+    return SimpleNamespace(weather=weather, log=EventLog(), event_state={},
+                           target=lambda name: {"ambient_temperature": weather}[name])
+
+
 def outdoor_peak(config, events, start, days, streams) -> float:
     """Peak outdoor air temperature [degC] of a home run: its weather with the events applied.
 
     Exactly what the home twin does (``Weather(cfg.weather, start, streams.generator("weather"))``,
     then each event's ``apply``), without the rest of the home.
     """
-    from twinforge.core.eventlog import EventLog
     from twinforge.core.registry import EVENTS
     from twinforge.processes.weather import Weather
 
     weather = Weather(config.weather, start, streams.generator("weather"))
-    holder = SimpleNamespace(weather=weather, log=EventLog())
+    holder = _holder(weather)
     for ev in events:
         t0 = (ev.start - start).total_seconds()
         EVENTS.get(ev.type)().apply(holder, t0, t0 + ev.duration_h * 3600.0, ev.severity, **ev.params)
@@ -181,11 +188,10 @@ def _natural_histories(c, n: int, rng: np.random.Generator) -> list[list]:
 
 def _anomaly(events, start, t: np.ndarray) -> np.ndarray:
     """The combined event anomaly [K] at ``t``: each event's ``apply``, then ``combine_anomalies``."""
-    from twinforge.core.eventlog import EventLog
     from twinforge.core.registry import EVENTS
     from twinforge.processes.weather import combine_anomalies
 
-    holder = SimpleNamespace(weather=_Anomalies(), log=EventLog())
+    holder = _holder(_Anomalies())
     for ev in events:
         t0 = (ev.start - start).total_seconds()
         EVENTS.get(ev.type)().apply(holder, t0, t0 + ev.duration_h * 3600.0, ev.severity, **ev.params)
@@ -259,16 +265,25 @@ def stats_t_quantile(dof: int) -> float:
 
 
 def _one_ce(args: tuple) -> dict:
+    """One adaptive campaign; the deterministic mixture of all stages and the final batches'
+    estimate both come from its runs (the stopping rule uses the mixture's CoV)."""
     from twinforge.campaign.adaptive import cross_entropy
 
-    seed, max_runs, weather = args if len(args) == 3 else (*args, True)
+    seed, max_runs, weather, family = args
     t0 = time.perf_counter()
     r = cross_entropy(_campaign(), simulate, THRESHOLD_C, seed=seed, runs_per_stage=RUNS_PER_STAGE, batch=BATCH,
-                      target_cov=TARGET_COV, max_runs=max_runs, adapt_weather=weather)
-    e = r.estimate
-    return {"seed": seed, "max_runs": max_runs, "weather": weather, "value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high, "std_error": e.std_error,
-            "runs": r.runs, "final_runs": e.n, "hits": e.hits, "ess": e.ess, "stages": len(r.stages),
-            "stopped": r.stopped, "seconds": time.perf_counter() - t0, "text": r.text(), "notes": list(r.notes)}
+                      target_cov=TARGET_COV, max_runs=max_runs, adapt_weather=weather,
+                      weather_family=family, estimator="mixture")
+    out = {"seed": seed, "max_runs": max_runs, "weather": weather, "family": family, "runs": r.runs,
+           "stages": len(r.stages), "stopped": r.stopped, "seconds": time.perf_counter() - t0, "text": r.text(),
+           "notes": list(r.notes)}
+    final = [st for st in r.stages if st.final]
+    hit_w = np.concatenate([st.weights[st.values > THRESHOLD_C] for st in final])
+    for name, e in (("final", r.final_estimate), ("mixture", r.estimate)):
+        out[name] = {"value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high, "std_error": e.std_error,
+                     "n": e.n, "hits": e.hits, "ess": e.ess}
+    out["final"]["log_w_sd_hits"] = float(np.std(np.log(hit_w), ddof=1)) if hit_w.size > 1 else math.nan
+    return out
 
 
 def _gain(p: float, runs: float, cov: float) -> float:
@@ -280,28 +295,42 @@ def adaptive(out: Path, tr: dict, repeats: int, workers: int, max_runs: int) -> 
     p = tr["p"]
     print(f"   truth: p = {p:.4g} +/- {tr['std_error']:.2g} (95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g})")
     t0 = time.perf_counter()
-    jobs = [(1, max_runs, False)] + [(s, max_runs, True) for s in range(1, max(repeats, 1) + 1)]
+    jobs = [(1, max_runs, False, "daily")] + [
+        (s, max_runs, True, fam) for s in range(1, max(repeats, 1) + 1) for fam in FAMILIES]
     log = out / f"adaptive_runs-{max_runs}.jsonl"  # each campaign as it finishes (kept across restarts)
     have = {}
     if log.exists():
         for line in log.read_text().splitlines():
             r = json.loads(line)
-            have[(r["seed"], r["max_runs"], r["weather"])] = r
+            have[(r["seed"], r["max_runs"], r["weather"], r["family"])] = r
     todo = [j for j in jobs if j not in have]
     with get_context("forkserver").Pool(workers) as pool, log.open("a") as f:
         for r in pool.imap_unordered(_one_ce, todo, chunksize=1):
             f.write(json.dumps(r) + "\n")
             f.flush()
-            have[(r["seed"], r["max_runs"], r["weather"])] = r
-    summarise(out, tr, [have[j] for j in jobs], time.perf_counter() - t0)
+            have[(r["seed"], r["max_runs"], r["weather"], r["family"])] = r
+    seconds = time.perf_counter() - t0
+    for fam in FAMILIES:
+        print(f"   -- weather tilt family {fam!r} ({FAMILY_TEXT[fam]})")
+        summarise(out, tr, [have[jobs[0]]] + [have[j] for j in jobs[1:] if j[3] == fam], seconds, fam)
 
 
-def summarise(out: Path, tr: dict, done: list[dict], seconds: float) -> None:
-    """Print the events-only campaign (``done[0]``) and the repeats with the weather (``done[1:]``)."""
+FAMILIES = ("daily", "impulse")
+FAMILY_TEXT = {"daily": "one shift of the anomaly innovations per day",
+               "impulse": "a mixture over the peak hour of shifts along the anomaly's impulse response"}
+ESTIMATORS = {"final": "final batches only", "mixture": "deterministic mixture of all stages' runs"}
+
+
+def summarise(out: Path, tr: dict, done: list[dict], seconds: float, family: str = "daily") -> None:
+    """Print the events-only campaign (``done[0]``) and the repeats with the weather (``done[1:]``),
+    for each estimator."""
     p = tr["p"]
     events_only, reps = done[0], done[1:]
     repeats = len(reps)
-    for label, r in (("event marks only (seed 1)", events_only), ("event marks + weather draws (seed 1)", reps[0])):
+    show = [("event marks + weather draws (seed 1)", reps[0])] if reps else []
+    if family == FAMILIES[0]:
+        show.insert(0, ("event marks only (seed 1)", events_only))
+    for label, r in show:
         lines = r["text"].splitlines()
         adapt = [ln for ln in lines[1:] if "(adapt," in ln]
         final = [ln for ln in lines[1:] if "(final," in ln]
@@ -311,9 +340,21 @@ def summarise(out: Path, tr: dict, done: list[dict], seconds: float) -> None:
             print(f"    ... {len(final) - 1} more final batches of the same proposal")
         for note in r["notes"]:
             print(f"   note: {note}")
-        cov = r["std_error"] / r["value"] if r["value"] > 0 else math.inf
-        print(f"   -> {r['value']:.4g}, relative error {r['value'] / p - 1:+.1%}, {r['runs']:,} runs, CoV {cov:.3f}; "
-              f"plain MC needs {_gain(p, r['runs'], cov):.1f}x more runs for the same CoV")
+        for name in ESTIMATORS:
+            e = r[name]
+            cov = e["std_error"] / e["value"] if e["value"] > 0 else math.inf
+            print(f"   -> {name}: {e['value']:.4g}, relative error {e['value'] / p - 1:+.1%}, {r['runs']:,} runs, "
+                  f"CoV {cov:.3f}; plain MC needs {_gain(p, r['runs'], cov):.1f}x more runs for the same CoV")
+    for name in ESTIMATORS if repeats else ():
+        _summarise_repeats(tr, [{**r, **r[name]} for r in reps], seconds, f"{family}, {ESTIMATORS[name]}")
+    if repeats:
+        (out / f"adaptive_repeats-{family}.json").write_text(json.dumps(
+            [{k: v for k, v in r.items() if k != "text"} for r in done], indent=1) + "\n")
+
+
+def _summarise_repeats(tr: dict, reps: list[dict], seconds: float, label: str) -> None:
+    p = tr["p"]
+    repeats = len(reps)
     if repeats:
         covered = sum(r["ci_low"] <= p <= r["ci_high"] for r in reps)
         rel = np.array([r["value"] / p - 1 for r in reps])
@@ -323,17 +364,18 @@ def summarise(out: Path, tr: dict, done: list[dict], seconds: float) -> None:
         # all repeats pooled: the mean of independent unbiased estimates, its spread
         pooled = float(np.mean([r["value"] for r in reps]))
         pooled_se = float(np.std([r["value"] for r in reps], ddof=1) / math.sqrt(repeats)) if repeats > 1 else math.nan
-        rv = np.array([c**2 * n for c, n in zip(covs, [r["final_runs"] for r in reps])])  # relative variance per final run
-        print(f"   {repeats} independent adaptive campaigns with the weather (seeds 1..{repeats}; "
-              f"{seconds:.0f} s with the events-only one): 95 % intervals cover the truth "
+        rv = np.array([c**2 * n for c, n in zip(covs, [r["n"] for r in reps])])  # relative variance per run used
+        stops = sum(r["stopped"] == "run budget" for r in reps)
+        lsd = [r["log_w_sd_hits"] for r in reps if "log_w_sd_hits" in r]
+        lsd_text = f"; SD of ln w over the final batches' hits median {np.median(lsd):.2f}" if lsd else ""
+        print(f"   [{label}] {repeats} independent adaptive campaigns with the weather (seeds 1..{repeats}; "
+              f"{seconds:.0f} s for all; {stops} stopped by the run budget{lsd_text}): 95 % intervals cover the truth "
               f"{covered}/{repeats}; relative error mean {rel.mean():+.1%}, RMS {np.sqrt(np.mean(rel**2)):.1%}, "
               f"|error| <= 10 % in {np.mean(np.abs(rel) <= 0.10):.0%}; runs mean {runs.mean():,.0f} (max {runs.max():,}); "
               f"CoV median {np.median(covs):.3f}; plain MC at equal CoV: {np.median(gains):.1f}x more runs (median, "
-              f"range {gains.min():.1f}-{gains.max():.1f}); relative variance per final run median {np.median(rv):.0f} "
+              f"range {gains.min():.1f}-{gains.max():.1f}); relative variance per run used median {np.median(rv):.0f} "
               f"(plain MC {(1 - p) / p:.0f})")
         print(f"   the {repeats} estimates pooled: {pooled:.4g} +/- {pooled_se:.2g} ({pooled / p - 1:+.1%} from the truth)")
-        (out / "adaptive_repeats.json").write_text(json.dumps(
-            [{k: v for k, v in r.items() if k != "text"} for r in done], indent=1) + "\n")
 
 
 def hand_set(tr: dict, n_runs: int = 1000) -> None:
