@@ -134,6 +134,7 @@ def test_cross_entropy_with_the_impulse_family_and_the_mixture_estimator_reuses_
     lift = sum(p * b * np.sum(WeatherTilt.impulse_response(h, tilt.anomaly_phi, 3)[0] * c12)
                for h, b, p in zip(tilt.peak_hours, tilt.peak_shifts, tilt.peak_probs))
     assert tilt.mixture and lift > 1.0  # the mixture raises E[Z(12 h)] by lift sigmas
+    assert tilt.peak_shifts[-1] == 0.0 and tilt.peak_probs[-1] == pytest.approx(0.1)  # defensive: natural law
     assert r.estimate.n == r.runs == 150 and r.estimator == "mixture"
     final = [s for s in r.stages if s.final]
     assert r.final_estimate.n == sum(s.runs for s in final) == 100

@@ -318,7 +318,7 @@ _MIN_PROB = 1e-3
 
 
 def _impulse_update(eps: np.ndarray, weights: np.ndarray, elite: np.ndarray, current: WeatherTilt | None,
-                    days: int, phi: float, smoothing: float) -> WeatherTilt | None:
+                    days: int, phi: float, smoothing: float, defensive: float = 0.0) -> WeatherTilt | None:
     """Weighted maximum likelihood (EM) of the impulse-response mixture, smoothed.
 
     The family: the anomaly draws are :math:`N(\\beta_h c_h, I)` with probability
@@ -329,6 +329,8 @@ def _impulse_update(eps: np.ndarray, weights: np.ndarray, elite: np.ndarray, cur
     :math:`r_{ih} \\propto \\pi_h \\exp(\\beta_h Z_{ih} - \\beta_h^2/2)` and the M step
     :math:`\\pi_h = \\sum_i W_i r_{ih} / \\sum_i W_i`,
     :math:`\\beta_h = \\sum_i W_i r_{ih} Z_{ih} / \\sum_i W_i r_{ih}` over the elite runs.
+    ``defensive`` > 0 adds the natural anomaly law as a component of that probability (a
+    zero shift; Hesterberg 1995), which bounds the anomaly draws' likelihood ratio by ``1 / defensive``.
     """
     w = weights * elite
     if float(w.sum()) <= 0.0:
@@ -340,7 +342,7 @@ def _impulse_update(eps: np.ndarray, weights: np.ndarray, elite: np.ndarray, cur
     pi_old, beta_old = np.zeros(n_h), np.zeros(n_h)
     if current is not None and current.mixture:
         for h, b, q in zip(current.peak_hours, current.peak_shifts, current.peak_probs):
-            if h < n_h:
+            if h < n_h and b != 0.0:  # a zero shift is the defensive (natural) component
                 pi_old[h], beta_old[h] = q, b
     if pi_old.sum() > 0:
         pi, beta = pi_old / pi_old.sum(), np.where(pi_old > 0, beta_old, w @ z)
@@ -364,12 +366,15 @@ def _impulse_update(eps: np.ndarray, weights: np.ndarray, elite: np.ndarray, cur
     hours = np.flatnonzero(pi > 0)
     clear = _tilt_update(_block_means_of(eps), weights, elite, current, days, smoothing)
     assert clear is not None
-    return WeatherTilt(
-        clearness_daily=clear.clearness_daily, anomaly_phi=phi,
-        peak_hours=tuple(int(h) for h in hours),
-        peak_shifts=tuple(float(np.clip(beta[h], -5.0, 5.0)) for h in hours),
-        peak_probs=tuple(float(pi[h] / pi[hours].sum()) for h in hours),
-    )
+    shifts = [float(np.clip(beta[h], -5.0, 5.0)) for h in hours]
+    probs = [float(pi[h] / pi[hours].sum()) * (1.0 - defensive) for h in hours]
+    hours_out = [int(h) for h in hours]
+    if defensive > 0.0:
+        hours_out.append(0)
+        shifts.append(0.0)
+        probs.append(1.0 - sum(probs))
+    return WeatherTilt(clearness_daily=clear.clearness_daily, anomaly_phi=phi, peak_hours=tuple(hours_out),
+                       peak_shifts=tuple(shifts), peak_probs=tuple(probs))
 
 
 class _Reuse:
@@ -516,6 +521,7 @@ def cross_entropy(
     adapt_weather: bool = False,
     weather_family: Literal["daily", "impulse"] = "daily",
     estimator: Literal["final", "mixture"] = "final",
+    weather_defensive: float = 0.1,
 ) -> AdaptiveResult:
     """Estimate :math:`P_p(Y > u)` of a simulated outcome with the cross-entropy method.
 
@@ -558,6 +564,9 @@ def cross_entropy(
         shift per day (and one of the initial state); ``"impulse"`` a mixture over the hour
         of the peak of shifts along the anomaly's impulse response to that hour, fitted by
         EM (:func:`_impulse_update`). The clear-sky index keeps its daily shifts in both.
+    weather_defensive : float
+        With ``weather_family="impulse"``: probability of the natural anomaly law in the
+        mixture, in [0, 0.9] (defensive: the anomaly draws' likelihood ratio stays below its inverse).
     estimator : {"final", "mixture"}
         ``"final"``: the runs of the final proposal only (unbiased: that proposal is fixed
         before they are drawn). ``"mixture"``: every run of every stage with the
@@ -588,6 +597,8 @@ def cross_entropy(
         raise ValueError(f"target_cov must be within (0, 1), got {target_cov}")
     if weather_family not in ("daily", "impulse"):
         raise ValueError(f"weather_family must be 'daily' or 'impulse', got {weather_family!r}")
+    if not 0.0 <= weather_defensive <= 0.9:
+        raise ValueError(f"weather_defensive must be within [0, 0.9], got {weather_defensive}")
     if estimator not in ("final", "mixture"):
         raise ValueError(f"estimator must be 'final' or 'mixture', got {estimator!r}")
     proposal: dict[str, ImportanceProposal] = dict(campaign.proposal) if campaign.sampler == "importance" else {}
@@ -621,7 +632,8 @@ def cross_entropy(
         if reuse is not None:
             reuse.add(k, stage_c, plans, proposal, tilt)
         if adapt_weather and weather_family == "impulse":
-            tilt = _impulse_update(_drawn_normals(plans, days, tilt), w, y >= gamma, tilt, days, phi, smoothing)
+            tilt = _impulse_update(_drawn_normals(plans, days, tilt), w, y >= gamma, tilt, days, phi, smoothing,
+                                   weather_defensive)
         elif adapt_weather:
             tilt = _tilt_update(_weather_statistics(plans, days, tilt), w, y >= gamma, tilt, days, smoothing)
         proposal = _ce_update(campaign, plans, w, y >= gamma, proposal, smoothing, elite_share)
