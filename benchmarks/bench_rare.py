@@ -393,6 +393,31 @@ def _summarise_repeats(tr: dict, reps: list[dict], seconds: float, label: str) -
         print(f"   the {repeats} estimates pooled: {pooled:.4g} +/- {pooled_se:.2g} ({pooled / p - 1:+.1%} from the truth)")
 
 
+def decompose(family: str, seed: int = 1, max_runs: int = 3000) -> None:
+    """Where the spread of the hits' weights comes from: ln w = ln w_events + ln w_weather over
+    the final batches' hits of one campaign (its weather ratio replayed from each run's stream)."""
+    from twinforge.campaign.adaptive import cross_entropy
+    from twinforge.campaign.campaign import plan_campaign
+    from twinforge.core.rng import RngStreams
+
+    r = cross_entropy(_campaign(), simulate, THRESHOLD_C, seed=seed, runs_per_stage=RUNS_PER_STAGE, batch=BATCH,
+                      target_cov=TARGET_COV, max_runs=max_runs, adapt_weather=True, **FAMILY_KW[family])
+    lw, lw_weather = [], []
+    for k, st in enumerate(r.stages):
+        if not st.final:
+            continue
+        for plan, y in zip(plan_campaign(r.stage_campaign(k), st.seed), st.values):
+            if y > THRESHOLD_C:
+                tilt = plan.config.weather.tilt
+                lw.append(plan.log_weight)
+                lw_weather.append(tilt.log_weight(RngStreams(plan.seed).child(f"run/{plan.stream_id}").generator("weather")))
+    lw, lw_weather = np.array(lw), np.array(lw_weather)
+    lw_events = lw - lw_weather
+    print(f"   {family}, seed {seed}: {lw.size} hits in the final batches; SD of ln w {lw.std(ddof=1):.2f} = events "
+          f"{lw_events.std(ddof=1):.2f} and weather {lw_weather.std(ddof=1):.2f} (correlation "
+          f"{np.corrcoef(lw_events, lw_weather)[0, 1]:+.2f})")
+
+
 def hand_set(tr: dict, n_runs: int = 1000) -> None:
     from twinforge.campaign.campaign import plan_campaign
 
@@ -457,6 +482,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--runs", type=int, default=96, help="runs of the throughput campaign")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--decompose", action="store_true",
+                    help="also split the spread of the hits' weights into events and weather (seed 1, each family)")
     ap.add_argument("--families", default=",".join(FAMILIES),
                     help=f"weather tilt families of the repeats, comma-separated (default {','.join(FAMILIES)})")
     a = ap.parse_args()
@@ -475,6 +502,10 @@ def main() -> None:
     if not families or not set(families) <= set(FAMILIES):
         ap.error(f"--families must be a comma-separated subset of {','.join(FAMILIES)}, got {a.families!r}")
     adaptive(a.out, tr, a.repeats, a.workers, a.max_runs, families)
+    if a.decompose:
+        print("3b. the spread of ln w over the final batches' hits, by source")
+        for fam in families:
+            decompose(fam)
     print("4. hand-set proposals on the same outcome")
     hand_set(tr)
     if not a.skip_throughput:

@@ -176,4 +176,5 @@ def test_the_impulse_response_shift_beats_the_day_constant_tilt_on_an_exact_gaus
         est, se = z.mean(), z.std(ddof=1) / math.sqrt(n)
         assert hit.mean() > 0.3 and abs(est - exact) < 4 * se, (name, est, exact, se)
         var[name] = z.var(ddof=1)
+    print(", ".join(f"{k}: 1/{var['daily'] / v:.1f} of the daily tilt's variance" for k, v in var.items()))
     assert var["impulse"] < var["daily"] / 2.5 and var["mixture"] < var["daily"] / 2, var  # measured 3.5x, 3.0x
