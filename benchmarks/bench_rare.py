@@ -34,12 +34,20 @@ takes a minute or two of one core.
    campaign: adaptive stages of 200 runs, final batches of 300 until the coefficient of
    variation is 10 % or MAX_RUNS runs are spent; once with the event marks only (seed 1),
    then REPEATS independent campaigns (seeds 1..REPEATS) that also adapt the weather
-   generator's own draws (adapt_weather=True: a tilt of the initial temperature anomaly,
-   each day's anomaly innovations and each day's clear-sky index, exact weights). For each:
-   the relative error against the truth, the runs, and the runs plain Monte Carlo would
-   need for the same coefficient of variation, (1 - p) / (p cov^2). Over the repeats: the
-   share of 95 % intervals that cover the truth, the mean and RMS relative errors, the
-   median gain, and the repeats' estimates pooled.
+   generator's own draws (adapt_weather=True), once per tilt family, same seeds:
+   ``daily`` (a shift of the initial temperature anomaly, of each day's anomaly innovations
+   and of each day's clear-sky index), ``impulse`` (a mixture over the peak hour of shifts
+   along the anomaly's impulse response, clear-sky index as before) and
+   ``impulse-defensive`` (the same with the natural anomaly law as a 10 % component); exact
+   weights in all. Every campaign gives two estimates from the same runs: the final
+   batches only (the default estimator, unbiased) and the deterministic mixture of all
+   stages' runs (estimator="mixture"; its coefficient of variation drives the stopping
+   rule, which in practice never fires before the budget). For each: the relative error
+   against the truth, the runs, and the runs plain Monte Carlo would need for the same
+   coefficient of variation, (1 - p) / (p cov^2). Over the repeats, per family and
+   estimator: the share of 95 % intervals that cover the truth, the mean and RMS relative
+   errors, the share within 10 %, the median gain, the median SD of ln w over the final
+   batches' hits, and the repeats' estimates pooled.
 4. The hand-set proposal of the example grid campaign (heat waves x4, half the severities
    above 7 K) and the onset rate x3 alone, on the same outcome: variance reduction per run
    against plain Monte Carlo, p(1 - p) / var(w 1{Y > X}).
@@ -80,18 +88,25 @@ def _campaign(runs: int = 100, **over):
     return load_campaign("home_heat_wave", runs=runs, **WINDOW, **over)
 
 
+def _holder(weather):
+    """What an event's ``apply`` needs of a twin: its log, its event state, the weather as target."""
+    from twinforge.core.eventlog import EventLog
+
+    return SimpleNamespace(weather=weather, log=EventLog(), event_state={},
+                           target=lambda name: {"ambient_temperature": weather}[name])
+
+
 def outdoor_peak(config, events, start, days, streams) -> float:
     """Peak outdoor air temperature [degC] of a home run: its weather with the events applied.
 
     Exactly what the home twin does (``Weather(cfg.weather, start, streams.generator("weather"))``,
     then each event's ``apply``), without the rest of the home.
     """
-    from twinforge.core.eventlog import EventLog
     from twinforge.core.registry import EVENTS
     from twinforge.processes.weather import Weather
 
     weather = Weather(config.weather, start, streams.generator("weather"))
-    holder = SimpleNamespace(weather=weather, log=EventLog())
+    holder = _holder(weather)
     for ev in events:
         t0 = (ev.start - start).total_seconds()
         EVENTS.get(ev.type)().apply(holder, t0, t0 + ev.duration_h * 3600.0, ev.severity, **ev.params)
@@ -181,11 +196,10 @@ def _natural_histories(c, n: int, rng: np.random.Generator) -> list[list]:
 
 def _anomaly(events, start, t: np.ndarray) -> np.ndarray:
     """The combined event anomaly [K] at ``t``: each event's ``apply``, then ``combine_anomalies``."""
-    from twinforge.core.eventlog import EventLog
     from twinforge.core.registry import EVENTS
     from twinforge.processes.weather import combine_anomalies
 
-    holder = SimpleNamespace(weather=_Anomalies(), log=EventLog())
+    holder = _holder(_Anomalies())
     for ev in events:
         t0 = (ev.start - start).total_seconds()
         EVENTS.get(ev.type)().apply(holder, t0, t0 + ev.duration_h * 3600.0, ev.severity, **ev.params)
@@ -259,16 +273,25 @@ def stats_t_quantile(dof: int) -> float:
 
 
 def _one_ce(args: tuple) -> dict:
+    """One adaptive campaign; the deterministic mixture of all stages and the final batches'
+    estimate both come from its runs (the stopping rule uses the mixture's CoV)."""
     from twinforge.campaign.adaptive import cross_entropy
 
-    seed, max_runs, weather = args if len(args) == 3 else (*args, True)
+    seed, max_runs, weather, family = args
     t0 = time.perf_counter()
     r = cross_entropy(_campaign(), simulate, THRESHOLD_C, seed=seed, runs_per_stage=RUNS_PER_STAGE, batch=BATCH,
-                      target_cov=TARGET_COV, max_runs=max_runs, adapt_weather=weather)
-    e = r.estimate
-    return {"seed": seed, "max_runs": max_runs, "weather": weather, "value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high, "std_error": e.std_error,
-            "runs": r.runs, "final_runs": e.n, "hits": e.hits, "ess": e.ess, "stages": len(r.stages),
-            "stopped": r.stopped, "seconds": time.perf_counter() - t0, "text": r.text(), "notes": list(r.notes)}
+                      target_cov=TARGET_COV, max_runs=max_runs, adapt_weather=weather, estimator="mixture",
+                      **FAMILY_KW[family])
+    out = {"seed": seed, "max_runs": max_runs, "weather": weather, "family": family, "runs": r.runs,
+           "stages": len(r.stages), "stopped": r.stopped, "seconds": time.perf_counter() - t0, "text": r.text(),
+           "notes": list(r.notes)}
+    final = [st for st in r.stages if st.final]
+    hit_w = np.concatenate([st.weights[st.values > THRESHOLD_C] for st in final])
+    for name, e in (("final", r.final_estimate), ("mixture", r.estimate)):
+        out[name] = {"value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high, "std_error": e.std_error,
+                     "n": e.n, "hits": e.hits, "ess": e.ess}
+    out["final"]["log_w_sd_hits"] = float(np.std(np.log(hit_w), ddof=1)) if hit_w.size > 1 else math.nan
+    return out
 
 
 def _gain(p: float, runs: float, cov: float) -> float:
@@ -276,32 +299,52 @@ def _gain(p: float, runs: float, cov: float) -> float:
     return (1 - p) / (p * cov**2) / runs
 
 
-def adaptive(out: Path, tr: dict, repeats: int, workers: int, max_runs: int) -> None:
+def adaptive(out: Path, tr: dict, repeats: int, workers: int, max_runs: int, families=None) -> None:
     p = tr["p"]
     print(f"   truth: p = {p:.4g} +/- {tr['std_error']:.2g} (95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g})")
     t0 = time.perf_counter()
-    jobs = [(1, max_runs, False)] + [(s, max_runs, True) for s in range(1, max(repeats, 1) + 1)]
+    families = FAMILIES if families is None else tuple(families)
+    jobs = [(1, max_runs, False, "daily")] + [
+        (s, max_runs, True, fam) for s in range(1, max(repeats, 1) + 1) for fam in families]
     log = out / f"adaptive_runs-{max_runs}.jsonl"  # each campaign as it finishes (kept across restarts)
     have = {}
     if log.exists():
         for line in log.read_text().splitlines():
             r = json.loads(line)
-            have[(r["seed"], r["max_runs"], r["weather"])] = r
+            have[(r["seed"], r["max_runs"], r["weather"], r["family"])] = r
     todo = [j for j in jobs if j not in have]
     with get_context("forkserver").Pool(workers) as pool, log.open("a") as f:
         for r in pool.imap_unordered(_one_ce, todo, chunksize=1):
             f.write(json.dumps(r) + "\n")
             f.flush()
-            have[(r["seed"], r["max_runs"], r["weather"])] = r
-    summarise(out, tr, [have[j] for j in jobs], time.perf_counter() - t0)
+            have[(r["seed"], r["max_runs"], r["weather"], r["family"])] = r
+    seconds = time.perf_counter() - t0
+    for fam in families:
+        print(f"   -- weather tilt family {fam!r} ({FAMILY_TEXT[fam]})")
+        summarise(out, tr, [have[jobs[0]]] + [have[j] for j in jobs[1:] if j[3] == fam], seconds, fam,
+                  first=fam == families[0])
 
 
-def summarise(out: Path, tr: dict, done: list[dict], seconds: float) -> None:
-    """Print the events-only campaign (``done[0]``) and the repeats with the weather (``done[1:]``)."""
+FAMILIES = ("daily", "impulse", "impulse-defensive")
+FAMILY_TEXT = {"daily": "one shift of the anomaly innovations per day",
+               "impulse": "a mixture over the peak hour of shifts along the anomaly's impulse response",
+               "impulse-defensive": "the same mixture with the natural anomaly law as a 10 % component"}
+FAMILY_KW = {"daily": {}, "impulse": {"weather_family": "impulse", "weather_defensive": 0.0},
+             "impulse-defensive": {"weather_family": "impulse", "weather_defensive": 0.1}}
+ESTIMATORS = {"final": "final batches only", "mixture": "deterministic mixture of all stages' runs"}
+
+
+def summarise(out: Path, tr: dict, done: list[dict], seconds: float, family: str = "daily",
+              first: bool = True) -> None:
+    """Print the events-only campaign (``done[0]``) and the repeats with the weather (``done[1:]``),
+    for each estimator."""
     p = tr["p"]
     events_only, reps = done[0], done[1:]
     repeats = len(reps)
-    for label, r in (("event marks only (seed 1)", events_only), ("event marks + weather draws (seed 1)", reps[0])):
+    show = [("event marks + weather draws (seed 1)", reps[0])] if reps else []
+    if first:
+        show.insert(0, ("event marks only (seed 1)", events_only))
+    for label, r in show:
         lines = r["text"].splitlines()
         adapt = [ln for ln in lines[1:] if "(adapt," in ln]
         final = [ln for ln in lines[1:] if "(final," in ln]
@@ -311,9 +354,21 @@ def summarise(out: Path, tr: dict, done: list[dict], seconds: float) -> None:
             print(f"    ... {len(final) - 1} more final batches of the same proposal")
         for note in r["notes"]:
             print(f"   note: {note}")
-        cov = r["std_error"] / r["value"] if r["value"] > 0 else math.inf
-        print(f"   -> {r['value']:.4g}, relative error {r['value'] / p - 1:+.1%}, {r['runs']:,} runs, CoV {cov:.3f}; "
-              f"plain MC needs {_gain(p, r['runs'], cov):.1f}x more runs for the same CoV")
+        for name in ESTIMATORS:
+            e = r[name]
+            cov = e["std_error"] / e["value"] if e["value"] > 0 else math.inf
+            print(f"   -> {name}: {e['value']:.4g}, relative error {e['value'] / p - 1:+.1%}, {r['runs']:,} runs, "
+                  f"CoV {cov:.3f}; plain MC needs {_gain(p, r['runs'], cov):.1f}x more runs for the same CoV")
+    for name in ESTIMATORS if repeats else ():
+        _summarise_repeats(tr, [{**r, **r[name]} for r in reps], seconds, f"{family}, {ESTIMATORS[name]}")
+    if repeats:
+        (out / f"adaptive_repeats-{family}.json").write_text(json.dumps(
+            [{k: v for k, v in r.items() if k != "text"} for r in done], indent=1) + "\n")
+
+
+def _summarise_repeats(tr: dict, reps: list[dict], seconds: float, label: str) -> None:
+    p = tr["p"]
+    repeats = len(reps)
     if repeats:
         covered = sum(r["ci_low"] <= p <= r["ci_high"] for r in reps)
         rel = np.array([r["value"] / p - 1 for r in reps])
@@ -323,17 +378,44 @@ def summarise(out: Path, tr: dict, done: list[dict], seconds: float) -> None:
         # all repeats pooled: the mean of independent unbiased estimates, its spread
         pooled = float(np.mean([r["value"] for r in reps]))
         pooled_se = float(np.std([r["value"] for r in reps], ddof=1) / math.sqrt(repeats)) if repeats > 1 else math.nan
-        rv = np.array([c**2 * n for c, n in zip(covs, [r["final_runs"] for r in reps])])  # relative variance per final run
-        print(f"   {repeats} independent adaptive campaigns with the weather (seeds 1..{repeats}; "
-              f"{seconds:.0f} s with the events-only one): 95 % intervals cover the truth "
+        rv = np.array([c**2 * n for c, n in zip(covs, [r["n"] for r in reps])])  # relative variance per run used
+        stops = sum(r["stopped"] == "run budget" for r in reps)
+        lsd = [r["log_w_sd_hits"] for r in reps if "log_w_sd_hits" in r]
+        lsd_text = f"; SD of ln w over the final batches' hits median {np.median(lsd):.2f}" if lsd else ""
+        print(f"   [{label}] {repeats} independent adaptive campaigns with the weather (seeds 1..{repeats}; "
+              f"{sum(r['seconds'] for r in reps):.0f} s of one core in all, load-inflated; {stops} stopped by the run "
+              f"budget{lsd_text}): 95 % intervals cover the truth "
               f"{covered}/{repeats}; relative error mean {rel.mean():+.1%}, RMS {np.sqrt(np.mean(rel**2)):.1%}, "
               f"|error| <= 10 % in {np.mean(np.abs(rel) <= 0.10):.0%}; runs mean {runs.mean():,.0f} (max {runs.max():,}); "
               f"CoV median {np.median(covs):.3f}; plain MC at equal CoV: {np.median(gains):.1f}x more runs (median, "
-              f"range {gains.min():.1f}-{gains.max():.1f}); relative variance per final run median {np.median(rv):.0f} "
+              f"range {gains.min():.1f}-{gains.max():.1f}); relative variance per run used median {np.median(rv):.0f} "
               f"(plain MC {(1 - p) / p:.0f})")
         print(f"   the {repeats} estimates pooled: {pooled:.4g} +/- {pooled_se:.2g} ({pooled / p - 1:+.1%} from the truth)")
-        (out / "adaptive_repeats.json").write_text(json.dumps(
-            [{k: v for k, v in r.items() if k != "text"} for r in done], indent=1) + "\n")
+
+
+def decompose(family: str, seed: int = 1, max_runs: int = 3000) -> None:
+    """Where the spread of the hits' weights comes from: ln w = ln w_events + ln w_weather over
+    the final batches' hits of one campaign (its weather ratio replayed from each run's stream)."""
+    from twinforge.campaign.adaptive import cross_entropy
+    from twinforge.campaign.campaign import plan_campaign
+    from twinforge.core.rng import RngStreams
+
+    r = cross_entropy(_campaign(), simulate, THRESHOLD_C, seed=seed, runs_per_stage=RUNS_PER_STAGE, batch=BATCH,
+                      target_cov=TARGET_COV, max_runs=max_runs, adapt_weather=True, **FAMILY_KW[family])
+    lw, lw_weather = [], []
+    for k, st in enumerate(r.stages):
+        if not st.final:
+            continue
+        for plan, y in zip(plan_campaign(r.stage_campaign(k), st.seed), st.values):
+            if y > THRESHOLD_C:
+                tilt = plan.config.weather.tilt
+                lw.append(plan.log_weight)
+                lw_weather.append(tilt.log_weight(RngStreams(plan.seed).child(f"run/{plan.stream_id}").generator("weather")))
+    lw, lw_weather = np.array(lw), np.array(lw_weather)
+    lw_events = lw - lw_weather
+    print(f"   {family}, seed {seed}: {lw.size} hits in the final batches; SD of ln w {lw.std(ddof=1):.2f} = events "
+          f"{lw_events.std(ddof=1):.2f} and weather {lw_weather.std(ddof=1):.2f} (correlation "
+          f"{np.corrcoef(lw_events, lw_weather)[0, 1]:+.2f})")
 
 
 def hand_set(tr: dict, n_runs: int = 1000) -> None:
@@ -400,6 +482,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--runs", type=int, default=96, help="runs of the throughput campaign")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--decompose", action="store_true",
+                    help="also split the spread of the hits' weights into events and weather (seed 1, each family)")
+    ap.add_argument("--families", default=",".join(FAMILIES),
+                    help=f"weather tilt families of the repeats, comma-separated (default {','.join(FAMILIES)})")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     print(f"load average at start: {os.getloadavg()}")
@@ -412,7 +498,14 @@ def main() -> None:
           f"(95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g}, relative standard error {tr['std_error'] / tr['p']:.1%}); "
           f"{tr['seconds']:.0f} s on {tr['workers']} workers (load average then {tr['load_average']})")
     print("3. cross-entropy method")
-    adaptive(a.out, tr, a.repeats, a.workers, a.max_runs)
+    families = a.families.split(",")
+    if not families or not set(families) <= set(FAMILIES):
+        ap.error(f"--families must be a comma-separated subset of {','.join(FAMILIES)}, got {a.families!r}")
+    adaptive(a.out, tr, a.repeats, a.workers, a.max_runs, families)
+    if a.decompose:
+        print("3b. the spread of ln w over the final batches' hits, by source")
+        for fam in families:
+            decompose(fam)
     print("4. hand-set proposals on the same outcome")
     hand_set(tr)
     if not a.skip_throughput:

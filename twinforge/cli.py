@@ -154,6 +154,12 @@ def _parser() -> argparse.ArgumentParser:
                     help="also adapt the synthetic weather's own random draws (a tilt of its temperature "
                     "anomaly and daily clearness, exact weights); for outcomes driven by the outdoor "
                     "temperature over a few days")
+    ca.add_argument("--weather-family", default="daily", choices=["daily", "impulse"],
+                    help="with --weather: one anomaly shift per day (daily, default) or a mixture over the "
+                    "peak hour of shifts along the anomaly's impulse response (impulse)")
+    ca.add_argument("--estimator", default="final", choices=["final", "mixture"],
+                    help="final: the final proposal's runs only (default, unbiased); mixture: every stage's "
+                    "runs with deterministic-mixture weights (consistent, adaptivity bias not excluded)")
     cp = csub.add_parser(
         "report", help="write an HTML report of a campaign dataset's rare outcome",
         description="Write one self-contained HTML page: the estimates (the campaign's own estimator), "
@@ -497,6 +503,7 @@ def _adapt(args: argparse.Namespace) -> int:
         result = cross_entropy(
             campaign, sim, args.above, seed=seed, runs_per_stage=args.runs_per_stage, batch=batch,
             target_cov=args.target_cov, max_runs=args.max_runs, adapt_weather=args.weather,
+            weather_family=args.weather_family, estimator=args.estimator,
             on_stage=lambda st: print(f"stage {st.index}: {st.runs} runs, level {st.level:.4g}", file=sys.stderr),
         )
     except ValueError as e:

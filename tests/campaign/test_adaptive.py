@@ -13,6 +13,7 @@ from scipy import integrate, optimize, stats
 
 from twinforge.campaign.adaptive import cross_entropy, stage_seed
 from twinforge.campaign.campaign import CampaignSpec, plan_campaign
+from twinforge.campaign.estimators import mixture_weights
 from twinforge.cli import main
 
 BASE = {"twin": "home", "runs": 10, "days": 30, "start": "2024-07-01", "seed": 1, "diversity": False}
@@ -143,3 +144,48 @@ def test_cli_adapt_writes_stage_datasets_that_estimate_reads(tmp_path):
     assert stages == [f"stage-{k:02d}" for k in range(len(summary["stages"]))]
     code, stdout, _ = _cli("campaign", "estimate", out / stages[-1], "--column", "temp_outdoor_c", "--above", "33")
     assert code == 0 and stdout.startswith("P(max temp_outdoor_c > 33) = ")
+
+
+def _gaussian_ce(rng: np.random.Generator, c: float, n: int = 200, finals: int = 2) -> tuple[float, float]:
+    """One cross-entropy campaign on P(S > c), S = (X1 + X2)/sqrt(2), X ~ N(0, I): the mean-shift
+    family, stages of ``n`` runs, then ``finals`` batches of the final proposal. Returns the
+    final-batches estimate and the deterministic-mixture estimate over all stages."""
+    mus, xs = [np.zeros(2)], []
+    while True:  # adaptive stages, as cross_entropy: level capped at c, the last update at c itself
+        x = rng.standard_normal((n, 2)) + mus[-1]
+        xs.append(x)
+        s = x.sum(axis=1) / math.sqrt(2.0)
+        gamma = min(c, float(np.quantile(s, 0.9)))
+        w = np.exp(-x @ mus[-1] + 0.5 * mus[-1] @ mus[-1]) * (s >= gamma)
+        mus.append(0.7 * (w @ x) / w.sum() + 0.3 * mus[-1])
+        if gamma >= c:
+            break
+    mus = mus[:-1] + [mus[-1]] * finals  # the last fit, drawn `finals` times
+    xs += [rng.standard_normal((n, 2)) + mus[-1] for _ in range(finals)]
+    x = np.concatenate(xs)
+    hit = x.sum(axis=1) / math.sqrt(2.0) > c
+    log_ratios = np.stack([-x @ m + 0.5 * m @ m for m in mus], axis=1)
+    final = np.mean(np.exp(log_ratios[-finals * n:, -1]) * hit[-finals * n:])
+    return float(final), float(np.mean(mixture_weights(log_ratios, [n] * len(mus)) * hit))
+
+
+def test_the_deterministic_mixture_of_all_stages_is_unbiased_and_tighter_on_an_exact_gaussian_tail():
+    """P(S > 3.5) = 2.3e-4 exactly; over 300 campaigns both estimators are within 4 SE of it,
+    and reusing every stage's runs (balance heuristic) has a smaller variance than the final
+    batches alone."""
+    c = 3.5
+    exact = float(stats.norm.sf(c))
+    rng = np.random.default_rng(2024)
+    est = np.array([_gaussian_ce(rng, c) for _ in range(300)])
+    mean, se = est.mean(axis=0), est.std(axis=0, ddof=1) / math.sqrt(est.shape[0])
+    assert np.all(np.abs(mean - exact) < 4 * se), (mean, exact, se)
+    var_final, var_mix = est.var(axis=0, ddof=1)
+    print(f"relative errors {mean / exact - 1}, mixture variance 1/{var_final / var_mix:.2f} of the final batches'")
+    assert var_mix < 0.8 * var_final, (var_final, var_mix)
+
+
+def test_mixture_weights_are_the_balance_heuristic():
+    lr = np.array([[0.0, math.log(2.0)], [math.inf, 0.0]])  # run 0: q2 = p/2; run 1: q1 = 0
+    np.testing.assert_allclose(mixture_weights(lr, [1, 3]), [1.0 / (0.25 + 0.75 * 0.5), 1.0 / 0.75])
+    with pytest.raises(ValueError, match="counts must be >= 0 with a positive sum"):
+        mixture_weights(lr, [0, 0])

@@ -122,3 +122,30 @@ def test_plain_generate_refuses_a_tilted_weather_before_writing(tmp_path):
     assert err.getvalue().startswith("twinforge: error: home.weather.tilt: a tilt of the weather's draws is an "
                                      "importance-sampling proposal")
     assert not (tmp_path / "g").exists()
+
+
+def test_cross_entropy_with_the_impulse_family_and_the_mixture_estimator_reuses_every_run():
+    c = CampaignSpec.from_data({**BASE, "runs": 10})
+    kw = dict(seed=4, runs_per_stage=50, batch=50, max_stages=1, max_runs=150, target_cov=0.01, adapt_weather=True,
+              weather_family="impulse")
+    r = cross_entropy(c, simulate, LEVEL, estimator="mixture", **kw)
+    tilt = r.stages[-1].weather_tilt
+    c12 = WeatherTilt.impulse_response(12, tilt.anomaly_phi, 1)
+    lift = sum(p * b * np.sum(WeatherTilt.impulse_response(h, tilt.anomaly_phi, 3)[0] * c12)
+               for h, b, p in zip(tilt.peak_hours, tilt.peak_shifts, tilt.peak_probs))
+    assert tilt.mixture and lift > 1.0  # the mixture raises E[Z(12 h)] by lift sigmas
+    assert tilt.peak_shifts[-1] == 0.0 and tilt.peak_probs[-1] == pytest.approx(0.1)  # defensive: natural law
+    assert r.estimate.n == r.runs == 150 and r.estimator == "mixture"
+    final = [s for s in r.stages if s.final]
+    assert r.final_estimate.n == sum(s.runs for s in final) == 100
+    assert r.final_estimate.value == pytest.approx(np.mean([w * (y > LEVEL) for s in final
+                                                            for w, y in zip(s.weights, s.values)]))
+    assert r.estimate.value != r.final_estimate.value
+    # the tilted stage campaign carries its mixture's exact weights (cross_entropy checks every
+    # run's replayed ratio under its own proposal against these)
+    plans = plan_campaign(r.stage_campaign(len(r.stages) - 1), r.stages[-1].seed)
+    assert np.allclose([p.weight for p in plans], r.stages[-1].weights)
+    assert np.allclose([_x12(p) for p in plans], r.stages[-1].values)
+    assert "weather: peaks h" in r.text() and "runs of all stages (mixture)" in r.text()
+    with pytest.raises(ValueError, match="estimator must be 'final' or 'mixture'"):
+        cross_entropy(c, simulate, LEVEL, estimator="all", **kw)

@@ -40,9 +40,9 @@ so the estimate is unbiased for any proposal; the fit only decides how efficient
 proposal in batches until the coefficient of variation of
 :math:`\\hat p = \\frac1n \\sum W_i 1\\{Y_i > u\\}` falls to ``target_cov`` or the run
 budget ``max_runs`` is spent (OpenTURNS' ``MaximumCoefficientOfVariation`` and
-``MaximumOuterSampling``). The estimate uses only the runs of the final proposal (earlier
-stages aimed elsewhere); its interval is that of
-:func:`~twinforge.campaign.estimators.weighted_probability`.
+``MaximumOuterSampling``). By default the estimate uses only the runs of the final
+proposal (earlier stages aimed elsewhere; ``estimator="mixture"`` reuses them, below); its
+interval is that of :func:`~twinforge.campaign.estimators.weighted_probability`.
 
 Each stage is an ordinary importance-sampling campaign (:meth:`AdaptiveResult.stage_campaign`),
 seeded from the root seed and the stage number: the whole procedure is reproducible from
@@ -63,6 +63,31 @@ weight (the two are independent under both laws). A block-constant Gaussian mean
 closed-form weighted maximum-likelihood update: each block's shift is the weighted mean,
 over the elite runs, of the run's drawn normals averaged over the block
 (:meth:`~twinforge.processes.weather.WeatherTilt.block_means`), smoothed like the rest.
+
+**The impulse-response family** (``weather_family="impulse"``). A day-constant shift spends
+likelihood ratio on innovations that do not raise the temperature at the hour of the peak.
+The unit anomaly at hour :math:`h` is :math:`Z_h = c_h \\cdot \\xi` with :math:`c_h` its
+impulse response (:meth:`~twinforge.processes.weather.WeatherTilt.impulse_response`, a unit
+vector), so the cheapest mean shift that raises :math:`Z_h` by :math:`\\beta` is
+:math:`\\beta c_h`. The family is a mixture over the peak hour,
+:math:`q(\\varepsilon) = \\sum_h \\pi_h N(\\beta_h c_h, I)` on the anomaly draws (the clear-sky
+index keeps its daily shifts); each run draws its component first from its weather stream,
+and its weight is the mixture's exact ratio
+:math:`1/\\sum_h \\pi_h \\exp(\\beta_h Z_h - \\beta_h^2/2)`. The CE update is the weighted
+maximum likelihood of the mixture by EM over the elite runs (:func:`_impulse_update`).
+
+**Reusing every stage's runs** (``estimator="mixture"``). The deterministic-mixture
+estimator (Owen & Zhou 2000, doi:10.1080/01621459.2000.10473909; balance heuristic, Veach &
+Guibas 1995) weighs every run of every stage :math:`k` by
+:math:`p(x)/\\sum_k (N_k/N) q_k(x)` (each run's ratio under every stage's proposal is
+recomputed by replaying its event and weather streams). With proposals fixed in advance it
+is unbiased; here each proposal is fitted on earlier stages' runs, and those runs are then
+reweighted with it: this is the AMIS form (Cornuet et al. 2012, doi:10.1111/j.1467-9469.2011.00756.x),
+consistent but without a proof of unbiasedness (its bias is of order :math:`1/N`; Marin,
+Pudlo & Sedki 2019, doi:10.1214/18-STS668, prove consistency of a modified scheme). Only the
+final-batches estimator (``"final"``, the default) is provably unbiased: its proposal is
+fixed before its runs are drawn. DM over the final batches alone brings nothing, since
+they share one proposal. Its variance is the stratified one, each stage a stratum.
 """
 
 from __future__ import annotations
@@ -73,13 +98,13 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from twinforge.campaign.campaign import CampaignSpec, plan_campaign
-from twinforge.campaign.estimators import Estimate, weighted_probability
+from twinforge.campaign.estimators import Estimate, mixture_weights, weighted_probability
 from twinforge.core.rng import RngStreams
-from twinforge.events.sampling import ImportanceProposal
+from twinforge.events.sampling import ImportanceProposal, ProposalModel, sample_events
 from twinforge.processes.weather import WeatherTilt
 
 __all__ = [
@@ -137,6 +162,8 @@ class AdaptiveResult:
     estimate: Estimate
     stopped: str
     notes: tuple[str, ...] = field(default=())
+    estimator: str = "final"  # how ``estimate`` was made: "final" batches or the deterministic "mixture"
+    final_estimate: Estimate | None = None  # the final batches' estimate (the same as ``estimate`` for "final")
 
     @property
     def runs(self) -> int:
@@ -156,11 +183,13 @@ class AdaptiveResult:
     def to_json(self) -> dict[str, Any]:
         e = self.estimate
         return {
-            "method": "cross-entropy", "threshold": self.threshold, "stopped": self.stopped,
+            "method": "cross-entropy", "estimator": self.estimator, "threshold": self.threshold, "stopped": self.stopped,
             "runs": self.runs, "notes": list(self.notes),
             "estimate": {"value": e.value, "std_error": e.std_error, "ci_low": e.ci_low, "ci_high": e.ci_high,
                          "ess": e.ess, "n": e.n, "hits": e.hits, "interval": e.interval, "level": e.level},
             "stages": [s.to_json() for s in self.stages],
+            **({"final_estimate": _estimate_json(self.final_estimate)}
+               if self.final_estimate is not None and self.estimator != "final" else {}),
         }
 
     def text(self) -> str:
@@ -170,6 +199,8 @@ class AdaptiveResult:
             f"{e.ci_low:.4g} .. {e.ci_high:.4g}); {e.n} runs of the final proposal, {e.hits} hit(s), "
             f"ESS {e.ess:.0f}; {self.runs} runs in {len(self.stages)} stage(s); stopped: {self.stopped}",
         ]
+        if self.estimator == "mixture":
+            lines[0] = lines[0].replace(f"{e.n} runs of the final proposal", f"{e.n} runs of all stages (mixture)")
         for s in self.stages:
             props = "; ".join(
                 f"{k}: r={v.rate_factor:.3g} a={v.tail_threshold if v.tail_share else float('nan'):.3g} "
@@ -178,12 +209,24 @@ class AdaptiveResult:
             )
             if s.weather_tilt is not None:
                 t = s.weather_tilt
-                props += (f"; weather: start {t.anomaly_start:+.2f}, days "
-                          f"{' '.join(f'{x:+.2f}' for x in t.anomaly_daily)}, clear "
-                          f"{' '.join(f'{x:+.2f}' for x in t.clearness_daily)}")
+                if t.mixture:
+                    top = np.argsort(t.peak_probs)[::-1][:3]
+                    props += ("; weather: peaks " + " ".join(
+                        f"h{t.peak_hours[j]}:{t.peak_shifts[j]:+.2f}@{t.peak_probs[j]:.2f}" for j in top)
+                        + f" ({len(t.peak_hours)} components), clear "
+                        + " ".join(f"{x:+.2f}" for x in t.clearness_daily))
+                else:
+                    props += (f"; weather: start {t.anomaly_start:+.2f}, days "
+                              f"{' '.join(f'{x:+.2f}' for x in t.anomaly_daily)}, clear "
+                              f"{' '.join(f'{x:+.2f}' for x in t.clearness_daily)}")
             kind = "final" if s.final else "adapt"
             lines.append(f"  stage {s.index} ({kind}, {s.runs} runs, level {s.level:.4g}): {props}")
         return "\n".join(lines)
+
+
+def _estimate_json(e: Estimate) -> dict[str, Any]:
+    return {"value": e.value, "std_error": e.std_error, "ci_low": e.ci_low, "ci_high": e.ci_high, "ess": e.ess,
+            "n": e.n, "hits": e.hits, "interval": e.interval, "level": e.level}
 
 
 def stage_seed(seed: int, index: int) -> int:
@@ -241,6 +284,166 @@ def _tilt_update(stats: np.ndarray, weights: np.ndarray, elite: np.ndarray, curr
     new = (w @ stats) / float(w.sum())
     old = np.zeros_like(new) if current is None else current.as_block_means(days)
     return WeatherTilt.from_block_means(smoothing * new + (1.0 - smoothing) * old)
+
+
+def _drawn_normals(plans: Sequence[Any], days: int, tilt: WeatherTilt | None) -> np.ndarray:
+    """Each run's weather normals of the first ``days`` days as drawn (replayed): (runs, days, 73)."""
+    t = WeatherTilt() if tilt is None else tilt
+    return np.array([
+        t.drawn_normals(RngStreams(p.seed).child(f"run/{p.stream_id}").generator("weather"), days) for p in plans
+    ])
+
+
+def _block_means_of(eps: np.ndarray) -> np.ndarray:
+    """:meth:`WeatherTilt.block_means` of drawn normals (runs, days, 73)."""
+    return np.concatenate([eps[:, 0, :1], eps[:, 0, 1:24].mean(axis=1)[:, None], eps[:, 1:, :24].mean(axis=2),
+                           eps[:, :, 24]], axis=1)
+
+
+def _unit_anomaly(eps: np.ndarray, phi: float) -> np.ndarray:
+    """The unit OU anomaly :math:`Z_h = c_h \\cdot \\varepsilon` at every hour: (runs, 24 days)."""
+    a = eps[:, :, :24].reshape(eps.shape[0], -1)
+    z = np.empty_like(a)
+    z[:, 0] = a[:, 0]
+    c = math.sqrt(1.0 - phi * phi)
+    for k in range(1, a.shape[1]):
+        z[:, k] = phi * z[:, k - 1] + c * a[:, k]
+    return z
+
+
+#: EM iterations of the impulse-response mixture's weighted maximum likelihood per stage.
+_EM_STEPS = 25
+#: Components below this probability are dropped (the others renormalised).
+_MIN_PROB = 1e-3
+
+
+def _impulse_update(eps: np.ndarray, weights: np.ndarray, elite: np.ndarray, current: WeatherTilt | None,
+                    days: int, phi: float, smoothing: float, defensive: float = 0.0) -> WeatherTilt | None:
+    """Weighted maximum likelihood (EM) of the impulse-response mixture, smoothed.
+
+    The family: the anomaly draws are :math:`N(\\beta_h c_h, I)` with probability
+    :math:`\\pi_h`, :math:`c_h` the impulse response of the unit anomaly at hour :math:`h`
+    (:meth:`WeatherTilt.impulse_response`), so component :math:`h` raises :math:`Z_h` by
+    :math:`\\beta_h`; the clear-sky index keeps its daily shifts (the block update). Since
+    :math:`c_h \\cdot \\varepsilon = Z_h`, the E step's responsibilities are
+    :math:`r_{ih} \\propto \\pi_h \\exp(\\beta_h Z_{ih} - \\beta_h^2/2)` and the M step
+    :math:`\\pi_h = \\sum_i W_i r_{ih} / \\sum_i W_i`,
+    :math:`\\beta_h = \\sum_i W_i r_{ih} Z_{ih} / \\sum_i W_i r_{ih}` over the elite runs.
+    ``defensive`` > 0 adds the natural anomaly law as a component of that probability (a
+    zero shift; Hesterberg 1995), which bounds the anomaly draws' likelihood ratio by ``1 / defensive``.
+    """
+    w = weights * elite
+    if float(w.sum()) <= 0.0:
+        return current
+    keep = w > 0
+    w = w[keep] / float(w.sum())
+    z = _unit_anomaly(eps[keep], phi)  # (elite, H)
+    n_h = z.shape[1]
+    pi_old, beta_old = np.zeros(n_h), np.zeros(n_h)
+    if current is not None and current.mixture:
+        for h, b, q in zip(current.peak_hours, current.peak_shifts, current.peak_probs):
+            if h < n_h and b != 0.0:  # a zero shift is the defensive (natural) component
+                pi_old[h], beta_old[h] = q, b
+    if pi_old.sum() > 0:
+        pi, beta = pi_old / pi_old.sum(), np.where(pi_old > 0, beta_old, w @ z)
+    else:
+        pi, beta = np.full(n_h, 1.0 / n_h), w @ z
+    for _ in range(_EM_STEPS):
+        with np.errstate(divide="ignore"):
+            lr = np.log(pi)[None, :] + beta[None, :] * z - 0.5 * beta[None, :] ** 2
+        lr -= lr.max(axis=1, keepdims=True)
+        r = np.exp(lr)
+        r /= r.sum(axis=1, keepdims=True)
+        wr = w[:, None] * r
+        pi = wr.sum(axis=0)
+        mass = pi > 1e-12
+        beta = np.where(mass, (wr * z).sum(axis=0) / np.where(mass, pi, 1.0), beta)
+    if pi_old.sum() > 0:
+        beta = np.where(pi_old > 0, smoothing * beta + (1.0 - smoothing) * beta_old, beta)
+        pi = smoothing * pi + (1.0 - smoothing) * pi_old / pi_old.sum()
+    pi = np.where(pi >= _MIN_PROB, pi, 0.0)
+    pi /= pi.sum()
+    hours = np.flatnonzero(pi > 0)
+    clear = _tilt_update(_block_means_of(eps), weights, elite, current, days, smoothing)
+    assert clear is not None
+    shifts = [float(np.clip(beta[h], -5.0, 5.0)) for h in hours]
+    probs = [float(pi[h] / pi[hours].sum()) * (1.0 - defensive) for h in hours]
+    hours_out = [int(h) for h in hours]
+    if defensive > 0.0:
+        hours_out.append(0)
+        shifts.append(0.0)
+        probs.append(1.0 - sum(probs))
+    return WeatherTilt(clearness_daily=clear.clearness_daily, anomaly_phi=phi, peak_hours=tuple(hours_out),
+                       peak_shifts=tuple(shifts), peak_probs=tuple(probs))
+
+
+class _Reuse:
+    """Every run's likelihood ratio under every stage's proposal (the deterministic mixture)."""
+
+    def __init__(self, campaign: CampaignSpec, days: int) -> None:
+        self.campaign = campaign
+        self.days = days
+        self.events: list[list[dict[str, Any]]] = []
+        self.eps: list[np.ndarray] = []  # per stage: (runs, days, 73) or (runs, 0, 73)
+        self.stage_of_run: list[int] = []
+        self.keys: dict[str, int] = {}  # proposal key -> column
+        self.props: list[tuple[dict[str, ImportanceProposal], WeatherTilt | None]] = []
+        self.counts: list[int] = []
+        self.columns: list[np.ndarray] = []
+
+    @staticmethod
+    def _key(proposal: Mapping[str, ImportanceProposal], tilt: WeatherTilt | None) -> str:
+        return json.dumps([{k: v.model_dump(mode="json") for k, v in sorted(proposal.items())},
+                           None if tilt is None else tilt.model_dump(mode="json")], sort_keys=True)
+
+    def _log_ratio(self, proposal: Mapping[str, ImportanceProposal], tilt: WeatherTilt | None,
+                   events: Sequence[list[dict[str, Any]]], eps: np.ndarray | None) -> np.ndarray:
+        s = self.campaign.scenario
+        models = {n: ProposalModel(self.campaign.events[n], q) for n, q in sorted(proposal.items())}
+        out = np.array([
+            sum(m.log_weight(ev, s.start, s.days) + m.log_weight_in_progress(ev, s.start) for m in models.values())
+            for ev in events
+        ], dtype=np.float64)
+        if tilt is not None and eps is not None:
+            out += tilt.log_ratio(eps)
+        return out
+
+    def add(self, stage_index: int, stage_c: CampaignSpec, plans: Sequence[Any],
+            proposal: Mapping[str, ImportanceProposal], tilt: WeatherTilt | None) -> None:
+        s = stage_c.scenario
+        new_events = [
+            sample_events(stage_c.events, s.start, s.days,
+                          RngStreams(p.seed).child(f"run/{p.stream_id}").generator("campaign/events"),
+                          stage_c.proposal)[0]
+            for p in plans
+        ]
+        new_eps = _drawn_normals(plans, self.days, tilt) if self.days else None
+        for j, (prop, tl) in enumerate(self.props):  # the new runs under the earlier proposals
+            self.columns[j] = np.concatenate([self.columns[j], self._log_ratio(prop, tl, new_events, new_eps)])
+        self.events.extend(new_events)
+        if new_eps is not None:
+            self.eps.append(new_eps)
+        self.stage_of_run.extend([stage_index] * len(plans))
+        key = self._key(proposal, tilt)
+        if key not in self.keys:  # every run so far under the new proposal
+            self.keys[key] = len(self.props)
+            self.props.append((dict(proposal), tilt))
+            self.counts.append(0)
+            all_eps = np.concatenate(self.eps) if self.eps else None
+            self.columns.append(self._log_ratio(proposal, tilt, self.events, all_eps))
+        col = self.keys[key]
+        self.counts[col] += len(plans)
+        own = self.columns[col][-len(plans):]
+        lw = np.array([p.log_weight for p in plans])
+        if not np.allclose(own, lw, rtol=1e-9, atol=1e-7):
+            raise RuntimeError("replayed likelihood ratios differ from the plans' weights (a sampler changed?)")
+
+    def estimate(self, values: np.ndarray, threshold: float, level: float) -> Estimate:
+        w = mixture_weights(np.stack(self.columns, axis=1), np.array(self.counts))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return weighted_probability(values > threshold, w, level=level, expected_weight=1.0,
+                                        groups=np.array(self.stage_of_run))
 
 
 #: Share of each biased law drawn from its shifted component (defensive mixtures).
@@ -316,6 +519,9 @@ def cross_entropy(
     level: float = 0.95,
     on_stage: Callable[[Stage], None] | None = None,
     adapt_weather: bool = False,
+    weather_family: Literal["daily", "impulse"] = "daily",
+    estimator: Literal["final", "mixture"] = "final",
+    weather_defensive: float = 0.1,
 ) -> AdaptiveResult:
     """Estimate :math:`P_p(Y > u)` of a simulated outcome with the cross-entropy method.
 
@@ -353,6 +559,22 @@ def cross_entropy(
         anomaly, each day's anomaly innovations, each day's clear-sky index), fitted with
         the event marks. For outcomes driven by the outdoor temperature over a short window
         (a few days: each day adds two parameters).
+    weather_family : {"daily", "impulse"}
+        The tilt of the anomaly draws (with ``adapt_weather``): ``"daily"`` one constant
+        shift per day (and one of the initial state); ``"impulse"`` a mixture over the hour
+        of the peak of shifts along the anomaly's impulse response to that hour, fitted by
+        EM (:func:`_impulse_update`). The clear-sky index keeps its daily shifts in both.
+    weather_defensive : float
+        With ``weather_family="impulse"``: probability of the natural anomaly law in the
+        mixture, in [0, 0.9] (defensive: the anomaly draws' likelihood ratio stays below its inverse).
+    estimator : {"final", "mixture"}
+        ``"final"``: the runs of the final proposal only (unbiased: that proposal is fixed
+        before they are drawn). ``"mixture"``: every run of every stage with the
+        deterministic-mixture weight :math:`p / \\sum_k (N_k/N) q_k`
+        (:func:`~twinforge.campaign.estimators.mixture_weights`), the AMIS form of Cornuet
+        et al. 2012: consistent, but not exactly unbiased, since each later proposal was
+        fitted on the runs it reweights (module docstring); the stopping rule then uses
+        its coefficient of variation.
 
     Returns
     -------
@@ -373,6 +595,12 @@ def cross_entropy(
         raise ValueError(f"smoothing must be within (0, 1], got {smoothing}")
     if not 0.0 < target_cov < 1.0:
         raise ValueError(f"target_cov must be within (0, 1), got {target_cov}")
+    if weather_family not in ("daily", "impulse"):
+        raise ValueError(f"weather_family must be 'daily' or 'impulse', got {weather_family!r}")
+    if not 0.0 <= weather_defensive <= 0.9:
+        raise ValueError(f"weather_defensive must be within [0, 0.9], got {weather_defensive}")
+    if estimator not in ("final", "mixture"):
+        raise ValueError(f"estimator must be 'final' or 'mixture', got {estimator!r}")
     proposal: dict[str, ImportanceProposal] = dict(campaign.proposal) if campaign.sampler == "importance" else {}
     proposal = {k: proposal.get(k, ImportanceProposal()) for k in sorted(campaign.events)}
     tilt: WeatherTilt | None = None
@@ -380,6 +608,8 @@ def cross_entropy(
     if adapt_weather:
         check_weather_adaptable(campaign)
         days = weather_days(campaign)
+    phi = math.exp(-1.0 / (24.0 * campaign.scenario.config.weather.anomaly_tau_days)) if adapt_weather else 0.0
+    reuse = _Reuse(campaign, days) if estimator == "mixture" else None
     stages: list[Stage] = []
     notes: list[str] = []
     used = 0
@@ -399,7 +629,12 @@ def cross_entropy(
         stages.append(stage)
         if on_stage is not None:
             on_stage(stage)
-        if adapt_weather:
+        if reuse is not None:
+            reuse.add(k, stage_c, plans, proposal, tilt)
+        if adapt_weather and weather_family == "impulse":
+            tilt = _impulse_update(_drawn_normals(plans, days, tilt), w, y >= gamma, tilt, days, phi, smoothing,
+                                   weather_defensive)
+        elif adapt_weather:
             tilt = _tilt_update(_weather_statistics(plans, days, tilt), w, y >= gamma, tilt, days, smoothing)
         proposal = _ce_update(campaign, plans, w, y >= gamma, proposal, smoothing, elite_share)
         if reached:  # the last update, at the threshold itself, gives the final proposal
@@ -412,10 +647,11 @@ def cross_entropy(
         )
     k = len(stages)
     stopped = "run budget"
+    values = lambda: np.concatenate([s.values for s in stages])  # noqa: E731
     while True:
         final = [s for s in stages if s.final]
         if final:
-            est = _estimate(final, threshold, level)
+            est = _estimate(final, threshold, level) if reuse is None else reuse.estimate(values(), threshold, level)
             if est.hits and est.cov <= target_cov:
                 stopped = f"coefficient of variation {est.cov:.3f} <= {target_cov:g}"
                 break
@@ -430,13 +666,17 @@ def cross_entropy(
         stages.append(stage)
         if on_stage is not None:
             on_stage(stage)
+        if reuse is not None:
+            reuse.add(k, stage_c, plans, proposal, tilt)
         used += y.size
         k += 1
     final = [s for s in stages if s.final]
     if not final:
         raise ValueError(f"the run budget max_runs={max_runs} ended before any run of the final proposal")
-    est = _estimate(final, threshold, level)
-    return AdaptiveResult(campaign, float(threshold), tuple(stages), est, stopped, tuple(notes + list(est.warnings)))
+    final_est = _estimate(final, threshold, level)
+    est = final_est if reuse is None else reuse.estimate(values(), threshold, level)
+    return AdaptiveResult(campaign, float(threshold), tuple(stages), est, stopped, tuple(notes + list(est.warnings)),
+                          estimator=estimator, final_estimate=final_est)
 
 
 def _estimate(final: Sequence[Stage], threshold: float, level: float) -> Estimate:

@@ -65,6 +65,7 @@ __all__ = [
     "ExtremeFit",
     "binomial_interval",
     "kish_ess",
+    "mixture_weights",
     "weight_warnings",
     "weighted_mean",
     "weighted_probability",
@@ -179,6 +180,50 @@ def kish_ess(weights: Any) -> float:
     w = np.asarray(weights, dtype=np.float64).ravel()
     s2 = float(np.sum(w * w))
     return float(np.sum(w)) ** 2 / s2 if s2 > 0 else 0.0
+
+
+def mixture_weights(log_ratios: Any, counts: Any) -> np.ndarray:
+    """Deterministic-mixture (balance heuristic) weights of runs drawn from several proposals.
+
+    Runs drawn from proposals :math:`q_1..q_K` (:math:`N_k` runs from :math:`q_k`, :math:`N`
+    in all) each get the weight :math:`p(x) / \\sum_k (N_k/N) q_k(x)` in place of their own
+    :math:`p(x)/q_{k(x)}(x)`: the deterministic-mixture estimator of Owen & Zhou 2000
+    (doi:10.1080/01621459.2000.10473909), the balance heuristic of Veach & Guibas 1995
+    (doi:10.1145/218380.218498). With proposals fixed in advance it is unbiased, and its
+    variance is never larger than that of the mixture sampled at random; the weights are
+    bounded by :math:`N/N_k` wherever :math:`q_k = p`.
+
+    Parameters
+    ----------
+    log_ratios : array_like of shape (n_runs, K)
+        :math:`\\ln p(x_i) - \\ln q_k(x_i)` of every run under every proposal (``+inf`` where
+        :math:`q_k(x_i) = 0`).
+    counts : array_like of shape (K,)
+        :math:`N_k`, the runs drawn from each proposal (>= 0, sum > 0).
+
+    Returns
+    -------
+    ndarray of shape (n_runs,)
+
+    Examples
+    --------
+    >>> mixture_weights([[0.0, 0.0], [0.0, 0.0]], [1, 1]).tolist()
+    [1.0, 1.0]
+    """
+    lr = np.asarray(log_ratios, dtype=np.float64)
+    n = np.asarray(counts, dtype=np.float64)
+    if lr.ndim != 2 or n.shape != (lr.shape[1],):
+        raise ValueError(f"log_ratios must be (n_runs, K) and counts (K,), got {lr.shape} and {n.shape}")
+    if (n < 0).any() or not n.sum() > 0:
+        raise ValueError("counts must be >= 0 with a positive sum")
+    if np.isnan(lr).any():
+        raise ValueError("log_ratios must not hold NaN")
+    with np.errstate(divide="ignore"):
+        a = np.log(n / n.sum())[None, :] - lr  # ln (N_k/N) + ln q_k - ln p
+    m = a.max(axis=1)
+    with np.errstate(invalid="ignore"):
+        lse = m + np.log(np.sum(np.exp(a - np.where(np.isfinite(m), m, 0.0)[:, None]), axis=1))
+    return np.exp(-lse)
 
 
 def weight_warnings(weights: Any, *, expected_mean: float | None = None, groups: Any = None) -> list[str]:

@@ -213,16 +213,85 @@ class WeatherTilt(BaseModel):
     clearness_daily: tuple[_Shift, ...] = Field(
         (), max_length=366, description="shift of each day's clear-sky index normal [-]"
     )
+    peak_hours: tuple[Annotated[int, Field(ge=0, le=24 * 366 - 1)], ...] = Field(
+        (), max_length=24 * 366,
+        description="impulse-response mixture: hour (from the first anomaly draw) of each component's peak [h]",
+    )
+    peak_shifts: tuple[_Shift, ...] = Field(
+        (), max_length=24 * 366, description="impulse-response mixture: each component's shift of Z(hour) [-]"
+    )
+    peak_probs: tuple[Annotated[float, Field(gt=0.0, le=1.0)], ...] = Field(
+        (), max_length=24 * 366, description="impulse-response mixture: each component's probability [-]"
+    )
+    anomaly_phi: float = Field(
+        0.0, ge=0.0, lt=1.0,
+        description="impulse-response mixture: the unit OU anomaly's hourly autocorrelation exp(-1 h / tau) [-]",
+    )
+
+    @model_validator(mode="after")
+    def _mixture_is_consistent(self) -> "WeatherTilt":
+        n = len(self.peak_hours)
+        if len(self.peak_shifts) != n or len(self.peak_probs) != n:
+            raise ValueError(
+                f"peak_hours, peak_shifts and peak_probs must have one entry per component, got "
+                f"{n}, {len(self.peak_shifts)} and {len(self.peak_probs)}"
+            )
+        if n and abs(sum(self.peak_probs) - 1.0) > 1e-9:
+            raise ValueError(f"peak_probs must sum to 1, got {sum(self.peak_probs)!r}")
+        if n and not self.anomaly_phi > 0.0:
+            raise ValueError("anomaly_phi must be within (0, 1) when the tilt has peak components")
+        return self
+
+    @property
+    def mixture(self) -> bool:
+        """Whether the anomaly draws follow the impulse-response mixture (``peak_*``)."""
+        return bool(self.peak_hours)
 
     @property
     def days(self) -> int:
         """Days from the start with some shifted draw."""
-        return max(len(self.anomaly_daily), len(self.clearness_daily), 1 if self.anomaly_start else 0)
+        peak = max(self.peak_hours) // 24 + 1 if self.peak_hours else 0
+        return max(len(self.anomaly_daily), len(self.clearness_daily), 1 if self.anomaly_start else 0, peak)
 
-    def shift(self, day: int) -> np.ndarray | None:
-        """The 73 shifts of day ``day``'s draws (None: that day keeps the natural law)."""
-        if day >= self.days:
-            return None
+    @staticmethod
+    def impulse_response(hour: int, phi: float, days: int) -> np.ndarray:
+        """The coefficients :math:`c_h` of the unit OU anomaly at ``hour`` on the anomaly draws.
+
+        With :math:`Z_0 = \\xi_0` (stationary start) and :math:`Z_{k} = \\phi Z_{k-1} +
+        \\sqrt{1-\\phi^2}\\,\\xi_k`, :math:`Z_h = c_h \\cdot \\xi` with :math:`c_{h,0} = \\phi^h`,
+        :math:`c_{h,k} = \\sqrt{1-\\phi^2}\\,\\phi^{h-k}` (:math:`1 \\le k \\le h`), 0 after:
+        a unit vector, so a shift :math:`\\beta c_h` of the draws raises :math:`E[Z_h]` by
+        :math:`\\beta` at the least cost :math:`\\beta^2/2` in Kullback-Leibler divergence.
+
+        Returns
+        -------
+        ndarray of shape (days, 24)
+            The coefficients laid out as the anomaly draws of each day.
+        """
+        k = np.arange(24 * days)
+        c = np.where(k <= hour, math.sqrt(1.0 - phi * phi) * phi ** np.maximum(hour - k, 0), 0.0)
+        c[0] = phi**hour
+        return c.reshape(days, 24)
+
+    def component_shifts(self, days: int) -> np.ndarray:
+        """Full shift of every draw for each component: shape (components or 1, days, 73)."""
+        base = np.stack([self._block_shift(d) for d in range(days)])
+        if not self.mixture:
+            return base[None]
+        out = np.repeat(base[None], len(self.peak_hours), axis=0)
+        for j, (h, b) in enumerate(zip(self.peak_hours, self.peak_shifts)):
+            if h < 24 * days:
+                out[j, :, :24] += b * self.impulse_response(h, self.anomaly_phi, days)
+        return out
+
+    def draw_component(self, rng: np.random.Generator) -> int:
+        """The mixture component of a run (one uniform from the weather stream; 0 without a mixture)."""
+        if not self.mixture:
+            return 0
+        u = float(rng.random())
+        return min(int(np.searchsorted(np.cumsum(self.peak_probs), u, side="right")), len(self.peak_probs) - 1)
+
+    def _block_shift(self, day: int) -> np.ndarray:
         out = np.zeros(_N_DRAWS_PER_DAY)
         if day < len(self.anomaly_daily):
             out[:24] = self.anomaly_daily[day]
@@ -231,6 +300,59 @@ class WeatherTilt(BaseModel):
         if day < len(self.clearness_daily):
             out[_CLEARNESS_DRAW] = self.clearness_daily[day]
         return out
+
+    def shift(self, day: int, component: int = 0) -> np.ndarray | None:
+        """The 73 shifts of day ``day``'s draws under mixture ``component`` (None: natural law)."""
+        if day >= self.days:
+            return None
+        out = self._block_shift(day)
+        if self.mixture:
+            h, b = self.peak_hours[component], self.peak_shifts[component]
+            out[:24] += b * self.impulse_response(h, self.anomaly_phi, day + 1)[day]
+        return out
+
+    def drawn_normals(self, rng: np.random.Generator, days: int) -> np.ndarray:
+        """The normals of the first ``days`` days as :class:`Weather` draws them under this tilt.
+
+        ``rng`` is a fresh generator of the run's weather stream (replayed): the mixture
+        component first (:meth:`draw_component`), then 73 normals per day, shifted.
+
+        Returns
+        -------
+        ndarray of shape (days, 73)
+        """
+        j = self.draw_component(rng)
+        out = np.empty((days, _N_DRAWS_PER_DAY))
+        for d in range(days):
+            out[d] = rng.standard_normal(_N_DRAWS_PER_DAY)
+            theta = self.shift(d, j)
+            if theta is not None:
+                out[d] += theta
+        return out
+
+    def log_ratio(self, eps: np.ndarray) -> np.ndarray:
+        """:math:`\\ln p(\\varepsilon) - \\ln q(\\varepsilon)` of drawn normals under this tilt.
+
+        Parameters
+        ----------
+        eps : ndarray of shape (..., days, 73)
+            Drawn normals (:meth:`drawn_normals`) of one or several runs, ``days >= self.days``.
+
+        Returns
+        -------
+        ndarray of shape (...)
+            :math:`-\\ln \\sum_j \\pi_j \\exp(\\theta_j\\cdot\\varepsilon - |\\theta_j|^2/2)` over the
+            mixture components :math:`\\theta_j` (one component without a mixture).
+        """
+        eps = np.asarray(eps, dtype=np.float64)
+        days = eps.shape[-2]
+        if days < self.days:
+            raise ValueError(f"eps must cover the tilt's {self.days} days, got {days}")
+        th = self.component_shifts(days)  # (J, days, 73)
+        log_pi = np.log(np.asarray(self.peak_probs)) if self.mixture else np.zeros(1)
+        expo = np.einsum("...dk,jdk->...j", eps, th) - 0.5 * np.sum(th * th, axis=(1, 2)) + log_pi
+        m = expo.max(axis=-1)
+        return -(m + np.log(np.sum(np.exp(expo - m[..., None]), axis=-1)))
 
     def log_weight(self, rng: np.random.Generator) -> float:
         """:math:`\\ln p - \\ln q` of the weather drawn from ``rng`` under this tilt.
@@ -247,6 +369,8 @@ class WeatherTilt(BaseModel):
             :math:`-\\sum_j \\theta_j \\xi_j - \\frac12 \\sum_j \\theta_j^2` with :math:`\\xi_j` the
             natural draws (the tilted ones are :math:`\\xi_j + \\theta_j`).
         """
+        if self.mixture:  # the mixture's ratio needs the drawn normals (replayed with the component)
+            return float(self.log_ratio(self.drawn_normals(rng, self.days)))
         lw = 0.0
         for d in range(self.days):
             xi = rng.standard_normal(_N_DRAWS_PER_DAY)
@@ -277,9 +401,10 @@ class WeatherTilt(BaseModel):
             (:meth:`from_block_means`).
         """
         out = np.empty(1 + 2 * days)
+        j = 0 if tilt is None else tilt.draw_component(rng)
         for d in range(days):
             eps = rng.standard_normal(_N_DRAWS_PER_DAY)
-            theta = None if tilt is None else tilt.shift(d)
+            theta = None if tilt is None else tilt.shift(d, j)
             if theta is not None:
                 eps = eps + theta
             if d == 0:
@@ -657,6 +782,8 @@ class Weather:
         # A fixed seed makes every run (home, feeder) of a campaign see one weather
         # realisation; its stream is keyed apart from any run's root seed.
         self._rng = rng if params.seed is None else np.random.default_rng([params.seed, _WEATHER_SEED_KEY])
+        # the impulse-response mixture of a tilt: the run's component, drawn first from the stream
+        self._component = params.tilt.draw_component(self._rng) if params.tilt is not None else 0
         self._start_epoch_s = self.start.value / 1e9
         self._day0 = math.floor(self._start_epoch_s / _DAY_S)
         # engine seconds -> hours since 00:00 UTC of day block 0
@@ -745,7 +872,7 @@ class Weather:
 
         eps = self._rng.standard_normal(_N_DRAWS_PER_DAY)
         if p.tilt is not None:  # importance sampling: some draws from N(theta, 1)
-            theta = p.tilt.shift(day)
+            theta = p.tilt.shift(day, self._component)
             if theta is not None:
                 eps = eps + theta
         c = self._carry
