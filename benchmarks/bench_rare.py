@@ -329,7 +329,7 @@ FAMILIES = ("daily", "impulse", "impulse-defensive")
 FAMILY_TEXT = {"daily": "one shift of the anomaly innovations per day",
                "impulse": "a mixture over the peak hour of shifts along the anomaly's impulse response",
                "impulse-defensive": "the same mixture with the natural anomaly law as a 10 % component"}
-FAMILY_KW = {"daily": {}, "impulse": {"weather_family": "impulse", "weather_defensive": 0.0},
+FAMILY_KW = {"daily": {"weather_family": "daily"}, "impulse": {"weather_family": "impulse", "weather_defensive": 0.0},
              "impulse-defensive": {"weather_family": "impulse", "weather_defensive": 0.1}}
 ESTIMATORS = {"final": "final batches only", "mixture": "deterministic mixture of all stages' runs"}
 

@@ -154,9 +154,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="also adapt the synthetic weather's own random draws (a tilt of its temperature "
                     "anomaly and daily clearness, exact weights); for outcomes driven by the outdoor "
                     "temperature over a few days")
-    ca.add_argument("--weather-family", default="daily", choices=["daily", "impulse"],
-                    help="with --weather: one anomaly shift per day (daily, default) or a mixture over the "
-                    "peak hour of shifts along the anomaly's impulse response (impulse)")
+    ca.add_argument("--weather-family", default="impulse", choices=["daily", "impulse"],
+                    help="with --weather: a mixture over the peak hour of shifts along the anomaly's impulse "
+                    "response (impulse, default) or one anomaly shift per day (daily)")
     ca.add_argument("--estimator", default="final", choices=["final", "mixture"],
                     help="final: the final proposal's runs only (default, unbiased); mixture: every stage's "
                     "runs with deterministic-mixture weights (consistent, adaptivity bias not excluded)")

@@ -78,7 +78,8 @@ def simulate(stage, seed, label, plans):
 
 def test_cross_entropy_stages_fit_the_tilt_reproducibly():
     c = CampaignSpec.from_data({**BASE, "runs": 10})
-    kw = dict(seed=4, runs_per_stage=50, batch=50, max_stages=1, max_runs=100, target_cov=0.01, adapt_weather=True)
+    kw = dict(seed=4, runs_per_stage=50, batch=50, max_stages=1, max_runs=100, target_cov=0.01, adapt_weather=True,
+              weather_family="daily")
     a, b = cross_entropy(c, simulate, LEVEL, **kw), cross_entropy(c, simulate, LEVEL, **kw)
     assert [s.weather_tilt for s in a.stages] == [s.weather_tilt for s in b.stages]
     assert a.stages[0].weather_tilt is None and a.stages[1].weather_tilt.anomaly_start > 0.5
