@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pyarrow as pa
@@ -40,3 +41,16 @@ def test_params_plain_columns_match_the_general_rules():
     assert mixed.type == pa.struct([("v", pa.float64())]) and mixed.field("v").to_pylist() == [1.0, 2.5, 3.0, None]
     nulls = P._params_array([{"v": None}, {"v": None}], "t")  # no value at all: bool, as before
     assert nulls.type == pa.struct([("v", pa.bool_())])
+
+
+def test_resume_open_leaves_an_unchanged_manifest_alone(tmp_path):
+    from tests.export.test_parquet import make_dataset, write_run
+
+    root = make_dataset(tmp_path / "d", order=(0, 1), finalize=False)
+    path = root / P.MANIFEST
+    before = (path.read_bytes(), os.stat(path).st_ino)
+    writer = P.DatasetWriter(root, mode="resume")
+    writer._prepare()  # nothing to prune: the file is not rewritten
+    assert (path.read_bytes(), os.stat(path).st_ino) == before
+    write_run(writer, 2)  # a commit still records its run
+    assert [e["run_id"] for e in json.loads(path.read_text())["runs"]] == [0, 1, 2]

@@ -688,18 +688,30 @@ class DatasetWriter:
                 _atomic_write_bytes(root / MANIFEST, _manifest_bytes(_empty_manifest()))
         if self.mode == "resume":  # forget runs whose files have gone: they will be redone
 
-            def prune(manifest: dict[str, Any]) -> None:
-                manifest["runs"] = [e for e in manifest["runs"] if _run_files_present(root, e)]
+            def prune(manifest: dict[str, Any]) -> bool:
+                kept = [e for e in manifest["runs"] if _run_files_present(root, e)]
+                changed = len(kept) != len(manifest["runs"])
+                manifest["runs"] = kept
+                return changed
 
             self._update_manifest(prune)
         self._prepared = True
 
     def _update_manifest(self, fn: Any) -> dict[str, Any]:
-        """Read-modify-write ``manifest.json`` under the dataset's lock."""
+        """Read-modify-write ``manifest.json`` under the dataset's lock.
+
+        When ``fn`` returns False (it changed nothing) and the runs are already in order, the
+        file is left as it is (rewriting it would write the same bytes): every worker's task
+        opens the dataset with ``resume``, whose pruning rarely removes a run.
+        """
         with _locked(self.root / SHARDS_DIR / ".lock"):
             manifest = read_manifest(self.root)
-            fn(manifest)
-            manifest["runs"] = sorted(manifest["runs"], key=lambda e: (e["twin"], e["run_id"]))
+            changed = fn(manifest) is not False
+            key = lambda e: (e["twin"], e["run_id"])  # noqa: E731
+            runs = sorted(manifest["runs"], key=key)
+            if not changed and all(a is b for a, b in zip(runs, manifest["runs"])):
+                return manifest
+            manifest["runs"] = runs
             _atomic_write_bytes(self.root / MANIFEST, _manifest_bytes(manifest))
         return manifest
 
