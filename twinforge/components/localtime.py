@@ -13,9 +13,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from twinforge.core.calendar import LocalClock
+from twinforge.core.calendar import LocalClock, hour_offsets
 from twinforge.core.jit import njit
 
 __all__ = [
@@ -49,10 +48,7 @@ class HourOffsets:
         e0 = clock.epoch_s
         h0 = int(math.floor((e0 + t_lo_s) / 3600.0)) - 48
         h1 = int(math.floor((e0 + t_hi_s) / 3600.0)) + 72
-        utc = pd.to_datetime(np.arange(h0, h1 + 1, dtype=np.int64) * 3600, unit="s", utc=True)
-        local = utc.tz_convert(clock.zone)
-        off = (local.tz_localize(None) - utc.tz_localize(None)).total_seconds().to_numpy(np.float64)
-        return cls(e0, h0, off)
+        return cls(e0, h0, hour_offsets(clock.zone, h0, h1))  # cached per zone
 
     @property
     def args(self) -> tuple[float, int, np.ndarray]:

@@ -40,6 +40,42 @@ def validate_tz(name: str) -> str:
 
 _DAY_S = 86_400.0
 
+# -- UTC offsets per UTC hour, computed once per zone -------------------------------------------
+
+_CHUNK_H = 8192  # UTC hours per cached piece of a zone's offset table (about 11 months)
+_OFFSET_CACHE: dict[tuple[str, int], np.ndarray] = {}
+_OFFSET_CACHE_MAX = 512  # pieces (32 kB each)
+
+
+def _offset_chunk(zone: ZoneInfo, c: int) -> np.ndarray:
+    """UTC offsets [s] of the UTC hours ``c * _CHUNK_H .. (c + 1) * _CHUNK_H - 1`` (pandas'
+    time-zone conversion at each whole hour)."""
+    key = (str(zone.key), c)
+    tab = _OFFSET_CACHE.get(key)
+    if tab is None:
+        hours = np.arange(c * _CHUNK_H, (c + 1) * _CHUNK_H, dtype=np.int64)
+        utc = pd.to_datetime(hours * 3600, unit="s", utc=True)
+        local = utc.tz_convert(zone)
+        tab = (local.tz_localize(None) - utc.tz_localize(None)).total_seconds().to_numpy(np.float64)
+        tab.flags.writeable = False
+        if len(_OFFSET_CACHE) >= _OFFSET_CACHE_MAX:
+            _OFFSET_CACHE.clear()
+        _OFFSET_CACHE[key] = tab
+    return tab
+
+
+def hour_offsets(zone: ZoneInfo, h0: int, h1: int) -> np.ndarray:
+    """UTC offsets [s] of the UTC hours ``h0 .. h1`` (hours since the Unix epoch, inclusive),
+    float64: the offset in force at the start of each hour, as pandas converts it.
+
+    Computed once per zone and about eleven months, then sliced: the values do not depend on
+    the range asked for.
+    """
+    c0, c1 = h0 // _CHUNK_H, h1 // _CHUNK_H
+    pieces = [_offset_chunk(zone, c) for c in range(c0, c1 + 1)]
+    tab = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    return tab[h0 - c0 * _CHUNK_H:h1 - c0 * _CHUNK_H + 1].copy()
+
 
 class LocalClock:
     """Local-time view of a UTC engine clock.
@@ -131,14 +167,52 @@ class LocalClock:
         ts = pd.to_datetime(self._epoch0 + np.asarray(t_s, dtype=np.float64), unit="s", utc=True)
         return ts.tz_convert(self.zone)
 
+    def _wall_s(self, t_s: np.ndarray) -> np.ndarray:
+        """Local wall-clock whole seconds since 1970-01-01 local (floored) at engine times
+        ``t_s`` [s], int64: the seconds of :meth:`local_times` without their time zone.
+
+        numpy on the zone's cached offsets per UTC hour (:func:`hour_offsets`); pandas
+        (:meth:`local_times`) only where that could differ from it: in an hour whose offset
+        changes before the next hour starts, within 10 us of a whole second (where the
+        conversion of float seconds to nanoseconds rounds), or off the exact integer range.
+        """
+        e = self._epoch0 + np.asarray(t_s, dtype=np.float64).ravel()
+        out = np.empty(e.shape, dtype=np.int64)
+        if not e.size:
+            return out
+        fl = np.floor(e)
+        ok = np.isfinite(fl) & (np.abs(fl) < 2.0**50)
+        if ok.all():
+            frac = e - fl  # exact
+            ok = (frac == 0.0) | ((frac > 1e-5) & (frac < 1.0 - 1e-5))
+            sec = fl.astype(np.int64)
+            hour = sec // 3600
+            h0, h1 = int(hour.min()), int(hour.max())
+            tab = hour_offsets(self.zone, h0, h1 + 1)
+            if np.array_equal(tab, np.round(tab)):
+                off = tab.astype(np.int64)
+                j = hour - h0
+                ok &= off[j] == off[j + 1]  # no offset change inside the hour
+                out[:] = sec + off[j]
+            else:
+                ok[:] = False
+        else:
+            ok[:] = False
+        bad = ~ok
+        if bad.any():
+            wall = self.local_times(e[bad] - self._epoch0).tz_localize(None).to_numpy()
+            out[bad] = wall.astype("datetime64[s]").astype(np.int64)
+        return out.reshape(np.shape(t_s))
+
     def hour_of_day_array(self, t_s: np.ndarray) -> np.ndarray:
-        """Vectorised :meth:`hour_of_day`, ndarray like ``t_s``."""
-        local = self.local_times(t_s)
-        return np.asarray(local.hour + local.minute / 60.0 + local.second / 3600.0, dtype=np.float64)
+        """Vectorised :meth:`hour_of_day` at whole local seconds, ndarray like ``t_s``."""
+        w = self._wall_s(t_s)
+        day_s = w % 86_400
+        return (day_s // 3600) + (day_s % 3600 // 60) / 60.0 + (day_s % 60) / 3600.0
 
     def is_weekend_array(self, t_s: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`is_weekend`, boolean ndarray like ``t_s``."""
-        return np.asarray(np.isin(self.local_times(t_s).day_of_week, self.weekend_days))
+        return np.asarray(np.isin((self._wall_s(t_s) // 86_400 + 3) % 7, self.weekend_days))
 
     def local_day_array(self, t_s: np.ndarray) -> np.ndarray:
         """Local day number (days since 1970-01-01 local) at the engine times ``t_s`` [s].
@@ -151,5 +225,4 @@ class LocalClock:
         >>> clock.local_day_array(np.array([0.0, 3600.0]))  # 23:30 and 00:30 local
         array([19812, 19813])
         """
-        wall = self.local_times(t_s).tz_localize(None).to_numpy()
-        return wall.astype("datetime64[D]").astype(np.int64)
+        return self._wall_s(t_s) // 86_400

@@ -521,13 +521,48 @@ def read_manifest(root: Path) -> dict[str, Any]:
 
 
 def _manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
+    """The bytes of ``manifest.json``: ``json.dumps(manifest, sort_keys=True, indent=1)``.
+
+    The run entries (most of a large manifest, rewritten at every commit) are encoded once
+    per process each (:func:`_entry_text`) and spliced in: the same text as one ``dumps``
+    of the whole, which Python's indenting encoder makes slow (pure Python).
+    """
+    runs = manifest.get("runs")
+    if isinstance(runs, list) and runs and all(type(e) is dict for e in runs):
+        head = json.dumps({**manifest, "runs": _RUNS_MARK}, sort_keys=True, indent=1, default=_json_default)
+        mark = json.dumps(_RUNS_MARK)
+        if head.count(mark) == 1:
+            body = "[\n  " + ",\n  ".join(_entry_text(e) for e in runs) + "\n ]"
+            return (head.replace(mark, body) + "\n").encode("utf-8")
     return (json.dumps(manifest, sort_keys=True, indent=1, default=_json_default) + "\n").encode(
         "utf-8"
     )
 
 
+_RUNS_MARK = "\x00twinforge-runs-d6c1f0\x00"  # stands for the runs list in the manifest's head
+_ENTRY_TEXT: dict[str, str] = {}
+
+
+def _entry_text(entry: dict[str, Any]) -> str:
+    """A run entry as ``json.dumps(..., sort_keys=True, indent=1)`` writes it inside the
+    manifest's ``runs`` list (two levels deep: two more spaces after each line break; JSON
+    strings hold no raw line break), cached by its compact encoding (C-encoded, fast)."""
+    key = _COMPACT.encode(entry)
+    text = _ENTRY_TEXT.get(key)
+    if text is None:
+        text = _INDENTED.encode(entry).replace("\n", "\n  ")
+        if len(_ENTRY_TEXT) > 200_000:
+            _ENTRY_TEXT.clear()
+        _ENTRY_TEXT[key] = text
+    return text
+
+
 def _json_default(obj: Any) -> Any:
     return json.loads(canonical_json(obj))
+
+
+_COMPACT = json.JSONEncoder(sort_keys=True, default=_json_default)  # json.dumps' own settings
+_INDENTED = json.JSONEncoder(sort_keys=True, indent=1, default=_json_default)
 
 
 def _empty_manifest() -> dict[str, Any]:
@@ -653,18 +688,30 @@ class DatasetWriter:
                 _atomic_write_bytes(root / MANIFEST, _manifest_bytes(_empty_manifest()))
         if self.mode == "resume":  # forget runs whose files have gone: they will be redone
 
-            def prune(manifest: dict[str, Any]) -> None:
-                manifest["runs"] = [e for e in manifest["runs"] if _run_files_present(root, e)]
+            def prune(manifest: dict[str, Any]) -> bool:
+                kept = [e for e in manifest["runs"] if _run_files_present(root, e)]
+                changed = len(kept) != len(manifest["runs"])
+                manifest["runs"] = kept
+                return changed
 
             self._update_manifest(prune)
         self._prepared = True
 
     def _update_manifest(self, fn: Any) -> dict[str, Any]:
-        """Read-modify-write ``manifest.json`` under the dataset's lock."""
+        """Read-modify-write ``manifest.json`` under the dataset's lock.
+
+        When ``fn`` returns False (it changed nothing) and the runs are already in order, the
+        file is left as it is (rewriting it would write the same bytes): every worker's task
+        opens the dataset with ``resume``, whose pruning rarely removes a run.
+        """
         with _locked(self.root / SHARDS_DIR / ".lock"):
             manifest = read_manifest(self.root)
-            fn(manifest)
-            manifest["runs"] = sorted(manifest["runs"], key=lambda e: (e["twin"], e["run_id"]))
+            changed = fn(manifest) is not False
+            key = lambda e: (e["twin"], e["run_id"])  # noqa: E731
+            runs = sorted(manifest["runs"], key=key)
+            if not changed and all(a is b for a, b in zip(runs, manifest["runs"])):
+                return manifest
+            manifest["runs"] = runs
             _atomic_write_bytes(self.root / MANIFEST, _manifest_bytes(manifest))
         return manifest
 
@@ -815,9 +862,9 @@ def merged_events(root: Path, entries: Sequence[Mapping[str, Any]]) -> tuple[pa.
     schema = _events_schema(schemas)
 
     def tables() -> Iterator[pa.Table]:
-        for f in files:
-            t = _strip(pq.read_table(f)).sort_by([("start", "ascending"), ("event_id", "ascending")])
-            yield _conform(t, schema)
+        for f in files:  # one file each: read directly, no dataset discovery
+            t = _strip(pq.ParquetFile(f).read()).sort_by([("start", "ascending"), ("event_id", "ascending")])
+            yield t if t.schema == schema else _conform(t, schema)
 
     return schema, sum(m.num_rows for m in metas), tables()
 
@@ -1158,9 +1205,10 @@ _RESERVED_TABLES = frozenset({SAMPLES_DIR, SHARDS_DIR, "events", "runs", "manife
 def _run_files_present(root: Path, entry: Mapping[str, Any]) -> bool:
     """Whether every file of a manifest run entry is on disk (with its recorded size, if any)."""
     sizes = entry.get("size") or {}
+    base = os.fspath(root)
     for f in entry["files"]:
         try:
-            st = os.stat(root / f)
+            st = os.stat(os.path.join(base, f))  # (not pathlib: called for every file of every run)
         except OSError:
             return False
         if not stat_mod.S_ISREG(st.st_mode) or (f in sizes and st.st_size != sizes[f]):
@@ -1609,25 +1657,39 @@ def _events_table(events: pd.DataFrame, twin: str, run_id: int, where: str) -> p
     return _events_with_params(pa.Table.from_arrays(arrays, names=names))
 
 
+#: A params field whose values are all of one of these exact Python types (or None, with at
+#: least one value) is stored as the type given, as the general rules of :func:`_params_array`
+#: would store it, without converting its values one by one.
+_PLAIN_KINDS = {frozenset({float}): pa.float64(), frozenset({int}): pa.int64(),
+                frozenset({bool}): pa.bool_(), frozenset({str}): pa.string()}
+
+
 def _params_array(values: list[Any], where: str) -> pa.Array:
     """The events' ``params`` (dicts; JSON strings and None accepted) as one struct array.
 
     Fields are the sorted union of the names; a field's type is bool, int64, float64 (ints
     and floats mixed) or, for anything else, string; an event without a field has it null.
     """
-    dicts = []
-    for v in values:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            v = {}
-        elif isinstance(v, str):
-            v = json.loads(v) if v.strip() else {}
-        if not isinstance(v, Mapping):
-            raise TypeError(f"a row's params must be a dict, not {type(v).__name__}")
-        dicts.append(v)
+    if all(type(v) is dict for v in values):  # the event log's own rows: no conversion
+        dicts = values
+    else:
+        dicts = []
+        for v in values:
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                v = {}
+            elif isinstance(v, str):
+                v = json.loads(v) if v.strip() else {}
+            if not isinstance(v, Mapping):
+                raise TypeError(f"a row's params must be a dict, not {type(v).__name__}")
+            dicts.append(v)
     names = sorted({str(k) for d in dicts for k in d})
     children = []
     for name in names:
         column = [d.get(name) for d in dicts]
+        one = _PLAIN_KINDS.get(frozenset({type(x) for x in column} - {type(None)}))
+        if one is not None:  # one plain Python type and nulls: the branches below change nothing
+            children.append(pa.array(column, type=one))
+            continue
         column = [x.item() if isinstance(x, np.generic) else x for x in column]
         present = [x for x in column if x is not None]
         if all(isinstance(x, bool) for x in present):

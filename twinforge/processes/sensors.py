@@ -31,17 +31,43 @@ def quantise(x: np.ndarray, resolution: float) -> np.ndarray:
     """Round to the nearest multiple of ``resolution`` (no-op for 0)."""
     if resolution <= 0:
         return np.asarray(x, dtype=np.float64)
-    return np.round(np.asarray(x, dtype=np.float64) / resolution) * resolution
+    return _quantise_inplace(np.array(x, dtype=np.float64), resolution)
+
+
+def _quantise_inplace(x: np.ndarray, resolution: float) -> np.ndarray:
+    """:func:`quantise` of a float64 array the caller owns, in place (the same bytes).
+
+    A resolution of 1 skips the division and the product: both are exact in IEEE arithmetic.
+    """
+    if resolution <= 0:
+        return x
+    if resolution == 1.0:
+        return np.round(x, out=x)
+    x /= resolution
+    np.round(x, out=x)
+    x *= resolution
+    return x
 
 
 def measure(
     x: np.ndarray, params: SensorParams, rng: np.random.Generator, *, nonnegative: bool = False
 ) -> np.ndarray:
-    """A measurement of the true values ``x`` (ndarray of shape (n,))."""
+    """A measurement of the true values ``x`` (ndarray of shape (n,)).
+
+    The arithmetic is done in place on one buffer; every operation is the one of
+    ``quantise(max(x + (noise_sd + noise_rel |x|) z, 0), resolution)`` in the same order
+    (IEEE addition and multiplication commute exactly), so the bytes do not depend on it.
+    """
     x = np.asarray(x, dtype=np.float64)
     if params.noise_sd > 0 or params.noise_rel > 0:
-        sd = params.noise_sd + params.noise_rel * np.abs(x)
-        x = x + sd * rng.standard_normal(x.shape)
+        sd = np.abs(x)
+        sd *= params.noise_rel
+        sd += params.noise_sd
+        out = rng.standard_normal(x.shape)
+        out *= sd
+        out += x
+    else:
+        out = x.copy()
     if nonnegative:
-        x = np.maximum(x, 0.0)
-    return quantise(x, params.resolution)
+        np.maximum(out, 0.0, out=out)
+    return _quantise_inplace(out, params.resolution)
