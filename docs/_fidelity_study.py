@@ -396,11 +396,22 @@ SEARCH = {  # name: (low, high, start)
     "industry.partial_day_share": (0.0, 1.0, 0.5), "commercial.cooling_balance_c": (10.0, 22.0, 16.0),
     "commercial.rest_day_scale": (0.3, 1.6, 1.0),
 }
-#: The search with the one model feature added for issue 29 (the internal gains of occupied
-#: commercial buildings, docs/commercial.md): the same 11 fields and this one.
-SEARCH_GAIN = {**SEARCH, "commercial.occupied_gain_k": (0.0, 8.0, 3.0)}
+#: The one model feature added for issue 29 (the internal gains of occupied commercial
+#: buildings, docs/commercial.md), searched with the three fields it trades against (the class's
+#: level, cooling slope and balance), from a start: RETUNED when set, else the preset's classes;
+#: the other 8 fields stay at the start. (The full 12-field search needs about 1 h of CPU, twice
+#: what the machine had left on 2026-12-07.)
+SEARCH_GAIN = {"commercial.occupied_gain_k": (0.0, 8.0, 3.0), "commercial.w_per_home": SEARCH["commercial.w_per_home"],
+               "commercial.cooling_w_per_k_per_home": SEARCH["commercial.cooling_w_per_k_per_home"],
+               "commercial.cooling_balance_c": SEARCH["commercial.cooling_balance_c"]}
 #: Root seeds of the stored homes (one simulation per period, reused by every candidate).
 HOMES_SEED = {"tune": 11, "choose": 2013}
+
+
+def _preset_fields(commercial) -> dict[str, float]:
+    """The searched fields (SEARCH) of a configuration's customer classes."""
+    c = commercial.classes
+    return {n: float(getattr(c[n.split(".")[0]], n.split(".")[1])) for n in SEARCH}
 
 
 def _classes(x: dict[str, float]) -> dict:
@@ -600,7 +611,10 @@ def grid_search(feature: str | None = None) -> None:
         return
     homes = _StoredHomes(PJM_A, HOMES_SEED["tune"])
     obj = Objective(homes.prep, LossWeights())
-    space = SEARCH_GAIN if feature == "occupied-gain" else SEARCH
+    space, fixed = SEARCH, {}
+    if feature == "occupied-gain":
+        space, fixed = SEARCH_GAIN, dict(RETUNED or _preset_fields(homes.cfg.commercial))
+        space = {n: (lo_, hi_, fixed.get(n, x0_)) for n, (lo_, hi_, x0_) in space.items()}
     names = list(space)
     lo, hi, x0 = (np.array([space[n][k] for n in names]) for k in range(3))
     hist: list[tuple[float, np.ndarray]] = []
@@ -608,14 +622,15 @@ def grid_search(feature: str | None = None) -> None:
     def loss(u: np.ndarray) -> float:
         x = lo + np.clip(u, 0.0, 1.0) * (hi - lo)
         try:
-            feeder = homes.feeder(_classes(dict(zip(names, x))))
+            feeder = homes.feeder(_classes({**fixed, **dict(zip(names, x))}))
         except ValueError:  # an impossible class (heating balance above cooling balance): rejected
             return 1e3
         value = obj.components(feeder)["loss"]
         hist.append((value, x))
         return value
 
-    optimize.differential_evolution(loss, [(0.0, 1.0)] * len(names), popsize=6, maxiter=6, seed=1, polish=False,
+    optimize.differential_evolution(loss, [(0.0, 1.0)] * len(names), popsize=6 if not fixed else 5,
+                                    maxiter=6 if not fixed else 3, seed=1, polish=False,
                                     init="sobol", x0=(x0 - lo) / (hi - lo), tol=0)
     best_loss, best = min(hist, key=lambda h: h[0])
     print(f"### PJM East 2011-2012: separable search of the customer classes ({len(hist)} candidates"
@@ -623,7 +638,11 @@ def grid_search(feature: str | None = None) -> None:
     print(f"loss (W1 + profile + ACF + discriminative + spread): start {hist[0][0]:.3f} -> best {best_loss:.3f}")
     for n, v in zip(names, best):
         print(f"  {n} = {v:.6g}")
-    for name, commercial in (("start", _classes(dict(zip(names, x0)))), ("best", _classes(dict(zip(names, best)))),
+    if fixed:
+        print("  (the other fields as the start: " + ", ".join(f"{n} = {v:.6g}" for n, v in fixed.items()
+                                                            if n not in names) + ")")
+    for name, commercial in (("start", _classes({**fixed, **dict(zip(names, x0))})),
+                             ("best", _classes({**fixed, **dict(zip(names, best))})),
                              ("earlier single aggregate", EARLIER_AGGREGATE)):
         rep = compare_prepared(homes.prep, homes.prep.side(homes.feeder(commercial), match_span=False))
         print(f"{name}: discriminative {rep.value('windows.discriminative_score'):.3f}, "
