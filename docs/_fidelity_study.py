@@ -396,7 +396,7 @@ SEARCH = {  # name: (low, high, start)
     "industry.partial_day_share": (0.0, 1.0, 0.5), "commercial.cooling_balance_c": (10.0, 22.0, 16.0),
     "commercial.rest_day_scale": (0.3, 1.6, 1.0),
 }
-#: The one model feature added for issue 29 (the internal gains of occupied commercial
+#: The one model feature added on the 2013 diagnosis (the internal gains of occupied commercial
 #: buildings, docs/commercial.md), searched with the three fields it trades against (the class's
 #: level, cooling slope and balance), from a start: RETUNED when set, else the preset's classes;
 #: the other 8 fields stay at the start. (The full 12-field search needs about 1 h of CPU, twice
@@ -500,7 +500,7 @@ def _diagnose(prep, synth: pd.DataFrame) -> None:
 def _day_features(windows: np.ndarray, starts: pd.DatetimeIndex, runs: np.ndarray,
                   features: np.ndarray) -> dict[str, np.ndarray]:
     """The window features (shares of the mean: level, quantiles, 4 h blocks, spectral shares)
-    and the day features the brief of issue 29 names: the 04:00 -> 07:00 climb, the evening
+    and the day features that tell a feeder from a region: the 04:00 -> 07:00 climb, the evening
     peak (largest hour 17:00-22:00 over the day's mean), the night share (00:00-04:00 over the
     day's mean), the day-to-day change of the daily mean (all days; December-February), and the
     weekend ratio (Saturday-Sunday mean over Monday-Friday mean, per whole week)."""
@@ -654,10 +654,10 @@ def grid_search(feature: str | None = None) -> None:
                                                                          holidays=homes.cfg.calendar.holidays)))
 
 
-#: The retune of issue 29 on today's homes (grid-search and grid-search --feature occupied-gain,
+#: The retune on today's homes (grid-search and grid-search --feature occupied-gain,
 #: 2011-2012 only): the best fields of each search, written here before 2013 scored them.
 #: grid-search at 2488fad (820 candidates): loss 2.684 (start) -> 0.666 on 2011-2012,
-#: discriminative 0.388, NN 0.279 on the tune days (the preset's classes: 0.387 / 0.266).
+#: discriminative 0.479 -> 0.388, NN 0.044 -> 0.279 on the tune days.
 RETUNED: dict[str, float] | None = {
     "commercial.w_per_home": 380.277, "industry.w_per_home": 144.039, "continuous.w_per_home": 1760.36,
     "commercial.cooling_w_per_k_per_home": 76.289, "commercial.heating_w_per_k_per_home": 24.2628,
@@ -666,7 +666,7 @@ RETUNED: dict[str, float] | None = {
     "commercial.rest_day_scale": 0.855624,
 }
 #: grid-search --feature occupied-gain at 2488fad (from the preset's fields, RETUNED unset then):
-#: loss 0.834 -> 0.749 on 2011-2012 (discriminative 0.387 -> 0.392); the gains came out small.
+#: loss 0.834 -> 0.749 on 2011-2012 (start: gains 3 K; discriminative 0.387 -> 0.392); the gains came out small.
 PRESET_GAIN: dict[str, float] | None = {
     "commercial.w_per_home": 269.4, "industry.w_per_home": 229.83, "continuous.w_per_home": 1064.984,
     "commercial.cooling_w_per_k_per_home": 82.5966, "commercial.heating_w_per_k_per_home": 4.884,
