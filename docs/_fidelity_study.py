@@ -3,7 +3,8 @@ after calibration, on data the calibration did not see.
 
     python docs/_fidelity_study.py home-protocol   # UCI household: 2007 recalibrates, 2008 chooses, 2009-10 reports
     python docs/_fidelity_study.py grid-protocol   # PJM East: the held-out protocol, 2011-12 -> 2014-15, AEP (~12 min CPU)
-    python docs/_fidelity_study.py grid-search     # PJM East 2011-2012: the search that set the customer classes (~30 min)
+    python docs/_fidelity_study.py grid-search     # PJM East 2011-2012: the search that set the customer classes (~30 min idle)
+    python docs/_fidelity_study.py grid-search --feature occupied-gain  # the internal gains, from RETUNED (~5 min)
     python docs/_fidelity_study.py grid-validation # PJM East 2013: the model variants the protocol's preset was chosen from
     python docs/_fidelity_study.py grid-diagnose   # PJM East 2013: KS per day feature, yardstick and variants (~3 min)
     python docs/_fidelity_study.py grid-aggregate  # PJM East 2013: the preset's classes on 1000-4000 homes; chooses a size (~5 min CPU)
@@ -654,6 +655,13 @@ def grid_search(feature: str | None = None) -> None:
                                                                          holidays=homes.cfg.calendar.holidays)))
 
 
+#: The classes shipped before the retune (preset at 7af2cbe, tuned on the earlier homes).
+SHIPPED_BEFORE = {
+    "commercial.w_per_home": 235.13, "industry.w_per_home": 229.83, "continuous.w_per_home": 1064.984,
+    "commercial.cooling_w_per_k_per_home": 94.822, "commercial.heating_w_per_k_per_home": 4.884,
+    "industry.open_h": 6.843, "industry.off_share": 0.947, "industry.rest_day_share": 0.173,
+    "industry.partial_day_share": 0.757, "commercial.cooling_balance_c": 15.764, "commercial.rest_day_scale": 1.188,
+}
 #: The retune on today's homes (grid-search and grid-search --feature occupied-gain,
 #: 2011-2012 only): the best fields of each search, written here before 2013 scored them.
 #: grid-search at 2488fad (820 candidates): loss 2.684 (start) -> 0.666 on 2011-2012,
@@ -691,8 +699,8 @@ def _validation_choice(scores: dict[str, tuple[float, float]]) -> str:
 
 
 def grid_validation() -> None:
-    """2013 chooses between the variants: the earlier aggregate and the preset's classes, on the
-    same stored homes, beside real 2011-2012 against 2013 (the yardstick); with RETUNED and
+    """2013 chooses between the variants: the earlier aggregate and the classes shipped before the
+    retune (SHIPPED_BEFORE; the shipped preset since is RETUNED_GAIN), on the same stored homes, beside real 2011-2012 against 2013 (the yardstick); with RETUNED and
     RETUNED_GAIN set, also the retuned classes with and without the internal gains, the KS
     per day feature of each, and the variant 2013 chooses among preset and retunes."""
     from twinforge.fidelity.comparison import compare_prepared
@@ -710,8 +718,8 @@ def grid_validation() -> None:
     nerc = CalendarParams(country="US", holidays=homes.cfg.calendar.holidays)
     reps["earlier single aggregate"] = compare_prepared(
         prep, prep.side(homes.feeder(EARLIER_AGGREGATE, nerc), match_span=False))
-    reps["customer classes (preset)"] = compare_prepared(
-        prep, prep.side(homes.feeder(homes.cfg.commercial.model_dump()), match_span=False))
+    reps["customer classes (shipped at 7af2cbe)"] = compare_prepared(
+        prep, prep.side(homes.feeder(_classes(SHIPPED_BEFORE)), match_span=False))
     for name, x in (("retuned classes", RETUNED), ("preset classes + internal gains", PRESET_GAIN),
                     ("retuned classes + internal gains", RETUNED_GAIN)):
         if x is not None:
