@@ -3,8 +3,10 @@ after calibration, on data the calibration did not see.
 
     python docs/_fidelity_study.py home-protocol   # UCI household: 2007 recalibrates, 2008 chooses, 2009-10 reports
     python docs/_fidelity_study.py grid-protocol   # PJM East: the held-out protocol, 2011-12 -> 2014-15, AEP (~12 min CPU)
-    python docs/_fidelity_study.py grid-search     # PJM East 2011-2012: the search that set the customer classes (~30 min)
+    python docs/_fidelity_study.py grid-search     # PJM East 2011-2012: the search that set the customer classes (~30 min idle)
+    python docs/_fidelity_study.py grid-search --feature occupied-gain  # the internal gains, from RETUNED (~5 min)
     python docs/_fidelity_study.py grid-validation # PJM East 2013: the model variants the protocol's preset was chosen from
+    python docs/_fidelity_study.py grid-diagnose   # PJM East 2013: KS per day feature, yardstick and variants (~3 min)
     python docs/_fidelity_study.py grid-aggregate  # PJM East 2013: the preset's classes on 1000-4000 homes; chooses a size (~5 min CPU)
     python docs/_fidelity_study.py grid-aggregate-protocol  # PJM East 2014-2015: the chosen size, held out (~8 min CPU; --homes N another size)
     python docs/_fidelity_study.py bootstrap       # PJM East yardstick: why the refitted bootstrap sat low (~2 min)
@@ -356,18 +358,22 @@ def _pjm(name: str) -> pd.DataFrame | None:
     return df
 
 
-def grid_protocol() -> None:
+def grid_protocol(preset: str | None = None) -> None:
+    """The held-out protocol of the shipped preset (``preset``: another preset file, e.g. an
+    earlier version of it, scored the same way)."""
     from twinforge.fidelity import protocol
 
     real, aep = _pjm("PJME_hourly.csv"), _pjm("AEP_hourly.csv")
     if real is None or aep is None:
         return
-    spec = load_spec(PRESETS / "pjm_east.toml")
+    spec = load_spec(Path(preset) if preset else PRESETS / "pjm_east.toml")
     res = protocol(real, spec, calibration=PJM_A, holdout=PJM_B, channels=PJM_CH, tz=TZ_PJM, period="1h",
                    normalise="mean", unseen=aep, n_units=2, seed=0, null_permutations=PROTOCOL_K,
                    n_boot=BOOT_K)
-    print("### PJM East: the held-out protocol (preset as shipped, calibrated on 2011-2012)\n")
+    print(f"### PJM East: the held-out protocol ({preset or 'preset as shipped'}, calibrated on 2011-2012)\n")
     print(res.text(), "\n")
+    _print_ks({"yardstick (real 2011-2012)": res.reports["yardstick: real A vs real B"],
+               "twin (preset)": res.reports["twin, held out"]})
 
 
 #: The earlier non-residential load (one aggregate: a flat base and a business trapezoid, the
@@ -391,8 +397,22 @@ SEARCH = {  # name: (low, high, start)
     "industry.partial_day_share": (0.0, 1.0, 0.5), "commercial.cooling_balance_c": (10.0, 22.0, 16.0),
     "commercial.rest_day_scale": (0.3, 1.6, 1.0),
 }
+#: The one model feature added on the 2013 diagnosis (the internal gains of occupied commercial
+#: buildings, docs/commercial.md), searched with the three fields it trades against (the class's
+#: level, cooling slope and balance), from a start: RETUNED when set, else the preset's classes;
+#: the other 8 fields stay at the start. (The full 12-field search needs about 1 h of CPU, twice
+#: what the machine had left on 2026-12-07.)
+SEARCH_GAIN = {"commercial.occupied_gain_k": (0.0, 8.0, 3.0), "commercial.w_per_home": SEARCH["commercial.w_per_home"],
+               "commercial.cooling_w_per_k_per_home": SEARCH["commercial.cooling_w_per_k_per_home"],
+               "commercial.cooling_balance_c": SEARCH["commercial.cooling_balance_c"]}
 #: Root seeds of the stored homes (one simulation per period, reused by every candidate).
 HOMES_SEED = {"tune": 11, "choose": 2013}
+
+
+def _preset_fields(commercial) -> dict[str, float]:
+    """The searched fields (SEARCH) of a configuration's customer classes."""
+    c = commercial.classes
+    return {n: float(getattr(c[n.split(".")[0]], n.split(".")[1])) for n in SEARCH}
 
 
 def _classes(x: dict[str, float]) -> dict:
@@ -403,7 +423,9 @@ def _classes(x: dict[str, float]) -> dict:
                            "cooling_w_per_k_per_home": x["commercial.cooling_w_per_k_per_home"],
                            "cooling_balance_c": x["commercial.cooling_balance_c"],
                            "heating_w_per_k_per_home": x["commercial.heating_w_per_k_per_home"],
-                           "rest_day_scale": x["commercial.rest_day_scale"]},
+                           "rest_day_scale": x["commercial.rest_day_scale"],
+                           **({"occupied_gain_k": x["commercial.occupied_gain_k"]}
+                              if "commercial.occupied_gain_k" in x else {})},
             "industry": {"profile": "hours", "w_per_home": x["industry.w_per_home"], "open_h": x["industry.open_h"],
                          "close_h": min(x["industry.open_h"] + 15.0, 22.5), "ramp_h": 1.5, "close_ramp_h": 3.0,
                          "off_share": x["industry.off_share"], "partial_day_share": x["industry.partial_day_share"],
@@ -476,8 +498,110 @@ def _diagnose(prep, synth: pd.DataFrame) -> None:
     print(df.round(3).to_string(), "\n")
 
 
-def grid_search() -> None:
-    """The search that set the preset's customer classes: 2011-2012 only (~30 min)."""
+def _day_features(windows: np.ndarray, starts: pd.DatetimeIndex, runs: np.ndarray,
+                  features: np.ndarray) -> dict[str, np.ndarray]:
+    """The window features (shares of the mean: level, quantiles, 4 h blocks, spectral shares)
+    and the day features that tell a feeder from a region: the 04:00 -> 07:00 climb, the evening
+    peak (largest hour 17:00-22:00 over the day's mean), the night share (00:00-04:00 over the
+    day's mean), the day-to-day change of the daily mean (all days; December-February), and the
+    weekend ratio (Saturday-Sunday mean over Monday-Friday mean, per whole week)."""
+    from twinforge.fidelity.windows import feature_names
+
+    out = {n.split(":")[1]: features[:, k] for k, n in enumerate(feature_names(["p"]))}
+    w = windows[:, :, 0]
+    day = w.mean(axis=1)
+    out["climb 04->07"] = w[:, 7] - w[:, 4]
+    out["evening peak / day"] = w[:, 17:22].max(axis=1) / day
+    out["night / day"] = w[:, 0:4].mean(axis=1) / day
+    local = starts.tz_convert(TZ_PJM)
+    df = pd.DataFrame({"run": runs, "date": local.tz_localize(None).normalize(), "day": day,
+                       "month": local.month, "dow": local.dayofweek}).sort_values(["run", "date"])
+    step = df.groupby("run")["date"].diff() == pd.Timedelta("1D")
+    change = df["day"].diff().abs()[step]
+    out["day-to-day change"] = change.to_numpy()
+    out["day-to-day change, Dec-Feb"] = change[df.loc[step.index[step], "month"].isin([12, 1, 2])].to_numpy()
+    week = df["date"] - pd.to_timedelta(df["dow"], unit="D")
+    g = df.assign(week=week, end=df["dow"] >= 5).groupby(["run", "week"])
+    full = g["day"].count() == 7
+    ratio = (g.apply(lambda x: x.loc[x["end"], "day"].mean() / x.loc[~x["end"], "day"].mean()))[full]
+    out["weekend / weekday"] = ratio.to_numpy()
+    return out
+
+
+def _report_days(rep, side: str) -> dict[str, np.ndarray]:
+    if side == "real":
+        return _day_features(rep.real_windows, rep.real_starts, np.zeros(len(rep.real_starts), int),
+                             rep.real_features)
+    return _day_features(rep.synth_windows, rep.synth_starts, np.asarray(rep.synth_window_runs),
+                         rep.synth_features)
+
+
+def feature_ks(reps: dict[str, object]) -> pd.DataFrame:
+    """KS distance of each day feature, real against each report's other side (one column
+    per report; the first is the yardstick): criterion 2 of docs/fidelity_study.md."""
+    from scipy import stats
+
+    first = next(iter(reps.values()))
+    real = _report_days(first, "real")
+    cols = {}
+    for name, rep in reps.items():
+        other = _report_days(rep, "synth")
+        cols[name] = {k: stats.ks_2samp(real[k], other[k]).statistic for k in real}
+    return pd.DataFrame(cols)
+
+
+def _print_ks(reps: dict[str, object], margin: float = 0.05) -> None:
+    df = feature_ks(reps)
+    y = df.iloc[:, 0]
+    print(f"KS per day feature, real against each (criterion 2: within the yardstick + {margin}):\n")
+    print("| feature | " + " | ".join(df.columns) + " |")
+    print("|---|" + "---|" * len(df.columns))
+    for f, row in df.iterrows():
+        cells = [f"{row.iloc[0]:.3f}"] + [f"{v:.3f}" + ("" if v <= y[f] + margin else " x") for v in row.iloc[1:]]
+        print(f"| {f} | " + " | ".join(cells) + " |")
+    for c in df.columns[1:]:
+        bad = [f for f in df.index if df.loc[f, c] > y[f] + margin]
+        print(f"{c}: {len(df) - len(bad)} of {len(df)} features within the yardstick + {margin}"
+              + (f"; over: {', '.join(bad)}" if bad else ""))
+    print()
+
+
+def grid_diagnose() -> None:
+    """2013 only (the choose year): what gives each variant's days away, feature by feature,
+    beside the yardstick (real 2011-2012 against real 2013); the stored-homes method of
+    grid-validation, and the month by month table of the preset."""
+    from twinforge.fidelity.comparison import compare_prepared
+    from twinforge.processes.calendar import CalendarParams
+
+    real = _pjm("PJME_hourly.csv")
+    if real is None:
+        return
+    homes = _StoredHomes(PJM_VALIDATION, HOMES_SEED["choose"])
+    prep = homes.prep
+    a0, a1 = (pd.Timestamp(d, tz=TZ_PJM) for d in PJM_A)
+    cal = real[(real.index >= a0) & (real.index < a1)].rename(columns={"load_power_w": "feeder_power_w"})
+    nerc = CalendarParams(country="US", holidays=homes.cfg.calendar.holidays)
+    variants = {"preset classes": homes.feeder(homes.cfg.commercial.model_dump()),
+                "earlier aggregate": homes.feeder(EARLIER_AGGREGATE, nerc)}
+    reps = {"yardstick (real 2011-2012)": compare_prepared(prep, prep.side(cal))}
+    for name, feeder in variants.items():
+        reps[name] = compare_prepared(prep, prep.side(feeder, match_span=False))
+    print("### PJM East 2013 (choose year): per-feature distances\n")
+    for name, rep in reps.items():
+        print(f"{name}: discriminative {rep.value('windows.discriminative_score'):.3f}, "
+              f"NN {rep.value('windows.nn_indistinguishability'):.3f}")
+    print()
+    _print_ks(reps)
+    print("the preset's classes, 2013:")
+    _diagnose(prep, variants["preset classes"])
+    print("real 2011-2012 against 2013:")
+    _diagnose(prep, cal)
+
+
+def grid_search(feature: str | None = None) -> None:
+    """The search that set the preset's customer classes: 2011-2012 only (~30 min).
+    ``feature="occupied-gain"``: the same search with the commercial class's internal gains
+    (SEARCH_GAIN)."""
     from scipy import optimize
 
     from twinforge.fidelity.calibration import LossWeights, Objective
@@ -488,28 +612,38 @@ def grid_search() -> None:
         return
     homes = _StoredHomes(PJM_A, HOMES_SEED["tune"])
     obj = Objective(homes.prep, LossWeights())
-    names = list(SEARCH)
-    lo, hi, x0 = (np.array([SEARCH[n][k] for n in names]) for k in range(3))
+    space, fixed = SEARCH, {}
+    if feature == "occupied-gain":
+        space, fixed = SEARCH_GAIN, dict(RETUNED or _preset_fields(homes.cfg.commercial))
+        space = {n: (lo_, hi_, fixed.get(n, x0_)) for n, (lo_, hi_, x0_) in space.items()}
+    names = list(space)
+    lo, hi, x0 = (np.array([space[n][k] for n in names]) for k in range(3))
     hist: list[tuple[float, np.ndarray]] = []
 
     def loss(u: np.ndarray) -> float:
         x = lo + np.clip(u, 0.0, 1.0) * (hi - lo)
         try:
-            feeder = homes.feeder(_classes(dict(zip(names, x))))
+            feeder = homes.feeder(_classes({**fixed, **dict(zip(names, x))}))
         except ValueError:  # an impossible class (heating balance above cooling balance): rejected
             return 1e3
         value = obj.components(feeder)["loss"]
         hist.append((value, x))
         return value
 
-    optimize.differential_evolution(loss, [(0.0, 1.0)] * len(names), popsize=6, maxiter=6, seed=1, polish=False,
+    optimize.differential_evolution(loss, [(0.0, 1.0)] * len(names), popsize=6 if not fixed else 5,
+                                    maxiter=6 if not fixed else 3, seed=1, polish=False,
                                     init="sobol", x0=(x0 - lo) / (hi - lo), tol=0)
     best_loss, best = min(hist, key=lambda h: h[0])
-    print(f"### PJM East 2011-2012: separable search of the customer classes ({len(hist)} candidates)\n")
+    print(f"### PJM East 2011-2012: separable search of the customer classes ({len(hist)} candidates"
+          f"{', with the internal gains' if feature else ''})\n")
     print(f"loss (W1 + profile + ACF + discriminative + spread): start {hist[0][0]:.3f} -> best {best_loss:.3f}")
     for n, v in zip(names, best):
-        print(f"  {n} = {v:.4g}")
-    for name, commercial in (("start", _classes(dict(zip(names, x0)))), ("best", _classes(dict(zip(names, best)))),
+        print(f"  {n} = {v:.6g}")
+    if fixed:
+        print("  (the other fields as the start: " + ", ".join(f"{n} = {v:.6g}" for n, v in fixed.items()
+                                                            if n not in names) + ")")
+    for name, commercial in (("start", _classes({**fixed, **dict(zip(names, x0))})),
+                             ("best", _classes({**fixed, **dict(zip(names, best))})),
                              ("earlier single aggregate", EARLIER_AGGREGATE)):
         rep = compare_prepared(homes.prep, homes.prep.side(homes.feeder(commercial), match_span=False))
         print(f"{name}: discriminative {rep.value('windows.discriminative_score'):.3f}, "
@@ -521,9 +655,54 @@ def grid_search() -> None:
                                                                          holidays=homes.cfg.calendar.holidays)))
 
 
+#: The classes shipped before the retune (preset at 7af2cbe, tuned on the earlier homes).
+SHIPPED_BEFORE = {
+    "commercial.w_per_home": 235.13, "industry.w_per_home": 229.83, "continuous.w_per_home": 1064.984,
+    "commercial.cooling_w_per_k_per_home": 94.822, "commercial.heating_w_per_k_per_home": 4.884,
+    "industry.open_h": 6.843, "industry.off_share": 0.947, "industry.rest_day_share": 0.173,
+    "industry.partial_day_share": 0.757, "commercial.cooling_balance_c": 15.764, "commercial.rest_day_scale": 1.188,
+}
+#: The retune on today's homes (grid-search and grid-search --feature occupied-gain,
+#: 2011-2012 only): the best fields of each search, written here before 2013 scored them.
+#: grid-search at 2488fad (820 candidates): loss 2.684 (start) -> 0.666 on 2011-2012,
+#: discriminative 0.479 -> 0.388, NN 0.044 -> 0.279 on the tune days.
+RETUNED: dict[str, float] | None = {
+    "commercial.w_per_home": 380.277, "industry.w_per_home": 144.039, "continuous.w_per_home": 1760.36,
+    "commercial.cooling_w_per_k_per_home": 76.289, "commercial.heating_w_per_k_per_home": 24.2628,
+    "industry.open_h": 7.95589, "industry.off_share": 0.121865, "industry.rest_day_share": 0.412734,
+    "industry.partial_day_share": 0.981758, "commercial.cooling_balance_c": 15.914,
+    "commercial.rest_day_scale": 0.855624,
+}
+#: grid-search --feature occupied-gain at 2488fad (from the preset's fields, RETUNED unset then):
+#: loss 0.834 -> 0.749 on 2011-2012 (start: gains 3 K; discriminative 0.387 -> 0.392); the gains came out small.
+PRESET_GAIN: dict[str, float] | None = {
+    "commercial.w_per_home": 269.4, "industry.w_per_home": 229.83, "continuous.w_per_home": 1064.984,
+    "commercial.cooling_w_per_k_per_home": 82.5966, "commercial.heating_w_per_k_per_home": 4.884,
+    "industry.open_h": 6.843, "industry.off_share": 0.947, "industry.rest_day_share": 0.173,
+    "industry.partial_day_share": 0.757, "commercial.cooling_balance_c": 14.5221, "commercial.rest_day_scale": 1.188,
+    "commercial.occupied_gain_k": 0.187801,
+}
+#: grid-search --feature occupied-gain at eeed54d (from RETUNED, gains starting at 3 K): loss
+#: 0.737 -> 0.729 on 2011-2012 (RETUNED without gains: 0.666), discriminative 0.390 -> 0.388.
+RETUNED_GAIN: dict[str, float] | None = {
+    **RETUNED, "commercial.w_per_home": 429.337, "commercial.cooling_w_per_k_per_home": 89.4987,
+    "commercial.cooling_balance_c": 14.6945, "commercial.occupied_gain_k": 1.0358,
+}
+
+
+def _validation_choice(scores: dict[str, tuple[float, float]]) -> str:
+    """The variant 2013 chooses (rule written before the retuned variants were scored): the
+    lowest discriminative score, ties at 3 decimals broken by the higher NN
+    indistinguishability, then by the order of ``scores`` (the preset as shipped first)."""
+    order = list(scores)
+    return min(order, key=lambda k: (round(scores[k][0], 3), -round(scores[k][1], 3), order.index(k)))
+
+
 def grid_validation() -> None:
-    """2013 chooses between the variants: the earlier aggregate and the preset's classes, on the
-    same stored homes, beside real 2011-2012 against 2013 (the yardstick)."""
+    """2013 chooses between the variants: the earlier aggregate and the classes shipped before the
+    retune (SHIPPED_BEFORE; the shipped preset since is RETUNED_GAIN), on the same stored homes, beside real 2011-2012 against 2013 (the yardstick); with RETUNED and
+    RETUNED_GAIN set, also the retuned classes with and without the internal gains, the KS
+    per day feature of each, and the variant 2013 chooses among preset and retunes."""
     from twinforge.fidelity.comparison import compare_prepared
 
     real = _pjm("PJME_hourly.csv")
@@ -539,10 +718,19 @@ def grid_validation() -> None:
     nerc = CalendarParams(country="US", holidays=homes.cfg.calendar.holidays)
     reps["earlier single aggregate"] = compare_prepared(
         prep, prep.side(homes.feeder(EARLIER_AGGREGATE, nerc), match_span=False))
-    reps["customer classes (preset)"] = compare_prepared(
-        prep, prep.side(homes.feeder(homes.cfg.commercial.model_dump()), match_span=False))
+    reps["customer classes (shipped at 7af2cbe)"] = compare_prepared(
+        prep, prep.side(homes.feeder(_classes(SHIPPED_BEFORE)), match_span=False))
+    for name, x in (("retuned classes", RETUNED), ("preset classes + internal gains", PRESET_GAIN),
+                    ("retuned classes + internal gains", RETUNED_GAIN)):
+        if x is not None:
+            reps[name] = compare_prepared(prep, prep.side(homes.feeder(_classes(x)), match_span=False))
     print("### PJM East 2013 (validation: chooses between variants, never reported as held out)\n")
     print(table(reps, ["load_power_w"]), "\n")
+    _print_ks(reps)
+    cands = {k: (r.value("windows.discriminative_score"), r.value("windows.nn_indistinguishability"))
+             for k, r in reps.items() if k not in ("real 2011-2012 (yardstick)", "earlier single aggregate")}
+    print(f"2013 chooses: {_validation_choice(cands)} (lowest discriminative, NN tie-break, among "
+          + ", ".join(cands) + ")")
 
 
 def bootstrap_check() -> None:
@@ -816,18 +1004,27 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chosen", choices=["preset"], default=None,
                     help="home-protocol: skip the 2007 recalibration and the 2008 choice (a full run chose the preset)")
+    ap.add_argument("--feature", choices=["occupied-gain"], default=None,
+                    help="grid-search: add the commercial class's internal gains to the searched fields")
+    ap.add_argument("--preset", default=None,
+                    help="grid-protocol: score this preset file instead of the shipped pjm_east.toml")
     ap.add_argument("--homes", type=int, default=None,
                     help="grid-aggregate-protocol: the feeder's homes (default: the size 2013 chose)")
-    ap.add_argument("part", choices=["home", "home-protocol", "home-details", "grid-search", "grid-validation", "grid-protocol",
+    ap.add_argument("part", choices=["home", "home-protocol", "home-details", "grid-search", "grid-validation", "grid-protocol", "grid-diagnose",
                                      "grid-aggregate", "grid-aggregate-protocol", "machine", "machine-protocol",
                                      "bootstrap"])
     args = ap.parse_args()
     _quiet()
     if args.part == "home-protocol":
         return home_protocol(args.chosen)
+    if args.part == "grid-protocol":
+        return grid_protocol(args.preset)
+    if args.part == "grid-search":
+        return grid_search(args.feature)
     if args.part == "grid-aggregate-protocol":
         return grid_aggregate_protocol(args.homes)
     {"home": home, "home-protocol": home_protocol, "home-details": home_details, "grid-search": grid_search, "grid-validation": grid_validation, "grid-protocol": grid_protocol,
+     "grid-diagnose": grid_diagnose,
      "grid-aggregate": grid_aggregate, "grid-aggregate-protocol": grid_aggregate_protocol, "machine": machine, "machine-protocol": machine_protocol,
      "bootstrap": bootstrap_check}[args.part]()
 

@@ -121,6 +121,27 @@ def test_weather_response_per_class():
     assert set(parts) == {"a", "b"} and np.all(parts["a"] == 0.0)
 
 
+def test_internal_gains_of_occupied_hours_shift_the_balance_temperatures():
+    # cooling balance 16 degC, heating balance 12 degC, gains of 4 K at full activity (09-17 h)
+    kw = dict(profile="hours", w_per_home=0.0, open_h=9.0, close_h=17.0, ramp_h=0.0, close_ramp_h=0.0,
+              off_share=0.0, cooling_w_per_k_per_home=10.0, cooling_balance_c=16.0, cooling_idle_share=1.0,
+              heating_w_per_k_per_home=5.0, heating_balance_c=12.0)
+    p = CommercialParams(classes={"a": HoursClass(occupied_gain_k=4.0, **kw)}, thermal_lag_h=0.0)
+    start = "2014-07-01T04:00Z"  # a Tuesday, local midnight
+    s, _ = _load(p, start=start, days=1, temp=14.0)
+    h = s.index.hour
+    # a mild 14 degC: no load while closed, 10 W/K x (14 + 4 - 16) K per home while open
+    np.testing.assert_allclose(s[(h >= 9) & (h < 17)].to_numpy(), 100 * 10.0 * 2.0)
+    np.testing.assert_allclose(s[(h < 9) | (h >= 17)].to_numpy(), 0.0)
+    # a cold 9 degC: 5 W/K x (12 - 9) K per home while closed, x (12 - 4 - 9)+ = 0 while open
+    s, _ = _load(p, start=start, days=1, temp=9.0)
+    np.testing.assert_allclose(s[(h >= 9) & (h < 17)].to_numpy(), 0.0)
+    np.testing.assert_allclose(s[(h < 9) | (h >= 17)].to_numpy(), 100 * 5.0 * 3.0)
+    # no gains: the fixed balance temperatures of before
+    s0, _ = _load(CommercialParams(classes={"a": HoursClass(**kw)}, thermal_lag_h=0.0), start=start, days=1)
+    np.testing.assert_allclose(s0.to_numpy(), 0.0)
+
+
 def test_buildings_lag_the_outdoor_temperature():
     c = StandardProfileClass(profile="bdew_g25", w_per_home=0.0, cooling_w_per_k_per_home=10.0,
                              cooling_balance_c=0.0, heating_balance_c=-5.0, cooling_idle_share=1.0)

@@ -16,7 +16,7 @@ For class ``c`` with day shape ``s_c`` (mean 1 over a working day), activity ``a
 .. math::
 
     P(t) = N \\, f_d(t) \\sum_c \\Big[ L_c\\, s_c(t) + C_c \\,(\\kappa_c + (1 - \\kappa_c)\\, a_c(t))\\,
-           (T_b(t) - T_{c,c})^+ + H_c\\, (T_{h,c} - T_b(t))^+ \\Big]
+           (T_b(t) + G_c\\, a_c(t) - T_{c,c})^+ + H_c\\, (T_{h,c} - G_c\\, a_c(t) - T_b(t))^+ \\Big]
 
 Day shapes (``profile``):
 
@@ -42,6 +42,11 @@ Friday-Saturday weekend gets the Saturday shape on Friday and the Sunday shape o
   scaled by the activity with a floor ``kappa_c`` (``cooling_idle_share``), electric
   heating ``H_c`` per kelvin below ``heating_balance_c``: the three- and five-parameter
   change-point models of ASHRAE Guideline 14;
+- ``G_c`` (``occupied_gain_k`` [K], default 0): the internal gains of an occupied building
+  (people, equipment, lighting) lower both balance temperatures by ``G_c a_c(t)`` while the
+  class is active, as the separate occupied and unoccupied change-point models of ASHRAE
+  Guideline 14 do: an office needs cooling from its opening hour on a mild morning, and less
+  heating while it is open. With ``G_c = 0`` the balance temperatures are fixed;
 - ``f_d(t)``: a day-to-day activity factor ``1 + day_sd * X``, ``X`` a stationary AR(1)
   across days (lag-1 correlation ``day_persistence``), interpolated linearly between UTC
   midnights; 1 with ``day_sd = 0``.
@@ -95,6 +100,10 @@ class _WeatherResponse(BaseModel):
     )
     heating_balance_c: float = Field(
         12.0, ge=-30.0, le=30.0, description="building temperature below which electric heating starts [degC]"
+    )
+    occupied_gain_k: float = Field(
+        0.0, ge=0.0, le=15.0,
+        description="internal gains at full activity: both balance temperatures lowered by this times the activity [K]",
     )
 
     @model_validator(mode="after")
@@ -335,9 +344,10 @@ class CommercialLoad:
                 shape, act = _hours_shape(hour, kind, c)
             else:
                 shape, act = _standard_shape(month, kind, quarter, c)
+            t_eff = tb + c.occupied_gain_k * act if c.occupied_gain_k > 0.0 else tb  # internal gains [degC]
             cool = c.cooling_w_per_k_per_home * (c.cooling_idle_share + (1.0 - c.cooling_idle_share) * act) \
-                * np.maximum(0.0, tb - c.cooling_balance_c)
-            heat = c.heating_w_per_k_per_home * np.maximum(0.0, c.heating_balance_c - tb)
+                * np.maximum(0.0, t_eff - c.cooling_balance_c)
+            heat = c.heating_w_per_k_per_home * np.maximum(0.0, c.heating_balance_c - t_eff)
             out[name] = factor * (c.w_per_home * shape + cool + heat)
         return out
 

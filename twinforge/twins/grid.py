@@ -405,6 +405,7 @@ GRID_CALIBRATABLE: dict[str, Bound] = {
     "commercial.classes.*.cooling_balance_c": Bound(8.0, 24.0),
     "commercial.classes.*.cooling_idle_share": Bound(0.0, 1.0),
     "commercial.classes.*.heating_w_per_k_per_home": Bound(0.0, 200.0),
+    "commercial.classes.*.occupied_gain_k": Bound(0.0, 10.0),
     "commercial.thermal_lag_h": Bound(0.0, 48.0),
     "commercial.day_sd": Bound(0.0, 0.15),
 }
