@@ -136,7 +136,9 @@ class EventLog:
             groups.append((category, type_, a[order], b[order], {k: v[order] for k, v in zip(keys, vals)}))
         return groups
 
-    def _columns(self, start: pd.Timestamp) -> tuple[dict[str, Any], list[dict[str, ParamValue]], list[tuple[int, dict[str, np.ndarray]]]]:
+    def _columns(
+        self, start: pd.Timestamp,
+    ) -> tuple[dict[str, Any], list[dict[str, ParamValue]], list[tuple[int, dict[str, np.ndarray]]]]:
         """Every event's columns in the order of ``events.parquet`` (:meth:`log` events, then
         :meth:`log_many` groups): ``category``, ``type``, ``severity_unit`` (lists of str),
         ``start``, ``end`` [ns since the epoch, UTC], ``severity`` (float64 arrays); and the
@@ -191,7 +193,6 @@ class EventLog:
         of the labelled events active at each sample). A sample at ``t`` is inside an
         event when ``start <= t < end``.
         """
-        import pyarrow as pa
 
         n = len(t_s)
         event = np.full(n, NO_EVENT, dtype=object)

@@ -1701,7 +1701,8 @@ def events_table(
             if field.name == "params":
                 arrays.append(_params_struct(dicts, bulk, where))
             elif pa.types.is_timestamp(field.type):
-                arrays.append(pa.array(np.asarray(values[field.name]).astype("datetime64[ns]", copy=False), type=field.type))
+                ns = np.asarray(values[field.name]).astype("datetime64[ns]", copy=False)
+                arrays.append(pa.array(ns, type=field.type))
             else:
                 arrays.append(pa.array(values[field.name], type=field.type, from_pandas=True))
         except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError) as exc:
