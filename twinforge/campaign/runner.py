@@ -193,7 +193,7 @@ def write_run(
             n = len(out.samples["time"])
             rows += n
             values += n * len(channels)
-        run.commit(twin.events(plan.run_id), _run_record(spec, plan, twin, seed, chash))
+        run.commit(twin.events_table(plan.run_id), _run_record(spec, plan, twin, seed, chash))
     bar.update(1.0 - moved)  # rounding: the run counts exactly once
     return rows, values
 

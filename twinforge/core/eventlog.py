@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from twinforge.core.registry import EVENTS
 from twinforge.core.schema import NO_EVENT
@@ -105,7 +106,7 @@ class EventLog:
         :meth:`log` stores them (a struct per event).
 
         These events label no sample, so they are numbered when the log is written
-        (:meth:`to_frame`): after every event of :meth:`log`, by category and type, then
+        (:meth:`to_table`, :meth:`to_frame`): after every event of :meth:`log`, by category and type, then
         start, end and parameters. Their ids thus do not depend on how the run was cut into
         blocks, nor on the order in which a block reports them.
         """
@@ -121,25 +122,42 @@ class EventLog:
             raise ValueError(f"events {type!r} logged with parameters {list(values)}, earlier with {list(parts[0][2])}")
         parts.append((a, b, values))
 
-    def _bulk_columns(self) -> dict[str, list]:
-        """The :meth:`log_many` events as columns, in the order :meth:`log_many` states."""
-        c: dict[str, list] = {k: [] for k in ("category", "type", "start_s", "end_s", "severity", "severity_unit", "params")}
+    def _bulk_groups(self) -> list[tuple[str, str, np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
+        """The :meth:`log_many` events as (category, type, start_s, end_s, {param: values})
+        groups, in the order :meth:`log_many` states (groups by category and type, rows by
+        start, end and parameters)."""
+        groups = []
         for (category, type_), parts in sorted(self._bulk.items()):
             a = np.concatenate([p[0] for p in parts])
             b = np.concatenate([p[1] for p in parts])
             keys = list(parts[0][2])
             vals = [np.concatenate([p[2][k] for p in parts]) for k in keys]
             order = np.lexsort((*vals[::-1], b, a))  # by start, then end, then parameters
-            n = a.size
-            c["category"].extend([category] * n)
-            c["type"].extend([type_] * n)
-            c["start_s"].extend(a[order].tolist())
-            c["end_s"].extend(b[order].tolist())
-            c["severity"].extend([math.nan] * n)
-            c["severity_unit"].extend([severity_unit_of(type_)] * n)
-            cols = [v[order].tolist() for v in vals]
-            c["params"].extend([dict(zip(keys, row)) for row in zip(*cols)] if keys else [{} for _ in range(n)])
-        return c
+            groups.append((category, type_, a[order], b[order], {k: v[order] for k, v in zip(keys, vals)}))
+        return groups
+
+    def _columns(
+        self, start: pd.Timestamp,
+    ) -> tuple[dict[str, Any], list[dict[str, ParamValue]], list[tuple[int, dict[str, np.ndarray]]]]:
+        """Every event's columns in the order of ``events.parquet`` (:meth:`log` events, then
+        :meth:`log_many` groups): ``category``, ``type``, ``severity_unit`` (lists of str),
+        ``start``, ``end`` [ns since the epoch, UTC], ``severity`` (float64 arrays); and the
+        parameters: the :meth:`log` events' dicts, then one (rows, {param: float64 values})
+        per :meth:`log_many` group."""
+        c = self._cols
+        groups = self._bulk_groups()
+        cols: dict[str, Any] = {k: list(c[k]) for k in ("category", "type", "severity_unit")}
+        for category, type_, a, _, _ in groups:
+            cols["category"].extend([category] * a.size)
+            cols["type"].extend([type_] * a.size)
+            cols["severity_unit"].extend([severity_unit_of(type_)] * a.size)
+        base = pd.Timestamp(start).value
+        for key, col, at in (("start", "start_s", 2), ("end", "end_s", 3)):
+            s = np.concatenate([np.asarray(c[col], dtype=np.float64), *(g[at] for g in groups)])
+            cols[key] = base + np.round(s * 1e9).astype(np.int64)
+        n_bulk = sum(g[2].size for g in groups)
+        cols["severity"] = np.concatenate([np.asarray(c["severity"], dtype=np.float64), np.full(n_bulk, math.nan)])
+        return cols, c["params"], [(g[2].size, g[4]) for g in groups]
 
     def update(
         self, event_id: int, *, end_s: float | None = None, severity: float | None = None,
@@ -175,7 +193,6 @@ class EventLog:
         of the labelled events active at each sample). A sample at ``t`` is inside an
         event when ``start <= t < end``.
         """
-        import pyarrow as pa
 
         n = len(t_s)
         event = np.full(n, NO_EVENT, dtype=object)
@@ -209,25 +226,45 @@ class EventLog:
             "events_active": pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values),
         }
 
+    def to_table(self, start: pd.Timestamp, run_id: int, twin: str) -> pa.Table:
+        """The ``events.parquet`` rows of this run as the Arrow table its events shard stores
+        (:data:`twinforge.export.parquet.EVENTS_SCHEMA`; ``params`` a struct, or a null
+        column where no event has a parameter), built without pandas."""
+        from twinforge.export.parquet import events_table
+
+        cols, dicts, bulk = self._columns(start)
+        n = len(cols["type"])
+        return events_table(
+            {
+                "event_id": np.arange(n, dtype=np.int64),
+                "run_id": np.full(n, run_id, dtype=np.int64),
+                "twin": [twin] * n,
+                **cols,
+            },
+            dicts, bulk, f"run {twin}/{run_id}",
+        )
+
     def to_frame(self, start: pd.Timestamp, run_id: int, twin: str) -> pd.DataFrame:
         """The ``events.parquet`` rows of this run (UTC times; ``params`` as dicts)."""
-        bulk = self._bulk_columns()
-        c = {k: self._cols[k] + v for k, v in bulk.items()}
-        base = pd.Timestamp(start).value
-        start_ns = base + np.round(np.asarray(c["start_s"], dtype=np.float64) * 1e9).astype(np.int64)
-        end_ns = base + np.round(np.asarray(c["end_s"], dtype=np.float64) * 1e9).astype(np.int64)
+        cols, dicts, bulk = self._columns(start)
+        params = [dict(p) for p in dicts]
+        for rows, values in bulk:
+            keys = list(values)
+            columns = [values[k].tolist() for k in keys]
+            params.extend([dict(zip(keys, row)) for row in zip(*columns)] if keys else [{} for _ in range(rows)])
+        n = len(params)
         return pd.DataFrame(
             {
-                "event_id": np.arange(len(self), dtype=np.int64),
-                "run_id": np.full(len(self), run_id, dtype=np.int64),
-                "twin": pd.array([twin] * len(self), dtype=object),
-                "category": pd.array(c["category"], dtype=object),
-                "type": pd.array(c["type"], dtype=object),
-                "start": pd.to_datetime(start_ns, utc=True),
-                "end": pd.to_datetime(end_ns, utc=True),
-                "severity": np.asarray(c["severity"], dtype=np.float64),
-                "severity_unit": pd.array(c["severity_unit"], dtype=object),
-                "params": pd.array([dict(p) for p in c["params"]], dtype=object),
+                "event_id": np.arange(n, dtype=np.int64),
+                "run_id": np.full(n, run_id, dtype=np.int64),
+                "twin": pd.array([twin] * n, dtype=object),
+                "category": pd.array(cols["category"], dtype=object),
+                "type": pd.array(cols["type"], dtype=object),
+                "start": pd.to_datetime(cols["start"], utc=True),
+                "end": pd.to_datetime(cols["end"], utc=True),
+                "severity": cols["severity"],
+                "severity_unit": pd.array(cols["severity_unit"], dtype=object),
+                "params": pd.array(params, dtype=object),
             },
             columns=list(EVENT_COLUMNS),
         )

@@ -16,6 +16,7 @@ Life cycle of one run::
         out = twin.render(grid, i0, i1)       # -> Rendered(samples, tables)
         twin.measured(out.samples, t_s)       # measurement faults on the reported values
     twin.events(run_id), twin.parameters()    # events.parquet rows, runs.parquet record
+    twin.events_table(run_id)                 # the same events as the Arrow table written
 
 **Event targets.** An event acts on a twin only through a *target*, a named handle on
 what the twin lets events change (:data:`TARGETS`). A twin declares the targets it exposes
@@ -228,6 +229,13 @@ class Twin(abc.ABC):
     @abc.abstractmethod
     def events(self, run_id: int) -> pd.DataFrame:
         """The run's ground-truth events (``events.parquet`` rows)."""
+
+    def events_table(self, run_id: int) -> Any:
+        """The run's events as the Arrow table of its events shard (what the runner writes);
+        by default :meth:`events` converted, the same bytes."""
+        from twinforge.export.parquet import _events_table
+
+        return _events_table(self.events(run_id), self.name, run_id, f"run {self.name}/{run_id}")
 
     @abc.abstractmethod
     def parameters(self) -> dict[str, Any]:

@@ -55,6 +55,7 @@ from typing import Any, Literal, Self
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -1109,14 +1110,15 @@ class RunWriter:
         stream.write(block)
 
     # -- committing ------------------------------------------------------------------------
-    def commit(self, events: pd.DataFrame, run_record: Mapping[str, Any]) -> Path:
+    def commit(self, events: pd.DataFrame | pa.Table, run_record: Mapping[str, Any]) -> Path:
         """Complete the run: sync the samples, write its shards, rename, record it.
 
         Parameters
         ----------
-        events : pandas.DataFrame
+        events : pandas.DataFrame or pyarrow.Table
             The run's events with the columns of :data:`EVENTS_SCHEMA` (``run_id`` and
-            ``twin`` may be omitted); zero rows allowed.
+            ``twin`` may be omitted); zero rows allowed. Or the table of its events shard
+            as :meth:`twinforge.core.eventlog.EventLog.to_table` builds it (written as is).
         run_record : dict
             Flat dict of scalars (``run_id``, ``twin``, ``seed``, ``weight``, ``stratum``,
             ``config_hash``, ``section.name`` parameters): one row of ``runs.parquet``.
@@ -1603,9 +1605,13 @@ def _time_ns(values: Any, where: str) -> np.ndarray:
     return arr.astype("datetime64[ns]").view(np.int64)
 
 
-def _events_table(events: pd.DataFrame, twin: str, run_id: int, where: str) -> pa.Table:
+def _events_table(events: pd.DataFrame | pa.Table, twin: str, run_id: int, where: str) -> pa.Table:
+    if isinstance(events, pa.Table):
+        return _checked_events(events, twin, run_id, where)
     if not isinstance(events, pd.DataFrame):
-        raise TypeError(f"{where}: events must be a pandas DataFrame, not {type(events).__name__}")
+        raise TypeError(
+            f"{where}: events must be a pandas DataFrame or a pyarrow Table, not {type(events).__name__}"
+        )
     df = events.copy()
     if "run_id" not in df:
         df["run_id"] = run_id
@@ -1627,26 +1633,78 @@ def _events_table(events: pd.DataFrame, twin: str, run_id: int, where: str) -> p
         )
     if len(df) and (not (df["run_id"] == run_id).all() or not (df["twin"] == twin).all()):
         raise ValueError(f"{where}: events belong to another run (run_id/twin columns differ)")
-    arrays = []
+    values: dict[str, Any] = {}
     for field in EVENTS_SCHEMA:
         col = df[field.name]
         try:
             if pa.types.is_timestamp(field.type):
                 ts = pd.to_datetime(col, utc=True)
-                arrays.append(
-                    pa.array(
-                        ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]"),
-                        type=field.type,
-                    )
-                )
+                values[field.name] = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
             elif pa.types.is_string(field.type):
-                arrays.append(
-                    pa.array(col.astype(object).to_numpy(), type=field.type, from_pandas=True)
-                )
-            elif field.name == "params":
-                arrays.append(_params_array(list(col), where))
+                values[field.name] = col.astype(object).to_numpy()
+            elif field.name != "params":
+                values[field.name] = col.to_numpy()
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"{where}: events column {field.name!r} cannot be stored as {field.type}: {exc}"
+            ) from None
+    return events_table(values, list(df["params"]), [], where)
+
+
+def _checked_events(table: pa.Table, twin: str, run_id: int, where: str) -> pa.Table:
+    """An events table given as Arrow (:func:`events_table`), checked to be one of this run."""
+    params = table.schema.field("params").type if "params" in table.column_names else None
+    if table.column_names != EVENTS_SCHEMA.names or not (
+        pa.types.is_null(params) or (pa.types.is_struct(params) and params.num_fields)
+    ) or any(table.schema.field(f.name).type != f.type for f in EVENTS_SCHEMA if f.name != "params"):
+        raise ValueError(
+            f"{where}: an events table must have the schema {EVENTS_SCHEMA} (params a struct "
+            f"with fields, or null), not {table.schema}"
+        )
+    for name in ("event_id", "run_id", "twin", "start", "end"):
+        if table.column(name).null_count:
+            raise ValueError(f"{where}: events column {name!r} has missing values")
+    if table.num_rows and (
+        not pc.all(pc.equal(table.column("run_id"), run_id)).as_py()
+        or not pc.all(pc.equal(table.column("twin"), twin)).as_py()
+    ):
+        raise ValueError(f"{where}: events belong to another run (run_id/twin columns differ)")
+    return table.replace_schema_metadata(None)
+
+
+def events_table(
+    values: Mapping[str, Any], dicts: list[Any], bulk: Sequence[tuple[int, Mapping[str, np.ndarray]]],
+    where: str,
+) -> pa.Table:
+    """One run's events as the table of its events shard (:data:`EVENTS_SCHEMA`).
+
+    Parameters
+    ----------
+    values : dict
+        Every column but ``params``, one value per event (arrays or lists): ``start`` and
+        ``end`` as datetime64[ns] (UTC) or int64 nanoseconds since the epoch; NaN in a float
+        column is stored as null.
+    dicts : list
+        The ``params`` of the first events (dicts; JSON strings and None accepted), stored by
+        the rules of :func:`_params_array`.
+    bulk : sequence of (rows, {name: float64 array})
+        The ``params`` of the remaining events, in row order: groups of ``rows`` events that
+        all have exactly these parameters (numbers). Stored as :func:`_params_array` would
+        store them as dicts after ``dicts``.
+    where : str
+        What the events belong to, for error messages.
+    """
+    names = EVENTS_SCHEMA.names
+    arrays = []
+    for field in EVENTS_SCHEMA:
+        try:
+            if field.name == "params":
+                arrays.append(_params_struct(dicts, bulk, where))
+            elif pa.types.is_timestamp(field.type):
+                ns = np.asarray(values[field.name]).astype("datetime64[ns]", copy=False)
+                arrays.append(pa.array(ns, type=field.type))
             else:
-                arrays.append(pa.array(col.to_numpy(), type=field.type, from_pandas=True))
+                arrays.append(pa.array(values[field.name], type=field.type, from_pandas=True))
         except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError) as exc:
             raise ValueError(
                 f"{where}: events column {field.name!r} cannot be stored as {field.type}: {exc}"
@@ -1655,6 +1713,49 @@ def _events_table(events: pd.DataFrame, twin: str, run_id: int, where: str) -> p
         if arrays[names.index(name)].null_count:
             raise ValueError(f"{where}: events column {name!r} has missing values")
     return _events_with_params(pa.Table.from_arrays(arrays, names=names))
+
+
+def _params_struct(
+    dicts: list[Any], bulk: Sequence[tuple[int, Mapping[str, np.ndarray]]], where: str,
+) -> pa.Array:
+    """:func:`_params_array` of ``dicts`` followed by the ``bulk`` groups' rows (see
+    :func:`events_table`), built from the groups' arrays where that stores the same values
+    (every field the ``dicts`` share with a group is float64 there), else from dicts."""
+    if not bulk:
+        return _params_array(dicts, where)
+    head = _params_array(dicts, where) if dicts else None
+    head_types = {f.name: f.type for f in head.type} if head is not None else {}
+    bulk_names = {k for _, group in bulk for k in group}
+    if any(head_types.get(k, pa.float64()) != pa.float64() for k in bulk_names):
+        rows = list(dicts)
+        for n, group in bulk:
+            keys = list(group)
+            columns = [group[k].tolist() for k in keys]
+            rows.extend([dict(zip(keys, r)) for r in zip(*columns)] if keys else [{} for _ in range(n)])
+        return _params_array(rows, where)
+    n_head = len(dicts)
+    n_all = n_head + sum(n for n, _ in bulk)
+    names = sorted(set(head_types) | bulk_names)
+    if not names:
+        return pa.array([{}] * n_all, type=pa.struct([]))
+    children = []
+    for name in names:
+        if name not in bulk_names:  # a field of the dicts only: nulls after them
+            child = head.field(name)
+            children.append(pa.concat_arrays([child, pa.nulls(n_all - n_head, type=child.type)]))
+            continue
+        parts = [np.asarray(group[name], dtype=np.float64) if name in group else np.full(n, np.nan)
+                 for n, group in bulk]
+        valid = [np.ones(n, dtype=bool) if name in group else np.zeros(n, dtype=bool) for n, group in bulk]
+        if name in head_types:
+            parts.insert(0, head.field(name).to_numpy(zero_copy_only=False).astype(np.float64))
+            valid.insert(0, head.field(name).is_valid().to_numpy(zero_copy_only=False))
+        else:
+            parts.insert(0, np.full(n_head, np.nan))
+            valid.insert(0, np.zeros(n_head, dtype=bool))
+        mask = ~np.concatenate(valid)
+        children.append(pa.array(np.concatenate(parts), type=pa.float64(), mask=mask if mask.any() else None))
+    return pa.StructArray.from_arrays(children, names=names)
 
 
 #: A params field whose values are all of one of these exact Python types (or None, with at

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import pandas as pd
+import pyarrow as pa
 from pydantic import BaseModel
 
 from twinforge.core.eventlog import EventLog
@@ -149,3 +150,7 @@ class TwinBase(Twin):
     def events(self, run_id: int) -> pd.DataFrame:
         """The run's ground-truth events (``events.parquet`` rows)."""
         return self.log.to_frame(self.grid.start, run_id, self.name)
+
+    def events_table(self, run_id: int) -> pa.Table:
+        """The run's ground-truth events as the Arrow table of its events shard (no pandas)."""
+        return self.log.to_table(self.grid.start, run_id, self.name)
