@@ -566,21 +566,31 @@ def _print_ks(reps: dict[str, object], margin: float = 0.05) -> None:
     print()
 
 
+def _choose_year_setup():
+    """The 2013 comparison's parts: the stored homes, the prepared real 2013, real 2011-2012
+    renamed to the feeder's channel (the yardstick's other side) and the US calendar with the
+    preset's holidays; None without the PJM data."""
+    from twinforge.processes.calendar import CalendarParams
+
+    real = _pjm("PJME_hourly.csv")
+    if real is None:
+        return None
+    homes = _StoredHomes(PJM_VALIDATION, HOMES_SEED["choose"])
+    a0, a1 = (pd.Timestamp(d, tz=TZ_PJM) for d in PJM_A)
+    cal = real[(real.index >= a0) & (real.index < a1)].rename(columns={"load_power_w": "feeder_power_w"})
+    return homes, homes.prep, cal, CalendarParams(country="US", holidays=homes.cfg.calendar.holidays)
+
+
 def grid_diagnose() -> None:
     """2013 only (the choose year): what gives each variant's days away, feature by feature,
     beside the yardstick (real 2011-2012 against real 2013); the stored-homes method of
     grid-validation, and the month by month table of the preset."""
     from twinforge.fidelity.comparison import compare_prepared
-    from twinforge.processes.calendar import CalendarParams
 
-    real = _pjm("PJME_hourly.csv")
-    if real is None:
+    setup = _choose_year_setup()
+    if setup is None:
         return
-    homes = _StoredHomes(PJM_VALIDATION, HOMES_SEED["choose"])
-    prep = homes.prep
-    a0, a1 = (pd.Timestamp(d, tz=TZ_PJM) for d in PJM_A)
-    cal = real[(real.index >= a0) & (real.index < a1)].rename(columns={"load_power_w": "feeder_power_w"})
-    nerc = CalendarParams(country="US", holidays=homes.cfg.calendar.holidays)
+    homes, prep, cal, nerc = setup
     variants = {"preset classes": homes.feeder(homes.cfg.commercial.model_dump()),
                 "earlier aggregate": homes.feeder(EARLIER_AGGREGATE, nerc)}
     reps = {"yardstick (real 2011-2012)": compare_prepared(prep, prep.side(cal))}
@@ -705,17 +715,11 @@ def grid_validation() -> None:
     per day feature of each, and the variant 2013 chooses among preset and retunes."""
     from twinforge.fidelity.comparison import compare_prepared
 
-    real = _pjm("PJME_hourly.csv")
-    if real is None:
+    setup = _choose_year_setup()
+    if setup is None:
         return
-    homes = _StoredHomes(PJM_VALIDATION, HOMES_SEED["choose"])
-    prep = homes.prep
-    a0, a1 = (pd.Timestamp(d, tz=TZ_PJM) for d in PJM_A)
-    cal = real[(real.index >= a0) & (real.index < a1)].rename(columns={"load_power_w": "feeder_power_w"})
+    homes, prep, cal, nerc = setup
     reps = {"real 2011-2012 (yardstick)": compare_prepared(prep, prep.side(cal))}
-    from twinforge.processes.calendar import CalendarParams
-
-    nerc = CalendarParams(country="US", holidays=homes.cfg.calendar.holidays)
     reps["earlier single aggregate"] = compare_prepared(
         prep, prep.side(homes.feeder(EARLIER_AGGREGATE, nerc), match_span=False))
     reps["customer classes (shipped at 7af2cbe)"] = compare_prepared(
