@@ -5,6 +5,7 @@ after calibration, on data the calibration did not see.
     python docs/_fidelity_study.py grid-protocol   # PJM East: the held-out protocol, 2011-12 -> 2014-15, AEP (~12 min CPU)
     python docs/_fidelity_study.py grid-search     # PJM East 2011-2012: the search that set the customer classes (~30 min idle)
     python docs/_fidelity_study.py grid-search --feature occupied-gain  # the internal gains, from RETUNED (~5 min)
+    python docs/_fidelity_study.py grid-search --feature preconditioning  # HVAC optimum start, from RETUNED_GAIN (~5 min)
     python docs/_fidelity_study.py grid-validation # PJM East 2013: the model variants the protocol's preset was chosen from
     python docs/_fidelity_study.py grid-diagnose   # PJM East 2013: KS per day feature, yardstick and variants (~3 min)
     python docs/_fidelity_study.py grid-aggregate  # PJM East 2013: the preset's classes on 1000-4000 homes; chooses a size (~5 min CPU)
@@ -405,6 +406,12 @@ SEARCH = {  # name: (low, high, start)
 SEARCH_GAIN = {"commercial.occupied_gain_k": (0.0, 8.0, 3.0), "commercial.w_per_home": SEARCH["commercial.w_per_home"],
                "commercial.cooling_w_per_k_per_home": SEARCH["commercial.cooling_w_per_k_per_home"],
                "commercial.cooling_balance_c": SEARCH["commercial.cooling_balance_c"]}
+#: The second model feature (gridfid2, on the 2013 diagnosis: the region's morning climb starts
+#: earlier than the twin's): the business class's HVAC starting before its occupants
+#: (preconditioning_h, docs/commercial.md), searched with the class's cooling slope from the
+#: preset's classes (RETUNED_GAIN); the other 10 fields held.
+SEARCH_PRECOND = {"commercial.preconditioning_h": (0.0, 6.0, 2.0),
+                  "commercial.cooling_w_per_k_per_home": SEARCH["commercial.cooling_w_per_k_per_home"]}
 #: Root seeds of the stored homes (one simulation per period, reused by every candidate).
 HOMES_SEED = {"tune": 11, "choose": 2013}
 
@@ -425,7 +432,9 @@ def _classes(x: dict[str, float]) -> dict:
                            "heating_w_per_k_per_home": x["commercial.heating_w_per_k_per_home"],
                            "rest_day_scale": x["commercial.rest_day_scale"],
                            **({"occupied_gain_k": x["commercial.occupied_gain_k"]}
-                              if "commercial.occupied_gain_k" in x else {})},
+                              if "commercial.occupied_gain_k" in x else {}),
+                           **({"preconditioning_h": x["commercial.preconditioning_h"]}
+                              if "commercial.preconditioning_h" in x else {})},
             "industry": {"profile": "hours", "w_per_home": x["industry.w_per_home"], "open_h": x["industry.open_h"],
                          "close_h": min(x["industry.open_h"] + 15.0, 22.5), "ramp_h": 1.5, "close_ramp_h": 3.0,
                          "off_share": x["industry.off_share"], "partial_day_share": x["industry.partial_day_share"],
@@ -626,6 +635,10 @@ def grid_search(feature: str | None = None) -> None:
     if feature == "occupied-gain":
         space, fixed = SEARCH_GAIN, dict(RETUNED or _preset_fields(homes.cfg.commercial))
         space = {n: (lo_, hi_, fixed.get(n, x0_)) for n, (lo_, hi_, x0_) in space.items()}
+    elif feature == "preconditioning":
+        space, fixed = SEARCH_PRECOND, dict(RETUNED_GAIN)
+        space = {n: (lo_, hi_, x0_ if n == "commercial.preconditioning_h" else fixed[n])
+                 for n, (lo_, hi_, x0_) in space.items()}
     names = list(space)
     lo, hi, x0 = (np.array([space[n][k] for n in names]) for k in range(3))
     hist: list[tuple[float, np.ndarray]] = []
@@ -645,7 +658,7 @@ def grid_search(feature: str | None = None) -> None:
                                     init="sobol", x0=(x0 - lo) / (hi - lo), tol=0)
     best_loss, best = min(hist, key=lambda h: h[0])
     print(f"### PJM East 2011-2012: separable search of the customer classes ({len(hist)} candidates"
-          f"{', with the internal gains' if feature else ''})\n")
+          f"{', with the feature ' + feature if feature else ''})\n")
     print(f"loss (W1 + profile + ACF + discriminative + spread): start {hist[0][0]:.3f} -> best {best_loss:.3f}")
     for n, v in zip(names, best):
         print(f"  {n} = {v:.6g}")
@@ -699,6 +712,13 @@ RETUNED_GAIN: dict[str, float] | None = {
     "commercial.cooling_balance_c": 14.6945, "commercial.occupied_gain_k": 1.0358,
 }
 
+#: grid-search --feature preconditioning at 6c10a43 (from RETUNED_GAIN, the preset; start 2 h,
+#: 64 candidates): loss 0.700 (start) -> 0.607 on 2011-2012 (the preset without it: 0.729),
+#: discriminative 0.374, NN 0.285 on the tune days. Written here before 2013 scored it.
+PRECOND: dict[str, float] | None = {
+    **RETUNED_GAIN, "commercial.preconditioning_h": 5.63177, "commercial.cooling_w_per_k_per_home": 115.55,
+}
+
 
 def _validation_choice(scores: dict[str, tuple[float, float]]) -> str:
     """The variant 2013 chooses (rule written before the retuned variants were scored): the
@@ -725,7 +745,7 @@ def grid_validation() -> None:
     reps["customer classes (shipped at 7af2cbe)"] = compare_prepared(
         prep, prep.side(homes.feeder(_classes(SHIPPED_BEFORE)), match_span=False))
     for name, x in (("retuned classes", RETUNED), ("preset classes + internal gains", PRESET_GAIN),
-                    ("retuned classes + internal gains", RETUNED_GAIN)):
+                    ("retuned classes + internal gains", RETUNED_GAIN), ("preset + preconditioning", PRECOND)):
         if x is not None:
             reps[name] = compare_prepared(prep, prep.side(homes.feeder(_classes(x)), match_span=False))
     print("### PJM East 2013 (validation: chooses between variants, never reported as held out)\n")
@@ -735,6 +755,10 @@ def grid_validation() -> None:
              for k, r in reps.items() if k not in ("real 2011-2012 (yardstick)", "earlier single aggregate")}
     print(f"2013 chooses: {_validation_choice(cands)} (lowest discriminative, NN tie-break, among "
           + ", ".join(cands) + ")")
+    if PRECOND is not None:  # gridfid2: the shipped preset against its one new feature, same rule
+        pair = {"retuned classes + internal gains": cands["retuned classes + internal gains"],
+                "preset + preconditioning": cands["preset + preconditioning"]}
+        print(f"2013 chooses between the preset and its variant: {_validation_choice(pair)}")
 
 
 def bootstrap_check() -> None:
@@ -1008,7 +1032,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chosen", choices=["preset"], default=None,
                     help="home-protocol: skip the 2007 recalibration and the 2008 choice (a full run chose the preset)")
-    ap.add_argument("--feature", choices=["occupied-gain"], default=None,
+    ap.add_argument("--feature", choices=["occupied-gain", "preconditioning"], default=None,
                     help="grid-search: add the commercial class's internal gains to the searched fields")
     ap.add_argument("--preset", default=None,
                     help="grid-protocol: score this preset file instead of the shipped pjm_east.toml")

@@ -175,3 +175,18 @@ def test_blocks_give_the_same_load_as_one_pass():
     load = CommercialLoad(p, 10, clock, np.random.default_rng(1), 900.0, US)
     parts = np.concatenate([load.power_w(t[i:i + 50], temp[i:i + 50]) for i in range(0, len(t), 50)])
     np.testing.assert_allclose(parts, whole, rtol=1e-12)
+
+
+def test_preconditioning_starts_the_cooling_ahead_of_the_occupants():
+    # offices open 09-17 h (no ramps), cooling only at full activity; 20 degC against a 16 degC balance
+    kw = dict(profile="hours", w_per_home=0.0, open_h=9.0, close_h=17.0, ramp_h=0.0, close_ramp_h=0.0,
+              off_share=0.0, cooling_w_per_k_per_home=10.0, cooling_balance_c=16.0, cooling_idle_share=0.0)
+    start = "2014-07-01T04:00Z"  # a Tuesday, local midnight
+    s, _ = _load(CommercialParams(classes={"a": HoursClass(preconditioning_h=3.0, **kw)}, thermal_lag_h=0.0),
+                 start=start, days=1, temp=20.0)
+    h = s.index.hour
+    # the HVAC runs 06-17 h (3 h ahead of opening, stops with the occupants): 100 homes x 10 W/K x 4 K
+    np.testing.assert_allclose(s[(h >= 6) & (h < 17)].to_numpy(), 100 * 10.0 * 4.0)
+    np.testing.assert_allclose(s[(h < 6) | (h >= 17)].to_numpy(), 0.0)
+    s0, _ = _load(CommercialParams(classes={"a": HoursClass(**kw)}, thermal_lag_h=0.0), start=start, days=1, temp=20.0)
+    np.testing.assert_allclose(s0[(h >= 6) & (h < 9)].to_numpy(), 0.0)  # without: cooling starts at 09 h

@@ -15,7 +15,7 @@ For class ``c`` with day shape ``s_c`` (mean 1 over a working day), activity ``a
 
 .. math::
 
-    P(t) = N \\, f_d(t) \\sum_c \\Big[ L_c\\, s_c(t) + C_c \\,(\\kappa_c + (1 - \\kappa_c)\\, a_c(t))\\,
+    P(t) = N \\, f_d(t) \\sum_c \\Big[ L_c\\, s_c(t) + C_c \\,(\\kappa_c + (1 - \\kappa_c)\\, a_{h,c}(t))\\,
            (T_b(t) + G_c\\, a_c(t) - T_{c,c})^+ + H_c\\, (T_{h,c} - G_c\\, a_c(t) - T_b(t))^+ \\Big]
 
 Day shapes (``profile``):
@@ -47,6 +47,12 @@ Friday-Saturday weekend gets the Saturday shape on Friday and the Sunday shape o
   class is active, as the separate occupied and unoccupied change-point models of ASHRAE
   Guideline 14 do: an office needs cooling from its opening hour on a mild morning, and less
   heating while it is open. With ``G_c = 0`` the balance temperatures are fixed;
+- ``P_c`` (``preconditioning_h`` [h], default 0): the buildings' HVAC starts before the
+  occupants (optimum start, ASHRAE Guideline 36 morning warm-up / cool-down): the cooling
+  term follows the HVAC activity ``a_{h,c}(t) = max(a_c(t), a_c(t + P_c))`` instead of
+  ``a_c(t)`` (``t + P_c`` taken within the same local day, the last quarter-hour at most),
+  so cooling load rises ``P_c`` hours ahead of the day shape's morning ramp; the internal
+  gains stay with the occupancy ``a_c(t)``. With ``P_c = 0``, ``a_{h,c} = a_c``;
 - ``f_d(t)``: a day-to-day activity factor ``1 + day_sd * X``, ``X`` a stationary AR(1)
   across days (lag-1 correlation ``day_persistence``), interpolated linearly between UTC
   midnights; 1 with ``day_sd = 0``.
@@ -104,6 +110,10 @@ class _WeatherResponse(BaseModel):
     occupied_gain_k: float = Field(
         0.0, ge=0.0, le=15.0,
         description="internal gains at full activity: both balance temperatures lowered by this times the activity [K]",
+    )
+    preconditioning_h: float = Field(
+        0.0, ge=0.0, le=6.0,
+        description="HVAC start ahead of the occupants: cooling follows the activity this far ahead, same day [h]",
     )
 
     @model_validator(mode="after")
@@ -344,8 +354,16 @@ class CommercialLoad:
                 shape, act = _hours_shape(hour, kind, c)
             else:
                 shape, act = _standard_shape(month, kind, quarter, c)
+            act_hvac = act
+            if c.preconditioning_h > 0.0:  # HVAC activity: the occupancy P_c hours ahead, same local day
+                ahead = np.minimum(hour + c.preconditioning_h, 24.0 - 1e-9)
+                if isinstance(c, HoursClass):
+                    _, act_ahead = _hours_shape(ahead, kind, c)
+                else:
+                    _, act_ahead = _standard_shape(month, kind, np.minimum((ahead * 4.0).astype(np.int64), 95), c)
+                act_hvac = np.maximum(act, act_ahead)
             t_eff = tb + c.occupied_gain_k * act if c.occupied_gain_k > 0.0 else tb  # internal gains [degC]
-            cool = c.cooling_w_per_k_per_home * (c.cooling_idle_share + (1.0 - c.cooling_idle_share) * act) \
+            cool = c.cooling_w_per_k_per_home * (c.cooling_idle_share + (1.0 - c.cooling_idle_share) * act_hvac) \
                 * np.maximum(0.0, t_eff - c.cooling_balance_c)
             heat = c.heating_w_per_k_per_home * np.maximum(0.0, c.heating_balance_c - t_eff)
             out[name] = factor * (c.w_per_home * shape + cool + heat)
