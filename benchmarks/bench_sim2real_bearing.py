@@ -637,15 +637,21 @@ def mfpt_as_run(real: pd.DataFrame, machines: int = MFPT_AS_RUN_MACHINES, seed: 
     return pd.DataFrame(rows)
 
 
+def _mfpt_subsets(real: pd.DataFrame):
+    """(name, windows) of the untouched subset U, the development subset D and all files; a
+    subset without windows is skipped, and "all" only when U was scored."""
+    for subset, name in (("U", "untouched U"), ("D", "development D"), (None, "all")):
+        r = real if subset is None else real[real.subset == subset]
+        if not (r.empty or (subset is None and (real.subset == "U").sum() == 0)):
+            yield name, r
+
+
 def report_mfpt_indicators(real: pd.DataFrame, rig: pd.DataFrame | None, summary: list[str]) -> None:
     """Indicators per class and subset: real against the preset as run (and against the campaign's laws)."""
     synth = mfpt_as_run(real)
     print(f"\nindicators, real MFPT windows against the mfpt preset run as each file was ({MFPT_AS_RUN_MACHINES} "
           f"synthetic 3 s snapshots per file, severity 1, the file's load and shaft rate):")
-    for subset, name in (("U", "untouched U"), ("D", "development D"), (None, "all")):
-        r = real if subset is None else real[real.subset == subset]
-        if r.empty or (subset is None and (real.subset == "U").sum() == 0):
-            continue
+    for name, r in _mfpt_subsets(real):
         s = synth[synth.file.isin(set(r.file))]
         print(f"  {name}:")
         for label in ("inner_race", "outer_race"):
@@ -664,10 +670,7 @@ def report_mfpt_indicators(real: pd.DataFrame, rig: pd.DataFrame | None, summary
     if rig is not None:
         print(f"\nindicators, real MFPT windows against the MFPT rig with the campaign's laws ({len(rig)} synthetic "
               f"{MFPT_WINDOW_S} s snapshots):")
-        for subset, name in (("U", "untouched U"), ("D", "development D"), (None, "all")):
-            r = real if subset is None else real[real.subset == subset]
-            if r.empty or (subset is None and (real.subset == "U").sum() == 0):
-                continue
+        for name, r in _mfpt_subsets(real):
             print(f"  {name}:")
             for label in ("inner_race", "outer_race"):
                 print("  " + indicator_scores(rig, r, label))
