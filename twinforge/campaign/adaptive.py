@@ -269,10 +269,7 @@ def check_weather_adaptable(campaign: CampaignSpec) -> None:
 
 def _weather_statistics(plans: Sequence[Any], days: int, tilt: WeatherTilt | None) -> np.ndarray:
     """Each run's drawn weather normals averaged over the tilt's blocks (:meth:`WeatherTilt.block_means`)."""
-    return np.array([
-        WeatherTilt.block_means(RngStreams(p.seed).child(f"run/{p.stream_id}").generator("weather"), days, tilt)
-        for p in plans
-    ])
+    return WeatherTilt.block_means_of(_drawn_normals(plans, days, tilt))
 
 
 def _tilt_update(stats: np.ndarray, weights: np.ndarray, elite: np.ndarray, current: WeatherTilt | None,
@@ -292,12 +289,6 @@ def _drawn_normals(plans: Sequence[Any], days: int, tilt: WeatherTilt | None) ->
     return np.array([
         t.drawn_normals(RngStreams(p.seed).child(f"run/{p.stream_id}").generator("weather"), days) for p in plans
     ])
-
-
-def _block_means_of(eps: np.ndarray) -> np.ndarray:
-    """:meth:`WeatherTilt.block_means` of drawn normals (runs, days, 73)."""
-    return np.concatenate([eps[:, 0, :1], eps[:, 0, 1:24].mean(axis=1)[:, None], eps[:, 1:, :24].mean(axis=2),
-                           eps[:, :, 24]], axis=1)
 
 
 def _unit_anomaly(eps: np.ndarray, phi: float) -> np.ndarray:
@@ -364,7 +355,7 @@ def _impulse_update(eps: np.ndarray, weights: np.ndarray, elite: np.ndarray, cur
     pi = np.where(pi >= _MIN_PROB, pi, 0.0)
     pi /= pi.sum()
     hours = np.flatnonzero(pi > 0)
-    clear = _tilt_update(_block_means_of(eps), weights, elite, current, days, smoothing)
+    clear = _tilt_update(WeatherTilt.block_means_of(eps), weights, elite, current, days, smoothing)
     assert clear is not None
     shifts = [float(np.clip(beta[h], -5.0, 5.0)) for h in hours]
     probs = [float(pi[h] / pi[hours].sum()) * (1.0 - defensive) for h in hours]

@@ -400,20 +400,15 @@ class WeatherTilt(BaseModel):
             maximum-likelihood shift of a set of runs is the weighted mean of these vectors
             (:meth:`from_block_means`).
         """
-        out = np.empty(1 + 2 * days)
-        j = 0 if tilt is None else tilt.draw_component(rng)
-        for d in range(days):
-            eps = rng.standard_normal(_N_DRAWS_PER_DAY)
-            theta = None if tilt is None else tilt.shift(d, j)
-            if theta is not None:
-                eps = eps + theta
-            if d == 0:
-                out[0] = eps[0]
-                out[1] = eps[1:24].mean()
-            else:
-                out[1 + d] = eps[:24].mean()
-            out[1 + days + d] = eps[_CLEARNESS_DRAW]
-        return out
+        return WeatherTilt.block_means_of((WeatherTilt() if tilt is None else tilt).drawn_normals(rng, days))
+
+    @staticmethod
+    def block_means_of(eps: np.ndarray) -> np.ndarray:
+        """:meth:`block_means` of drawn normals ``eps`` (:meth:`drawn_normals`) of shape
+        (..., days, 73): shape (..., 1 + 2 days)."""
+        eps = np.asarray(eps, dtype=np.float64)
+        return np.concatenate([eps[..., 0, :1], eps[..., 0, 1:24].mean(axis=-1)[..., None],
+                               eps[..., 1:, :24].mean(axis=-1), eps[..., :, _CLEARNESS_DRAW]], axis=-1)
 
     @classmethod
     def from_block_means(cls, means: np.ndarray) -> "WeatherTilt":
