@@ -158,3 +158,52 @@ def test_given_normals_are_checked_and_carry_no_likelihood_ratio():
         WeatherTilt(normals=(0.0,) * 73, anomaly_start=1.0)
     with pytest.raises(ValueError, match="no likelihood ratio"):
         WeatherTilt(normals=(0.0,) * 73).log_weight(np.random.default_rng(0))
+
+
+def _cli(*args):
+    import contextlib
+    import io
+
+    from twinforge.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--p0", "0.6"], "twinforge: error: --p0 must be within (0, 0.5], got 0.6"),
+    (["--runs-per-level", "105"], "twinforge: error: --runs-per-level must be >= 10 and a multiple of 1/p0 = 10, got 105"),
+    (["--runs-per-level", "5", "--p0", "0.5"], "twinforge: error: --runs-per-level must be >= 10"),
+    (["--max-runs", "100"], "twinforge: error: --max-runs must allow one level (>= 500), got 100"),
+    (["--weather"], "twinforge: error: --weather, --batch, --scheduler, --workers and --resume apply to --method ce only"),
+    (["--column", "nope"], "twinforge: error: --column 'nope' is not a numeric channel of the home twin"),
+])
+def test_cli_subset_refuses_bad_input_before_writing(tmp_path, extra, message):
+    out = tmp_path / "subset"
+    args = ["campaign", "adapt", "home_heat_wave", "--out", out, "--method", "subset", "--column", "temp_outdoor_c",
+            "--above", "39", *extra]
+    if "--column" in extra:
+        args[args.index("temp_outdoor_c") - 1: args.index("temp_outdoor_c") + 1] = []
+    code, _, stderr = _cli(*args)
+    assert code == 2 and stderr.startswith(message) and stderr.count("\n") == 1, stderr
+    assert not out.exists()
+
+
+def test_cli_subset_runs_the_twin_and_writes_its_levels(tmp_path):
+    import json
+
+    spec = tmp_path / "c.toml"
+    spec.write_text('twin = "home"\nruns = 10\ndays = 1\nperiod = "1h"\nstart = "2024-07-15"\nseed = 3\n'
+                    "diversity = false\n[events.heat_wave]\nrate_per_year = 4.0\n")
+    out = tmp_path / "subset"
+    code, stdout, stderr = _cli("campaign", "adapt", spec, "--method", "subset", "--column", "temp_outdoor_c",
+                                "--above", "31", "--out", out, "--runs-per-level", "10", "--p0", "0.5")
+    assert code == 0, stderr
+    assert stdout.startswith("P(max temp_outdoor_c > 31) = ")
+    summary = json.loads((out / "subset.json").read_text())
+    assert summary["method"] == "subset" and summary["runs"] == sum(lv["runs"] for lv in summary["levels"]) >= 20
+    value = summary["estimate"]["value"]
+    assert value == pytest.approx(np.prod([lv["probability"] for lv in summary["levels"]]))
+    assert 0.0 < value < 0.5 and summary["levels"][-1]["threshold"] == 31.0

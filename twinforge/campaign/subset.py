@@ -94,7 +94,10 @@ from twinforge.events.base import ScheduledEvent
 from twinforge.events.natural import NaturalModel, make_events
 from twinforge.processes.weather import WeatherTilt
 
-__all__ = ["LatentSpace", "SubsetLevel", "SubsetResult", "subset_sampling", "subset_simulation", "write_summary"]
+__all__ = [
+    "LatentSpace", "SubsetLevel", "SubsetResult", "batch_seed", "plan_simulator", "subset_sampling",
+    "subset_simulation", "write_summary",
+]
 
 #: Probability of the event counts cut at their slots' number K (per type and kind).
 TRUNCATION = 1e-9
@@ -108,6 +111,11 @@ _WEATHER_DRAWS = 73
 
 
 # --------------------------------------------------------------------------- the estimator
+
+
+def _finite(v: Any) -> Any:
+    """``v``, with a non-finite float as None (strict JSON)."""
+    return (float(v) if math.isfinite(v) else None) if isinstance(v, float) else v
 
 
 @dataclass(frozen=True)
@@ -126,8 +134,7 @@ class SubsetLevel:
     final: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {k: (float(v) if isinstance(v, float) else v) for k, v in dataclasses.asdict(self).items()
-                if k != "values"} | {"n": int(self.values.size)}
+        return {k: _finite(v) for k, v in dataclasses.asdict(self).items() if k != "values"} | {"n": int(self.values.size)}
 
 
 @dataclass(frozen=True)
@@ -161,9 +168,9 @@ class SubsetResult:
         return {
             "method": "subset", "threshold": self.threshold, "p0": self.p0, "runs": self.runs,
             "dimension": self.dimension, "stopped": self.stopped, "notes": list(self.notes),
-            "estimate": {"value": self.value, "cov": self.cov, "cov_upper": self.cov_upper, "ci_low": self.ci_low,
-                         "ci_high": self.ci_high, "level": self.level, "hits": self.hits,
-                         "interval": "lognormal"},
+            "estimate": {"value": self.value, "cov": _finite(self.cov), "cov_upper": _finite(self.cov_upper),
+                         "ci_low": self.ci_low, "ci_high": _finite(self.ci_high), "level": self.level,
+                         "hits": self.hits, "interval": "lognormal"},
             "levels": [lv.to_json() for lv in self.levels],
         }
 
@@ -545,6 +552,33 @@ def subset_simulation(
     return dataclasses.replace(res, notes=tuple(notes))
 
 
+def plan_simulator(column: str, stat: str = "max") -> Callable[[CampaignSpec, int, str, list], np.ndarray]:
+    """A simulator of explicit plans in this process: ``stat`` of the samples column ``column`` of each run.
+
+    Runs each plan through its twin (as ``campaign run`` would) without writing a dataset:
+    the runs of a Markov chain are not a campaign of the natural law, so they are not
+    written as one. ``stat`` is one of :data:`~twinforge.campaign.analysis.STATS`.
+    """
+    from twinforge.campaign.analysis import STATS
+    from twinforge.campaign.runner import _start_run
+
+    if stat not in STATS:
+        raise ValueError(f"stat must be one of {', '.join(STATS)}, got {stat!r}")
+    reduce = getattr(np, f"nan{stat}")
+
+    def simulate(stage: CampaignSpec, seed: int, label: str, plans: list) -> np.ndarray:
+        spec = stage.scenario.model_copy(update={"seed": seed})
+        grid = spec.grid()
+        out = []
+        for plan in plans:
+            _twin, _grid, blocks = _start_run(spec, plan, grid)
+            x = np.concatenate([np.asarray(b.samples[column], dtype=np.float64) for b in blocks])
+            out.append(float(reduce(x)))
+        return np.array(out)
+
+    return simulate
+
+
 def write_summary(result: SubsetResult, path: str | Path) -> None:
     """Write :meth:`SubsetResult.to_json` to ``path`` (JSON)."""
-    Path(path).write_text(json.dumps(result.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    Path(path).write_text(json.dumps(result.to_json(), indent=1, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
