@@ -86,8 +86,13 @@ def test_the_latent_events_follow_the_natural_law():
     t = np.array([(e["start"] - start).total_seconds() / 86_400.0 for h in onsets for e in h])
     ref = m.sample_onsets(4000, start, c.scenario.days, np.random.default_rng(2))
     assert stats.ks_2samp(t, ref).pvalue > 0.01
-    # in progress: at the start, with an age and a positive rest
+    # in progress: at the start, their age and rest as the model's exact rejection sampler draws them
     assert all(e["start"] == start and e["duration_h"] > 0 and e["elapsed_h"] > 0 for h in going for e in h)
+    ref_c = m.sample_in_progress(start, np.random.default_rng(3), n=4000)
+    for key in ("elapsed_h", "duration_h"):
+        mine = [e[key] for h in going for e in h]
+        assert stats.ks_2samp(mine, [e[key] for e in ref_c]).pvalue > 0.01, key
+    assert all(e["params"] == {"elapsed_h": e["elapsed_h"]} for h in going for e in h)
 
 
 def test_the_stream_s_own_draws_as_given_normals_give_exactly_the_natural_weather():

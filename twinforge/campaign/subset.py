@@ -21,13 +21,13 @@ draws), and for each event type one normal for the Poisson count of onsets in th
 :math:`K` slots of (onset, duration, severity) normals mapped through the natural laws'
 quantile functions (:math:`F^{-1}(\\Phi(u))`, the models' own inverse-CDF samplers), and
 the same for the events in progress when the window opens (one normal for their count,
-two per slot). :math:`K` is the count's :math:`1 - 10^{-9}` quantile: a count beyond it is
-truncated to :math:`K`, an event of probability below :math:`10^{-9}` per type and kind
-(:attr:`LatentSpace.truncation` bounds the bias it can cause). The age and remaining
-duration of an event in progress are drawn by the model's exact rejection sampler from a
-generator keyed by the bits of the slot's first normal: still a deterministic map with the
-natural law as image, but not a continuous one, so a chain moves them by redrawing them
-entirely. Whatever randomness is left outside :math:`\\mathbf u` (the twin's own noise,
+then per slot its age, total duration and severity: the age :math:`a` by inversion of the
+cumulative of :math:`\\lambda(t_0 - a) P(D > a)`, tabulated on :data:`AGE_GRID` points, the
+duration from the lognormal law given :math:`D > a`). :math:`K` is the count's
+:math:`1 - 10^{-9}` quantile: a count beyond it is truncated to :math:`K`, an event of
+probability below :math:`10^{-9}` per type and kind (:attr:`LatentSpace.truncation` bounds
+the bias it can cause). Every mark is a continuous function of its normals, so a small
+move of a chain is a small change of its run. Whatever randomness is left outside :math:`\\mathbf u` (the twin's own noise,
 ``[parameters]`` laws, diversity, the weather past the latent days) comes from each run's
 own stream, redrawn at every proposal: an independence proposal for those components,
 which leaves the chains reversible with respect to the natural law (the product of a
@@ -86,9 +86,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import special, stats
 
 from twinforge.campaign.campaign import _MAX_DURATION_H, CampaignSpec, plan_run
+from twinforge.core.registry import EVENTS
 from twinforge.core.rng import RngStreams
 from twinforge.events.base import ScheduledEvent
 from twinforge.events.natural import NaturalModel, make_events
@@ -108,6 +110,8 @@ LAMBDA_START = 0.6
 #: Fewer runs above the threshold on the last level than this gives a note.
 FEW_HITS = 10
 _WEATHER_DRAWS = 73
+#: Points of the tabulated cumulative law of the age of an event in progress.
+AGE_GRID = 8193
 
 
 # --------------------------------------------------------------------------- the estimator
@@ -408,7 +412,7 @@ class LatentSpace:
     Layout: the weather generator's 73 normals per day for ``weather_days`` days (0 if the
     twin has no per-run synthetic weather), then per event type (sorted by name): the count
     of onsets in the window, ``slots`` x (onset, duration, severity), then the count of
-    events in progress at the start and ``slots_in_progress`` x (age and duration key,
+    events in progress at the start and ``slots_in_progress`` x (age, total duration,
     severity). See the module docstring.
     """
 
@@ -428,10 +432,11 @@ class LatentSpace:
             m = campaign.events[name]
             lam, lam_c = m.expected_count(s.start, s.days), m.in_progress_count(s.start)
             self.types.append((name, m, lam, _slots(lam), lam_c, _slots(lam_c)))
+        self._ages: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def dimension(self) -> int:
-        return self.weather_days * _WEATHER_DRAWS + sum(1 + 3 * k + (1 + 2 * kc if kc else 0)
+        return self.weather_days * _WEATHER_DRAWS + sum(1 + 3 * k + (1 + 3 * kc if kc else 0)
                                                          for _, _, _, k, _, kc in self.types)
 
     @property
@@ -461,14 +466,44 @@ class LatentSpace:
                 out.extend(make_events(m.type, s.start, t, d, sev))
             if kc:
                 nc = _count(float(u[pos]), lam_c, kc)
-                slot_c = u[pos + 1 : pos + 1 + 2 * kc].reshape(kc, 2)[:nc]
-                pos += 1 + 2 * kc
-                for key_u, sev_u in slot_c:
-                    # age and duration: the exact rejection sampler, keyed by the normal's bits
-                    rng = np.random.default_rng(int(np.float64(key_u).view(np.uint64)))
-                    sev = m.sample_severities(1, _Given(special.ndtr(np.array([sev_u])), "random"))
-                    out.extend(m.sample_in_progress(s.start, rng, n=1, severities=lambda _n, _r, v=sev: v))
+                slot_c = u[pos + 1 : pos + 1 + 3 * kc].reshape(kc, 3)[:nc]
+                pos += 1 + 3 * kc
+                if nc:
+                    out.extend(self._in_progress(m, slot_c))
         return sorted(out, key=lambda e: (e["start"], e["type"]))
+
+    def _in_progress(self, m: NaturalModel, slot: np.ndarray) -> list[dict[str, Any]]:
+        """Events in progress at the start from (age, duration, severity) normals.
+
+        The age :math:`a` [day] has the density :math:`\\propto \\lambda(t_0 - a) P(D > 24a)`
+        on the lookback (inverted on its tabulated cumulative, :data:`AGE_GRID` points, uniform
+        within each), the total duration [h] the lognormal law given :math:`D > 24a`
+        (:math:`D = S^{-1}(\\Phi(v) S(24a))`, scipy's ``isf``): the joint law of
+        :meth:`~twinforge.events.natural.NaturalModel.sample_in_progress`, continuous in the normals.
+        """
+        ages, cum = self._age_table(m)
+        a = np.interp(special.ndtr(slot[:, 0]) * cum[-1], cum, ages)  # [day]
+        dur = stats.lognorm(m.duration_sigma, scale=m.duration_median_h)
+        total = dur.isf(special.ndtr(slot[:, 1]) * dur.sf(24.0 * a))
+        sev = m.sample_severities(len(slot), _Given(special.ndtr(slot[:, 2]), "random"))
+        key = getattr(EVENTS.get(m.type), "in_progress_param", None) if m.type in EVENTS else None
+        start = self.campaign.scenario.start
+        return [
+            {"type": m.type, "start": start, "duration_h": float(d - 24.0 * x), "severity": float(v),
+             "in_progress": True, "elapsed_h": float(24.0 * x), "params": {key: float(24.0 * x)} if key else {}}
+            for x, d, v in zip(a, total, sev)
+        ]
+
+    def _age_table(self, m: NaturalModel) -> tuple[np.ndarray, np.ndarray]:
+        """Ages [day] on the lookback and the unnormalised cumulative of their density at them."""
+        if m.type not in self._ages:
+            start = self.campaign.scenario.start
+            ages = np.linspace(0.0, m.lookback_days(), AGE_GRID)
+            mid = 0.5 * (ages[1:] + ages[:-1])
+            rate = np.asarray(m.intensity(start - pd.to_timedelta(mid, unit="D")), dtype=np.float64)
+            dens = rate * stats.lognorm.sf(24.0 * mid, m.duration_sigma, scale=m.duration_median_h)
+            self._ages[m.type] = (ages, np.concatenate([[0.0], np.cumsum(dens * np.diff(ages))]))
+        return self._ages[m.type]
 
     def plans(self, u: np.ndarray, seed: int) -> tuple[CampaignSpec, list]:
         """The natural campaign of ``len(u)`` runs under ``seed`` and its plans, with the
