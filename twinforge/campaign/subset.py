@@ -530,8 +530,9 @@ class LatentSpace:
 
 def batch_seed(seed: int, label: str) -> int:
     """The root seed of the batch ``label`` of a subset simulation of root ``seed`` (63 bits)."""
-    state = RngStreams(seed).seed_sequence(f"subset/batch/{label}").generate_state(1, np.uint64)
-    return int(state[0] >> np.uint64(1))
+    from twinforge.campaign.adaptive import derived_seed
+
+    return derived_seed(seed, f"subset/batch/{label}")
 
 
 def subset_simulation(
