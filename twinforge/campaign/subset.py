@@ -287,7 +287,7 @@ def subset_sampling(
 
     u = rng.standard_normal((n, dimension))
     y = evaluate(u, "level-00-step-00")
-    chains_i = np.zeros((n, 1))  # level 0: independent runs (gamma 0)
+    chains_i = np.arange(n)[:, None]  # each level's runs laid out as (chain, step); level 0: independent runs
     mask = np.ones((n, 1), dtype=bool)
     levels: list[SubsetLevel] = []
     notes: list[str] = []
