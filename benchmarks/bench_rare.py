@@ -3,6 +3,7 @@
     python benchmarks/bench_rare.py [--out benchmarks/output/rare] [--truth-histories 2000000]
                                     [--truth-groups 20] [--truth-bank 2000] [--repeats 20]
                                     [--max-runs 3000] [--workers 2] [--skip-throughput]
+    python benchmarks/bench_rare.py --method subset [--runs-per-level 500] [--p0 0.1] [--repeats 20]
 
 The truth (2,000,000 event histories crossed with 40,000 weather paths, relative standard
 error about 4 %) takes about 15 minutes on 2 cores and is cached; each adaptive campaign
@@ -48,6 +49,14 @@ takes a minute or two of one core.
    estimator: the share of 95 % intervals that cover the truth, the mean and RMS relative
    errors, the share within 10 %, the median gain, the median SD of ln w over the final
    batches' hits, and the repeats' estimates pooled.
+   With ``--method subset``, step 3 is subset simulation instead
+   (twinforge.campaign.subset.subset_simulation, RUNS_PER_LEVEL runs per level, P0): REPEATS
+   independent campaigns (seeds 1..REPEATS) on the same outcome, against the same truth;
+   the same summary (coverage of the 95 % intervals, mean and RMS relative errors, share
+   within 10 %, median gain (1 - p) / (p cov^2) / runs with the estimator's own CoV), plus
+   the gain at the repeats' empirical relative spread, the chains' acceptance and
+   correlation factor gamma; each campaign is kept in OUT/subset_runs.jsonl. Steps 4-5 are
+   skipped.
 4. The hand-set proposal of the example grid campaign (heat waves x4, half the severities
    above 7 K) and the onset rate x3 alone, on the same outcome: variance reduction per run
    against plain Monte Carlo, p(1 - p) / var(w 1{Y > X}).
@@ -366,7 +375,8 @@ def summarise(out: Path, tr: dict, done: list[dict], seconds: float, family: str
             [{k: v for k, v in r.items() if k != "text"} for r in done], indent=1) + "\n")
 
 
-def _summarise_repeats(tr: dict, reps: list[dict], seconds: float, label: str) -> None:
+def _summarise_repeats(tr: dict, reps: list[dict], seconds: float, label: str,
+                       kind: str = "adaptive campaigns with the weather") -> None:
     p = tr["p"]
     repeats = len(reps)
     if repeats:
@@ -382,7 +392,7 @@ def _summarise_repeats(tr: dict, reps: list[dict], seconds: float, label: str) -
         stops = sum(r["stopped"] == "run budget" for r in reps)
         lsd = [r["log_w_sd_hits"] for r in reps if "log_w_sd_hits" in r]
         lsd_text = f"; SD of ln w over the final batches' hits median {np.median(lsd):.2f}" if lsd else ""
-        print(f"   [{label}] {repeats} independent adaptive campaigns with the weather (seeds 1..{repeats}; "
+        print(f"   [{label}] {repeats} independent {kind} (seeds 1..{repeats}; "
               f"{sum(r['seconds'] for r in reps):.0f} s of one core in all, load-inflated; {stops} stopped by the run "
               f"budget{lsd_text}): 95 % intervals cover the truth "
               f"{covered}/{repeats}; relative error mean {rel.mean():+.1%}, RMS {np.sqrt(np.mean(rel**2)):.1%}, "
@@ -391,6 +401,65 @@ def _summarise_repeats(tr: dict, reps: list[dict], seconds: float, label: str) -
               f"range {gains.min():.1f}-{gains.max():.1f}); relative variance per run used median {np.median(rv):.0f} "
               f"(plain MC {(1 - p) / p:.0f})")
         print(f"   the {repeats} estimates pooled: {pooled:.4g} +/- {pooled_se:.2g} ({pooled / p - 1:+.1%} from the truth)")
+
+
+# --------------------------------------------------------------------------- subset simulation
+
+
+def _one_subset(args: tuple) -> dict:
+    """One subset simulation of the outcome (twinforge.campaign.subset.subset_simulation)."""
+    from twinforge.campaign.subset import subset_simulation
+
+    seed, n, p0, max_runs = args
+    t0 = time.perf_counter()
+    r = subset_simulation(_campaign(), simulate, THRESHOLD_C, seed=seed, runs_per_level=n, p0=p0, max_runs=max_runs)
+    return {"seed": seed, "runs_per_level": n, "p0": p0, "max_runs": max_runs, "runs": r.runs,
+            "levels": len(r.levels), "stopped": r.stopped, "seconds": time.perf_counter() - t0, "text": r.text(),
+            "notes": list(r.notes), "value": r.value, "cov": r.cov, "cov_upper": r.cov_upper, "ci_low": r.ci_low,
+            "ci_high": r.ci_high, "hits": r.hits,
+            "acceptance": [lv.acceptance for lv in r.levels[1:]], "gamma": [lv.gamma for lv in r.levels]}
+
+
+def subset(out: Path, tr: dict, repeats: int, workers: int, n: int, p0: float, max_runs: int) -> None:
+    """REPEATS independent subset simulations (seeds 1..REPEATS) against the truth."""
+    p = tr["p"]
+    print(f"   truth: p = {p:.4g} +/- {tr['std_error']:.2g} (95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g})")
+    t0 = time.perf_counter()
+    jobs = [(s, n, p0, max_runs) for s in range(1, max(repeats, 1) + 1)]
+    log = out / "subset_runs.jsonl"  # each campaign as it finishes (kept across restarts)
+    have = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            r = json.loads(line)
+            have[(r["seed"], r["runs_per_level"], r["p0"], r["max_runs"])] = r
+    todo = [j for j in jobs if j not in have]
+    with get_context("forkserver").Pool(workers) as pool, log.open("a") as f:
+        for r in pool.imap_unordered(_one_subset, todo, chunksize=1):
+            f.write(json.dumps(r) + "\n")
+            f.flush()
+            have[(r["seed"], r["runs_per_level"], r["p0"], r["max_runs"])] = r
+    seconds = time.perf_counter() - t0
+    reps = [have[j] for j in jobs]
+    first = reps[0]
+    print(f"   seed 1 ({n} runs per level, p0 = {p0:g}):")
+    print("\n".join("   " + ln for ln in first["text"].splitlines()))
+    for note in first["notes"]:
+        print(f"   note: {note}")
+    _summarise_repeats(tr, [{**r, "std_error": r["cov"] * r["value"], "n": r["runs"]} for r in reps], seconds,
+                       f"subset simulation, N = {n}, p0 = {p0:g}", kind="subset simulations")
+    v = np.array([r["value"] for r in reps])
+    runs = np.array([r["runs"] for r in reps])
+    emp = float(np.std(v, ddof=1) / p) if len(reps) > 1 else math.nan  # the repeats' own relative spread
+    acc = [a for r in reps for a in r["acceptance"]]
+    gam = [g for r in reps for g in r["gamma"][1:]]
+    print(f"   empirical relative spread of the {len(reps)} estimates {emp:.3f} (estimator's CoV median "
+          f"{np.median([r['cov'] for r in reps]):.3f}, its fully-correlated bound median "
+          f"{np.median([r['cov_upper'] for r in reps]):.3f}); plain MC at the empirical spread: "
+          f"{_gain(p, float(runs.mean()), emp):.1f}x more runs; levels {min(r['levels'] for r in reps)}-"
+          f"{max(r['levels'] for r in reps)}; chains' acceptance median {np.median(acc):.2f}, gamma median "
+          f"{np.median(gam):.2f}; {seconds:.0f} s wall")
+    (out / f"subset_repeats-{n}.json").write_text(json.dumps(
+        [{k: v for k, v in r.items() if k != "text"} for r in reps], indent=1) + "\n")
 
 
 def decompose(family: str, seed: int = 1, max_runs: int = 3000) -> None:
@@ -486,6 +555,11 @@ def main() -> None:
                     help="also split the spread of the hits' weights into events and weather (seed 1, each family)")
     ap.add_argument("--families", default=",".join(FAMILIES),
                     help=f"weather tilt families of the repeats, comma-separated (default {','.join(FAMILIES)})")
+    ap.add_argument("--method", default="ce", choices=["ce", "subset"],
+                    help="ce: the cross-entropy families (3.) and the rest; subset: subset simulation only (3.)")
+    ap.add_argument("--runs-per-level", type=int, default=500, help="subset simulation: runs per level")
+    ap.add_argument("--p0", type=float, default=0.1, help="subset simulation: conditional probability per level")
+    ap.add_argument("--subset-max-runs", type=int, default=20_000, help="subset simulation: run budget")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     print(f"load average at start: {os.getloadavg()}")
@@ -497,6 +571,11 @@ def main() -> None:
           f"{tr['weather_paths']:,} weather paths in {tr['groups']} groups: p = {tr['p']:.4g} +/- {tr['std_error']:.2g} "
           f"(95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g}, relative standard error {tr['std_error'] / tr['p']:.1%}); "
           f"{tr['seconds']:.0f} s on {tr['workers']} workers (load average then {tr['load_average']})")
+    if a.method == "subset":
+        print("3. subset simulation")
+        subset(a.out, tr, a.repeats, a.workers, a.runs_per_level, a.p0, a.subset_max_runs)
+        print(f"load average at the end: {os.getloadavg()}")
+        return
     print("3. cross-entropy method")
     families = a.families.split(",")
     if not families or not set(families) <= set(FAMILIES):

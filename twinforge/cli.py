@@ -157,6 +157,14 @@ def _parser() -> argparse.ArgumentParser:
     ca.add_argument("--weather-family", default="impulse", choices=["daily", "impulse"],
                     help="with --weather: a mixture over the peak hour of shifts along the anomaly's impulse "
                     "response (impulse, default) or one anomaly shift per day (daily)")
+    ca.add_argument("--method", default="ce", choices=["ce", "subset"],
+                    help="ce: the cross-entropy method (default); subset: subset simulation (conditional levels "
+                    "of Markov chains in the runs' standard normal inputs; runs in this process, no stage "
+                    "datasets; OUT/subset.json records the levels and the estimate)")
+    ca.add_argument("--p0", type=float, default=0.1,
+                    help="with --method subset: conditional probability of each level, in (0, 0.5] (default 0.1)")
+    ca.add_argument("--runs-per-level", type=int, default=500,
+                    help="with --method subset: runs per level, >= 10 and a multiple of 1/p0 (default 500)")
     ca.add_argument("--estimator", default="final", choices=["final", "mixture"],
                     help="final: the final proposal's runs only (default, unbiased); mixture: every stage's "
                     "runs with deterministic-mixture weights (consistent, adaptivity bias not excluded)")
@@ -469,6 +477,8 @@ def _adapt(args: argparse.Namespace) -> int:
 
     if not math.isfinite(args.above):
         return _fail(f"--above must be a finite number, got {args.above}", 2)
+    if args.method == "subset":
+        return _adapt_subset(args)
     if not 0.0 < args.target_cov < 1.0:
         return _fail(f"--target-cov must be within (0, 1), got {args.target_cov}", 2)
     batch = args.runs_per_stage if args.batch is None else args.batch
@@ -511,6 +521,53 @@ def _adapt(args: argparse.Namespace) -> int:
     except (OSError, RuntimeError) as e:
         return _fail(str(e), 1)
     write_summary(result, args.out / "adaptive.json")
+    print(result.text().replace("P(Y >", f"P({args.stat} {args.column} >", 1))
+    for note in result.notes:
+        print(f"twinforge: warning: {note}", file=sys.stderr)
+    return 0
+
+
+def _adapt_subset(args: argparse.Namespace) -> int:
+    from twinforge.campaign.analysis import twin_channels
+    from twinforge.campaign.campaign import load_campaign
+    from twinforge.campaign.spec import SpecError
+    from twinforge.campaign.subset import plan_simulator, subset_simulation, write_summary
+
+    if not 0.0 < args.p0 <= 0.5:
+        return _fail(f"--p0 must be within (0, 0.5], got {args.p0}", 2)
+    chains = args.runs_per_level * args.p0
+    if args.runs_per_level < 10 or abs(chains - round(chains)) > 1e-9 or args.runs_per_level % max(round(chains), 1):
+        return _fail(f"--runs-per-level must be >= 10 and a multiple of 1/p0 = {1 / args.p0:g}, "
+                     f"got {args.runs_per_level}", 2)
+    if args.max_runs < args.runs_per_level:
+        return _fail(f"--max-runs must allow one level (>= {args.runs_per_level}), got {args.max_runs}", 2)
+    if args.weather or args.batch is not None or args.scheduler is not None or args.workers != 1 or args.resume:
+        return _fail("--weather, --batch, --scheduler, --workers and --resume apply to --method ce only "
+                     "(subset simulation always samples the weather's draws and runs in this process)", 2)
+    try:
+        campaign = load_campaign(args.spec, seed=args.seed)
+    except SpecError as e:
+        return _fail(str(e), 2)
+    numeric = twin_channels(campaign)
+    if args.column not in numeric:
+        return _fail(f"--column {args.column!r} is not a numeric channel of the {campaign.twin} twin; "
+                     f"known: {', '.join(sorted(numeric))}", 2)
+    if args.out.exists() and any(args.out.iterdir()):
+        return _fail(f"{args.out} exists and is not empty: give another --out", 2)
+    seed = campaign.scenario.seed if campaign.scenario.seed is not None else 0
+    try:
+        result = subset_simulation(
+            campaign, plan_simulator(args.column, args.stat), args.above, seed=seed,
+            runs_per_level=args.runs_per_level, p0=args.p0, max_runs=args.max_runs,
+            on_level=lambda lv: print(f"level {lv.index}: {lv.runs} runs, threshold {lv.threshold:.4g}, "
+                                      f"P {lv.probability:.3g}", file=sys.stderr),
+        )
+    except ValueError as e:
+        return _fail(str(e).splitlines()[0], 2)
+    except (OSError, RuntimeError) as e:
+        return _fail(str(e), 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_summary(result, args.out / "subset.json")
     print(result.text().replace("P(Y >", f"P({args.stat} {args.column} >", 1))
     for note in result.notes:
         print(f"twinforge: warning: {note}", file=sys.stderr)

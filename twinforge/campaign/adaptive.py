@@ -88,6 +88,11 @@ Pudlo & Sedki 2019, doi:10.1214/18-STS668, prove consistency of a modified schem
 final-batches estimator (``"final"``, the default) is provably unbiased: its proposal is
 fixed before its runs are drawn. DM over the final batches alone brings nothing, since
 they share one proposal. Its variance is the stratified one, each stage a stratum.
+
+**Without a proposal family**: subset simulation (:mod:`twinforge.campaign.subset`,
+Au & Beck 2001) estimates the same probability as a product of conditional levels, with
+Markov chains over every random input of a run as standard normals (the weather's draws
+and the event marks); same :data:`Simulator` signature and seed policy, no weights.
 """
 
 from __future__ import annotations
@@ -229,10 +234,15 @@ def _estimate_json(e: Estimate) -> dict[str, Any]:
             "n": e.n, "hits": e.hits, "interval": e.interval, "level": e.level}
 
 
+def derived_seed(seed: int, name: str) -> int:
+    """A 63-bit root seed derived from the root ``seed`` and the stream ``name``."""
+    state = RngStreams(seed).seed_sequence(name).generate_state(1, np.uint64)
+    return int(state[0] >> np.uint64(1))
+
+
 def stage_seed(seed: int, index: int) -> int:
     """The root seed of stage ``index`` of an adaptive campaign of root ``seed`` (63 bits)."""
-    state = RngStreams(seed).seed_sequence(f"adaptive/stage/{index}").generate_state(1, np.uint64)
-    return int(state[0] >> np.uint64(1))
+    return derived_seed(seed, f"adaptive/stage/{index}")
 
 
 def _stage_campaign(campaign: CampaignSpec, proposal: Mapping[str, ImportanceProposal], runs: int,

@@ -180,7 +180,13 @@ class WeatherTilt(BaseModel):
     * ``clearness_daily[d]``: the daily clear-sky index's normal of day ``d`` (a clear
       day has a larger daily temperature range, hence a hotter afternoon).
 
-    Every other draw, and every day past the tuples, keeps the natural law. The shift is
+    Every other draw, and every day past the tuples, keeps the natural law. ``normals``
+    instead gives the draws of the first days outright (73 per day, in the generator's
+    order): the generator still consumes its own draws of those days and uses the given
+    ones in their place, so the stream's own draws given back reproduce the natural weather
+    bit for bit. It is not importance sampling (no likelihood ratio; the caller owns their
+    law): subset simulation (:mod:`twinforge.campaign.subset`) moves them along its Markov
+    chains. It excludes every shift. The shift is
     an exponential tilt of a Gaussian (Rubinstein & Kroese 2004; Owen 2013, ch. 9), whose likelihood ratio is a closed form: for draws :math:`\\varepsilon_j`
     of :math:`N(\\theta_j, 1)`
 
@@ -227,6 +233,11 @@ class WeatherTilt(BaseModel):
         0.0, ge=0.0, lt=1.0,
         description="impulse-response mixture: the unit OU anomaly's hourly autocorrelation exp(-1 h / tau) [-]",
     )
+    normals: tuple[float, ...] = Field(
+        (), max_length=_N_DRAWS_PER_DAY * 366,
+        description="given standard normals of the first len/73 days, in the generator's order, used in place of "
+        "its draws (subset simulation; no likelihood ratio, the stream's own draws are still consumed) [-]",
+    )
 
     @model_validator(mode="after")
     def _mixture_is_consistent(self) -> "WeatherTilt":
@@ -240,6 +251,13 @@ class WeatherTilt(BaseModel):
             raise ValueError(f"peak_probs must sum to 1, got {sum(self.peak_probs)!r}")
         if n and not self.anomaly_phi > 0.0:
             raise ValueError("anomaly_phi must be within (0, 1) when the tilt has peak components")
+        if self.normals:
+            if len(self.normals) % _N_DRAWS_PER_DAY:
+                raise ValueError(f"normals must hold {_N_DRAWS_PER_DAY} values per day, got {len(self.normals)}")
+            if not all(math.isfinite(x) for x in self.normals):
+                raise ValueError("normals must be finite")
+            if self.days or self.anomaly_phi:
+                raise ValueError("normals replace the draws: they exclude every shift (anomaly_*, clearness_daily, peak_*)")
         return self
 
     @property
@@ -291,6 +309,18 @@ class WeatherTilt(BaseModel):
         u = float(rng.random())
         return min(int(np.searchsorted(np.cumsum(self.peak_probs), u, side="right")), len(self.peak_probs) - 1)
 
+    @property
+    def given_days(self) -> int:
+        """Days from the start whose draws are the given :attr:`normals`."""
+        return len(self.normals) // _N_DRAWS_PER_DAY
+
+    def given(self, day: int) -> np.ndarray | None:
+        """The 73 given normals of day ``day`` (None: the generator's own draws, shifted or not)."""
+        if day >= self.given_days:
+            return None
+        k = day * _N_DRAWS_PER_DAY
+        return np.array(self.normals[k : k + _N_DRAWS_PER_DAY], dtype=np.float64)
+
     def _block_shift(self, day: int) -> np.ndarray:
         out = np.zeros(_N_DRAWS_PER_DAY)
         if day < len(self.anomaly_daily):
@@ -325,8 +355,11 @@ class WeatherTilt(BaseModel):
         out = np.empty((days, _N_DRAWS_PER_DAY))
         for d in range(days):
             out[d] = rng.standard_normal(_N_DRAWS_PER_DAY)
+            given = self.given(d)
             theta = self.shift(d, j)
-            if theta is not None:
+            if given is not None:
+                out[d] = given
+            elif theta is not None:
                 out[d] += theta
         return out
 
@@ -344,6 +377,8 @@ class WeatherTilt(BaseModel):
             :math:`-\\ln \\sum_j \\pi_j \\exp(\\theta_j\\cdot\\varepsilon - |\\theta_j|^2/2)` over the
             mixture components :math:`\\theta_j` (one component without a mixture).
         """
+        if self.normals:
+            raise ValueError("given normals have no likelihood ratio (their law is the caller's)")
         eps = np.asarray(eps, dtype=np.float64)
         days = eps.shape[-2]
         if days < self.days:
@@ -369,6 +404,8 @@ class WeatherTilt(BaseModel):
             :math:`-\\sum_j \\theta_j \\xi_j - \\frac12 \\sum_j \\theta_j^2` with :math:`\\xi_j` the
             natural draws (the tilted ones are :math:`\\xi_j + \\theta_j`).
         """
+        if self.normals:
+            raise ValueError("given normals have no likelihood ratio (their law is the caller's)")
         if self.mixture:  # the mixture's ratio needs the drawn normals (replayed with the component)
             return float(self.log_ratio(self.drawn_normals(rng, self.days)))
         lw = 0.0
@@ -866,7 +903,10 @@ class Weather:
             )
 
         eps = self._rng.standard_normal(_N_DRAWS_PER_DAY)
-        if p.tilt is not None:  # importance sampling: some draws from N(theta, 1)
+        if p.tilt is not None and p.tilt.normals:  # given draws (subset simulation): the stream's are discarded
+            given = p.tilt.given(day)
+            eps = eps if given is None else given
+        elif p.tilt is not None:  # importance sampling: some draws from N(theta, 1)
             theta = p.tilt.shift(day, self._component)
             if theta is not None:
                 eps = eps + theta
