@@ -1,0 +1,240 @@
+"""The dataset manifest's cost per run as a campaign grows, and the finalize's split.
+
+    python benchmarks/bench_manifest.py [--runs 500 2000 5000] [--workers 2] [--window 200]
+                                        [--profile-entries 1000 5000 20000] [--finalize-runs 200]
+                                        [--part all|campaign|profile|finalize]
+
+Every run commits itself to the dataset (its files, then its entry in ``manifest.json``
+under the dataset's lock), and every worker task opens the dataset to do so. This measures
+what that costs as the number of runs already committed grows:
+
+1. **campaign**: campaigns of ``--runs`` tiny runs (the home twin, 1 day at 1 h: 24 rows,
+   about 20 ms of CPU each) with ``--workers`` local processes; wall time and CPU time
+   (parent + workers, from ``/proc``) per run over the first and the last ``--window`` runs,
+   taken when each run's result reaches the parent. The finalize is not in these figures.
+2. **profile**: one worker task (:func:`twinforge.campaign.runner.execute_run`: open the
+   dataset, simulate, commit) on a dataset already holding N runs (one real run's files
+   hard-linked N times under the names of N runs, their entries in ``manifest.json``),
+   under cProfile, mean of 3 tasks: the time in reading the manifest (bytes + JSON parse),
+   validating it (pydantic, ``_check_entry``), checking the runs' files (stat), encoding and
+   writing it (fsync included), and the whole task.
+3. **finalize**: a campaign of ``--finalize-runs`` of those runs, then its finalize under
+   cProfile: reading the shards, sorting, writing the merged tables, the manifest.
+
+CPU times are process times; print ``uptime`` beside them on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from bench_home import _proc_stat  # noqa: E402  (one /proc reader for the benchmarks)
+
+TINY = {"twin": "home", "days": 1, "period": "1h", "seed": 7, "start": "2024-01-01"}
+
+
+def _descendants_cpu_s() -> float:
+    """CPU seconds of every live descendant of this process (the forkserver and its workers)."""
+    me = os.getpid()
+    stats = {pid: st for pid in os.listdir("/proc") if pid.isdigit() and (st := _proc_stat(pid))}
+    total = 0.0
+    for pid, (ppid, cpu) in stats.items():
+        p = ppid
+        while p not in (0, 1, me) and str(p) in stats:
+            p = stats[str(p)][0]
+        if p == me:
+            total += cpu
+    return total
+
+
+def campaign(runs: int, workers: int, window: int) -> dict:
+    """Per-run wall and CPU seconds over the first and last ``window`` runs of a campaign."""
+    from twinforge.campaign import executor
+    from twinforge.campaign.campaign import CampaignSpec
+
+    camp = CampaignSpec.from_data({**TINY, "runs": runs})
+    out = Path(tempfile.mkdtemp(prefix="bench_manifest_")) / "d"
+    marks: list[tuple[float, float]] = []  # (wall, CPU of parent + workers) at each result
+    real = executor._run_processes
+
+    def timed(*a, **kw):
+        for res in real(*a, **kw):
+            marks.append((time.perf_counter(), time.process_time() + _descendants_cpu_s()))
+            yield res
+
+    executor._run_processes = timed
+    t0 = time.perf_counter()
+    try:
+        executor.run_campaign(camp, out, workers=workers, progress=False)
+    finally:
+        executor._run_processes = real
+    total = time.perf_counter() - t0
+    manifest_bytes = (out / "manifest.json").stat().st_size
+    shutil.rmtree(out.parent)
+    w = min(window, len(marks) - 1)
+
+    def per_run(a: int, b: int) -> tuple[float, float]:
+        return (marks[b][0] - marks[a][0]) / (b - a), (marks[b][1] - marks[a][1]) / (b - a)
+
+    first = per_run(0, w)
+    last = per_run(len(marks) - 1 - w, len(marks) - 1)
+    return {"runs": runs, "window": w, "total_wall_s": total, "manifest_bytes": manifest_bytes,
+            "first_wall_ms": 1e3 * first[0], "first_cpu_ms": 1e3 * first[1],
+            "last_wall_ms": 1e3 * last[0], "last_cpu_ms": 1e3 * last[1]}
+
+
+def _cloned_dataset(entries: int, spec_json: dict, plans: list, chash: str) -> Path:
+    """A dataset of ``entries`` committed runs: run 0 written for real, its files hard-linked
+    under the names of runs 1 .. entries-1, their entries in ``manifest.json``."""
+    from twinforge.campaign.runner import execute_run
+    from twinforge.export.parquet import _manifest_bytes, expected_files, read_manifest
+
+    root = Path(tempfile.mkdtemp(prefix="bench_manifest_")) / "d"
+    execute_run(spec_json, plans[0].to_json(), root, chash=chash)
+    manifest = read_manifest(root)
+    proto = manifest["runs"][0]
+    runs = [proto]
+    for i in range(1, entries):
+        files = expected_files(proto["twin"], i)
+        for src, dst in zip(proto["files"], files):
+            (root / dst).parent.mkdir(parents=True, exist_ok=True)
+            os.link(root / src, root / dst)
+        runs.append({**proto, "run_id": i, "files": files,
+                     "sha256": {f: proto["sha256"][src] for src, f in zip(proto["files"], files)},
+                     "size": {f: proto["size"][src] for src, f in zip(proto["files"], files)}})
+    manifest["runs"] = runs
+    (root / "manifest.json").write_bytes(_manifest_bytes(manifest))
+    return root
+
+
+def _cum_ms(st: pstats.Stats, funcs: list[tuple[str, str]]) -> float:
+    """Cumulative milliseconds of the profiled functions ``(file suffix, name)`` (none of
+    them calls another: their times add up)."""
+    return 1e3 * sum(ct for (path, _, name), (_, _, _, ct, _) in st.stats.items()  # type: ignore[attr-defined]
+                     if any(path.endswith(p) and name == n for p, n in set(funcs)))
+
+
+#: What the profile reports: label -> functions (file suffix, name) whose cumulative time adds up.
+PARTS = {
+    "read (bytes + JSON parse)": [("json/__init__.py", "loads"), ("pathlib.py", "read_bytes")],
+    "validate (pydantic)": [("pydantic/main.py", "model_validate")],
+    "validate (_check_entry)": [("twinforge/export/parquet.py", "_check_entry")],
+    "runs' files (stat)": [("twinforge/export/parquet.py", "_run_files_present")],
+    "encode manifest": [("twinforge/export/parquet.py", "_manifest_bytes")],
+    "write manifest (fsync incl.)": [("twinforge/export/parquet.py", "_atomic_write_bytes")],
+}
+
+
+def profile(entries: int, repeats: int = 3) -> dict:
+    """Seconds per worker task, split, on a dataset already holding ``entries`` runs."""
+    from twinforge.campaign.campaign import CampaignSpec, iter_campaign_plans
+    from twinforge.campaign.runner import execute_run
+
+    camp = CampaignSpec.from_data({**TINY, "runs": entries + repeats})
+    chash = camp.config_hash(7)
+    spec_json = camp.scenario.model_copy(update={"seed": 7}).to_json_dict()
+    plans = list(iter_campaign_plans(camp, 7, [0, *range(entries, entries + repeats)]))
+    root = _cloned_dataset(entries, spec_json, plans, chash)
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    for plan in plans[1:]:
+        prof.runcall(execute_run, spec_json, plan.to_json(), root, chash=chash)
+    wall = (time.perf_counter() - t0) / repeats
+    from twinforge.export.parquet import read_manifest
+
+    kept = len(read_manifest(root)["runs"])
+    if kept != entries + repeats:
+        raise RuntimeError(f"the dataset holds {kept} runs, not {entries + repeats}: the clones were pruned")
+    st = pstats.Stats(prof)
+    out = {"entries": entries, "task_wall_ms": 1e3 * wall,
+           "task_cpu_ms": 1e3 * st.total_tt / repeats}  # profiled: inflated by the profiler
+    for label, funcs in PARTS.items():
+        out[label] = _cum_ms(st, funcs) / repeats
+    shutil.rmtree(root.parent)
+    return out
+
+
+FINALIZE_PARTS = {
+    "read shards (events, runs, footers)": [
+        ("pyarrow/parquet/core.py", "read"), ("pyarrow/parquet/core.py", "read_table"),
+        ("pyarrow/parquet/core.py", "read_metadata")],
+    "sort": [("~", "<method 'sort_by' of 'pyarrow.lib.Table' objects>"),
+             ("pyarrow/table.pxi", "sort_by")],
+    "write merged tables": [("pyarrow/parquet/core.py", "write_table"),
+                            ("pyarrow/parquet/core.py", "write_batch")],
+    "sync + checksum": [("twinforge/export/parquet.py", "_fsync_file"),
+                        ("twinforge/export/parquet.py", "file_digest"),
+                        ("twinforge/export/parquet.py", "_same_bytes")],
+    "manifest (read + write)": [("twinforge/export/parquet.py", "read_manifest"),
+                                ("twinforge/export/parquet.py", "_atomic_write_bytes")],
+}
+
+
+def finalize(runs: int, workers: int) -> dict:
+    """The finalize of a campaign of ``runs`` tiny runs, split (cProfile, one call)."""
+    from twinforge.campaign.campaign import CampaignSpec
+    from twinforge.campaign.executor import run_campaign
+    from twinforge.export import DatasetWriter
+
+    camp = CampaignSpec.from_data({**TINY, "runs": runs})
+    root = Path(tempfile.mkdtemp(prefix="bench_manifest_")) / "d"
+    run_campaign(camp, root, workers=workers, progress=False)
+    (root / "events.parquet").unlink()  # the finalize writes them again
+    (root / "runs.parquet").unlink()
+    writer = DatasetWriter(root, mode="resume")
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.runcall(writer.finalize, {"bench": "manifest"})
+    wall = time.perf_counter() - t0
+    st = pstats.Stats(prof)
+    out = {"runs": runs, "finalize_wall_ms": 1e3 * wall}
+    for label, funcs in FINALIZE_PARTS.items():
+        out[label] = _cum_ms(st, funcs)
+    shutil.rmtree(root.parent)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, nargs="+", default=[500, 2000, 5000])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--window", type=int, default=200)
+    ap.add_argument("--profile-entries", type=int, nargs="+", default=[1000, 5000, 20000])
+    ap.add_argument("--finalize-runs", type=int, default=200)
+    ap.add_argument("--part", choices=["all", "campaign", "profile", "finalize"], default="all")
+    args = ap.parse_args()
+    import twinforge
+
+    print(f"twinforge at {Path(twinforge.__file__).parent}; load average {os.getloadavg()}")
+    if args.part in ("all", "profile"):
+        print("\n2. one worker task on a dataset of N runs (cProfile, mean of 3 tasks) [ms]")
+        for n in args.profile_entries:
+            r = profile(n)
+            print(f"  N = {n:>6}: " + ", ".join(f"{k} {v:,.1f}" for k, v in r.items() if k != "entries"),
+                  flush=True)
+    if args.part in ("all", "campaign"):
+        print(f"\n1. campaigns of tiny home runs (1 day at 1 h), {args.workers} workers, per run [ms]")
+        for n in args.runs:
+            r = campaign(n, args.workers, args.window)
+            print(f"  {n:>6} runs: first {r['window']}: {r['first_wall_ms']:.1f} wall, {r['first_cpu_ms']:.1f} CPU; "
+                  f"last {r['window']}: {r['last_wall_ms']:.1f} wall, {r['last_cpu_ms']:.1f} CPU; "
+                  f"total {r['total_wall_s']:.1f} s wall (finalize included); "
+                  f"manifest {r['manifest_bytes'] / 1e6:.2f} MB; load {os.getloadavg()[0]:.2f}", flush=True)
+    if args.part in ("all", "finalize"):
+        r = finalize(args.finalize_runs, args.workers)
+        print(f"\n3. finalize of {r['runs']} tiny runs (cProfile, one call) [ms]: "
+              + ", ".join(f"{k} {v:,.1f}" for k, v in r.items() if k != "runs"))
+
+
+if __name__ == "__main__":
+    main()
