@@ -483,9 +483,10 @@ def read_manifest(root: Path) -> dict[str, Any]:
 
 
 def _read_manifest(root: Path, *, shared: bool) -> dict[str, Any]:
-    """:func:`read_manifest`; ``shared``: its run entries may be the objects this process
+    """:func:`read_manifest`; ``shared``: the run entries are the objects this process
     cached (:func:`_cached_manifest`; the dataset writer's own reads, which never modify an
-    entry), else every object is new (a caller may modify them)."""
+    entry, and read the manifest again at every commit), else the file is read in full and
+    every object is new (a reader, which reads it once, may modify them)."""
     from pydantic import ValidationError
 
     from twinforge.safe_io import check_input
@@ -502,13 +503,13 @@ def _read_manifest(root: Path, *, shared: bool) -> dict[str, Any]:
         )
     check_input(path, max_bytes=MAX_MANIFEST_BYTES, error=ValueError)  # never a FIFO or a device
     data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    fast = _cached_manifest(text) if text is not None else None
-    if fast is not None:  # the bytes _manifest_bytes(fast) writes: json.loads gives the same
-        return fast if shared else json.loads(text)
+    if shared:
+        try:
+            fast = _cached_manifest(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            fast = None
+        if fast is not None:  # the bytes _manifest_bytes(fast) writes: what json.loads would give
+            return fast
     try:
         manifest = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
