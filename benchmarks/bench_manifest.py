@@ -2,7 +2,7 @@
 
     python benchmarks/bench_manifest.py [--runs 500 2000 5000] [--workers 2] [--window 200]
                                         [--profile-entries 1000 5000 20000] [--finalize-runs 200]
-                                        [--part all|campaign|profile|finalize]
+                                        [--part all|campaign|profile|finalize] [--against SRC]
 
 Every run commits itself to the dataset (its files, then its entry in ``manifest.json``
 under the dataset's lock), and every worker task opens the dataset to do so. This measures
@@ -24,7 +24,10 @@ what that costs as the number of runs already committed grows:
    (merged tables removed) under cProfile: the prune, reading the shards and sorting,
    writing the merged tables, the manifest.
 
-CPU times are process times; print ``uptime`` beside them on a shared machine.
+With ``--against SRC`` every measurement is made twice, in new processes one right after the
+other: with this tree's twinforge and with the one in ``SRC`` (say, the commit before a
+change), and the ratios SRC / this tree are printed. CPU times are process times; the load
+average is printed beside them (a shared machine inflates them).
 """
 
 from __future__ import annotations
@@ -219,6 +222,53 @@ def finalize(runs: int, workers: int) -> dict:
     return out
 
 
+def _print(part: str, r: dict, label: str = "") -> None:
+    lead = f"  {label:<11}" if label else "  "
+    if part == "profile":
+        print(f"{lead}N = {r['entries']:>6}: " + ", ".join(f"{k} {v:,.1f}" for k, v in r.items() if k != "entries"))
+    elif part == "campaign":
+        print(f"{lead}{r['runs']:>6} runs: first {r['window']}: {r['first_wall_ms']:.1f} wall, {r['first_cpu_ms']:.1f} CPU; "
+              f"last {r['window']}: {r['last_wall_ms']:.1f} wall, {r['last_cpu_ms']:.1f} CPU; "
+              f"total {r['total_wall_s']:.1f} s wall (finalize included); "
+              f"manifest {r['manifest_bytes'] / 1e6:.2f} MB; load {r['load']:.2f}")
+    else:
+        print(f"{lead}{r['runs']} runs: " + ", ".join(f"{k} {v:,.1f}" for k, v in r.items() if k != "runs"))
+    sys.stdout.flush()
+
+
+#: The figures whose ratio ``--against`` prints, per part.
+RATIOS = {"profile": ("task_wall_ms", "task_cpu_ms", "manifest read, all"),
+          "campaign": ("last_wall_ms", "last_cpu_ms"), "finalize": ("finalize_wall_ms",)}
+TITLES = {"profile": "2. one worker task on a dataset of N runs (cProfile, mean of 3 tasks) [ms]",
+          "campaign": "1. campaigns of tiny home runs (1 day at 1 h), {workers} workers, per run [ms]",
+          "finalize": "3. the finalize of a campaign of tiny runs (cProfile, one call) [ms]"}
+
+
+def _measure(part: str, n: int, args: argparse.Namespace) -> dict:
+    if part == "profile":
+        return profile(n)
+    if part == "campaign":
+        return {**campaign(n, args.workers, args.window), "load": os.getloadavg()[0]}
+    return finalize(n, args.workers)
+
+
+def _in_subprocess(src: str | None, part: str, n: int, args: argparse.Namespace) -> dict:
+    """:func:`_measure` in a new Python process importing twinforge from ``src`` (None: as this one)."""
+    import json
+    import subprocess
+
+    flag = {"profile": "--profile-entries", "campaign": "--runs", "finalize": "--finalize-runs"}[part]
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(Path(src).absolute()), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "r.json"
+        subprocess.run([sys.executable, __file__, "--part", part, flag, str(n), "--workers", str(args.workers),
+                        "--window", str(args.window), "--json", str(out)], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        return json.loads(out.read_text())[0]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, nargs="+", default=[500, 2000, 5000])
@@ -227,28 +277,35 @@ def main() -> None:
     ap.add_argument("--profile-entries", type=int, nargs="+", default=[1000, 5000, 20000])
     ap.add_argument("--finalize-runs", type=int, default=200)
     ap.add_argument("--part", choices=["all", "campaign", "profile", "finalize"], default="all")
+    ap.add_argument("--against", metavar="SRC",
+                    help="also measure the twinforge package in the folder SRC (e.g. an older commit's "
+                         "`git archive HEAD~1 twinforge | tar -x -C SRC`), each measurement right after "
+                         "this tree's (each in a new process), and print SRC / this tree")
+    ap.add_argument("--json", help=argparse.SUPPRESS)  # the results, for --against
     args = ap.parse_args()
     import twinforge
 
     print(f"twinforge at {Path(twinforge.__file__).parent}; load average {os.getloadavg()}")
-    if args.part in ("all", "profile"):
-        print("\n2. one worker task on a dataset of N runs (cProfile, mean of 3 tasks) [ms]")
-        for n in args.profile_entries:
-            r = profile(n)
-            print(f"  N = {n:>6}: " + ", ".join(f"{k} {v:,.1f}" for k, v in r.items() if k != "entries"),
-                  flush=True)
-    if args.part in ("all", "campaign"):
-        print(f"\n1. campaigns of tiny home runs (1 day at 1 h), {args.workers} workers, per run [ms]")
-        for n in args.runs:
-            r = campaign(n, args.workers, args.window)
-            print(f"  {n:>6} runs: first {r['window']}: {r['first_wall_ms']:.1f} wall, {r['first_cpu_ms']:.1f} CPU; "
-                  f"last {r['window']}: {r['last_wall_ms']:.1f} wall, {r['last_cpu_ms']:.1f} CPU; "
-                  f"total {r['total_wall_s']:.1f} s wall (finalize included); "
-                  f"manifest {r['manifest_bytes'] / 1e6:.2f} MB; load {os.getloadavg()[0]:.2f}", flush=True)
-    if args.part in ("all", "finalize"):
-        r = finalize(args.finalize_runs, args.workers)
-        print(f"\n3. finalize of {r['runs']} tiny runs (cProfile, one call) [ms]: "
-              + ", ".join(f"{k} {v:,.1f}" for k, v in r.items() if k != "runs"))
+    results = []
+    todo = {"profile": args.profile_entries, "campaign": args.runs, "finalize": [args.finalize_runs]}
+    for part in ("profile", "campaign", "finalize"):
+        if args.part not in ("all", part):
+            continue
+        print("\n" + TITLES[part].format(workers=args.workers))
+        for n in todo[part]:
+            if args.against is None:
+                results.append(_measure(part, n, args))
+                _print(part, results[-1])
+                continue
+            mine, other = _in_subprocess(None, part, n, args), _in_subprocess(args.against, part, n, args)
+            _print(part, mine, "this tree")
+            _print(part, other, "SRC")
+            print(f"  {'SRC / this':<11}" + ", ".join(f"{k} {other[k] / mine[k]:.1f} x" for k in RATIOS[part]
+                                                     if mine[k] > 0) + f" (load {os.getloadavg()[0]:.2f})")
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps(results))
 
 
 if __name__ == "__main__":

@@ -541,12 +541,12 @@ def _read_manifest(root: Path, *, shared: bool) -> dict[str, Any]:
 
 
 #: Run entries this process has read from a ``manifest.json`` and found valid, by format
-#: version and by their text in it (as :func:`_entry_text` writes them); and the text of
-#: each of these entries by ``id`` (safe: the first dict keeps every one of them alive),
-#: for :func:`_manifest_bytes`. These entries are shared by the dataset writer's reads
-#: (``_read_manifest(shared=True)``), which never modify one.
+#: version and by their text in it (as :func:`_entry_text` writes them); and each of these
+#: entries with its text by ``id`` (``id -> (entry, text)``: holding the entry, so that no
+#: other object takes its id), for :func:`_manifest_bytes`. These entries are shared by the
+#: dataset writer's reads (``_read_manifest(shared=True)``), which never modify one.
 _ENTRY_OF_TEXT: dict[int, dict[str, dict[str, Any]]] = {}
-_TEXT_OF_ENTRY: dict[int, str] = {}
+_TEXT_OF_ENTRY: dict[int, tuple[dict[str, Any], str]] = {}
 #: Most run entries :data:`_ENTRY_OF_TEXT` holds (then it starts again, empty).
 _ENTRY_CACHE_LIMIT = 200_000
 _RUNS_OPEN = '\n "runs": [\n  {'  # the runs list of _manifest_bytes, then its close
@@ -604,7 +604,7 @@ def _cached_manifest(text: str) -> dict[str, Any] | None:
                 if entry is None:
                     return None
                 known[entry_text] = runs[k] = entry
-                _TEXT_OF_ENTRY[id(entry)] = entry_text
+                _TEXT_OF_ENTRY[id(entry)] = (entry, entry_text)
     head["runs"] = runs
     return head
 
@@ -642,19 +642,20 @@ def _manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
         head = json.dumps({**manifest, "runs": _RUNS_MARK}, sort_keys=True, indent=1, default=_json_default)
         mark = json.dumps(_RUNS_MARK)
         if head.count(mark) == 1:
-            texts = list(map(_TEXT_OF_ENTRY.get, map(id, runs)))  # entries read by this process
+            read = list(map(_TEXT_OF_ENTRY.get, map(id, runs)))  # entries read by this process
             k = 0
             with contextlib.suppress(ValueError):  # (raised once no entry is left to encode)
                 while True:
-                    k = texts.index(None, k)
-                    texts[k] = _entry_text(runs[k])
-            body = "[\n  " + ",\n  ".join(texts) + "\n ]"
+                    k = read.index(None, k)
+                    read[k] = (runs[k], _entry_text(runs[k]))
+            body = "[\n  " + ",\n  ".join(map(_SECOND, read)) + "\n ]"
             return (head.replace(mark, body) + "\n").encode("utf-8")
     return (json.dumps(manifest, sort_keys=True, indent=1, default=_json_default) + "\n").encode(
         "utf-8"
     )
 
 
+_SECOND = operator.itemgetter(1)
 _RUNS_MARK = "\x00twinforge-runs-d6c1f0\x00"  # stands for the runs list in the manifest's head
 _ENTRY_TEXT: dict[str, str] = {}
 
@@ -831,8 +832,8 @@ class DatasetWriter:
         """Read-modify-write ``manifest.json`` under the dataset's lock.
 
         When ``fn`` returns False (it changed nothing) and the runs are already in order, the
-        file is left as it is (rewriting it would write the same bytes): every worker's task
-        opens the dataset with ``resume``, whose pruning rarely removes a run.
+        file is left as it is (rewriting it would write the same bytes): a ``resume``'s pruning
+        rarely removes a run.
         """
         with _locked(self.root / SHARDS_DIR / ".lock"):
             manifest = _read_manifest(self.root, shared=True)
@@ -925,7 +926,7 @@ class DatasetWriter:
         root = self.root
         with _locked(root / SHARDS_DIR / ".lock"):
             manifest = _read_manifest(root, shared=True)
-            entries = sorted(manifest["runs"], key=lambda e: (e["twin"], e["run_id"]))
+            entries = sorted(manifest["runs"], key=_run_key)
             _check_dataset_hash(root, entries, dataset_metadata)
             with _disk("read", root / SHARDS_DIR):
                 schema, rows, tables = merged_events(root, entries)
