@@ -218,6 +218,8 @@ def finalize(runs: int, workers: int) -> dict:
     for label, funcs in FINALIZE_PARTS.items():
         out[label] = _cum_ms(st, funcs)
     out["events.parquet: write (+ sync, checksum)"] -= out["events: read shards + sort"]
+    if not out["manifest read"]:  # before the cached reading: read_manifest
+        out["manifest read"] = _cum_ms(st, [(PX, "read_manifest")])
     shutil.rmtree(root.parent)
     return out
 

@@ -21,7 +21,8 @@ def _calls(fn) -> dict[str, int]:
     prof = cProfile.Profile()
     prof.runcall(fn)
     counts: dict[str, int] = {}
-    for (_, _, name), (_, ncalls, *_) in pstats.Stats(prof).stats.items():  # type: ignore[attr-defined]
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    for (_, _, name), (_, ncalls, *_) in stats.items():
         counts[name] = counts.get(name, 0) + ncalls
     return counts
 

@@ -573,20 +573,22 @@ def _cached_manifest(text: str) -> dict[str, Any] | None:
     if end < 0:  # (were it another's, what lies between would not pass the checks below)
         return None
     end += len(_RUNS_CLOSE)
+    head_text = text[:start] + "[]" + text[end:]  # the manifest, its runs list emptied
     try:
-        head = json.loads(text[:start] + "[]" + text[end:])
+        head = json.loads(head_text)
     except (json.JSONDecodeError, RecursionError):
         return None
     version = head.get("format_version") if isinstance(head, dict) else None
-    if type(version) is not int or head.get("format") != FORMAT or not 1 <= version <= FORMAT_VERSION:
+    if head.get("format") != FORMAT or type(version) is not int or not 1 <= version <= FORMAT_VERSION:
         return None
     try:
         _Manifest.model_validate(head)
         mark = json.dumps(_RUNS_MARK)
-        layout = json.dumps({**head, "runs": _RUNS_MARK}, sort_keys=True, indent=1, default=_json_default)
+        layout = json.dumps({**head, "runs": _RUNS_MARK}, sort_keys=True, indent=1,
+                            default=_json_default)
     except (ValidationError, TypeError, ValueError):
         return None
-    if layout.count(mark) != 1 or layout.replace(mark, "[]") + "\n" != text[:start] + "[]" + text[end:]:
+    if layout.count(mark) != 1 or layout.replace(mark, "[]") + "\n" != head_text:
         return None  # not the layout _manifest_bytes writes (then the entries need not be either)
     texts = text[start + 5 : end - len(_RUNS_CLOSE)].split(_ENTRY_SEP)  # each without its "{"
     texts = list(map("{".__add__, texts))  # (map: a loop in C, as the lookups below)
@@ -724,7 +726,9 @@ class DatasetWriter:
     manifest updates take a file lock.
     """
 
-    def __init__(self, root: str | Path, *, mode: Mode = "create", check_files: bool = True) -> None:
+    def __init__(
+        self, root: str | Path, *, mode: Mode = "create", check_files: bool = True
+    ) -> None:
         if mode not in ("create", "resume", "overwrite"):
             raise ValueError(f"mode must be 'create', 'resume' or 'overwrite', not {mode!r}")
         if not isinstance(check_files, bool):
@@ -764,7 +768,9 @@ class DatasetWriter:
                     f"{manifest['format_version']}, this one writes {FORMAT_VERSION}); "
                     "it cannot be resumed: regenerate it with --overwrite"
                 )
-            runs = [e for e in manifest["runs"] if _run_files_present(root_, e)] if check_files else manifest["runs"]
+            runs = manifest["runs"]
+            if check_files:
+                runs = [e for e in runs if _run_files_present(root_, e)]
             self._completed = dict(zip(map(_run_key, runs), runs))
         #: config hashes of the runs found on disk, per twin: a resumed run must share them
         self._resumed_hashes: dict[str, set[str]] = {}
@@ -899,7 +905,7 @@ class DatasetWriter:
         if key in self._completed:
             if self._check_files or _run_files_present(self.root, self._completed[key]):
                 raise ValueError(f"run {twin}/{run_id} is already complete in {self.root}")
-            del self._completed[key]  # listed, its files gone: redone (its commit replaces the entry)
+            del self._completed[key]  # listed, its files gone: redone (its commit replaces it)
         if key in self._open:
             raise ValueError(f"run {twin}/{run_id} is already open for writing")
         self._prepare()
