@@ -106,3 +106,12 @@ def _args(run_id: int):
     from tests.export.test_parquet import CHANNELS, meta
 
     return CHANNELS, meta(run_id)
+
+
+@pytest.mark.parametrize("text", [
+    '[\n {\n "runs": [\n  {\n   "a": 1\n  }\n ]\n }\n]\n',  # not an object at the top
+    '{\n "format": "twinforge-dataset",\n "format_version": true,\n "runs": [\n  {\n   "a": 1\n  }\n ]\n}\n',
+    '{\n "format": "other",\n "format_version": 2,\n "runs": [\n  {\n   "a": 1\n  }\n ]\n}\n',
+])
+def test_the_cached_reading_declines_what_is_not_twinforges_manifest(text):
+    assert P._cached_manifest(text) is None  # the full reading says what is wrong

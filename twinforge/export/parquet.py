@@ -578,8 +578,10 @@ def _cached_manifest(text: str) -> dict[str, Any] | None:
         head = json.loads(head_text)
     except (json.JSONDecodeError, RecursionError):
         return None
-    version = head.get("format_version") if isinstance(head, dict) else None
-    if head.get("format") != FORMAT or type(version) is not int or not 1 <= version <= FORMAT_VERSION:
+    if not isinstance(head, dict) or head.get("format") != FORMAT:
+        return None
+    version = head.get("format_version")
+    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
         return None
     try:
         _Manifest.model_validate(head)
