@@ -115,3 +115,19 @@ def _args(run_id: int):
 ])
 def test_the_cached_reading_declines_what_is_not_twinforges_manifest(text):
     assert P._cached_manifest(text) is None  # the full reading says what is wrong
+
+
+def test_beyond_the_cache_limit_the_manifest_is_read_in_full(tmp_path, monkeypatch):
+    monkeypatch.setattr(P, "_ENTRY_OF_TEXT", {})  # this test's entries only
+    monkeypatch.setattr(P, "_TEXT_OF_ENTRY", {})
+    root = make_dataset(tmp_path / "d", order=range(4), finalize=False, **SMALL)
+    text = (root / P.MANIFEST).read_text()
+    monkeypatch.setattr(P, "_ENTRY_CACHE_LIMIT", 3)  # fewer entries than the manifest's 4
+    assert P._cached_manifest(text) is None
+    assert P._read_manifest(root, shared=True) == json.loads(text)
+    assert len(P._TEXT_OF_ENTRY) == 3  # those the 4 commits read (each reads the runs before it)
+    monkeypatch.setattr(P, "_ENTRY_CACHE_LIMIT", 5)  # 3 + 4 > 5: emptied, then these 4
+    assert P._cached_manifest(text) == json.loads(text)
+    assert sum(map(len, P._ENTRY_OF_TEXT.values())) == len(P._TEXT_OF_ENTRY) == 4
+    write_run(DatasetWriter(root, mode="resume", check_files=False), 4, **SMALL)  # 5 entries
+    assert [e["run_id"] for e in P.read_manifest(root)["runs"]] == list(range(5))

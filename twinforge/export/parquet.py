@@ -547,8 +547,9 @@ def _read_manifest(root: Path, *, shared: bool) -> dict[str, Any]:
 #: dataset writer's reads (``_read_manifest(shared=True)``), which never modify one.
 _ENTRY_OF_TEXT: dict[int, dict[str, dict[str, Any]]] = {}
 _TEXT_OF_ENTRY: dict[int, tuple[dict[str, Any], str]] = {}
-#: Most run entries :data:`_ENTRY_OF_TEXT` holds (then it starts again, empty).
-_ENTRY_CACHE_LIMIT = 200_000
+#: Most run entries :data:`_ENTRY_OF_TEXT` holds (then it starts again, empty; a manifest
+#: of more runs is read in full each time): about 3 kB of memory each.
+_ENTRY_CACHE_LIMIT = 100_000
 _RUNS_OPEN = '\n "runs": [\n  {'  # the runs list of _manifest_bytes, then its close
 _RUNS_CLOSE = "\n ]"
 _ENTRY_SEP = ",\n  {"  # between two entries (inside one, every line is indented deeper)
@@ -593,6 +594,8 @@ def _cached_manifest(text: str) -> dict[str, Any] | None:
     if layout.count(mark) != 1 or layout.replace(mark, "[]") + "\n" != head_text:
         return None  # not the layout _manifest_bytes writes (then the entries need not be either)
     texts = text[start + 5 : end - len(_RUNS_CLOSE)].split(_ENTRY_SEP)  # each without its "{"
+    if len(texts) > _ENTRY_CACHE_LIMIT:
+        return None  # more than the cache holds: read in full each time, as before it
     texts = list(map("{".__add__, texts))  # (map: a loop in C, as the lookups below)
     known = _ENTRY_OF_TEXT.setdefault(version, {})
     runs = list(map(known.get, texts))
@@ -626,7 +629,7 @@ def _new_entry(entry_text: str, k: int, version: int) -> dict[str, Any] | None:
         return None
     try:
         _RunEntry.model_validate(entry)
-        if _entry_text(entry) != entry_text:
+        if _indented(entry) != entry_text:  # (not _entry_text: its cache would hold it twice)
             return None
     except (ValidationError, TypeError, ValueError):
         return None
@@ -671,11 +674,16 @@ def _entry_text(entry: dict[str, Any]) -> str:
     key = _COMPACT.encode(entry)
     text = _ENTRY_TEXT.get(key)
     if text is None:
-        text = _INDENTED.encode(entry).replace("\n", "\n  ")
+        text = _indented(entry)
         if len(_ENTRY_TEXT) > 200_000:
             _ENTRY_TEXT.clear()
         _ENTRY_TEXT[key] = text
     return text
+
+
+def _indented(entry: dict[str, Any]) -> str:
+    """The text of :func:`_entry_text`, encoded (slow: Python's indenting encoder)."""
+    return _INDENTED.encode(entry).replace("\n", "\n  ")
 
 
 def _json_default(obj: Any) -> Any:
