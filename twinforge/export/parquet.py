@@ -44,6 +44,7 @@ import errno as errno_mod
 import hashlib
 import json
 import math
+import operator
 import os
 import re
 import stat as stat_mod
@@ -460,6 +461,8 @@ def _check_entry(entry: dict[str, Any], k: int, version: int = FORMAT_VERSION) -
 
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+#: ``(twin, run_id)`` of a run entry (C: applied to every entry at every commit).
+_run_key = operator.itemgetter("twin", "run_id")
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
@@ -476,6 +479,14 @@ def read_manifest(root: Path) -> dict[str, Any]:
         A twinforge manifest whose content is damaged: one line naming the field (a run
         entry without ``files``, ``"runs": "x"``, a file path outside the run's folders...).
     """
+    return _read_manifest(root, shared=False)
+
+
+def _read_manifest(root: Path, *, shared: bool) -> dict[str, Any]:
+    """:func:`read_manifest`; ``shared``: the run entries are the objects this process
+    cached (:func:`_cached_manifest`; the dataset writer's own reads, which never modify an
+    entry, and read the manifest again at every commit), else the file is read in full and
+    every object is new (a reader, which reads it once, may modify them)."""
     from pydantic import ValidationError
 
     from twinforge.safe_io import check_input
@@ -491,8 +502,16 @@ def read_manifest(root: Path) -> dict[str, Any]:
             f"{root} is not a twinforge dataset (no {MANIFEST}); was it written by twinforge generate?"
         )
     check_input(path, max_bytes=MAX_MANIFEST_BYTES, error=ValueError)  # never a FIFO or a device
+    data = path.read_bytes()
+    if shared:
+        try:
+            fast = _cached_manifest(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            fast = None
+        if fast is not None:  # the bytes _manifest_bytes(fast) writes: what json.loads would give
+            return fast
     try:
-        manifest = json.loads(path.read_bytes())
+        manifest = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise NotADatasetError(f"{path} is not valid JSON ({exc}); is this a twinforge dataset?") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -521,25 +540,129 @@ def read_manifest(root: Path) -> dict[str, Any]:
     return manifest
 
 
+#: Run entries this process has read from a ``manifest.json`` and found valid, by format
+#: version and by their text in it (as :func:`_entry_text` writes them); and each of these
+#: entries with its text by ``id`` (``id -> (entry, text)``: holding the entry, so that no
+#: other object takes its id), for :func:`_manifest_bytes`. These entries are shared by the
+#: dataset writer's reads (``_read_manifest(shared=True)``), which never modify one.
+_ENTRY_OF_TEXT: dict[int, dict[str, dict[str, Any]]] = {}
+_TEXT_OF_ENTRY: dict[int, tuple[dict[str, Any], str]] = {}
+#: Most run entries :data:`_ENTRY_OF_TEXT` holds (then it starts again, empty; a manifest
+#: of more runs is read in full each time): about 3 kB of memory each.
+_ENTRY_CACHE_LIMIT = 100_000
+_RUNS_OPEN = '\n "runs": [\n  {'  # the runs list of _manifest_bytes, then its close
+_RUNS_CLOSE = "\n ]"
+_ENTRY_SEP = ",\n  {"  # between two entries (inside one, every line is indented deeper)
+
+
+def _cached_manifest(text: str) -> dict[str, Any] | None:
+    """The manifest ``text`` holds, validated as :func:`read_manifest` does, when ``text`` is
+    exactly what :func:`_manifest_bytes` writes for it; else None (then read it in full).
+
+    The run entries already seen by this process are neither parsed nor validated again
+    (:data:`_ENTRY_OF_TEXT`): a dataset writer, which reads the manifest at every commit,
+    parses and validates only the entries other processes added since its last read. None
+    also when anything is invalid: the full reading then says what.
+    """
+    from pydantic import ValidationError
+
+    i = text.find(_RUNS_OPEN)
+    if i < 0:
+        return None
+    start = i + _RUNS_OPEN.index("[")
+    end = text.rfind(_RUNS_CLOSE, start)  # the last list closed at the top level: the runs'
+    if end < 0:  # (were it another's, what lies between would not pass the checks below)
+        return None
+    end += len(_RUNS_CLOSE)
+    head_text = text[:start] + "[]" + text[end:]  # the manifest, its runs list emptied
+    try:
+        head = json.loads(head_text)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    if not isinstance(head, dict) or head.get("format") != FORMAT:
+        return None
+    version = head.get("format_version")
+    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
+        return None
+    try:
+        _Manifest.model_validate(head)
+        mark = json.dumps(_RUNS_MARK)
+        layout = json.dumps({**head, "runs": _RUNS_MARK}, sort_keys=True, indent=1,
+                            default=_json_default)
+    except (ValidationError, TypeError, ValueError):
+        return None
+    if layout.count(mark) != 1 or layout.replace(mark, "[]") + "\n" != head_text:
+        return None  # not the layout _manifest_bytes writes (then the entries need not be either)
+    texts = text[start + 5 : end - len(_RUNS_CLOSE)].split(_ENTRY_SEP)  # each without its "{"
+    if len(texts) > _ENTRY_CACHE_LIMIT:
+        return None  # more than the cache holds: read in full each time, as before it
+    texts = list(map("{".__add__, texts))  # (map: a loop in C, as the lookups below)
+    known = _ENTRY_OF_TEXT.setdefault(version, {})
+    runs = list(map(known.get, texts))
+    if None in runs:  # entries this process has not seen
+        if len(_TEXT_OF_ENTRY) + len(texts) > _ENTRY_CACHE_LIMIT:
+            _ENTRY_OF_TEXT.clear()
+            _TEXT_OF_ENTRY.clear()
+            known = _ENTRY_OF_TEXT.setdefault(version, {})
+            runs = [None] * len(texts)
+        for k, entry_text in enumerate(texts):
+            if runs[k] is None:
+                entry = _new_entry(entry_text, k, version)
+                if entry is None:
+                    return None
+                known[entry_text] = runs[k] = entry
+                _TEXT_OF_ENTRY[id(entry)] = (entry, entry_text)
+    head["runs"] = runs
+    return head
+
+
+def _new_entry(entry_text: str, k: int, version: int) -> dict[str, Any] | None:
+    """Run entry ``k`` parsed from its text in the manifest, if valid and written as
+    :func:`_entry_text` writes it; else None."""
+    from pydantic import ValidationError
+
+    try:
+        entry = json.loads(entry_text)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    if not isinstance(entry, dict):
+        return None
+    try:
+        _RunEntry.model_validate(entry)
+        if _indented(entry) != entry_text:  # (not _entry_text: its cache would hold it twice)
+            return None
+    except (ValidationError, TypeError, ValueError):
+        return None
+    return entry if _check_entry(entry, k, version) is None else None
+
+
 def _manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
     """The bytes of ``manifest.json``: ``json.dumps(manifest, sort_keys=True, indent=1)``.
 
     The run entries (most of a large manifest, rewritten at every commit) are encoded once
-    per process each (:func:`_entry_text`) and spliced in: the same text as one ``dumps``
-    of the whole, which Python's indenting encoder makes slow (pure Python).
+    per process each (:func:`_entry_text`; an entry read from the manifest by this process,
+    not at all: its text is the one it was read from) and spliced in: the same text as one
+    ``dumps`` of the whole, which Python's indenting encoder makes slow (pure Python).
     """
     runs = manifest.get("runs")
-    if isinstance(runs, list) and runs and all(type(e) is dict for e in runs):
+    if isinstance(runs, list) and runs and set(map(type, runs)) == {dict}:
         head = json.dumps({**manifest, "runs": _RUNS_MARK}, sort_keys=True, indent=1, default=_json_default)
         mark = json.dumps(_RUNS_MARK)
         if head.count(mark) == 1:
-            body = "[\n  " + ",\n  ".join(_entry_text(e) for e in runs) + "\n ]"
+            read = list(map(_TEXT_OF_ENTRY.get, map(id, runs)))  # entries read by this process
+            k = 0
+            with contextlib.suppress(ValueError):  # (raised once no entry is left to encode)
+                while True:
+                    k = read.index(None, k)
+                    read[k] = (runs[k], _entry_text(runs[k]))
+            body = "[\n  " + ",\n  ".join(map(_SECOND, read)) + "\n ]"
             return (head.replace(mark, body) + "\n").encode("utf-8")
     return (json.dumps(manifest, sort_keys=True, indent=1, default=_json_default) + "\n").encode(
         "utf-8"
     )
 
 
+_SECOND = operator.itemgetter(1)
 _RUNS_MARK = "\x00twinforge-runs-d6c1f0\x00"  # stands for the runs list in the manifest's head
 _ENTRY_TEXT: dict[str, str] = {}
 
@@ -551,11 +674,16 @@ def _entry_text(entry: dict[str, Any]) -> str:
     key = _COMPACT.encode(entry)
     text = _ENTRY_TEXT.get(key)
     if text is None:
-        text = _INDENTED.encode(entry).replace("\n", "\n  ")
+        text = _indented(entry)
         if len(_ENTRY_TEXT) > 200_000:
             _ENTRY_TEXT.clear()
         _ENTRY_TEXT[key] = text
     return text
+
+
+def _indented(entry: dict[str, Any]) -> str:
+    """The text of :func:`_entry_text`, encoded (slow: Python's indenting encoder)."""
+    return _INDENTED.encode(entry).replace("\n", "\n  ")
 
 
 def _json_default(obj: Any) -> Any:
@@ -593,6 +721,14 @@ class DatasetWriter:
         runs ``root`` already completed (:meth:`completed_runs`). ``overwrite``: replace
         a previous twinforge dataset (a folder holding ``manifest.json``); any other
         non-empty folder is refused.
+    check_files : bool
+        With ``resume``: look for the files of every run the manifest lists (a stat per
+        file), keep as completed only the runs whose files are all there (with their
+        recorded sizes) and remove the others from the manifest at the first write, so that
+        they are redone. False: take the manifest's runs as completed without looking (no
+        cost per run listed); a run of them is still looked at when it is opened again
+        (:meth:`open_run`), and redone if its files are gone. For a worker task of a
+        campaign whose parent opened the dataset with ``resume`` (and so checked every run).
 
     Nothing is created, and nothing deleted, until the first :meth:`open_run` (or
     :meth:`finalize`), so a validation error before it leaves the disk untouched.
@@ -600,11 +736,16 @@ class DatasetWriter:
     manifest updates take a file lock.
     """
 
-    def __init__(self, root: str | Path, *, mode: Mode = "create") -> None:
+    def __init__(
+        self, root: str | Path, *, mode: Mode = "create", check_files: bool = True
+    ) -> None:
         if mode not in ("create", "resume", "overwrite"):
             raise ValueError(f"mode must be 'create', 'resume' or 'overwrite', not {mode!r}")
+        if not isinstance(check_files, bool):
+            raise TypeError(f"check_files must be True or False, not {check_files!r}")
         self.root = Path(root)
         self.mode: Mode = mode
+        self._check_files = check_files
         self._prepared = False
         self._open: set[tuple[str, int]] = set()
         root_ = self.root
@@ -630,21 +771,26 @@ class DatasetWriter:
         if mode == "overwrite" and is_dataset:
             previous_dataset_paths(root_)  # a manifest not ours, a symlink: refused now
         if mode == "resume" and is_dataset:
-            manifest = read_manifest(root_)
+            manifest = _read_manifest(root_, shared=True)
             if manifest["format_version"] < FORMAT_VERSION:
                 raise FileExistsError(
                     f"{root_} was written by an older twinforge (dataset format "
                     f"{manifest['format_version']}, this one writes {FORMAT_VERSION}); "
                     "it cannot be resumed: regenerate it with --overwrite"
                 )
-            for entry in manifest["runs"]:
-                if _run_files_present(root_, entry):
-                    self._completed[(entry["twin"], entry["run_id"])] = entry
+            runs = manifest["runs"]
+            if check_files:
+                runs = [e for e in runs if _run_files_present(root_, e)]
+            self._completed = dict(zip(map(_run_key, runs), runs))
         #: config hashes of the runs found on disk, per twin: a resumed run must share them
         self._resumed_hashes: dict[str, set[str]] = {}
-        for (t, _), e in self._completed.items():
-            if e.get("config_hash") is not None:
-                self._resumed_hashes.setdefault(t, set()).add(e["config_hash"])
+        try:  # (map: a loop in C; every entry twinforge writes has a config_hash, maybe null)
+            pairs = set(map(operator.itemgetter("twin", "config_hash"), self._completed.values()))
+        except KeyError:
+            pairs = {(e["twin"], e.get("config_hash")) for e in self._completed.values()}
+        for t, h in pairs:
+            if h is not None:
+                self._resumed_hashes.setdefault(t, set()).add(h)
 
     # -- state ---------------------------------------------------------------------------
     def check_config_hash(self, twin: str, config_hash: str) -> None:
@@ -687,7 +833,7 @@ class DatasetWriter:
         with _locked(root / SHARDS_DIR / ".lock"):  # other processes may share the dataset
             if not (root / MANIFEST).is_file():
                 _atomic_write_bytes(root / MANIFEST, _manifest_bytes(_empty_manifest()))
-        if self.mode == "resume":  # forget runs whose files have gone: they will be redone
+        if self.mode == "resume" and self._check_files:  # forget runs whose files have gone: redone
 
             def prune(manifest: dict[str, Any]) -> bool:
                 kept = [e for e in manifest["runs"] if _run_files_present(root, e)]
@@ -702,14 +848,13 @@ class DatasetWriter:
         """Read-modify-write ``manifest.json`` under the dataset's lock.
 
         When ``fn`` returns False (it changed nothing) and the runs are already in order, the
-        file is left as it is (rewriting it would write the same bytes): every worker's task
-        opens the dataset with ``resume``, whose pruning rarely removes a run.
+        file is left as it is (rewriting it would write the same bytes): a ``resume``'s pruning
+        rarely removes a run.
         """
         with _locked(self.root / SHARDS_DIR / ".lock"):
-            manifest = read_manifest(self.root)
+            manifest = _read_manifest(self.root, shared=True)
             changed = fn(manifest) is not False
-            key = lambda e: (e["twin"], e["run_id"])  # noqa: E731
-            runs = sorted(manifest["runs"], key=key)
+            runs = sorted(manifest["runs"], key=_run_key)
             if not changed and all(a is b for a, b in zip(runs, manifest["runs"])):
                 return manifest
             manifest["runs"] = runs
@@ -720,7 +865,10 @@ class DatasetWriter:
         key = (entry["twin"], entry["run_id"])
 
         def add(manifest: dict[str, Any]) -> None:
-            runs = [e for e in manifest["runs"] if (e["twin"], e["run_id"]) != key]
+            runs = manifest["runs"]
+            keys = list(map(_run_key, runs))
+            if key in keys:  # redone: its entry replaced
+                runs = [e for e, k in zip(runs, keys) if k != key]
             manifest["runs"] = [*runs, entry]
             manifest["finalized"] = False  # the merged tables are stale until finalize
 
@@ -765,7 +913,9 @@ class DatasetWriter:
             )
         key = (twin, run_id)
         if key in self._completed:
-            raise ValueError(f"run {twin}/{run_id} is already complete in {self.root}")
+            if self._check_files or _run_files_present(self.root, self._completed[key]):
+                raise ValueError(f"run {twin}/{run_id} is already complete in {self.root}")
+            del self._completed[key]  # listed, its files gone: redone (its commit replaces it)
         if key in self._open:
             raise ValueError(f"run {twin}/{run_id} is already open for writing")
         self._prepare()
@@ -791,8 +941,8 @@ class DatasetWriter:
         self._prepare()
         root = self.root
         with _locked(root / SHARDS_DIR / ".lock"):
-            manifest = read_manifest(root)
-            entries = sorted(manifest["runs"], key=lambda e: (e["twin"], e["run_id"]))
+            manifest = _read_manifest(root, shared=True)
+            entries = sorted(manifest["runs"], key=_run_key)
             _check_dataset_hash(root, entries, dataset_metadata)
             with _disk("read", root / SHARDS_DIR):
                 schema, rows, tables = merged_events(root, entries)
@@ -868,10 +1018,6 @@ def merged_events(root: Path, entries: Sequence[Mapping[str, Any]]) -> tuple[pa.
             yield t if t.schema == schema else _conform(t, schema)
 
     return schema, sum(m.num_rows for m in metas), tables()
-
-
-def _run_key(entry: Mapping[str, Any]) -> tuple[str, int]:
-    return entry["twin"], entry["run_id"]
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
