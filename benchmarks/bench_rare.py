@@ -470,13 +470,16 @@ def _one_latent(args: tuple) -> dict:
     (twinforge.campaign.latent.latent_cross_entropy)."""
     from twinforge.campaign.latent import latent_cross_entropy
 
-    seed, n, batch, shrinkage, smoothing, max_runs = args
+    seed, n, batch, shrinkage, smoothing, components, reuse, max_runs = args
     t0 = time.perf_counter()
     r = latent_cross_entropy(_campaign(), simulate, THRESHOLD_C, seed=seed, runs_per_stage=n, batch=batch,
-                             shrinkage=shrinkage, smoothing=smoothing, target_cov=TARGET_COV, max_runs=max_runs)
+                             shrinkage=shrinkage, smoothing=smoothing, components=components, reuse=reuse,
+                             target_cov=TARGET_COV,
+                             max_runs=max_runs)
     e = r.estimate
     return {"seed": seed, "runs_per_stage": n, "batch": batch, "shrinkage": shrinkage, "smoothing": smoothing,
-            "max_runs": max_runs, "runs": r.runs, "stages": len(r.stages), "stopped": r.stopped,
+            "components": components, "reuse": reuse, "max_runs": max_runs, "runs": r.runs, "stages": len(r.stages),
+            "stopped": r.stopped,
             "seconds": time.perf_counter() - t0, "text": r.text(), "notes": list(r.notes), "value": e.value,
             "std_error": e.std_error, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n, "hits": e.hits, "ess": e.ess,
             "log_w_sd_hits": r.log_weight_sd_hits, "shift_norm": float(np.linalg.norm(r.shift)),
@@ -484,14 +487,15 @@ def _one_latent(args: tuple) -> dict:
 
 
 def latent(out: Path, tr: dict, repeats: int, workers: int, n: int, batch: int, shrinkage: float, smoothing: float,
-           max_runs: int) -> None:
+           components: int, reuse: bool, max_runs: int) -> None:
     """REPEATS independent latent cross-entropy campaigns (seeds 1..REPEATS) against the truth."""
     p = tr["p"]
     print(f"   truth: p = {p:.4g} +/- {tr['std_error']:.2g} (95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g})")
     t0 = time.perf_counter()
-    jobs = [(s, n, batch, shrinkage, smoothing, max_runs) for s in range(1, max(repeats, 1) + 1)]
+    jobs = [(s, n, batch, shrinkage, smoothing, components, reuse, max_runs) for s in range(1, max(repeats, 1) + 1)]
     log = out / "latent_runs.jsonl"  # each campaign as it finishes (kept across restarts)
-    key = lambda r: (r["seed"], r["runs_per_stage"], r["batch"], r["shrinkage"], r["smoothing"], r["max_runs"])  # noqa: E731
+    key = lambda r: (r["seed"], r["runs_per_stage"], r["batch"], r["shrinkage"], r["smoothing"], r["components"],  # noqa: E731
+                     r["reuse"], r["max_runs"])
     have = {}
     if log.exists():
         for line in log.read_text().splitlines():
@@ -505,11 +509,13 @@ def latent(out: Path, tr: dict, repeats: int, workers: int, n: int, batch: int, 
             have[key(r)] = r
     seconds = time.perf_counter() - t0
     reps = [have[j] for j in jobs]
-    print(f"   seed 1 ({n} runs per stage, final batches of {batch}, shrinkage {shrinkage:g}, smoothing {smoothing:g}):")
+    print(f"   seed 1 ({n} runs per stage, final batches of {batch}, shrinkage {shrinkage:g}, smoothing {smoothing:g}, "
+          f"{components} component(s){', reusing every stage' if reuse else ''}):")
     print("\n".join("   " + ln for ln in reps[0]["text"].splitlines()))
     for note in reps[0]["notes"]:
         print(f"   note: {note}")
-    label = f"latent cross-entropy, {n} runs per stage, shrinkage {shrinkage:g}, smoothing {smoothing:g}"
+    label = (f"latent cross-entropy, {components} component(s), {n} runs per stage, shrinkage {shrinkage:g}, "
+             f"smoothing {smoothing:g}{', reuse' if reuse else ''}, budget {max_runs}")
     _summarise_repeats(tr, reps, seconds, label, kind="latent cross-entropy campaigns")
     v = np.array([r["value"] for r in reps])
     runs = np.array([r["runs"] for r in reps])
@@ -520,8 +526,8 @@ def latent(out: Path, tr: dict, repeats: int, workers: int, n: int, batch: int, 
           f"{np.median([r['shift_norm'] for r in reps]):.2f} over a median {np.median([r['shifted'] for r in reps]):.0f} "
           f"shifted coordinates; stages {min(r['stages'] for r in reps)}-{max(r['stages'] for r in reps)}; "
           f"{seconds:.0f} s wall")
-    (out / f"latent_repeats-{n}-{shrinkage:g}-{smoothing:g}.json").write_text(json.dumps(
-        [{k: v for k, v in r.items() if k != "text"} for r in reps], indent=1) + "\n")
+    name = f"latent_repeats-{components}-{n}-{shrinkage:g}-{smoothing:g}-{int(reuse)}-{max_runs}.json"
+    (out / name).write_text(json.dumps([{k: v for k, v in r.items() if k != "text"} for r in reps], indent=1) + "\n")
 
 
 def decompose(family: str, seed: int = 1, max_runs: int = 3000) -> None:
@@ -627,6 +633,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=500, help="latent-ce: runs per final batch")
     ap.add_argument("--shrinkage", type=float, default=1.0, help="latent-ce: James-Stein factor c of the blocks")
     ap.add_argument("--smoothing", type=float, default=0.7, help="latent-ce: smoothing alpha of the mean")
+    ap.add_argument("--components", type=int, default=1, help="latent-ce: Gaussian components of the proposal")
+    ap.add_argument("--reuse", action="store_true", help="latent-ce: fit each update on every adaptive stage's runs")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     print(f"load average at start: {os.getloadavg()}")
@@ -645,7 +653,8 @@ def main() -> None:
         return
     if a.method == "latent-ce":
         print("3. cross-entropy with a Gaussian mean shift in the latent space")
-        latent(a.out, tr, a.repeats, a.workers, a.runs_per_stage, a.batch, a.shrinkage, a.smoothing, a.max_runs)
+        latent(a.out, tr, a.repeats, a.workers, a.runs_per_stage, a.batch, a.shrinkage, a.smoothing, a.components,
+               a.reuse, a.max_runs)
         print(f"load average at the end: {os.getloadavg()}")
         return
     print("3. cross-entropy method")

@@ -166,6 +166,9 @@ def _parser() -> argparse.ArgumentParser:
     ca.add_argument("--shrinkage", type=float, default=1.0,
                     help="with --method latent-ce: James-Stein factor of the shift's blocks, in [0, 10] (default 1; "
                     "0: the plain weighted elite mean)")
+    ca.add_argument("--components", type=int, default=1,
+                    help="with --method latent-ce: Gaussian components of the proposal, in [1, 10] (default 1: a "
+                    "mean shift; more: a mixture fitted by weighted EM, for outcomes reached in several ways)")
     ca.add_argument("--p0", type=float, default=0.1,
                     help="with --method subset: conditional probability of each level, in (0, 0.5] (default 0.1)")
     ca.add_argument("--runs-per-level", type=int, default=500,
@@ -596,6 +599,8 @@ def _adapt_latent(args: argparse.Namespace) -> int:
         return _fail(f"--max-runs must allow a stage and a batch (>= {args.runs_per_stage + batch}), got {args.max_runs}", 2)
     if not 0.0 <= args.shrinkage <= 10.0:
         return _fail(f"--shrinkage must be within [0, 10], got {args.shrinkage}", 2)
+    if not 1 <= args.components <= 10:
+        return _fail(f"--components must be within [1, 10], got {args.components}", 2)
     if args.weather or args.scheduler is not None or args.workers != 1 or args.resume:
         return _fail("--weather, --scheduler, --workers and --resume apply to --method ce only "
                      "(latent-ce always samples the weather's draws and runs in this process)", 2)
@@ -613,7 +618,8 @@ def _adapt_latent(args: argparse.Namespace) -> int:
     try:
         result = latent_cross_entropy(
             campaign, plan_simulator(args.column, args.stat), args.above, seed=seed,
-            runs_per_stage=args.runs_per_stage, batch=batch, shrinkage=args.shrinkage, target_cov=args.target_cov,
+            runs_per_stage=args.runs_per_stage, batch=batch, shrinkage=args.shrinkage, components=args.components,
+            target_cov=args.target_cov,
             max_runs=args.max_runs,
             on_stage=lambda st: print(f"stage {st.index}: {st.runs} runs, level {st.level:.4g}", file=sys.stderr),
         )

@@ -78,6 +78,40 @@ def test_shrinkage_keeps_the_signal_and_drops_the_noise_blocks():
     assert plain.estimate.value < P / 100
 
 
+def test_a_mixture_finds_two_failure_domains_that_one_mean_shift_misses():
+    # Y = max(u_0, u_1) > b: two orthogonal half-spaces of 5e-5 each, d = 50
+    d, b = 50, float(stats.norm.isf(5e-5))
+    p = 1.0 - (1.0 - 5e-5) ** 2
+
+    def two_ways(u, label):
+        return np.maximum(u[:, 0], u[:, 1])
+
+    def run(k):
+        return [latent_ce_sampling(two_ways, d, b, np.random.default_rng(s), components=k, groups=np.arange(d),
+                                   max_runs=10_000) for s in range(1, 21)]
+
+    one, two = run(1), run(2)
+    v1 = np.array([r.estimate.value for r in one])
+    v2 = np.array([r.estimate.value for r in two])
+    # one mean shift sits on one half-space: about half of p, with intervals that miss (measured -50 %, 1/30 cover)
+    assert v1.mean() < 0.7 * p and sum(r.estimate.ci_low <= p <= r.estimate.ci_high for r in one) <= 5
+    # two components find both: unbiased within 3 standard errors, intervals cover (30/30 measured)
+    assert abs(v2.mean() - p) < 3.0 * float(np.std(v2, ddof=1)) / math.sqrt(v2.size)
+    assert sum(r.estimate.ci_low <= p <= r.estimate.ci_high for r in two) >= 17
+    r = two[0]
+    assert r.stages[-1].probs.size == 2 and r.stages[-1].probs.sum() == pytest.approx(1.0)
+    lead = sorted(int(np.argmax(np.abs(m))) for m in r.stages[-1].means)
+    assert lead == [0, 1]
+    # the mixture's weights are its exact likelihood ratio
+    from twinforge.campaign.latent import mixture_log_weight
+
+    means, probs = r.stages[-1].means, r.stages[-1].probs
+    u = np.random.default_rng(1).standard_normal((4, d)) + means[0]
+    ref = stats.multivariate_normal(np.zeros(d)).logpdf(u) - np.log(
+        sum(pk * stats.multivariate_normal(m).pdf(u) for pk, m in zip(probs, means)))
+    np.testing.assert_allclose(mixture_log_weight(u, means, probs), ref, rtol=1e-8)
+
+
 def _campaign(**over) -> CampaignSpec:
     data = {"twin": "home", "runs": 10, "days": 1.0, "period": "1h", "start": "2024-07-15", "seed": 1,
             "diversity": False, "events": {"heat_wave": {"rate_per_year": 4.0}}}
@@ -120,6 +154,7 @@ def test_latent_cross_entropy_of_a_campaign_is_reproducible_from_its_seed():
     ({"target_cov": 1.0}, r"target_cov must be within \(0, 1\), got 1.0"),
     ({"max_runs": 150}, r"max_runs must allow a stage and a batch \(>= 200\), got 150"),
     ({"max_stages": 0}, r"max_stages must be within \[1, 100\], got 0"),
+    ({"components": 0}, r"components must be within \[1, 10\], got 0"),
     ({"groups": np.zeros(D - 1, dtype=int)}, r"groups must hold one non-negative integer block per coordinate \(60\)"),
 ])
 def test_bad_arguments_are_refused(kw, message):
@@ -142,6 +177,7 @@ def _cli(*args):
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--shrinkage", "11"], "twinforge: error: --shrinkage must be within [0, 10], got 11.0"),
+    (["--components", "0"], "twinforge: error: --components must be within [1, 10], got 0"),
     (["--runs-per-stage", "20"], "twinforge: error: --runs-per-stage and --batch must be >= 50, got 20 and 20"),
     (["--max-runs", "100"], "twinforge: error: --max-runs must allow a stage and a batch (>= 1000), got 100"),
     (["--target-cov", "0"], "twinforge: error: --target-cov must be within (0, 1), got 0.0"),
@@ -165,7 +201,8 @@ def test_cli_latent_ce_runs_the_twin_and_writes_its_stages(tmp_path):
                     "diversity = false\n[events.heat_wave]\nrate_per_year = 4.0\n")
     out = tmp_path / "latent"
     code, stdout, stderr = _cli("campaign", "adapt", spec, "--method", "latent-ce", "--column", "temp_outdoor_c",
-                                "--above", "31", "--out", out, "--runs-per-stage", "50", "--max-runs", "150")
+                                "--above", "31", "--out", out, "--runs-per-stage", "50", "--max-runs", "150",
+                                "--components", "2")
     assert code == 0, stderr
     assert stdout.startswith("P(max temp_outdoor_c > 31) = ")
     summary = json.loads((out / "latent-ce.json").read_text())
