@@ -4,6 +4,7 @@
                                     [--truth-groups 20] [--truth-bank 2000] [--repeats 20]
                                     [--max-runs 3000] [--workers 2] [--skip-throughput]
     python benchmarks/bench_rare.py --method subset [--runs-per-level 500] [--p0 0.1] [--repeats 20]
+    python benchmarks/bench_rare.py --method latent-ce --max-runs 6000 [--components 3 --reuse] [--repeats 20]
 
 The truth (2,000,000 event histories crossed with 40,000 weather paths, relative standard
 error about 4 %) takes about 15 minutes on 2 cores and is cached; each adaptive campaign
@@ -57,6 +58,12 @@ takes a minute or two of one core.
    the gain at the repeats' empirical relative spread, the chains' acceptance and
    correlation factor gamma; each campaign is kept in OUT/subset_runs.jsonl. Steps 4-5 are
    skipped.
+   With ``--method latent-ce``, step 3 is cross-entropy importance sampling with a Gaussian
+   mean shift (``--components K``: a mixture) of the same latent standard normals
+   (twinforge.campaign.latent.latent_cross_entropy, RUNS_PER_STAGE runs per stage, final
+   batches of BATCH, ``--shrinkage``, ``--smoothing``, ``--reuse``, MAX_RUNS): REPEATS
+   campaigns (seeds 1..REPEATS), the same summary (with the median SD of ln w over the final
+   batches' hits) plus the gain at the empirical spread; kept in OUT/latent_runs.jsonl.
 4. The hand-set proposal of the example grid campaign (heat waves x4, half the severities
    above 7 K) and the onset rate x3 alone, on the same outcome: variance reduction per run
    against plain Monte Carlo, p(1 - p) / var(w 1{Y > X}).
