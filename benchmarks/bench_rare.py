@@ -4,6 +4,7 @@
                                     [--truth-groups 20] [--truth-bank 2000] [--repeats 20]
                                     [--max-runs 3000] [--workers 2] [--skip-throughput]
     python benchmarks/bench_rare.py --method subset [--runs-per-level 500] [--p0 0.1] [--repeats 20]
+    python benchmarks/bench_rare.py --method latent-ce --max-runs 6000 [--components 3 --reuse] [--repeats 20]
 
 The truth (2,000,000 event histories crossed with 40,000 weather paths, relative standard
 error about 4 %) takes about 15 minutes on 2 cores and is cached; each adaptive campaign
@@ -57,6 +58,12 @@ takes a minute or two of one core.
    the gain at the repeats' empirical relative spread, the chains' acceptance and
    correlation factor gamma; each campaign is kept in OUT/subset_runs.jsonl. Steps 4-5 are
    skipped.
+   With ``--method latent-ce``, step 3 is cross-entropy importance sampling with a Gaussian
+   mean shift (``--components K``: a mixture) of the same latent standard normals
+   (twinforge.campaign.latent.latent_cross_entropy, RUNS_PER_STAGE runs per stage, final
+   batches of BATCH, ``--shrinkage``, ``--smoothing``, ``--reuse``, MAX_RUNS): REPEATS
+   campaigns (seeds 1..REPEATS), the same summary (with the median SD of ln w over the final
+   batches' hits) plus the gain at the empirical spread; kept in OUT/latent_runs.jsonl.
 4. The hand-set proposal of the example grid campaign (heat waves x4, half the severities
    above 7 K) and the onset rate x3 alone, on the same outcome: variance reduction per run
    against plain Monte Carlo, p(1 - p) / var(w 1{Y > X}).
@@ -462,6 +469,74 @@ def subset(out: Path, tr: dict, repeats: int, workers: int, n: int, p0: float, m
         [{k: v for k, v in r.items() if k != "text"} for r in reps], indent=1) + "\n")
 
 
+# --------------------------------------------------------------------------- cross-entropy in the latent space
+
+
+def _one_latent(args: tuple) -> dict:
+    """One cross-entropy campaign with a Gaussian mean shift in the latent space
+    (twinforge.campaign.latent.latent_cross_entropy)."""
+    from twinforge.campaign.latent import latent_cross_entropy
+
+    seed, n, batch, shrinkage, smoothing, components, reuse, max_runs = args
+    t0 = time.perf_counter()
+    r = latent_cross_entropy(_campaign(), simulate, THRESHOLD_C, seed=seed, runs_per_stage=n, batch=batch,
+                             shrinkage=shrinkage, smoothing=smoothing, components=components, reuse=reuse,
+                             target_cov=TARGET_COV,
+                             max_runs=max_runs)
+    e = r.estimate
+    return {"seed": seed, "runs_per_stage": n, "batch": batch, "shrinkage": shrinkage, "smoothing": smoothing,
+            "components": components, "reuse": reuse, "max_runs": max_runs, "runs": r.runs, "stages": len(r.stages),
+            "stopped": r.stopped,
+            "seconds": time.perf_counter() - t0, "text": r.text(), "notes": list(r.notes), "value": e.value,
+            "std_error": e.std_error, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n, "hits": e.hits, "ess": e.ess,
+            "log_w_sd_hits": r.log_weight_sd_hits, "shift_norm": float(np.linalg.norm(r.shift)),
+            "shifted": int(np.count_nonzero(r.shift))}
+
+
+def latent(out: Path, tr: dict, repeats: int, workers: int, n: int, batch: int, shrinkage: float, smoothing: float,
+           components: int, reuse: bool, max_runs: int) -> None:
+    """REPEATS independent latent cross-entropy campaigns (seeds 1..REPEATS) against the truth."""
+    p = tr["p"]
+    print(f"   truth: p = {p:.4g} +/- {tr['std_error']:.2g} (95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g})")
+    t0 = time.perf_counter()
+    jobs = [(s, n, batch, shrinkage, smoothing, components, reuse, max_runs) for s in range(1, max(repeats, 1) + 1)]
+    log = out / "latent_runs.jsonl"  # each campaign as it finishes (kept across restarts)
+    key = lambda r: (r["seed"], r["runs_per_stage"], r["batch"], r["shrinkage"], r["smoothing"], r["components"],  # noqa: E731
+                     r["reuse"], r["max_runs"])
+    have = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            r = json.loads(line)
+            have[key(r)] = r
+    todo = [j for j in jobs if j not in have]
+    with get_context("forkserver").Pool(workers) as pool, log.open("a") as f:
+        for r in pool.imap_unordered(_one_latent, todo, chunksize=1):
+            f.write(json.dumps(r) + "\n")
+            f.flush()
+            have[key(r)] = r
+    seconds = time.perf_counter() - t0
+    reps = [have[j] for j in jobs]
+    print(f"   seed 1 ({n} runs per stage, final batches of {batch}, shrinkage {shrinkage:g}, smoothing {smoothing:g}, "
+          f"{components} component(s){', reusing every stage' if reuse else ''}):")
+    print("\n".join("   " + ln for ln in reps[0]["text"].splitlines()))
+    for note in reps[0]["notes"]:
+        print(f"   note: {note}")
+    label = (f"latent cross-entropy, {components} component(s), {n} runs per stage, shrinkage {shrinkage:g}, "
+             f"smoothing {smoothing:g}{', reuse' if reuse else ''}, budget {max_runs}")
+    _summarise_repeats(tr, reps, seconds, label, kind="latent cross-entropy campaigns")
+    v = np.array([r["value"] for r in reps])
+    runs = np.array([r["runs"] for r in reps])
+    emp = float(np.std(v, ddof=1) / p) if len(reps) > 1 else math.nan
+    print(f"   empirical relative spread of the {len(reps)} estimates {emp:.3f} (estimator's CoV median "
+          f"{np.median([r['std_error'] / r['value'] if r['value'] > 0 else math.inf for r in reps]):.3f}); plain MC "
+          f"at the empirical spread: {_gain(p, float(runs.mean()), emp):.1f}x more runs; |theta| median "
+          f"{np.median([r['shift_norm'] for r in reps]):.2f} over a median {np.median([r['shifted'] for r in reps]):.0f} "
+          f"shifted coordinates; stages {min(r['stages'] for r in reps)}-{max(r['stages'] for r in reps)}; "
+          f"{seconds:.0f} s wall")
+    name = f"latent_repeats-{components}-{n}-{shrinkage:g}-{smoothing:g}-{int(reuse)}-{max_runs}.json"
+    (out / name).write_text(json.dumps([{k: v for k, v in r.items() if k != "text"} for r in reps], indent=1) + "\n")
+
+
 def decompose(family: str, seed: int = 1, max_runs: int = 3000) -> None:
     """Where the spread of the hits' weights comes from: ln w = ln w_events + ln w_weather over
     the final batches' hits of one campaign (its weather ratio replayed from each run's stream)."""
@@ -555,11 +630,18 @@ def main() -> None:
                     help="also split the spread of the hits' weights into events and weather (seed 1, each family)")
     ap.add_argument("--families", default=",".join(FAMILIES),
                     help=f"weather tilt families of the repeats, comma-separated (default {','.join(FAMILIES)})")
-    ap.add_argument("--method", default="ce", choices=["ce", "subset"],
-                    help="ce: the cross-entropy families (3.) and the rest; subset: subset simulation only (3.)")
+    ap.add_argument("--method", default="ce", choices=["ce", "subset", "latent-ce"],
+                    help="ce: the cross-entropy families (3.) and the rest; subset: subset simulation only (3.); "
+                    "latent-ce: cross-entropy with a Gaussian mean shift in the latent space only (3.)")
     ap.add_argument("--runs-per-level", type=int, default=500, help="subset simulation: runs per level")
     ap.add_argument("--p0", type=float, default=0.1, help="subset simulation: conditional probability per level")
     ap.add_argument("--subset-max-runs", type=int, default=20_000, help="subset simulation: run budget")
+    ap.add_argument("--runs-per-stage", type=int, default=500, help="latent-ce: runs per adaptive stage")
+    ap.add_argument("--batch", type=int, default=500, help="latent-ce: runs per final batch")
+    ap.add_argument("--shrinkage", type=float, default=1.0, help="latent-ce: James-Stein factor c of the blocks")
+    ap.add_argument("--smoothing", type=float, default=0.7, help="latent-ce: smoothing alpha of the mean")
+    ap.add_argument("--components", type=int, default=1, help="latent-ce: Gaussian components of the proposal")
+    ap.add_argument("--reuse", action="store_true", help="latent-ce: fit each update on every adaptive stage's runs")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     print(f"load average at start: {os.getloadavg()}")
@@ -574,6 +656,12 @@ def main() -> None:
     if a.method == "subset":
         print("3. subset simulation")
         subset(a.out, tr, a.repeats, a.workers, a.runs_per_level, a.p0, a.subset_max_runs)
+        print(f"load average at the end: {os.getloadavg()}")
+        return
+    if a.method == "latent-ce":
+        print("3. cross-entropy with a Gaussian mean shift in the latent space")
+        latent(a.out, tr, a.repeats, a.workers, a.runs_per_stage, a.batch, a.shrinkage, a.smoothing, a.components,
+               a.reuse, a.max_runs)
         print(f"load average at the end: {os.getloadavg()}")
         return
     print("3. cross-entropy method")

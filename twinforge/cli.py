@@ -157,10 +157,18 @@ def _parser() -> argparse.ArgumentParser:
     ca.add_argument("--weather-family", default="impulse", choices=["daily", "impulse"],
                     help="with --weather: a mixture over the peak hour of shifts along the anomaly's impulse "
                     "response (impulse, default) or one anomaly shift per day (daily)")
-    ca.add_argument("--method", default="ce", choices=["ce", "subset"],
+    ca.add_argument("--method", default="ce", choices=["ce", "subset", "latent-ce"],
                     help="ce: the cross-entropy method (default); subset: subset simulation (conditional levels "
                     "of Markov chains in the runs' standard normal inputs; runs in this process, no stage "
-                    "datasets; OUT/subset.json records the levels and the estimate)")
+                    "datasets; OUT/subset.json records the levels and the estimate); latent-ce: cross-entropy "
+                    "importance sampling with a Gaussian mean shift of the runs' standard normal inputs (runs "
+                    "in this process, no stage datasets; OUT/latent-ce.json records the stages and the estimate)")
+    ca.add_argument("--shrinkage", type=float, default=1.0,
+                    help="with --method latent-ce: James-Stein factor of the shift's blocks, in [0, 10] (default 1; "
+                    "0: the plain weighted elite mean)")
+    ca.add_argument("--components", type=int, default=1,
+                    help="with --method latent-ce: Gaussian components of the proposal, in [1, 10] (default 1: a "
+                    "mean shift; more: a mixture fitted by weighted EM, for outcomes reached in several ways)")
     ca.add_argument("--p0", type=float, default=0.1,
                     help="with --method subset: conditional probability of each level, in (0, 0.5] (default 0.1)")
     ca.add_argument("--runs-per-level", type=int, default=500,
@@ -479,6 +487,8 @@ def _adapt(args: argparse.Namespace) -> int:
         return _fail(f"--above must be a finite number, got {args.above}", 2)
     if args.method == "subset":
         return _adapt_subset(args)
+    if args.method == "latent-ce":
+        return _adapt_latent(args)
     if not 0.0 < args.target_cov < 1.0:
         return _fail(f"--target-cov must be within (0, 1), got {args.target_cov}", 2)
     batch = args.runs_per_stage if args.batch is None else args.batch
@@ -568,6 +578,57 @@ def _adapt_subset(args: argparse.Namespace) -> int:
         return _fail(str(e), 1)
     args.out.mkdir(parents=True, exist_ok=True)
     write_summary(result, args.out / "subset.json")
+    print(result.text().replace("P(Y >", f"P({args.stat} {args.column} >", 1))
+    for note in result.notes:
+        print(f"twinforge: warning: {note}", file=sys.stderr)
+    return 0
+
+
+def _adapt_latent(args: argparse.Namespace) -> int:
+    from twinforge.campaign.analysis import twin_channels
+    from twinforge.campaign.campaign import load_campaign
+    from twinforge.campaign.latent import latent_cross_entropy, plan_simulator, write_summary
+    from twinforge.campaign.spec import SpecError
+
+    if not 0.0 < args.target_cov < 1.0:
+        return _fail(f"--target-cov must be within (0, 1), got {args.target_cov}", 2)
+    batch = args.runs_per_stage if args.batch is None else args.batch
+    if args.runs_per_stage < 50 or batch < 50:
+        return _fail(f"--runs-per-stage and --batch must be >= 50, got {args.runs_per_stage} and {batch}", 2)
+    if args.max_runs < args.runs_per_stage + batch:
+        return _fail(f"--max-runs must allow a stage and a batch (>= {args.runs_per_stage + batch}), got {args.max_runs}", 2)
+    if not 0.0 <= args.shrinkage <= 10.0:
+        return _fail(f"--shrinkage must be within [0, 10], got {args.shrinkage}", 2)
+    if not 1 <= args.components <= 10:
+        return _fail(f"--components must be within [1, 10], got {args.components}", 2)
+    if args.weather or args.scheduler is not None or args.workers != 1 or args.resume:
+        return _fail("--weather, --scheduler, --workers and --resume apply to --method ce only "
+                     "(latent-ce always samples the weather's draws and runs in this process)", 2)
+    try:
+        campaign = load_campaign(args.spec, seed=args.seed)
+    except SpecError as e:
+        return _fail(str(e), 2)
+    numeric = twin_channels(campaign)
+    if args.column not in numeric:
+        return _fail(f"--column {args.column!r} is not a numeric channel of the {campaign.twin} twin; "
+                     f"known: {', '.join(sorted(numeric))}", 2)
+    if args.out.exists() and any(args.out.iterdir()):
+        return _fail(f"{args.out} exists and is not empty: give another --out", 2)
+    seed = campaign.scenario.seed if campaign.scenario.seed is not None else 0
+    try:
+        result = latent_cross_entropy(
+            campaign, plan_simulator(args.column, args.stat), args.above, seed=seed,
+            runs_per_stage=args.runs_per_stage, batch=batch, shrinkage=args.shrinkage, components=args.components,
+            target_cov=args.target_cov,
+            max_runs=args.max_runs,
+            on_stage=lambda st: print(f"stage {st.index}: {st.runs} runs, level {st.level:.4g}", file=sys.stderr),
+        )
+    except ValueError as e:
+        return _fail(str(e).splitlines()[0], 2)
+    except (OSError, RuntimeError) as e:
+        return _fail(str(e), 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_summary(result, args.out / "latent-ce.json")
     print(result.text().replace("P(Y >", f"P({args.stat} {args.column} >", 1))
     for note in result.notes:
         print(f"twinforge: warning: {note}", file=sys.stderr)

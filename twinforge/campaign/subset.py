@@ -15,24 +15,13 @@ on until the level's quantile reaches :math:`u`; then
 :math:`\\hat p = p_0^{m-1}\\, \\#\\{Y > u\\} / N` on the last level.
 
 **The latent space.** Every random input of a run is a vector :math:`\\mathbf u` of
-independent standard normals (:class:`LatentSpace`): the synthetic weather generator's 73
-normals per day (``WeatherTilt.normals``: the generator uses them in place of its own
-draws), and for each event type one normal for the Poisson count of onsets in the window,
-:math:`K` slots of (onset, duration, severity) normals mapped through the natural laws'
-quantile functions (:math:`F^{-1}(\\Phi(u))`, the models' own inverse-CDF samplers), and
-the same for the events in progress when the window opens (one normal for their count,
-then per slot its age, total duration and severity: the age :math:`a` by inversion of the
-cumulative of :math:`\\lambda(t_0 - a) P(D > a)`, tabulated on :data:`AGE_GRID` points, the
-duration from the lognormal law given :math:`D > a`). :math:`K` is the count's
-:math:`1 - 10^{-9}` quantile: a count beyond it is truncated to :math:`K`, an event of
-probability below :math:`10^{-9}` per type and kind (:attr:`LatentSpace.truncation` bounds
-the bias it can cause). Every mark is a continuous function of its normals, so a small
-move of a chain is a small change of its run. Whatever randomness is left outside :math:`\\mathbf u` (the twin's own noise,
-``[parameters]`` laws, diversity, the weather past the latent days) comes from each run's
-own stream, redrawn at every proposal: an independence proposal for those components,
-which leaves the chains reversible with respect to the natural law (the product of a
-reversible kernel on :math:`\\mathbf u` and the natural law on the rest is reversible for
-the product law), efficient only if the outcome depends on them weakly.
+independent standard normals (:class:`~twinforge.campaign.latent.LatentSpace`, described in
+:mod:`twinforge.campaign.latent`): the weather's own normals and the event marks. Whatever
+randomness is left outside :math:`\\mathbf u` (the twin's own noise, ``[parameters]`` laws,
+diversity) comes from each run's own stream, redrawn at every proposal: an independence
+proposal for those components, which leaves the chains reversible with respect to the
+natural law (the product of a reversible kernel on :math:`\\mathbf u` and the natural law on
+the rest is reversible for the product law), efficient only if the outcome depends on them weakly.
 
 **Conditional sampling.** The chains use the preconditioned Crank-Nicolson proposal of
 the adaptive conditional sampling algorithm (Papaioannou, Betz, Zwirglmaier & Straub 2015,
@@ -86,32 +75,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
-from twinforge.campaign.campaign import _MAX_DURATION_H, CampaignSpec, plan_run
-from twinforge.core.registry import EVENTS
+from twinforge.campaign.campaign import CampaignSpec
+from twinforge.campaign.latent import AGE_GRID, TRUNCATION, LatentSpace, plan_simulator
 from twinforge.core.rng import RngStreams
-from twinforge.events.base import ScheduledEvent
-from twinforge.events.natural import NaturalModel, make_events
-from twinforge.processes.weather import WeatherTilt
 
 __all__ = [
-    "LatentSpace", "SubsetLevel", "SubsetResult", "batch_seed", "plan_simulator", "subset_sampling",
-    "subset_simulation", "write_summary",
+    "AGE_GRID", "LatentSpace", "SubsetLevel", "SubsetResult", "TRUNCATION", "batch_seed", "plan_simulator",
+    "subset_sampling", "subset_simulation", "write_summary",
 ]
 
-#: Probability of the event counts cut at their slots' number K (per type and kind).
-TRUNCATION = 1e-9
 #: Acceptance rate the conditional sampler's spread is adapted to (Papaioannou et al. 2015).
 TARGET_ACCEPTANCE = 0.44
 #: Initial scale factor of the conditional sampler's spread.
 LAMBDA_START = 0.6
 #: Fewer runs above the threshold on the last level than this gives a note.
 FEW_HITS = 10
-_WEATHER_DRAWS = 73
-#: Points of the tabulated cumulative law of the age of an event in progress.
-AGE_GRID = 8193
 
 
 # --------------------------------------------------------------------------- the estimator
@@ -371,163 +351,6 @@ def subset_sampling(
                         tuple(notes), dimension)
 
 
-# --------------------------------------------------------------------------- the latent space of a campaign
-
-
-class _Given:
-    """A stand-in for a generator that serves one given array to one ``random`` or ``standard_normal`` call."""
-
-    def __init__(self, values: np.ndarray, kind: str) -> None:
-        self.values, self.kind = values, kind
-
-    def _take(self, kind: str, n: int) -> np.ndarray:
-        if kind != self.kind or n != self.values.size:
-            raise ValueError("a natural sampler asked for other draws than its quantile-function path "
-                             "(onsets far from the season's peak are drawn by rejection): subset simulation "
-                             "cannot map this event model to standard normals")
-        return self.values
-
-    def random(self, n: int) -> np.ndarray:
-        return self._take("random", n)
-
-    def standard_normal(self, n: int) -> np.ndarray:
-        return self._take("standard_normal", n)
-
-
-def _slots(mean: float) -> int:
-    """Slots of a Poisson count of ``mean``: its ``1 - TRUNCATION`` quantile (0 for a zero mean)."""
-    return int(stats.poisson.isf(TRUNCATION, mean)) if mean > 0 else 0
-
-
-def _count(u: float, mean: float, slots: int) -> int:
-    """Poisson(``mean``) count of the normal ``u`` by inversion, cut at ``slots``."""
-    if slots == 0:
-        return 0
-    return min(int(stats.poisson.isf(special.ndtr(-u), mean)), slots)
-
-
-class LatentSpace:
-    """Every random input of a campaign's run as a vector of independent standard normals.
-
-    Layout: the weather generator's 73 normals per day for ``weather_days`` days (0 if the
-    twin has no per-run synthetic weather), then per event type (sorted by name): the count
-    of onsets in the window, ``slots`` x (onset, duration, severity), then the count of
-    events in progress at the start and ``slots_in_progress`` x (age, total duration,
-    severity). See the module docstring.
-    """
-
-    def __init__(self, campaign: CampaignSpec) -> None:
-        from twinforge.campaign.adaptive import check_weather_adaptable, weather_days
-
-        s = campaign.scenario
-        self.campaign = campaign
-        try:
-            check_weather_adaptable(campaign)
-            # one day more than the window's blocks: the interpolation may reach the next day's first knot
-            self.weather_days = weather_days(campaign) + 1
-        except ValueError:
-            self.weather_days = 0
-        self.types: list[tuple[str, NaturalModel, float, int, float, int]] = []
-        for name in sorted(campaign.events):
-            m = campaign.events[name]
-            lam, lam_c = m.expected_count(s.start, s.days), m.in_progress_count(s.start)
-            self.types.append((name, m, lam, _slots(lam), lam_c, _slots(lam_c)))
-        self._ages: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    @property
-    def dimension(self) -> int:
-        return self.weather_days * _WEATHER_DRAWS + sum(1 + 3 * k + (1 + 3 * kc if kc else 0)
-                                                         for _, _, _, k, _, kc in self.types)
-
-    @property
-    def truncation(self) -> float:
-        """Upper bound of the natural probability that some count exceeds its slots (the bias bound)."""
-        return float(sum(stats.poisson.sf(k, lam) + (stats.poisson.sf(kc, lam_c) if lam_c > 0 else 0.0)
-                         for _, _, lam, k, lam_c, kc in self.types))
-
-    def weather(self, u: np.ndarray) -> WeatherTilt | None:
-        """The weather's given normals of the latent vector ``u`` (None without weather)."""
-        k = self.weather_days * _WEATHER_DRAWS
-        return WeatherTilt(normals=tuple(float(x) for x in u[:k])) if k else None
-
-    def events(self, u: np.ndarray) -> list[dict[str, Any]]:
-        """The event marks of the latent vector ``u`` (natural law; ``sample_events``'s dicts), by onset."""
-        s = self.campaign.scenario
-        pos = self.weather_days * _WEATHER_DRAWS
-        out: list[dict[str, Any]] = []
-        for _name, m, lam, k, lam_c, kc in self.types:
-            n = _count(float(u[pos]), lam, k)
-            slot = u[pos + 1 : pos + 1 + 3 * k].reshape(k, 3)[:n]
-            pos += 1 + 3 * k
-            if n:
-                t = m.sample_onsets(n, s.start, s.days, _Given(special.ndtr(slot[:, 0]), "random"))
-                d = m.sample_durations(n, _Given(slot[:, 1].copy(), "standard_normal"))
-                sev = m.sample_severities(n, _Given(special.ndtr(slot[:, 2]), "random"))
-                out.extend(make_events(m.type, s.start, t, d, sev))
-            if kc:
-                nc = _count(float(u[pos]), lam_c, kc)
-                slot_c = u[pos + 1 : pos + 1 + 3 * kc].reshape(kc, 3)[:nc]
-                pos += 1 + 3 * kc
-                if nc:
-                    out.extend(self._in_progress(m, slot_c))
-        return sorted(out, key=lambda e: (e["start"], e["type"]))
-
-    def _in_progress(self, m: NaturalModel, slot: np.ndarray) -> list[dict[str, Any]]:
-        """Events in progress at the start from (age, duration, severity) normals.
-
-        The age :math:`a` [day] has the density :math:`\\propto \\lambda(t_0 - a) P(D > 24a)`
-        on the lookback (inverted on its tabulated cumulative, :data:`AGE_GRID` points, uniform
-        within each), the total duration [h] the lognormal law given :math:`D > 24a`
-        (:math:`D = S^{-1}(\\Phi(v) S(24a))`, scipy's ``isf``): the joint law of
-        :meth:`~twinforge.events.natural.NaturalModel.sample_in_progress`, continuous in the normals.
-        """
-        ages, cum = self._age_table(m)
-        a = np.interp(special.ndtr(slot[:, 0]) * cum[-1], cum, ages)  # [day]
-        dur = stats.lognorm(m.duration_sigma, scale=m.duration_median_h)
-        total = dur.isf(special.ndtr(slot[:, 1]) * dur.sf(24.0 * a))
-        sev = m.sample_severities(len(slot), _Given(special.ndtr(slot[:, 2]), "random"))
-        key = getattr(EVENTS.get(m.type), "in_progress_param", None) if m.type in EVENTS else None
-        start = self.campaign.scenario.start
-        return [
-            {"type": m.type, "start": start, "duration_h": float(d - 24.0 * x), "severity": float(v),
-             "in_progress": True, "elapsed_h": float(24.0 * x), "params": {key: float(24.0 * x)} if key else {}}
-            for x, d, v in zip(a, total, sev)
-        ]
-
-    def _age_table(self, m: NaturalModel) -> tuple[np.ndarray, np.ndarray]:
-        """Ages [day] on the lookback and the unnormalised cumulative of their density at them."""
-        if m.type not in self._ages:
-            start = self.campaign.scenario.start
-            ages = np.linspace(0.0, m.lookback_days(), AGE_GRID)
-            mid = 0.5 * (ages[1:] + ages[:-1])
-            rate = np.asarray(m.intensity(start - pd.to_timedelta(mid, unit="D")), dtype=np.float64)
-            dens = rate * stats.lognorm.sf(24.0 * mid, m.duration_sigma, scale=m.duration_median_h)
-            self._ages[m.type] = (ages, np.concatenate([[0.0], np.cumsum(dens * np.diff(ages))]))
-        return self._ages[m.type]
-
-    def plans(self, u: np.ndarray, seed: int) -> tuple[CampaignSpec, list]:
-        """The natural campaign of ``len(u)`` runs under ``seed`` and its plans, with the
-        events and weather draws of the latent rows ``u`` (everything else from each run's stream)."""
-        data = self.campaign.to_json_dict()
-        data.update(runs=int(u.shape[0]), seed=seed, sampler="natural", proposal={}, counterfactual=False,
-                    classes={}, design=None)
-        stage = CampaignSpec.from_json_dict(data)
-        plans = []
-        for i, row in enumerate(u):
-            plan = plan_run(stage, seed, i)
-            events = tuple(
-                ScheduledEvent(type=e["type"], start=e["start"], duration_h=min(e["duration_h"], _MAX_DURATION_H),
-                               severity=e["severity"], params=e.get("params", {}))
-                for e in self.events(row)
-            )
-            config = plan.config
-            tilt = self.weather(row)
-            if tilt is not None:
-                config = config.model_copy(update={"weather": config.weather.model_copy(update={"tilt": tilt})})
-            plans.append(dataclasses.replace(plan, events=events, config=config, weight=1.0, log_weight=0.0))
-        return stage, plans
-
-
 def batch_seed(seed: int, label: str) -> int:
     """The root seed of the batch ``label`` of a subset simulation of root ``seed`` (63 bits)."""
     from twinforge.campaign.adaptive import derived_seed
@@ -586,33 +409,6 @@ def subset_simulation(
     if space.truncation > 1e-12:
         notes.append(f"event counts cut at their 1 - {TRUNCATION:g} quantile: bias at most {space.truncation:.1g}")
     return dataclasses.replace(res, notes=tuple(notes))
-
-
-def plan_simulator(column: str, stat: str = "max") -> Callable[[CampaignSpec, int, str, list], np.ndarray]:
-    """A simulator of explicit plans in this process: ``stat`` of the samples column ``column`` of each run.
-
-    Runs each plan through its twin (as ``campaign run`` would) without writing a dataset:
-    the runs of a Markov chain are not a campaign of the natural law, so they are not
-    written as one. ``stat`` is one of :data:`~twinforge.campaign.analysis.STATS`.
-    """
-    from twinforge.campaign.analysis import STATS
-    from twinforge.campaign.runner import _start_run
-
-    if stat not in STATS:
-        raise ValueError(f"stat must be one of {', '.join(STATS)}, got {stat!r}")
-    reduce = getattr(np, f"nan{stat}")
-
-    def simulate(stage: CampaignSpec, seed: int, label: str, plans: list) -> np.ndarray:
-        spec = stage.scenario.model_copy(update={"seed": seed})
-        grid = spec.grid()
-        out = []
-        for plan in plans:
-            _twin, _grid, blocks = _start_run(spec, plan, grid)
-            x = np.concatenate([np.asarray(b.samples[column], dtype=np.float64) for b in blocks])
-            out.append(float(reduce(x)))
-        return np.array(out)
-
-    return simulate
 
 
 def write_summary(result: SubsetResult, path: str | Path) -> None:
