@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["main"]
 
@@ -476,28 +476,19 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _adapt(args: argparse.Namespace) -> int:
+    """``campaign adapt``: one method's checks, then the steps every method shares (load the
+    campaign, check the column and the output folder, run, write the summary, print)."""
     import math
 
-    from twinforge.campaign.adaptive import cross_entropy, dataset_simulator, write_summary
-    from twinforge.campaign.analysis import column_outcome, twin_channels
+    from twinforge.campaign.analysis import twin_channels
     from twinforge.campaign.campaign import load_campaign
     from twinforge.campaign.spec import SpecError
 
     if not math.isfinite(args.above):
         return _fail(f"--above must be a finite number, got {args.above}", 2)
-    if args.method == "subset":
-        return _adapt_subset(args)
-    if args.method == "latent-ce":
-        return _adapt_latent(args)
-    if not 0.0 < args.target_cov < 1.0:
-        return _fail(f"--target-cov must be within (0, 1), got {args.target_cov}", 2)
-    batch = args.runs_per_stage if args.batch is None else args.batch
-    if args.runs_per_stage < 50 or batch < 50:
-        return _fail(f"--runs-per-stage and --batch must be >= 50, got {args.runs_per_stage} and {batch}", 2)
-    if args.max_runs < args.runs_per_stage + batch:
-        return _fail(f"--max-runs must allow a stage and a batch (>= {args.runs_per_stage + batch}), got {args.max_runs}", 2)
-    if args.workers < 1:
-        return _fail(f"--workers must be >= 1, got {args.workers}", 2)
+    why = _ADAPT_CHECKS[args.method](args)
+    if why is not None:
+        return _fail(why, 2)
     try:
         campaign = load_campaign(args.spec, seed=args.seed)
     except SpecError as e:
@@ -514,125 +505,118 @@ def _adapt(args: argparse.Namespace) -> int:
         except ValueError as e:
             return _fail(f"--weather: {e}", 2)
     if args.out.exists() and any(args.out.iterdir()) and not args.resume:
-        return _fail(f"{args.out} exists and is not empty: give another --out, or --resume", 2)
+        resume = ", or --resume" if args.method == "ce" else ""
+        return _fail(f"{args.out} exists and is not empty: give another --out{resume}", 2)
     seed = campaign.scenario.seed if campaign.scenario.seed is not None else 0
+    try:
+        result, write_summary, name = _ADAPT_RUNS[args.method](args, campaign, seed)
+    except ValueError as e:
+        return _fail(str(e).splitlines()[0], 2)
+    except (OSError, RuntimeError) as e:
+        return _fail(str(e), 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_summary(result, args.out / name)
+    print(result.text().replace("P(Y >", f"P({args.stat} {args.column} >", 1))
+    for note in result.notes:
+        print(f"twinforge: warning: {note}", file=sys.stderr)
+    return 0
+
+
+def _stage_checks(args: argparse.Namespace) -> str | None:
+    """The checks of the staged methods (ce, latent-ce): target CoV, stage and batch sizes."""
+    if not 0.0 < args.target_cov < 1.0:
+        return f"--target-cov must be within (0, 1), got {args.target_cov}"
+    batch = args.runs_per_stage if args.batch is None else args.batch
+    if args.runs_per_stage < 50 or batch < 50:
+        return f"--runs-per-stage and --batch must be >= 50, got {args.runs_per_stage} and {batch}"
+    if args.max_runs < args.runs_per_stage + batch:
+        return f"--max-runs must allow a stage and a batch (>= {args.runs_per_stage + batch}), got {args.max_runs}"
+    return None
+
+
+def _ce_checks(args: argparse.Namespace) -> str | None:
+    why = _stage_checks(args)
+    if why is None and args.workers < 1:
+        why = f"--workers must be >= 1, got {args.workers}"
+    return why
+
+
+def _subset_checks(args: argparse.Namespace) -> str | None:
+    if not 0.0 < args.p0 <= 0.5:
+        return f"--p0 must be within (0, 0.5], got {args.p0}"
+    chains = args.runs_per_level * args.p0
+    if args.runs_per_level < 10 or abs(chains - round(chains)) > 1e-9 or args.runs_per_level % max(round(chains), 1):
+        return (f"--runs-per-level must be >= 10 and a multiple of 1/p0 = {1 / args.p0:g}, "
+                f"got {args.runs_per_level}")
+    if args.max_runs < args.runs_per_level:
+        return f"--max-runs must allow one level (>= {args.runs_per_level}), got {args.max_runs}"
+    if args.weather or args.batch is not None or args.scheduler is not None or args.workers != 1 or args.resume:
+        return ("--weather, --batch, --scheduler, --workers and --resume apply to --method ce only "
+                "(subset simulation always samples the weather's draws and runs in this process)")
+    return None
+
+
+def _latent_checks(args: argparse.Namespace) -> str | None:
+    why = _stage_checks(args)
+    if why is not None:
+        return why
+    if not 0.0 <= args.shrinkage <= 10.0:
+        return f"--shrinkage must be within [0, 10], got {args.shrinkage}"
+    if not 1 <= args.components <= 10:
+        return f"--components must be within [1, 10], got {args.components}"
+    if args.weather or args.scheduler is not None or args.workers != 1 or args.resume:
+        return ("--weather, --scheduler, --workers and --resume apply to --method ce only "
+                "(latent-ce always samples the weather's draws and runs in this process)")
+    return None
+
+
+def _stage_line(st: Any) -> None:
+    print(f"stage {st.index}: {st.runs} runs, level {st.level:.4g}", file=sys.stderr)
+
+
+def _run_ce(args: argparse.Namespace, campaign: Any, seed: int) -> tuple[Any, Any, str]:
+    from twinforge.campaign.adaptive import cross_entropy, dataset_simulator, write_summary
+    from twinforge.campaign.analysis import column_outcome
+
     args.out.mkdir(parents=True, exist_ok=True)
     sim = dataset_simulator(args.out, column_outcome(args.column, args.stat), workers=args.workers,
                             scheduler=args.scheduler)
-    try:
-        result = cross_entropy(
-            campaign, sim, args.above, seed=seed, runs_per_stage=args.runs_per_stage, batch=batch,
-            target_cov=args.target_cov, max_runs=args.max_runs, adapt_weather=args.weather,
-            weather_family=args.weather_family, estimator=args.estimator,
-            on_stage=lambda st: print(f"stage {st.index}: {st.runs} runs, level {st.level:.4g}", file=sys.stderr),
-        )
-    except ValueError as e:
-        return _fail(str(e).splitlines()[0], 2)
-    except (OSError, RuntimeError) as e:
-        return _fail(str(e), 1)
-    write_summary(result, args.out / "adaptive.json")
-    print(result.text().replace("P(Y >", f"P({args.stat} {args.column} >", 1))
-    for note in result.notes:
-        print(f"twinforge: warning: {note}", file=sys.stderr)
-    return 0
+    result = cross_entropy(
+        campaign, sim, args.above, seed=seed, runs_per_stage=args.runs_per_stage,
+        batch=args.runs_per_stage if args.batch is None else args.batch,
+        target_cov=args.target_cov, max_runs=args.max_runs, adapt_weather=args.weather,
+        weather_family=args.weather_family, estimator=args.estimator, on_stage=_stage_line,
+    )
+    return result, write_summary, "adaptive.json"
 
 
-def _adapt_subset(args: argparse.Namespace) -> int:
-    from twinforge.campaign.analysis import twin_channels
-    from twinforge.campaign.campaign import load_campaign
-    from twinforge.campaign.spec import SpecError
-    from twinforge.campaign.subset import plan_simulator, subset_simulation, write_summary
+def _run_subset(args: argparse.Namespace, campaign: Any, seed: int) -> tuple[Any, Any, str]:
+    from twinforge.campaign.latent import plan_simulator
+    from twinforge.campaign.subset import subset_simulation, write_summary
 
-    if not 0.0 < args.p0 <= 0.5:
-        return _fail(f"--p0 must be within (0, 0.5], got {args.p0}", 2)
-    chains = args.runs_per_level * args.p0
-    if args.runs_per_level < 10 or abs(chains - round(chains)) > 1e-9 or args.runs_per_level % max(round(chains), 1):
-        return _fail(f"--runs-per-level must be >= 10 and a multiple of 1/p0 = {1 / args.p0:g}, "
-                     f"got {args.runs_per_level}", 2)
-    if args.max_runs < args.runs_per_level:
-        return _fail(f"--max-runs must allow one level (>= {args.runs_per_level}), got {args.max_runs}", 2)
-    if args.weather or args.batch is not None or args.scheduler is not None or args.workers != 1 or args.resume:
-        return _fail("--weather, --batch, --scheduler, --workers and --resume apply to --method ce only "
-                     "(subset simulation always samples the weather's draws and runs in this process)", 2)
-    try:
-        campaign = load_campaign(args.spec, seed=args.seed)
-    except SpecError as e:
-        return _fail(str(e), 2)
-    numeric = twin_channels(campaign)
-    if args.column not in numeric:
-        return _fail(f"--column {args.column!r} is not a numeric channel of the {campaign.twin} twin; "
-                     f"known: {', '.join(sorted(numeric))}", 2)
-    if args.out.exists() and any(args.out.iterdir()):
-        return _fail(f"{args.out} exists and is not empty: give another --out", 2)
-    seed = campaign.scenario.seed if campaign.scenario.seed is not None else 0
-    try:
-        result = subset_simulation(
-            campaign, plan_simulator(args.column, args.stat), args.above, seed=seed,
-            runs_per_level=args.runs_per_level, p0=args.p0, max_runs=args.max_runs,
-            on_level=lambda lv: print(f"level {lv.index}: {lv.runs} runs, threshold {lv.threshold:.4g}, "
-                                      f"P {lv.probability:.3g}", file=sys.stderr),
-        )
-    except ValueError as e:
-        return _fail(str(e).splitlines()[0], 2)
-    except (OSError, RuntimeError) as e:
-        return _fail(str(e), 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_summary(result, args.out / "subset.json")
-    print(result.text().replace("P(Y >", f"P({args.stat} {args.column} >", 1))
-    for note in result.notes:
-        print(f"twinforge: warning: {note}", file=sys.stderr)
-    return 0
+    result = subset_simulation(
+        campaign, plan_simulator(args.column, args.stat), args.above, seed=seed,
+        runs_per_level=args.runs_per_level, p0=args.p0, max_runs=args.max_runs,
+        on_level=lambda lv: print(f"level {lv.index}: {lv.runs} runs, threshold {lv.threshold:.4g}, "
+                                  f"P {lv.probability:.3g}", file=sys.stderr),
+    )
+    return result, write_summary, "subset.json"
 
 
-def _adapt_latent(args: argparse.Namespace) -> int:
-    from twinforge.campaign.analysis import twin_channels
-    from twinforge.campaign.campaign import load_campaign
+def _run_latent(args: argparse.Namespace, campaign: Any, seed: int) -> tuple[Any, Any, str]:
     from twinforge.campaign.latent import latent_cross_entropy, plan_simulator, write_summary
-    from twinforge.campaign.spec import SpecError
 
-    if not 0.0 < args.target_cov < 1.0:
-        return _fail(f"--target-cov must be within (0, 1), got {args.target_cov}", 2)
-    batch = args.runs_per_stage if args.batch is None else args.batch
-    if args.runs_per_stage < 50 or batch < 50:
-        return _fail(f"--runs-per-stage and --batch must be >= 50, got {args.runs_per_stage} and {batch}", 2)
-    if args.max_runs < args.runs_per_stage + batch:
-        return _fail(f"--max-runs must allow a stage and a batch (>= {args.runs_per_stage + batch}), got {args.max_runs}", 2)
-    if not 0.0 <= args.shrinkage <= 10.0:
-        return _fail(f"--shrinkage must be within [0, 10], got {args.shrinkage}", 2)
-    if not 1 <= args.components <= 10:
-        return _fail(f"--components must be within [1, 10], got {args.components}", 2)
-    if args.weather or args.scheduler is not None or args.workers != 1 or args.resume:
-        return _fail("--weather, --scheduler, --workers and --resume apply to --method ce only "
-                     "(latent-ce always samples the weather's draws and runs in this process)", 2)
-    try:
-        campaign = load_campaign(args.spec, seed=args.seed)
-    except SpecError as e:
-        return _fail(str(e), 2)
-    numeric = twin_channels(campaign)
-    if args.column not in numeric:
-        return _fail(f"--column {args.column!r} is not a numeric channel of the {campaign.twin} twin; "
-                     f"known: {', '.join(sorted(numeric))}", 2)
-    if args.out.exists() and any(args.out.iterdir()):
-        return _fail(f"{args.out} exists and is not empty: give another --out", 2)
-    seed = campaign.scenario.seed if campaign.scenario.seed is not None else 0
-    try:
-        result = latent_cross_entropy(
-            campaign, plan_simulator(args.column, args.stat), args.above, seed=seed,
-            runs_per_stage=args.runs_per_stage, batch=batch, shrinkage=args.shrinkage, components=args.components,
-            target_cov=args.target_cov,
-            max_runs=args.max_runs,
-            on_stage=lambda st: print(f"stage {st.index}: {st.runs} runs, level {st.level:.4g}", file=sys.stderr),
-        )
-    except ValueError as e:
-        return _fail(str(e).splitlines()[0], 2)
-    except (OSError, RuntimeError) as e:
-        return _fail(str(e), 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_summary(result, args.out / "latent-ce.json")
-    print(result.text().replace("P(Y >", f"P({args.stat} {args.column} >", 1))
-    for note in result.notes:
-        print(f"twinforge: warning: {note}", file=sys.stderr)
-    return 0
+    result = latent_cross_entropy(
+        campaign, plan_simulator(args.column, args.stat), args.above, seed=seed,
+        runs_per_stage=args.runs_per_stage, batch=args.runs_per_stage if args.batch is None else args.batch,
+        shrinkage=args.shrinkage, components=args.components, target_cov=args.target_cov,
+        max_runs=args.max_runs, on_stage=_stage_line,
+    )
+    return result, write_summary, "latent-ce.json"
+
+
+_ADAPT_CHECKS = {"ce": _ce_checks, "subset": _subset_checks, "latent-ce": _latent_checks}
+_ADAPT_RUNS = {"ce": _run_ce, "subset": _run_subset, "latent-ce": _run_latent}
 
 
 def _estimate(args: argparse.Namespace) -> int:
