@@ -315,25 +315,35 @@ def _gain(p: float, runs: float, cov: float) -> float:
     return (1 - p) / (p * cov**2) / runs
 
 
-def adaptive(out: Path, tr: dict, repeats: int, workers: int, max_runs: int, families=None) -> None:
-    p = tr["p"]
-    print(f"   truth: p = {p:.4g} +/- {tr['std_error']:.2g} (95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g})")
-    t0 = time.perf_counter()
-    families = FAMILIES if families is None else tuple(families)
-    jobs = [(1, max_runs, False, "daily")] + [
-        (s, max_runs, True, fam) for s in range(1, max(repeats, 1) + 1) for fam in families]
-    log = out / f"adaptive_runs-{max_runs}.jsonl"  # each campaign as it finishes (kept across restarts)
+def _print_truth(tr: dict) -> None:
+    print(f"   truth: p = {tr['p']:.4g} +/- {tr['std_error']:.2g} (95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g})")
+
+
+def _logged_campaigns(log: Path, jobs: list[tuple], key, one, workers: int) -> dict:
+    """Each job's result, by its job tuple: the ones LOG holds (one JSON line per campaign, kept
+    across restarts), then the rest run by ``one`` in a pool and appended as they finish."""
     have = {}
     if log.exists():
         for line in log.read_text().splitlines():
             r = json.loads(line)
-            have[(r["seed"], r["max_runs"], r["weather"], r["family"])] = r
+            have[key(r)] = r
     todo = [j for j in jobs if j not in have]
     with get_context("forkserver").Pool(workers) as pool, log.open("a") as f:
-        for r in pool.imap_unordered(_one_ce, todo, chunksize=1):
+        for r in pool.imap_unordered(one, todo, chunksize=1):
             f.write(json.dumps(r) + "\n")
             f.flush()
-            have[(r["seed"], r["max_runs"], r["weather"], r["family"])] = r
+            have[key(r)] = r
+    return have
+
+
+def adaptive(out: Path, tr: dict, repeats: int, workers: int, max_runs: int, families=None) -> None:
+    _print_truth(tr)
+    t0 = time.perf_counter()
+    families = FAMILIES if families is None else tuple(families)
+    jobs = [(1, max_runs, False, "daily")] + [
+        (s, max_runs, True, fam) for s in range(1, max(repeats, 1) + 1) for fam in families]
+    have = _logged_campaigns(out / f"adaptive_runs-{max_runs}.jsonl", jobs,
+                             lambda r: (r["seed"], r["max_runs"], r["weather"], r["family"]), _one_ce, workers)
     seconds = time.perf_counter() - t0
     for fam in families:
         print(f"   -- weather tilt family {fam!r} ({FAMILY_TEXT[fam]})")
@@ -430,21 +440,11 @@ def _one_subset(args: tuple) -> dict:
 def subset(out: Path, tr: dict, repeats: int, workers: int, n: int, p0: float, max_runs: int) -> None:
     """REPEATS independent subset simulations (seeds 1..REPEATS) against the truth."""
     p = tr["p"]
-    print(f"   truth: p = {p:.4g} +/- {tr['std_error']:.2g} (95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g})")
+    _print_truth(tr)
     t0 = time.perf_counter()
     jobs = [(s, n, p0, max_runs) for s in range(1, max(repeats, 1) + 1)]
-    log = out / "subset_runs.jsonl"  # each campaign as it finishes (kept across restarts)
-    have = {}
-    if log.exists():
-        for line in log.read_text().splitlines():
-            r = json.loads(line)
-            have[(r["seed"], r["runs_per_level"], r["p0"], r["max_runs"])] = r
-    todo = [j for j in jobs if j not in have]
-    with get_context("forkserver").Pool(workers) as pool, log.open("a") as f:
-        for r in pool.imap_unordered(_one_subset, todo, chunksize=1):
-            f.write(json.dumps(r) + "\n")
-            f.flush()
-            have[(r["seed"], r["runs_per_level"], r["p0"], r["max_runs"])] = r
+    have = _logged_campaigns(out / "subset_runs.jsonl", jobs,
+                             lambda r: (r["seed"], r["runs_per_level"], r["p0"], r["max_runs"]), _one_subset, workers)
     seconds = time.perf_counter() - t0
     reps = [have[j] for j in jobs]
     first = reps[0]
@@ -497,23 +497,12 @@ def latent(out: Path, tr: dict, repeats: int, workers: int, n: int, batch: int, 
            components: int, reuse: bool, max_runs: int) -> None:
     """REPEATS independent latent cross-entropy campaigns (seeds 1..REPEATS) against the truth."""
     p = tr["p"]
-    print(f"   truth: p = {p:.4g} +/- {tr['std_error']:.2g} (95 % CI {tr['ci_low']:.4g} .. {tr['ci_high']:.4g})")
+    _print_truth(tr)
     t0 = time.perf_counter()
     jobs = [(s, n, batch, shrinkage, smoothing, components, reuse, max_runs) for s in range(1, max(repeats, 1) + 1)]
-    log = out / "latent_runs.jsonl"  # each campaign as it finishes (kept across restarts)
-    key = lambda r: (r["seed"], r["runs_per_stage"], r["batch"], r["shrinkage"], r["smoothing"], r["components"],  # noqa: E731
-                     r["reuse"], r["max_runs"])
-    have = {}
-    if log.exists():
-        for line in log.read_text().splitlines():
-            r = json.loads(line)
-            have[key(r)] = r
-    todo = [j for j in jobs if j not in have]
-    with get_context("forkserver").Pool(workers) as pool, log.open("a") as f:
-        for r in pool.imap_unordered(_one_latent, todo, chunksize=1):
-            f.write(json.dumps(r) + "\n")
-            f.flush()
-            have[key(r)] = r
+    have = _logged_campaigns(out / "latent_runs.jsonl", jobs,
+                             lambda r: (r["seed"], r["runs_per_stage"], r["batch"], r["shrinkage"], r["smoothing"],
+                                        r["components"], r["reuse"], r["max_runs"]), _one_latent, workers)
     seconds = time.perf_counter() - t0
     reps = [have[j] for j in jobs]
     print(f"   seed 1 ({n} runs per stage, final batches of {batch}, shrinkage {shrinkage:g}, smoothing {smoothing:g}, "

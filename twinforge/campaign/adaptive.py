@@ -93,6 +93,11 @@ they share one proposal. Its variance is the stratified one, each stage a stratu
 Au & Beck 2001) estimates the same probability as a product of conditional levels, with
 Markov chains over every random input of a run as standard normals (the weather's draws
 and the event marks); same :data:`Simulator` signature and seed policy, no weights.
+In that same latent space (:class:`twinforge.campaign.latent.LatentSpace`),
+:func:`twinforge.campaign.latent.latent_cross_entropy` is the textbook cross-entropy method
+with a Gaussian mean shift (or mixture) of every input: near-optimal when the outcome is
+close to a half-space of the inputs, weaker than the families above when it is reached in
+several ways (docs/campaigns.md has both measured on the same outcome).
 """
 
 from __future__ import annotations
