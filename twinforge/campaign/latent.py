@@ -276,6 +276,43 @@ class LatentSpace:
             self._ages[m.type] = (ages, np.concatenate([[0.0], np.cumsum(dens * np.diff(ages))]))
         return self._ages[m.type]
 
+    @classmethod
+    def of_estimator(cls, campaign: CampaignSpec, method: str) -> LatentSpace:
+        """The latent space of ``campaign`` for the estimator ``method`` (its name in errors).
+
+        Raises
+        ------
+        ValueError
+            A campaign of counterfactual pairs, or one without any event model or per-run
+            synthetic weather (nothing to sample).
+        """
+        if campaign.counterfactual:
+            raise ValueError(f"counterfactual: {method} estimates one outcome per run; use a campaign without pairs")
+        space = cls(campaign)
+        if space.dimension == 0:
+            raise ValueError("events: the campaign has no event model and no per-run synthetic weather to sample")
+        return space
+
+    def outcome(self, simulate: Callable[[CampaignSpec, int, str, list], np.ndarray], seed: int,
+                stream: str) -> Callable[[np.ndarray, str], np.ndarray]:
+        """``outcome(U, label)`` -> the simulated outcome of each latent row of ``U``: the batch
+        ``label`` runs under :func:`~twinforge.campaign.adaptive.derived_seed`
+        ``(seed, "<stream>/batch/<label>")``."""
+        from twinforge.campaign.adaptive import derived_seed
+
+        def outcome(u: np.ndarray, label: str) -> np.ndarray:
+            s = derived_seed(seed, f"{stream}/batch/{label}")
+            stage, plans = self.plans(u, s)
+            return np.asarray(simulate(stage, s, label, plans), dtype=np.float64)
+
+        return outcome
+
+    def with_notes(self, notes: tuple[str, ...]) -> tuple[str, ...]:
+        """``notes`` and, when the event counts' truncation can matter, a note of its bias bound."""
+        if self.truncation > 1e-12:
+            return (*notes, f"event counts cut at their 1 - {TRUNCATION:g} quantile: bias at most {self.truncation:.1g}")
+        return tuple(notes)
+
     def plans(self, u: np.ndarray, seed: int) -> tuple[CampaignSpec, list]:
         """The natural campaign of ``len(u)`` runs under ``seed`` and its plans, with the
         events and weather draws of the latent rows ``u`` (everything else from each run's stream)."""
@@ -745,31 +782,17 @@ def latent_cross_entropy(
     level, on_stage
         As for :func:`latent_ce_sampling`; the shrinkage's blocks are :attr:`LatentSpace.groups`.
     """
-    from twinforge.campaign.adaptive import derived_seed
-
-    if campaign.counterfactual:
-        raise ValueError("counterfactual: latent cross-entropy estimates one outcome per run; use a campaign without pairs")
-    space = LatentSpace(campaign)
-    if space.dimension == 0:
-        raise ValueError("events: the campaign has no event model and no per-run synthetic weather to sample")
-
-    def outcome(u: np.ndarray, label: str) -> np.ndarray:
-        s = derived_seed(seed, f"latent-ce/batch/{label}")
-        stage, plans = space.plans(u, s)
-        return np.asarray(simulate(stage, s, label, plans), dtype=np.float64)
-
-    res = latent_ce_sampling(outcome, space.dimension, threshold, RngStreams(seed).generator("latent-ce/latent"),
+    space = LatentSpace.of_estimator(campaign, "latent cross-entropy")
+    res = latent_ce_sampling(space.outcome(simulate, seed, "latent-ce"), space.dimension, threshold, RngStreams(seed).generator("latent-ce/latent"),
                              runs_per_stage=runs_per_stage, batch=batch, elite_share=elite_share, smoothing=smoothing,
                              shrinkage=shrinkage, groups=space.groups, components=components, reuse=reuse,
                              target_cov=target_cov, max_runs=max_runs, max_stages=max_stages,
                              level=level, on_stage=on_stage)
-    notes = list(res.notes)
-    if space.truncation > 1e-12:
-        notes.append(f"event counts cut at their 1 - {TRUNCATION:g} quantile: bias at most {space.truncation:.1g}")
-    return dataclasses.replace(res, notes=tuple(notes), labels=space.labels)
+    return dataclasses.replace(res, notes=space.with_notes(res.notes), labels=space.labels)
 
 
-def write_summary(result: LatentCEResult, path: str | Path) -> None:
-    """Write :meth:`LatentCEResult.to_json` to ``path`` (strict JSON)."""
+def write_summary(result: Any, path: str | Path) -> None:
+    """Write ``result.to_json()`` (a :class:`LatentCEResult` or a subset simulation's
+    :class:`~twinforge.campaign.subset.SubsetResult`) to ``path`` (strict JSON)."""
     Path(path).write_text(json.dumps(result.to_json(), indent=1, sort_keys=True, allow_nan=False) + "\n",
                           encoding="utf-8")

@@ -67,18 +67,16 @@ References: Au & Beck (2001); Papaioannou et al. (2015); Zuev, Beck, Au & Katafy
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from twinforge.campaign.campaign import CampaignSpec
-from twinforge.campaign.latent import AGE_GRID, TRUNCATION, LatentSpace, plan_simulator
+from twinforge.campaign.latent import AGE_GRID, TRUNCATION, LatentSpace, plan_simulator, write_summary
 from twinforge.core.rng import RngStreams
 
 __all__ = [
@@ -391,26 +389,8 @@ def subset_simulation(
     runs_per_level, p0, max_levels, max_runs, level, on_level
         As for :func:`subset_sampling`.
     """
-    if campaign.counterfactual:
-        raise ValueError("counterfactual: subset simulation estimates one outcome per run; use a campaign without pairs")
-    space = LatentSpace(campaign)
-    if space.dimension == 0:
-        raise ValueError("events: the campaign has no event model and no per-run synthetic weather to sample")
-
-    def outcome(u: np.ndarray, label: str) -> np.ndarray:
-        s = batch_seed(seed, label)
-        stage, plans = space.plans(u, s)
-        return np.asarray(simulate(stage, s, label, plans), dtype=np.float64)
-
-    res = subset_sampling(outcome, space.dimension, threshold, RngStreams(seed).generator("subset/latent"),
+    space = LatentSpace.of_estimator(campaign, "subset simulation")
+    res = subset_sampling(space.outcome(simulate, seed, "subset"), space.dimension, threshold, RngStreams(seed).generator("subset/latent"),
                           runs_per_level=runs_per_level, p0=p0, max_levels=max_levels, max_runs=max_runs,
                           level=level, on_level=on_level)
-    notes = list(res.notes)
-    if space.truncation > 1e-12:
-        notes.append(f"event counts cut at their 1 - {TRUNCATION:g} quantile: bias at most {space.truncation:.1g}")
-    return dataclasses.replace(res, notes=tuple(notes))
-
-
-def write_summary(result: SubsetResult, path: str | Path) -> None:
-    """Write :meth:`SubsetResult.to_json` to ``path`` (JSON)."""
-    Path(path).write_text(json.dumps(result.to_json(), indent=1, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
+    return dataclasses.replace(res, notes=space.with_notes(res.notes))
