@@ -126,10 +126,15 @@ def checkout(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("line", readme_commands())
-def test_readme_command_runs_as_printed(checkout, line):
+def test_readme_commands_run_as_printed_in_order(checkout):
+    """The README is a walk-through: a command may read what an earlier one wrote, so they
+    run one after another in one folder, as a reader would type them (one test, not one per
+    line: spread over test workers, a later line would miss an earlier line's output)."""
     if not (checkout / ".venv" / "bin" / "twinforge").exists():
         pytest.skip(f"no twinforge script in {sys.prefix}/bin (not a virtual environment)")
-    r = subprocess.run(["bash", "-c", line], cwd=checkout, capture_output=True, text=True, timeout=1500)
-    assert r.returncode == 0, f"{line}\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
-    assert "Traceback" not in r.stderr, r.stderr[-3000:]
+    lines = readme_commands()
+    assert lines, "the README shows no twinforge command"
+    for k, line in enumerate(lines, 1):
+        r = subprocess.run(["bash", "-c", line], cwd=checkout, capture_output=True, text=True, timeout=1500)
+        assert r.returncode == 0, f"README command {k} of {len(lines)}: {line}\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
+        assert "Traceback" not in r.stderr, f"README command {k}: {line}\n{r.stderr[-3000:]}"
