@@ -45,7 +45,7 @@ matched.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -60,18 +60,8 @@ __all__ = [
     "simulate_damage",
 ]
 
-#: Fault modes of the machinery twin. The first four are localised bearing defects (each
+#: A fault mode of the machinery twin. The first four are localised bearing defects (each
 #: with its own defect frequency); the last three are shaft/lubrication conditions.
-FAULT_MODES: tuple[str, ...] = (
-    "outer_race",
-    "inner_race",
-    "rolling_element",
-    "cage",
-    "imbalance",
-    "misalignment",
-    "lubrication",
-)
-
 FaultMode = Literal[
     "outer_race",
     "inner_race",
@@ -81,6 +71,8 @@ FaultMode = Literal[
     "misalignment",
     "lubrication",
 ]
+#: The fault modes, in that order.
+FAULT_MODES: tuple[str, ...] = get_args(FaultMode)
 
 #: Boltzmann constant [eV K-1] (CODATA 2018, exact).
 BOLTZMANN_EV_PER_K = 8.617333262e-5
