@@ -132,6 +132,22 @@ def test_every_option_and_command_named_in_the_docs_exists():
     assert not problems, "\n".join(problems)
 
 
+def test_a_doc_page_run_in_order_never_writes_twice_to_one_output():
+    """A page's commands are a walk-through: a later command whose ``--out`` an earlier one
+    already filled fails (exit 2: the output exists) unless it says --overwrite or --resume."""
+    seen: dict[tuple[str, str], str] = {}
+    clashes = []
+    for page, line, in_block in doc_commands():
+        words = shlex.split(line.replace("[", " ").replace("]", " "), comments=True)
+        if not in_block or "--out" not in words[:-1]:
+            continue
+        out = words[words.index("--out") + 1].rstrip("/")
+        if (page, out) in seen and not {"--overwrite", "--resume"} & set(words):
+            clashes.append(f"{page}: {line}\n  writes to {out}, which an earlier command filled: {seen[page, out]}")
+        seen.setdefault((page, out), line)
+    assert not clashes, "\n".join(clashes)
+
+
 def test_the_readme_scenario_gives_every_home_air_conditioning():
     """What the README says the scenario does is what it does (an explicit setting wins over
     the diversity law that would draw it)."""
