@@ -85,15 +85,19 @@ def doc_commands() -> list[tuple[str, str, bool]]:
             for line in body.replace("\\\n", " ").splitlines():
                 if line.strip().startswith("twinforge "):
                     found.append((page.name, line.strip(), True))
-        found += [(page.name, m, False) for m in re.findall(r"`(twinforge [^`]*)`", text.replace("\n", " "))]
+        inline = re.findall(r"`(twinforge [^`]*)`", text.replace("\n", " "))
+        found += [(page.name, m, False) for m in inline]
     return found
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    return next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
+    subs = [a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return subs[0] if subs else {}
 
 
-def _command_parser(parser: argparse.ArgumentParser, words: list[str]) -> tuple[argparse.ArgumentParser, list[str]]:
+def _command_parser(
+    parser: argparse.ArgumentParser, words: list[str]
+) -> tuple[argparse.ArgumentParser, list[str]]:
     """The (sub)parser a command's leading words select, and the words after them."""
     while words and words[0] in _subcommands(parser):
         parser, words = _subcommands(parser)[words[0]], words[1:]
@@ -110,7 +114,8 @@ def test_every_option_and_command_named_in_the_docs_exists():
     parser = _parser()
     problems = []
     for page, line, in_block in commands:
-        words = shlex.split(line.replace("[", " ").replace("]", " ").replace("|", " "), comments=True)[1:]
+        bare = line.replace("[", " ").replace("]", " ").replace("|", " ")  # a synopsis: [--o A|B]
+        words = shlex.split(bare, comments=True)[1:]
         if words[:1] in (["COMMAND"], ["..."]):
             continue
         sub, rest = _command_parser(parser, words)
@@ -127,8 +132,9 @@ def test_every_option_and_command_named_in_the_docs_exists():
         if in_block and not placeholder:
             try:
                 parser.parse_args(words)
-            except SystemExit:
-                problems.append(f"{page}: does not parse: {line}")
+            except SystemExit as e:  # 0: --help
+                if e.code:
+                    problems.append(f"{page}: does not parse: {line}")
     assert not problems, "\n".join(problems)
 
 
@@ -143,7 +149,7 @@ def test_a_doc_page_run_in_order_never_writes_twice_to_one_output():
             continue
         out = words[words.index("--out") + 1].rstrip("/")
         if (page, out) in seen and not {"--overwrite", "--resume"} & set(words):
-            clashes.append(f"{page}: {line}\n  writes to {out}, which an earlier command filled: {seen[page, out]}")
+            clashes.append(f"{page}: {line}\n  writes to {out}, filled before by: {seen[page, out]}")
         seen.setdefault((page, out), line)
     assert not clashes, "\n".join(clashes)
 
