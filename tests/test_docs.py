@@ -149,7 +149,7 @@ def test_a_doc_page_run_in_order_never_writes_twice_to_one_output():
             continue
         out = words[words.index("--out") + 1].rstrip("/")
         if (page, out) in seen and not {"--overwrite", "--resume"} & set(words):
-            clashes.append(f"{page}: {line}\n  writes to {out}, filled before by: {seen[page, out]}")
+            clashes.append(f"{page}: {line}\n  writes to {out}, filled by: {seen[page, out]}")
         seen.setdefault((page, out), line)
     assert not clashes, "\n".join(clashes)
 
