@@ -8,6 +8,7 @@ the README says, and that docs neither point outside the repository nor speak of
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 import subprocess
@@ -68,6 +69,89 @@ def test_every_readme_command_parses():
             parser.parse_args(argv)
         except SystemExit as e:  # argparse's error exit
             pytest.fail(f"README command does not parse ({e.code}): {line}")
+
+
+def doc_commands() -> list[tuple[str, str, bool]]:
+    """Every ``twinforge`` command of docs/*.md (the generated nomenclature aside): ``(page,
+    command, in_block)``, from code blocks (continuation lines joined) and inline code."""
+    found = []
+    for page in DOCS:
+        if page.name == "nomenclature.md":
+            continue
+        text = page.read_text()
+        for lang, body in re.findall(r"```(\w*)\n(.*?)```", text, flags=re.S):
+            if lang in ("python", "toml", "mermaid"):
+                continue
+            for line in body.replace("\\\n", " ").splitlines():
+                if line.strip().startswith("twinforge "):
+                    found.append((page.name, line.strip(), True))
+        inline = re.findall(r"`(twinforge [^`]*)`", text.replace("\n", " "))
+        found += [(page.name, m, False) for m in inline]
+    return found
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    subs = [a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return subs[0] if subs else {}
+
+
+def _command_parser(
+    parser: argparse.ArgumentParser, words: list[str]
+) -> tuple[argparse.ArgumentParser, list[str]]:
+    """The (sub)parser a command's leading words select, and the words after them."""
+    while words and words[0] in _subcommands(parser):
+        parser, words = _subcommands(parser)[words[0]], words[1:]
+    return parser, words
+
+
+def test_every_option_and_command_named_in_the_docs_exists():
+    """A command, subcommand or ``--option`` that the docs name but the CLI lacks (renamed,
+    removed, never there) fails here; commands without placeholders must parse whole."""
+    from twinforge.cli import _parser
+
+    commands = doc_commands()
+    assert len([c for c in commands if c[2]]) >= 15
+    parser = _parser()
+    problems = []
+    for page, line, in_block in commands:
+        bare = line.replace("[", " ").replace("]", " ").replace("|", " ")  # a synopsis: [--o A|B]
+        words = shlex.split(bare, comments=True)[1:]
+        if words[:1] in (["COMMAND"], ["..."]):
+            continue
+        sub, rest = _command_parser(parser, words)
+        if sub is parser:
+            problems.append(f"{page}: no such command: {line}")
+            continue
+        known = {s for a in sub._actions for s in a.option_strings}
+        positionals = [a for a in sub._actions if not a.option_strings]
+        if rest and not rest[0].startswith("-") and (not positionals or _subcommands(sub)):
+            problems.append(f"{page}: {sub.prog} has no command or argument {rest[0]!r}: {line}")
+        problems += [f"{page}: {sub.prog} has no option {w.split('=')[0]}: {line}"
+                     for w in rest if w.startswith("--") and w.split("=")[0] not in known]
+        placeholder = any(re.fullmatch(r"[A-Z][A-Z_]*|\.\.\.", w) for w in rest) or "[" in line
+        if in_block and not placeholder:
+            try:
+                parser.parse_args(words)
+            except SystemExit as e:  # 0: --help
+                if e.code:
+                    problems.append(f"{page}: does not parse: {line}")
+    assert not problems, "\n".join(problems)
+
+
+def test_a_doc_page_run_in_order_never_writes_twice_to_one_output():
+    """A page's commands are a walk-through: a later command whose ``--out`` an earlier one
+    already filled fails (exit 2: the output exists) unless it says --overwrite or --resume."""
+    seen: dict[tuple[str, str], str] = {}
+    clashes = []
+    for page, line, in_block in doc_commands():
+        words = shlex.split(line.replace("[", " ").replace("]", " "), comments=True)
+        if not in_block or "--out" not in words[:-1]:
+            continue
+        out = words[words.index("--out") + 1].rstrip("/")
+        if (page, out) in seen and not {"--overwrite", "--resume"} & set(words):
+            clashes.append(f"{page}: {line}\n  writes to {out}, filled by: {seen[page, out]}")
+        seen.setdefault((page, out), line)
+    assert not clashes, "\n".join(clashes)
 
 
 def test_the_readme_scenario_gives_every_home_air_conditioning():
