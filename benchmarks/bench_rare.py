@@ -4,6 +4,7 @@
                                     [--truth-groups 20] [--truth-bank 2000] [--repeats 20]
                                     [--max-runs 3000] [--workers 2] [--skip-throughput]
     python benchmarks/bench_rare.py --method subset [--runs-per-level 500] [--p0 0.1] [--repeats 20]
+    python benchmarks/bench_rare.py --method subset --throughput-only [--workers 2]
     python benchmarks/bench_rare.py --method latent-ce --max-runs 6000 [--components 3 --reuse] [--repeats 20]
 
 The truth (2,000,000 event histories crossed with 40,000 weather paths, relative standard
@@ -68,6 +69,13 @@ takes a minute or two of one core.
    above 7 K) and the onset rate x3 alone, on the same outcome: variance reduction per run
    against plain Monte Carlo, p(1 - p) / var(w 1{Y > X}).
 5. Campaign throughput (1 worker, 2 local processes, a 2-worker Dask LocalCluster).
+   With ``--method subset``: one small subset simulation (seed 1, N = 300, p0 = 0.1, at most
+   3 levels) whose runs go through the full home twin
+   (twinforge.campaign.latent.plan_simulator, the samples column temp_outdoor_c), once in
+   this process and once on WORKERS local worker processes, side by side: wall time, runs
+   per second, their ratio, and a check that both give the same levels bit for bit; on the
+   benchmark's window (runs of a few ms) and on 14 days at 1 min (runs about 4x longer).
+   ``--throughput-only`` runs this part alone (no truth, no repeats).
 """
 
 from __future__ import annotations
@@ -101,7 +109,7 @@ TRUTH_CHUNK = 5_000
 def _campaign(runs: int = 100, **over):
     from twinforge.campaign.campaign import load_campaign
 
-    return load_campaign("home_heat_wave", runs=runs, **WINDOW, **over)
+    return load_campaign("home_heat_wave", runs=runs, **{**WINDOW, **over})
 
 
 def _holder(weather):
@@ -469,6 +477,42 @@ def subset(out: Path, tr: dict, repeats: int, workers: int, n: int, p0: float, m
         [{k: v for k, v in r.items() if k != "text"} for r in reps], indent=1) + "\n")
 
 
+#: The subset simulation of the workers' throughput (5.): small, through the full twin.
+SUBSET_THROUGHPUT = {"seed": 1, "runs_per_level": 300, "p0": 0.1, "max_levels": 3}
+#: Its windows: the benchmark's (runs of a few ms, as long as planning them) and a longer one.
+THROUGHPUT_WINDOWS = (WINDOW, {"days": 14, "start": "2024-07-15", "period": "1min"})
+
+
+def subset_throughput(workers: int) -> None:
+    """One small subset simulation through the home twin, in this process and on WORKERS
+    local processes (plan_simulator), per window: wall time side by side, the same levels bit
+    for bit."""
+    from twinforge.campaign.latent import plan_simulator
+    from twinforge.campaign.subset import subset_simulation
+
+    print(f"5. subset simulation through the home twin (plan_simulator, column temp_outdoor_c, {SUBSET_THROUGHPUT}), "
+          f"1 vs {workers} worker processes, {os.cpu_count()} cores:")
+    for window in THROUGHPUT_WINDOWS:
+        rows = []
+        for w in (1, workers):
+            load = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            with plan_simulator("temp_outdoor_c", workers=w) as sim:
+                r = subset_simulation(_campaign(**window), sim, THRESHOLD_C, **SUBSET_THROUGHPUT)
+                kind = sim.executor
+            rows.append((kind, r, time.perf_counter() - t0, load))
+        (k1, r1, s1, _), (kw, rw, sw, _) = rows
+        same = r1.to_json() == rw.to_json() and all(
+            a.values.tobytes() == b.values.tobytes() for a, b in zip(r1.levels, rw.levels, strict=True))
+        print(f"   {window['days']} days at {window['period']}, {r1.runs} runs:")
+        for kind, r, sec, load in rows:
+            print(f"     {kind:12s} {sec:6.1f} s wall  {r.runs / sec:6.1f} runs/s  P = {r.value:.4g} "
+                  f"(1-min load average before: {load:.2f})")
+        print(f"     {kw} / {k1}: {s1 / sw:.2f}x as fast; same levels and estimate bit for bit: {same}")
+        if not same:
+            raise SystemExit("the estimates differ between executors")
+
+
 # --------------------------------------------------------------------------- cross-entropy in the latent space
 
 
@@ -612,9 +656,14 @@ def main() -> None:
     ap.add_argument("--truth-bank", type=int, default=2000, help="weather paths per truth group")
     ap.add_argument("--repeats", type=int, default=20, help="independent adaptive campaigns for the coverage")
     ap.add_argument("--max-runs", type=int, default=3_000, help="run budget of each adaptive campaign")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2,
+                    help="processes of the truth and the repeats; with --method subset also those of the "
+                    "throughput part (5.), against 1")
     ap.add_argument("--runs", type=int, default=96, help="runs of the throughput campaign")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--throughput-only", action="store_true",
+                    help="only the throughput part (5.): the campaign executors, or with --method subset the "
+                    "subset simulation on 1 vs --workers processes")
     ap.add_argument("--decompose", action="store_true",
                     help="also split the spread of the hits' weights into events and weather (seed 1, each family)")
     ap.add_argument("--families", default=",".join(FAMILIES),
@@ -632,8 +681,17 @@ def main() -> None:
     ap.add_argument("--components", type=int, default=1, help="latent-ce: Gaussian components of the proposal")
     ap.add_argument("--reuse", action="store_true", help="latent-ce: fit each update on every adaptive stage's runs")
     a = ap.parse_args()
+    if a.workers < 1:
+        ap.error(f"--workers must be >= 1, got {a.workers}")
     a.out.mkdir(parents=True, exist_ok=True)
     print(f"load average at start: {os.getloadavg()}")
+    if a.throughput_only:
+        if a.method == "subset":
+            subset_throughput(a.workers)
+        else:
+            throughput(a.runs)
+        print(f"load average at the end: {os.getloadavg()}")
+        return
     check_against_the_twin()
     print(f"1. outcome: peak outdoor air temperature > {THRESHOLD_C} degC over {WINDOW['days']} days from "
           f"{WINDOW['start']} (home_heat_wave: heat waves 2/yr); evaluation equals the home twin's (3 plans checked)")
@@ -645,6 +703,8 @@ def main() -> None:
     if a.method == "subset":
         print("3. subset simulation")
         subset(a.out, tr, a.repeats, a.workers, a.runs_per_level, a.p0, a.subset_max_runs)
+        if not a.skip_throughput:
+            subset_throughput(a.workers)
         print(f"load average at the end: {os.getloadavg()}")
         return
     if a.method == "latent-ce":
