@@ -516,6 +516,10 @@ def _adapt(args: argparse.Namespace) -> int:
         return _fail(str(e).splitlines()[0], 2)
     except (OSError, RuntimeError) as e:
         return _fail(str(e), 1)
+    except KeyboardInterrupt:  # the worker processes are already stopped
+        kept = (f"the stages done are kept; continue with --resume --out {args.out}" if args.method == "ce"
+                else "nothing written")
+        return _fail(f"interrupted; {kept}", 130)
     args.out.mkdir(parents=True, exist_ok=True)
     write_summary(result, args.out / name)
     print(result.text().replace("P(Y >", f"P({args.stat} {args.column} >", 1))

@@ -200,3 +200,47 @@ def test_cli_refuses_a_scheduler_that_does_not_answer_before_writing(tmp_path, m
         assert code == 2 and stderr.startswith("twinforge: error: --scheduler tcp://127.0.0.1:9: no Dask "
                                                "scheduler answered within 0.5 s") and stderr.count("\n") == 1, stderr
         assert not out.exists()
+
+
+def _session(pid: int) -> list[int]:
+    """The processes of the session ``pid`` leads (the CLI, its fork server and workers)."""
+    import subprocess
+
+    return [int(x) for x in subprocess.run(["pgrep", "-s", str(pid)], capture_output=True, text=True).stdout.split()]
+
+
+@pytest.mark.slow  # a whole CLI process and its workers: make test-slow
+def test_ctrl_c_stops_the_workers_and_writes_nothing(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spec = _spec(tmp_path)
+    spec.write_text(spec.read_text().replace('days = 1\nperiod = "1h"', 'days = 14\nperiod = "1min"'))
+    out = tmp_path / "subset"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twinforge", "campaign", "adapt", str(spec), "--method", "subset", "--column",
+         "temp_outdoor_c", "--above", "39", "--out", str(out), "--workers", "2"],
+        start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal, even under `&`
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(_session(proc.pid)) < 4 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # the CLI, the fork server and 2 workers
+        assert len(_session(proc.pid)) >= 4, "the workers did not start"
+        time.sleep(0.5)  # runs in progress
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130 and stderr.endswith("twinforge: error: interrupted; nothing written\n"), stderr
+    assert not out.exists()
+    deadline = time.monotonic() + 10
+    while _session(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the fork server ends once its parent is gone
+    assert not _session(proc.pid)
