@@ -320,9 +320,12 @@ class LatentSpace:
         data.update(runs=int(u.shape[0]), seed=seed, sampler="natural", proposal={}, counterfactual=False,
                     classes={}, design=None)
         stage = CampaignSpec.from_json_dict(data)
+        # the plans' events come from u: planned without the event models, whose natural draws
+        # (a third of the planning time) would be replaced; the parameters' streams are their own
+        bare = CampaignSpec.from_json_dict({**data, "events": {}})
         plans = []
         for i, row in enumerate(u):
-            plan = plan_run(stage, seed, i)
+            plan = plan_run(bare, seed, i)
             events = tuple(
                 ScheduledEvent(type=e["type"], start=e["start"], duration_h=min(e["duration_h"], _MAX_DURATION_H),
                                severity=e["severity"], params=e.get("params", {}))
