@@ -576,7 +576,10 @@ def _stage_line(st: Any) -> None:
 def _run_ce(args: argparse.Namespace, campaign: Any, seed: int) -> tuple[Any, Any, str]:
     from twinforge.campaign.adaptive import cross_entropy, dataset_simulator, write_summary
     from twinforge.campaign.analysis import column_outcome
+    from twinforge.campaign.executor import connect_scheduler
 
+    if args.scheduler is not None:
+        connect_scheduler(args.scheduler).close()  # refused before the folder is made (each stage connects)
     args.out.mkdir(parents=True, exist_ok=True)
     sim = dataset_simulator(args.out, column_outcome(args.column, args.stat), workers=args.workers,
                             scheduler=args.scheduler)

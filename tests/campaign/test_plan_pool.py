@@ -193,13 +193,14 @@ def test_cli_scheduler_writes_the_same_summary(tmp_path):
 
 def test_cli_refuses_a_scheduler_that_does_not_answer_before_writing(tmp_path, monkeypatch):
     monkeypatch.setattr(executor, "SCHEDULER_TIMEOUT_S", 0.5)  # the real refusal, sooner
-    for extra in (SUBSET_CLI, LATENT_CLI):
-        out = tmp_path / extra[1]
-        code, _, stderr = _cli("campaign", "adapt", _spec(tmp_path), *extra, "--out", out,
-                               "--scheduler", "tcp://127.0.0.1:9")
-        assert code == 2 and stderr.startswith("twinforge: error: --scheduler tcp://127.0.0.1:9: no Dask "
-                                               "scheduler answered within 0.5 s") and stderr.count("\n") == 1, stderr
-        assert not out.exists()
+    ce = ["--method", "ce", "--column", "temp_outdoor_c", "--above", "31"]
+    for extra in (SUBSET_CLI, LATENT_CLI, ce):
+        for address, message in (("tcp://127.0.0.1:9", "--scheduler tcp://127.0.0.1:9: no Dask scheduler answered "
+                                  "within 0.5 s"), ("nowhere", "--scheduler 'nowhere': not a Dask scheduler address")):
+            out = tmp_path / extra[1]
+            code, _, stderr = _cli("campaign", "adapt", _spec(tmp_path), *extra, "--out", out, "--scheduler", address)
+            assert code == 2 and stderr.startswith(f"twinforge: error: {message}") and stderr.count("\n") == 1, stderr
+            assert not out.exists()
 
 
 def _session(pid: int) -> list[int]:
