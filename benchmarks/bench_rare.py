@@ -4,7 +4,7 @@
                                     [--truth-groups 20] [--truth-bank 2000] [--repeats 20]
                                     [--max-runs 3000] [--workers 2] [--skip-throughput]
     python benchmarks/bench_rare.py --method subset [--runs-per-level 500] [--p0 0.1] [--repeats 20]
-    python benchmarks/bench_rare.py --method subset --throughput-only [--workers 2]
+    python benchmarks/bench_rare.py --method subset --throughput-only [--workers 2] [--runs-per-level 500]
     python benchmarks/bench_rare.py --method latent-ce --max-runs 6000 [--components 3 --reuse] [--repeats 20]
 
 The truth (2,000,000 event histories crossed with 40,000 weather paths, relative standard
@@ -69,7 +69,7 @@ takes a minute or two of one core.
    above 7 K) and the onset rate x3 alone, on the same outcome: variance reduction per run
    against plain Monte Carlo, p(1 - p) / var(w 1{Y > X}).
 5. Campaign throughput (1 worker, 2 local processes, a 2-worker Dask LocalCluster).
-   With ``--method subset``: one small subset simulation (seed 1, N = 300, p0 = 0.1, at most
+   With ``--method subset``: one subset simulation (seed 1, N = RUNS_PER_LEVEL, P0, at most
    3 levels) whose runs go through the full home twin
    (twinforge.campaign.latent.plan_simulator, the samples column temp_outdoor_c), once in
    this process and once on WORKERS local worker processes, side by side: wall time, runs
@@ -481,14 +481,14 @@ def subset(out: Path, tr: dict, repeats: int, workers: int, n: int, p0: float, m
         [{k: v for k, v in r.items() if k != "text"} for r in reps], indent=1) + "\n")
 
 
-#: The subset simulation of the workers' throughput (5.): small, through the full twin.
-SUBSET_THROUGHPUT = {"seed": 1, "runs_per_level": 300, "p0": 0.1, "max_levels": 3}
+#: Levels at most of the subset simulation of the workers' throughput (5.).
+THROUGHPUT_LEVELS = 3
 #: Its windows: the benchmark's (runs of a few ms, as long as planning them) and a longer one.
 THROUGHPUT_WINDOWS = (WINDOW, {"days": 14, "start": "2024-07-15", "period": "1min"})
 
 
-def subset_throughput(workers: int) -> None:
-    """One small subset simulation through the home twin, in this process and on WORKERS
+def subset_throughput(workers: int, n: int, p0: float) -> None:
+    """One subset simulation (N runs per level, p0) through the home twin, in this process and on WORKERS
     local processes (plan_simulator), per window: wall time side by side, the same levels bit
     for bit."""
     from bench_manifest import _descendants_cpu_s  # one /proc reader: this process's forkserver and workers
@@ -496,7 +496,8 @@ def subset_throughput(workers: int) -> None:
     from twinforge.campaign.latent import plan_simulator
     from twinforge.campaign.subset import subset_simulation
 
-    print(f"5. subset simulation through the home twin (plan_simulator, column temp_outdoor_c, {SUBSET_THROUGHPUT}), "
+    kw = {"seed": 1, "runs_per_level": n, "p0": p0, "max_levels": THROUGHPUT_LEVELS}
+    print(f"5. subset simulation through the home twin (plan_simulator, column temp_outdoor_c, {kw}), "
           f"1 vs {workers} worker processes, {os.cpu_count()} cores:")
     for window in THROUGHPUT_WINDOWS:
         rows = []
@@ -504,18 +505,18 @@ def subset_throughput(workers: int) -> None:
             load = os.getloadavg()[0]
             t0, c0 = time.perf_counter(), time.process_time() + _descendants_cpu_s()
             with plan_simulator("temp_outdoor_c", workers=w) as sim:
-                r = subset_simulation(_campaign(**window), sim, THRESHOLD_C, **SUBSET_THROUGHPUT)
+                r = subset_simulation(_campaign(**window), sim, THRESHOLD_C, **kw)
                 kind = sim.executor
                 cpu = time.process_time() + _descendants_cpu_s() - c0  # the workers still alive
             rows.append((kind, r, time.perf_counter() - t0, load, cpu))
-        (k1, r1, s1, _, c1), (kw, rw, sw, _, cw) = rows
+        (name1, r1, s1, _, c1), (name_w, rw, sw, _, cw) = rows
         same = r1.to_json() == rw.to_json() and all(
             a.values.tobytes() == b.values.tobytes() for a, b in zip(r1.levels, rw.levels, strict=True))
         print(f"   {window['days']} days at {window['period']}, {r1.runs} runs:")
         for kind, r, sec, load, cpu in rows:
             print(f"     {kind:12s} {sec:6.1f} s wall  {r.runs / sec:6.1f} runs/s  {cpu:6.1f} s CPU (parent + pool)  "
                   f"P = {r.value:.4g} (1-min load average before: {load:.2f})")
-        print(f"     {kw} / {k1}: {s1 / sw:.2f}x as fast, {cw / c1:.2f}x the CPU; same levels and estimate bit for "
+        print(f"     {name_w} / {name1}: {s1 / sw:.2f}x as fast, {cw / c1:.2f}x the CPU; same levels and estimate bit for "
               f"bit: {same}")
         if not same:
             raise SystemExit("the estimates differ between executors")
@@ -695,7 +696,7 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()}")
     if a.throughput_only:
         if a.method == "subset":
-            subset_throughput(a.workers)
+            subset_throughput(a.workers, a.runs_per_level, a.p0)
         else:
             throughput(a.runs)
         print(f"load average at the end: {os.getloadavg()}")
@@ -712,7 +713,7 @@ def main() -> None:
         print("3. subset simulation")
         subset(a.out, tr, a.repeats, a.workers, a.runs_per_level, a.p0, a.subset_max_runs)
         if not a.skip_throughput:
-            subset_throughput(a.workers)
+            subset_throughput(a.workers, a.runs_per_level, a.p0)
         print(f"load average at the end: {os.getloadavg()}")
         return
     if a.method == "latent-ce":
