@@ -4,6 +4,7 @@
                                     [--truth-groups 20] [--truth-bank 2000] [--repeats 20]
                                     [--max-runs 3000] [--workers 2] [--skip-throughput]
     python benchmarks/bench_rare.py --method subset [--runs-per-level 500] [--p0 0.1] [--repeats 20]
+    python benchmarks/bench_rare.py --method subset --throughput-only [--workers 2] [--runs-per-level 500]
     python benchmarks/bench_rare.py --method latent-ce --max-runs 6000 [--components 3 --reuse] [--repeats 20]
 
 The truth (2,000,000 event histories crossed with 40,000 weather paths, relative standard
@@ -68,6 +69,17 @@ takes a minute or two of one core.
    above 7 K) and the onset rate x3 alone, on the same outcome: variance reduction per run
    against plain Monte Carlo, p(1 - p) / var(w 1{Y > X}).
 5. Campaign throughput (1 worker, 2 local processes, a 2-worker Dask LocalCluster).
+   With ``--method subset``: one subset simulation (seed 1, N = RUNS_PER_LEVEL, P0, at most
+   3 levels) whose runs go through the full home twin
+   (twinforge.campaign.latent.plan_simulator, the samples column temp_outdoor_c), once in
+   this process and once on WORKERS local worker processes, side by side: wall time, runs
+   per second, CPU seconds (this process plus its fork server and workers, from /proc: the
+   pool's start-up and pickling overhead, whatever the load), the ratios, and a check that
+   both give the same levels bit for bit; on the benchmark's window (runs of a few ms) and
+   on 14 days at 1 min (runs about 3x longer). On a shared host, CPU time is shared between
+   sessions (Linux autogroups), not processes: more workers get more of it only when the
+   cores are free.
+   ``--throughput-only`` runs this part alone (no truth, no repeats).
 """
 
 from __future__ import annotations
@@ -101,7 +113,7 @@ TRUTH_CHUNK = 5_000
 def _campaign(runs: int = 100, **over):
     from twinforge.campaign.campaign import load_campaign
 
-    return load_campaign("home_heat_wave", runs=runs, **WINDOW, **over)
+    return load_campaign("home_heat_wave", runs=runs, **{**WINDOW, **over})
 
 
 def _holder(weather):
@@ -469,6 +481,47 @@ def subset(out: Path, tr: dict, repeats: int, workers: int, n: int, p0: float, m
         [{k: v for k, v in r.items() if k != "text"} for r in reps], indent=1) + "\n")
 
 
+#: Levels at most of the subset simulation of the workers' throughput (5.).
+THROUGHPUT_LEVELS = 3
+#: Its windows: the benchmark's (runs of a few ms, as long as planning them) and a longer one.
+THROUGHPUT_WINDOWS = (WINDOW, {"days": 14, "start": "2024-07-15", "period": "1min"})
+
+
+def subset_throughput(workers: int, n: int, p0: float) -> None:
+    """One subset simulation (N runs per level, p0) through the home twin, in this process and on WORKERS
+    local processes (plan_simulator), per window: wall time side by side, the same levels bit
+    for bit."""
+    from bench_manifest import _descendants_cpu_s  # one /proc reader: this process's forkserver and workers
+
+    from twinforge.campaign.latent import plan_simulator
+    from twinforge.campaign.subset import subset_simulation
+
+    kw = {"seed": 1, "runs_per_level": n, "p0": p0, "max_levels": THROUGHPUT_LEVELS}
+    print(f"5. subset simulation through the home twin (plan_simulator, column temp_outdoor_c, {kw}), "
+          f"1 vs {workers} worker processes, {os.cpu_count()} cores:")
+    for window in THROUGHPUT_WINDOWS:
+        rows = []
+        for w in (1, workers):
+            load = os.getloadavg()[0]
+            t0, c0 = time.perf_counter(), time.process_time() + _descendants_cpu_s()
+            with plan_simulator("temp_outdoor_c", workers=w) as sim:
+                r = subset_simulation(_campaign(**window), sim, THRESHOLD_C, **kw)
+                kind = sim.executor
+                cpu = time.process_time() + _descendants_cpu_s() - c0  # the workers still alive
+            rows.append((kind, r, time.perf_counter() - t0, load, cpu))
+        (name1, r1, s1, _, c1), (name_w, rw, sw, _, cw) = rows
+        same = r1.to_json() == rw.to_json() and all(
+            a.values.tobytes() == b.values.tobytes() for a, b in zip(r1.levels, rw.levels, strict=True))
+        print(f"   {window['days']} days at {window['period']}, {r1.runs} runs:")
+        for kind, r, sec, load, cpu in rows:
+            print(f"     {kind:12s} {sec:6.1f} s wall  {r.runs / sec:6.1f} runs/s  {cpu:6.1f} s CPU (parent + pool)  "
+                  f"P = {r.value:.4g} (1-min load average before: {load:.2f})")
+        print(f"     {name_w} / {name1}: {s1 / sw:.2f}x as fast, {cw / c1:.2f}x the CPU; same levels and estimate bit for "
+              f"bit: {same}")
+        if not same:
+            raise SystemExit("the estimates differ between executors")
+
+
 # --------------------------------------------------------------------------- cross-entropy in the latent space
 
 
@@ -612,9 +665,14 @@ def main() -> None:
     ap.add_argument("--truth-bank", type=int, default=2000, help="weather paths per truth group")
     ap.add_argument("--repeats", type=int, default=20, help="independent adaptive campaigns for the coverage")
     ap.add_argument("--max-runs", type=int, default=3_000, help="run budget of each adaptive campaign")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2,
+                    help="processes of the truth and the repeats; with --method subset also those of the "
+                    "throughput part (5.), against 1")
     ap.add_argument("--runs", type=int, default=96, help="runs of the throughput campaign")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--throughput-only", action="store_true",
+                    help="only the throughput part (5.): the campaign executors, or with --method subset the "
+                    "subset simulation on 1 vs --workers processes")
     ap.add_argument("--decompose", action="store_true",
                     help="also split the spread of the hits' weights into events and weather (seed 1, each family)")
     ap.add_argument("--families", default=",".join(FAMILIES),
@@ -632,8 +690,17 @@ def main() -> None:
     ap.add_argument("--components", type=int, default=1, help="latent-ce: Gaussian components of the proposal")
     ap.add_argument("--reuse", action="store_true", help="latent-ce: fit each update on every adaptive stage's runs")
     a = ap.parse_args()
+    if a.workers < 1:
+        ap.error(f"--workers must be >= 1, got {a.workers}")
     a.out.mkdir(parents=True, exist_ok=True)
     print(f"load average at start: {os.getloadavg()}")
+    if a.throughput_only:
+        if a.method == "subset":
+            subset_throughput(a.workers, a.runs_per_level, a.p0)
+        else:
+            throughput(a.runs)
+        print(f"load average at the end: {os.getloadavg()}")
+        return
     check_against_the_twin()
     print(f"1. outcome: peak outdoor air temperature > {THRESHOLD_C} degC over {WINDOW['days']} days from "
           f"{WINDOW['start']} (home_heat_wave: heat waves 2/yr); evaluation equals the home twin's (3 plans checked)")
@@ -645,6 +712,8 @@ def main() -> None:
     if a.method == "subset":
         print("3. subset simulation")
         subset(a.out, tr, a.repeats, a.workers, a.runs_per_level, a.p0, a.subset_max_runs)
+        if not a.skip_throughput:
+            subset_throughput(a.workers, a.runs_per_level, a.p0)
         print(f"load average at the end: {os.getloadavg()}")
         return
     if a.method == "latent-ce":

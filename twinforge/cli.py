@@ -147,8 +147,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="stop when the coefficient of variation reaches it, in (0, 1) (default 0.1)")
     ca.add_argument("--max-runs", type=int, default=20_000, help="run budget over all stages (default 20000)")
     ca.add_argument("--seed", type=int, help="root seed (overrides the file's)")
-    ca.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
-    ca.add_argument("--scheduler", help="address of a running Dask scheduler")
+    ca.add_argument("--workers", type=int, default=1, help="local worker processes (default 1: in this process)")
+    ca.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     ca.add_argument("--resume", action="store_true", help="continue an interrupted adaptive run in --out")
     ca.add_argument("--weather", action="store_true",
                     help="also adapt the synthetic weather's own random draws (a tilt of its temperature "
@@ -159,10 +159,10 @@ def _parser() -> argparse.ArgumentParser:
                     "response (impulse, default) or one anomaly shift per day (daily)")
     ca.add_argument("--method", default="ce", choices=["ce", "subset", "latent-ce"],
                     help="ce: the cross-entropy method (default); subset: subset simulation (conditional levels "
-                    "of Markov chains in the runs' standard normal inputs; runs in this process, no stage "
-                    "datasets; OUT/subset.json records the levels and the estimate); latent-ce: cross-entropy "
-                    "importance sampling with a Gaussian mean shift of the runs' standard normal inputs (runs "
-                    "in this process, no stage datasets; OUT/latent-ce.json records the stages and the estimate)")
+                    "of Markov chains in the runs' standard normal inputs; no stage datasets, only each run's "
+                    "statistic comes back; OUT/subset.json records the levels and the estimate); latent-ce: "
+                    "cross-entropy importance sampling with a Gaussian mean shift of the runs' standard normal "
+                    "inputs (no stage datasets; OUT/latent-ce.json records the stages and the estimate)")
     ca.add_argument("--shrinkage", type=float, default=1.0,
                     help="with --method latent-ce: James-Stein factor of the shift's blocks, in [0, 10] (default 1; "
                     "0: the plain weighted elite mean)")
@@ -486,6 +486,8 @@ def _adapt(args: argparse.Namespace) -> int:
 
     if not math.isfinite(args.above):
         return _fail(f"--above must be a finite number, got {args.above}", 2)
+    if args.workers < 1:
+        return _fail(f"--workers must be >= 1, got {args.workers}", 2)
     why = _ADAPT_CHECKS[args.method](args)
     if why is not None:
         return _fail(why, 2)
@@ -514,6 +516,10 @@ def _adapt(args: argparse.Namespace) -> int:
         return _fail(str(e).splitlines()[0], 2)
     except (OSError, RuntimeError) as e:
         return _fail(str(e), 1)
+    except KeyboardInterrupt:  # the worker processes are already stopped
+        kept = (f"the stages done are kept; continue with --resume --out {args.out}" if args.method == "ce"
+                else "nothing written")
+        return _fail(f"interrupted; {kept}", 130)
     args.out.mkdir(parents=True, exist_ok=True)
     write_summary(result, args.out / name)
     print(result.text().replace("P(Y >", f"P({args.stat} {args.column} >", 1))
@@ -534,13 +540,6 @@ def _stage_checks(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _ce_checks(args: argparse.Namespace) -> str | None:
-    why = _stage_checks(args)
-    if why is None and args.workers < 1:
-        why = f"--workers must be >= 1, got {args.workers}"
-    return why
-
-
 def _subset_checks(args: argparse.Namespace) -> str | None:
     if not 0.0 < args.p0 <= 0.5:
         return f"--p0 must be within (0, 0.5], got {args.p0}"
@@ -550,9 +549,9 @@ def _subset_checks(args: argparse.Namespace) -> str | None:
                 f"got {args.runs_per_level}")
     if args.max_runs < args.runs_per_level:
         return f"--max-runs must allow one level (>= {args.runs_per_level}), got {args.max_runs}"
-    if args.weather or args.batch is not None or args.scheduler is not None or args.workers != 1 or args.resume:
-        return ("--weather, --batch, --scheduler, --workers and --resume apply to --method ce only "
-                "(subset simulation always samples the weather's draws and runs in this process)")
+    if args.weather or args.batch is not None or args.resume:
+        return ("--weather, --batch and --resume apply to --method ce only "
+                "(subset simulation always samples the weather's draws and writes no stage datasets)")
     return None
 
 
@@ -564,9 +563,9 @@ def _latent_checks(args: argparse.Namespace) -> str | None:
         return f"--shrinkage must be within [0, 10], got {args.shrinkage}"
     if not 1 <= args.components <= 10:
         return f"--components must be within [1, 10], got {args.components}"
-    if args.weather or args.scheduler is not None or args.workers != 1 or args.resume:
-        return ("--weather, --scheduler, --workers and --resume apply to --method ce only "
-                "(latent-ce always samples the weather's draws and runs in this process)")
+    if args.weather or args.resume:
+        return ("--weather and --resume apply to --method ce only "
+                "(latent-ce always samples the weather's draws and writes no stage datasets)")
     return None
 
 
@@ -577,7 +576,10 @@ def _stage_line(st: Any) -> None:
 def _run_ce(args: argparse.Namespace, campaign: Any, seed: int) -> tuple[Any, Any, str]:
     from twinforge.campaign.adaptive import cross_entropy, dataset_simulator, write_summary
     from twinforge.campaign.analysis import column_outcome
+    from twinforge.campaign.executor import connect_scheduler
 
+    if args.scheduler is not None:
+        connect_scheduler(args.scheduler).close()  # refused before the folder is made (each stage connects)
     args.out.mkdir(parents=True, exist_ok=True)
     sim = dataset_simulator(args.out, column_outcome(args.column, args.stat), workers=args.workers,
                             scheduler=args.scheduler)
@@ -590,32 +592,41 @@ def _run_ce(args: argparse.Namespace, campaign: Any, seed: int) -> tuple[Any, An
     return result, write_summary, "adaptive.json"
 
 
-def _run_subset(args: argparse.Namespace, campaign: Any, seed: int) -> tuple[Any, Any, str]:
+def _plan_simulator(args: argparse.Namespace) -> Any:
+    """The runs of subset and latent-ce: each run's statistic, in this process, ``--workers``
+    processes or on ``--scheduler`` (checked here, before anything is written)."""
     from twinforge.campaign.latent import plan_simulator
+
+    return plan_simulator(args.column, args.stat, workers=args.workers, scheduler=args.scheduler)
+
+
+def _run_subset(args: argparse.Namespace, campaign: Any, seed: int) -> tuple[Any, Any, str]:
     from twinforge.campaign.subset import subset_simulation, write_summary
 
-    result = subset_simulation(
-        campaign, plan_simulator(args.column, args.stat), args.above, seed=seed,
-        runs_per_level=args.runs_per_level, p0=args.p0, max_runs=args.max_runs,
-        on_level=lambda lv: print(f"level {lv.index}: {lv.runs} runs, threshold {lv.threshold:.4g}, "
-                                  f"P {lv.probability:.3g}", file=sys.stderr),
-    )
+    with _plan_simulator(args) as sim:
+        result = subset_simulation(
+            campaign, sim, args.above, seed=seed, runs_per_level=args.runs_per_level, p0=args.p0,
+            max_runs=args.max_runs,
+            on_level=lambda lv: print(f"level {lv.index}: {lv.runs} runs, threshold {lv.threshold:.4g}, "
+                                      f"P {lv.probability:.3g}", file=sys.stderr),
+        )
     return result, write_summary, "subset.json"
 
 
 def _run_latent(args: argparse.Namespace, campaign: Any, seed: int) -> tuple[Any, Any, str]:
-    from twinforge.campaign.latent import latent_cross_entropy, plan_simulator, write_summary
+    from twinforge.campaign.latent import latent_cross_entropy, write_summary
 
-    result = latent_cross_entropy(
-        campaign, plan_simulator(args.column, args.stat), args.above, seed=seed,
-        runs_per_stage=args.runs_per_stage, batch=args.runs_per_stage if args.batch is None else args.batch,
-        shrinkage=args.shrinkage, components=args.components, target_cov=args.target_cov,
-        max_runs=args.max_runs, on_stage=_stage_line,
-    )
+    with _plan_simulator(args) as sim:
+        result = latent_cross_entropy(
+            campaign, sim, args.above, seed=seed,
+            runs_per_stage=args.runs_per_stage, batch=args.runs_per_stage if args.batch is None else args.batch,
+            shrinkage=args.shrinkage, components=args.components, target_cov=args.target_cov,
+            max_runs=args.max_runs, on_stage=_stage_line,
+        )
     return result, write_summary, "latent-ce.json"
 
 
-_ADAPT_CHECKS = {"ce": _ce_checks, "subset": _subset_checks, "latent-ce": _latent_checks}
+_ADAPT_CHECKS = {"ce": _stage_checks, "subset": _subset_checks, "latent-ce": _latent_checks}
 _ADAPT_RUNS = {"ce": _run_ce, "subset": _run_subset, "latent-ce": _run_latent}
 
 

@@ -181,7 +181,9 @@ def _cli(*args):
     (["--runs-per-stage", "20"], "twinforge: error: --runs-per-stage and --batch must be >= 50, got 20 and 20"),
     (["--max-runs", "100"], "twinforge: error: --max-runs must allow a stage and a batch (>= 1000), got 100"),
     (["--target-cov", "0"], "twinforge: error: --target-cov must be within (0, 1), got 0.0"),
-    (["--workers", "2"], "twinforge: error: --weather, --scheduler, --workers and --resume apply to --method ce only"),
+    (["--weather"], "twinforge: error: --weather and --resume apply to --method ce only"),
+    (["--workers", "-1"], "twinforge: error: --workers must be >= 1, got -1"),
+    (["--scheduler", "tcp://host:70000"], "twinforge: error: --scheduler 'tcp://host:70000': not a Dask scheduler address"),
     (["--column", "nope"], "twinforge: error: --column 'nope' is not a numeric channel of the home twin"),
 ])
 def test_cli_latent_ce_refuses_bad_input_before_writing(tmp_path, extra, message):

@@ -182,7 +182,10 @@ def _cli(*args):
     (["--runs-per-level", "105"], "twinforge: error: --runs-per-level must be >= 10 and a multiple of 1/p0 = 10, got 105"),
     (["--runs-per-level", "5", "--p0", "0.5"], "twinforge: error: --runs-per-level must be >= 10"),
     (["--max-runs", "100"], "twinforge: error: --max-runs must allow one level (>= 500), got 100"),
-    (["--weather"], "twinforge: error: --weather, --batch, --scheduler, --workers and --resume apply to --method ce only"),
+    (["--weather"], "twinforge: error: --weather, --batch and --resume apply to --method ce only"),
+    (["--resume"], "twinforge: error: --weather, --batch and --resume apply to --method ce only"),
+    (["--workers", "0"], "twinforge: error: --workers must be >= 1, got 0"),
+    (["--scheduler", "nowhere"], "twinforge: error: --scheduler 'nowhere': not a Dask scheduler address"),
     (["--column", "nope"], "twinforge: error: --column 'nope' is not a numeric channel of the home twin"),
 ])
 def test_cli_subset_refuses_bad_input_before_writing(tmp_path, extra, message):

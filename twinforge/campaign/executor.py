@@ -22,7 +22,7 @@ import select
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +32,6 @@ from twinforge.campaign.campaign import CampaignSpec, iter_campaign_plans, load_
 from twinforge.campaign.runner import (
     BAR_FORMAT,
     LARGE_OUTPUT_BYTES,
-    RunPlan,
     _recorded_seed,
     check_first_run,
     execute_run,
@@ -126,7 +125,7 @@ def _mp_context() -> Any:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         # workers fork from a server that has imported twinforge once (fast start-up)
-        ctx.set_forkserver_preload(["twinforge.campaign.executor", "twinforge.twins"])
+        ctx.set_forkserver_preload(["twinforge.campaign.executor", "twinforge.campaign.latent", "twinforge.twins"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -314,8 +313,9 @@ def run_campaign(
                                      bar=bar)
                     rows, values = rows + r, values + v
             else:
-                args = (spec_json, str(out), chash)
-                results = _run_dask(plans, args, client) if client is not None else _run_processes(plans, args, workers)
+                tasks = ((spec_json, p.to_json(), str(out), chash) for p in plans)
+                results = (_run_dask(_task, tasks, client) if client is not None
+                           else _run_processes(_task, tasks, workers))
                 for res in results:
                     rows, values = rows + res["rows"], values + res["values"]
                     bar.update(1)
@@ -331,21 +331,45 @@ def run_campaign(
     )
 
 
-def _run_processes(plans: Iterator[RunPlan], args: tuple[Any, ...], workers: int) -> Iterator[dict[str, Any]]:
-    """Results of the runs in ``workers`` local processes, as they finish."""
-    spec_json, out, chash = args
-    window = 2 * workers  # bounded in-flight tasks: plans are made and pickled as they go
-    pool = ProcessPoolExecutor(
+def local_pool(workers: int) -> ProcessPoolExecutor:
+    """``workers`` local worker processes (``forkserver`` start method, ``spawn`` where
+    unavailable) that ignore Ctrl-C (the parent stops them, :func:`stop_pool`) and exit when
+    the parent process dies. The one pool of :func:`run_campaign` and
+    :func:`~twinforge.campaign.latent.plan_simulator`."""
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    return ProcessPoolExecutor(
         max_workers=workers, mp_context=_mp_context(), initializer=_worker_init, initargs=(os.getpid(),)
     )
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """End the processes of ``pool`` now, whatever they are doing (Ctrl-C, a failed task)."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_processes(
+    fn: Callable[..., Any], tasks: Iterator[tuple[Any, ...]], workers: int, pool: ProcessPoolExecutor | None = None
+) -> Iterator[Any]:
+    """``fn(*args)`` of each argument tuple of ``tasks`` in local worker processes, as they finish.
+
+    In ``pool`` (kept open) or in a pool of ``workers`` processes made and shut down here.
+    At most ``2 * workers`` tasks are in flight: the tasks are made and pickled as they go.
+    """
+    own = pool is None
+    if pool is None:
+        pool = local_pool(workers)
+    window = 2 * workers
     running: set[Future] = set()
     try:
         while True:
             while len(running) < window:
-                plan = next(plans, None)
-                if plan is None:
+                args = next(tasks, None)
+                if args is None:
                     break
-                running.add(pool.submit(_task, spec_json, plan.to_json(), out, chash))
+                running.add(pool.submit(fn, *args))
             if not running:
                 break
             finished, running = wait(running, return_when=FIRST_COMPLETED)
@@ -355,28 +379,32 @@ def _run_processes(plans: Iterator[RunPlan], args: tuple[Any, ...], workers: int
         # stop now: the runs in progress leave only temporary files, which --resume redoes
         for f in running:
             f.cancel()
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
+        stop_pool(pool)
         raise
     except BaseException:
         for f in running:
             f.cancel()
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(plans: Iterator[RunPlan], args: tuple[Any, ...], client: Any) -> Iterator[dict[str, Any]]:
-    """Results of the runs as tasks of a Dask cluster, as they finish."""
+def dask_slots(client: Any) -> int:
+    """Threads of the workers of a Dask ``client`` (at least 1)."""
+    return max(1, sum(client.nthreads().values()))
+
+
+def _run_dask(fn: Callable[..., Any], tasks: Iterator[tuple[Any, ...]], client: Any) -> Iterator[Any]:
+    """``fn(*args)`` of each argument tuple of ``tasks`` as tasks of a Dask cluster, as they
+    finish; at most twice the cluster's threads in flight."""
     from dask.distributed import as_completed
 
-    spec_json, out, chash = args
-    n_threads = max(1, sum(client.nthreads().values()))
-    window = 2 * n_threads
+    window = 2 * dask_slots(client)
     first = [
-        client.submit(_task, spec_json, p.to_json(), out, chash, pure=False)
-        for p in (next(plans, None) for _ in range(window))
-        if p is not None
+        client.submit(fn, *args, pure=False)
+        for args in (next(tasks, None) for _ in range(window))
+        if args is not None
     ]
     if not first:
         return
@@ -385,9 +413,9 @@ def _run_dask(plans: Iterator[RunPlan], args: tuple[Any, ...], client: Any) -> I
         for fut in ac:
             res = fut.result()
             fut.release()
-            plan = next(plans, None)
-            if plan is not None:
-                ac.add(client.submit(_task, spec_json, plan.to_json(), out, chash, pure=False))
+            args = next(tasks, None)
+            if args is not None:
+                ac.add(client.submit(fn, *args, pure=False))
             yield res
     except BaseException:
         for f in list(getattr(ac, "futures", ())):

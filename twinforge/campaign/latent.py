@@ -103,8 +103,8 @@ from twinforge.events.natural import NaturalModel, make_events
 from twinforge.processes.weather import WeatherTilt
 
 __all__ = [
-    "AGE_GRID", "LatentCEResult", "LatentSpace", "LatentStage", "TRUNCATION", "latent_ce_sampling",
-    "latent_cross_entropy", "log_weight", "plan_simulator", "write_summary",
+    "AGE_GRID", "CHUNKS_PER_WORKER", "LatentCEResult", "LatentSpace", "LatentStage", "PlanSimulator", "TRUNCATION",
+    "latent_ce_sampling", "latent_cross_entropy", "log_weight", "plan_simulator", "write_summary",
 ]
 
 #: Probability of the event counts cut at their slots' number K (per type and kind).
@@ -320,9 +320,12 @@ class LatentSpace:
         data.update(runs=int(u.shape[0]), seed=seed, sampler="natural", proposal={}, counterfactual=False,
                     classes={}, design=None)
         stage = CampaignSpec.from_json_dict(data)
+        # the plans' events come from u: planned without the event models, whose natural draws
+        # (a third of the planning time) would be replaced; the parameters' streams are their own
+        bare = CampaignSpec.from_json_dict({**data, "events": {}})
         plans = []
         for i, row in enumerate(u):
-            plan = plan_run(stage, seed, i)
+            plan = plan_run(bare, seed, i)
             events = tuple(
                 ScheduledEvent(type=e["type"], start=e["start"], duration_h=min(e["duration_h"], _MAX_DURATION_H),
                                severity=e["severity"], params=e.get("params", {}))
@@ -336,31 +339,146 @@ class LatentSpace:
         return stage, plans
 
 
-def plan_simulator(column: str, stat: str = "max") -> Callable[[CampaignSpec, int, str, list], np.ndarray]:
-    """A simulator of explicit plans in this process: ``stat`` of the samples column ``column`` of each run.
+#: Tasks per worker process (or Dask thread) a batch of plans is cut into: few enough that
+#: pickling costs little against the runs, enough to even out runs of unequal length.
+CHUNKS_PER_WORKER = 4
+
+
+def plan_simulator(column: str, stat: str = "max", *, workers: int = 1, scheduler: str | None = None,
+                   client: Any = None) -> PlanSimulator:
+    """A simulator of explicit plans: ``stat`` of the samples column ``column`` of each run.
 
     Runs each plan through its twin (as ``campaign run`` would) without writing a dataset:
     the runs of a Markov chain or of a latent proposal are not a campaign of the natural
-    law, so they are not written as one. ``stat`` is one of :data:`~twinforge.campaign.analysis.STATS`.
+    law, so they are not written as one; only each run's statistic comes back. ``stat`` is
+    one of :data:`~twinforge.campaign.analysis.STATS`.
+
+    Parameters
+    ----------
+    column, stat : str
+        The samples column and its per-run statistic.
+    workers : int
+        1: the runs one after the other in this process; N > 1: N local worker processes
+        (:func:`~twinforge.campaign.executor.local_pool`: the pool of ``campaign run``),
+        started at the first batch and kept until :meth:`PlanSimulator.close`. Ignored with a
+        scheduler or a client.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``), checked here
+        (:func:`~twinforge.campaign.executor.connect_scheduler`); the client is closed by
+        :meth:`PlanSimulator.close`. Dask uses pickle: use only a scheduler you trust.
+    client : dask.distributed.Client, optional
+        An existing client to submit to instead (not closed here).
+
+    Each batch is cut into at most :data:`CHUNKS_PER_WORKER` tasks per worker (contiguous
+    plans); the outcomes come back in plan order and, since a run's randomness comes from its
+    plan and seed only, are the same bit for bit whatever the workers or the scheduler. A run
+    that fails stops the batch with a :class:`RuntimeError` naming it (``run I of batch
+    LABEL``). Use it as a context manager (or call ``close``) to end the workers.
     """
     from twinforge.campaign.analysis import STATS
-    from twinforge.campaign.runner import _start_run
+    from twinforge.campaign.executor import connect_scheduler
 
     if stat not in STATS:
         raise ValueError(f"stat must be one of {', '.join(STATS)}, got {stat!r}")
-    reduce = getattr(np, f"nan{stat}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    own = None
+    if client is None and scheduler is not None:
+        client = own = connect_scheduler(scheduler)
+    return PlanSimulator(column, stat, workers, client, own)
 
-    def simulate(stage: CampaignSpec, seed: int, label: str, plans: list) -> np.ndarray:
+
+class PlanSimulator:
+    """``simulate(stage, seed, label, plans)`` -> ``stat`` of ``column`` of each plan's run, in
+    order (made by :func:`plan_simulator`); in this process, local worker processes or on Dask."""
+
+    def __init__(self, column: str, stat: str, workers: int, client: Any, own_client: Any) -> None:
+        self.column, self.stat, self.workers, self.client = column, stat, workers, client
+        self._own_client = own_client
+        self._pool: Any = None
+
+    @property
+    def executor(self) -> str:
+        """``serial``, ``N processes`` or ``dask ADDRESS``."""
+        if self.client is not None:
+            return f"dask {self.client.scheduler.address}"
+        return "serial" if self.workers == 1 else f"{self.workers} processes"
+
+    def __call__(self, stage: CampaignSpec, seed: int, label: str, plans: list) -> np.ndarray:
+        from twinforge.campaign.executor import _run_dask, _run_processes, dask_slots, local_pool
+
         spec = stage.scenario.model_copy(update={"seed": seed})
-        grid = spec.grid()
-        out = []
-        for plan in plans:
+        if self.client is None and self.workers == 1:
+            return np.array(_plan_outcomes(spec, plans, self.column, self.stat, label), dtype=np.float64)
+        slots = dask_slots(self.client) if self.client is not None else self.workers
+        n = len(plans)
+        k = min(n, CHUNKS_PER_WORKER * slots)
+        edges = [n * i // k for i in range(k + 1)] if k else [0]
+        spec_json = spec.to_json_dict()
+        tasks = ((spec_json, [p.to_json() for p in plans[a:b]], self.column, self.stat, label, a)
+                 for a, b in zip(edges[:-1], edges[1:]))
+        if self.client is not None:
+            results = _run_dask(_plan_outcomes_task, tasks, self.client)
+        else:
+            if self._pool is None:
+                self._pool = local_pool(self.workers)
+            results = _run_processes(_plan_outcomes_task, tasks, self.workers, pool=self._pool)
+        out = np.empty(n, dtype=np.float64)
+        for a, values in results:
+            out[a : a + len(values)] = values
+        return out
+
+    def close(self, *, now: bool = False) -> None:
+        """End the worker processes (``now``: without waiting for the runs in progress) and
+        close the client made from a scheduler address."""
+        from twinforge.campaign.executor import stop_pool
+
+        pool, self._pool = self._pool, None
+        if pool is not None and now:
+            stop_pool(pool)
+        elif pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        own, self._own_client = self._own_client, None
+        if own is not None:
+            own.close()
+
+    def __enter__(self) -> PlanSimulator:
+        return self
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        self.close(now=exc_type is not None)  # a failed run or Ctrl-C: the other runs are not needed
+
+
+def _plan_outcomes(spec: Any, plans: list, column: str, stat: str, label: str) -> list[float]:
+    """``stat`` of ``column`` of each plan's run of ``spec`` (the one computation of every executor)."""
+    from twinforge.campaign.runner import _start_run
+
+    reduce = getattr(np, f"nan{stat}")
+    grid = spec.grid()
+    out = []
+    for plan in plans:
+        try:
             _twin, _grid, blocks = _start_run(spec, plan, grid)
             x = np.concatenate([np.asarray(b.samples[column], dtype=np.float64) for b in blocks])
-            out.append(float(reduce(x)))
-        return np.array(out)
+        except Exception as exc:
+            why = (str(exc).strip().splitlines() or [""])[0]
+            raise RuntimeError(f"run {plan.run_id} of batch {label} failed: {type(exc).__name__}: {why}") from exc
+        out.append(float(reduce(x)))
+    return out
 
-    return simulate
+
+def _plan_outcomes_task(spec_json: dict[str, Any], plan_jsons: list[dict[str, Any]], column: str, stat: str,
+                        label: str, start: int) -> tuple[int, list[float]]:
+    """A chunk of plans in a worker (a local process or a Dask worker): ``(start, outcomes)``."""
+    from twinforge.campaign.campaign import load_twins
+    from twinforge.campaign.runner import RunPlan
+    from twinforge.campaign.spec import GenerateSpec
+    from twinforge.core.registry import TWINS
+
+    load_twins()
+    spec = GenerateSpec.from_data(spec_json)
+    config = TWINS.get(spec.twin).Config
+    return start, _plan_outcomes(spec, [RunPlan.from_json(p, config) for p in plan_jsons], column, stat, label)
 
 
 # --------------------------------------------------------------------------- cross-entropy in the latent space
