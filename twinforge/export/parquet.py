@@ -1082,7 +1082,11 @@ class DatasetWriter:
 
             self._update_manifest(replace)
         else:
-            self._append_journal(_journal_line(entry))
+            line = _journal_line(entry)
+            self._append_journal(line)
+            known = _ENTRY_OF_LINE.setdefault(FORMAT_VERSION, {})
+            if len(known) < _ENTRY_CACHE_LIMIT:  # this process reads its own line without validating it
+                known[line[:-1]] = json.loads(line)["run"]  # (what a reading of the line gives)
         self._completed[key] = entry
 
     def _append_journal(self, line: bytes) -> None:
