@@ -111,40 +111,70 @@ def test_a_last_line_cut_short_by_a_crash_is_ignored_and_its_run_redone(tmp_path
     assert all_files(root) == all_files(whole) and not journal.exists()
 
 
-def _lines(root: Path) -> list[bytes]:
-    return (root / P.JOURNAL).read_bytes().splitlines(keepends=True)
+def _lines(root: Path) -> tuple[bytes, list[bytes]]:
+    """The journal's header and its run lines (each with its line break)."""
+    header, *runs = (root / P.JOURNAL).read_bytes().splitlines(keepends=True)
+    return header, runs
 
 
 def test_a_damaged_line_before_the_last_is_one_clear_error(tmp_path):
     root = make_dataset(tmp_path / "d", order=range(3), finalize=False, **SMALL)
-    lines = _lines(root)
-    (root / P.JOURNAL).write_bytes(lines[0] + lines[1].replace(b'"rows": 10', b'"rows": 11') + lines[2])
-    with pytest.raises(P.ManifestError, match=rf"{P.JOURNAL}: line 2: its checksum does not match"):
+    head, (r0, r1, r2) = _lines(root)
+    (root / P.JOURNAL).write_bytes(head + r0 + r1.replace(b'"rows": 10', b'"rows": 11') + r2)
+    with pytest.raises(P.ManifestError, match=rf"{P.JOURNAL}: line 3: its checksum does not match"):
         P.read_manifest(root)
-    (root / P.JOURNAL).write_bytes(lines[0] + lines[1][:40] + b"\n" + lines[2])  # cut short, not last
-    with pytest.raises(P.ManifestError, match=rf"{P.JOURNAL}: line 2: not a journal line"):
+    (root / P.JOURNAL).write_bytes(head + r0 + r1[:40] + b"\n" + r2)  # cut short, not last
+    with pytest.raises(P.ManifestError, match=rf"{P.JOURNAL}: line 3: not a journal line"):
         DatasetWriter(root, mode="resume")
     # a whole last line (its checksum matches) whose run entry is wrong: damage, not a crash
-    bad = json.loads(lines[2])["run"]
+    bad = json.loads(r2)["run"]
     bad["run_id"] = 7  # its files are run 2's
-    (root / P.JOURNAL).write_bytes(lines[0] + lines[1] + P._journal_line(bad))
-    with pytest.raises(P.ManifestError, match=rf"{P.JOURNAL}: line 3: run.files\[0\]: .* is not this run's file"):
+    (root / P.JOURNAL).write_bytes(head + r0 + r1 + P._journal_line(bad))
+    with pytest.raises(P.ManifestError, match=rf"{P.JOURNAL}: line 4: run.files\[0\]: .* is not this run's file"):
         P.read_manifest(root)
-    bad = {**json.loads(lines[2])["run"], "rows": True}  # strict: no bool for an int
-    (root / P.JOURNAL).write_bytes(lines[0] + lines[1] + P._journal_line(bad))
-    with pytest.raises(P.ManifestError, match=rf"{P.JOURNAL}: line 3: run.rows: "):
+    bad = {**json.loads(r2)["run"], "rows": True}  # strict: no bool for an int
+    (root / P.JOURNAL).write_bytes(head + r0 + r1 + P._journal_line(bad))
+    with pytest.raises(P.ManifestError, match=rf"{P.JOURNAL}: line 4: run.rows: "):
+        P.read_manifest(root)
+    (root / P.JOURNAL).write_bytes(b'{"format": "other"}\n' + r0)
+    with pytest.raises(P.ManifestError, match=rf"{P.JOURNAL}: line 1: not a journal header"):
         P.read_manifest(root)
 
 
 def test_a_run_listed_twice_is_one_run_if_the_same_else_an_error(tmp_path):
     root = make_dataset(tmp_path / "d", order=range(3), finalize=False, **SMALL)
-    lines = _lines(root)
-    (root / P.JOURNAL).write_bytes(b"".join(lines) + lines[1])  # a retried task's commit
+    head, runs = _lines(root)
+    (root / P.JOURNAL).write_bytes(head + b"".join(runs) + runs[1])  # a retried task's commit
     assert [e["run_id"] for e in P.read_manifest(root)["runs"]] == [0, 1, 2]
-    other = {**json.loads(lines[1])["run"], "rows": 11}
-    (root / P.JOURNAL).write_bytes(b"".join(lines) + P._journal_line(other))
-    with pytest.raises(P.ManifestError, match=rf"{P.JOURNAL}: line 4: run {TWIN}/1 differs from its entry"):
+    other = {**json.loads(runs[1])["run"], "rows": 11}
+    (root / P.JOURNAL).write_bytes(head + b"".join(runs) + P._journal_line(other))
+    with pytest.raises(P.ManifestError, match=rf"{P.JOURNAL}: line 5: run {TWIN}/1 differs from its entry"):
         P.read_manifest(root)
+    (root / P.JOURNAL).write_bytes(head + b"".join(runs))
+    DatasetWriter(root, mode="resume")._update_manifest(lambda m: True)  # folded: 0, 1, 2 in the manifest
+    assert not (root / P.JOURNAL).exists()
+    (root / P.JOURNAL).write_bytes(  # as if this journal extended the manifest now on disk
+        P._journal_header(P._manifest_mark((root / P.MANIFEST).read_bytes())) + runs[0] + P._journal_line(other))
+    with pytest.raises(P.ManifestError, match=rf"{P.JOURNAL}: line 3: run {TWIN}/1 differs from its entry in manifest.json"):
+        P.read_manifest(root)
+    (root / P.JOURNAL).write_bytes(P._journal_header(P._manifest_mark((root / P.MANIFEST).read_bytes())) + runs[0])
+    assert [e["run_id"] for e in P.read_manifest(root)["runs"]] == [0, 1, 2]  # the same run: one
+
+
+def test_a_journal_that_names_another_manifest_is_ignored(tmp_path):
+    root = make_dataset(tmp_path / "d", order=range(3), finalize=False, **SMALL)
+    head, runs = _lines(root)
+    assert json.loads(head) == {"format": P.JOURNAL_FORMAT, "manifest": P._manifest_mark((root / P.MANIFEST).read_bytes())}
+    # a twinforge without journals resumed it: it saw no run, and rewrote the manifest with its own
+    manifest = P.read_manifest(root)
+    manifest["runs"] = manifest["runs"][2:]
+    (root / P.MANIFEST).write_bytes(P._manifest_bytes(manifest))
+    assert [e["run_id"] for e in P.read_manifest(root)["runs"]] == [2]  # not the journal's runs 0 and 1
+    w = DatasetWriter(root, mode="resume")
+    write_run(w, 0, **SMALL)  # the stale journal is removed, a new one started
+    head, runs = _lines(root)
+    assert json.loads(head)["manifest"] == P._manifest_mark((root / P.MANIFEST).read_bytes()) and len(runs) == 1
+    assert [e["run_id"] for e in P.read_manifest(root)["runs"]] == [0, 2]
 
 
 def test_a_fold_interrupted_before_the_journal_is_removed_reads_and_finishes_the_same(tmp_path):

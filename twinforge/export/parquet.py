@@ -21,10 +21,11 @@ of format 1 used ``twin=<twin>/run_id=<n>/part-0.parquet`` folders; they are sti
 A run streams its samples block by block, one row group per block, into a hidden temporary
 file (``.run-<n>.parquet.tmp``, skipped by dataset discovery); :meth:`RunWriter.commit`
 syncs it, writes the run's shards, renames the file into place and only then records the
-run: one line appended to ``manifest.journal`` (synced), which is folded into
-``manifest.json`` (rewritten atomically) only once it has grown past a fixed fraction of
-the manifest, and always by :meth:`DatasetWriter.finalize`: a commit's cost does not grow
-with the runs already written. Every reader sees the manifest and its journal together
+run: one line appended to ``manifest.journal`` (synced; the journal's first line names
+the ``manifest.json`` it extends), which is folded into ``manifest.json`` (rewritten
+atomically, then the journal removed) only once it has grown past a fixed fraction of the
+manifest, and always by :meth:`DatasetWriter.finalize`: a commit's cost does not grow with
+the runs already written. Every reader sees the manifest and its journal together
 (:func:`read_manifest`). A run that fails or is interrupted leaves no file that looks
 complete, so ``mode="resume"`` redoes exactly the runs missing from the manifest.
 
@@ -54,6 +55,7 @@ import operator
 import os
 import re
 import stat as stat_mod
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -96,6 +98,8 @@ MANIFEST = "manifest.json"
 #: The runs committed since ``manifest.json`` was last written, one line each (see
 #: :func:`_journal_line`); a finalized dataset has none.
 JOURNAL = "manifest.journal"
+#: ``format`` of the journal's first line, which names the ``manifest.json`` it extends.
+JOURNAL_FORMAT = "twinforge-journal"
 SAMPLES_DIR = "samples"
 SHARDS_DIR = "_runs"
 #: The file name of a run in the folders of format 1 (``twin=<twin>/run_id=<n>/``).
@@ -522,15 +526,16 @@ def _read_with_journal(root: Path, *, shared: bool) -> tuple[dict[str, Any], int
     # the journal first: a fold between the two readings only moves its runs into the
     # manifest read next (read the other way round, they would be in neither)
     journal = _journal_bytes(root)
-    manifest = _read_manifest_file(root, shared=shared)
+    manifest, data = _read_manifest_file(root, shared=shared)
     if not journal:
         return manifest, 0
-    lines = _journal_entries(root / JOURNAL, journal, manifest["format_version"], shared=shared)
+    lines = _journal_entries(root / JOURNAL, journal, _manifest_mark(data), manifest["format_version"],
+                             shared=shared)
     return manifest, _merge_journal(manifest, lines, root / JOURNAL)
 
 
-def _read_manifest_file(root: Path, *, shared: bool) -> dict[str, Any]:
-    """``manifest.json`` alone, as :func:`_read_manifest` reads it."""
+def _read_manifest_file(root: Path, *, shared: bool) -> tuple[dict[str, Any], bytes]:
+    """``manifest.json`` alone, as :func:`_read_manifest` reads it, and its bytes."""
     from pydantic import ValidationError
 
     from twinforge.safe_io import check_input
@@ -545,14 +550,18 @@ def _read_manifest_file(root: Path, *, shared: bool) -> dict[str, Any]:
             f"{root} is not a twinforge dataset (no {MANIFEST}); was it written by twinforge generate?"
         )
     check_input(path, max_bytes=MAX_MANIFEST_BYTES, error=ValueError)  # never a FIFO or a device
-    data = path.read_bytes()
+    with open(path, "rb") as f:
+        data = f.read()
+        if shared:  # the writer's: the mark of this very file, for its next append (_current_mark)
+            _MARK_OF_FILE.clear()
+            _MARK_OF_FILE[_file_identity(os.fstat(f.fileno()))] = _manifest_mark(data)
     if shared:
         try:
             fast = _cached_manifest(data.decode("utf-8"))
         except UnicodeDecodeError:
             fast = None
         if fast is not None:  # the bytes _manifest_bytes(fast) writes: what json.loads would give
-            return fast
+            return fast, data
     try:
         manifest = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
@@ -580,7 +589,7 @@ def _read_manifest_file(root: Path, *, shared: bool) -> dict[str, Any]:
         if why is not None:
             raise ManifestError(f"{path}: {why}")
     manifest.setdefault("runs", [])
-    return manifest
+    return manifest, data
 
 
 def _journal_line(entry: Mapping[str, Any]) -> bytes:
@@ -610,21 +619,68 @@ def _journal_bytes(root: Path) -> bytes:
         return b""
 
 
-def _journal_entries(
-    path: Path, data: bytes, version: int, *, shared: bool
-) -> list[tuple[int, dict[str, Any]]]:
-    """``(line number, run entry)`` of every line of the journal ``data`` (of ``path``).
+def _manifest_mark(data: bytes) -> str:
+    """What the journal's first line says of the ``manifest.json`` it extends (its bytes):
+    ``<size>:<CRC-32, 8 hex digits>``."""
+    return f"{len(data)}:{zlib.crc32(data):08x}"
 
+
+def _journal_header(mark: str) -> bytes:
+    """The first line of a journal extending the manifest of mark ``mark``."""
+    return (json.dumps({"format": JOURNAL_FORMAT, "manifest": mark}) + "\n").encode()
+
+
+def _file_identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+#: The mark of the ``manifest.json`` this process last read as a writer, by the file's
+#: identity (device, inode, size, mtime: any rewrite, an ``os.replace``, changes it).
+_MARK_OF_FILE: dict[tuple[int, int, int, int], str] = {}
+
+
+def _current_mark(path: Path) -> str:
+    """The mark of the manifest at ``path`` (read again only when the file has changed)."""
+    mark = _MARK_OF_FILE.get(_file_identity(os.stat(path)))
+    if mark is None:
+        with open(path, "rb") as f:
+            mark = _manifest_mark(f.read())
+            _MARK_OF_FILE.clear()
+            _MARK_OF_FILE[_file_identity(os.fstat(f.fileno()))] = mark
+    return mark
+
+
+def _journal_entries(
+    path: Path, data: bytes, mark: str, version: int, *, shared: bool
+) -> list[tuple[int, dict[str, Any]]]:
+    """``(line number, run entry)`` of every run line of the journal ``data`` (of ``path``),
+    none when its first line names another manifest than the one of mark ``mark``.
+
+    A journal names, in its first line, the ``manifest.json`` it was started on (its size
+    and CRC-32): once the manifest is written again (a fold, a finalize), the journal's runs
+    are in it, and a journal left by a crash before its removal is ignored whole (so is one
+    that a twinforge not knowing of journals left behind when it rewrote the manifest).
     The last line is ignored when it is torn (no line break at its end) or its checksum does
     not match: an append interrupted by a crash. Any other damage is a ManifestError.
     """
     lines = data.split(b"\n")
     torn = lines.pop() != b""  # the bytes after the last line break: an append cut short
+    if not lines:
+        return []  # its first line cut short: a journal whose creation a crash interrupted
+    try:
+        header = json.loads(lines[0])
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        header = None
+    if not (isinstance(header, dict) and header.get("format") == JOURNAL_FORMAT
+            and isinstance(header.get("manifest"), str)):
+        raise ManifestError(f'{path}: line 1: not a journal header (no "format": "{JOURNAL_FORMAT}")')
+    if header["manifest"] != mark:
+        return []  # the manifest was written since: a journal left behind
     known = _ENTRY_OF_LINE.setdefault(version, {}) if shared else {}
     if len(known) + len(lines) > _ENTRY_CACHE_LIMIT:
         known.clear()
     out = []
-    for k, line in enumerate(lines, 1):
+    for k, line in enumerate(lines[1:], 2):
         entry = known.get(line)
         if entry is None:
             entry, why, crash = _journal_entry(line, version)
@@ -874,6 +930,13 @@ def _remove_journal(root: Path) -> None:
             _fsync_dir(root)
 
 
+def _journal_extends(path: Path, mark: str) -> bool:
+    """Whether the journal at ``path`` starts with the header of the manifest of mark ``mark``."""
+    want = _journal_header(mark)
+    with open(path, "rb") as f:
+        return f.read(len(want)) == want
+
+
 def _whole_last_line(path: Path, size: int) -> bool:
     """Whether the journal at ``path`` (``size`` bytes) ends with a whole, valid line (read
     from its end: one line's bytes, whatever the runs before it)."""
@@ -1090,20 +1153,27 @@ class DatasetWriter:
         self._completed[key] = entry
 
     def _append_journal(self, line: bytes) -> None:
+        """Append ``line`` to the journal (synced), under the dataset's lock; a new journal
+        starts with its header. A journal that this append must not extend is folded (its
+        valid runs into the manifest) and removed first: one whose last append a crash cut
+        short (appended to, its line would no longer be the last), or one that names
+        another manifest (left by a crash after a fold wrote the manifest)."""
         root = self.root
         path = root / JOURNAL
         with _locked(root / SHARDS_DIR / ".lock"), _disk("write", path):
+            mark = _current_mark(root / MANIFEST)
             size = path.stat().st_size if os.path.lexists(path) else -1
-            if size > 0 and not _whole_last_line(path, size):  # a crash cut the last append short
-                self._fold_journal()  # (its run was not recorded: it is redone on resume)
-                size = -1
+            if size >= 0 and not (_journal_extends(path, mark) and _whole_last_line(path, size)):
+                self._fold_journal()
+                mark, size = _current_mark(root / MANIFEST), -1
+            data = line if size >= 0 else _journal_header(mark) + line
             with open(path, "ab") as f:
-                f.write(line)
+                f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             if size < 0:
                 _fsync_dir(root)  # the journal's own name
-            if max(size, 0) + len(line) > max(JOURNAL_MIN_BYTES, JOURNAL_RATIO * (root / MANIFEST).stat().st_size):
+            if max(size, 0) + len(data) > max(JOURNAL_MIN_BYTES, JOURNAL_RATIO * (root / MANIFEST).stat().st_size):
                 self._fold_journal()
 
     # -- runs ----------------------------------------------------------------------------
