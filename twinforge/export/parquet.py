@@ -138,9 +138,9 @@ MAX_MANIFEST_BYTES = 4 << 30
 #: A commit folds the journal into ``manifest.json`` once the journal is larger than this
 #: [bytes] and than :data:`JOURNAL_RATIO` times the manifest: the manifest is rewritten
 #: every time the runs written grow by a fixed fraction (geometric), so the bytes written
-#: per commit, amortised, do not grow with the runs already written (about
-#: ``1 + 1 / JOURNAL_RATIO`` entries' worth each), and a reader reads at most
-#: ``1 + JOURNAL_RATIO`` times the manifest.
+#: per commit, amortised, do not grow with the runs already written (its line, and
+#: ``(1 + JOURNAL_RATIO) / JOURNAL_RATIO`` entries' worth of folds: 4 entries in all), and
+#: a reader reads at most ``1 + JOURNAL_RATIO`` times the manifest.
 JOURNAL_MIN_BYTES = 1 << 20
 JOURNAL_RATIO = 0.5
 #: Schema of ``events.parquet`` (and of each run's events shard). ``params`` is a struct
