@@ -630,18 +630,20 @@ def _journal_header(mark: str) -> bytes:
     return (json.dumps({"format": JOURNAL_FORMAT, "manifest": mark}) + "\n").encode()
 
 
-def _file_identity(st: os.stat_result) -> tuple[int, int, int, int]:
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+def _file_identity(st: os.stat_result) -> tuple[int, ...]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 #: The mark of the ``manifest.json`` this process last read as a writer, by the file's
-#: identity (device, inode, size, mtime: any rewrite, an ``os.replace``, changes it).
-_MARK_OF_FILE: dict[tuple[int, int, int, int], str] = {}
+#: identity (device, inode, size, mtime, ctime: any rewrite, an ``os.replace``, changes it).
+_MARK_OF_FILE: dict[tuple[int, ...], str] = {}
 
 
-def _current_mark(path: Path) -> str:
-    """The mark of the manifest at ``path`` (read again only when the file has changed)."""
-    mark = _MARK_OF_FILE.get(_file_identity(os.stat(path)))
+def _current_mark(path: Path, *, fresh: bool = False) -> str:
+    """The mark of the manifest at ``path``: read again only when the file has changed, or
+    ``fresh`` (for the header of a new journal: then never from a file identity that a new
+    file may happen to share)."""
+    mark = None if fresh else _MARK_OF_FILE.get(_file_identity(os.stat(path)))
     if mark is None:
         with open(path, "rb") as f:
             mark = _manifest_mark(f.read())
@@ -1161,12 +1163,12 @@ class DatasetWriter:
         root = self.root
         path = root / JOURNAL
         with _locked(root / SHARDS_DIR / ".lock"), _disk("write", path):
-            mark = _current_mark(root / MANIFEST)
             size = path.stat().st_size if os.path.lexists(path) else -1
-            if size >= 0 and not (_journal_extends(path, mark) and _whole_last_line(path, size)):
+            if size >= 0 and not (_journal_extends(path, _current_mark(root / MANIFEST))
+                                  and _whole_last_line(path, size)):
                 self._fold_journal()
-                mark, size = _current_mark(root / MANIFEST), -1
-            data = line if size >= 0 else _journal_header(mark) + line
+                size = -1
+            data = line if size >= 0 else _journal_header(_current_mark(root / MANIFEST, fresh=True)) + line
             with open(path, "ab") as f:
                 f.write(data)
                 f.flush()
