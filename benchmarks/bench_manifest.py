@@ -2,7 +2,8 @@
 
     python benchmarks/bench_manifest.py [--runs 500 2000 5000] [--workers 2] [--window 200]
                                         [--profile-entries 1000 5000 20000] [--finalize-runs 200]
-                                        [--part all|campaign|profile|finalize] [--against SRC]
+                                        [--commit-entries 1000 5000 20000] [--from-zero 1000 5000]
+                                        [--part all|campaign|profile|finalize|commits] [--against SRC]
 
 Every run commits itself to the dataset (its files, then its entry in ``manifest.json``
 under the dataset's lock), and every worker task opens the dataset to do so. This measures
@@ -23,6 +24,14 @@ what that costs as the number of runs already committed grows:
 3. **finalize**: a campaign of ``--finalize-runs`` of those runs, then its finalize again
    (merged tables removed) under cProfile: the prune, reading the shards and sorting,
    writing the merged tables, the manifest.
+4. **commits**: the commit's record of a run alone (``DatasetWriter._record_run``, under
+   the dataset's lock: the manifest's read-modify-write, or the journal's append and its
+   folds), on the dataset of N runs of part 2 (``--commit-entries``): wall time and bytes
+   written to ``manifest.json`` and ``manifest.journal`` per commit (from their inode and
+   size before and after each), over one whole fold cycle when there is a journal (from
+   N runs until the commit that folds it: the amortised cost, the fold included), else over
+   20 commits; and, from an empty dataset to each of ``--from-zero`` runs, the total bytes
+   written (measured) and the wall time of all those commits.
 
 With ``--against SRC`` every measurement is made twice, in new processes one right after the
 other: with this tree's twinforge and with the one in ``SRC`` (say, the commit before a
@@ -141,6 +150,7 @@ PARTS = {
     "runs' files (stat)": [("twinforge/export/parquet.py", "_run_files_present")],
     "encode manifest": [("twinforge/export/parquet.py", "_manifest_bytes")],
     "write manifest (fsync incl.)": [("twinforge/export/parquet.py", "_atomic_write_bytes")],
+    "record run (under the lock)": [("twinforge/export/parquet.py", "_record_run")],
 }
 
 
@@ -224,6 +234,90 @@ def finalize(runs: int, workers: int) -> dict:
     return out
 
 
+def _synthetic_entry(proto: dict, run_id: int) -> dict:
+    """``proto``'s entry under the name of run ``run_id`` (its files need not exist: the
+    commit's record of a run does not look at them)."""
+    from twinforge.export.parquet import expected_files
+
+    files = expected_files(proto["twin"], run_id)
+    return {**proto, "run_id": run_id, "files": files,
+            "sha256": {f: proto["sha256"][src] for src, f in zip(proto["files"], files)},
+            "size": {f: proto["size"][src] for src, f in zip(proto["files"], files)}}
+
+
+def _files_state(root: Path) -> dict:
+    out = {}
+    for name in ("manifest.json", "manifest.journal"):
+        try:
+            st = os.stat(root / name)
+            out[name] = (st.st_ino, st.st_size)
+        except FileNotFoundError:
+            out[name] = None
+    return out
+
+
+def _bytes_written(before: dict, after: dict) -> int:
+    """Bytes written to the manifest (replaced: in full) and the journal (what it grew by)."""
+    out = after["manifest.json"][1] if after["manifest.json"] != before["manifest.json"] else 0
+    j0, j1 = before["manifest.journal"], after["manifest.journal"]
+    if j1 is not None:
+        out += j1[1] - (j0[1] if j0 is not None and j0[0] == j1[0] else 0)
+    return out
+
+
+def _record(root: Path, proto: dict, first: int, stop: Any) -> tuple[int, float, float, int]:
+    """Record synthetic runs ``first, first + 1, ...`` (a worker's writer) until ``stop(k,
+    state before, state after)``; returns ``(commits, total wall s, max wall s, bytes)``."""
+    from twinforge.export import DatasetWriter
+
+    writer = DatasetWriter(root, mode="resume", check_files=False)
+    k, total, worst, written = 0, 0.0, 0.0, 0
+    while True:
+        entry = _synthetic_entry(proto, first + k)
+        before = _files_state(root)
+        t0 = time.perf_counter()
+        writer._record_run(entry)
+        dt = time.perf_counter() - t0
+        after = _files_state(root)
+        k, total, worst, written = k + 1, total + dt, max(worst, dt), written + _bytes_written(before, after)
+        if stop(k, before, after):
+            return k, total, worst, written
+
+
+def commits(entries: int, from_zero: list[int]) -> dict:
+    """Per-commit wall time and bytes written on a dataset of ``entries`` runs (one fold
+    cycle with a journal, else 20 commits); total bytes from 0 to each of ``from_zero``."""
+    import twinforge.export.parquet as P
+    from twinforge.campaign.campaign import CampaignSpec, iter_campaign_plans
+    from twinforge.export import DatasetWriter
+    from twinforge.export.parquet import read_manifest
+
+    journal = hasattr(P, "JOURNAL")
+    camp = CampaignSpec.from_data({**TINY, "runs": 1})
+    chash = camp.config_hash(7)
+    spec_json = camp.scenario.model_copy(update={"seed": 7}).to_json_dict()
+    plans = list(iter_campaign_plans(camp, 7, [0]))
+    root = _cloned_dataset(entries, spec_json, plans, chash)
+    proto = read_manifest(root)["runs"][0]
+
+    def folded(k: int, before: dict, after: dict) -> bool:  # the manifest replaced: a fold
+        return (after["manifest.json"] != before["manifest.json"]) if journal else k >= 20
+
+    n, total, worst, written = _record(root, proto, entries, lambda k, b, a: folded(k, b, a) or k >= 4 * entries)
+    out = {"entries": entries, "journal": journal, "commits": n, "commit_ms": 1e3 * total / n,
+           "max_commit_ms": 1e3 * worst, "bytes_per_commit": written / n,
+           "manifest_bytes_at_N": _files_state(root)["manifest.json"][1]}
+    shutil.rmtree(root.parent)
+    for m in from_zero:
+        root = Path(tempfile.mkdtemp(prefix="bench_manifest_")) / "d"
+        DatasetWriter(root)._prepare()
+        k, total, _, written = _record(root, proto, 0, lambda k, b, a: k >= m)
+        out[f"from_zero_{m}_MB"] = written / 1e6
+        out[f"from_zero_{m}_s"] = total
+        shutil.rmtree(root.parent)
+    return out
+
+
 def _print(part: str, r: dict, label: str = "") -> None:
     lead = f"  {label:<11}" if label else "  "
     if part == "profile":
@@ -233,6 +327,13 @@ def _print(part: str, r: dict, label: str = "") -> None:
               f"last {r['window']}: {r['last_wall_ms']:.1f} wall, {r['last_cpu_ms']:.1f} CPU; "
               f"total {r['total_wall_s']:.1f} s wall (finalize included); "
               f"manifest {r['manifest_bytes'] / 1e6:.2f} MB; load {r['load']:.2f}")
+    elif part == "commits":
+        zero = "".join(f"; from 0 to {k.split('_')[2]} runs: {r[k]:,.1f} MB written, "
+                       f"{r[k.replace('_MB', '_s')]:.1f} s" for k in r if k.endswith("_MB"))
+        print(f"{lead}N = {r['entries']:>6}: {r['commit_ms']:.2f} ms per commit (max {r['max_commit_ms']:.1f}), "
+              f"{r['bytes_per_commit'] / 1e3:,.1f} kB written per commit, over {r['commits']} commits "
+              f"({'journal, one fold cycle' if r['journal'] else 'manifest rewritten each'}); "
+              f"manifest {r['manifest_bytes_at_N'] / 1e6:.1f} MB{zero}; load {r['load']:.2f}")
     else:
         print(f"{lead}{r['runs']} runs: " + ", ".join(f"{k} {v:,.1f}" for k, v in r.items() if k != "runs"))
     sys.stdout.flush()
@@ -240,10 +341,12 @@ def _print(part: str, r: dict, label: str = "") -> None:
 
 #: The figures whose ratio ``--against`` prints, per part.
 RATIOS = {"profile": ("task_wall_ms", "task_cpu_ms", "manifest read, all"),
-          "campaign": ("last_wall_ms", "last_cpu_ms"), "finalize": ("finalize_wall_ms",)}
+          "campaign": ("last_wall_ms", "last_cpu_ms"), "finalize": ("finalize_wall_ms",),
+          "commits": ("commit_ms", "bytes_per_commit")}
 TITLES = {"profile": "2. one worker task on a dataset of N runs (cProfile, mean of 3 tasks) [ms]",
           "campaign": "1. campaigns of tiny home runs (1 day at 1 h), {workers} workers, per run [ms]",
-          "finalize": "3. the finalize of a campaign of tiny runs (cProfile, one call) [ms]"}
+          "finalize": "3. the finalize of a campaign of tiny runs (cProfile, one call) [ms]",
+          "commits": "4. a commit's record of its run on a dataset of N runs (amortised over a fold cycle)"}
 
 
 def _measure(part: str, n: int, args: argparse.Namespace) -> dict:
@@ -251,6 +354,9 @@ def _measure(part: str, n: int, args: argparse.Namespace) -> dict:
         return profile(n)
     if part == "campaign":
         return {**campaign(n, args.workers, args.window), "load": os.getloadavg()[0]}
+    if part == "commits":
+        zero = args.from_zero if n == args.commit_entries[0] else []
+        return {**commits(n, zero), "load": os.getloadavg()[0]}
     return finalize(n, args.workers)
 
 
@@ -259,14 +365,16 @@ def _in_subprocess(src: str | None, part: str, n: int, args: argparse.Namespace)
     import json
     import subprocess
 
-    flag = {"profile": "--profile-entries", "campaign": "--runs", "finalize": "--finalize-runs"}[part]
+    flag = {"profile": "--profile-entries", "campaign": "--runs", "finalize": "--finalize-runs",
+            "commits": "--commit-entries"}[part]
+    zero = [str(z) for z in args.from_zero] if part == "commits" and n == args.commit_entries[0] else []
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(Path(src).absolute()), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "r.json"
         subprocess.run([sys.executable, __file__, "--part", part, flag, str(n), "--workers", str(args.workers),
-                        "--window", str(args.window), "--json", str(out)], env=env, check=True,
+                        "--window", str(args.window), "--from-zero", *zero, "--json", str(out)], env=env, check=True,
                        stdout=subprocess.DEVNULL)
         return json.loads(out.read_text())[0]
 
@@ -278,7 +386,10 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=200)
     ap.add_argument("--profile-entries", type=int, nargs="+", default=[1000, 5000, 20000])
     ap.add_argument("--finalize-runs", type=int, default=200)
-    ap.add_argument("--part", choices=["all", "campaign", "profile", "finalize"], default="all")
+    ap.add_argument("--commit-entries", type=int, nargs="+", default=[1000, 5000, 20000])
+    ap.add_argument("--from-zero", type=int, nargs="*", default=[1000],
+                    help="also record this many runs from an empty dataset (with the first --commit-entries)")
+    ap.add_argument("--part", choices=["all", "campaign", "profile", "finalize", "commits"], default="all")
     ap.add_argument("--against", metavar="SRC",
                     help="also measure the twinforge package in the folder SRC (e.g. an older commit's "
                          "`git archive HEAD~1 twinforge | tar -x -C SRC`), each measurement right after "
@@ -289,8 +400,9 @@ def main() -> None:
 
     print(f"twinforge at {Path(twinforge.__file__).parent}; load average {os.getloadavg()}")
     results = []
-    todo = {"profile": args.profile_entries, "campaign": args.runs, "finalize": [args.finalize_runs]}
-    for part in ("profile", "campaign", "finalize"):
+    todo = {"profile": args.profile_entries, "campaign": args.runs, "finalize": [args.finalize_runs],
+            "commits": args.commit_entries}
+    for part in ("profile", "campaign", "finalize", "commits"):
         if args.part not in ("all", part):
             continue
         print("\n" + TITLES[part].format(workers=args.workers))

@@ -339,3 +339,18 @@ def test_a_campaign_dataset_verifies_and_its_campaign_round_trips(datasets):
     assert rep.ok, rep.text()
     weights = pq.read_table(datasets[2] / "runs.parquet").column("weight").to_pylist()
     assert len(set(weights)) > 1  # the weight check above was not vacuous
+
+
+def test_a_journal_left_by_an_interrupted_finalize_is_a_note(copy, capsys):
+    from twinforge.export.parquet import JOURNAL, _journal_header, _journal_line, read_manifest
+
+    root = copy(0)
+    runs = read_manifest(root)["runs"]
+    # the finalize wrote the manifest, then was killed before it removed the journal, which
+    # extends the manifest before it (another size and CRC-32): its runs are in the manifest
+    (root / JOURNAL).write_bytes(_journal_header("123:0badc0de") + b"".join(map(_journal_line, runs)))
+    rep = verify(root)
+    assert rep.ok, rep.text()
+    assert rep.notes == [f"{JOURNAL} left by an interrupted finalize (ignored: it extends an older "
+                         "manifest.json); --resume removes it"]
+    assert one_clear_run(root, capsys, code=0)

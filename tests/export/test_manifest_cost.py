@@ -49,9 +49,9 @@ def test_a_commit_validates_and_stats_the_same_whatever_the_runs_already_committ
     at_many = _task_calls(many, 60)
     assert at_few == at_many  # old: 3 validations and 6 stats per run listed, per task
     assert at_many["_check_entry"] <= 2  # the run the first task added (and no other)
-    assert at_many["_run_files_present"] == 0 and at_many["_atomic_write_bytes"] == 1
-    runs = json.loads((many / P.MANIFEST).read_text())["runs"]
-    assert [e["run_id"] for e in runs] == list(range(62))
+    # the commit appends its line to the journal: manifest.json is not rewritten (main: once per task)
+    assert at_many["_run_files_present"] == 0 and at_many["_atomic_write_bytes"] == 0
+    assert [e["run_id"] for e in P.read_manifest(many)["runs"]] == list(range(62))
 
 
 def test_cached_reading_gives_the_full_readings_result(tmp_path):
@@ -120,13 +120,18 @@ def test_the_cached_reading_declines_what_is_not_twinforges_manifest(text):
 def test_beyond_the_cache_limit_the_manifest_is_read_in_full(tmp_path, monkeypatch):
     monkeypatch.setattr(P, "_ENTRY_OF_TEXT", {})  # this test's entries only
     monkeypatch.setattr(P, "_TEXT_OF_ENTRY", {})
-    root = make_dataset(tmp_path / "d", order=range(4), finalize=False, **SMALL)
+    root = make_dataset(tmp_path / "d", order=range(4), finalize=True, **SMALL)  # 4 runs in manifest.json
     text = (root / P.MANIFEST).read_text()
     monkeypatch.setattr(P, "_ENTRY_CACHE_LIMIT", 3)  # fewer entries than the manifest's 4
     assert P._cached_manifest(text) is None
     assert P._read_manifest(root, shared=True) == json.loads(text)
-    assert len(P._TEXT_OF_ENTRY) == 3  # those the 4 commits read (each reads the runs before it)
-    monkeypatch.setattr(P, "_ENTRY_CACHE_LIMIT", 5)  # 3 + 4 > 5: emptied, then these 4
+    assert P._TEXT_OF_ENTRY == {}  # (the commits read the journal's lines, not the manifest)
+    P._read_manifest(root, shared=False)
+    monkeypatch.setattr(P, "_ENTRY_CACHE_LIMIT", 5)
+    assert P._cached_manifest(text) == json.loads(text)
+    assert sum(map(len, P._ENTRY_OF_TEXT.values())) == len(P._TEXT_OF_ENTRY) == 4
+    monkeypatch.setattr(P, "_ENTRY_CACHE_LIMIT", 7)  # 4 + 4 > 7: emptied, then these 4
+    P._ENTRY_OF_TEXT[2].clear()  # (as if other entries were held: 4 held, 4 more to read)
     assert P._cached_manifest(text) == json.loads(text)
     assert sum(map(len, P._ENTRY_OF_TEXT.values())) == len(P._TEXT_OF_ENTRY) == 4
     write_run(DatasetWriter(root, mode="resume", check_files=False), 4, **SMALL)  # 5 entries

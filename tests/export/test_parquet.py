@@ -17,6 +17,7 @@ import pytest
 
 from twinforge.core.schema import LABEL_CHANNELS, ChannelSpec
 from twinforge.export import DatasetWriter, RunWriter
+from twinforge.export.parquet import read_manifest
 
 TWIN = "toy"
 PERIOD_S = 60.0
@@ -376,7 +377,7 @@ def test_exception_inside_with_leaves_nothing_complete(tmp_path):
         raise RuntimeError("boom")
     assert not part(root, 1).exists()
     assert not list((root / "samples").rglob("*.tmp"))
-    assert [e["run_id"] for e in json.loads((root / "manifest.json").read_text())["runs"]] == [0]
+    assert [e["run_id"] for e in read_manifest(root)["runs"]] == [0]
     assert w.completed_runs() == {(TWIN, 0)}
     assert pd.read_parquet(part(root, 0)).shape == (3000, 11)  # the earlier run is intact
 

@@ -53,4 +53,4 @@ def test_resume_open_leaves_an_unchanged_manifest_alone(tmp_path):
     writer._prepare()  # nothing to prune: the file is not rewritten
     assert (path.read_bytes(), os.stat(path).st_ino) == before
     write_run(writer, 2)  # a commit still records its run
-    assert [e["run_id"] for e in json.loads(path.read_text())["runs"]] == [0, 1, 2]
+    assert [e["run_id"] for e in P.read_manifest(root)["runs"]] == [0, 1, 2]

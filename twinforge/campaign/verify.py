@@ -136,7 +136,9 @@ def _check_files(
 ) -> dict[tuple[str, int], bool]:
     """Every listed file against its recorded size and SHA-256; stray files. Returns, per
     run, whether all its files are present."""
-    from twinforge.export.parquet import EVENTS_NAME, MANIFEST, RUNS_NAME, SAMPLES_DIR, SHARDS_DIR, file_digest
+    from twinforge.export.parquet import (
+        EVENTS_NAME, JOURNAL, MANIFEST, RUNS_NAME, SAMPLES_DIR, SHARDS_DIR, file_digest,
+    )
 
     tables = manifest.get("tables") or {}
     with_sums = [e for e in entries if e.get("sha256")]
@@ -211,6 +213,9 @@ def _check_files(
                     rep.problems.append(f"stray file {rel}: not in the manifest (left by a crash, or put there)")
     for p in sorted(root.glob(".*.tmp")):
         rep.problems.append(f"stray file {p.name}: a temporary file of an interrupted write")
+    if manifest.get("finalized") and (root / JOURNAL).is_file():  # its runs are all in the manifest
+        rep.notes.append(f"{JOURNAL} left by an interrupted finalize (ignored: it extends an older "
+                         f"{MANIFEST}); --resume removes it")
     return present
 
 

@@ -7,6 +7,8 @@ A dataset is a folder of tables; each table is a path every Parquet reader opens
       events.parquet                         every event of every run (merged)
       runs.parquet                           one row per run: seed, weight, parameters
       manifest.json                          the completed runs (written atomically)
+      manifest.journal                       runs committed since manifest.json was written
+                                             (appended; folded into it, and removed, by finalize)
       <table>/<twin>/run-<n>.parquet         extra per-run tables (the machine's snapshots)
       _runs/<twin>/run-<n>/events.parquet    per-run shards, the source of the merges
       _runs/<twin>/run-<n>/run.parquet       ('_' folders are skipped by discovery)
@@ -19,7 +21,12 @@ of format 1 used ``twin=<twin>/run_id=<n>/part-0.parquet`` folders; they are sti
 A run streams its samples block by block, one row group per block, into a hidden temporary
 file (``.run-<n>.parquet.tmp``, skipped by dataset discovery); :meth:`RunWriter.commit`
 syncs it, writes the run's shards, renames the file into place and only then records the
-run in ``manifest.json``. A run that fails or is interrupted leaves no file that looks
+run: one line appended to ``manifest.journal`` (synced; the journal's first line names
+the ``manifest.json`` it extends), which is folded into ``manifest.json`` (rewritten
+atomically, then the journal removed) only once it has grown past a fixed fraction of the
+manifest, and always by :meth:`DatasetWriter.finalize`: a commit's cost does not grow with
+the runs already written. Every reader sees the manifest and its journal together
+(:func:`read_manifest`). A run that fails or is interrupted leaves no file that looks
 complete, so ``mode="resume"`` redoes exactly the runs missing from the manifest.
 
 No wall-clock time, host name or user name is written anywhere: the same inputs give
@@ -48,6 +55,7 @@ import operator
 import os
 import re
 import stat as stat_mod
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -87,6 +95,11 @@ FORMAT_VERSION = 2
 #: Parquet key-value metadata key of every file twinforge writes.
 METADATA_KEY = b"twinforge"
 MANIFEST = "manifest.json"
+#: The runs committed since ``manifest.json`` was last written, one line each (see
+#: :func:`_journal_line`); a finalized dataset has none.
+JOURNAL = "manifest.journal"
+#: ``format`` of the journal's first line, which names the ``manifest.json`` it extends.
+JOURNAL_FORMAT = "twinforge-journal"
 SAMPLES_DIR = "samples"
 SHARDS_DIR = "_runs"
 #: The file name of a run in the folders of format 1 (``twin=<twin>/run_id=<n>/``).
@@ -122,6 +135,14 @@ RUN_DIR_RE = re.compile(r"^(run-[0-9]{6,}|run_id=(0|[1-9][0-9]*))$")
 
 #: Largest ``manifest.json`` read [bytes] (about 1 kB per run: room for millions of runs).
 MAX_MANIFEST_BYTES = 4 << 30
+#: A commit folds the journal into ``manifest.json`` once the journal is larger than this
+#: [bytes] and than :data:`JOURNAL_RATIO` times the manifest: the manifest is rewritten
+#: every time the runs written grow by a fixed fraction (geometric), so the bytes written
+#: per commit, amortised, do not grow with the runs already written (its line, and
+#: ``(1 + JOURNAL_RATIO) / JOURNAL_RATIO`` entries' worth of folds: 4 entries in all), and
+#: a reader reads at most ``1 + JOURNAL_RATIO`` times the manifest.
+JOURNAL_MIN_BYTES = 1 << 20
+JOURNAL_RATIO = 0.5
 #: Schema of ``events.parquet`` (and of each run's events shard). ``params`` is a struct
 #: whose fields are the union of the events' parameter names (a field is null where an
 #: event does not have it); the empty struct here stands for "no parameter yet" (a table
@@ -436,27 +457,28 @@ def expected_files(
     ]
 
 
-def _check_entry(entry: dict[str, Any], k: int, version: int = FORMAT_VERSION) -> str | None:
-    """Why the file list of run entry ``k`` is not the layout twinforge writes (or None)."""
+def _check_entry(entry: dict[str, Any], where: str, version: int = FORMAT_VERSION) -> str | None:
+    """Why the file list of the run entry at ``where`` (``runs[3]``, ``line 3: run``) is not
+    the layout twinforge writes (or None)."""
     files = entry["files"]
     tables = [f.split("/", 1)[0] for f in files[3:]]
     for t in tables:
         if not _NAME_RE.match(t) or t in _RESERVED_TABLES:
-            return f"runs[{k}].files: {t!r} is not a table folder name"
+            return f"{where}.files: {t!r} is not a table folder name"
     want = expected_files(entry["twin"], entry["run_id"], tables, version)
     for j, (got, exp) in enumerate(zip(files, want)):
         if got != exp:
-            return f"runs[{k}].files[{j}]: {got!r} is not this run's file; expected {exp!r}"
+            return f"{where}.files[{j}]: {got!r} is not this run's file; expected {exp!r}"
     if len(set(tables)) != len(tables):
-        return f"runs[{k}].files: a table is listed twice"
+        return f"{where}.files: a table is listed twice"
     for name in ("sha256", "size"):
         sums = entry.get(name)
         if sums is not None and set(sums) != set(files):
-            return f"runs[{k}].{name}: must have one value per file of the run"
+            return f"{where}.{name}: must have one value per file of the run"
     if entry.get("sha256") and not all(_HEX64.match(v) for v in entry["sha256"].values()):
-        return f"runs[{k}].sha256: values must be 64 hex digits"
+        return f"{where}.sha256: values must be 64 hex digits"
     if entry.get("size") and any(v < 0 for v in entry["size"].values()):
-        return f"runs[{k}].size: values must be >= 0"
+        return f"{where}.size: values must be >= 0"
     return None
 
 
@@ -466,7 +488,14 @@ _run_key = operator.itemgetter("twin", "run_id")
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
-    """The parsed ``manifest.json`` of ``root``, validated.
+    """The parsed ``manifest.json`` of ``root`` with the runs of its journal
+    (``manifest.journal``, the runs committed since the manifest was written), validated.
+
+    The runs are sorted by ``(twin, run_id)``; ``finalized`` is False when the journal
+    holds a run the manifest does not. A journal's last line torn by a crash (no line
+    break at its end, or a checksum that does not match) is ignored: its run is redone on
+    resume. A journal's run that the manifest (or an earlier line) also lists is the same
+    run when both entries are identical (a fold interrupted before it removed the journal).
 
     Raises
     ------
@@ -477,21 +506,40 @@ def read_manifest(root: Path) -> dict[str, Any]:
         a twinforge manifest (no ``"format": "twinforge-dataset"``) or of a newer format version.
     ManifestError
         A twinforge manifest whose content is damaged: one line naming the field (a run
-        entry without ``files``, ``"runs": "x"``, a file path outside the run's folders...).
+        entry without ``files``, ``"runs": "x"``, a file path outside the run's folders...);
+        or a journal line, not its last, that is torn or damaged, or a run the journal lists
+        with other content than the manifest: one line naming the file and the line.
     """
     return _read_manifest(root, shared=False)
 
 
 def _read_manifest(root: Path, *, shared: bool) -> dict[str, Any]:
     """:func:`read_manifest`; ``shared``: the run entries are the objects this process
-    cached (:func:`_cached_manifest`; the dataset writer's own reads, which never modify an
-    entry, and read the manifest again at every commit), else the file is read in full and
-    every object is new (a reader, which reads it once, may modify them)."""
+    cached (:func:`_cached_manifest`, :data:`_ENTRY_OF_LINE`; the dataset writer's own
+    reads, which never modify an entry), else the files are read in full and every object
+    is new (a reader, which reads them once, may modify them)."""
+    return _read_with_journal(Path(root), shared=shared)[0]
+
+
+def _read_with_journal(root: Path, *, shared: bool) -> tuple[dict[str, Any], int]:
+    """:func:`_read_manifest`, and how many runs the journal adds to ``manifest.json``."""
+    # the journal first: a fold between the two readings only moves its runs into the
+    # manifest read next (read the other way round, they would be in neither)
+    journal = _journal_bytes(root)
+    manifest, data = _read_manifest_file(root, shared=shared)
+    if not journal:
+        return manifest, 0
+    lines = _journal_entries(root / JOURNAL, journal, _manifest_mark(data), manifest["format_version"],
+                             shared=shared)
+    return manifest, _merge_journal(manifest, lines, root / JOURNAL)
+
+
+def _read_manifest_file(root: Path, *, shared: bool) -> tuple[dict[str, Any], bytes]:
+    """``manifest.json`` alone, as :func:`_read_manifest` reads it, and its bytes."""
     from pydantic import ValidationError
 
     from twinforge.safe_io import check_input
 
-    root = Path(root)
     path = root / MANIFEST
     if not root.exists():
         raise FileNotFoundError(f"no dataset at {root}: the folder does not exist")
@@ -502,14 +550,18 @@ def _read_manifest(root: Path, *, shared: bool) -> dict[str, Any]:
             f"{root} is not a twinforge dataset (no {MANIFEST}); was it written by twinforge generate?"
         )
     check_input(path, max_bytes=MAX_MANIFEST_BYTES, error=ValueError)  # never a FIFO or a device
-    data = path.read_bytes()
+    with open(path, "rb") as f:
+        data = f.read()
+        if shared:  # the writer's: the mark of this very file, for its next append (_current_mark)
+            _MARK_OF_FILE.clear()
+            _MARK_OF_FILE[_file_identity(os.fstat(f.fileno()))] = _manifest_mark(data)
     if shared:
         try:
             fast = _cached_manifest(data.decode("utf-8"))
         except UnicodeDecodeError:
             fast = None
         if fast is not None:  # the bytes _manifest_bytes(fast) writes: what json.loads would give
-            return fast
+            return fast, data
     try:
         manifest = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
@@ -533,11 +585,179 @@ def _read_manifest(root: Path, *, shared: bool) -> dict[str, Any]:
             f"{path}: {_loc(err['loc']) or '(manifest)'}: {err['msg']}{got_text}{more}"
         ) from None
     for k, entry in enumerate(manifest["runs"] if "runs" in manifest else ()):
-        why = _check_entry(entry, k, manifest["format_version"])
+        why = _check_entry(entry, f"runs[{k}]", manifest["format_version"])
         if why is not None:
             raise ManifestError(f"{path}: {why}")
     manifest.setdefault("runs", [])
-    return manifest
+    return manifest, data
+
+
+def _journal_line(entry: Mapping[str, Any]) -> bytes:
+    """The journal line of a run entry: ``{"run": <entry>, "sha256": "<hex>"}`` and a line
+    break, a JSON object whose ``sha256`` is the SHA-256 of the entry's text as it stands in
+    the line (compact JSON, sorted keys, ASCII: no line break inside)."""
+    text = _COMPACT.encode(entry)
+    return f'{_LINE_HEAD}{text}, "sha256": "{hashlib.sha256(text.encode()).hexdigest()}"}}\n'.encode()
+
+
+_LINE_HEAD = '{"run": '
+_LINE_HEAD_BYTES = _LINE_HEAD.encode()
+_LINE_TAIL = re.compile(rb', "sha256": "([0-9a-f]{64})"\}$')
+
+
+def _journal_bytes(root: Path) -> bytes:
+    """The bytes of the journal of ``root`` (empty when it has none)."""
+    from twinforge.safe_io import check_input
+
+    path = root / JOURNAL
+    if not os.path.lexists(path):
+        return b""
+    check_input(path, max_bytes=MAX_MANIFEST_BYTES, error=ManifestError)  # never a FIFO or a device
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:  # folded (and removed) right now: its runs are in the manifest
+        return b""
+
+
+def _manifest_mark(data: bytes) -> str:
+    """What the journal's first line says of the ``manifest.json`` it extends (its bytes):
+    ``<size>:<CRC-32, 8 hex digits>``."""
+    return f"{len(data)}:{zlib.crc32(data):08x}"
+
+
+def _journal_header(mark: str) -> bytes:
+    """The first line of a journal extending the manifest of mark ``mark``."""
+    return (json.dumps({"format": JOURNAL_FORMAT, "manifest": mark}) + "\n").encode()
+
+
+def _file_identity(st: os.stat_result) -> tuple[int, ...]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+#: The mark of the ``manifest.json`` this process last read as a writer, by the file's
+#: identity (device, inode, size, mtime, ctime: any rewrite, an ``os.replace``, changes it).
+_MARK_OF_FILE: dict[tuple[int, ...], str] = {}
+
+
+def _current_mark(path: Path, *, fresh: bool = False) -> str:
+    """The mark of the manifest at ``path``: read again only when the file has changed, or
+    ``fresh`` (for the header of a new journal: then never from a file identity that a new
+    file may happen to share)."""
+    mark = None if fresh else _MARK_OF_FILE.get(_file_identity(os.stat(path)))
+    if mark is None:
+        with open(path, "rb") as f:
+            mark = _manifest_mark(f.read())
+            _MARK_OF_FILE.clear()
+            _MARK_OF_FILE[_file_identity(os.fstat(f.fileno()))] = mark
+    return mark
+
+
+def _journal_entries(
+    path: Path, data: bytes, mark: str, version: int, *, shared: bool
+) -> list[tuple[int, dict[str, Any]]]:
+    """``(line number, run entry)`` of every run line of the journal ``data`` (of ``path``),
+    none when its first line names another manifest than the one of mark ``mark``.
+
+    A journal names, in its first line, the ``manifest.json`` it was started on (its size
+    and CRC-32): once the manifest is written again (a fold, a finalize), the journal's runs
+    are in it, and a journal left by a crash before its removal is ignored whole (so is one
+    that a twinforge not knowing of journals left behind when it rewrote the manifest).
+    The last line is ignored when it is torn (no line break at its end) or its checksum does
+    not match: an append interrupted by a crash. Any other damage is a ManifestError.
+    """
+    lines = data.split(b"\n")
+    torn = lines.pop() != b""  # the bytes after the last line break: an append cut short
+    if not lines:
+        return []  # its first line cut short: a journal whose creation a crash interrupted
+    try:
+        header = json.loads(lines[0])
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        header = None
+    if not (isinstance(header, dict) and header.get("format") == JOURNAL_FORMAT
+            and isinstance(header.get("manifest"), str)):
+        raise ManifestError(f'{path}: line 1: not a journal header (no "format": "{JOURNAL_FORMAT}")')
+    if header["manifest"] != mark:
+        return []  # the manifest was written since: a journal left behind
+    known = _ENTRY_OF_LINE.setdefault(version, {}) if shared else {}
+    if len(known) + len(lines) > _ENTRY_CACHE_LIMIT:
+        known.clear()
+    out = []
+    for k, line in enumerate(lines[1:], 2):
+        entry = known.get(line)
+        if entry is None:
+            entry, why, crash = _journal_entry(line, version)
+            if entry is None:
+                if crash and k == len(lines) and not torn:
+                    continue  # the last line, cut short or garbled by a crash mid-append
+                raise ManifestError(f"{path}: line {k}: {why}")
+            if shared:
+                known[line] = entry
+        out.append((k, entry))
+    return out
+
+
+def _line_text(line: bytes) -> bytes | str:
+    """The run entry's text in a journal line (without its line break), or why it is not
+    a whole line: no frame, or a checksum that does not match (a crash cut it short)."""
+    tail = _LINE_TAIL.search(line)
+    if not line.startswith(_LINE_HEAD_BYTES) or tail is None:
+        return "not a journal line (torn, or not written by twinforge)"
+    text = line[len(_LINE_HEAD_BYTES) : tail.start()]
+    if hashlib.sha256(text).hexdigest().encode() != tail.group(1):
+        return "its checksum does not match its run entry (torn or damaged)"
+    return text
+
+
+def _journal_entry(line: bytes, version: int) -> tuple[dict[str, Any] | None, str, bool]:
+    """``(entry, "", False)`` for a valid journal line, else ``(None, why, crash)``; ``crash``:
+    the line is not whole (no frame, or a checksum that does not match)."""
+    from pydantic import ValidationError
+
+    text = _line_text(line)
+    if not isinstance(text, bytes):
+        return None, text, True
+    try:
+        entry = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        return None, f"run: not valid JSON ({exc})", False
+    if not isinstance(entry, dict):
+        return None, "run: not a JSON object", False
+    try:
+        _RunEntry.model_validate(entry)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        return None, f"{_loc(('run', *err['loc']))}: {err['msg']}", False
+    why = _check_entry(entry, "run", version)
+    return (entry, "", False) if why is None else (None, why, False)
+
+
+def _merge_journal(manifest: dict[str, Any], lines: Sequence[tuple[int, dict[str, Any]]], path: Path) -> int:
+    """Add the runs of the journal ``lines`` (of ``path``) to ``manifest``, in place: runs
+    sorted, ``finalized`` False when one is new. A run listed twice must be the same.
+    Returns how many runs were added."""
+    runs = manifest["runs"]
+    index = dict(zip(map(_run_key, runs), runs))
+    new = []
+    for k, entry in lines:
+        key = _run_key(entry)
+        old = index.get(key)
+        if old is None:
+            index[key] = entry
+            new.append(entry)
+        elif old != entry:
+            raise ManifestError(
+                f"{path}: line {k}: run {key[0]}/{key[1]} differs from its entry in {MANIFEST} (or an "
+                "earlier line); a run is recorded once, and the same when redone"
+            )
+    if new:
+        manifest["runs"] = sorted([*runs, *new], key=_run_key)
+        manifest["finalized"] = False  # the merged tables do not hold the new runs
+    return len(new)
+
+
+#: Run entries this process has read from a journal and found valid, by format version and
+#: by their line (shared, as :data:`_ENTRY_OF_TEXT`'s, by the dataset writer's reads).
+_ENTRY_OF_LINE: dict[int, dict[bytes, dict[str, Any]]] = {}
 
 
 #: Run entries this process has read from a ``manifest.json`` and found valid, by format
@@ -607,7 +827,7 @@ def _cached_manifest(text: str) -> dict[str, Any] | None:
             runs = [None] * len(texts)
         for k, entry_text in enumerate(texts):
             if runs[k] is None:
-                entry = _new_entry(entry_text, k, version)
+                entry = _new_entry(entry_text, version)
                 if entry is None:
                     return None
                 known[entry_text] = runs[k] = entry
@@ -616,8 +836,8 @@ def _cached_manifest(text: str) -> dict[str, Any] | None:
     return head
 
 
-def _new_entry(entry_text: str, k: int, version: int) -> dict[str, Any] | None:
-    """Run entry ``k`` parsed from its text in the manifest, if valid and written as
+def _new_entry(entry_text: str, version: int) -> dict[str, Any] | None:
+    """A run entry parsed from its text in the manifest, if valid and written as
     :func:`_entry_text` writes it; else None."""
     from pydantic import ValidationError
 
@@ -633,7 +853,7 @@ def _new_entry(entry_text: str, k: int, version: int) -> dict[str, Any] | None:
             return None
     except (ValidationError, TypeError, ValueError):
         return None
-    return entry if _check_entry(entry, k, version) is None else None
+    return entry if _check_entry(entry, "run", version) is None else None
 
 
 def _manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
@@ -704,6 +924,35 @@ def _empty_manifest() -> dict[str, Any]:
     }
 
 
+def _remove_journal(root: Path) -> None:
+    """Remove the journal of ``root``, if any (its runs already in ``manifest.json``)."""
+    if os.path.lexists(root / JOURNAL):
+        with _disk("remove", root / JOURNAL):
+            _unlink_missing_ok(root / JOURNAL)
+            _fsync_dir(root)
+
+
+def _journal_extends(path: Path, mark: str) -> bool:
+    """Whether the journal at ``path`` starts with the header of the manifest of mark ``mark``."""
+    want = _journal_header(mark)
+    with open(path, "rb") as f:
+        return f.read(len(want)) == want
+
+
+def _whole_last_line(path: Path, size: int) -> bool:
+    """Whether the journal at ``path`` (``size`` bytes) ends with a whole, valid line (read
+    from its end: one line's bytes, whatever the runs before it)."""
+    with open(path, "rb") as f:
+        tail = b""
+        pos = size
+        while pos > 0 and tail.count(b"\n") < 2:
+            step = min(pos, 1 << 16)
+            pos -= step
+            f.seek(pos)
+            tail = f.read(step) + tail
+    return tail.endswith(b"\n") and isinstance(_line_text(tail[:-1].rsplit(b"\n", 1)[-1]), bytes)
+
+
 # -- the writers -------------------------------------------------------------------------
 
 Mode = Literal["create", "resume", "overwrite"]
@@ -768,6 +1017,8 @@ class DatasetWriter:
                 "choose another output path"
             )
         self._completed: dict[tuple[str, int], dict[str, Any]] = {}
+        #: the listed entries of the runs redone because their files were gone (:meth:`open_run`)
+        self._redone: dict[tuple[str, int], dict[str, Any]] = {}
         if mode == "overwrite" and is_dataset:
             previous_dataset_paths(root_)  # a manifest not ours, a symlink: refused now
         if mode == "resume" and is_dataset:
@@ -832,6 +1083,7 @@ class DatasetWriter:
             (root / SHARDS_DIR).mkdir(exist_ok=True)
         with _locked(root / SHARDS_DIR / ".lock"):  # other processes may share the dataset
             if not (root / MANIFEST).is_file():
+                _remove_journal(root)  # (none without a manifest but a stray one)
                 _atomic_write_bytes(root / MANIFEST, _manifest_bytes(_empty_manifest()))
         if self.mode == "resume" and self._check_files:  # forget runs whose files have gone: redone
 
@@ -845,7 +1097,10 @@ class DatasetWriter:
         self._prepared = True
 
     def _update_manifest(self, fn: Any) -> dict[str, Any]:
-        """Read-modify-write ``manifest.json`` under the dataset's lock.
+        """Read-modify-write ``manifest.json`` (and its journal) under the dataset's lock.
+        Before a change is written, the journal is folded into the manifest as it was
+        (:meth:`_fold_journal`): what ``fn`` removes or replaces cannot come back from the
+        journal after a crash.
 
         When ``fn`` returns False (it changed nothing) and the runs are already in order, the
         file is left as it is (rewriting it would write the same bytes): a ``resume``'s pruning
@@ -857,23 +1112,71 @@ class DatasetWriter:
             runs = sorted(manifest["runs"], key=_run_key)
             if not changed and all(a is b for a, b in zip(runs, manifest["runs"])):
                 return manifest
+            self._fold_journal()
             manifest["runs"] = runs
             _atomic_write_bytes(self.root / MANIFEST, _manifest_bytes(manifest))
         return manifest
 
+    def _fold_journal(self) -> dict[str, Any]:
+        """Fold the journal into ``manifest.json`` and remove it (under the dataset's lock,
+        held by the caller); return the manifest.
+
+        The manifest is written (atomically) before the journal is removed: a crash in
+        between leaves a journal whose runs the manifest already lists, the same entries,
+        which every reading takes as one run each.
+        """
+        root = self.root
+        manifest, added = _read_with_journal(root, shared=True)
+        if added:
+            _atomic_write_bytes(root / MANIFEST, _manifest_bytes(manifest))
+        _remove_journal(root)
+        return manifest
+
     def _record_run(self, entry: dict[str, Any]) -> None:
+        """Record a committed run: its line appended to the journal (synced), then the
+        journal folded into the manifest if it has grown past :data:`JOURNAL_MIN_BYTES` and
+        :data:`JOURNAL_RATIO` times the manifest. A redone run whose entry differs from the
+        one listed (its files were gone) replaces it in the manifest instead."""
         key = (entry["twin"], entry["run_id"])
+        listed = self._redone.pop(key, None)
+        if listed is not None and listed != entry:
 
-        def add(manifest: dict[str, Any]) -> None:
-            runs = manifest["runs"]
-            keys = list(map(_run_key, runs))
-            if key in keys:  # redone: its entry replaced
-                runs = [e for e, k in zip(runs, keys) if k != key]
-            manifest["runs"] = [*runs, entry]
-            manifest["finalized"] = False  # the merged tables are stale until finalize
+            def replace(manifest: dict[str, Any]) -> None:
+                manifest["runs"] = [e for e in manifest["runs"] if _run_key(e) != key] + [entry]
+                manifest["finalized"] = False  # the merged tables are stale until finalize
 
-        self._update_manifest(add)
+            self._update_manifest(replace)
+        else:
+            line = _journal_line(entry)
+            self._append_journal(line)
+            known = _ENTRY_OF_LINE.setdefault(FORMAT_VERSION, {})
+            if len(known) < _ENTRY_CACHE_LIMIT:  # this process reads its own line without validating it
+                known[line[:-1]] = json.loads(line)["run"]  # (what a reading of the line gives)
         self._completed[key] = entry
+
+    def _append_journal(self, line: bytes) -> None:
+        """Append ``line`` to the journal (synced), under the dataset's lock; a new journal
+        starts with its header. A journal that this append must not extend is folded (its
+        valid runs into the manifest) and removed first: one whose last append a crash cut
+        short (appended to, its line would no longer be the last), or one that names
+        another manifest (left by a crash after a fold wrote the manifest)."""
+        root = self.root
+        path = root / JOURNAL
+        with _locked(root / SHARDS_DIR / ".lock"), _disk("write", path):
+            size = path.stat().st_size if os.path.lexists(path) else -1
+            if size >= 0 and not (_journal_extends(path, _current_mark(root / MANIFEST))
+                                  and _whole_last_line(path, size)):
+                self._fold_journal()
+                size = -1
+            data = line if size >= 0 else _journal_header(_current_mark(root / MANIFEST, fresh=True)) + line
+            with open(path, "ab") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            if size < 0:
+                _fsync_dir(root)  # the journal's own name
+            if max(size, 0) + len(data) > max(JOURNAL_MIN_BYTES, JOURNAL_RATIO * (root / MANIFEST).stat().st_size):
+                self._fold_journal()
 
     # -- runs ----------------------------------------------------------------------------
     def open_run(
@@ -915,7 +1218,7 @@ class DatasetWriter:
         if key in self._completed:
             if self._check_files or _run_files_present(self.root, self._completed[key]):
                 raise ValueError(f"run {twin}/{run_id} is already complete in {self.root}")
-            del self._completed[key]  # listed, its files gone: redone (its commit replaces it)
+            self._redone[key] = self._completed.pop(key)  # listed, its files gone: redone
         if key in self._open:
             raise ValueError(f"run {twin}/{run_id} is already open for writing")
         self._prepare()
@@ -968,6 +1271,7 @@ class DatasetWriter:
             if dataset_metadata is not None:
                 manifest["dataset"] = dict(dataset_metadata)
             _atomic_write_bytes(root / MANIFEST, _manifest_bytes(manifest))
+            _remove_journal(root)  # its runs are in the manifest now
         return root
 
 
@@ -1377,7 +1681,7 @@ _RUN_FILE_NAMES = {
     SAMPLES_DIR: {PART_NAME_V1, f".{PART_NAME_V1}.tmp"},
     SHARDS_DIR: {EVENTS_NAME, SHARD_RUN_NAME, f".{EVENTS_NAME}.tmp", f".{SHARD_RUN_NAME}.tmp"},
 }
-_TOP_FILE_NAMES = (EVENTS_NAME, RUNS_NAME, f".{EVENTS_NAME}.tmp", f".{RUNS_NAME}.tmp", f".{MANIFEST}.tmp")
+_TOP_FILE_NAMES = (EVENTS_NAME, RUNS_NAME, JOURNAL, f".{EVENTS_NAME}.tmp", f".{RUNS_NAME}.tmp", f".{MANIFEST}.tmp")
 
 
 def previous_dataset_paths(root: Path) -> tuple[list[Path], list[Path]]:
