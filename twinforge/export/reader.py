@@ -6,8 +6,8 @@
 >>> x.twin.units["mains_power_w"], x.twin.channels(kind="interval")  # doctest: +SKIP
 >>> print(describe("data/"))                                      # doctest: +SKIP
 
-Only the runs recorded in ``manifest.json`` (and, before finalize, its ``manifest.journal``) are read: a run interrupted before its commit
-is invisible, even if some of its files exist. A dataset whose campaign was interrupted
+Only the runs recorded in ``manifest.json`` (and, before finalize, its ``manifest.journal``)
+are read: a run interrupted before its commit is invisible, even if some of its files exist. A dataset whose campaign was interrupted
 before :meth:`DatasetWriter.finalize` is still readable: its event and run tables are then
 gathered from the per-run shards. Datasets of format 1 (``key=value`` partition folders,
 JSON ``params``) are read too.
