@@ -23,7 +23,7 @@ __all__ = ["add_parser", "run_fidelity"]
 
 EPILOG = """\
 examples:
-  twinforge fidelity --real household_power.csv.xz --synthetic data/ \\
+  twinforge fidelity --real twinforge/data/uci_household/household_power_2008-12_2009-01.csv.xz --synthetic data/ \\
       --map mains_power_w=mains_power_w --period 1min --out report/
   twinforge fidelity --real PJME_hourly.csv --synthetic grid/ --map load_power_w=feeder_power_w \\
       --normalise mean --tz America/New_York --period 1h --out pjm_report/
