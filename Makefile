@@ -42,7 +42,7 @@ API_MODULES = $(BIN)/python -c "import pkgutil, twinforge; print(' '.join(['twin
 
 docs: $(DOCS_STAMP)
 	rm -rf build/api
-	$(BIN)/python -W "ignore:The module specification" -m pdoc --docformat numpy --no-show-source -o build/api $$($(API_MODULES))
+	$(BIN)/python -W "ignore:The module specification" docs/_api.py --docformat numpy --no-show-source -o build/api $$($(API_MODULES))
 	@echo "API reference: build/api/index.html"
 
 bench: $(STAMP)

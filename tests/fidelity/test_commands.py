@@ -189,6 +189,38 @@ def test_fidelity_bad_real_file(dataset, tmp_path):
     assert not (tmp_path / "rep").exists()
 
 
+def test_format_auto_reads_a_pjm_copy_renamed_to_prophets_ds_y_header(tmp_path):
+    """A Kaggle PJM file whose header a copy renamed to ``ds,y`` (the shared PJME copy) is
+    read by --format auto as with --format pjm when it kept its Kaggle name; the same bytes
+    under any other name are any Prophet CSV: auto asks for y's unit instead of guessing."""
+    import pandas as pd
+
+    from twinforge.fidelity.commands.common import InputError, load_real
+
+    # the Kaggle layout: each day written 01:00 ... 23:00, then 00:00 of the next day (hour
+    # ending, US Eastern), the days backwards
+    rows = [f"{(pd.Timestamp(day) + pd.Timedelta(hours=h)):%Y-%m-%d %H:%M:%S},{30000 + 10 * d + h % 24}.0"
+            for d, day in enumerate(["2024-01-03", "2024-01-02", "2024-01-01"]) for h in range(1, 25)]
+    kaggle = tmp_path / "PJME_hourly.csv"
+    kaggle.write_text("ds,y\n" + "\n".join(rows) + "\n")
+    auto = load_real(kaggle)
+    pd.testing.assert_frame_equal(auto, load_real(kaggle, "pjm"))
+    assert list(auto.columns) == ["load_power_w"] and len(auto) == 72
+    assert auto.index[0] == pd.Timestamp("2024-01-01 05:00", tz="UTC")  # 00:00-01:00 EST
+    assert auto["load_power_w"].iloc[0] == 30021.0e6  # MW -> W
+
+    other = tmp_path / "load.csv"
+    other.write_bytes(kaggle.read_bytes())
+    with pytest.raises(InputError, match=r"'ds,y' .*--unit y=MW.*--format pjm"):
+        load_real(other)
+    prophet = tmp_path / "sales.csv"
+    prophet.write_text("ds,y\n2024-01-01,12\n2024-01-02,15\n")
+    with pytest.raises(InputError, match="--unit y="):
+        load_real(prophet)
+    df = load_real(prophet, units={"y": "kW"})  # answered: a generic trace of y in that unit
+    assert df["y"].tolist() == [12e3, 15e3] and df.attrs["units"] == {"y": "W"}
+
+
 @pytest.mark.slow  # a long end-to-end case: make test-slow
 def test_calibrate_end_to_end_writes_a_loadable_preset(tmp_path):
     out = tmp_path / "uci.toml"

@@ -70,3 +70,17 @@ def test_a_loop_campaign_runs_its_rounds_from_the_command_line(tmp_path):
     saved = json.loads((tmp_path / "out" / "loop.json").read_text())
     assert [r["runs_total"] for r in saved["rounds"]] == [3, 6]
     assert saved["info"]["validation"] == "given" and saved["rounds"][0]["scores"]["validation"]["n"] == 2
+
+
+def test_the_summary_names_the_synthetic_validation_folder_it_wrote(tmp_path):
+    """Without a validation file the loop simulates one into OUT/validation: the summary
+    prints that folder (it printed a literal 'out/validation' whatever --out was)."""
+    spec = tmp_path / "c.toml"
+    spec.write_text(CAMPAIGN + 'rounds = 1\nruns_per_round = 2\nfeatures = ["accel_rms_g"]\n'
+                    'relabel = { "" = "none" }\nvalidation_runs_per_class = 1\n')
+    out = tmp_path / "loop_out"
+    code, text, err = run("campaign", "run", spec, "--out", out)
+    assert code == 0, err
+    assert f"validation synthetic: {out / 'validation'}\n" in text
+    assert (out / "validation" / "runs.parquet").is_file()
+    assert json.loads((out / "loop.json").read_text())["info"]["validation"] == "synthetic"  # no path: same bytes

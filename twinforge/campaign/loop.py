@@ -150,6 +150,8 @@ class LoopResult:
     runs: pd.DataFrame = field(repr=False)
     probabilities: dict[str, float]
     info: dict[str, Any]
+    #: the folder it was written to (``out`` of :func:`closed_loop`)
+    folder: Path | None = None
 
     def scores(self, which: str = "validation") -> pd.DataFrame:
         """One row per round: total runs, balanced accuracy and recall per class on ``which``
@@ -329,7 +331,7 @@ def closed_loop(
                            round_seed(seed, 0, "validation"), pairs=False)
         _run(vc, root / "validation", workers)
         validation, _ = _read(root / "validation", feats, label, settings.relabel, "validation")
-        val_source = "synthetic: out/validation"
+        val_source = "synthetic"  # in <out>/validation (loop.json holds no path: same seed, same bytes)
     else:
         validation = validation.assign(**{label: validation[label].astype(str).replace(dict(settings.relabel))})
         val_source = "given"
@@ -401,7 +403,7 @@ def closed_loop(
             "campaign": campaign.name, "seed": seed, "settings": settings.model_dump(mode="json"),
             "strata": strata, "validation": val_source, "report": report is not None,
             "model": getattr(model, "__name__", type(model).__name__),
-        })
+        }, root)
         _write_json(root / "loop.json", result.to_json())
     return result
 
@@ -451,8 +453,10 @@ def read_validation(settings: LoopSettings, campaign_file: str | Path) -> pd.Dat
 
 def summary_text(result: LoopResult) -> str:
     """A few lines: one per round (runs so far, allocation, balanced accuracy)."""
-    lines = [f"closed loop: {len(result.rounds)} round(s), {len(result.runs)} runs, "
-             f"validation {result.info['validation']}"]
+    val = result.info["validation"]
+    if val == "synthetic" and result.folder is not None:
+        val = f"synthetic: {result.folder / 'validation'}"
+    lines = [f"closed loop: {len(result.rounds)} round(s), {len(result.runs)} runs, validation {val}"]
     for r in result.rounds:
         acc = r["scores"]["validation"]["balanced_accuracy"]
         rep = r["scores"].get("report")

@@ -101,7 +101,7 @@ class LossWeights(BaseModel):
     spread: float = Field(1.0, ge=0.0, le=100.0, description="W1/IQR of the windows' means and SDs (day to day)")
 
     @classmethod
-    def of(cls, weights: Mapping[str, float] | "LossWeights" | None) -> "LossWeights":
+    def of(cls, weights: Mapping[str, float] | LossWeights | None) -> LossWeights:
         if weights is None:
             return cls()
         if isinstance(weights, LossWeights):

@@ -39,6 +39,7 @@ import gzip
 import io
 import lzma
 import math
+import re
 import warnings
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -828,7 +829,7 @@ def load_pjm(
     """
     path = _sample(PJM_SAMPLE) if path is None else Path(path)
     header = _columns_of(path)
-    if "ds" in header and "y" in header and f"{zone}_MW" not in header:
+    if _prophet(header) and f"{zone}_MW" not in header:
         time_col, value_col = "ds", "y"
     else:
         time_col, value_col = "Datetime", f"{zone}_MW"
@@ -846,6 +847,28 @@ def load_pjm(
         max_gap=max_gap,
         date_format="%Y-%m-%d %H:%M:%S",
     )
+
+
+#: Zones of the Kaggle "Hourly Energy Consumption" files, each named ``<ZONE>_hourly.csv``.
+_PJM_ZONES = ("AEP", "COMED", "DAYTON", "DEOK", "DOM", "DUQ", "EKPC", "FE", "NI", "PJME", "PJMW", "PJM_Load")
+_PJM_FILE = re.compile(rf"(?:{'|'.join(_PJM_ZONES)})_hourly(?:[._-].*)?", re.IGNORECASE)
+
+
+def _prophet(header: Sequence[str]) -> bool:
+    """A Prophet-style ``ds, y`` header: a time and a value column, with no unit or zone."""
+    return "ds" in header and "y" in header
+
+
+def _is_pjm(path: str | Path, header: Sequence[str]) -> bool:
+    """Whether a file is recognisably a Kaggle PJM hourly load file (what ``--format auto``
+    reads with :func:`load_pjm`): ``Datetime`` and a ``<ZONE>_MW`` column, or the
+    Prophet-style ``ds, y`` of a copy that kept its Kaggle name ``<ZONE>_hourly.csv``
+    (:data:`_PJM_ZONES`). A ``ds, y`` header alone is any Prophet CSV, with no unit, zone or
+    clock convention, so it is not enough.
+    """
+    if "Datetime" in header and any(c.endswith("_MW") for c in header):
+        return True
+    return _prophet(header) and _PJM_FILE.fullmatch(Path(path).name) is not None
 
 
 # ---------------------------------------------------------------------------------------

@@ -429,7 +429,7 @@ _FIT_EPILOG = """\
 example (15 healthy PRONOSTIA snapshots, horizontal channel = column 4):
   twinforge fit-vibration acc_00001.csv acc_00101.csv ... --column 4 --rate 25.6kHz \\
       --shaft-rpm 1800 --bearing pronostia --line-hz 50 --out my_rig.toml
-  twinforge generate --config my_rig.toml --machines 5 --out data/
+  twinforge generate --config my_rig.toml --machines 5 --until-failure --out my_rig_data/
 
 Each file is one healthy snapshot, or is cut into --snapshot-s pieces. The preset holds the
 fitted healthy level, background modes, shaft and line harmonics and sensor noise; the fault

@@ -23,8 +23,9 @@ __all__ = ["add_parser", "run_calibrate"]
 
 EPILOG = """\
 examples:
-  twinforge calibrate --real household_power.csv.xz --map mains_power_w=mains_power_w \\
-      --params appliances.usage_scale,appliances.standby_w --budget 40 --out uci.toml
+  twinforge calibrate --real twinforge/data/uci_household/household_power_2008-12_2009-01.csv.xz \\
+      --map mains_power_w=mains_power_w --params appliances.usage_scale,appliances.standby_w \\
+      --budget 40 --out uci.toml
   twinforge generate --config uci.toml --runs 10 --out data/
 
   twinforge calibrate --config twinforge/data/presets/pjm_east.toml --real PJME_hourly.csv \\

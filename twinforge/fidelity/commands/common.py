@@ -112,16 +112,23 @@ def parse_map(items: list[str] | None) -> dict[str, str] | None:
     return out
 
 
-def _sniff(path: Path) -> str:
+def _header(path: Path) -> list[str]:
+    """The column names of ``path``; none if it cannot be read (load_trace reports why)."""
     from twinforge.fidelity.loader import _columns_of
 
     try:
-        cols = [c.strip() for c in _columns_of(path)]
+        return [c.strip() for c in _columns_of(path)]
     except Exception:  # noqa: BLE001 - any unreadable header: let load_trace report it
-        return "trace"
+        return []
+
+
+def _sniff(path: Path) -> str:
+    from twinforge.fidelity.loader import _is_pjm
+
+    cols = _header(path)
     if "Global_active_power" in cols:
         return "uci"
-    if "Datetime" in cols and any(c.endswith("_MW") for c in cols):
+    if _is_pjm(path, cols):
         return "pjm"
     if {"bearing", "file_index"} <= set(cols):
         return "pronostia"
@@ -157,6 +164,15 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
         raise InputError(f"--real {path}: is a folder, not a trace file")
     check_input(path, what="--real", error=InputError)  # never /dev/zero, a FIFO or a huge file
     kind = _sniff(path) if fmt == "auto" else fmt
+    if fmt == "auto" and kind == "trace" and "y" not in (units or {}):
+        from twinforge.fidelity.loader import _prophet
+
+        if _prophet(_header(path)):  # a PJM copy renamed to ds,y, or any Prophet CSV: ask
+            raise InputError(
+                f"--real {path}: a Prophet-style 'ds,y' file says neither what y is nor its unit; read "
+                "it as a generic trace with its unit (--unit y=MW, kW, W ... or --unit y=1 for a "
+                "plain number) and --map y=CHANNEL, or give --format pjm if it is a Kaggle PJM hourly "
+                "load file (MW, US Eastern, each hour labelled at its end)")
     chosen = [b.strip() for b in bearings.split(",") if b.strip()] if bearings is not None else None
     generic = {"--time-col": time_col, "--unit": units, "--max-gap": max_gap, "--date-format": date_format,
                "--sort": sort or None, "--duplicates": None if duplicates == "raise" else duplicates}

@@ -23,7 +23,7 @@ __all__ = ["add_parser", "run_fidelity"]
 
 EPILOG = """\
 examples:
-  twinforge fidelity --real household_power.csv.xz --synthetic data/ \\
+  twinforge fidelity --real twinforge/data/uci_household/household_power_2008-12_2009-01.csv.xz --synthetic data/ \\
       --map mains_power_w=mains_power_w --period 1min --out report/
   twinforge fidelity --real PJME_hourly.csv --synthetic grid/ --map load_power_w=feeder_power_w \\
       --normalise mean --tz America/New_York --period 1h --out pjm_report/
@@ -40,7 +40,9 @@ examples:
 --real is read by format: 'uci' (UCI household power text/CSV), 'pjm' (Kaggle PJM hourly
 load), 'pronostia' (per-snapshot bearing features, one unit per bearing, see
 twinforge.fidelity.load_pronostia), 'trace' (a CSV/Parquet with a time column, see
-twinforge.fidelity.load_trace); 'auto' (default) recognises the first three from their header.
+twinforge.fidelity.load_trace); 'auto' (default) recognises the first three from their header
+(a PJM copy renamed to Prophet's 'ds,y' only under its Kaggle name <ZONE>_hourly.csv; any
+other 'ds,y' file needs --unit y=UNIT, or --format pjm).
 --tz none cuts windows from each unit's first sample instead of local midnights (machines);
 otherwise --tz must be the zone the synthetic data were simulated in. Synthetic windows
 outside the real trace's months are left out (like with like) unless --all-months.
