@@ -55,6 +55,18 @@ def test_bad_protocol_input_is_one_line_and_exit_2(config, tmp_path, capsys, cha
     assert not (tmp_path / "out").exists()  # nothing written
 
 
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda d: d / "nope.csv", "--unseen {}: file not found"),
+    (lambda d: d, "--unseen {}: is a folder, not a trace file"),
+])
+def test_a_bad_unseen_source_is_named_as_unseen(config, tmp_path, capsys, make, message):
+    unseen = make(tmp_path)
+    assert main(protocol_args(config, tmp_path / "out", "--unseen", str(unseen))) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message.format(unseen) in err and "--real" not in err, err
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
 def test_synthetic_is_not_for_the_protocol(config, tmp_path, capsys):
     assert main(protocol_args(config, tmp_path / "out", "--synthetic", str(tmp_path))) == 2
     assert "--synthetic: not with --protocol" in capsys.readouterr().err

@@ -138,7 +138,8 @@ def _sniff(path: Path) -> str:
 def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None = None, *,
               time_col: str | None = None, units: dict[str, str] | None = None,
               max_gap: str | None = None, bearings: str | None = None,
-              date_format: str | None = None, sort: bool = False, duplicates: str = "raise") -> Any:
+              date_format: str | None = None, sort: bool = False, duplicates: str = "raise",
+              flag: str = "--real") -> Any:
     """Load ``--real``: a UCI household file, a PJM hourly file, PRONOSTIA bearing
     features (one unit per bearing) or a generic trace.
 
@@ -146,6 +147,7 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
     :data:`twinforge.fidelity.UNITS`), ``max_gap``, ``date_format``, ``sort`` and
     ``duplicates`` apply to a generic trace (:func:`~twinforge.fidelity.load_trace`);
     ``bearings`` (comma-separated names, in the units' order) to PRONOSTIA features.
+    ``flag``: the option that named ``path`` (``--real``, ``--unseen``), in every error.
     """
     import warnings
 
@@ -159,17 +161,17 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
     )
 
     if not path.exists():
-        raise InputError(f"--real {path}: file not found")
+        raise InputError(f"{flag} {path}: file not found")
     if path.is_dir():
-        raise InputError(f"--real {path}: is a folder, not a trace file")
-    check_input(path, what="--real", error=InputError)  # never /dev/zero, a FIFO or a huge file
+        raise InputError(f"{flag} {path}: is a folder, not a trace file")
+    check_input(path, what=flag, error=InputError)  # never /dev/zero, a FIFO or a huge file
     kind = _sniff(path) if fmt == "auto" else fmt
     if fmt == "auto" and kind == "trace" and "y" not in (units or {}):
         from twinforge.fidelity.loader import _prophet
 
         if _prophet(_header(path)):  # a PJM copy renamed to ds,y, or any Prophet CSV: ask
             raise InputError(
-                f"--real {path}: a Prophet-style 'ds,y' file says neither what y is nor its unit; read "
+                f"{flag} {path}: a Prophet-style 'ds,y' file says neither what y is nor its unit; read "
                 "it as a generic trace with its unit (--unit y=MW, kW, W ... or --unit y=1 for a "
                 "plain number) and --map y=CHANNEL, or give --format pjm if it is a Kaggle PJM hourly "
                 "load file (MW, US Eastern, each hour labelled at its end)")
@@ -178,10 +180,10 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
                "--sort": sort or None, "--duplicates": None if duplicates == "raise" else duplicates}
     given = [flag for flag, v in generic.items() if v]
     if given and kind != "trace":
-        raise InputError(f"{given[0]}: only for a generic trace (--format trace); --real {path} is read as "
+        raise InputError(f"{given[0]}: only for a generic trace (--format trace); {flag} {path} is read as "
                           f"a {kind!r} file")
     if chosen is not None and kind != "pronostia":
-        raise InputError(f"--bearings: only for PRONOSTIA bearing features; --real {path} is read as "
+        raise InputError(f"--bearings: only for PRONOSTIA bearing features; {flag} {path} is read as "
                           f"a {kind!r} file")
     try:
         with warnings.catch_warnings():
@@ -210,12 +212,12 @@ def load_real(path: Path, fmt: str = "auto", tz: str = "UTC", zone: str | None =
         what = "trace" if kind == "trace" else f"{kind} trace"
         detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(
-            f"--real {path}: cannot read it as a {what} ({detail}); allowed: a CSV or Parquet file "
+            f"{flag} {path}: cannot read it as a {what} ({detail}); allowed: a CSV or Parquet file "
             "with a time column and numeric value columns"
         ) from None
     if len(df) < 2:
         raise InputError(
-            f"--real {path}: {len(df)} timestamp(s); allowed: a trace with at least two timestamps"
+            f"{flag} {path}: {len(df)} timestamp(s); allowed: a trace with at least two timestamps"
         )
     return df
 

@@ -67,7 +67,7 @@ def run_protocol(args: argparse.Namespace) -> int:
         real.attrs.setdefault("source", str(args.real))
         unseen = None
         if args.unseen is not None:
-            unseen = load_real(args.unseen, args.format, args.real_tz)
+            unseen = load_real(args.unseen, args.format, args.real_tz, flag="--unseen")
             missing = [c for c in mapping if c not in unseen.columns]
             if missing:
                 raise InputError(f"--unseen {args.unseen}: no column {missing[0]!r} (its columns: "
