@@ -259,9 +259,8 @@ def run_campaign(
     Runs are planned one at a time as they are handed out: memory does not grow with the
     number of runs.
     """
-    from tqdm import tqdm  # text bar: tqdm.auto warns (IProgress) in a notebook without ipywidgets
-
     from twinforge.export import DatasetWriter
+    from twinforge.progress import bar as progress_bar
 
     if out is None:
         if campaign.output is None:
@@ -299,8 +298,8 @@ def run_campaign(
             kind = f"dask {scheduler or client.scheduler.address}"
         else:
             kind = "serial" if workers == 1 else f"{workers} processes"
-        bar = tqdm(total=n_todo, unit="run", disable=not progress, desc=f"{campaign.twin} campaign",
-                   bar_format=BAR_FORMAT)
+        bar = progress_bar(progress, total=n_todo, unit="run", desc=f"{campaign.twin} campaign",
+                           bar_format=BAR_FORMAT)
         with bar:
             if serial:
                 grid = spec.grid()

@@ -452,9 +452,8 @@ def generate(
         configuration when resuming); nothing was written.
     OutputTooLarge
     """
-    from tqdm import tqdm
-
     from twinforge.export import DatasetWriter
+    from twinforge.progress import bar as progress_bar
 
     t0 = time.perf_counter()
     # plain runs carry no weight: a tilted weather would bias every statistic
@@ -475,10 +474,7 @@ def generate(
     done = {run_id for twin, run_id in writer.completed_runs() if twin == spec.twin}
     todo = spec.runs - len(done)
     rows = values = 0
-    bar = tqdm(
-        total=todo, unit="run", disable=not progress, desc=f"{spec.twin} x{todo}",
-        bar_format=BAR_FORMAT,
-    )
+    bar = progress_bar(progress, total=todo, unit="run", desc=f"{spec.twin} x{todo}", bar_format=BAR_FORMAT)
     with bar:
         for k, plan in enumerate(iter_plans(spec, seed, skip=done)):
             check = first_run_check(spec, plan, todo, out, max_output_bytes, seed=seed, chash=chash) if k == 0 else None

@@ -126,9 +126,9 @@ def verify(
 
 
 def _bar(progress: bool, **kw: Any) -> Any:
-    from tqdm.auto import tqdm
+    from twinforge.progress import bar
 
-    return tqdm(disable=not progress, leave=False, dynamic_ncols=True, **kw)
+    return bar(progress, leave=False, dynamic_ncols=True, **kw)
 
 
 def _check_files(

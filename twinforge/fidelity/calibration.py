@@ -723,6 +723,6 @@ def calibrate(
 
 
 def _bar(enabled: bool, total: int, desc: str) -> Any:
-    from tqdm import tqdm
+    from twinforge.progress import bar
 
-    return tqdm(total=total, desc=desc, unit="candidate", disable=None if enabled else True, leave=False)
+    return bar(enabled, total=total, desc=desc, unit="candidate", leave=False)

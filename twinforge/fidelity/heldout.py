@@ -355,6 +355,6 @@ def _f(v: float | None) -> str:
 
 
 def _bar(enabled: bool, desc: str) -> Any:
-    from tqdm import tqdm
+    from twinforge.progress import bar
 
-    return tqdm(desc=desc, unit="sample", unit_scale=True, disable=None if enabled else True, leave=False)
+    return bar(enabled, desc=desc, unit="sample", unit_scale=True, leave=False)

@@ -322,11 +322,10 @@ def parse_params(text: str) -> list[str] | dict[str, tuple[float, float] | None]
 
 
 def steps(quiet: bool, total: int, desc: str) -> Any:
-    """A progress bar over the command's steps (tqdm on stderr when it is a terminal; none with ``--quiet``)."""
-    from tqdm import tqdm
+    """A progress bar over the command's steps (:func:`twinforge.progress.bar`; none with ``--quiet``)."""
+    from twinforge.progress import bar
 
-    return tqdm(total=total, desc=desc, unit="step", disable=True if quiet else None, leave=False,
-                bar_format="{desc}: {n}/{total} {postfix}")
+    return bar(not quiet, total=total, desc=desc, unit="step", leave=False, bar_format="{desc}: {n}/{total} {postfix}")
 
 
 def base_from_config(path: Path, twin: str | None) -> tuple[Any, str]:
