@@ -112,11 +112,15 @@ def test_a_task_run_again_replaces_an_entry_that_differs(tmp_path):
 
 
 def test_a_task_refuses_what_is_not_a_dataset_of_this_format(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        DatasetWriter.for_task(tmp_path / "nothing")
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(NotADatasetError, match="no manifest.json"):
-        DatasetWriter.for_task(tmp_path / "empty")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="not a twinforge dataset"):
+        DatasetWriter.for_task(tmp_path / "other")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADatasetError, match="is a file"):
+        DatasetWriter.for_task(tmp_path / "file")
+    _task(tmp_path / "new", 0, 2)  # a folder not created yet: created, as with mode="resume"
+    assert [e["run_id"] for e in P.read_manifest(tmp_path / "new")["runs"]] == [0]
     root = tmp_path / "d"
     camp, _, _ = _campaign(2)
     run_campaign(camp, root, progress=False)

@@ -1125,15 +1125,22 @@ class DatasetWriter:
         and an entry that differs is replaced in the manifest, as :meth:`open_run` does for
         a run redone because its files were gone.
 
+        A folder without ``manifest.json`` is opened as ``mode="resume"`` opens it (there
+        are no runs to read): created on the first :meth:`open_run` when missing or empty,
+        refused when it holds anything else.
+
         Raises
         ------
-        FileNotFoundError, NotADatasetError, ManifestError
-            As :func:`read_manifest`, from the manifest's head: ``root`` is not a twinforge
-            dataset (the parent creates the folder and its manifest before any task).
+        NotADatasetError, ManifestError
+            As :func:`read_manifest`, from the manifest's head: ``root`` is a file, or its
+            manifest is not a twinforge manifest, of a newer format, or damaged in its head.
         FileExistsError
-            A dataset of an older format (a task cannot add runs to it).
+            A dataset of an older format (a task cannot add runs to it), or a non-empty
+            folder that is not a dataset.
         """
         root = Path(root)
+        if not os.path.lexists(root) or (root.is_dir() and not os.path.lexists(root / MANIFEST)):
+            return cls(root, mode="resume", check_files=False)  # not created yet (or not a dataset: refused)
         head = _read_manifest_head(root)
         if head["format_version"] < FORMAT_VERSION:
             raise FileExistsError(
