@@ -1317,6 +1317,14 @@ class DatasetWriter:
         channels = tuple(channels)
         _check_channels(channels)
         meta = _run_metadata(twin, run_id, channels, metadata)
+        key = (twin, run_id)
+        if self._task and (self.root / run_file(SAMPLES_DIR, twin, run_id)).is_file():
+            # a task run again after its commit: the run may be listed (then the only reading of the runs)
+            listed = {_run_key(e): e for e in _read_manifest(self.root, shared=True)["runs"]}.get(key)
+            if listed is not None:
+                self._completed[key] = listed
+                if listed.get("config_hash") is not None:
+                    self._resumed_hashes.setdefault(twin, set()).add(listed["config_hash"])
         hashes = self._resumed_hashes.get(twin, set()) - {meta["config_hash"]}
         if hashes:
             raise ValueError(
@@ -1324,16 +1332,12 @@ class DatasetWriter:
                 f"{min(hashes)}, this run: {meta['config_hash']}); resume with the same "
                 "scenario and seed, or use --overwrite"
             )
-        key = (twin, run_id)
+        if self._task and key in self._completed:  # written again: its files replaced, its entry checked
+            self._redone[key] = self._completed.pop(key)
         if key in self._completed:
             if self._check_files or _run_files_present(self.root, self._completed[key]):
                 raise ValueError(f"run {twin}/{run_id} is already complete in {self.root}")
             self._redone[key] = self._completed.pop(key)  # listed, its files gone: redone
-        elif self._task and (self.root / run_file(SAMPLES_DIR, twin, run_id)).is_file():
-            # a task run again after its commit: the run may be listed (then the only reading of the runs)
-            listed = {_run_key(e): e for e in _read_manifest(self.root, shared=True)["runs"]}.get(key)
-            if listed is not None:
-                self._redone[key] = listed
         if key in self._open:
             raise ValueError(f"run {twin}/{run_id} is already open for writing")
         self._prepare()
