@@ -14,7 +14,8 @@ what that costs as the number of runs already committed grows:
    (parent + workers, from ``/proc``) per run over the first and the last ``--window`` runs,
    taken when each run's result reaches the parent. The finalize is not in these figures.
 2. **profile**: one worker task (:func:`twinforge.campaign.runner.execute_run`: open the
-   dataset, simulate, commit) on a dataset already holding N runs (one real run's files
+   dataset, simulate, commit; since ``DatasetWriter.for_task`` the opening reads the
+   manifest's head only, "open dataset") on a dataset already holding N runs (one real run's files
    hard-linked N times under the names of N runs, their entries in ``manifest.json``),
    under cProfile, mean of 3 tasks after a first one (a worker's first task, timed apart,
    without profiler: it reads every entry, as a new worker process does once): the time in
@@ -151,6 +152,7 @@ PARTS = {
     "encode manifest": [("twinforge/export/parquet.py", "_manifest_bytes")],
     "write manifest (fsync incl.)": [("twinforge/export/parquet.py", "_atomic_write_bytes")],
     "record run (under the lock)": [("twinforge/export/parquet.py", "_record_run")],
+    "open dataset (for_task)": [("twinforge/export/parquet.py", "for_task")],
 }
 
 

@@ -342,10 +342,13 @@ def execute_run(
     ``chash`` is the dataset's config hash (default: that of ``spec_json``). Returns
     ``{"run_id", "rows", "values"}``.
 
-    The runs the manifest lists are taken as complete without a look at their files
-    (``check_files=False``): the campaign's parent checked them once, opening the dataset
-    with ``resume``, and each task then costs no stat per run already written. A run listed
-    whose files are gone is redone when its own task comes.
+    The dataset is opened with :meth:`~twinforge.export.DatasetWriter.for_task`: only the
+    manifest's head is read, not the runs it lists, so a task costs the same whatever the
+    runs already written. The campaign's parent checked those once, opening the dataset
+    (with ``resume``: every run's files, the runs whose files are gone removed from the
+    manifest, so that their tasks redo them). A task run again after its commit (Dask
+    retries a task whose worker was lost) writes the same bytes and the same journal line:
+    the dataset holds the run once.
     """
     from twinforge.campaign.spec import GenerateSpec as _Spec
     from twinforge.export import DatasetWriter
@@ -356,7 +359,7 @@ def execute_run(
         spec = _SPEC_CACHE[key] = _Spec.from_data(spec_json)
     plan = RunPlan.from_json(plan_json, TWINS.get(spec.twin).Config)
     seed = int(spec_json["seed"])
-    writer = DatasetWriter(out, mode="resume", check_files=False)
+    writer = DatasetWriter.for_task(out)
     rows, values = write_run(writer, spec, plan, seed=seed, chash=chash or config_hash(spec_json))
     return {"run_id": plan.run_id, "rows": rows, "values": values}
 

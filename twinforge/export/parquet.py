@@ -536,20 +536,7 @@ def _read_with_journal(root: Path, *, shared: bool) -> tuple[dict[str, Any], int
 
 def _read_manifest_file(root: Path, *, shared: bool) -> tuple[dict[str, Any], bytes]:
     """``manifest.json`` alone, as :func:`_read_manifest` reads it, and its bytes."""
-    from pydantic import ValidationError
-
-    from twinforge.safe_io import check_input
-
-    path = root / MANIFEST
-    if not root.exists():
-        raise FileNotFoundError(f"no dataset at {root}: the folder does not exist")
-    if not root.is_dir():
-        raise NotADatasetError(f"{root} is a file, not a twinforge dataset folder")
-    if not os.path.lexists(path):
-        raise NotADatasetError(
-            f"{root} is not a twinforge dataset (no {MANIFEST}); was it written by twinforge generate?"
-        )
-    check_input(path, max_bytes=MAX_MANIFEST_BYTES, error=ValueError)  # never a FIFO or a device
+    path = _manifest_path(root)
     with open(path, "rb") as f:
         data = f.read()
         if shared:  # the writer's: the mark of this very file, for its next append (_current_mark)
@@ -566,6 +553,38 @@ def _read_manifest_file(root: Path, *, shared: bool) -> tuple[dict[str, Any], by
         manifest = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise NotADatasetError(f"{path} is not valid JSON ({exc}); is this a twinforge dataset?") from None
+    _check_manifest(manifest, path)
+    for k, entry in enumerate(manifest["runs"] if "runs" in manifest else ()):
+        why = _check_entry(entry, f"runs[{k}]", manifest["format_version"])
+        if why is not None:
+            raise ManifestError(f"{path}: {why}")
+    manifest.setdefault("runs", [])
+    return manifest, data
+
+
+def _manifest_path(root: Path) -> Path:
+    """``root``'s ``manifest.json``, once it is known to be a regular file of a dataset
+    folder (else the error :func:`read_manifest` documents)."""
+    from twinforge.safe_io import check_input
+
+    path = root / MANIFEST
+    if not root.exists():
+        raise FileNotFoundError(f"no dataset at {root}: the folder does not exist")
+    if not root.is_dir():
+        raise NotADatasetError(f"{root} is a file, not a twinforge dataset folder")
+    if not os.path.lexists(path):
+        raise NotADatasetError(
+            f"{root} is not a twinforge dataset (no {MANIFEST}); was it written by twinforge generate?"
+        )
+    check_input(path, max_bytes=MAX_MANIFEST_BYTES, error=ValueError)  # never a FIFO or a device
+    return path
+
+
+def _check_manifest(manifest: Any, path: Path) -> None:
+    """Refuse a parsed manifest (of ``path``) that is not twinforge's, of a newer format, or
+    whose fields are not of the manifest's types (its runs entries: their types only)."""
+    from pydantic import ValidationError
+
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise NotADatasetError(f'{path} is not a twinforge manifest (no "format": "{FORMAT}")')
     version = manifest.get("format_version", 0)
@@ -584,12 +603,41 @@ def _read_manifest_file(root: Path, *, shared: bool) -> tuple[dict[str, Any], by
         raise ManifestError(
             f"{path}: {_loc(err['loc']) or '(manifest)'}: {err['msg']}{got_text}{more}"
         ) from None
-    for k, entry in enumerate(manifest["runs"] if "runs" in manifest else ()):
-        why = _check_entry(entry, f"runs[{k}]", manifest["format_version"])
-        if why is not None:
-            raise ManifestError(f"{path}: {why}")
-    manifest.setdefault("runs", [])
-    return manifest, data
+
+
+#: Bytes of ``manifest.json`` read at a time until its runs list opens (its head before it is
+#: about 100 bytes, and a few kB with a finalized campaign's ``dataset``).
+_HEAD_READ = 1 << 12
+
+
+def _read_manifest_head(root: Path) -> dict[str, Any]:
+    """The fields of ``root``'s ``manifest.json`` but its runs (``runs`` empty), checked as
+    :func:`read_manifest` checks them, without reading the runs or the journal: the file is
+    read up to its runs list when it has the layout :func:`_manifest_bytes` writes (keys
+    sorted: ``dataset``, ``finalized``, ``format`` and ``format_version`` come first), a few
+    kB whatever the runs written; else it is read in full. Raises as :func:`read_manifest`."""
+    path = _manifest_path(root)
+    opening = _RUNS_OPEN.encode()
+    data = b""
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(_HEAD_READ)
+            data += chunk
+            at = data.find(opening, max(0, len(data) - len(chunk) - len(opening)))
+            if at >= 0 or not chunk:
+                break
+    if at >= 0:
+        start = at + _RUNS_OPEN.index("[")
+        try:
+            head = json.loads(data[:start] + b"[]}")
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            head = None
+        if head is not None:
+            _check_manifest(head, path)
+            return head
+    manifest = _read_manifest_file(root, shared=False)[0]  # not that layout: in full (and its errors)
+    manifest["runs"] = []
+    return manifest
 
 
 def _journal_line(entry: Mapping[str, Any]) -> bytes:
@@ -946,7 +994,7 @@ def _whole_last_line(path: Path, size: int) -> bool:
         tail = b""
         pos = size
         while pos > 0 and tail.count(b"\n") < 2:
-            step = min(pos, 1 << 16)
+            step = min(pos, 1 << 13)  # (a line is about 1 kB)
             pos -= step
             f.seek(pos)
             tail = f.read(step) + tail
@@ -976,13 +1024,20 @@ class DatasetWriter:
         recorded sizes) and remove the others from the manifest at the first write, so that
         they are redone. False: take the manifest's runs as completed without looking (no
         cost per run listed); a run of them is still looked at when it is opened again
-        (:meth:`open_run`), and redone if its files are gone. For a worker task of a
-        campaign whose parent opened the dataset with ``resume`` (and so checked every run).
+        (:meth:`open_run`), and redone if its files are gone.
 
     Nothing is created, and nothing deleted, until the first :meth:`open_run` (or
     :meth:`finalize`), so a validation error before it leaves the disk untouched.
-    Several processes may commit runs to the same dataset (``mode="resume"`` in each):
-    manifest updates take a file lock.
+    Several processes may commit runs to the same dataset (``mode="resume"`` in each, or
+    :meth:`for_task`): manifest updates take a file lock.
+
+    A campaign's worker task opens the dataset with :meth:`for_task`: only the manifest's
+    head is read (its format and version), not its runs nor the journal, so opening costs
+    the same whatever the runs already written. The parent (:func:`~twinforge.campaign.run_campaign`),
+    which opened the dataset with ``create``, ``overwrite`` or ``resume``, checked the rest
+    once: the format version, the config hash, and the files of every run listed (with
+    ``resume``, the runs whose files are gone are removed from the manifest before any
+    task starts, so that their tasks redo them).
     """
 
     def __init__(
@@ -992,11 +1047,7 @@ class DatasetWriter:
             raise ValueError(f"mode must be 'create', 'resume' or 'overwrite', not {mode!r}")
         if not isinstance(check_files, bool):
             raise TypeError(f"check_files must be True or False, not {check_files!r}")
-        self.root = Path(root)
-        self.mode: Mode = mode
-        self._check_files = check_files
-        self._prepared = False
-        self._open: set[tuple[str, int]] = set()
+        self._setup(Path(root), mode, check_files)
         root_ = self.root
         if root_.exists() and not root_.is_dir():
             raise FileExistsError(f"{root_} exists and is not a folder; choose another output path")
@@ -1016,9 +1067,6 @@ class DatasetWriter:
                 f"refusing to {'delete' if mode == 'overwrite' else 'write into'} it: "
                 "choose another output path"
             )
-        self._completed: dict[tuple[str, int], dict[str, Any]] = {}
-        #: the listed entries of the runs redone because their files were gone (:meth:`open_run`)
-        self._redone: dict[tuple[str, int], dict[str, Any]] = {}
         if mode == "overwrite" and is_dataset:
             previous_dataset_paths(root_)  # a manifest not ours, a symlink: refused now
         if mode == "resume" and is_dataset:
@@ -1033,8 +1081,6 @@ class DatasetWriter:
             if check_files:
                 runs = [e for e in runs if _run_files_present(root_, e)]
             self._completed = dict(zip(map(_run_key, runs), runs))
-        #: config hashes of the runs found on disk, per twin: a resumed run must share them
-        self._resumed_hashes: dict[str, set[str]] = {}
         try:  # (map: a loop in C; every entry twinforge writes has a config_hash, maybe null)
             pairs = set(map(operator.itemgetter("twin", "config_hash"), self._completed.values()))
         except KeyError:
@@ -1042,6 +1088,70 @@ class DatasetWriter:
         for t, h in pairs:
             if h is not None:
                 self._resumed_hashes.setdefault(t, set()).add(h)
+
+    def _setup(self, root: Path, mode: Mode, check_files: bool) -> None:
+        """The state of a writer that has read no run yet."""
+        self.root = root
+        self.mode: Mode = mode
+        self._check_files = check_files
+        self._prepared = False
+        #: opened by :meth:`for_task`: the runs listed were not read
+        self._task = False
+        self._open: set[tuple[str, int]] = set()
+        self._completed: dict[tuple[str, int], dict[str, Any]] = {}
+        #: the listed entries of the runs written again (:meth:`open_run`): their files were
+        #: gone, or a task runs again after its commit
+        self._redone: dict[tuple[str, int], dict[str, Any]] = {}
+        #: config hashes of the runs found on disk, per twin: a resumed run must share them
+        self._resumed_hashes: dict[str, set[str]] = {}
+
+    @classmethod
+    def for_task(cls, root: str | Path) -> Self:
+        """Open the dataset at ``root`` to commit the runs a campaign's parent gave this
+        task, without reading the runs it lists (a worker task's writer).
+
+        Only the head of ``manifest.json`` is read (its format and version, a few kB), not
+        its runs nor ``manifest.journal``: what the parent process, which opened the dataset
+        with ``create``, ``overwrite`` or ``resume`` before handing out the runs, checked
+        already (the config hash, and with ``resume`` the files of every run listed, the
+        runs whose files are gone removed from the manifest). :meth:`completed_runs` is
+        empty. Each commit appends its line to the journal under the dataset's lock, as
+        with ``mode="resume"``.
+
+        A run written again (a task run a second time, its worker lost after the commit)
+        is safe: its files are replaced by the same bytes, and its journal line is the same
+        as the first (readers take identical entries as one run). When the run's samples
+        file is already there, the manifest is read to find the run's entry (only then),
+        and an entry that differs is replaced in the manifest, as :meth:`open_run` does for
+        a run redone because its files were gone.
+
+        A folder without ``manifest.json`` is opened as ``mode="resume"`` opens it (there
+        are no runs to read): created on the first :meth:`open_run` when missing or empty,
+        refused when it holds anything else.
+
+        Raises
+        ------
+        NotADatasetError, ManifestError
+            As :func:`read_manifest`, from the manifest's head: ``root`` is a file, or its
+            manifest is not a twinforge manifest, of a newer format, or damaged in its head.
+        FileExistsError
+            A dataset of an older format (a task cannot add runs to it), or a non-empty
+            folder that is not a dataset.
+        """
+        root = Path(root)
+        if not os.path.lexists(root) or (root.is_dir() and not os.path.lexists(root / MANIFEST)):
+            return cls(root, mode="resume", check_files=False)  # not created yet (or not a dataset: refused)
+        head = _read_manifest_head(root)
+        if head["format_version"] < FORMAT_VERSION:
+            raise FileExistsError(
+                f"{root} was written by an older twinforge (dataset format {head['format_version']}, "
+                f"this one writes {FORMAT_VERSION}): a task cannot add runs to it"
+            )
+        writer = cls.__new__(cls)
+        writer._setup(root, "resume", False)
+        writer._task = True
+        writer._prepared = True  # the parent created the folders and the manifest
+        return writer
 
     # -- state ---------------------------------------------------------------------------
     def check_config_hash(self, twin: str, config_hash: str) -> None:
@@ -1207,6 +1317,14 @@ class DatasetWriter:
         channels = tuple(channels)
         _check_channels(channels)
         meta = _run_metadata(twin, run_id, channels, metadata)
+        key = (twin, run_id)
+        if self._task and (self.root / run_file(SAMPLES_DIR, twin, run_id)).is_file():
+            # a task run again after its commit: the run may be listed (then the only reading of the runs)
+            listed = {_run_key(e): e for e in _read_manifest(self.root, shared=True)["runs"]}.get(key)
+            if listed is not None:
+                self._completed[key] = listed
+                if listed.get("config_hash") is not None:
+                    self._resumed_hashes.setdefault(twin, set()).add(listed["config_hash"])
         hashes = self._resumed_hashes.get(twin, set()) - {meta["config_hash"]}
         if hashes:
             raise ValueError(
@@ -1214,7 +1332,8 @@ class DatasetWriter:
                 f"{min(hashes)}, this run: {meta['config_hash']}); resume with the same "
                 "scenario and seed, or use --overwrite"
             )
-        key = (twin, run_id)
+        if self._task and key in self._completed:  # written again: its files replaced, its entry checked
+            self._redone[key] = self._completed.pop(key)
         if key in self._completed:
             if self._check_files or _run_files_present(self.root, self._completed[key]):
                 raise ValueError(f"run {twin}/{run_id} is already complete in {self.root}")
