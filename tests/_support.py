@@ -1,7 +1,8 @@
 """Helpers shared by test files (``from _support import ...``; ``tests/`` is on the path).
 
 ``digest`` fingerprints a dataset folder file by file; ``interrupt_after_run_0`` puts a
-finished dataset back in the state a process killed right after committing run 0 leaves.
+finished dataset back in the state a process killed right after committing run 0 leaves;
+``run_cli`` runs the command line in this process and returns its exit code and output.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["digest", "interrupt_after_run_0"]
+__all__ = ["digest", "interrupt_after_run_0", "run_cli"]
 
 
 def digest(root: Path, *, ignore: Iterable[str] = ()) -> dict[str, str]:
@@ -36,3 +37,19 @@ def interrupt_after_run_0(out: Path) -> None:
     (out / "manifest.json").write_text(json.dumps(m))
     for rel in ("events.parquet", "runs.parquet", *lost):
         (out / rel).unlink()
+
+
+def run_cli(*args: object) -> tuple[int, str, str]:
+    """``twinforge ARGS`` in this process: ``(exit code, stdout, stderr)`` (arguments as ``str``)."""
+    import contextlib
+    import io
+
+    from twinforge.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse: --help (0), a usage error (2)
+            code = e.code if isinstance(e.code, int) else 2
+    return code, out.getvalue(), err.getvalue()

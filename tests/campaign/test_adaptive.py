@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 
@@ -14,7 +12,7 @@ from scipy import integrate, optimize, stats
 from twinforge.campaign.adaptive import cross_entropy, stage_seed
 from twinforge.campaign.campaign import CampaignSpec, plan_campaign
 from twinforge.campaign.estimators import mixture_weights
-from twinforge.cli import main
+from _support import run_cli
 
 BASE = {"twin": "home", "runs": 10, "days": 30, "start": "2024-07-01", "seed": 1, "diversity": False}
 WIDE = 150.0  # h: a wave reaches its full effect when it lasts this long
@@ -93,11 +91,6 @@ def test_cross_entropy_estimates_a_one_in_a_thousand_outcome():
     assert (1 - 1e-3) / (1e-3 * e.cov**2) > 25 * r.runs
 
 
-def _cli(*args):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -112,7 +105,7 @@ def _cli(*args):
 )
 def test_cli_adapt_refuses_bad_input_before_writing(tmp_path, extra, message):
     out = tmp_path / "adapt"
-    code, stdout, stderr = _cli("campaign", "adapt", "home_heat_wave", "--out", out, *extra)
+    code, stdout, stderr = run_cli("campaign", "adapt", "home_heat_wave", "--out", out, *extra)
     assert code == 2 and stderr.startswith(message) and stderr.count("\n") == 1
     assert not out.exists()
 
@@ -120,7 +113,7 @@ def test_cli_adapt_refuses_bad_input_before_writing(tmp_path, extra, message):
 def test_cli_adapt_refuses_an_existing_folder(tmp_path):
     (tmp_path / "adapt").mkdir()
     (tmp_path / "adapt" / "x").write_text("mine")
-    code, _, stderr = _cli("campaign", "adapt", "home_heat_wave", "--out", tmp_path / "adapt",
+    code, _, stderr = run_cli("campaign", "adapt", "home_heat_wave", "--out", tmp_path / "adapt",
                            "--column", "temp_indoor_c", "--above", "30")
     assert code == 2 and "exists and is not empty" in stderr
     assert (tmp_path / "adapt" / "x").read_text() == "mine"
@@ -134,7 +127,7 @@ def test_cli_adapt_writes_stage_datasets_that_estimate_reads(tmp_path):
         "[events.heat_wave]\nrate_per_year = 4.0\n"
     )
     out = tmp_path / "adapt"
-    code, stdout, stderr = _cli("campaign", "adapt", spec, "--out", out, "--column", "temp_outdoor_c",
+    code, stdout, stderr = run_cli("campaign", "adapt", spec, "--out", out, "--column", "temp_outdoor_c",
                                 "--above", "33", "--runs-per-stage", "50", "--max-runs", "200")
     assert code == 0, stderr
     assert stdout.startswith("P(max temp_outdoor_c > 33) = ")
@@ -142,7 +135,7 @@ def test_cli_adapt_writes_stage_datasets_that_estimate_reads(tmp_path):
     assert summary["runs"] == sum(s["runs"] for s in summary["stages"]) <= 200
     stages = sorted(p.name for p in out.iterdir() if p.is_dir())
     assert stages == [f"stage-{k:02d}" for k in range(len(summary["stages"]))]
-    code, stdout, _ = _cli("campaign", "estimate", out / stages[-1], "--column", "temp_outdoor_c", "--above", "33")
+    code, stdout, _ = run_cli("campaign", "estimate", out / stages[-1], "--column", "temp_outdoor_c", "--above", "33")
     assert code == 0 and stdout.startswith("P(max temp_outdoor_c > 33) = ")
 
 

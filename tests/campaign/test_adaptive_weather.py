@@ -20,6 +20,7 @@ from twinforge.cli import main
 from twinforge.core.rng import RngStreams
 from twinforge.events.sampling import sample_events
 from twinforge.processes.weather import Weather, WeatherParams, WeatherTilt
+from _support import run_cli
 
 BASE = {"twin": "home", "days": 1, "start": "2024-07-15", "seed": 1, "diversity": False,
         "events": {"heat_wave": {}}}
@@ -103,12 +104,10 @@ def test_cross_entropy_with_the_weather_estimates_an_exact_gaussian_tail():
 
 
 def test_cli_adapt_weather_refuses_a_twin_without_weather_before_writing(tmp_path):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["campaign", "adapt", "machine_faults", "--column", "accel_rms_g", "--above", "1",
-                     "--weather", "--out", str(tmp_path / "a")])
-    assert code == 2, err.getvalue()
-    assert err.getvalue() == "twinforge: error: --weather: the machine twin has no weather to adapt\n"
+    code, _, err = run_cli("campaign", "adapt", "machine_faults", "--column", "accel_rms_g", "--above", "1",
+                           "--weather", "--out", tmp_path / "a")
+    assert code == 2, err
+    assert err == "twinforge: error: --weather: the machine twin has no weather to adapt\n"
     assert not (tmp_path / "a").exists()
 
 

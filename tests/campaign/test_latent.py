@@ -3,8 +3,6 @@ must find, exact weights, reproducibility, bad inputs, the CLI."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 
@@ -15,6 +13,7 @@ from scipy import stats
 from twinforge.campaign.campaign import CampaignSpec
 from twinforge.campaign.latent import LatentSpace, latent_ce_sampling, latent_cross_entropy, log_weight
 from twinforge.core.rng import RngStreams
+from _support import run_cli
 
 D, P = 60, 1e-4
 B = float(stats.norm.isf(P))  # P(sum of D normals / sqrt(D) > B) = 1e-4 exactly
@@ -166,13 +165,6 @@ def test_bad_arguments_are_refused(kw, message):
         latent_cross_entropy(_campaign(counterfactual=True), _peak, 36.0, seed=1)
 
 
-def _cli(*args):
-    from twinforge.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize(("extra", "message"), [
@@ -192,7 +184,7 @@ def test_cli_latent_ce_refuses_bad_input_before_writing(tmp_path, extra, message
             "--above", "39", *extra]
     if "--column" in extra:
         args[args.index("temp_outdoor_c") - 1: args.index("temp_outdoor_c") + 1] = []
-    code, _, stderr = _cli(*args)
+    code, _, stderr = run_cli(*args)
     assert code == 2 and stderr.startswith(message) and stderr.count("\n") == 1, stderr
     assert not out.exists()
 
@@ -202,7 +194,7 @@ def test_cli_latent_ce_runs_the_twin_and_writes_its_stages(tmp_path):
     spec.write_text('twin = "home"\nruns = 10\ndays = 1\nperiod = "1h"\nstart = "2024-07-15"\nseed = 3\n'
                     "diversity = false\n[events.heat_wave]\nrate_per_year = 4.0\n")
     out = tmp_path / "latent"
-    code, stdout, stderr = _cli("campaign", "adapt", spec, "--method", "latent-ce", "--column", "temp_outdoor_c",
+    code, stdout, stderr = run_cli("campaign", "adapt", spec, "--method", "latent-ce", "--column", "temp_outdoor_c",
                                 "--above", "31", "--out", out, "--runs-per-stage", "50", "--max-runs", "150",
                                 "--components", "2")
     assert code == 0, stderr

@@ -4,8 +4,6 @@ cluster: the same outcomes bit for bit as in this process, a failing run named, 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import numpy as np
@@ -16,6 +14,7 @@ from twinforge.campaign.campaign import CampaignSpec
 from twinforge.campaign.executor import SchedulerError
 from twinforge.campaign.latent import CHUNKS_PER_WORKER, LatentSpace, latent_cross_entropy, plan_simulator
 from twinforge.campaign.subset import subset_simulation
+from _support import run_cli
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -142,13 +141,6 @@ def test_bad_arguments_are_refused(kw, error, message):
         plan_simulator("temp_outdoor_c", **kw)
 
 
-def _cli(*args):
-    from twinforge.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 def _spec(tmp_path):
@@ -171,7 +163,7 @@ def test_cli_workers_write_the_same_summary(tmp_path):
         outs = []
         for workers in ("1", "2"):
             out = tmp_path / f"{name}-{workers}"
-            code, stdout, stderr = _cli("campaign", "adapt", spec, *extra, "--out", out, "--workers", workers)
+            code, stdout, stderr = run_cli("campaign", "adapt", spec, *extra, "--out", out, "--workers", workers)
             assert code == 0, stderr
             outs.append((stdout, (out / name).read_bytes()))
         assert outs[0] == outs[1]
@@ -180,11 +172,11 @@ def test_cli_workers_write_the_same_summary(tmp_path):
 
 def test_cli_scheduler_writes_the_same_summary(tmp_path):
     spec = _spec(tmp_path)
-    code, stdout, stderr = _cli("campaign", "adapt", spec, *SUBSET_CLI, "--out", tmp_path / "serial")
+    code, stdout, stderr = run_cli("campaign", "adapt", spec, *SUBSET_CLI, "--out", tmp_path / "serial")
     assert code == 0, stderr
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
-        code, stdout_d, stderr = _cli("campaign", "adapt", spec, *SUBSET_CLI, "--out", tmp_path / "dask",
+        code, stdout_d, stderr = run_cli("campaign", "adapt", spec, *SUBSET_CLI, "--out", tmp_path / "dask",
                                       "--scheduler", cluster.scheduler_address)
     assert code == 0, stderr
     assert stdout_d == stdout
@@ -198,7 +190,7 @@ def test_cli_refuses_a_scheduler_that_does_not_answer_before_writing(tmp_path, m
         for address, message in (("tcp://127.0.0.1:9", "--scheduler tcp://127.0.0.1:9: no Dask scheduler answered "
                                   "within 0.5 s"), ("nowhere", "--scheduler 'nowhere': not a Dask scheduler address")):
             out = tmp_path / extra[1]
-            code, _, stderr = _cli("campaign", "adapt", _spec(tmp_path), *extra, "--out", out, "--scheduler", address)
+            code, _, stderr = run_cli("campaign", "adapt", _spec(tmp_path), *extra, "--out", out, "--scheduler", address)
             assert code == 2 and stderr.startswith(f"twinforge: error: {message}") and stderr.count("\n") == 1, stderr
             assert not out.exists()
 

@@ -13,6 +13,7 @@ from twinforge.campaign.campaign import CampaignSpec
 from twinforge.campaign.subset import LatentSpace, subset_sampling, subset_simulation
 from twinforge.core.rng import RngStreams
 from twinforge.processes.weather import Weather, WeatherParams, WeatherTilt
+from _support import run_cli
 
 D, B = 50, float(stats.norm.isf(1e-4))  # P(sum of 50 normals / sqrt(50) > B) = 1e-4 exactly
 
@@ -165,16 +166,6 @@ def test_given_normals_are_checked_and_carry_no_likelihood_ratio():
         WeatherTilt(normals=(0.0,) * 73).log_weight(np.random.default_rng(0))
 
 
-def _cli(*args):
-    import contextlib
-    import io
-
-    from twinforge.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize(("extra", "message"), [
@@ -194,7 +185,7 @@ def test_cli_subset_refuses_bad_input_before_writing(tmp_path, extra, message):
             "--above", "39", *extra]
     if "--column" in extra:
         args[args.index("temp_outdoor_c") - 1: args.index("temp_outdoor_c") + 1] = []
-    code, _, stderr = _cli(*args)
+    code, _, stderr = run_cli(*args)
     assert code == 2 and stderr.startswith(message) and stderr.count("\n") == 1, stderr
     assert not out.exists()
 
@@ -206,7 +197,7 @@ def test_cli_subset_runs_the_twin_and_writes_its_levels(tmp_path):
     spec.write_text('twin = "home"\nruns = 10\ndays = 1\nperiod = "1h"\nstart = "2024-07-15"\nseed = 3\n'
                     "diversity = false\n[events.heat_wave]\nrate_per_year = 4.0\n")
     out = tmp_path / "subset"
-    code, stdout, stderr = _cli("campaign", "adapt", spec, "--method", "subset", "--column", "temp_outdoor_c",
+    code, stdout, stderr = run_cli("campaign", "adapt", spec, "--method", "subset", "--column", "temp_outdoor_c",
                                 "--above", "31", "--out", out, "--runs-per-level", "10", "--p0", "0.5")
     assert code == 0, stderr
     assert stdout.startswith("P(max temp_outdoor_c > 31) = ")

@@ -11,31 +11,23 @@ subprocess would print a traceback).
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import subprocess
 
 import pytest
 
-from twinforge.cli import main
+from _support import run_cli
 
 
 def _run(*args, cwd=None) -> subprocess.CompletedProcess:
-    argv = [str(a) for a in args]
-    out, err = io.StringIO(), io.StringIO()
     here = os.getcwd()
     try:
         if cwd is not None:
             os.chdir(cwd)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(argv)
-            except SystemExit as e:  # argparse: --help (0), a usage error (2)
-                code = e.code if isinstance(e.code, int) else 2
+        code, out, err = run_cli(*args)
     finally:
         os.chdir(here)
-    return subprocess.CompletedProcess(["twinforge", *argv], code, out.getvalue(), err.getvalue())
+    return subprocess.CompletedProcess(["twinforge", *map(str, args)], code, out, err)
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import pytest
 
-from twinforge.cli import main
+from _support import run_cli
 
 CAMPAIGN = """
 name = "loop-cli"
@@ -37,11 +35,7 @@ severity = { dist = "uniform", low = 0.05, high = 0.5 }
 """
 
 
-def run(*args):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
+run = run_cli  # (code, stdout, stderr)
 
 
 @pytest.mark.parametrize(("loop", "message"), [
