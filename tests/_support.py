@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["digest", "interrupt_after_run_0", "run_cli"]
+__all__ = ["assert_adapt_refuses", "digest", "interrupt_after_run_0", "run_cli"]
 
 
 def digest(root: Path, *, ignore: Iterable[str] = ()) -> dict[str, str]:
@@ -53,3 +53,15 @@ def run_cli(*args: object) -> tuple[int, str, str]:
         except SystemExit as e:  # argparse: --help (0), a usage error (2)
             code = e.code if isinstance(e.code, int) else 2
     return code, out.getvalue(), err.getvalue()
+
+
+def assert_adapt_refuses(tmp_path: Path, method: str, extra: list[str], message: str) -> None:
+    """``campaign adapt home_heat_wave --method METHOD --column temp_outdoor_c --above 39 EXTRA``
+    (``--column`` replaced when ``extra`` gives one) exits 2 with the one line ``message``
+    starts, and writes nothing."""
+    out = tmp_path / method
+    column = [] if "--column" in extra else ["--column", "temp_outdoor_c"]
+    code, _, stderr = run_cli("campaign", "adapt", "home_heat_wave", "--out", out, "--method", method, *column,
+                              "--above", "39", *extra)
+    assert code == 2 and stderr.startswith(message) and stderr.count("\n") == 1, stderr
+    assert not out.exists()

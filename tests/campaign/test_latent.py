@@ -13,7 +13,7 @@ from scipy import stats
 from twinforge.campaign.campaign import CampaignSpec
 from twinforge.campaign.latent import LatentSpace, latent_ce_sampling, latent_cross_entropy, log_weight
 from twinforge.core.rng import RngStreams
-from _support import run_cli
+from _support import assert_adapt_refuses, run_cli
 
 D, P = 60, 1e-4
 B = float(stats.norm.isf(P))  # P(sum of D normals / sqrt(D) > B) = 1e-4 exactly
@@ -179,14 +179,7 @@ def test_bad_arguments_are_refused(kw, message):
     (["--column", "nope"], "twinforge: error: --column 'nope' is not a numeric channel of the home twin"),
 ])
 def test_cli_latent_ce_refuses_bad_input_before_writing(tmp_path, extra, message):
-    out = tmp_path / "latent"
-    args = ["campaign", "adapt", "home_heat_wave", "--out", out, "--method", "latent-ce", "--column", "temp_outdoor_c",
-            "--above", "39", *extra]
-    if "--column" in extra:
-        args[args.index("temp_outdoor_c") - 1: args.index("temp_outdoor_c") + 1] = []
-    code, _, stderr = run_cli(*args)
-    assert code == 2 and stderr.startswith(message) and stderr.count("\n") == 1, stderr
-    assert not out.exists()
+    assert_adapt_refuses(tmp_path, "latent-ce", extra, message)
 
 
 def test_cli_latent_ce_runs_the_twin_and_writes_its_stages(tmp_path):

@@ -13,7 +13,7 @@ from twinforge.campaign.campaign import CampaignSpec
 from twinforge.campaign.subset import LatentSpace, subset_sampling, subset_simulation
 from twinforge.core.rng import RngStreams
 from twinforge.processes.weather import Weather, WeatherParams, WeatherTilt
-from _support import run_cli
+from _support import assert_adapt_refuses, run_cli
 
 D, B = 50, float(stats.norm.isf(1e-4))  # P(sum of 50 normals / sqrt(50) > B) = 1e-4 exactly
 
@@ -180,14 +180,7 @@ def test_given_normals_are_checked_and_carry_no_likelihood_ratio():
     (["--column", "nope"], "twinforge: error: --column 'nope' is not a numeric channel of the home twin"),
 ])
 def test_cli_subset_refuses_bad_input_before_writing(tmp_path, extra, message):
-    out = tmp_path / "subset"
-    args = ["campaign", "adapt", "home_heat_wave", "--out", out, "--method", "subset", "--column", "temp_outdoor_c",
-            "--above", "39", *extra]
-    if "--column" in extra:
-        args[args.index("temp_outdoor_c") - 1: args.index("temp_outdoor_c") + 1] = []
-    code, _, stderr = run_cli(*args)
-    assert code == 2 and stderr.startswith(message) and stderr.count("\n") == 1, stderr
-    assert not out.exists()
+    assert_adapt_refuses(tmp_path, "subset", extra, message)
 
 
 def test_cli_subset_runs_the_twin_and_writes_its_levels(tmp_path):
